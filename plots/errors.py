@@ -1,0 +1,37 @@
+"""One shape for every API error: `{"message": ..., "errors": [{"message": ..., "field": ...}]}`.
+
+`errors[].message` is also what Plotly's clients read from an error body.
+"""
+
+from __future__ import annotations
+
+from rest_framework.views import exception_handler
+
+
+def json_exception_handler(exc, context):
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    errors = list(_flatten(response.data))
+    response.data = {"message": errors[0]["message"] if errors else "Request failed.", "errors": errors}
+    return response
+
+
+def _flatten(data, field: str = ""):
+    if isinstance(data, dict):
+        if set(data) == {"detail"} and not field:
+            yield {"message": str(data["detail"])}
+            return
+        for key, value in data.items():
+            yield from _flatten(value, f"{field}.{key}" if field else str(key))
+    elif isinstance(data, list):
+        for position, value in enumerate(data):
+            if isinstance(value, (dict, list)):
+                yield from _flatten(value, f"{field}[{position}]" if field else str(position))
+            else:
+                yield from _flatten(value, field)
+    else:
+        message = str(data)
+        yield {"message": f"{field}: {message}" if field and field != "non_field_errors" else message, **(
+            {"field": field} if field and field != "non_field_errors" else {}
+        )}

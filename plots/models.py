@@ -1,0 +1,176 @@
+"""What plotserver stores: API keys, stream tokens, plots and their traces."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+MAXPOINTS_DEFAULT = 500
+MAXPOINTS_LIMIT = 10000
+TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9._~-]{10,64}$")
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class ApiKey(models.Model):
+    """A user's one API key. Only its SHA-256 is stored: the key is shown once, when made.
+
+    Keys are 256-bit random strings, so a fast hash is enough (as for any bearer token);
+    a password hasher would cost hundreds of milliseconds on every API call.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_key")
+    key_hash = models.CharField(max_length=64)
+    prefix = models.CharField(max_length=8, help_text="The key's first characters, to tell keys apart.")
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.prefix}…)"
+
+    @classmethod
+    def issue(cls, user: AbstractBaseUser) -> str:
+        """Make (or replace) the user's key and return it in the clear, the only time it is."""
+        key = secrets.token_urlsafe(32)
+        cls.objects.update_or_create(
+            user=user, defaults={"key_hash": _digest(key), "prefix": key[:6], "created": timezone.now()}
+        )
+        return key
+
+    @classmethod
+    def user_for(cls, username: str, key: str) -> AbstractBaseUser | None:
+        api_key = cls.objects.select_related("user").filter(user__username=username).first()
+        if api_key is None or not hmac.compare_digest(api_key.key_hash, _digest(key)):
+            return None
+        return api_key.user if api_key.user.is_active else None
+
+
+def new_token_string() -> str:
+    # 24 random bytes: 192 bits, URL-safe, 32 characters.
+    return secrets.token_urlsafe(24)
+
+
+class StreamToken(models.Model):
+    """The credential a producer sends in `plotly-streamtoken`, and the live state of its stream.
+
+    A token may drive several traces, in one plot or several. The status fields are written
+    by the ingest batches (see streaming/store.py), never by a request handler.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stream_tokens")
+    token = models.CharField(max_length=64, unique=True, default=new_token_string)
+    name = models.CharField(max_length=100, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+    revoked = models.DateTimeField(null=True, blank=True)
+
+    connected = models.BooleanField(default=False)
+    holder = models.CharField(max_length=32, blank=True, help_text="The open connection that holds the stream.")
+    connected_since = models.DateTimeField(null=True, blank=True)
+    remote_addr = models.CharField(max_length=100, blank=True)
+    last_write_at = models.DateTimeField(null=True, blank=True)
+    accepted = models.BigIntegerField(default=0, help_text="Lines accepted, over the token's life.")
+    rejected = models.BigIntegerField(default=0, help_text="Lines rejected, over the token's life.")
+    last_error = models.TextField(blank=True)
+    last_error_line = models.BigIntegerField(null=True, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    takeovers = models.IntegerField(default=0, help_text="Connections closed because a newer one came.")
+    last_seq = models.BigIntegerField(default=0, help_text="Sequence number of the newest update.")
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return self.name or f"{self.token[:6]}…"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked is not None
+
+    def revoke(self) -> None:
+        if self.revoked is None:
+            self.revoked = timezone.now()
+            self.save(update_fields=["revoked"])
+
+
+class Plot(models.Model):
+    PUBLIC, PRIVATE, SECRET = "public", "private", "secret"
+    SHARING_CHOICES = [
+        (PUBLIC, "Public: anyone may view"),
+        (PRIVATE, "Private: only the owner"),
+        (SECRET, "Secret: anyone with the link and its share key"),
+    ]
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="plots")
+    title = models.CharField(max_length=200, blank=True)
+    layout = models.JSONField(default=dict, blank=True)
+    sharing = models.CharField(max_length=7, choices=SHARING_CHOICES, default=PUBLIC)
+    share_key = models.CharField(max_length=43, default=secrets.token_urlsafe, editable=False)
+    created = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated"]
+
+    def __str__(self) -> str:
+        return self.title or f"Plot {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("plot-detail", kwargs={"username": self.owner.get_username(), "pk": self.pk})
+
+    def embed_path(self) -> str:
+        return reverse("plot-embed", kwargs={"username": self.owner.get_username(), "pk": self.pk})
+
+    def can_view(self, user: AbstractBaseUser | AnonymousUser, share_key: str | None = None) -> bool:
+        """The one sharing rule, used by the API, the pages and the WebSocket alike."""
+        if user.is_authenticated and user.pk == self.owner_id:
+            return True
+        if self.sharing == self.PUBLIC:
+            return True
+        if self.sharing == self.SECRET and share_key:
+            return hmac.compare_digest(share_key, self.share_key)
+        return False
+
+    def viewer_figure(self) -> dict:
+        """The figure as a viewer sees it now: streamed windows in the data, no tokens."""
+        return {"data": [trace.spec for trace in self.traces.all()], "layout": self.layout}
+
+
+class Trace(models.Model):
+    """One trace of a plot: its Plotly spec (with the current window of data) and its stream."""
+
+    plot = models.ForeignKey(Plot, on_delete=models.CASCADE, related_name="traces")
+    index = models.PositiveIntegerField()
+    spec = models.JSONField(default=dict, blank=True, help_text="Plotly trace attributes, without `stream`.")
+    stream_token = models.ForeignKey(
+        StreamToken, on_delete=models.SET_NULL, null=True, blank=True, related_name="traces"
+    )
+    maxpoints = models.PositiveIntegerField(
+        default=MAXPOINTS_DEFAULT, validators=[MinValueValidator(0), MaxValueValidator(MAXPOINTS_LIMIT)]
+    )
+
+    class Meta:
+        ordering = ["plot", "index"]
+        constraints = [models.UniqueConstraint(fields=["plot", "index"], name="unique_trace_index")]
+
+    def __str__(self) -> str:
+        return f"{self.plot} trace {self.index}"
+
+    def plotly_spec(self) -> dict:
+        """The trace as its owner wrote it, Plotly's way: the spec plus `stream`."""
+        spec = dict(self.spec)
+        if self.stream_token_id is not None:
+            spec["stream"] = {"token": self.stream_token.token, "maxpoints": self.maxpoints}
+        return spec

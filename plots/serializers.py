@@ -1,0 +1,201 @@
+"""REST representations of tokens, plots and traces, and the validation of what users send."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from rest_framework import serializers
+
+from plots.models import MAXPOINTS_DEFAULT, MAXPOINTS_LIMIT, TOKEN_PATTERN, Plot, StreamToken, Trace
+from streaming.events import announce_plot_changed
+
+
+class StreamTokenSerializer(serializers.ModelSerializer):
+    token = serializers.CharField(
+        required=False,
+        help_text="Leave out to get a random token; give one (10 to 64 of A-Z a-z 0-9 . _ ~ -) to keep an old one.",
+    )
+    revoked = serializers.SerializerMethodField()
+    last_error = serializers.SerializerMethodField()
+    traces = serializers.SerializerMethodField()
+
+    class Meta:
+        model = StreamToken
+        fields = [
+            "token", "name", "created", "revoked", "connected", "connected_since", "remote_addr",
+            "last_write_at", "accepted", "rejected", "last_error", "takeovers", "last_seq", "traces",
+        ]
+        read_only_fields = [f for f in fields if f not in ("token", "name")]
+
+    def get_revoked(self, token: StreamToken) -> str | None:
+        return token.revoked.isoformat() if token.revoked else None
+
+    def get_last_error(self, token: StreamToken) -> dict | None:
+        if not token.last_error:
+            return None
+        at = token.last_error_at.isoformat() if token.last_error_at else None
+        return {"line": token.last_error_line, "message": token.last_error, "at": at}
+
+    def get_traces(self, token: StreamToken) -> list[dict]:
+        return [{"plot": t.plot_id, "index": t.index} for t in token.traces.all()]
+
+    def validate_token(self, value: str) -> str:
+        if not TOKEN_PATTERN.match(value):
+            raise serializers.ValidationError(
+                "A token is 10 to 64 characters of A-Z, a-z, 0-9, '.', '_', '~' and '-'."
+            )
+        if StreamToken.objects.filter(token=value).exists():
+            raise serializers.ValidationError("This token is taken already; tokens are unique on the server.")
+        return value
+
+
+def parse_trace(trace: object, where: str, owner) -> tuple[dict, StreamToken | None, int]:
+    """Split a Plotly trace into (spec, stream token, maxpoints), checking the binding."""
+    if not isinstance(trace, dict):
+        raise serializers.ValidationError({where: "A trace must be a JSON object."})
+    spec = dict(trace)
+    stream = spec.pop("stream", None)
+    if stream is None:
+        return spec, None, MAXPOINTS_DEFAULT
+    if not isinstance(stream, dict):
+        raise serializers.ValidationError({f"{where}.stream": 'Expected {"token": "...", "maxpoints": 500}.'})
+    token = _owned_token(stream.get("token"), f"{where}.stream.token", owner)
+    return spec, token, _maxpoints(stream.get("maxpoints", MAXPOINTS_DEFAULT), f"{where}.stream.maxpoints")
+
+
+def _owned_token(value: object, where: str, owner) -> StreamToken | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise serializers.ValidationError({where: "A stream token is a non-empty string."})
+    token = StreamToken.objects.filter(token=value, owner=owner, revoked__isnull=True).first()
+    if token is None:
+        raise serializers.ValidationError(
+            {where: f"No stream token {value!r} among yours (make it with POST /api/streams/ first)."}
+        )
+    return token
+
+
+def _maxpoints(value: object, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAXPOINTS_LIMIT:
+        raise serializers.ValidationError({where: f"maxpoints is a number from 0 to {MAXPOINTS_LIMIT}."})
+    return int(value)
+
+
+class PlotSerializer(serializers.ModelSerializer):
+    figure = serializers.JSONField(
+        required=False, help_text='{"data": [traces], "layout": {...}}; a trace binds a token as "stream": {"token", "maxpoints"}.'
+    )
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    web_url = serializers.SerializerMethodField()
+    embed_url = serializers.SerializerMethodField()
+    share_key = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Plot
+        fields = ["id", "title", "sharing", "share_key", "owner", "web_url", "embed_url", "figure", "created", "updated"]
+        read_only_fields = ["id", "created", "updated"]
+
+    def get_web_url(self, plot: Plot) -> str:
+        return self._absolute(plot.get_absolute_url(), plot)
+
+    def get_embed_url(self, plot: Plot) -> str:
+        return self._absolute(plot.embed_path(), plot)
+
+    def get_share_key(self, plot: Plot) -> str | None:
+        return plot.share_key if plot.sharing == Plot.SECRET else None
+
+    def _absolute(self, path: str, plot: Plot) -> str:
+        if plot.sharing == Plot.SECRET:
+            path = f"{path}?share_key={plot.share_key}"
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    def to_representation(self, plot: Plot) -> dict:
+        data = super().to_representation(plot)
+        request = self.context.get("request")
+        is_owner = request is not None and request.user.pk == plot.owner_id
+        traces = plot.traces.select_related("stream_token")
+        # Stream tokens are credentials: only the owner sees them.
+        data["figure"] = {
+            "data": [t.plotly_spec() if is_owner else t.spec for t in traces],
+            "layout": plot.layout,
+        }
+        return data
+
+    def validate_figure(self, figure: object) -> dict:
+        if not isinstance(figure, dict):
+            raise serializers.ValidationError('Expected {"data": [traces], "layout": {...}}.')
+        data = figure.get("data", [])
+        layout = figure.get("layout", {})
+        if not isinstance(data, list):
+            raise serializers.ValidationError("figure.data must be a list of traces.")
+        if not isinstance(layout, dict):
+            raise serializers.ValidationError("figure.layout must be an object.")
+        owner = self.context["request"].user
+        traces = [parse_trace(trace, f"data[{i}]", owner) for i, trace in enumerate(data)]
+        return {"traces": traces, "layout": layout}
+
+    @transaction.atomic
+    def create(self, validated: dict) -> Plot:
+        figure = validated.pop("figure", {"traces": [], "layout": {}})
+        plot = Plot.objects.create(layout=figure["layout"], **validated)
+        _replace_traces(plot, figure["traces"])
+        return plot
+
+    @transaction.atomic
+    def update(self, plot: Plot, validated: dict) -> Plot:
+        figure = validated.pop("figure", None)
+        for field, value in validated.items():
+            setattr(plot, field, value)
+        if figure is not None:
+            plot.layout = figure["layout"]
+            _replace_traces(plot, figure["traces"])
+        plot.save()
+        transaction.on_commit(lambda: announce_plot_changed(plot.pk))
+        return plot
+
+
+def _replace_traces(plot: Plot, traces: list[tuple[dict, StreamToken | None, int]]) -> None:
+    plot.traces.all().delete()
+    Trace.objects.bulk_create(
+        Trace(plot=plot, index=i, spec=spec, stream_token=token, maxpoints=maxpoints)
+        for i, (spec, token, maxpoints) in enumerate(traces)
+    )
+
+
+class TraceSerializer(serializers.ModelSerializer):
+    token = serializers.CharField(
+        source="stream_token.token", allow_null=True, required=False, help_text="The stream token this trace shows, or null."
+    )
+    maxpoints = serializers.IntegerField(min_value=0, max_value=MAXPOINTS_LIMIT, required=False)
+    spec = serializers.JSONField(required=False, help_text="The Plotly trace attributes, with its data.")
+
+    class Meta:
+        model = Trace
+        fields = ["index", "spec", "token", "maxpoints"]
+        read_only_fields = ["index"]
+
+    def validate_spec(self, spec: object) -> dict:
+        if not isinstance(spec, dict):
+            raise serializers.ValidationError("A trace spec is a JSON object.")
+        if "stream" in spec:
+            raise serializers.ValidationError('Bind a token with "token" and "maxpoints", not inside the spec.')
+        return spec
+
+    def validate(self, attrs: dict) -> dict:
+        if "stream_token" in attrs:
+            token = attrs.pop("stream_token")["token"]
+            attrs["stream_token"] = _owned_token(token, "token", self.context["request"].user)
+        return attrs
+
+    def create(self, validated: dict) -> Trace:
+        plot = validated["plot"]
+        validated["index"] = plot.traces.count()
+        trace = super().create(validated)
+        transaction.on_commit(lambda: announce_plot_changed(plot.pk))
+        return trace
+
+    def update(self, trace: Trace, validated: dict) -> Trace:
+        trace = super().update(trace, validated)
+        transaction.on_commit(lambda: announce_plot_changed(trace.plot_id))
+        return trace

@@ -1,0 +1,119 @@
+"""The REST API under /api/: stream tokens, plots, and a plot's traces."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from rest_framework import mixins, permissions, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from plots.models import Plot, StreamToken, Trace
+from plots.serializers import PlotSerializer, StreamTokenSerializer, TraceSerializer
+from streaming.events import announce_plot_changed, announce_revoked
+
+
+class StreamTokenViewSet(
+    mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.ListModelMixin, mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Your stream tokens. DELETE revokes: an open stream ends (410) and new ones are refused."""
+
+    serializer_class = StreamTokenSerializer
+    lookup_field = "token"
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self):
+        return StreamToken.objects.filter(owner=self.request.user).prefetch_related("traces")
+
+    def perform_create(self, serializer) -> None:
+        serializer.save(owner=self.request.user)
+
+    def perform_destroy(self, token: StreamToken) -> None:
+        token.revoke()
+        announce_revoked(token.pk)
+
+
+class ViewerOrOwner(permissions.BasePermission):
+    """Anyone the plot is shared with may read it; only its owner may change it."""
+
+    def has_permission(self, request, view) -> bool:
+        return request.method in permissions.SAFE_METHODS or request.user.is_authenticated
+
+    def has_object_permission(self, request, view, plot: Plot) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return request.user.pk == plot.owner_id
+
+
+def visible_plot(request: Request, pk) -> Plot:
+    """The plot, if this visitor may see it; 404 otherwise (a private plot is not admitted to)."""
+    plot = get_object_or_404(Plot.objects.select_related("owner"), pk=pk)
+    if not plot.can_view(request.user, request.query_params.get("share_key")):
+        raise NotFound("No such plot, or it is not shared with you.")
+    return plot
+
+
+class PlotViewSet(viewsets.ModelViewSet):
+    """Plots. The list is your own; one plot is readable by anyone it is shared with."""
+
+    serializer_class = PlotSerializer
+    permission_classes = [ViewerOrOwner]
+
+    def get_queryset(self):
+        return Plot.objects.filter(owner=self.request.user).select_related("owner")
+
+    def list(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            self.permission_denied(request)
+        return super().list(request, *args, **kwargs)
+
+    def get_object(self) -> Plot:
+        plot = visible_plot(self.request, self.kwargs["pk"])
+        self.check_object_permissions(self.request, plot)
+        return plot
+
+    def perform_create(self, serializer) -> None:
+        serializer.save(owner=self.request.user)
+
+    def perform_destroy(self, plot: Plot) -> None:
+        plot_id = plot.pk
+        plot.delete()
+        announce_plot_changed(plot_id)
+
+    @action(detail=True, methods=["get"], permission_classes=[permissions.AllowAny])
+    def figure(self, request: Request, pk=None) -> Response:
+        """The figure as a viewer sees it now: the streamed windows in the data, no tokens."""
+        return Response(self.get_object().viewer_figure())
+
+
+class TraceViewSet(viewsets.ModelViewSet):
+    """The traces of one plot, at /api/plots/<id>/traces/<index>/."""
+
+    serializer_class = TraceSerializer
+    permission_classes = [ViewerOrOwner]
+    lookup_field = "index"
+
+    def plot(self) -> Plot:
+        plot = visible_plot(self.request, self.kwargs["plot_pk"])
+        if self.request.method not in permissions.SAFE_METHODS and self.request.user.pk != plot.owner_id:
+            raise PermissionDenied("Only the plot's owner may change its traces.")
+        return plot
+
+    def get_queryset(self):
+        return Trace.objects.filter(plot=self.plot()).select_related("stream_token")
+
+    def perform_create(self, serializer) -> None:
+        serializer.save(plot=self.plot())
+
+    @transaction.atomic
+    def perform_destroy(self, trace: Trace) -> None:
+        plot = trace.plot
+        trace.delete()
+        # Keep indexes dense: Plotly addresses traces by position.
+        for position, rest in enumerate(plot.traces.order_by("index")):
+            if rest.index != position:
+                Trace.objects.filter(pk=rest.pk).update(index=position)
+        transaction.on_commit(lambda: announce_plot_changed(plot.pk))

@@ -1,0 +1,135 @@
+"""The transports of live data: the stream ingest door on the main port and the viewer socket.
+
+Both are thin: the rules live in streaming/ingest.py, streaming/store.py and plots/models.py.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from streaming import events, store
+from streaming.ingest import ConnectionLost, Outcome, StreamSession
+
+log = logging.getLogger("plotserver.streaming")
+
+TOKEN_HEADER = b"plotly-streamtoken"
+
+
+def stream_token_of(scope: dict) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name.lower() == TOKEN_HEADER:
+            return value.decode("latin-1").strip()
+    return None
+
+
+class StreamIngestConsumer:
+    """The ASGI door for streams on the main port (uvicorn with httptools).
+
+    Not a Django view: Django reads a whole body before calling a view, and a stream never
+    ends. Each `http.request` message is handed to the session as it arrives, so a line
+    is applied while the request is still open.
+    """
+
+    async def __call__(self, scope: dict, receive, send) -> None:
+        client = scope.get("client") or ("", 0)
+        remote_addr = client[0]
+        token = stream_token_of(scope)
+        if scope["method"] != "POST":
+            await respond(send, Outcome(405))
+            return
+        if not token:
+            await respond(send, Outcome(406))
+            return
+        opened = await StreamSession.open(token, remote_addr)
+        if isinstance(opened, Outcome):
+            await respond(send, opened)
+            return
+
+        body_ended = False
+
+        async def read() -> bytes | None:
+            nonlocal body_ended
+            if body_ended:
+                return None
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ConnectionLost
+            body_ended = not message.get("more_body", False)
+            return message.get("body", b"")
+
+        outcome = await opened.run(read)
+        log.info(
+            "stream %s from %s ended: %s, %d accepted, %d rejected",
+            opened.token_id, remote_addr, outcome.status, outcome.accepted, outcome.rejected,
+        )
+        if outcome.status != 499:
+            await respond(send, outcome)
+
+
+async def respond(send, outcome: Outcome) -> None:
+    """The one answer a stream gets, after which the connection closes."""
+    body = json.dumps(outcome.as_json()).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": outcome.status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class PlotViewerConsumer(AsyncJsonWebsocketConsumer):
+    """A browser watching one plot: a snapshot first, then every update, in sequence order.
+
+    The messages are documented in docs/websocket.md.
+    """
+
+    async def connect(self) -> None:
+        self.plot_id = int(self.scope["url_route"]["kwargs"]["plot_id"])
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        self.share_key = (query.get("share_key") or [None])[0]
+        self.seqs: dict[str, int] = {}
+        await self.accept()
+        await self.channel_layer.group_add(events.plot_group(self.plot_id), self.channel_name)
+        await self.send_snapshot()
+
+    async def disconnect(self, code: int) -> None:
+        await self.channel_layer.group_discard(events.plot_group(self.plot_id), self.channel_name)
+
+    async def send_snapshot(self) -> None:
+        snapshot = await database_sync_to_async(store.snapshot)(self.plot_id, self.scope["user"], self.share_key)
+        if snapshot is None:
+            await self.send_json({"type": "error", "status": 404, "message": "no such plot, or not shared with you"})
+            await self.close(code=4404)
+            return
+        self.seqs = {stream: info["seq"] for stream, info in snapshot["streams"].items()}
+        await self.send_json(snapshot)
+
+    async def receive_json(self, content: dict, **kwargs) -> None:
+        if content.get("type") == "resync":
+            await self.send_snapshot()
+
+    async def plot_updates(self, event: events.PlotUpdates) -> None:
+        fresh = []
+        for update in event["updates"]:
+            stream = str(update["stream"])
+            # The snapshot may already hold updates published after this viewer joined.
+            if update["seq"] <= self.seqs.get(stream, 0):
+                continue
+            self.seqs[stream] = update["seq"]
+            fresh.append(update)
+        if fresh:
+            await self.send_json({"type": "updates", "updates": fresh})
+
+    async def plot_changed(self, event: events.PlotChanged) -> None:
+        await self.send_snapshot()

@@ -1,0 +1,89 @@
+"""The channel-layer groups and messages of plotserver, named and sent from this one place.
+
+Two kinds of group:
+- `plot_group(plot_id)`: every viewer of a plot. Messages: `plot.updates` (one per plot per
+  ingest batch, carrying every update of that batch) and `plot.changed` (the plot or its traces
+  were edited: viewers take a fresh snapshot, or leave if they may no longer see it).
+- `stream_group(token_id)`: the process that holds a token's open stream. Messages:
+  `stream.takeover` (a newer connection came: close yours with 409 and answer
+  `stream.released`), `stream.revoke` (the token was revoked: close with 410).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NotRequired, TypedDict
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+
+def plot_group(plot_id: int) -> str:
+    return f"plot-{plot_id}"
+
+
+def stream_group(token_id: int) -> str:
+    return f"stream-{token_id}"
+
+
+class TraceDelta(TypedDict, total=False):
+    extend: dict[str, list]
+    set: dict[str, object]
+
+
+class StreamUpdate(TypedDict):
+    stream: int
+    seq: int
+    traces: dict[str, TraceDelta]
+    layout: NotRequired[dict[str, object]]
+
+
+class PlotUpdates(TypedDict):
+    type: Literal["plot.updates"]
+    updates: list[StreamUpdate]
+
+
+class PlotChanged(TypedDict):
+    type: Literal["plot.changed"]
+
+
+class StreamTakeover(TypedDict):
+    type: Literal["stream.takeover"]
+    token_id: int
+    by: str
+    reply_to: str
+
+
+class StreamReleased(TypedDict):
+    type: Literal["stream.released"]
+    by: str
+
+
+class StreamRevoke(TypedDict):
+    type: Literal["stream.revoke"]
+    token_id: int
+
+
+async def publish_updates(plot_id: int, updates: list[StreamUpdate]) -> None:
+    message: PlotUpdates = {"type": "plot.updates", "updates": updates}
+    await get_channel_layer().group_send(plot_group(plot_id), message)
+
+
+def announce_plot_changed(plot_id: int) -> None:
+    """Tell the plot's viewers to take a fresh snapshot. Called from sync code (views, admin)."""
+    message: PlotChanged = {"type": "plot.changed"}
+    async_to_sync(get_channel_layer().group_send)(plot_group(plot_id), message)
+
+
+def announce_revoked(token_id: int) -> None:
+    message: StreamRevoke = {"type": "stream.revoke", "token_id": token_id}
+    async_to_sync(get_channel_layer().group_send)(stream_group(token_id), message)
+
+
+async def request_takeover(token_id: int, by: str, reply_to: str) -> None:
+    message: StreamTakeover = {"type": "stream.takeover", "token_id": token_id, "by": by, "reply_to": reply_to}
+    await get_channel_layer().group_send(stream_group(token_id), message)
+
+
+async def confirm_released(reply_to: str, by: str) -> None:
+    message: StreamReleased = {"type": "stream.released", "by": by}
+    await get_channel_layer().send(reply_to, message)

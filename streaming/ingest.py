@@ -1,0 +1,190 @@
+"""The ingest core: one open stream, whichever front door it came through.
+
+A front door (the ASGI consumer on the main port, the stream listener on STREAM_PORT) parses
+HTTP, then hands the body to a StreamSession through `pump(read)`. The session frames and
+parses lines, gives accepted updates to the process's hub, enforces the idle timeout, obeys
+takeovers, revocation and shutdown, and finally says which answer the producer gets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from streaming import events, store
+from streaming.hub import StreamHub, get_hub
+from streaming.protocol import LineFramer, LineRejected, parse_line
+
+MESSAGES = {
+    200: "stream ended cleanly",
+    400: "malformed request: the chunked body could not be read",
+    404: "unknown or revoked stream token",
+    405: "use POST to stream",
+    406: "missing header: plotly-streamtoken",
+    408: "no data for {idle:g} seconds: write a newline as a heartbeat to keep a stream open",
+    409: "a newer connection with the same stream token took over this stream",
+    410: "the stream token was revoked",
+    413: "a line longer than {max_line} bytes arrived without a newline",
+    499: "the producer disconnected",
+    503: "the server is restarting: reconnect",
+}
+
+
+class FramingError(Exception):
+    """The front door could not read the request body (broken chunked encoding)."""
+
+
+class ConnectionLost(Exception):
+    """The producer went away: there is nobody left to answer."""
+
+
+@dataclass
+class Outcome:
+    """How a stream ended, and the answer its producer gets."""
+
+    status: int
+    accepted: int = 0
+    rejected: int = 0
+    last_error: tuple[int, str] | None = None
+
+    @property
+    def message(self) -> str:
+        return MESSAGES[self.status].format(
+            idle=settings.STREAM_IDLE_TIMEOUT, max_line=settings.STREAM_MAX_LINE_BYTES
+        )
+
+    def as_json(self) -> dict:
+        body = {
+            "status": self.status,
+            "message": self.message,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+        }
+        if self.last_error is not None:
+            body["last_error"] = {"line": self.last_error[0], "message": self.last_error[1]}
+        return body
+
+
+Reader = Callable[[], Awaitable["bytes | None"]]
+
+
+class StreamSession:
+    """One open stream. Made by `open`, driven by `pump`, ended by `finish`."""
+
+    def __init__(self, hub: StreamHub, token: store.TokenState, remote_addr: str) -> None:
+        self.hub = hub
+        self.token_id = token.id
+        self.remote_addr = remote_addr
+        self.session_id = uuid.uuid4().hex
+        self.framer = LineFramer(settings.STREAM_MAX_LINE_BYTES)
+        self.line_no = 0
+        self.accepted = 0
+        self.rejected = 0
+        self.last_error: tuple[int, str] | None = None
+        self.kicked: int | None = None
+        self.taken_over_by: tuple[str, str] | None = None
+        self.closed = asyncio.Event()
+        self._pump_task: asyncio.Task | None = None
+        self._last_commit: asyncio.Future | None = None
+
+    @classmethod
+    async def open(cls, token: str, remote_addr: str) -> StreamSession | Outcome:
+        """Check the token and take the stream over from any older connection."""
+        hub = await get_hub()
+        state = await hub.run_sync(store.find_token, token)
+        if state is None or state.revoked:
+            return Outcome(404)
+        session = cls(hub, state, remote_addr)
+        # Registered first, so that a takeover by an even newer connection reaches this one.
+        await hub.register(session)
+        if state.holder:
+            await hub.take_over(state.id, session.session_id)
+        await hub.run_sync(store.mark_connected, state.id, session.session_id, remote_addr)
+        return session
+
+    async def pump(self, read: Reader) -> int:
+        """Read the body to its end, a kick, the idle timeout or an error; return the status."""
+        if self.kicked is not None:
+            return self.kicked
+        self._pump_task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        idle = settings.STREAM_IDLE_TIMEOUT
+        try:
+            async with asyncio.timeout(idle) as deadline:
+                while (data := await read()) is not None:
+                    deadline.reschedule(loop.time() + idle)
+                    if not self.feed(data):
+                        return 413
+                    await self.hub.room()
+            self._take_line(self.framer.finish())
+            return 200
+        except TimeoutError:
+            return 408
+        except FramingError:
+            return 400
+        except asyncio.CancelledError:
+            if self.kicked is None:
+                raise
+            asyncio.current_task().uncancel()
+            return self.kicked
+        finally:
+            self._pump_task = None
+
+    def feed(self, data: bytes) -> bool:
+        """Take every complete line of `data`; False when a line outgrew the limit."""
+        for raw in self.framer.feed(data):
+            self._take_line(raw)
+        return not self.framer.overflow
+
+    def _take_line(self, raw: bytes) -> None:
+        if not raw:
+            return
+        self.line_no += 1
+        try:
+            update = parse_line(raw)
+        except LineRejected as exc:
+            self.rejected += 1
+            self.last_error = (self.line_no, str(exc))
+            self._last_commit = self.hub.submit(self.token_id, error=self.last_error)
+            return
+        if update is not None:
+            self.accepted += 1
+            self._last_commit = self.hub.submit(self.token_id, update)
+
+    def kick(self, status: int, taken_over_by: tuple[str, str] | None = None) -> None:
+        """End the stream from outside (takeover 409, revocation 410, shutdown 503)."""
+        if self.kicked is not None or self.closed.is_set():
+            return
+        self.kicked = status
+        self.taken_over_by = taken_over_by
+        if self._pump_task is not None:
+            self._pump_task.cancel()
+
+    async def finish(self, status: int) -> Outcome:
+        """Commit what was accepted, let go of the token, and say what to answer."""
+        try:
+            if self._last_commit is not None:
+                await asyncio.shield(self._last_commit)
+            await self.hub.run_sync(store.mark_disconnected, self.token_id, self.session_id, status == 409)
+            if self.taken_over_by is not None:
+                by, reply_to = self.taken_over_by
+                await events.confirm_released(reply_to, by)
+        finally:
+            await self.hub.unregister(self)
+            self.closed.set()
+        return Outcome(status, self.accepted, self.rejected, self.last_error)
+
+    async def run(self, read: Reader) -> Outcome:
+        """pump then finish, finishing even when the task is cancelled (server shutdown)."""
+        try:
+            status = await self.pump(read)
+        except ConnectionLost:
+            status = 499
+        except asyncio.CancelledError:
+            await asyncio.shield(self.finish(503))
+            raise
+        return await self.finish(status)

@@ -1,0 +1,64 @@
+"""Start and stop what a plotserver process runs beside its requests.
+
+On startup: the hub, the stream listener when STREAM_PORT is set, and a SIGTERM/SIGINT hook.
+The hook matters because a stream never ends by itself: without it, the server would wait for
+every open stream forever (or cancel it after its graceful timeout, answering 500). With it,
+every open stream commits what it accepted and is answered 503 "reconnect" at once, and the
+server then stops as usual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from django.conf import settings
+
+from streaming.hub import get_hub
+
+log = logging.getLogger("plotserver.streaming")
+
+
+class Lifespan:
+    async def __call__(self, scope, receive, send) -> None:
+        listener = None
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    hub = await get_hub()
+                    install_stop_hook(hub)
+                    if settings.STREAM_PORT:
+                        from streaming.listener import start_listener
+
+                        listener = await start_listener(settings.STREAM_HOST, settings.STREAM_PORT)
+                except Exception as exc:
+                    log.exception("startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if listener is not None:
+                    listener.close()
+                await (await get_hub()).shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def install_stop_hook(hub) -> None:
+    """End open streams cleanly on SIGTERM/SIGINT, then let the server's own handler run."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(sig)
+        if not callable(previous):
+            continue
+
+        def handler(signum, frame, previous=previous):
+            loop.call_soon_threadsafe(hub.end_streams)
+            previous(signum, frame)
+
+        try:
+            signal.signal(sig, handler)
+        except ValueError:  # not the main thread: the embedding server handles signals
+            return

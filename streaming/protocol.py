@@ -1,0 +1,198 @@
+"""How the bytes of a stream become updates: line framing and line parsing.
+
+Pure functions and one small stateful framer; no I/O. docs/streaming.md is the reference
+a producer reads; this module is where it is enforced.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+MAX_ARRAY_LENGTH = 10000
+
+# Per-point attributes: a scalar appends one value, an array replaces the whole attribute.
+# These are the attributes Plotly's streaming server accepted (its `streamable` flags), the
+# coordinates of every trace type that plotly.js draws, and the per-point styles.
+APPENDABLE = frozenset(
+    """
+    x y z text hovertext customdata ids lat lon r theta a b c u v w
+    open high low close values labels parents base width
+    marker.color marker.size marker.opacity marker.symbol marker.line.color marker.line.width
+    error_x.array error_x.arrayminus error_y.array error_y.arrayminus
+    error_z.array error_z.arrayminus
+    """.split()
+)
+
+# Whole-trace styles: any value sets the attribute, as Plotly.restyle would.
+SETTABLE = frozenset(
+    """
+    name mode visible opacity showlegend
+    line.color line.width line.dash line.shape
+    marker.colorscale marker.cmin marker.cmax
+    error_x.color error_y.color error_z.color error_x.value error_y.value error_z.value
+    error_x.visible error_y.visible error_z.visible
+    xbins.size ybins.size xbins.start xbins.end ybins.start ybins.end contours.size
+    font.color font.size textfont.color textfont.size
+    """.split()
+)
+
+# Keys a producer may send that are not trace attributes and are ignored on purpose:
+# Plotly's clients pop `type`; raw producers often leave it in.
+IGNORED_KEYS = frozenset({"type"})
+
+
+class LineRejected(ValueError):
+    """A line that cannot be applied. The stream goes on; the line is counted as rejected."""
+
+
+class LineTooLong(ValueError):
+    """More than the line limit arrived without a newline: the stream ends with 413."""
+
+
+@dataclass(slots=True)
+class Update:
+    """One accepted line: trace attributes by dotted path, and a layout change by dotted path."""
+
+    trace: dict[str, object] = field(default_factory=dict)
+    layout: dict[str, object] = field(default_factory=dict)
+
+
+class LineFramer:
+    """Splits a byte stream into lines on `\\n`, whatever the chunk boundaries.
+
+    `overflow` turns true once more than `max_line_bytes` of one line is held unfinished.
+    """
+
+    def __init__(self, max_line_bytes: int) -> None:
+        self.max_line_bytes = max_line_bytes
+        self._partial = bytearray()
+
+    def feed(self, data: bytes) -> list[bytes]:
+        start = 0
+        lines = []
+        while (end := data.find(b"\n", start)) != -1:
+            if self._partial:
+                self._partial += data[start:end]
+                lines.append(bytes(self._partial))
+                self._partial.clear()
+            else:
+                lines.append(data[start:end])
+            start = end + 1
+        self._partial += data[start:]
+        return lines
+
+    @property
+    def overflow(self) -> bool:
+        return len(self._partial) > self.max_line_bytes
+
+    def finish(self) -> bytes:
+        """What is left after the stream ended cleanly: a last line that had no newline."""
+        rest = bytes(self._partial)
+        self._partial.clear()
+        return rest
+
+
+def _not_finite(constant: str) -> None:
+    # NaN and Infinity are not JSON; Plotly's own encoder writes them as null.
+    return None
+
+
+def parse_line(raw: bytes) -> Update | None:
+    """Turn one line into an Update; None for a heartbeat (a blank line)."""
+    if not raw.strip():
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LineRejected(f"not valid UTF-8 (byte {exc.start})") from None
+    try:
+        message = json.loads(text, parse_constant=_not_finite)
+    except json.JSONDecodeError as exc:
+        raise LineRejected(f"not JSON: {exc.msg} at column {exc.colno}") from None
+    if not isinstance(message, dict):
+        raise LineRejected(f"expected a JSON object, got {_kind(message)}")
+
+    update = Update()
+    for key, value in message.items():
+        if key in IGNORED_KEYS:
+            continue
+        if key == "layout":
+            if not isinstance(value, dict):
+                raise LineRejected(f"layout must be an object, got {_kind(value)}")
+            update.layout = normalize_layout(value)
+            continue
+        for path, leaf in _flatten(key, value):
+            update.trace[path] = _checked(path, leaf)
+    return update
+
+
+def _flatten(prefix: str, value: object) -> list[tuple[str, object]]:
+    if isinstance(value, dict):
+        pairs = []
+        for key, inner in value.items():
+            pairs.extend(_flatten(f"{prefix}.{key}", inner))
+        return pairs
+    return [(prefix, value)]
+
+
+def _checked(path: str, value: object) -> object:
+    if path in APPENDABLE:
+        if isinstance(value, list):
+            if len(value) > MAX_ARRAY_LENGTH:
+                raise LineRejected(f"{path}: array of {len(value)} values, the limit is {MAX_ARRAY_LENGTH}")
+            if not all(_is_point_value(item) or isinstance(item, list) for item in value):
+                raise LineRejected(f"{path}: array values must be numbers, strings, null or arrays")
+            return value
+        if not _is_point_value(value):
+            raise LineRejected(f"{path}: expected a number, string, null or array, got {_kind(value)}")
+        return value
+    if path in SETTABLE:
+        if isinstance(value, (dict, list)) and path != "marker.colorscale":
+            raise LineRejected(f"{path}: expected a single value, got {_kind(value)}")
+        return value
+    raise LineRejected(f"{path}: this attribute cannot be streamed")
+
+
+def _is_point_value(value: object) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return value is None or isinstance(value, (int, str))
+
+
+def _kind(value: object) -> str:
+    return {
+        dict: "an object",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        type(None): "null",
+    }.get(type(value), "a number")
+
+
+def normalize_layout(layout: dict) -> dict[str, object]:
+    """Flatten a layout change to dotted paths, the form Plotly.relayout takes.
+
+    A string title (Plotly's older form, which plotly.js no longer reads) becomes `title.text`,
+    for the plot and for every axis.
+    """
+    flat: dict[str, object] = {}
+    for path, value in _flatten_layout("", layout):
+        if not path:
+            continue
+        if isinstance(value, str) and (path == "title" or path.endswith(".title")):
+            path = f"{path}.text"
+        flat[path] = value
+    return flat
+
+
+def _flatten_layout(prefix: str, value: object) -> list[tuple[str, object]]:
+    if isinstance(value, dict) and value:
+        pairs = []
+        for key, inner in value.items():
+            pairs.extend(_flatten_layout(f"{prefix}.{key}" if prefix else key, inner))
+        return pairs
+    return [(prefix, value)]

@@ -1,0 +1,28 @@
+"""Which ASGI app takes a connection: streams, viewer sockets, or Django."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from streaming.consumers import PlotViewerConsumer, StreamIngestConsumer, stream_token_of
+
+websocket_urlpatterns = [
+    path("ws/plots/<int:plot_id>/", PlotViewerConsumer.as_asgi()),
+]
+
+
+class StreamOrDjango:
+    """Any request that carries `plotly-streamtoken`, on any path, is a stream.
+
+    Plotly's clients post to `/`, which is also the plot list page; the header tells them apart.
+    """
+
+    def __init__(self, django_app) -> None:
+        self.django_app = django_app
+        self.ingest = StreamIngestConsumer()
+
+    async def __call__(self, scope, receive, send) -> None:
+        if stream_token_of(scope) is not None:
+            await self.ingest(scope, receive, send)
+        else:
+            await self.django_app(scope, receive, send)

@@ -1,0 +1,150 @@
+"""The window store: one database transaction per ingest batch (group commit).
+
+Everything the streams of this process accepted in one batch interval is applied to the
+stored windows, layouts and token counters in a single transaction, and the same call returns
+what each plot's viewers must be sent. Synchronous: the hub runs it on its own thread.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from plots.models import Plot, StreamToken, Trace
+from streaming.events import StreamUpdate
+from streaming.protocol import Update
+from streaming.window import apply_update, merge_layout
+
+
+@dataclass
+class StreamBatch:
+    """What one token's stream accepted and rejected since the last commit."""
+
+    token_id: int
+    updates: list[Update] = field(default_factory=list)
+    rejected: int = 0
+    last_error: tuple[int, str, datetime] | None = None
+    last_write_at: datetime | None = None
+
+    def merge(self, later: StreamBatch) -> None:
+        self.updates.extend(later.updates)
+        self.rejected += later.rejected
+        self.last_error = later.last_error or self.last_error
+        self.last_write_at = later.last_write_at or self.last_write_at
+
+
+def commit_batch(batches: list[StreamBatch]) -> dict[int, list[StreamUpdate]]:
+    """Apply the batches in one transaction; return the updates to publish, by plot id."""
+    outgoing: dict[int, list[StreamUpdate]] = defaultdict(list)
+    token_ids = [batch.token_id for batch in batches]
+    with transaction.atomic():
+        tokens = {t.pk: t for t in StreamToken.objects.select_for_update().filter(pk__in=token_ids)}
+        traces_by_token: dict[int, list[Trace]] = defaultdict(list)
+        for trace in Trace.objects.select_for_update().filter(stream_token_id__in=token_ids):
+            traces_by_token[trace.stream_token_id].append(trace)
+        plots: dict[int, Plot] = {}
+        if any(update.layout for batch in batches for update in batch.updates):
+            plot_ids = {t.plot_id for traces in traces_by_token.values() for t in traces}
+            plots = {p.pk: p for p in Plot.objects.select_for_update().filter(pk__in=plot_ids)}
+
+        changed_plots: set[int] = set()
+        for batch in batches:
+            token = tokens.get(batch.token_id)
+            if token is None:  # deleted while streaming: nothing left to write to
+                continue
+            traces = traces_by_token[token.pk]
+            for update in batch.updates:
+                token.last_seq += 1
+                deltas_by_plot: dict[int, dict] = defaultdict(dict)
+                for trace in traces:
+                    deltas_by_plot[trace.plot_id][str(trace.index)] = apply_update(
+                        trace.spec, update, trace.maxpoints
+                    )
+                if update.layout:
+                    for plot_id in deltas_by_plot:
+                        merge_layout(plots[plot_id].layout, update.layout)
+                        changed_plots.add(plot_id)
+                for plot_id, deltas in deltas_by_plot.items():
+                    message: StreamUpdate = {"stream": token.pk, "seq": token.last_seq, "traces": deltas}
+                    if update.layout:
+                        message["layout"] = update.layout
+                    outgoing[plot_id].append(message)
+            token.accepted += len(batch.updates)
+            token.rejected += batch.rejected
+            if batch.last_error is not None:
+                token.last_error_line, token.last_error, token.last_error_at = batch.last_error
+            if batch.last_write_at is not None:
+                token.last_write_at = batch.last_write_at
+
+        Trace.objects.bulk_update([t for traces in traces_by_token.values() for t in traces], ["spec"])
+        StreamToken.objects.bulk_update(
+            tokens.values(),
+            ["last_seq", "accepted", "rejected", "last_error", "last_error_line", "last_error_at", "last_write_at"],
+        )
+        if changed_plots:
+            now = timezone.now()
+            for plot_id in changed_plots:
+                plots[plot_id].updated = now
+            Plot.objects.bulk_update([plots[p] for p in changed_plots], ["layout", "updated"])
+    return dict(outgoing)
+
+
+@dataclass(frozen=True)
+class TokenState:
+    id: int
+    revoked: bool
+    holder: str
+
+
+def find_token(token: str) -> TokenState | None:
+    row = StreamToken.objects.filter(token=token).values("pk", "revoked", "holder").first()
+    if row is None:
+        return None
+    return TokenState(row["pk"], row["revoked"] is not None, row["holder"])
+
+
+def mark_connected(token_id: int, session_id: str, remote_addr: str) -> None:
+    StreamToken.objects.filter(pk=token_id).update(
+        connected=True, holder=session_id, remote_addr=remote_addr[:100], connected_since=timezone.now()
+    )
+
+
+def mark_disconnected(token_id: int, session_id: str, taken_over: bool) -> None:
+    """Clear the connection's hold, unless a newer connection holds the token already."""
+    tokens = StreamToken.objects.filter(pk=token_id)
+    if taken_over:
+        tokens.update(takeovers=models.F("takeovers") + 1)
+    tokens.filter(holder=session_id).update(connected=False, holder="")
+
+
+def snapshot(plot_id: int, user, share_key: str | None) -> dict | None:
+    """What a new viewer gets first: the figure, each trace's stream, each stream's position.
+
+    None when the plot does not exist or this viewer may not see it.
+    """
+    plot = Plot.objects.select_related("owner").filter(pk=plot_id).first()
+    if plot is None or not plot.can_view(user, share_key):
+        return None
+    traces = list(plot.traces.select_related("stream_token"))
+    streams = {}
+    for trace in traces:
+        token = trace.stream_token
+        if token is not None and str(token.pk) not in streams:
+            streams[str(token.pk)] = {
+                "seq": token.last_seq,
+                "connected": token.connected,
+                "last_write_at": token.last_write_at.isoformat() if token.last_write_at else None,
+            }
+    return {
+        "type": "snapshot",
+        "plot": {"id": plot.pk, "title": plot.title, "owner": plot.owner.get_username()},
+        "figure": {"data": [trace.spec for trace in traces], "layout": plot.layout},
+        "traces": [
+            {"index": t.index, "stream": t.stream_token_id, "maxpoints": t.maxpoints} for t in traces
+        ],
+        "streams": streams,
+    }

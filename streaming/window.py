@@ -1,0 +1,90 @@
+"""How an update changes a trace's rolling window and a plot's layout. Pure functions.
+
+The browser applies the deltas these return with the same rules (static/plots/viewer.js), so
+a viewer's figure and the stored one never drift apart.
+"""
+
+from __future__ import annotations
+
+from streaming.protocol import APPENDABLE, Update
+
+# The attributes whose length is the number of points a trace shows.
+POINT_ATTRIBUTES = ("x", "y", "z", "lat", "lon", "r", "theta", "a", "b", "c", "values", "open", "close")
+
+
+def get_path(container: dict, path: str) -> object:
+    for key in path.split("."):
+        if not isinstance(container, dict) or key not in container:
+            return None
+        container = container[key]
+    return container
+
+
+def set_path(container: dict, path: str, value: object) -> None:
+    *parents, last = path.split(".")
+    for key in parents:
+        child = container.get(key)
+        if not isinstance(child, dict):
+            child = container[key] = {}
+        container = child
+    if value is None and last in container and not isinstance(container[last], list):
+        # null resets a style to its default, as it does in Plotly.relayout / restyle.
+        del container[last]
+    else:
+        container[last] = value
+
+
+def trim(values: list, maxpoints: int) -> list:
+    """Keep the newest `maxpoints` values, in place."""
+    excess = len(values) - maxpoints
+    if excess > 0:
+        del values[:excess]
+    return values
+
+
+def point_count(spec: dict) -> int:
+    return max((len(v) for k in POINT_ATTRIBUTES if isinstance(v := spec.get(k), list)), default=0)
+
+
+def apply_update(spec: dict, update: Update, maxpoints: int) -> dict:
+    """Apply one update to a trace spec in place and return the delta a viewer needs.
+
+    The delta is `{"extend": {path: [values]}, "set": {path: value}}`: extend appends and then
+    keeps the newest `maxpoints`; set replaces. A scalar appended to an attribute that holds a
+    single value (a trace-wide `marker.color`, say) first turns it into one value per point.
+    """
+    extend: dict[str, list] = {}
+    replace: dict[str, object] = {}
+    points_before = point_count(spec)
+    for path, value in update.trace.items():
+        if path not in APPENDABLE:
+            set_path(spec, path, value)
+            replace[path] = value
+        elif isinstance(value, list):
+            values = trim(list(value), maxpoints)
+            set_path(spec, path, values)
+            replace[path] = values
+        else:
+            current = get_path(spec, path)
+            if isinstance(current, list):
+                current.append(value)
+                trim(current, maxpoints)
+                extend[path] = [value]
+            else:
+                fill = [] if current is None else [current] * points_before
+                values = trim([*fill, value], maxpoints)
+                set_path(spec, path, values)
+                replace[path] = list(values)
+    delta: dict[str, dict] = {}
+    if extend:
+        delta["extend"] = extend
+    if replace:
+        delta["set"] = replace
+    return delta
+
+
+def merge_layout(layout: dict, changes: dict[str, object]) -> dict:
+    """Apply a flattened layout change (see protocol.normalize_layout) in place."""
+    for path, value in changes.items():
+        set_path(layout, path, value)
+    return layout
