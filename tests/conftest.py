@@ -1,0 +1,108 @@
+"""Shared fixtures: personas for in-process tests, real servers for integration tests."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.live_server import ROOT, Api, IntegrationDatabase, LiveServer, new_user
+
+ARTIFACTS = ROOT / "test-artifacts"
+
+# Servers of one test session share a Redis key prefix of their own.
+os.environ.setdefault("REDIS_PREFIX", f"plotserver-test-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# -- in-process personas (pytest-django) ---------------------------------------------------
+
+
+@pytest.fixture
+def alice(django_user_model):
+    """The owner of the things under test."""
+    return django_user_model.objects.create_user("alice", password="alice-password")
+
+
+@pytest.fixture
+def bob(django_user_model):
+    """Another user, who owns nothing of alice's."""
+    return django_user_model.objects.create_user("bob", password="bob-password")
+
+
+@pytest.fixture
+def as_alice(alice) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(alice)
+    return client
+
+
+@pytest.fixture
+def as_bob(bob) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(bob)
+    return client
+
+
+@pytest.fixture
+def anonymous() -> APIClient:
+    return APIClient()
+
+
+# -- real servers ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def integration_db(tmp_path_factory):
+    """A migrated database that server subprocesses share (SQLite file or PostgreSQL)."""
+    database = IntegrationDatabase(tmp_path_factory.mktemp("integration"))
+    yield database
+    database.drop()
+
+
+@pytest.fixture(scope="session")
+def server(integration_db, artifacts):
+    """One uvicorn server for the whole session, with the default settings."""
+    server = LiveServer(integration_db.env, artifacts).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def start_server(integration_db, artifacts):
+    """Start servers of a test's own, with extra environment; all are stopped afterwards."""
+    servers: list[LiveServer] = []
+
+    def start(name: str = "server", extra_args: tuple = (), **env: str) -> LiveServer:
+        server = LiveServer({**integration_db.env, **env}, artifacts, name=name, extra_args=extra_args)
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in servers:
+        server.stop(timeout=30)
+
+
+@pytest.fixture
+def producer(integration_db, server) -> Api:
+    """A user of the live server with an API key: makes tokens and plots, streams to them."""
+    return new_user(integration_db.env, server.url)
+
+
+@pytest.fixture
+def visitor(server) -> Api:
+    """An anonymous visitor of the live server."""
+    return Api(server.url)

@@ -1,0 +1,198 @@
+"""Real plotserver processes for integration tests: uvicorn subprocesses on their own database.
+
+Tests talk to them only as users do: REST, raw sockets, WebSockets and a browser.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 10.0, interval: float = 0.02, message: str = ""):
+    """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            result = condition()
+            if result:
+                return result
+        except AssertionError as exc:
+            last_error = exc
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message or condition}") from last_error
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class IntegrationDatabase:
+    """A database of its own for server subprocesses: a SQLite file, or a PostgreSQL database
+    made beside the one in DATABASE_URL."""
+
+    def __init__(self, tmp_dir: Path) -> None:
+        base = os.environ.get("DATABASE_URL", "")
+        if base.startswith(("postgres://", "postgresql://")):
+            import psycopg
+
+            self.name = f"plotserver_it_{uuid.uuid4().hex[:8]}"
+            prefix, _, _ = base.rpartition("/")
+            self.admin_url = base
+            self.url = f"{prefix}/{self.name}"
+            with psycopg.connect(base, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{self.name}"')
+        else:
+            self.admin_url = None
+            self.url = f"sqlite:///{tmp_dir / 'integration.sqlite3'}"
+        self.env = {"DATABASE_URL": self.url}
+        manage("migrate", "--noinput", env=self.env)
+
+    def drop(self) -> None:
+        if self.admin_url:
+            import psycopg
+
+            with psycopg.connect(self.admin_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+def server_env(extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_SETTINGS"))}
+    env.update({"PYTHONUNBUFFERED": "1", "DJANGO_SETTINGS_MODULE": "plotserver.settings"})
+    env.update(extra)
+    return env
+
+
+def manage(*args: str, env: dict[str, str]) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=server_env(env), capture_output=True, text=True, timeout=120
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+class LiveServer:
+    """`uvicorn plotserver.asgi:application --http httptools` in a subprocess, as the README runs it."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path, name: str = "server", extra_args: tuple = ()) -> None:
+        self.env = env
+        self.port = free_port()
+        self.log_path = log_dir / f"{name}-{self.port}.log"
+        self.extra_args = extra_args
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> LiveServer:
+        self.log = open(self.log_path, "ab")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "plotserver.asgi:application", "--http", "httptools",
+             "--host", "127.0.0.1", "--port", str(self.port), *self.extra_args],
+            cwd=ROOT, env=server_env(self.env), stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        wait_for(self._ready, timeout=30, message=f"server on port {self.port} (log: {self.log_path})")
+        return self
+
+    def _ready(self) -> bool:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log_text()}")
+        try:
+            with urllib.request.urlopen(f"{self.url}/login/", timeout=2) as response:
+                return response.status == 200
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return False
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+        """Signal the server and wait for it to exit; return its exit code."""
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else 0
+        self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(f"server did not stop within {timeout}s:\n{self.log_text()}") from None
+        finally:
+            self.log.close()
+
+
+class Api:
+    """A REST client for one user of a live server (or an anonymous visitor)."""
+
+    def __init__(self, base_url: str, username: str | None = None, key: str | None = None) -> None:
+        self.base_url = base_url
+        self.username = username
+        self.key = key
+
+    def request(self, method: str, path: str, body: object = None, headers: dict | None = None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(f"{self.base_url}{path}", data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if self.username:
+            credentials = base64.b64encode(f"{self.username}:{self.key}".encode()).decode()
+            request.add_header("Authorization", f"Basic {credentials}")
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                raw = response.read()
+                return response.status, json.loads(raw) if raw else None
+        except urllib.error.HTTPError as error:
+            raw = error.read()
+            try:
+                return error.code, json.loads(raw)
+            except ValueError:
+                return error.code, raw.decode(errors="replace")
+
+    def get(self, path: str):
+        return self.request("GET", path)
+
+    def post(self, path: str, body: object):
+        return self.request("POST", path, body)
+
+    def ok(self, method: str, path: str, body: object = None):
+        status, data = self.request(method, path, body)
+        assert 200 <= status < 300, f"{method} {path} -> {status}: {data}"
+        return data
+
+    def make_token(self, name: str = "") -> str:
+        return self.ok("POST", "/api/streams/", {"name": name})["token"]
+
+    def make_plot(self, tokens: list[str], maxpoints: int = 500, sharing: str = "public", title: str = "live") -> dict:
+        traces = [
+            {"type": "scatter", "mode": "lines+markers", "x": [], "y": [], "stream": {"token": t, "maxpoints": maxpoints}}
+            for t in tokens
+        ]
+        return self.ok("POST", "/api/plots/", {"title": title, "sharing": sharing, "figure": {"data": traces}})
+
+    def figure(self, plot_id: int, query: str = "") -> dict:
+        return self.ok("GET", f"/api/plots/{plot_id}/figure/{query}")
+
+
+def new_user(server_env_vars: dict[str, str], base_url: str, username: str | None = None) -> Api:
+    username = username or f"user{uuid.uuid4().hex[:8]}"
+    key = manage("apikey", username, "--create-user", env=server_env_vars).strip().splitlines()[-1]
+    return Api(base_url, username, key)
