@@ -39,9 +39,11 @@ class Lifespan:
                     return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                hub = await get_hub()
+                hub.end_streams()
                 if listener is not None:
-                    listener.close()
-                await (await get_hub()).shutdown()
+                    await listener.close()
+                await hub.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

@@ -1,0 +1,224 @@
+"""The stream listener on STREAM_PORT: a front door built for the requests Plotly's clients send.
+
+Plotly's Python client sends two `Host` headers and ends its body with a stray `\\r\\n` before
+the last chunk. uvicorn (like every mainstream HTTP parser) rejects that terminator, and drops
+body bytes that came in the same read, so the client's last write would be lost. This listener
+reads exactly one streaming request per connection, leniently:
+
+- request line and headers: duplicates allowed, names case-insensitive;
+- body: chunked (empty size lines skipped, extensions and trailers ignored), Content-Length,
+  or, with neither, everything until the client shuts its side;
+- one answer (JSON, like the main port's), then close.
+
+It feeds the same ingest core (streaming/ingest.py) as the ASGI door on the main port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+from http import HTTPStatus
+
+from django.conf import settings
+
+from streaming.ingest import ConnectionLost, FramingError, Outcome, StreamSession
+
+log = logging.getLogger("plotserver.streaming")
+
+MAX_HEAD_BYTES = 64 * 1024
+MAX_SIZE_LINE = 1024
+READ_SIZE = 64 * 1024
+
+
+class BadRequest(Exception):
+    pass
+
+
+class StreamListener:
+    """The listening socket and the connections it is serving."""
+
+    def __init__(self) -> None:
+        self.server: asyncio.Server | None = None
+        self.connections: set[asyncio.Task] = set()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        self.connections.add(task)
+        try:
+            await handle_connection(reader, writer)
+        finally:
+            self.connections.discard(task)
+
+    async def close(self, timeout: float = 10) -> None:
+        """Stop accepting, and give open streams (already told to end) time to answer."""
+        self.server.close()
+        if self.connections:
+            await asyncio.wait(list(self.connections), timeout=timeout)
+
+
+async def start_listener(host: str, port: int) -> StreamListener:
+    """Listen on host:port with SO_REUSEPORT, so every worker process can share the port."""
+    listener = StreamListener()
+    listener.server = await asyncio.start_server(
+        listener._serve, host, port, reuse_port=hasattr(socket, "SO_REUSEPORT"), limit=MAX_HEAD_BYTES
+    )
+    log.info("stream listener on %s:%d", host, port)
+    return listener
+
+
+async def read_head(reader: asyncio.StreamReader) -> tuple[str, dict[str, str]]:
+    """Read the request line and headers. Returns (method, headers with lower-case names)."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.LimitOverrunError:
+        raise BadRequest("request head too large") from None
+    except asyncio.IncompleteReadError:
+        raise ConnectionLost from None
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split()
+    if len(parts) != 3 or not parts[2].startswith("HTTP/"):
+        raise BadRequest("malformed request line")
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        if not line:
+            continue
+        name, colon, value = line.partition(":")
+        if not colon or not name.strip():
+            raise BadRequest("malformed header line")
+        # A repeated header (Plotly's client sends Host twice) keeps its first value.
+        headers.setdefault(name.strip().lower(), value.strip())
+    return parts[0].upper(), headers
+
+
+def body_reader(reader: asyncio.StreamReader, headers: dict[str, str]):
+    """The body as an async `read()` returning bytes, or None at its clean end."""
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        return ChunkedBody(reader).read
+    if "content-length" in headers:
+        try:
+            remaining = int(headers["content-length"])
+        except ValueError:
+            raise BadRequest("Content-Length is not a number") from None
+        if remaining < 0:
+            raise BadRequest("Content-Length is negative")
+
+        async def read_sized() -> bytes | None:
+            nonlocal remaining
+            if remaining == 0:
+                return None
+            data = await reader.read(min(remaining, READ_SIZE))
+            if not data:
+                raise ConnectionLost
+            remaining -= len(data)
+            return data
+
+        return read_sized
+
+    async def read_to_eof() -> bytes | None:
+        data = await reader.read(READ_SIZE)
+        return data or None
+
+    return read_to_eof
+
+
+class ChunkedBody:
+    """A lenient chunked decoder: it skips empty size lines, such as the stray CRLF of Plotly's
+    Python client before its last chunk, and ignores chunk extensions and trailers."""
+
+    def __init__(self, reader: asyncio.StreamReader) -> None:
+        self.reader = reader
+        self.ended = False
+
+    async def _line(self) -> bytes:
+        try:
+            line = await self.reader.readuntil(b"\n")
+        except asyncio.LimitOverrunError:
+            raise FramingError from None
+        except asyncio.IncompleteReadError:
+            raise ConnectionLost from None
+        if len(line) > MAX_SIZE_LINE:
+            raise FramingError
+        return line.strip()
+
+    async def read(self) -> bytes | None:
+        if self.ended:
+            return None
+        while not (size_line := await self._line()):
+            pass
+        try:
+            size = int(size_line.split(b";", 1)[0], 16)
+        except ValueError:
+            raise FramingError from None
+        if size < 0:
+            raise FramingError
+        if size == 0:
+            while await self._line():  # trailers, up to the blank line
+                pass
+            self.ended = True
+            return None
+        try:
+            data = await self.reader.readexactly(size)
+        except asyncio.IncompleteReadError:
+            raise ConnectionLost from None
+        if await self._line():
+            raise FramingError  # the chunk was longer than its size said
+        return data
+
+
+async def handle_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    peer = writer.get_extra_info("peername") or ("", 0)
+    remote_addr = str(peer[0])
+    try:
+        outcome = await serve_request(reader, remote_addr)
+    except (ConnectionLost, ConnectionError):
+        outcome = None
+    except BadRequest as exc:
+        log.info("stream listener: bad request from %s: %s", remote_addr, exc)
+        outcome = Outcome(400)
+    except Exception:
+        log.exception("stream listener: request from %s failed", remote_addr)
+        outcome = None
+    try:
+        if outcome is not None:
+            writer.write(answer_bytes(outcome))
+            await writer.drain()
+    except ConnectionError:
+        pass
+    finally:
+        writer.close()
+
+
+async def serve_request(reader: asyncio.StreamReader, remote_addr: str) -> Outcome | None:
+    try:
+        method, headers = await asyncio.wait_for(read_head(reader), settings.STREAM_IDLE_TIMEOUT)
+    except TimeoutError:
+        return Outcome(408)
+    if method != "POST":
+        return Outcome(405)
+    token = headers.get("plotly-streamtoken", "")
+    if not token:
+        return Outcome(406)
+    read = body_reader(reader, headers)
+    opened = await StreamSession.open(token, remote_addr)
+    if isinstance(opened, Outcome):
+        return opened
+    outcome = await opened.run(read)
+    log.info(
+        "stream %s from %s ended: %s, %d accepted, %d rejected",
+        opened.token_id, remote_addr, outcome.status, outcome.accepted, outcome.rejected,
+    )
+    return None if outcome.status == 499 else outcome
+
+
+def answer_bytes(outcome: Outcome) -> bytes:
+    body = json.dumps(outcome.as_json()).encode()
+    reason = HTTPStatus(outcome.status).phrase if outcome.status in HTTPStatus._value2member_map_ else ""
+    head = (
+        f"HTTP/1.1 {outcome.status} {reason}\r\n"
+        "Content-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    return head.encode() + body
