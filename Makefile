@@ -20,7 +20,10 @@ run: venv
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py demo --setup --url http://$(HOST):$(PORT)
-	STREAM_PORT=$(STREAM_PORT) $(BIN)/python manage.py demo --serve --host $(HOST) --port $(PORT)
+	$(BIN)/python manage.py demo --produce --url http://$(HOST):$(PORT) & producer=$$!; \
+	trap 'kill $$producer 2>/dev/null' EXIT INT TERM; \
+	STREAM_PORT=$(STREAM_PORT) $(BIN)/uvicorn plotserver.asgi:application --http httptools \
+		--host $(HOST) --port $(PORT) --timeout-graceful-shutdown 15
 
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
