@@ -115,6 +115,10 @@ class Plot(models.Model):
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="plots")
     title = models.CharField(max_length=200, blank=True)
+    folder = models.CharField(
+        max_length=255, blank=True, db_index=True,
+        help_text="Where Plotly's clients filed it: 'a/b' for filename 'a/b/title'; empty at the top.",
+    )
     layout = models.JSONField(default=dict, blank=True)
     sharing = models.CharField(max_length=7, choices=SHARING_CHOICES, default=PUBLIC)
     share_key = models.CharField(max_length=43, default=secrets.token_urlsafe, editable=False)
@@ -174,3 +178,27 @@ class Trace(models.Model):
         if self.stream_token_id is not None:
             spec["stream"] = {"token": self.stream_token.token, "maxpoints": self.maxpoints}
         return spec
+
+
+class Grid(models.Model):
+    """A table of named columns, as Plotly's Python client uploads a figure's arrays.
+
+    chart_studio moves every array of a figure into a grid and sends the plot with `xsrc`
+    references (`owner:grid_id:column_uid`); plotserver copies the data back into the plot's
+    traces when the plot is saved (plots/plotly_api.py), so the grid itself is kept only for
+    the clients that read it again.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="grids")
+    filename = models.CharField(max_length=200, blank=True)
+    folder = models.CharField(max_length=255, blank=True)
+    columns = models.JSONField(default=list, blank=True, help_text='[{"name", "uid", "order", "data"}, ...]')
+    world_readable = models.BooleanField(default=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created"]
+        indexes = [models.Index(fields=["owner", "folder", "filename"])]
+
+    def __str__(self) -> str:
+        return self.filename or f"Grid {self.pk}"
