@@ -27,9 +27,9 @@ def set_path(container: dict, path: str, value: object) -> None:
         if not isinstance(child, dict):
             child = container[key] = {}
         container = child
-    if value is None and last in container and not isinstance(container[last], list):
-        # null resets a style to its default, as it does in Plotly.relayout / restyle.
-        del container[last]
+    if value is None:
+        # null resets an attribute to its default, as it does in Plotly.relayout / restyle.
+        container.pop(last, None)
     else:
         container[last] = value
 

@@ -1,0 +1,75 @@
+"""parse_line: how one line of a stream becomes an update, or is rejected with a reason."""
+
+import pytest
+
+from streaming.protocol import LineRejected, parse_line
+
+
+def test_a_blank_line_is_a_heartbeat():
+    assert parse_line(b"") is None
+    assert parse_line(b"  \r") is None
+
+
+def test_scalars_and_arrays_become_trace_paths():
+    update = parse_line(b'{"x": 1, "y": [1, 2], "text": "a"}')
+    assert update.trace == {"x": 1, "y": [1, 2], "text": "a"}
+    assert update.layout == {}
+
+
+def test_nested_attributes_are_flattened_to_dotted_paths():
+    update = parse_line(b'{"x": 1, "marker": {"color": "red", "size": 4, "line": {"width": 2}}}')
+    assert update.trace == {"x": 1, "marker.color": "red", "marker.size": 4, "marker.line.width": 2}
+
+
+def test_type_is_ignored():
+    assert parse_line(b'{"type": "scatter", "x": 1}').trace == {"x": 1}
+
+
+def test_a_layout_key_becomes_a_flat_layout_change():
+    update = parse_line(b'{"x": 1, "layout": {"xaxis": {"range": [0, 5]}, "title": "t2"}}')
+    assert update.trace == {"x": 1}
+    assert update.layout == {"xaxis.range": [0, 5], "title.text": "t2"}
+
+
+def test_a_string_axis_title_becomes_its_text():
+    assert parse_line(b'{"layout": {"yaxis": {"title": "volts"}}}').layout == {"yaxis.title.text": "volts"}
+
+
+def test_nan_and_infinity_become_null():
+    assert parse_line(b'{"x": NaN, "y": [Infinity, 1]}').trace == {"x": None, "y": [None, 1]}
+
+
+def test_iso_dates_and_nulls_are_values():
+    assert parse_line(b'{"x": "2024-01-02T03:04:05.600000", "y": null}').trace == {
+        "x": "2024-01-02T03:04:05.600000", "y": None,
+    }
+
+
+def test_style_attributes_take_a_single_value():
+    assert parse_line(b'{"line": {"color": "blue"}, "name": "n"}').trace == {"line.color": "blue", "name": "n"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"not json", "not JSON"),
+        (b"[1, 2]", "expected a JSON object, got an array"),
+        (b"42", "expected a JSON object, got a number"),
+        (b'{"colour": 1}', "colour: this attribute cannot be streamed"),
+        (b'{"marker": {"glow": 1}}', "marker.glow: this attribute cannot be streamed"),
+        (b'{"x": true}', "x: expected a number, string, null or array, got a boolean"),
+        (b'{"x": {"a": 1}}', "x.a: this attribute cannot be streamed"),
+        (b'{"y": [{"a": 1}]}', "y: array values must be numbers, strings, null or arrays"),
+        (b'{"line": {"color": [1]}}', "line.color: expected a single value, got an array"),
+        (b'{"layout": 3}', "layout must be an object, got a number"),
+        (b'{"x": "\xff"}', "not valid UTF-8"),
+    ],
+)
+def test_a_bad_line_is_rejected_with_a_reason(raw, reason):
+    with pytest.raises(LineRejected, match=reason.replace("[", r"\[")):
+        parse_line(raw)
+
+
+def test_an_array_over_ten_thousand_values_is_rejected():
+    with pytest.raises(LineRejected, match="array of 10001 values, the limit is 10000"):
+        parse_line(b'{"x": [%s]}' % b",".join([b"1"] * 10001))
