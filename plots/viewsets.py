@@ -42,9 +42,10 @@ class ViewerOrOwner(permissions.BasePermission):
     def has_permission(self, request, view) -> bool:
         return request.method in permissions.SAFE_METHODS or request.user.is_authenticated
 
-    def has_object_permission(self, request, view, plot: Plot) -> bool:
+    def has_object_permission(self, request, view, obj: Plot | Trace) -> bool:
         if request.method in permissions.SAFE_METHODS:
             return True
+        plot = obj if isinstance(obj, Plot) else obj.plot
         return request.user.pk == plot.owner_id
 
 
