@@ -1,0 +1,56 @@
+"""A second connection with the same token closes the oldest one (409); nothing of either is lost."""
+
+from __future__ import annotations
+
+import time
+
+from tests.live_server import wait_for
+from tests.producer import RawStream
+
+
+def test_the_newest_connection_wins_and_the_oldest_gets_409_within_a_second(server, producer):
+    token = producer.make_token()
+    plot = producer.make_plot([token])
+    oldest = RawStream(server.port, token).open()
+    oldest.write({"x": 1, "y": 1})
+    wait_for(lambda: producer.figure(plot["id"])["data"][0]["x"] == [1])
+
+    newest = RawStream(server.port, token).open()
+    started = time.monotonic()
+    newest.write({"x": 2, "y": 2})
+    answer = oldest.answer(timeout=5)
+    assert time.monotonic() - started < 1.0
+    assert answer.status == 409
+    assert answer.json["message"] == "a newer connection with the same stream token took over this stream"
+    assert answer.json["accepted"] == 1
+
+    newest.write({"x": 3, "y": 3})
+    assert newest.end().json["accepted"] == 2
+    assert producer.figure(plot["id"])["data"][0]["x"] == [1, 2, 3]
+
+
+def test_a_takeover_shows_in_the_token_status(server, producer):
+    token = producer.make_token()
+    first = RawStream(server.port, token).open()
+    first.write({"x": 1})
+    wait_for(lambda: producer.ok("GET", f"/api/streams/{token}/")["connected"])
+    second = RawStream(server.port, token).open()
+    second.write({"x": 2})
+    assert first.answer().status == 409
+    second.end()
+    status = producer.ok("GET", f"/api/streams/{token}/")
+    assert status["takeovers"] == 1
+    assert status["accepted"] == 2
+
+
+def test_sequence_numbers_keep_growing_across_a_takeover(server, producer):
+    token = producer.make_token()
+    first = RawStream(server.port, token).open()
+    first.write({"x": 1})
+    first.write({"x": 2})
+    wait_for(lambda: producer.ok("GET", f"/api/streams/{token}/")["last_seq"] == 2)
+    second = RawStream(server.port, token).open()
+    second.write({"x": 3})
+    assert first.answer().status == 409
+    second.end()
+    assert producer.ok("GET", f"/api/streams/{token}/")["last_seq"] == 3
