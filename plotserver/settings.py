@@ -70,6 +70,9 @@ STREAM_BATCH_INTERVAL = env_number("STREAM_BATCH_INTERVAL", 0.05, minimum=0.001)
 STREAM_TAKEOVER_TIMEOUT = env_number("STREAM_TAKEOVER_TIMEOUT", 1.0, minimum=0.05)
 STREAM_PORT = int(env_number("STREAM_PORT", 0, minimum=0, kind=int)) or None
 STREAM_HOST = env_str("STREAM_HOST", "0.0.0.0")
+# The stream-host that /clientresp tells Plotly's Node client, e.g. http://stream.example.com;
+# empty: the host the client called, on STREAM_PORT (or the main port without one).
+STREAM_PUBLIC_URL = env_str("STREAM_PUBLIC_URL", "")
 STREAM_RECOVERY_UPDATES = int(env_number("STREAM_RECOVERY_UPDATES", 10000, minimum=0, kind=int))
 
 INSTALLED_APPS = [

@@ -6,5 +6,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("plots.plotly_api")),  # Plotly's own clients: /v2/..., /clientresp
     path("", include("plots.urls")),
 ]
