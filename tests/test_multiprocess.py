@@ -1,0 +1,88 @@
+"""Two uvicorn processes sharing the database and Redis behave as one server."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from contextlib import ExitStack
+
+import pytest
+from websockets.sync.client import connect
+
+from tests.live_server import new_user, wait_for
+from tests.producer import RawStream
+
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def pair(start_server):
+    """Two processes, A and B, on one database and one Redis."""
+    return start_server(name="process-a", REDIS_URL=REDIS_URL), start_server(name="process-b", REDIS_URL=REDIS_URL)
+
+
+@pytest.fixture
+def user(pair, integration_db):
+    return new_user(integration_db.env, pair[0].url)
+
+
+def test_a_viewer_on_one_process_sees_a_producer_on_the_other(pair, user):
+    a, b = pair
+    token = user.make_token()
+    plot = user.make_plot([token])
+    with connect(f"ws://127.0.0.1:{b.port}/ws/plots/{plot['id']}/") as viewer:
+        assert json.loads(viewer.recv(timeout=5))["type"] == "snapshot"
+        stream = RawStream(a.port, token).open()
+        stream.write({"x": 1, "y": 1})
+        update = json.loads(viewer.recv(timeout=5))
+        assert update["updates"][0]["traces"]["0"] == {"extend": {"x": [1], "y": [1]}}
+        stream.end()
+
+
+def test_the_newest_connection_wins_across_processes(pair, user):
+    a, b = pair
+    token = user.make_token()
+    plot = user.make_plot([token])
+    oldest = RawStream(a.port, token).open()
+    oldest.write({"x": 1, "y": 1})
+    wait_for(lambda: user.ok("GET", f"/api/streams/{token}/")["connected"])
+    newest = RawStream(b.port, token).open()
+    started = time.monotonic()
+    newest.write({"x": 2, "y": 2})
+    assert oldest.answer(timeout=5).status == 409
+    assert time.monotonic() - started < 1.0
+    newest.write({"x": 3, "y": 3})
+    assert newest.end().status == 200
+    assert user.figure(plot["id"])["data"][0]["x"] == [1, 2, 3]
+
+
+def test_revoking_on_one_process_ends_the_stream_on_the_other(pair, user):
+    a, b = pair
+    token = user.make_token()
+    stream = RawStream(a.port, token).open()
+    stream.write({"x": 1})
+    wait_for(lambda: user.ok("GET", f"/api/streams/{token}/")["connected"])
+    user.base_url = b.url
+    started = time.monotonic()
+    user.ok("DELETE", f"/api/streams/{token}/")
+    assert stream.answer(timeout=5).status == 410
+    assert time.monotonic() - started < 1.0
+
+
+def test_workers_2_serves_streams_and_viewers(start_server, integration_db):
+    server = start_server(name="workers", extra_args=("--workers", "2"), REDIS_URL=REDIS_URL)
+    user = new_user(integration_db.env, server.url)
+    token = user.make_token()
+    plot = user.make_plot([token])
+    with ExitStack() as stack:
+        viewers = [
+            stack.enter_context(connect(f"ws://127.0.0.1:{server.port}/ws/plots/{plot['id']}/")) for _ in range(4)
+        ]
+        for viewer in viewers:
+            assert json.loads(viewer.recv(timeout=5))["type"] == "snapshot"
+        stream = RawStream(server.port, token).open()
+        stream.write({"x": 1, "y": 1})
+        for viewer in viewers:
+            assert json.loads(viewer.recv(timeout=5))["updates"][0]["seq"] == 1
+    assert stream.end().status == 200
