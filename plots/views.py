@@ -1,13 +1,37 @@
-"""The HTML pages: the plot list, one live plot, its embeddable form."""
+"""The HTML pages: plots to watch (live, embedded, exported) and the owner's pages to manage them."""
 
 from __future__ import annotations
 
-from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.clickjacking import xframe_options_exempt
+import csv
+import io
+import json
 
-from plots.models import Plot
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.text import slugify
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.http import require_POST
+
+from plots.forms import (
+    FigureJsonForm,
+    PlotEditForm,
+    PlotForm,
+    TokenForm,
+    TraceFormSet,
+    create_plot,
+    figure_from_trace_forms,
+    save_plot_edit,
+    trace_initial,
+)
+from plots.models import ApiKey, Plot, StreamToken
+from streaming.events import announce_plot_changed, announce_revoked
+from streaming.window import POINT_ATTRIBUTES, get_path
+
+# -- watching ------------------------------------------------------------------------------
 
 
 def plot_list(request: HttpRequest) -> HttpResponse:
@@ -19,6 +43,7 @@ def plot_list(request: HttpRequest) -> HttpResponse:
 
 
 def _viewable(request: HttpRequest, username: str, pk: int) -> tuple[Plot, str | None]:
+    """The plot if this visitor may see it (the sharing rule of Plot.can_view), else 404."""
     plot = get_object_or_404(Plot.objects.select_related("owner"), pk=pk, owner__username=username)
     share_key = request.GET.get("share_key")
     if not plot.can_view(request.user, share_key):
@@ -26,9 +51,28 @@ def _viewable(request: HttpRequest, username: str, pk: int) -> tuple[Plot, str |
     return plot, share_key
 
 
+def _with_key(path: str, plot: Plot, share_key: str | None) -> str:
+    return f"{path}?share_key={share_key}" if plot.sharing == Plot.SECRET and share_key else path
+
+
 def plot_detail(request: HttpRequest, username: str, pk: int) -> HttpResponse:
     plot, share_key = _viewable(request, username, pk)
-    return render(request, "plots/plot_detail.html", {"plot": plot, "share_key": share_key or ""})
+    is_owner = request.user.is_authenticated and request.user.pk == plot.owner_id
+    if is_owner and plot.sharing == Plot.SECRET:
+        share_key = plot.share_key  # the owner's page shows the link to share
+    shown_key = share_key if plot.sharing == Plot.SECRET else ""
+    context = {
+        "plot": plot,
+        "share_key": shown_key or "",
+        "is_owner": is_owner,
+        "traces": plot.traces.all(),
+        "page_url": request.build_absolute_uri(_with_key(plot.get_absolute_url(), plot, shown_key)),
+        "embed_url": request.build_absolute_uri(_with_key(plot.embed_path(), plot, shown_key)),
+        "figure_url": _with_key(reverse("plot-figure-json", args=[username, pk]), plot, shown_key),
+        "csv_query": f"?share_key={shown_key}" if shown_key else "",
+        "filename": slugify(plot.title) or f"plot-{plot.pk}",
+    }
+    return render(request, "plots/plot_detail.html", context)
 
 
 @xframe_options_exempt
@@ -36,4 +80,191 @@ def plot_embed(request: HttpRequest, username: str, pk: int) -> HttpResponse:
     plot, share_key = _viewable(request, username, pk)
     if plot.sharing == Plot.PRIVATE:
         raise Http404("Private plots cannot be embedded.")
-    return render(request, "plots/plot_embed.html", {"plot": plot, "share_key": share_key or ""})
+    shown_key = share_key if plot.sharing == Plot.SECRET else ""
+    return render(request, "plots/plot_embed.html", {"plot": plot, "share_key": shown_key or ""})
+
+
+def plot_figure_json(request: HttpRequest, username: str, pk: int) -> HttpResponse:
+    """The figure as its viewers see it, as a download."""
+    plot, _ = _viewable(request, username, pk)
+    response = HttpResponse(json.dumps(plot.viewer_figure(), indent=1), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="{slugify(plot.title) or "plot"}-{plot.pk}.json"'
+    return response
+
+
+def trace_csv(request: HttpRequest, username: str, pk: int, index: int) -> HttpResponse:
+    """One trace's current window as CSV: a column per point attribute, a row per point."""
+    plot, _ = _viewable(request, username, pk)
+    trace = get_object_or_404(plot.traces, index=index)
+    columns = {}
+    for name in (*POINT_ATTRIBUTES, "text", "marker.color", "marker.size"):
+        values = get_path(trace.spec, name)
+        if isinstance(values, list):
+            columns[name] = values
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    for row in range(max((len(v) for v in columns.values()), default=0)):
+        writer.writerow([_cell(values, row) for values in columns.values()])
+    response = HttpResponse(out.getvalue(), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{slugify(plot.title) or "plot"}-{plot.pk}-trace-{index}.csv"'
+    return response
+
+
+def _cell(values: list, row: int) -> object:
+    if row >= len(values) or values[row] is None:
+        return ""
+    value = values[row]
+    return json.dumps(value) if isinstance(value, dict | list) else value
+
+
+# -- the owner's pages -----------------------------------------------------------------------
+
+
+def _own_plot(request: HttpRequest, username: str, pk: int) -> Plot:
+    return get_object_or_404(Plot, pk=pk, owner=request.user, owner__username=username)
+
+
+@login_required
+def my_plots(request: HttpRequest) -> HttpResponse:
+    plots = Plot.objects.filter(owner=request.user).prefetch_related("traces__stream_token")
+    rows = [{"plot": plot, **_plot_status(plot)} for plot in plots]
+    return render(request, "plots/my_plots.html", {"rows": rows})
+
+
+def _plot_status(plot: Plot) -> dict:
+    tokens = {t.stream_token for t in plot.traces.all() if t.stream_token is not None}
+    writes = [t.last_write_at for t in tokens if t.last_write_at]
+    return {
+        "streams": len(tokens),
+        "streaming": sum(1 for t in tokens if t.connected),
+        "last_write_at": max(writes).isoformat() if writes else None,
+    }
+
+
+@login_required
+def status_json(request: HttpRequest) -> JsonResponse:
+    """The live status of the owner's plots and tokens, polled by the owner's pages."""
+    plots = Plot.objects.filter(owner=request.user).prefetch_related("traces__stream_token")
+    tokens = StreamToken.objects.filter(owner=request.user)
+    return JsonResponse(
+        {
+            "plots": {str(plot.pk): _plot_status(plot) for plot in plots},
+            "tokens": {str(token.pk): _token_status(token) for token in tokens},
+        }
+    )
+
+
+def _token_status(token: StreamToken) -> dict:
+    return {
+        "connected": token.connected,
+        "revoked": token.is_revoked,
+        "last_write_at": token.last_write_at.isoformat() if token.last_write_at else None,
+        "accepted": token.accepted,
+        "rejected": token.rejected,
+        "last_error": token.last_error,
+    }
+
+
+@login_required
+def plot_create(request: HttpRequest) -> HttpResponse:
+    """Make a plot from the form (title, sharing, traces) or from pasted figure JSON."""
+    kind = request.POST.get("kind", "form") if request.method == "POST" else "form"
+    form = PlotForm(request.POST if kind == "form" else None, prefix="plot")
+    traces = TraceFormSet(
+        request.POST if kind == "form" else None, prefix="traces",
+        form_kwargs={"owner": request.user}, initial=None if request.method == "POST" else [{}],
+    )
+    json_form = FigureJsonForm(request.POST if kind == "json" else None, prefix="json")
+    errors: list[str] = []
+    if request.method == "POST":
+        if kind == "json" and json_form.is_valid():
+            data = json_form.cleaned_data
+            plot, errors = create_plot(request, data["title"], data["sharing"], data["figure"])
+        elif kind == "form" and form.is_valid() and traces.is_valid():
+            title = form.cleaned_data["title"]
+            figure = figure_from_trace_forms(traces, request.user, title)
+            plot, errors = create_plot(request, title, form.cleaned_data["sharing"], figure)
+        else:
+            plot = None
+        if plot is not None:
+            messages.success(request, f"Made “{plot}”. Stream to its tokens and it draws itself.")
+            return redirect(plot.get_absolute_url())
+    return render(
+        request, "plots/plot_create.html",
+        {"form": form, "traces": traces, "json_form": json_form, "errors": errors, "kind": kind},
+    )
+
+
+@login_required
+def plot_edit(request: HttpRequest, username: str, pk: int) -> HttpResponse:
+    plot = _own_plot(request, username, pk)
+    existing = [trace_initial(t) for t in plot.traces.select_related("stream_token")]
+    if request.method == "POST":
+        form = PlotEditForm(request.POST, prefix="plot")
+        traces = TraceFormSet(request.POST, prefix="traces", form_kwargs={"owner": request.user})
+        if form.is_valid() and traces.is_valid():
+            save_plot_edit(plot, form, traces, request.user)
+            messages.success(request, "Saved. Everyone watching sees the change now.")
+            return redirect(plot.get_absolute_url())
+    else:
+        form = PlotEditForm(
+            prefix="plot",
+            initial={"title": plot.title, "sharing": plot.sharing, "layout": json.dumps(plot.layout, indent=1)},
+        )
+        traces = TraceFormSet(prefix="traces", form_kwargs={"owner": request.user}, initial=existing)
+    return render(request, "plots/plot_edit.html", {"plot": plot, "form": form, "traces": traces})
+
+
+@login_required
+def plot_delete(request: HttpRequest, username: str, pk: int) -> HttpResponse:
+    plot = _own_plot(request, username, pk)
+    if request.method == "POST":
+        title = str(plot)
+        plot.delete()
+        announce_plot_changed(pk)
+        messages.success(request, f"Deleted “{title}”.")
+        return redirect("my-plots")
+    return render(request, "plots/plot_delete.html", {"plot": plot})
+
+
+@login_required
+def account_settings(request: HttpRequest) -> HttpResponse:
+    context = {
+        "api_key": ApiKey.objects.filter(user=request.user).first(),
+        "new_key": request.session.pop("new_api_key", None),
+        "tokens": StreamToken.objects.filter(owner=request.user).prefetch_related("traces__plot"),
+        "token_form": TokenForm(),
+    }
+    return render(request, "plots/settings.html", context)
+
+
+@login_required
+@require_POST
+def api_key_issue(request: HttpRequest) -> HttpResponse:
+    # Shown once, on the page the redirect leads to; only its hash is kept.
+    request.session["new_api_key"] = ApiKey.issue(request.user)
+    return redirect("account-settings")
+
+
+@login_required
+@require_POST
+def token_create(request: HttpRequest) -> HttpResponse:
+    form = TokenForm(request.POST)
+    if form.is_valid():
+        token, errors = form.save(request)
+        if token is not None:
+            messages.success(request, f"Token “{token}” is ready.")
+        for error in errors:
+            messages.error(request, error)
+    return redirect("account-settings")
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    token = get_object_or_404(StreamToken, pk=pk, owner=request.user)
+    token.revoke()
+    announce_revoked(token.pk)
+    messages.success(request, f"Revoked “{token}”: its stream is closed and new ones are refused.")
+    return redirect("account-settings")

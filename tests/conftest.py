@@ -11,6 +11,9 @@ from rest_framework.test import APIClient
 
 from tests.live_server import ROOT, Api, IntegrationDatabase, LiveServer, new_user
 
+# Browser fixtures (browser, page, member) live in their own module.
+pytest_plugins = ["tests.browser"]
+
 ARTIFACTS = ROOT / "test-artifacts"
 
 # Servers of one test session share a Redis key prefix of their own.

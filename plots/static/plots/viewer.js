@@ -1,10 +1,18 @@
 // plotserver's live viewer: a snapshot, then updates applied in sequence order.
 //
 // The rules mirror streaming/window.py: "extend" appends and keeps the newest maxpoints,
-// "set" replaces (null resets a style). Updates change a local copy of the figure at once;
-// plotly.js draws it at most once per animation frame, however fast updates arrive.
+// "set" replaces (null resets a style). Every update changes a local model of the figure at
+// once and is noted as pending drawing work. Once per animation frame the pending work goes to
+// plotly.js in as few calls as it allows: one restyle/relayout (Plotly.update) for what was
+// replaced, one extendTraces with maxpoints for what was appended, a full Plotly.react only
+// after a snapshot. Pending appends are capped at maxpoints, so a tab in the background (no
+// animation frames) holds at most one window per trace, and catches up in one frame.
 (function () {
   "use strict";
+
+  const RETRY_MIN_MS = 500;
+  const RETRY_MAX_MS = 10000;
+  const OFFLINE_AFTER_FAILURES = 5; // about 15 s of failed attempts
 
   const el = document.getElementById("plot");
   const badge = document.getElementById("status");
@@ -12,96 +20,234 @@
   const producers = document.getElementById("producers");
   const plotId = el.dataset.plotId;
   const shareKey = el.dataset.shareKey;
+  const config = {
+    responsive: true,
+    displaylogo: false,
+    toImageButtonOptions: { filename: el.dataset.filename || "plot-" + plotId },
+  };
 
   let socket = null;
-  let figure = null;     // {data, layout}: what plotly.js is given
-  let traces = [];       // per trace: {index, stream, maxpoints}
-  let seqs = {};         // stream id -> last sequence number applied
-  let streams = {};      // stream id -> {connected, last_write_at}
-  let revision = 0;
-  let drawPending = false;
-  let retryDelay = 500;
-  let stopped = false;
+  let retryTimer = null;
+  let failures = 0;
+  let fatal = false;
+  let resyncing = false;
+
+  let model = null; // {data, layout}: the figure as the server holds it
+  let traces = []; // per trace: {index, stream, maxpoints}
+  let seqs = {}; // stream id -> last sequence number applied
+  let streams = {}; // stream id -> {connected, last_write_at}
+  let pending = freshPending();
+  let framePending = false;
+  let drawing = false;
+  const stats = { frames: 0, react: 0, update: 0, extendTraces: 0, updates: 0, snapshots: 0, replays: 0, maxCallsPerFrame: 0 };
+
+  function freshPending() {
+    // extend: index -> {path: [values]}; replaced: index -> Set of paths; layout: Set of paths.
+    return { full: false, extend: new Map(), replaced: new Map(), layout: new Set() };
+  }
+
+  // -- the connection ---------------------------------------------------------------------
 
   function socketUrl() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const query = shareKey ? "?share_key=" + encodeURIComponent(shareKey) : "";
-    return scheme + "://" + location.host + "/ws/plots/" + plotId + "/" + query;
-  }
-
-  function setStatus(state, detail) {
-    if (!badge) return;
-    badge.className = "badge " + state;
-    badge.dataset.state = state;
-    badge.textContent = detail ? state + ": " + detail : state;
+    const params = new URLSearchParams();
+    if (shareKey) params.set("share_key", shareKey);
+    // On a reconnect, say where we are: the server replays what we missed or sends a snapshot.
+    if (model && Object.keys(seqs).length) params.set("since", JSON.stringify(seqs));
+    const query = params.toString();
+    return scheme + "://" + location.host + "/ws/plots/" + plotId + "/" + (query ? "?" + query : "");
   }
 
   function connect() {
-    socket = new WebSocket(socketUrl());
-    socket.onmessage = function (event) { handle(JSON.parse(event.data)); };
-    socket.onclose = function () {
-      if (stopped) return;
-      setStatus("reconnecting");
-      setTimeout(connect, retryDelay);
-      retryDelay = Math.min(retryDelay * 2, 10000);
+    clearTimeout(retryTimer);
+    retryTimer = null;
+    resyncing = false;
+    const ws = new WebSocket(socketUrl());
+    socket = ws;
+    ws.onmessage = function (event) {
+      if (ws === socket) handle(JSON.parse(event.data));
+    };
+    ws.onclose = function () {
+      if (ws !== socket || fatal) return;
+      socket = null;
+      failures += 1;
+      setStatus(failures >= OFFLINE_AFTER_FAILURES || !navigator.onLine ? "offline" : "reconnecting");
+      scheduleReconnect();
     };
   }
 
+  function scheduleReconnect() {
+    if (retryTimer !== null) return;
+    const delay = Math.min(RETRY_MIN_MS * Math.pow(2, failures - 1), RETRY_MAX_MS);
+    retryTimer = setTimeout(connect, delay * (0.75 + Math.random() * 0.25));
+  }
+
+  function reconnectNow() {
+    if (fatal || socket !== null) return;
+    connect();
+  }
+
+  // A tab coming back from the background, or a network coming back, should not wait out a
+  // backoff timer that the browser may have throttled.
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") {
+      reconnectNow();
+      if (hasPending()) scheduleDraw();
+    }
+  });
+  window.addEventListener("online", reconnectNow);
+  window.addEventListener("offline", function () {
+    if (!fatal && badge && badge.dataset.state !== "live") setStatus("offline");
+  });
+
+  function send(message) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+  }
+
   function handle(message) {
-    if (message.type === "snapshot") {
-      retryDelay = 500;
-      figure = { data: message.figure.data, layout: message.figure.layout || {} };
-      traces = message.traces;
-      streams = message.streams;
-      seqs = {};
-      Object.keys(streams).forEach(function (id) { seqs[id] = streams[id].seq; });
-      setStatus("live");
-      showProducers();
-      scheduleDraw();
-    } else if (message.type === "updates") {
-      for (const update of message.updates) {
-        if (!applyUpdate(update)) return;
-      }
-      stamp(new Date());
-      scheduleDraw();
-    } else if (message.type === "error") {
-      stopped = true;
-      setStatus("offline", message.message);
-      socket.close();
+    switch (message.type) {
+      case "snapshot":
+        adopt(message);
+        break;
+      case "replay":
+      case "updates":
+        if (message.type === "replay") stats.replays += 1;
+        if (!model) return;
+        markLive();
+        applyUpdates(message.updates || []);
+        break;
+      case "stream":
+        if (streams[String(message.stream)]) {
+          Object.assign(streams[String(message.stream)], { connected: !!message.connected });
+          showProducers();
+        }
+        break;
+      case "error":
+        fatal = true;
+        setStatus("offline", message.message);
+        if (socket) socket.close();
+        break;
     }
   }
 
-  // Apply one update; false when it does not follow on (a gap): then ask for a fresh snapshot.
-  function applyUpdate(update) {
-    const id = String(update.stream);
-    const last = seqs[id];
-    if (last !== undefined && update.seq <= last) return true;  // already in the snapshot
-    if (last === undefined || update.seq !== last + 1) {
-      socket.send(JSON.stringify({ type: "resync" }));
-      return false;
-    }
-    seqs[id] = update.seq;
-    if (streams[id] && !streams[id].connected) {
-      streams[id].connected = true;
-      showProducers();
-    }
-    for (const index of Object.keys(update.traces)) {
-      const trace = figure.data[index];
-      const maxpoints = traces[index].maxpoints;
-      const delta = update.traces[index];
-      for (const [path, values] of Object.entries(delta.extend || {})) {
-        const current = getPath(trace, path);
-        if (Array.isArray(current)) {
-          current.push.apply(current, values);
-          if (current.length > maxpoints) current.splice(0, current.length - maxpoints);
-        } else {
-          setPath(trace, path, values.slice(-maxpoints));
+  function markLive() {
+    failures = 0;
+    setStatus("live");
+  }
+
+  // -- the model --------------------------------------------------------------------------
+
+  function adopt(snapshot) {
+    stats.snapshots += 1;
+    resyncing = false;
+    model = { data: snapshot.figure.data, layout: snapshot.figure.layout || {} };
+    traces = snapshot.traces;
+    streams = snapshot.streams || {};
+    seqs = {};
+    let newest = null;
+    Object.keys(streams).forEach(function (id) {
+      seqs[id] = streams[id].seq;
+      const at = streams[id].last_write_at;
+      if (at && (!newest || at > newest)) newest = at;
+    });
+    if (newest) stamp(new Date(newest));
+    pending = freshPending();
+    pending.full = true;
+    markLive();
+    showProducers();
+    scheduleDraw();
+  }
+
+  function applyUpdates(updates) {
+    let applied = 0;
+    for (const update of updates) {
+      if (resyncing) break;
+      const id = String(update.stream);
+      const last = seqs[id];
+      if (last !== undefined && update.seq <= last) continue; // already held
+      if (last === undefined || update.seq !== last + 1) {
+        // A gap: never show a window with a hole in it; take a fresh snapshot instead.
+        resyncing = true;
+        send({ type: "resync" });
+        break;
+      }
+      seqs[id] = update.seq;
+      applyUpdate(update);
+      applied += 1;
+      const stream = streams[id];
+      if (stream) {
+        stream.last_write_at = new Date().toISOString();
+        if (!stream.connected) {
+          stream.connected = true;
+          showProducers();
         }
       }
-      for (const [path, value] of Object.entries(delta.set || {})) setPath(trace, path, value);
     }
-    for (const [path, value] of Object.entries(update.layout || {})) setPath(figure.layout, path, value);
-    return true;
+    if (applied) {
+      stats.updates += applied;
+      stamp(new Date());
+      scheduleDraw();
+    }
+  }
+
+  function applyUpdate(update) {
+    for (const key of Object.keys(update.traces)) {
+      const index = Number(key);
+      const trace = model.data[index];
+      const info = traces[index];
+      if (!trace || !info) continue;
+      const delta = update.traces[key];
+      for (const [path, value] of Object.entries(delta.set || {})) {
+        setPath(trace, path, value);
+        noteReplaced(index, path);
+      }
+      for (const [path, values] of Object.entries(delta.extend || {})) {
+        extendPath(trace, index, path, values, info.maxpoints);
+      }
+    }
+    for (const [path, value] of Object.entries(update.layout || {})) {
+      setPath(model.layout, path, value);
+      pending.layout.add(path);
+    }
+  }
+
+  function extendPath(trace, index, path, values, maxpoints) {
+    const current = getPath(trace, path);
+    if (!Array.isArray(current) || maxpoints <= 0) {
+      setPath(trace, path, maxpoints > 0 ? values.slice(-maxpoints) : []);
+      noteReplaced(index, path);
+      return;
+    }
+    current.push.apply(current, values);
+    if (current.length > maxpoints) current.splice(0, current.length - maxpoints);
+    if (pending.full || covered(pending.replaced.get(index), path)) return; // drawn whole anyway
+    let byPath = pending.extend.get(index);
+    if (!byPath) pending.extend.set(index, (byPath = {}));
+    const queued = byPath[path] || (byPath[path] = []);
+    queued.push.apply(queued, values);
+    // extendTraces keeps the newest maxpoints of old + new: older queued values cannot show.
+    if (queued.length > maxpoints) queued.splice(0, queued.length - maxpoints);
+  }
+
+  function noteReplaced(index, path) {
+    if (pending.full) return;
+    let paths = pending.replaced.get(index);
+    if (!paths) pending.replaced.set(index, (paths = new Set()));
+    paths.add(path);
+    const byPath = pending.extend.get(index);
+    if (byPath) {
+      for (const queued of Object.keys(byPath)) {
+        if (queued === path || queued.startsWith(path + ".") || path.startsWith(queued + ".")) delete byPath[queued];
+      }
+    }
+  }
+
+  function covered(paths, path) {
+    if (!paths) return false;
+    for (const replaced of paths) {
+      if (replaced === path || path.startsWith(replaced + ".") || replaced.startsWith(path + ".")) return true;
+    }
+    return false;
   }
 
   function getPath(object, path) {
@@ -119,46 +265,143 @@
       if (object[key] === null || typeof object[key] !== "object" || Array.isArray(object[key])) object[key] = {};
       object = object[key];
     }
-    if (value === null && last in object && !Array.isArray(object[last])) delete object[last];
+    if (value === null) delete object[last];
     else object[last] = value;
   }
 
+  // plotly.js keeps (and mutates) what it is given: it gets copies, never the model itself.
+  function copy(value) {
+    if (value === undefined) return null; // restyle and relayout reset to the default on null
+    return value !== null && typeof value === "object" ? structuredClone(value) : value;
+  }
+
+  // -- drawing ----------------------------------------------------------------------------
+
+  function hasPending() {
+    return pending.full || pending.extend.size > 0 || pending.replaced.size > 0 || pending.layout.size > 0;
+  }
+
   function scheduleDraw() {
-    if (drawPending) return;
-    drawPending = true;
+    if (framePending) return;
+    framePending = true;
     requestAnimationFrame(draw);
   }
 
   function draw() {
-    drawPending = false;
-    if (!figure) return;
-    figure.layout.datarevision = ++revision;
-    Plotly.react(el, figure.data, figure.layout, { responsive: true, displaylogo: false });
+    framePending = false;
+    if (!model || !hasPending()) return;
+    if (drawing) {
+      scheduleDraw(); // plotly.js is still busy with the last frame's work
+      return;
+    }
+    const work = pending;
+    pending = freshPending();
+    stats.frames += 1;
+    let calls = 0;
+    const promises = [];
+    if (work.full) {
+      promises.push(Plotly.react(el, copy(model.data), copy(model.layout), config));
+      stats.react += 1;
+      calls += 1;
+    } else {
+      const styleUpdate = {};
+      const indices = Array.from(work.replaced.keys()).sort(function (a, b) { return a - b; });
+      indices.forEach(function (index, position) {
+        for (const path of work.replaced.get(index)) {
+          if (!styleUpdate[path]) styleUpdate[path] = new Array(indices.length).fill(undefined);
+          // An array value must be wrapped: restyle reads the outer array as one value per trace.
+          styleUpdate[path][position] = copy(getPath(model.data[index], path));
+        }
+      });
+      const layoutUpdate = {};
+      for (const path of work.layout) layoutUpdate[path] = copy(getPath(model.layout, path));
+      if (indices.length || work.layout.size) {
+        promises.push(Plotly.update(el, styleUpdate, layoutUpdate, indices));
+        stats.update += 1;
+        calls += 1;
+      }
+      for (const group of extendGroups(work.extend)) {
+        promises.push(Plotly.extendTraces(el, group.update, group.indices, group.maxpoints));
+        stats.extendTraces += 1;
+        calls += 1;
+      }
+    }
+    stats.maxCallsPerFrame = Math.max(stats.maxCallsPerFrame, calls);
+    drawing = true;
+    Promise.all(promises).then(done, function (error) {
+      console.warn("plotserver: drawing failed, redrawing from the model", error);
+      pending.full = true;
+      done();
+    });
+    function done() {
+      drawing = false;
+      if (hasPending()) scheduleDraw();
+    }
+  }
+
+  // extendTraces takes one value list per path per trace, so traces appending to the same
+  // paths (the usual case: all of them to x and y) share one call.
+  function extendGroups(extend) {
+    const groups = new Map();
+    for (const [index, byPath] of extend) {
+      const paths = Object.keys(byPath).sort();
+      if (!paths.length) continue;
+      const signature = paths.join("|");
+      let group = groups.get(signature);
+      if (!group) groups.set(signature, (group = { update: {}, maxpoints: {}, indices: [] }));
+      group.indices.push(index);
+      for (const path of paths) {
+        (group.update[path] = group.update[path] || []).push(byPath[path]);
+        (group.maxpoints[path] = group.maxpoints[path] || []).push(traces[index].maxpoints);
+      }
+    }
+    return groups.values();
+  }
+
+  // -- status -----------------------------------------------------------------------------
+
+  function setStatus(state, detail) {
+    if (!badge) return;
+    badge.className = badge.className.replace(/\b(live|reconnecting|offline|connecting)\b/g, "").trim() + " " + state;
+    badge.dataset.state = state;
+    const words = { live: "live", reconnecting: "reconnecting…", offline: "offline", connecting: "connecting…" };
+    badge.textContent = detail ? words[state] + ": " + detail : words[state];
+    badge.title = state === "offline" && !fatal ? "The server is unreachable; still retrying." : "";
   }
 
   function stamp(when) {
-    if (lastUpdate) lastUpdate.textContent = "last update " + when.toLocaleTimeString();
     el.dataset.lastUpdate = when.toISOString();
+    if (!lastUpdate) return;
+    lastUpdate.textContent = "last update " + when.toLocaleTimeString();
+    lastUpdate.setAttribute("datetime", when.toISOString());
   }
 
   function showProducers() {
     if (!producers) return;
     producers.textContent = "";
+    const shown = new Set();
     traces.forEach(function (trace) {
-      if (trace.stream === null) return;
+      if (trace.stream === null || trace.stream === undefined) return;
       const info = streams[String(trace.stream)] || {};
       const item = document.createElement("li");
-      const name = (figure.data[trace.index] || {}).name || "trace " + trace.index;
-      item.className = info.connected ? "streaming" : "idle";
-      item.textContent = name + ": " + (info.connected ? "streaming" : "idle");
+      const name = (model.data[trace.index] || {}).name || "trace " + trace.index;
+      const state = info.connected ? "streaming" : "idle";
+      item.className = state;
+      item.dataset.trace = String(trace.index);
+      item.dataset.state = state;
+      item.textContent = name + ": " + state;
+      if (info.last_write_at) item.title = "last write " + new Date(info.last_write_at).toLocaleString();
       producers.appendChild(item);
+      shown.add(trace.stream);
     });
   }
 
-  // For tests and the curious: the figure as this page holds it.
+  // For tests, benchmarks and the curious: the figure as this page holds it, and counters.
   window.plotserverViewer = {
-    figure: function () { return figure; },
-    seqs: function () { return seqs; },
+    figure: function () { return model; },
+    seqs: function () { return Object.assign({}, seqs); },
+    state: function () { return badge ? badge.dataset.state : socket ? "live" : "offline"; },
+    stats: stats,
   };
 
   setStatus("connecting");

@@ -1,0 +1,212 @@
+"""The owner's forms: make a plot (the common case, or pasted figure JSON), edit one, tokens.
+
+Making a plot goes through the REST API's PlotSerializer, so a plot made in the browser is
+validated exactly like one made with the API. Editing changes only what the form shows: each
+trace's spec keeps its streamed window and any attribute the form does not know about.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.db import transaction
+from django.forms import formset_factory
+
+from plots.models import MAXPOINTS_DEFAULT, MAXPOINTS_LIMIT, Plot, StreamToken, Trace
+from plots.serializers import PlotSerializer, StreamTokenSerializer
+from streaming.events import announce_plot_changed
+
+TRACE_TYPES = [
+    ("scatter", "scatter"),
+    ("scattergl", "scattergl (WebGL, for many points)"),
+    ("bar", "bar"),
+    ("histogram", "histogram"),
+    ("box", "box"),
+    ("heatmap", "heatmap"),
+    ("scatter3d", "scatter3d"),
+]
+MODES = [("lines", "lines"), ("markers", "markers"), ("lines+markers", "lines+markers"), ("", "(none)")]
+NEW_TOKEN = "new"
+
+
+def serializer_errors(errors: dict | list, prefix: str = "") -> list[str]:
+    """DRF's nested error dict as readable lines."""
+    if isinstance(errors, list):
+        lines = []
+        for item in errors:
+            lines.extend(serializer_errors(item, prefix) if isinstance(item, dict | list) else [f"{prefix}{item}"])
+        return lines
+    lines = []
+    for field, value in errors.items():
+        lines.extend(serializer_errors(value, f"{field}: "))
+    return lines
+
+
+def token_choices(owner) -> list[tuple[str, str]]:
+    choices = [("", "no stream"), (NEW_TOKEN, "a new token")]
+    for token in StreamToken.objects.filter(owner=owner, revoked__isnull=True):
+        label = f"{token.name} ({token.token[:6]}…)" if token.name else f"{token.token[:10]}…"
+        choices.append((token.token, label))
+    return choices
+
+
+class TraceForm(forms.Form):
+    type = forms.ChoiceField(choices=TRACE_TYPES, initial="scatter")
+    mode = forms.ChoiceField(choices=MODES, initial="lines+markers", required=False)
+    name = forms.CharField(max_length=100, required=False)
+    token = forms.ChoiceField(choices=(), required=False, initial=NEW_TOKEN, label="Stream token")
+    maxpoints = forms.IntegerField(min_value=0, max_value=MAXPOINTS_LIMIT, initial=MAXPOINTS_DEFAULT)
+    DELETE = forms.BooleanField(required=False, label="remove")
+
+    def __init__(self, *args, owner=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["token"].choices = token_choices(owner)
+        # A trace added with every default is still a trace the owner asked for.
+        self.empty_permitted = False
+
+    def spec_fields(self) -> dict:
+        data = self.cleaned_data
+        spec = {"type": data["type"]}
+        if data["mode"] and data["type"] in ("scatter", "scattergl", "scatter3d"):
+            spec["mode"] = data["mode"]
+        if data["name"]:
+            spec["name"] = data["name"]
+        return spec
+
+    def stream_token(self, owner, plot_title: str) -> str | None:
+        """The token string this trace streams from, making a new token when asked to."""
+        choice = self.cleaned_data["token"]
+        if choice == NEW_TOKEN:
+            name = self.cleaned_data["name"] or plot_title or "stream"
+            return StreamToken.objects.create(owner=owner, name=name[:100]).token
+        return choice or None
+
+
+TraceFormSet = formset_factory(TraceForm, extra=0, min_num=0, can_delete=False)
+
+
+class PlotForm(forms.Form):
+    title = forms.CharField(max_length=200, required=False)
+    sharing = forms.ChoiceField(choices=Plot.SHARING_CHOICES, initial=Plot.PUBLIC, widget=forms.RadioSelect)
+
+
+class FigureJsonForm(PlotForm):
+    figure = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}),
+        help_text='{"data": [traces], "layout": {...}}. A trace streams with "stream": {"token": "…", "maxpoints": 500}.',
+    )
+
+    def clean_figure(self) -> dict:
+        try:
+            figure = json.loads(self.cleaned_data["figure"])
+        except ValueError as exc:
+            raise forms.ValidationError(f"Not valid JSON: {exc}") from None
+        if not isinstance(figure, dict):
+            raise forms.ValidationError('Expected a JSON object: {"data": [...], "layout": {...}}.')
+        return figure
+
+
+def create_plot(request, title: str, sharing: str, figure: dict) -> tuple[Plot | None, list[str]]:
+    """Make a plot the way POST /api/plots/ does; return it, or the reasons it was refused."""
+    serializer = PlotSerializer(data={"title": title, "sharing": sharing, "figure": figure}, context={"request": request})
+    if not serializer.is_valid():
+        return None, serializer_errors(serializer.errors)
+    return serializer.save(owner=request.user), []
+
+
+def figure_from_trace_forms(formset: TraceFormSet, owner, title: str) -> dict:
+    data = []
+    for form in formset:
+        if form.cleaned_data.get("DELETE"):
+            continue
+        trace = form.spec_fields()
+        if trace["type"] not in ("bar", "histogram", "box", "heatmap"):
+            trace.update({"x": [], "y": []})
+        token = form.stream_token(owner, title)
+        if token:
+            trace["stream"] = {"token": token, "maxpoints": form.cleaned_data["maxpoints"]}
+        data.append(trace)
+    return {"data": data, "layout": {"title": {"text": title}} if title else {}}
+
+
+class PlotEditForm(PlotForm):
+    layout = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}), required=False,
+        help_text="Plotly layout attributes, as JSON.",
+    )
+
+    def clean_layout(self) -> dict:
+        text = self.cleaned_data["layout"].strip() or "{}"
+        try:
+            layout = json.loads(text)
+        except ValueError as exc:
+            raise forms.ValidationError(f"Not valid JSON: {exc}") from None
+        if not isinstance(layout, dict):
+            raise forms.ValidationError("The layout is a JSON object.")
+        return layout
+
+
+def trace_initial(trace: Trace) -> dict:
+    spec = trace.spec
+    return {
+        "type": spec.get("type", "scatter"),
+        "mode": spec.get("mode", ""),
+        "name": spec.get("name", ""),
+        "token": trace.stream_token.token if trace.stream_token_id and not trace.stream_token.is_revoked else "",
+        "maxpoints": trace.maxpoints,
+    }
+
+
+@transaction.atomic
+def save_plot_edit(plot: Plot, form: PlotEditForm, formset: TraceFormSet, owner) -> None:
+    """Apply the edit form: plot fields, then each trace in order; removed traces go and the
+    rest are renumbered, since Plotly addresses traces by position. Traces are locked as the
+    ingest batch locks them, so no streamed point is lost to the edit."""
+    plot = Plot.objects.select_for_update().get(pk=plot.pk)
+    plot.title = form.cleaned_data["title"]
+    plot.sharing = form.cleaned_data["sharing"]
+    plot.layout = form.cleaned_data["layout"]
+    plot.save()
+    existing = list(Trace.objects.select_for_update().filter(plot=plot).order_by("index"))
+    kept: list[Trace] = []
+    for position, trace_form in enumerate(formset):
+        trace = existing[position] if position < len(existing) else None
+        if trace_form.cleaned_data.get("DELETE"):
+            if trace is not None:
+                trace.delete()
+            continue
+        if trace is None:
+            trace = Trace(plot=plot, index=0, spec={"x": [], "y": []})
+        for key in ("mode", "name"):
+            trace.spec.pop(key, None)
+        trace.spec.update(trace_form.spec_fields())
+        token = trace_form.stream_token(owner, plot.title)
+        trace.stream_token = StreamToken.objects.get(token=token, owner=owner) if token else None
+        trace.maxpoints = trace_form.cleaned_data["maxpoints"]
+        kept.append(trace)
+    # Park every index out of the way first: the (plot, index) pair is unique.
+    for offset, trace in enumerate(kept):
+        if trace.pk is not None:
+            Trace.objects.filter(pk=trace.pk).update(index=100000 + offset)
+    for index, trace in enumerate(kept):
+        trace.index = index
+        trace.save()
+    transaction.on_commit(lambda: announce_plot_changed(plot.pk))
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(max_length=100, required=False)
+    token = forms.CharField(
+        max_length=64, required=False, label="Existing token (optional)",
+        help_text="Paste a token your producers already use to keep it; leave empty for a new random one.",
+    )
+
+    def save(self, request) -> tuple[StreamToken | None, list[str]]:
+        data = {"name": self.cleaned_data["name"]}
+        if self.cleaned_data["token"].strip():
+            data["token"] = self.cleaned_data["token"].strip()
+        serializer = StreamTokenSerializer(data=data, context={"request": request})
+        if not serializer.is_valid():
+            return None, serializer_errors(serializer.errors)
+        return serializer.save(owner=request.user), []

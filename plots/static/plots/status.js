@@ -1,0 +1,50 @@
+// The owner's pages keep their status columns current by polling one small JSON document.
+(function () {
+  "use strict";
+  const table = document.querySelector("[data-status-url]");
+  if (!table) return;
+  const url = table.dataset.statusUrl;
+  const POLL_MS = 3000;
+
+  function when(iso) {
+    return iso ? new Date(iso).toLocaleString() : "never";
+  }
+
+  function setTime(cell, iso) {
+    const time = cell && cell.querySelector("time");
+    if (!time) return;
+    time.setAttribute("datetime", iso || "");
+    time.textContent = when(iso);
+  }
+
+  function render(status) {
+    document.querySelectorAll("tr[data-plot]").forEach(function (row) {
+      const plot = status.plots[row.dataset.plot];
+      if (!plot) return;
+      const cell = row.querySelector(".plot-status");
+      cell.className = "plot-status " + (plot.streaming ? "streaming" : "idle");
+      cell.textContent = !plot.streams ? "no streams" : plot.streaming ? "streaming " + plot.streaming + " of " + plot.streams : "idle";
+      setTime(row.querySelector(".last-write"), plot.last_write_at);
+    });
+    document.querySelectorAll("tr[data-token]").forEach(function (row) {
+      const token = status.tokens[row.dataset.token];
+      if (!token) return;
+      row.querySelector(".token-status").textContent = token.revoked ? "revoked" : token.connected ? "connected" : "idle";
+      row.querySelector(".accepted").textContent = token.accepted;
+      row.querySelector(".rejected").textContent = token.rejected;
+      row.querySelector(".last-error").textContent = token.last_error.length > 80 ? token.last_error.slice(0, 79) + "…" : token.last_error;
+      setTime(row.querySelector(".last-write"), token.last_write_at);
+    });
+  }
+
+  function poll() {
+    if (document.visibilityState !== "visible") return;
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (status) { if (status) render(status); })
+      .catch(function () { /* the next poll tries again */ });
+  }
+
+  setInterval(poll, POLL_MS);
+  document.addEventListener("visibilitychange", poll);
+})();

@@ -1,0 +1,98 @@
+"""The live plot page in headless Chromium: points streamed over HTTP show up in the trace."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.live_server import ROOT
+from tests.producer import RawStream
+
+pytestmark = pytest.mark.browser
+
+
+def drawn_points(page, trace: int = 0) -> int:
+    """How many points plotly.js itself holds for a trace (not the viewer's model)."""
+    return page.evaluate(f"() => (document.getElementById('plot').data || [])[{trace}]?.x?.length ?? -1")
+
+
+def test_the_page_shows_twenty_points_streamed_over_http(server, producer, page, artifacts):
+    token = producer.make_token("sine")
+    plot = producer.make_plot([token], title="Twenty points")
+    page.goto(plot["web_url"])
+    page.wait_for_function("() => document.getElementById('status').dataset.state === 'live'")
+
+    stream = RawStream(server.port, token).open()
+    for i in range(20):
+        stream.write({"x": i, "y": (i % 7) * 1.5})
+    page.wait_for_function("() => document.getElementById('plot').data?.[0]?.x?.length === 20", timeout=10_000)
+
+    held = page.evaluate("() => { const t = document.getElementById('plot').data[0]; return [t.x, t.y]; }")
+    assert held == [list(range(20)), [(i % 7) * 1.5 for i in range(20)]]
+    # Drawn, not only held: one marker per point in the SVG.
+    assert page.locator(".scatterlayer .trace .points path").count() == 20
+    assert page.locator("#producers li").first.get_attribute("data-state") == "streaming"
+    assert page.locator("#last-update").inner_text().startswith("last update")
+    page.screenshot(path=str(artifacts / "live-plot.png"))
+    assert stream.end().status == 200
+
+
+def test_a_late_joiner_sees_the_window_then_the_new_points(server, producer, page):
+    token = producer.make_token()
+    plot = producer.make_plot([token], maxpoints=15)
+    stream = RawStream(server.port, token).open()
+    for i in range(10):
+        stream.write({"x": i, "y": i})
+
+    page.goto(plot["web_url"])
+    page.wait_for_function("() => document.getElementById('plot').data?.[0]?.x?.length === 10")
+    for i in range(10, 20):
+        stream.write({"x": i, "y": i})
+    page.wait_for_function("() => document.getElementById('plot').data?.[0]?.x?.at(-1) === 19")
+    assert page.evaluate("() => document.getElementById('plot').data[0].x") == list(range(5, 20))
+    assert stream.end().status == 200
+
+
+def test_appends_are_drawn_with_extend_traces_not_full_redraws(server, producer, page):
+    token = producer.make_token()
+    plot = producer.make_plot([token], maxpoints=100)
+    page.goto(plot["web_url"])
+    page.wait_for_function("() => document.getElementById('status').dataset.state === 'live'")
+    stream = RawStream(server.port, token).open()
+    for i in range(200):
+        stream.write({"x": i, "y": i})
+    page.wait_for_function("() => document.getElementById('plot').data?.[0]?.x?.at(-1) === 199")
+    stats = page.evaluate("() => window.plotserverViewer.stats")
+    assert stats["react"] == 1  # the snapshot
+    assert stats["extendTraces"] >= 1
+    assert stats["update"] == 0
+    assert stats["maxCallsPerFrame"] == 1
+    assert page.evaluate("() => document.getElementById('plot').data[0].x") == list(range(100, 200))
+    assert stream.end().status == 200
+
+
+def test_replacing_arrays_and_layout_restyles_in_one_call(server, producer, page):
+    token = producer.make_token()
+    plot = producer.make_plot([token], maxpoints=50)
+    page.goto(plot["web_url"])
+    page.wait_for_function("() => document.getElementById('status').dataset.state === 'live'")
+    stream = RawStream(server.port, token).open()
+    stream.write({"x": [1, 2, 3], "y": [3, 2, 1], "marker": {"color": "red"}, "layout": {"title": {"text": "Replaced"}}})
+    page.wait_for_function("() => document.getElementById('plot').layout?.title?.text === 'Replaced'")
+    trace = page.evaluate("() => { const t = document.getElementById('plot').data[0]; return [t.x, t.y, t.marker]; }")
+    stored = producer.figure(plot["id"])["data"][0]
+    assert trace == [[1, 2, 3], [3, 2, 1], stored["marker"]]
+    stream.write({"x": 4, "y": 0})
+    page.wait_for_function("() => document.getElementById('plot').data[0].x.length === 4")
+    assert page.evaluate("() => document.getElementById('plot').data[0].y") == [3, 2, 1, 0]
+    assert stream.end().status == 200
+
+
+@pytest.fixture(scope="module", autouse=True)
+def keep_the_readme_screenshot(artifacts):
+    """The README's picture of a live plot is the one this module takes."""
+    yield
+    shot = artifacts / "live-plot.png"
+    if shot.exists():
+        shutil.copyfile(shot, ROOT / "docs" / "screenshot-live-plot.png")
