@@ -63,7 +63,7 @@ def apply_update(spec: dict, update: Update, maxpoints: int) -> dict:
         elif isinstance(value, list):
             values = trim(list(value), maxpoints)
             set_path(spec, path, values)
-            replace[path] = values
+            replace[path] = list(values)  # a copy: later appends in the batch must not reach the delta
         else:
             current = get_path(spec, path)
             if isinstance(current, list):
