@@ -19,7 +19,7 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.live_server import ROOT
+from tests.live_server import ROOT, TEST_TLS
 
 CLIENTS = ROOT / ".cache" / "clients"
 CHART_STUDIO_PINS = ("chart_studio==1.1.0", "plotly==5.24.1")
@@ -110,8 +110,14 @@ class ClientProcess:
 
     def __init__(self, command: list[str], env: dict[str, str], cwd: Path | None = None) -> None:
         self.process = subprocess.Popen(
-            command, env=env, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, bufsize=1,
+            command,
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
         )
         self.output: list[str] = []
         self._results: queue.Queue = queue.Queue()
@@ -121,7 +127,7 @@ class ClientProcess:
         for line in self.process.stdout:
             self.output.append(line)
             if line.startswith("RESULT "):
-                self._results.put(json.loads(line[len("RESULT "):]))
+                self._results.put(json.loads(line[len("RESULT ") :]))
         self._results.put(None)
 
     def result(self, timeout: float = 60) -> dict:
@@ -157,7 +163,8 @@ class Viewer:
     def __init__(self, ws_url: str) -> None:
         from websockets.sync.client import connect
 
-        self.socket = connect(ws_url, open_timeout=10, legacy=True)
+        tls = TEST_TLS if ws_url.startswith("wss:") else None
+        self.socket = connect(ws_url, open_timeout=10, legacy=True, ssl=tls)
         self._lock = threading.Lock()
         self.messages: list[dict] = []
         self.error: BaseException | None = None
@@ -193,7 +200,7 @@ class Viewer:
             trace = self.data[int(index)]
             for path, values in delta.get("extend", {}).items():
                 current = _get(trace, path) or []
-                _set(trace, path, (current + values)[-self.maxpoints[index]:] if self.maxpoints[index] else [])
+                _set(trace, path, (current + values)[-self.maxpoints[index] :] if self.maxpoints[index] else [])
             for path, value in delta.get("set", {}).items():
                 _set(trace, path, value)
         for path, value in update.get("layout", {}).items():
