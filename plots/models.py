@@ -122,6 +122,9 @@ class Plot(models.Model):
     layout = models.JSONField(default=dict, blank=True)
     sharing = models.CharField(max_length=7, choices=SHARING_CHOICES, default=PUBLIC)
     share_key = models.CharField(max_length=43, default=secrets.token_urlsafe, editable=False)
+    revision = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Grows with every edit of the plot or its traces (not with streamed data)."
+    )
     created = models.DateTimeField(default=timezone.now)
     updated = models.DateTimeField(auto_now=True)
 

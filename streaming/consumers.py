@@ -101,19 +101,42 @@ class PlotViewerConsumer(AsyncJsonWebsocketConsumer):
         self.seqs: dict[str, int] = {}
         await self.accept()
         await self.channel_layer.group_add(events.plot_group(self.plot_id), self.channel_name)
-        await self.send_snapshot()
+        since = (query.get("since") or [None])[0]
+        if since is None:
+            await self.send_snapshot()
+        else:
+            await self.send_catch_up(since)
 
     async def disconnect(self, code: int) -> None:
         await self.channel_layer.group_discard(events.plot_group(self.plot_id), self.channel_name)
 
     async def send_snapshot(self) -> None:
-        snapshot = await database_sync_to_async(store.snapshot)(self.plot_id, self.scope["user"], self.share_key)
+        await self.deliver_snapshot(
+            await database_sync_to_async(store.snapshot)(self.plot_id, self.scope["user"], self.share_key)
+        )
+
+    async def deliver_snapshot(self, snapshot: dict | None) -> None:
         if snapshot is None:
             await self.send_json({"type": "error", "status": 404, "message": "no such plot, or not shared with you"})
             await self.close(code=4404)
             return
         self.seqs = {stream: info["seq"] for stream, info in snapshot["streams"].items()}
         await self.send_json(snapshot)
+
+    async def send_catch_up(self, since: str) -> None:
+        """A viewer coming back: the updates it missed, or a snapshot if they are not all kept."""
+        try:
+            position = json.loads(since)
+        except ValueError:
+            position = {}
+        message = await database_sync_to_async(store.catch_up)(
+            self.plot_id, self.scope["user"], self.share_key, position if isinstance(position, dict) else {}
+        )
+        if message is None or message["type"] == "snapshot":
+            await self.deliver_snapshot(message)
+            return
+        self.seqs = {stream: seq for stream, seq in message.pop("streams").items()}
+        await self.send_json(message)
 
     async def receive_json(self, content: dict, **kwargs) -> None:
         if content.get("type") == "resync":

@@ -15,6 +15,7 @@ from typing import Literal, NotRequired, TypedDict
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.db import models
 
 
 def plot_group(plot_id: int) -> str:
@@ -69,7 +70,11 @@ async def publish_updates(plot_id: int, updates: list[StreamUpdate]) -> None:
 
 
 def announce_plot_changed(plot_id: int) -> None:
-    """Tell the plot's viewers to take a fresh snapshot. Called from sync code (views, admin)."""
+    """The plot or its traces were edited: bump its revision (so a viewer coming back with an
+    older one takes a snapshot) and tell its viewers now. Called from sync code (views, admin)."""
+    from plots.models import Plot
+
+    Plot.objects.filter(pk=plot_id).update(revision=models.F("revision") + 1)
     message: PlotChanged = {"type": "plot.changed"}
     async_to_sync(get_channel_layer().group_send)(plot_group(plot_id), message)
 

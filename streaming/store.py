@@ -11,11 +11,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
 from plots.models import Plot, StreamToken, Trace
 from streaming.events import StreamUpdate
+from streaming.models import RecentUpdate
 from streaming.protocol import Update
 from streaming.window import apply_update, merge_layout
 
@@ -52,11 +54,14 @@ def commit_batch(batches: list[StreamBatch]) -> dict[int, list[StreamUpdate]]:
             plots = {p.pk: p for p in Plot.objects.select_for_update().filter(pk__in=plot_ids)}
 
         changed_plots: set[int] = set()
+        history: list[RecentUpdate] = []
+        trims: list[tuple[StreamToken, list[Trace]]] = []
         for batch in batches:
             token = tokens.get(batch.token_id)
             if token is None:  # deleted while streaming: nothing left to write to
                 continue
             traces = traces_by_token[token.pk]
+            seq_before = token.last_seq
             for update in batch.updates:
                 token.last_seq += 1
                 deltas_by_plot: dict[int, dict] = defaultdict(dict)
@@ -73,6 +78,9 @@ def commit_batch(batches: list[StreamBatch]) -> dict[int, list[StreamUpdate]]:
                     if update.layout:
                         message["layout"] = update.layout
                     outgoing[plot_id].append(message)
+                    history.append(RecentUpdate(plot_id=plot_id, token_id=token.pk, seq=token.last_seq, payload=message))
+            if token.last_seq // 100 != seq_before // 100:
+                trims.append((token, traces))
             token.accepted += len(batch.updates)
             token.rejected += batch.rejected
             if batch.last_error is not None:
@@ -81,6 +89,9 @@ def commit_batch(batches: list[StreamBatch]) -> dict[int, list[StreamUpdate]]:
                 token.last_write_at = batch.last_write_at
 
         Trace.objects.bulk_update([t for traces in traces_by_token.values() for t in traces], ["spec"])
+        RecentUpdate.objects.bulk_create(history)
+        for token, traces in trims:
+            _forget_old_history(token, traces)
         StreamToken.objects.bulk_update(
             tokens.values(),
             ["last_seq", "accepted", "rejected", "last_error", "last_error_line", "last_error_at", "last_write_at"],
@@ -91,6 +102,58 @@ def commit_batch(batches: list[StreamBatch]) -> dict[int, list[StreamUpdate]]:
                 plots[plot_id].updated = now
             Plot.objects.bulk_update([plots[p] for p in changed_plots], ["layout", "updated"])
     return dict(outgoing)
+
+
+def _forget_old_history(token: StreamToken, traces: list[Trace]) -> None:
+    """Drop kept updates older than the window of the token's traces (run every hundred)."""
+    keep = min(settings.STREAM_RECOVERY_UPDATES, max((t.maxpoints for t in traces), default=0))
+    RecentUpdate.objects.filter(token=token, seq__lte=token.last_seq - keep).delete()
+
+
+def catch_up(plot_id: int, user, share_key: str | None, since: dict) -> dict | None:
+    """What a reconnecting viewer missed since `since` ({"revision", "streams": {id: seq}}).
+
+    An `updates` message with exactly the missed updates when they are all still kept and the
+    plot was not edited meanwhile; otherwise a fresh snapshot marked `"resync": true`. None when
+    the viewer may not see the plot.
+    """
+    plot = Plot.objects.filter(pk=plot_id).first()
+    if plot is None or not plot.can_view(user, share_key):
+        return None
+    seen = since.get("streams") if isinstance(since, dict) else None
+    if since.get("revision") != plot.revision or not isinstance(seen, dict):
+        return resync(plot_id, user, share_key)
+    current = dict(
+        StreamToken.objects.filter(traces__plot=plot).distinct().values_list("pk", "last_seq")
+    )
+    if set(map(str, current)) != set(seen):
+        return resync(plot_id, user, share_key)
+    missed: list[dict] = []
+    for token_id, last_seq in current.items():
+        after = seen[str(token_id)]
+        if not isinstance(after, int) or after > last_seq:
+            return resync(plot_id, user, share_key)
+        rows = list(
+            RecentUpdate.objects.filter(plot=plot, token_id=token_id, seq__gt=after)
+            .order_by("seq")
+            .values_list("payload", flat=True)
+        )
+        if len(rows) != last_seq - after or (rows and rows[0]["seq"] != after + 1):
+            return resync(plot_id, user, share_key)
+        missed.extend(rows)
+    return {
+        "type": "updates",
+        "replay": True,
+        "updates": missed,
+        "streams": {str(token_id): seq for token_id, seq in current.items()},
+    }
+
+
+def resync(plot_id: int, user, share_key: str | None) -> dict | None:
+    message = snapshot(plot_id, user, share_key)
+    if message is not None:
+        message["resync"] = True
+    return message
 
 
 @dataclass(frozen=True)
@@ -142,6 +205,7 @@ def snapshot(plot_id: int, user, share_key: str | None) -> dict | None:
     return {
         "type": "snapshot",
         "plot": {"id": plot.pk, "title": plot.title, "owner": plot.owner.get_username()},
+        "revision": plot.revision,
         "figure": {"data": [trace.spec for trace in traces], "layout": plot.layout},
         "traces": [
             {"index": t.index, "stream": t.stream_token_id, "maxpoints": t.maxpoints} for t in traces
