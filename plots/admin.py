@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from plots.models import ApiKey, Plot, StreamToken, Trace
+from plots.models import ApiKey, Grid, Plot, StreamToken, Trace
 from streaming.events import announce_plot_changed
 
 
@@ -12,7 +12,7 @@ class TraceInline(admin.StackedInline):
 
 @admin.register(Plot)
 class PlotAdmin(admin.ModelAdmin):
-    list_display = ["id", "title", "owner", "sharing", "updated"]
+    list_display = ["id", "title", "folder", "owner", "sharing", "updated"]
     list_filter = ["sharing"]
     search_fields = ["title", "owner__username"]
     list_select_related = ["owner"]
@@ -42,3 +42,13 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_display = ["user", "prefix", "created"]
     search_fields = ["user__username"]
     readonly_fields = ["key_hash", "prefix", "created"]
+
+
+@admin.register(Grid)
+class GridAdmin(admin.ModelAdmin):
+    """The arrays Plotly's Python client uploaded beside its plots."""
+
+    list_display = ["id", "filename", "folder", "owner", "created"]
+    search_fields = ["filename", "folder", "owner__username"]
+    list_select_related = ["owner"]
+    raw_id_fields = ["owner"]
