@@ -78,6 +78,9 @@ class StreamToken(models.Model):
 
     connected = models.BooleanField(default=False)
     holder = models.CharField(max_length=32, blank=True, help_text="The open connection that holds the stream.")
+    lease_until = models.DateTimeField(
+        null=True, blank=True, help_text="The holding process renews this while it lives; a crashed one stops."
+    )
     connected_since = models.DateTimeField(null=True, blank=True)
     remote_addr = models.CharField(max_length=100, blank=True)
     last_write_at = models.DateTimeField(null=True, blank=True)
@@ -94,6 +97,10 @@ class StreamToken(models.Model):
 
     def __str__(self) -> str:
         return self.name or f"{self.token[:6]}…"
+
+    @property
+    def is_connected(self) -> bool:
+        return self.connected and self.lease_until is not None and self.lease_until > timezone.now()
 
     @property
     def is_revoked(self) -> bool:

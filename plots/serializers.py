@@ -15,6 +15,7 @@ class StreamTokenSerializer(serializers.ModelSerializer):
         help_text="Leave out to get a random token; give one (10 to 64 of A-Z a-z 0-9 . _ ~ -) to keep an old one.",
     )
     revoked = serializers.SerializerMethodField()
+    connected = serializers.BooleanField(source="is_connected", read_only=True)
     last_error = serializers.SerializerMethodField()
     traces = serializers.SerializerMethodField()
 

@@ -59,6 +59,7 @@ class StreamHub:
         self._tasks = [
             asyncio.create_task(self._commit_loop(), name="plotserver-commit"),
             asyncio.create_task(self._control_loop(), name="plotserver-control"),
+            asyncio.create_task(self._lease_loop(), name="plotserver-leases"),
         ]
 
     # -- accepting lines -------------------------------------------------------------
@@ -174,6 +175,17 @@ class StreamHub:
         for session in sessions:
             session.kick(503)
         return sessions
+
+    async def _lease_loop(self) -> None:
+        period = store.LEASE.total_seconds() / 3
+        while True:
+            await asyncio.sleep(period)
+            held = [s.session_id for group in self._sessions.values() for s in group]
+            if held:
+                try:
+                    await self.run_sync(store.renew_leases, held)
+                except Exception:
+                    log.exception("could not renew the leases of %d streams", len(held))
 
     async def shutdown(self) -> None:
         """End every open stream, wait for their last commits, then stop."""

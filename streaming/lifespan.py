@@ -15,6 +15,7 @@ import signal
 
 from django.conf import settings
 
+from streaming import store
 from streaming.hub import get_hub
 
 log = logging.getLogger("plotserver.streaming")
@@ -28,6 +29,10 @@ class Lifespan:
             if message["type"] == "lifespan.startup":
                 try:
                     hub = await get_hub()
+                    if not settings.REDIS_URL:
+                        # One process is the whole server: any stream marked connected was
+                        # cut off by a crash, not held by another process.
+                        await hub.run_sync(store.forget_connections)
                     install_stop_hook(hub)
                     if settings.STREAM_PORT:
                         from streaming.listener import start_listener

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models, transaction
@@ -170,10 +170,24 @@ def find_token(token: str) -> TokenState | None:
     return TokenState(row["pk"], row["revoked"] is not None, row["holder"])
 
 
+# How long a stream counts as connected after its process last said so (see renew_leases).
+LEASE = timedelta(seconds=10)
+
+
 def mark_connected(token_id: int, session_id: str, remote_addr: str) -> None:
+    now = timezone.now()
     StreamToken.objects.filter(pk=token_id).update(
-        connected=True, holder=session_id, remote_addr=remote_addr[:100], connected_since=timezone.now()
+        connected=True, holder=session_id, remote_addr=remote_addr[:100], connected_since=now, lease_until=now + LEASE
     )
+
+
+def renew_leases(session_ids: list[str]) -> None:
+    """The streams this process holds are still connected: one query for all of them."""
+    StreamToken.objects.filter(holder__in=session_ids).update(lease_until=timezone.now() + LEASE)
+
+
+def forget_connections() -> None:
+    StreamToken.objects.filter(connected=True).update(connected=False, holder="")
 
 
 def mark_disconnected(token_id: int, session_id: str, taken_over: bool) -> None:
@@ -199,7 +213,7 @@ def snapshot(plot_id: int, user, share_key: str | None) -> dict | None:
         if token is not None and str(token.pk) not in streams:
             streams[str(token.pk)] = {
                 "seq": token.last_seq,
-                "connected": token.connected,
+                "connected": token.is_connected,
                 "last_write_at": token.last_write_at.isoformat() if token.last_write_at else None,
             }
     return {

@@ -83,3 +83,19 @@ def test_a_crash_loses_at_most_the_last_batch_interval(start_server, integration
     # The bound the docs state: one batch interval (50 ms) plus the commit in flight, about
     # 100 ms; the rest is slack for this test's own scheduling.
     assert all(killed_at - t < 0.25 for t in lost), f"lost points written {killed_at - lost[0]:.3f}s before the kill"
+
+
+def test_after_a_crash_the_token_no_longer_shows_connected(start_server, integration_db):
+    server = start_server(name="crash-status")
+    user = new_user(integration_db.env, server.url)
+    token = user.make_token()
+    stream = RawStream(server.port, token).open()
+    stream.write({"x": 1})
+    wait_for(lambda: user.ok("GET", f"/api/streams/{token}/")["connected"])
+    server.process.send_signal(signal.SIGKILL)
+    server.process.wait()
+    again = start_server(name="after-crash-status")
+    user.base_url = again.url
+    # At once with one process; with Redis other processes may hold streams, so the crashed
+    # process's lease has to run out (10 s) first.
+    wait_for(lambda: user.ok("GET", f"/api/streams/{token}/")["connected"] is False, timeout=15, interval=0.5)
