@@ -65,7 +65,7 @@ def plot_detail(request: HttpRequest, username: str, pk: int) -> HttpResponse:
         "plot": plot,
         "share_key": shown_key or "",
         "is_owner": is_owner,
-        "traces": plot.traces.all(),
+        "traces": plot.traces.select_related("stream_token"),
         "page_url": request.build_absolute_uri(_with_key(plot.get_absolute_url(), plot, shown_key)),
         "embed_url": request.build_absolute_uri(_with_key(plot.embed_path(), plot, shown_key)),
         "figure_url": _with_key(reverse("plot-figure-json", args=[username, pk]), plot, shown_key),

@@ -10,9 +10,11 @@
 (function () {
   "use strict";
 
-  const RETRY_MIN_MS = 500;
-  const RETRY_MAX_MS = 10000;
-  const OFFLINE_AFTER_FAILURES = 5; // about 15 s of failed attempts
+  // Tests and embedding pages may tune these by setting window.plotserverViewerOptions first.
+  const options = Object.assign(
+    { retryMinMs: 500, retryMaxMs: 10000, offlineAfterMs: 10000 },
+    window.plotserverViewerOptions || {}
+  );
 
   const el = document.getElementById("plot");
   const badge = document.getElementById("status");
@@ -29,6 +31,7 @@
   let socket = null;
   let retryTimer = null;
   let failures = 0;
+  let offlineTimer = null;
   let fatal = false;
   let resyncing = false;
 
@@ -71,14 +74,18 @@
       if (ws !== socket || fatal) return;
       socket = null;
       failures += 1;
-      setStatus(failures >= OFFLINE_AFTER_FAILURES || !navigator.onLine ? "offline" : "reconnecting");
+      if (offlineTimer === null) {
+        // Still retrying, but after a while without the server "reconnecting" would be a promise.
+        offlineTimer = setTimeout(function () { setStatus("offline"); }, options.offlineAfterMs);
+      }
+      if (badge && badge.dataset.state !== "offline") setStatus(navigator.onLine ? "reconnecting" : "offline");
       scheduleReconnect();
     };
   }
 
   function scheduleReconnect() {
     if (retryTimer !== null) return;
-    const delay = Math.min(RETRY_MIN_MS * Math.pow(2, failures - 1), RETRY_MAX_MS);
+    const delay = Math.min(options.retryMinMs * Math.pow(2, failures - 1), options.retryMaxMs);
     retryTimer = setTimeout(connect, delay * (0.75 + Math.random() * 0.25));
   }
 
@@ -132,6 +139,8 @@
 
   function markLive() {
     failures = 0;
+    clearTimeout(offlineTimer);
+    offlineTimer = null;
     setStatus("live");
   }
 
