@@ -22,7 +22,9 @@ class StreamOrDjango:
         self.ingest = StreamIngestConsumer()
 
     async def __call__(self, scope, receive, send) -> None:
-        if stream_token_of(scope) is not None:
+        # A POST to / without the header is a producer that forgot it: it gets 406, not a page.
+        forgot_token = scope["method"] == "POST" and scope["path"] == "/"
+        if forgot_token or stream_token_of(scope) is not None:
             await self.ingest(scope, receive, send)
         else:
             await self.django_app(scope, receive, send)

@@ -129,3 +129,10 @@ def test_a_plain_request_without_a_token_still_reaches_the_pages(server):
         while chunk := sock.recv(65536):
             raw += chunk
     assert parse_answer(raw).status == 200
+
+
+def test_a_post_to_the_root_without_a_token_is_a_406(server):
+    stream = RawStream(server.port, None, chunked=False)
+    stream.send_body(b'{"x": 1}\n')
+    answer = stream.answer()
+    assert (answer.status, answer.json["message"]) == (406, "missing header: plotly-streamtoken")
