@@ -30,17 +30,13 @@ MODES = [("lines", "lines"), ("markers", "markers"), ("lines+markers", "lines+ma
 NEW_TOKEN = "new"
 
 
-def serializer_errors(errors: dict | list, prefix: str = "") -> list[str]:
-    """DRF's nested error dict as readable lines."""
+def serializer_errors(errors: object, prefix: str = "") -> list[str]:
+    """DRF's nested errors (dicts and lists of messages) as readable lines."""
+    if isinstance(errors, dict):
+        return [line for field, value in errors.items() for line in serializer_errors(value, f"{prefix}{field}: ")]
     if isinstance(errors, list):
-        lines = []
-        for item in errors:
-            lines.extend(serializer_errors(item, prefix) if isinstance(item, dict | list) else [f"{prefix}{item}"])
-        return lines
-    lines = []
-    for field, value in errors.items():
-        lines.extend(serializer_errors(value, f"{field}: "))
-    return lines
+        return [line for item in errors for line in serializer_errors(item, prefix)]
+    return [f"{prefix}{errors}"]
 
 
 def token_choices(owner) -> list[tuple[str, str]]:

@@ -169,13 +169,14 @@ def _token_status(token: StreamToken) -> dict:
 @login_required
 def plot_create(request: HttpRequest) -> HttpResponse:
     """Make a plot from the form (title, sharing, traces) or from pasted figure JSON."""
-    kind = request.POST.get("kind", "form") if request.method == "POST" else "form"
-    form = PlotForm(request.POST if kind == "form" else None, prefix="plot")
+    posted = request.method == "POST"
+    kind = request.POST.get("kind", "form") if posted else "form"
+    form_data = request.POST if posted and kind == "form" else None
+    form = PlotForm(form_data, prefix="plot")
     traces = TraceFormSet(
-        request.POST if kind == "form" else None, prefix="traces",
-        form_kwargs={"owner": request.user}, initial=None if request.method == "POST" else [{}],
+        form_data, prefix="traces", form_kwargs={"owner": request.user}, initial=None if posted else [{}]
     )
-    json_form = FigureJsonForm(request.POST if kind == "json" else None, prefix="json")
+    json_form = FigureJsonForm(request.POST if posted and kind == "json" else None, prefix="json")
     errors: list[str] = []
     if request.method == "POST":
         if kind == "json" and json_form.is_valid():

@@ -86,6 +86,7 @@ class Member:
     username: str
     password: str
     api: Api
+    session_cookies: list | None = None
 
     def log_in(self, page, base_url: str) -> None:
         """Log in through the login form, as a person would."""
@@ -108,7 +109,20 @@ def new_member(env: dict[str, str], base_url: str, *, staff: bool = False) -> Me
     return Member(username, password, Api(base_url, username, key))
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def member(integration_db, server) -> Member:
-    """A user of the live server with a password (for the web UI) and an API key."""
+    """A user of the live server with a password (for the web UI) and an API key.
+
+    One for the session: making a user costs a Django start-up; tests make plots of their own."""
     return new_member(integration_db.env, server.url)
+
+
+@pytest.fixture
+def member_page(page, member, server):
+    """`page`, logged in as `member` (through the login form once a session, then by cookie)."""
+    if member.session_cookies is None:
+        member.log_in(page, server.url)
+        member.session_cookies = page.context.cookies()
+    else:
+        page.context.add_cookies(member.session_cookies)
+    return page
