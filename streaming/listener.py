@@ -76,6 +76,10 @@ async def read_head(reader: asyncio.StreamReader) -> tuple[str, dict[str, str]]:
         raise BadRequest("request head too large") from None
     except asyncio.IncompleteReadError:
         raise ConnectionLost from None
+    return parse_head(head)
+
+
+def parse_head(head: bytes) -> tuple[str, dict[str, str]]:
     lines = head.decode("latin-1").split("\r\n")
     parts = lines[0].split()
     if len(parts) != 3 or not parts[2].startswith("HTTP/"):
@@ -123,48 +127,93 @@ def body_reader(reader: asyncio.StreamReader, headers: dict[str, str]):
     return read_to_eof
 
 
+class ChunkedDecoder:
+    """A lenient, incremental chunked decoder (no I/O: feed it bytes, get the payload back).
+
+    It skips empty size lines, such as the stray CRLF of Plotly's Python client before its
+    last chunk, and ignores chunk extensions and trailers.
+    """
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.state = "size"
+        self.remaining = 0
+        self.done = False
+        self.broken = False
+
+    def _line(self) -> bytes | None:
+        end = self.buffer.find(b"\n")
+        if end == -1:
+            if len(self.buffer) > MAX_SIZE_LINE:
+                raise FramingError
+            return None
+        line = bytes(self.buffer[:end]).strip()
+        del self.buffer[: end + 1]
+        return line
+
+    def feed(self, data: bytes) -> bytes:
+        """Take more of the body; return the payload bytes it completes (maybe none).
+
+        Broken framing sets `broken`, after returning the payload decoded before the break.
+        """
+        self.buffer += data
+        out = bytearray()
+        try:
+            self._decode(out)
+        except FramingError:
+            self.broken = True
+        return bytes(out)
+
+    def _decode(self, out: bytearray) -> None:
+        while not self.done:
+            if self.state == "data":
+                taken = self.buffer[: self.remaining]
+                out += taken
+                del self.buffer[: len(taken)]
+                self.remaining -= len(taken)
+                if self.remaining:
+                    break
+                self.state = "end of chunk"
+                continue
+            line = self._line()
+            if line is None:
+                break
+            if self.state == "end of chunk":
+                if line:
+                    raise FramingError  # the chunk was longer than its size said
+                self.state = "size"
+            elif self.state == "size":
+                if not line:
+                    continue
+                try:
+                    size = int(line.split(b";", 1)[0], 16)
+                except ValueError:
+                    raise FramingError from None
+                if size < 0:
+                    raise FramingError
+                self.state, self.remaining = ("trailers", 0) if size == 0 else ("data", size)
+            elif not line:  # the blank line after the trailers
+                self.done = True
+
+
 class ChunkedBody:
-    """A lenient chunked decoder: it skips empty size lines, such as the stray CRLF of Plotly's
-    Python client before its last chunk, and ignores chunk extensions and trailers."""
+    """A chunked body read from a connection, as many chunks at a time as have arrived."""
 
     def __init__(self, reader: asyncio.StreamReader) -> None:
         self.reader = reader
-        self.ended = False
-
-    async def _line(self) -> bytes:
-        try:
-            line = await self.reader.readuntil(b"\n")
-        except asyncio.LimitOverrunError:
-            raise FramingError from None
-        except asyncio.IncompleteReadError:
-            raise ConnectionLost from None
-        if len(line) > MAX_SIZE_LINE:
-            raise FramingError
-        return line.strip()
+        self.decoder = ChunkedDecoder()
 
     async def read(self) -> bytes | None:
-        if self.ended:
-            return None
-        while not (size_line := await self._line()):
-            pass
-        try:
-            size = int(size_line.split(b";", 1)[0], 16)
-        except ValueError:
-            raise FramingError from None
-        if size < 0:
-            raise FramingError
-        if size == 0:
-            while await self._line():  # trailers, up to the blank line
-                pass
-            self.ended = True
-            return None
-        try:
-            data = await self.reader.readexactly(size)
-        except asyncio.IncompleteReadError:
-            raise ConnectionLost from None
-        if await self._line():
-            raise FramingError  # the chunk was longer than its size said
-        return data
+        while not self.decoder.done:
+            if self.decoder.broken:
+                raise FramingError
+            data = await self.reader.read(READ_SIZE)
+            if not data:
+                raise ConnectionLost
+            payload = self.decoder.feed(data)
+            if payload:
+                return payload
+        return None
 
 
 async def handle_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -84,3 +84,11 @@ def test_a_null_in_a_layout_change_removes_the_setting():
     layout = {"xaxis": {"range": [0, 1]}}
     merge_layout(layout, {"xaxis.range": None})
     assert layout == {"xaxis": {}}
+
+
+def test_a_delta_does_not_change_when_later_updates_append_to_the_window():
+    spec = {}
+    first = apply(spec, b'{"x": [1, 2]}')
+    apply(spec, b'{"x": 3}')
+    assert first == {"set": {"x": [1, 2]}}
+    assert spec == {"x": [1, 2, 3]}
