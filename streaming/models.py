@@ -5,17 +5,20 @@ from __future__ import annotations
 from django.db import models
 
 
-class RecentUpdate(models.Model):
-    """One streamed update as one plot's viewers got it, kept while it is within the window.
+class RecentUpdates(models.Model):
+    """The updates of one stream in one batch, as one plot's viewers got them.
 
-    A viewer that reconnects with its last sequence number gets these rows after it, if they
-    are all still here; otherwise a fresh snapshot.
+    Kept while they are within the window of the stream's traces: a viewer that reconnects
+    with its last sequence number gets the updates after it, if they are all still here;
+    otherwise a fresh snapshot. One row per batch, not per point.
     """
 
     plot = models.ForeignKey("plots.Plot", on_delete=models.CASCADE, related_name="+")
     token = models.ForeignKey("plots.StreamToken", on_delete=models.CASCADE, related_name="+")
-    seq = models.BigIntegerField()
-    payload = models.JSONField()
+    first_seq = models.BigIntegerField()
+    last_seq = models.BigIntegerField()
+    updates = models.JSONField(help_text="The `plot.updates` entries, in sequence order.")
 
     class Meta:
-        indexes = [models.Index(fields=["plot", "token", "seq"]), models.Index(fields=["token", "seq"])]
+        verbose_name_plural = "recent updates"
+        indexes = [models.Index(fields=["plot", "token", "last_seq"]), models.Index(fields=["token", "last_seq"])]

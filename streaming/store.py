@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from plots.models import Plot, StreamToken, Trace
 from streaming.events import StreamUpdate
-from streaming.models import RecentUpdate
+from streaming.models import RecentUpdates
 from streaming.protocol import Update
 from streaming.window import apply_update, merge_layout
 
@@ -54,7 +54,7 @@ def commit_batch(batches: list[StreamBatch]) -> dict[int, list[StreamUpdate]]:
             plots = {p.pk: p for p in Plot.objects.select_for_update().filter(pk__in=plot_ids)}
 
         changed_plots: set[int] = set()
-        history: list[RecentUpdate] = []
+        history: list[RecentUpdates] = []
         trims: list[tuple[StreamToken, list[Trace]]] = []
         for batch in batches:
             token = tokens.get(batch.token_id)
@@ -62,6 +62,7 @@ def commit_batch(batches: list[StreamBatch]) -> dict[int, list[StreamUpdate]]:
                 continue
             traces = traces_by_token[token.pk]
             seq_before = token.last_seq
+            kept: dict[int, list[StreamUpdate]] = defaultdict(list)
             for update in batch.updates:
                 token.last_seq += 1
                 deltas_by_plot: dict[int, dict] = defaultdict(dict)
@@ -78,7 +79,11 @@ def commit_batch(batches: list[StreamBatch]) -> dict[int, list[StreamUpdate]]:
                     if update.layout:
                         message["layout"] = update.layout
                     outgoing[plot_id].append(message)
-                    history.append(RecentUpdate(plot_id=plot_id, token_id=token.pk, seq=token.last_seq, payload=message))
+                    kept[plot_id].append(message)
+            history.extend(
+                RecentUpdates(plot_id=p, token_id=token.pk, first_seq=u[0]["seq"], last_seq=u[-1]["seq"], updates=u)
+                for p, u in kept.items()
+            )
             if token.last_seq // 100 != seq_before // 100:
                 trims.append((token, traces))
             token.accepted += len(batch.updates)
@@ -89,7 +94,7 @@ def commit_batch(batches: list[StreamBatch]) -> dict[int, list[StreamUpdate]]:
                 token.last_write_at = batch.last_write_at
 
         Trace.objects.bulk_update([t for traces in traces_by_token.values() for t in traces], ["spec"])
-        RecentUpdate.objects.bulk_create(history)
+        RecentUpdates.objects.bulk_create(history)
         for token, traces in trims:
             _forget_old_history(token, traces)
         StreamToken.objects.bulk_update(
@@ -104,10 +109,15 @@ def commit_batch(batches: list[StreamBatch]) -> dict[int, list[StreamUpdate]]:
     return dict(outgoing)
 
 
+def retention(maxpoints: list[int]) -> int:
+    """How many of a stream's updates are kept for viewers coming back: its widest window."""
+    return min(settings.STREAM_RECOVERY_UPDATES, max(maxpoints, default=0))
+
+
 def _forget_old_history(token: StreamToken, traces: list[Trace]) -> None:
     """Drop kept updates older than the window of the token's traces (run every hundred)."""
-    keep = min(settings.STREAM_RECOVERY_UPDATES, max((t.maxpoints for t in traces), default=0))
-    RecentUpdate.objects.filter(token=token, seq__lte=token.last_seq - keep).delete()
+    keep = retention([t.maxpoints for t in traces])
+    RecentUpdates.objects.filter(token=token, last_seq__lte=token.last_seq - keep).delete()
 
 
 def catch_up(plot_id: int, user, share_key: str | None, since: dict) -> dict | None:
@@ -128,19 +138,23 @@ def catch_up(plot_id: int, user, share_key: str | None, since: dict) -> dict | N
     )
     if set(map(str, current)) != set(seen):
         return resync(plot_id, user, share_key)
+    windows = defaultdict(list)
+    for token_id, maxpoints in Trace.objects.filter(stream_token_id__in=current).values_list("stream_token_id", "maxpoints"):
+        windows[token_id].append(maxpoints)
     missed: list[dict] = []
     for token_id, last_seq in current.items():
         after = seen[str(token_id)]
-        if not isinstance(after, int) or after > last_seq:
+        if not isinstance(after, int) or after > last_seq or last_seq - after > retention(windows[token_id]):
             return resync(plot_id, user, share_key)
-        rows = list(
-            RecentUpdate.objects.filter(plot=plot, token_id=token_id, seq__gt=after)
-            .order_by("seq")
-            .values_list("payload", flat=True)
+        batches = (
+            RecentUpdates.objects.filter(plot=plot, token_id=token_id, last_seq__gt=after)
+            .order_by("first_seq")
+            .values_list("updates", flat=True)
         )
-        if len(rows) != last_seq - after or (rows and rows[0]["seq"] != after + 1):
+        updates = [u for batch in batches for u in batch if u["seq"] > after]
+        if [u["seq"] for u in updates] != list(range(after + 1, last_seq + 1)):
             return resync(plot_id, user, share_key)
-        missed.extend(rows)
+        missed.extend(updates)
     return {
         "type": "updates",
         "replay": True,
