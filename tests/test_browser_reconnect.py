@@ -96,3 +96,23 @@ def test_a_hidden_tab_draws_nothing_and_catches_up_in_one_frame_when_shown(serve
     page.wait_for_function("() => document.getElementById('plot').data[0].x.at(-1) === 199")
     assert page.evaluate("() => window.plotserverViewer.stats.frames") == frames_before + 1
     assert page.evaluate("() => document.getElementById('plot').data[0].x") == list(range(170, 200))
+
+
+def test_a_dropped_connection_gets_exactly_what_it_missed_without_a_new_snapshot(server, producer, page):
+    token = producer.make_token()
+    plot = producer.make_plot([token], maxpoints=100)
+    page.goto(plot["web_url"])
+    wait_for_state(page, "live")
+    stream_points(server.port, token, range(0, 5))
+    page.wait_for_function("() => document.getElementById('plot').data?.[0]?.x?.length === 5")
+    cdp = page.context.new_cdp_session(page)
+    network = {"latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {"offline": True, **network})
+    wait_for_state(page, "offline")  # the browser knows it is offline: no point pretending
+    stream_points(server.port, token, range(5, 15))
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, **network})
+    page.wait_for_function("() => document.getElementById('plot').data[0].x.length === 15")
+    stats = page.evaluate("() => window.plotserverViewer.stats")
+    assert stats["replays"] == 1 and stats["snapshots"] == 1
+    assert page.evaluate("() => document.getElementById('plot').data[0].x") == list(range(15))

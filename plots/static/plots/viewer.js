@@ -38,6 +38,7 @@
   let model = null; // {data, layout}: the figure as the server holds it
   let traces = []; // per trace: {index, stream, maxpoints}
   let seqs = {}; // stream id -> last sequence number applied
+  let revision = null; // the plot's edit revision, from the snapshot
   let streams = {}; // stream id -> {connected, last_write_at}
   let pending = freshPending();
   let framePending = false;
@@ -56,7 +57,7 @@
     const params = new URLSearchParams();
     if (shareKey) params.set("share_key", shareKey);
     // On a reconnect, say where we are: the server replays what we missed or sends a snapshot.
-    if (model && Object.keys(seqs).length) params.set("since", JSON.stringify(seqs));
+    if (model) params.set("since", JSON.stringify({ revision: revision, streams: seqs }));
     const query = params.toString();
     return scheme + "://" + location.host + "/ws/plots/" + plotId + "/" + (query ? "?" + query : "");
   }
@@ -78,7 +79,11 @@
         // Still retrying, but after a while without the server "reconnecting" would be a promise.
         offlineTimer = setTimeout(function () { setStatus("offline"); }, options.offlineAfterMs);
       }
-      if (badge && badge.dataset.state !== "offline") setStatus(navigator.onLine ? "reconnecting" : "offline");
+      if (!navigator.onLine) {
+        setStatus("offline");
+        return; // the "online" event reconnects
+      }
+      if (badge && badge.dataset.state !== "offline") setStatus("reconnecting");
       scheduleReconnect();
     };
   }
@@ -103,8 +108,11 @@
     }
   });
   window.addEventListener("online", reconnectNow);
+  // A lost network can leave a socket half-open for minutes: drop it now and say so.
   window.addEventListener("offline", function () {
-    if (!fatal && badge && badge.dataset.state !== "live") setStatus("offline");
+    if (fatal) return;
+    setStatus("offline");
+    if (socket) socket.close();
   });
 
   function send(message) {
@@ -116,9 +124,8 @@
       case "snapshot":
         adopt(message);
         break;
-      case "replay":
       case "updates":
-        if (message.type === "replay") stats.replays += 1;
+        if (message.replay) stats.replays += 1;
         if (!model) return;
         markLive();
         applyUpdates(message.updates || []);
@@ -150,6 +157,7 @@
     stats.snapshots += 1;
     resyncing = false;
     model = { data: snapshot.figure.data, layout: snapshot.figure.layout || {} };
+    revision = snapshot.revision === undefined ? null : snapshot.revision;
     traces = snapshot.traces;
     streams = snapshot.streams || {};
     seqs = {};
