@@ -1,40 +1,169 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils.html import format_html
+from django.utils.text import Truncator
 
 from plots.models import ApiKey, Grid, Plot, StreamToken, Trace
-from streaming.events import announce_plot_changed
+from streaming.events import announce_plot_changed, announce_revoked
+from streaming.window import POINT_ATTRIBUTES, point_count
+
+# Per-point attributes a window may hold beside the coordinates.
+PER_POINT_ATTRIBUTES = (*POINT_ATTRIBUTES, "text", "hovertext", "ids", "customdata")
+
+
+def clear_windows(traces) -> set[int]:
+    """Empty the streamed windows of these traces (their styles stay); return the plots touched.
+
+    The traces are locked as an ingest batch locks them, so a batch in flight lands after the
+    clear, never under it. The plots' viewers then take a fresh snapshot.
+    """
+    plot_ids = set()
+    with transaction.atomic():
+        for trace in Trace.objects.select_for_update().filter(pk__in=[t.pk for t in traces]):
+            for name in PER_POINT_ATTRIBUTES:
+                if isinstance(trace.spec.get(name), list):
+                    trace.spec[name] = []
+            marker = trace.spec.get("marker")
+            if isinstance(marker, dict):
+                for name in ("color", "size", "symbol", "opacity"):
+                    if isinstance(marker.get(name), list):
+                        del marker[name]
+            trace.save(update_fields=["spec"])
+            plot_ids.add(trace.plot_id)
+    for plot_id in plot_ids:
+        announce_plot_changed(plot_id)
+    return plot_ids
 
 
 class TraceInline(admin.StackedInline):
     model = Trace
     extra = 0
     raw_id_fields = ["stream_token"]
+    readonly_fields = ["points", "stream_status"]
+    fields = ["index", "stream_token", "maxpoints", "points", "stream_status", "spec"]
+
+    @admin.display(description="points in the window")
+    def points(self, trace: Trace) -> int:
+        return point_count(trace.spec)
+
+    @admin.display(description="stream")
+    def stream_status(self, trace: Trace) -> str:
+        token = trace.stream_token
+        if token is None:
+            return "-"
+        return f"{'connected' if token.connected else 'idle'}, last write {token.last_write_at or 'never'}"
+
+
+class StreamingFilter(admin.SimpleListFilter):
+    title = "streaming now"
+    parameter_name = "streaming"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "streaming"), ("no", "idle")]
+
+    def queryset(self, request, queryset):
+        live = Q(traces__stream_token__connected=True)
+        if self.value() == "yes":
+            return queryset.filter(live).distinct()
+        if self.value() == "no":
+            return queryset.exclude(live)
+        return queryset
 
 
 @admin.register(Plot)
 class PlotAdmin(admin.ModelAdmin):
-    list_display = ["id", "title", "folder", "owner", "sharing", "updated"]
-    list_filter = ["sharing"]
-    search_fields = ["title", "owner__username"]
+    list_display = ["id", "title", "folder", "owner", "sharing", "trace_count", "streaming", "updated", "view"]
+    list_filter = ["sharing", StreamingFilter, "updated"]
+    search_fields = ["title", "owner__username", "traces__stream_token__name", "traces__stream_token__token"]
     list_select_related = ["owner"]
     raw_id_fields = ["owner"]
     inlines = [TraceInline]
+    actions = ["clear_plot_windows"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                trace_total=Count("traces", distinct=True),
+                streaming_total=Count(
+                    "traces__stream_token", filter=Q(traces__stream_token__connected=True), distinct=True
+                ),
+            )
+        )
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         announce_plot_changed(form.instance.pk)
 
+    @admin.display(description="traces", ordering="trace_total")
+    def trace_count(self, plot: Plot) -> int:
+        return plot.trace_total
+
+    @admin.display(description="streaming now", ordering="streaming_total")
+    def streaming(self, plot: Plot) -> int:
+        return plot.streaming_total
+
+    @admin.display(description="")
+    def view(self, plot: Plot) -> str:
+        return format_html('<a href="{}">view</a>', plot.get_absolute_url())
+
+    @admin.action(description="Clear the streamed windows of the selected plots")
+    def clear_plot_windows(self, request, queryset):
+        plots = clear_windows(Trace.objects.filter(plot__in=queryset))
+        self.message_user(request, f"Cleared the windows of {len(plots)} plot(s).", messages.SUCCESS)
+
 
 @admin.register(StreamToken)
 class StreamTokenAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "owner", "connected", "last_write_at", "accepted", "rejected", "takeovers", "revoked"]
-    list_filter = ["connected", ("revoked", admin.EmptyFieldListFilter)]
-    search_fields = ["name", "token", "owner__username"]
+    list_display = [
+        "__str__",
+        "owner",
+        "connected",
+        "connected_since",
+        "last_write_at",
+        "accepted",
+        "rejected",
+        "short_last_error",
+        "takeovers",
+        "revoked",
+    ]
+    list_filter = ["connected", ("revoked", admin.EmptyFieldListFilter), ("last_write_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "token", "owner__username", "remote_addr"]
     list_select_related = ["owner"]
     raw_id_fields = ["owner"]
     readonly_fields = [
-        "connected", "holder", "connected_since", "remote_addr", "last_write_at", "accepted", "rejected",
-        "last_error", "last_error_line", "last_error_at", "takeovers", "last_seq",
+        "connected",
+        "holder",
+        "connected_since",
+        "remote_addr",
+        "last_write_at",
+        "accepted",
+        "rejected",
+        "last_error",
+        "last_error_line",
+        "last_error_at",
+        "takeovers",
+        "last_seq",
     ]
+    actions = ["clear_stream_windows", "revoke_tokens"]
+
+    @admin.display(description="last error")
+    def short_last_error(self, token: StreamToken) -> str:
+        return Truncator(token.last_error).chars(60)
+
+    @admin.action(description="Clear the windows of the traces these streams feed")
+    def clear_stream_windows(self, request, queryset):
+        plots = clear_windows(Trace.objects.filter(stream_token__in=queryset))
+        self.message_user(request, f"Cleared the windows of their traces in {len(plots)} plot(s).", messages.SUCCESS)
+
+    @admin.action(description="Revoke the selected tokens (open streams end with 410)")
+    def revoke_tokens(self, request, queryset):
+        for token in queryset.filter(revoked__isnull=True):
+            token.revoke()
+            announce_revoked(token.pk)
+        self.message_user(request, "Revoked.", messages.SUCCESS)
 
 
 @admin.register(ApiKey)

@@ -90,7 +90,9 @@ class PlotForm(forms.Form):
 class FigureJsonForm(PlotForm):
     figure = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}),
-        help_text='{"data": [traces], "layout": {...}}. A trace streams with "stream": {"token": "…", "maxpoints": 500}.',
+        help_text=(
+            '{"data": [traces], "layout": {...}}. A trace streams with "stream": {"token": "…", "maxpoints": 500}.'
+        ),
     )
 
     def clean_figure(self) -> dict:
@@ -105,7 +107,9 @@ class FigureJsonForm(PlotForm):
 
 def create_plot(request, title: str, sharing: str, figure: dict) -> tuple[Plot | None, list[str]]:
     """Make a plot the way POST /api/plots/ does; return it, or the reasons it was refused."""
-    serializer = PlotSerializer(data={"title": title, "sharing": sharing, "figure": figure}, context={"request": request})
+    serializer = PlotSerializer(
+        data={"title": title, "sharing": sharing, "figure": figure}, context={"request": request}
+    )
     if not serializer.is_valid():
         return None, serializer_errors(serializer.errors)
     return serializer.save(owner=request.user), []
@@ -128,7 +132,8 @@ def figure_from_trace_forms(formset: TraceFormSet, owner, title: str) -> dict:
 
 class PlotEditForm(PlotForm):
     layout = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}), required=False,
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
+        required=False,
         help_text="Plotly layout attributes, as JSON.",
     )
 
@@ -194,7 +199,9 @@ def save_plot_edit(plot: Plot, form: PlotEditForm, formset: TraceFormSet, owner)
 class TokenForm(forms.Form):
     name = forms.CharField(max_length=100, required=False)
     token = forms.CharField(
-        max_length=64, required=False, label="Existing token (optional)",
+        max_length=64,
+        required=False,
+        label="Existing token (optional)",
         help_text="Paste a token your producers already use to keep it; leave empty for a new random one.",
     )
 

@@ -107,7 +107,9 @@ def trace_csv(request: HttpRequest, username: str, pk: int, index: int) -> HttpR
     for row in range(max((len(v) for v in columns.values()), default=0)):
         writer.writerow([_cell(values, row) for values in columns.values()])
     response = HttpResponse(out.getvalue(), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="{slugify(plot.title) or "plot"}-{plot.pk}-trace-{index}.csv"'
+    response["Content-Disposition"] = (
+        f'attachment; filename="{slugify(plot.title) or "plot"}-{plot.pk}-trace-{index}.csv"'
+    )
     return response
 
 
@@ -192,7 +194,8 @@ def plot_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Made “{plot}”. Stream to its tokens and it draws itself.")
             return redirect(plot.get_absolute_url())
     return render(
-        request, "plots/plot_create.html",
+        request,
+        "plots/plot_create.html",
         {"form": form, "traces": traces, "json_form": json_form, "errors": errors, "kind": kind},
     )
 

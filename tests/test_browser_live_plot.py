@@ -78,7 +78,9 @@ def test_replacing_arrays_and_layout_restyles_in_one_call(server, producer, page
     page.goto(plot["web_url"])
     page.wait_for_function("() => document.getElementById('status').dataset.state === 'live'")
     stream = RawStream(server.port, token).open()
-    stream.write({"x": [1, 2, 3], "y": [3, 2, 1], "marker": {"color": "red"}, "layout": {"title": {"text": "Replaced"}}})
+    stream.write(
+        {"x": [1, 2, 3], "y": [3, 2, 1], "marker": {"color": "red"}, "layout": {"title": {"text": "Replaced"}}}
+    )
     page.wait_for_function("() => document.getElementById('plot').layout?.title?.text === 'Replaced'")
     trace = page.evaluate("() => { const t = document.getElementById('plot').data[0]; return [t.x, t.y, t.marker]; }")
     stored = producer.figure(plot["id"])["data"][0]

@@ -138,17 +138,15 @@ def test_my_plots_shows_which_are_streaming_now(owner_page, server, member, arti
     page = owner_page
     page.goto(f"{server.url}/plots/")
     status = page.locator(f"tr[data-plot='{plot['id']}'] .plot-status")
+    shows = "([selector, text]) => document.querySelector(selector).textContent === text"
+    selector = f"tr[data-plot='{plot['id']}'] .plot-status"
     assert status.inner_text() == "idle"
     stream = RawStream(server.port, token).open()
     stream.write({"x": 1, "y": 1})
-    page.wait_for_function(
-        f"() => document.querySelector(\"tr[data-plot='{plot['id']}'] .plot-status\").textContent === 'streaming 1 of 1'"
-    )
+    page.wait_for_function(shows, arg=[selector, "streaming 1 of 1"])
     page.screenshot(path=str(artifacts / "my-plots.png"), full_page=True)
     assert stream.end().status == 200
-    page.wait_for_function(
-        f"() => document.querySelector(\"tr[data-plot='{plot['id']}'] .plot-status\").textContent === 'idle'"
-    )
+    page.wait_for_function(shows, arg=[selector, "idle"])
 
 
 def test_the_owner_pages_need_a_login(page, server):
