@@ -37,17 +37,14 @@ def streaming_plot(server, producer):
     stream.close()
 
 
-def wait_for_points(producer, plot_id: int, count: int, page) -> None:
-    page.wait_for_function(
-        "([url, n]) => fetch(url).then(r => r.json()).then(f => f.data[0].x.length === n)",
-        arg=[f"{producer.base_url}/api/plots/{plot_id}/figure/", count],
-    )
+def wait_for_points(producer, plot_id: int, count: int) -> None:
+    wait_for(lambda: len(producer.figure(plot_id)["data"][0]["x"]) == count, message=f"{count} points stored")
 
 
 def test_plots_list_with_live_columns_search_and_filters(admin_page, server, streaming_plot, producer, artifacts):
     plot, _, _ = streaming_plot
     page = admin_page
-    wait_for_points(producer, plot["id"], 6, page)
+    wait_for_points(producer, plot["id"], 6)
     page.goto(f"{server.url}/admin/plots/plot/?q=Boiler+room&streaming=yes")
     row = page.locator(f"#result_list tbody tr:has(a:text-is('{plot['id']}'))")
     assert row.locator("td.field-streaming").inner_text() == "1"
@@ -59,7 +56,7 @@ def test_plots_list_with_live_columns_search_and_filters(admin_page, server, str
 
 def test_a_plot_shows_its_traces_inline_with_their_stream(admin_page, server, streaming_plot, producer):
     plot, _, _ = streaming_plot
-    wait_for_points(producer, plot["id"], 6, admin_page)
+    wait_for_points(producer, plot["id"], 6)
     admin_page.goto(f"{server.url}/admin/plots/plot/{plot['id']}/change/")
     inline = admin_page.locator(".inline-related").first
     assert inline.locator(".field-points .readonly").inner_text() == "6"
