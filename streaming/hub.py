@@ -87,14 +87,19 @@ class StreamHub:
         await self._room.wait()
 
     async def _commit_loop(self) -> None:
+        started = 0.0
         while True:
             await self._wake.wait()
-            await asyncio.sleep(self.interval)
+            # One commit per interval at most: lines wait for the rest of the interval, not
+            # for a whole interval after a slow commit.
+            await asyncio.sleep(max(0.0, started + self.interval - self.loop.time()))
+            started = self.loop.time()
             self._wake.clear()
             batches, self._pending = list(self._pending.values()), {}
             done, self._committed = self._committed, self.loop.create_future()
             self._inflight = done
             outgoing = await self._commit(batches)
+            log.debug("committed %d streams in %.1f ms", len(batches), (self.loop.time() - started) * 1000)
             self._backlog = sum(len(b.updates) + b.rejected for b in self._pending.values())
             self._room.set()
             for plot_id, updates in outgoing.items():
