@@ -96,9 +96,22 @@ def _start_null(env: dict, artifacts: Path) -> LiveServer:
     server = LiveServer(env, artifacts, name="bench-null")
     server.log = open(server.log_path, "ab")  # noqa: SIM115
     server.process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "null_app:app", "--http", "httptools", "--port", str(server.port),
-         "--log-level", "warning", "--app-dir", str(ROOT / "bench")],
-        stdout=server.log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "null_app:app",
+            "--http",
+            "httptools",
+            "--port",
+            str(server.port),
+            "--log-level",
+            "warning",
+            "--app-dir",
+            str(ROOT / "bench"),
+        ],
+        stdout=server.log,
+        stderr=subprocess.STDOUT,
     )
 
     def ready():
@@ -188,11 +201,13 @@ def bench_latency(env: dict, artifacts: Path) -> list[tuple[str, str, str]]:
             stream.end()
         latencies.sort()
         q = statistics.quantiles(latencies, n=100)
-        return [(
-            "write to viewer, 100 points/s",
-            f"p50 {q[49] * 1000:.0f} ms, p99 {q[98] * 1000:.0f} ms",
-            f"{len(latencies)} of 500 seen; batch interval 50 ms",
-        )]
+        return [
+            (
+                "write to viewer, 100 points/s",
+                f"p50 {q[49] * 1000:.0f} ms, p99 {q[98] * 1000:.0f} ms",
+                f"{len(latencies)} of 500 seen; batch interval 50 ms",
+            )
+        ]
     finally:
         server.stop()
 
@@ -209,7 +224,8 @@ def main() -> None:
         database.drop()
     width = max(len(r[0]) for r in rows)
     db = "PostgreSQL" if database.admin_url else "SQLite"
-    print(f"\nplotserver ingest benchmark ({db}, {'Redis' if env.get('REDIS_URL') else 'in-memory layer'}, {os.cpu_count()} cores)")
+    layer = "Redis" if env.get("REDIS_URL") else "in-memory layer"
+    print(f"\nplotserver ingest benchmark ({db}, {layer}, {os.cpu_count()} cores)")
     for name, value, note in rows:
         print(f"  {name:<{width}}  {value:>24}  {note}")
 

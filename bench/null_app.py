@@ -13,5 +13,11 @@ async def app(scope, receive, send):
         if not message.get("more_body"):
             break
     body = b'{"accepted": %d}' % lines
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"%d" % len(body)), (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-length", b"%d" % len(body)), (b"connection", b"close")],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -32,6 +32,7 @@ def _flatten(data, field: str = ""):
                 yield from _flatten(value, field)
     else:
         message = str(data)
-        yield {"message": f"{field}: {message}" if field and field != "non_field_errors" else message, **(
-            {"field": field} if field and field != "non_field_errors" else {}
-        )}
+        yield {
+            "message": f"{field}: {message}" if field and field != "non_field_errors" else message,
+            **({"field": field} if field and field != "non_field_errors" else {}),
+        }

@@ -123,7 +123,9 @@ class Plot(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="plots")
     title = models.CharField(max_length=200, blank=True)
     folder = models.CharField(
-        max_length=255, blank=True, db_index=True,
+        max_length=255,
+        blank=True,
+        db_index=True,
         help_text="Where Plotly's clients filed it: 'a/b' for filename 'a/b/title'; empty at the top.",
     )
     layout = models.JSONField(default=dict, blank=True)

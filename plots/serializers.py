@@ -22,8 +22,20 @@ class StreamTokenSerializer(serializers.ModelSerializer):
     class Meta:
         model = StreamToken
         fields = [
-            "token", "name", "created", "revoked", "connected", "connected_since", "remote_addr",
-            "last_write_at", "accepted", "rejected", "last_error", "takeovers", "last_seq", "traces",
+            "token",
+            "name",
+            "created",
+            "revoked",
+            "connected",
+            "connected_since",
+            "remote_addr",
+            "last_write_at",
+            "accepted",
+            "rejected",
+            "last_error",
+            "takeovers",
+            "last_seq",
+            "traces",
         ]
         read_only_fields = [f for f in fields if f not in ("token", "name")]
 
@@ -41,9 +53,7 @@ class StreamTokenSerializer(serializers.ModelSerializer):
 
     def validate_token(self, value: str) -> str:
         if not TOKEN_PATTERN.match(value):
-            raise serializers.ValidationError(
-                "A token is 10 to 64 characters of A-Z, a-z, 0-9, '.', '_', '~' and '-'."
-            )
+            raise serializers.ValidationError("A token is 10 to 64 characters of A-Z, a-z, 0-9, '.', '_', '~' and '-'.")
         if StreamToken.objects.filter(token=value).exists():
             raise serializers.ValidationError("This token is taken already; tokens are unique on the server.")
         return value
@@ -84,7 +94,8 @@ def _maxpoints(value: object, where: str) -> int:
 
 class PlotSerializer(serializers.ModelSerializer):
     figure = serializers.JSONField(
-        required=False, help_text='{"data": [traces], "layout": {...}}; a trace binds a token as "stream": {"token", "maxpoints"}.'
+        required=False,
+        help_text='{"data": [traces], "layout": {...}}; a trace binds a token as "stream": {"token", "maxpoints"}.',
     )
     owner = serializers.CharField(source="owner.username", read_only=True)
     web_url = serializers.SerializerMethodField()
@@ -93,7 +104,18 @@ class PlotSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Plot
-        fields = ["id", "title", "sharing", "share_key", "owner", "web_url", "embed_url", "figure", "created", "updated"]
+        fields = [
+            "id",
+            "title",
+            "sharing",
+            "share_key",
+            "owner",
+            "web_url",
+            "embed_url",
+            "figure",
+            "created",
+            "updated",
+        ]
         read_only_fields = ["id", "created", "updated"]
 
     def get_web_url(self, plot: Plot) -> str:
@@ -166,7 +188,10 @@ def _replace_traces(plot: Plot, traces: list[tuple[dict, StreamToken | None, int
 
 class TraceSerializer(serializers.ModelSerializer):
     token = serializers.CharField(
-        source="stream_token.token", allow_null=True, required=False, help_text="The stream token this trace shows, or null."
+        source="stream_token.token",
+        allow_null=True,
+        required=False,
+        help_text="The stream token this trace shows, or null.",
     )
     maxpoints = serializers.IntegerField(min_value=0, max_value=MAXPOINTS_LIMIT, required=False)
     spec = serializers.JSONField(required=False, help_text="The Plotly trace attributes, with its data.")

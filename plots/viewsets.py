@@ -16,7 +16,10 @@ from streaming.events import announce_plot_changed, announce_revoked
 
 
 class StreamTokenViewSet(
-    mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.ListModelMixin, mixins.DestroyModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.ListModelMixin,
+    mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
     """Your stream tokens. DELETE revokes: an open stream ends (410) and new ones are refused."""

@@ -6,7 +6,6 @@ Both are thin: the rules live in streaming/ingest.py, streaming/store.py and plo
 from __future__ import annotations
 
 import json
-import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -14,8 +13,6 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from streaming import events, store
 from streaming.ingest import ConnectionLost, Outcome, StreamSession
-
-log = logging.getLogger("plotserver.streaming")
 
 TOKEN_HEADER = b"plotly-streamtoken"
 
@@ -63,10 +60,6 @@ class StreamIngestConsumer:
             return message.get("body", b"")
 
         outcome = await opened.run(read)
-        log.info(
-            "stream %s from %s ended: %s, %d accepted, %d rejected",
-            opened.token_id, remote_addr, outcome.status, outcome.accepted, outcome.rejected,
-        )
         if outcome.status != 499:
             await respond(send, outcome)
 

@@ -64,7 +64,9 @@ class StreamHub:
 
     # -- accepting lines -------------------------------------------------------------
 
-    def submit(self, token_id: int, update: Update | None = None, error: tuple[int, str] | None = None) -> asyncio.Future:
+    def submit(
+        self, token_id: int, update: Update | None = None, error: tuple[int, str] | None = None
+    ) -> asyncio.Future:
         """Queue an accepted update or a rejected line; return the future of its commit."""
         batch = self._pending.get(token_id)
         if batch is None:

@@ -9,6 +9,7 @@ takeovers, revocation and shutdown, and finally says which answer the producer g
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from django.conf import settings
 from streaming import events, store
 from streaming.hub import StreamHub, get_hub
 from streaming.protocol import LineFramer, LineRejected, parse_line
+
+log = logging.getLogger("plotserver.streaming")
 
 MESSAGES = {
     200: "stream ended cleanly",
@@ -53,9 +56,7 @@ class Outcome:
 
     @property
     def message(self) -> str:
-        return MESSAGES[self.status].format(
-            idle=settings.STREAM_IDLE_TIMEOUT, max_line=settings.STREAM_MAX_LINE_BYTES
-        )
+        return MESSAGES[self.status].format(idle=settings.STREAM_IDLE_TIMEOUT, max_line=settings.STREAM_MAX_LINE_BYTES)
 
     def as_json(self) -> dict:
         body = {
@@ -187,4 +188,13 @@ class StreamSession:
         except asyncio.CancelledError:
             await asyncio.shield(self.finish(503))
             raise
-        return await self.finish(status)
+        outcome = await self.finish(status)
+        log.info(
+            "stream %s from %s ended: %s, %d accepted, %d rejected",
+            self.token_id,
+            self.remote_addr,
+            outcome.status,
+            outcome.accepted,
+            outcome.rejected,
+        )
+        return outcome

@@ -254,10 +254,6 @@ async def serve_request(reader: asyncio.StreamReader, remote_addr: str) -> Outco
     if isinstance(opened, Outcome):
         return opened
     outcome = await opened.run(read)
-    log.info(
-        "stream %s from %s ended: %s, %d accepted, %d rejected",
-        opened.token_id, remote_addr, outcome.status, outcome.accepted, outcome.rejected,
-    )
     return None if outcome.status == 499 else outcome
 
 

@@ -67,9 +67,7 @@ def commit_batch(batches: list[StreamBatch]) -> dict[int, list[StreamUpdate]]:
                 token.last_seq += 1
                 deltas_by_plot: dict[int, dict] = defaultdict(dict)
                 for trace in traces:
-                    deltas_by_plot[trace.plot_id][str(trace.index)] = apply_update(
-                        trace.spec, update, trace.maxpoints
-                    )
+                    deltas_by_plot[trace.plot_id][str(trace.index)] = apply_update(trace.spec, update, trace.maxpoints)
                 if update.layout:
                     for plot_id in deltas_by_plot:
                         merge_layout(plots[plot_id].layout, update.layout)
@@ -133,13 +131,13 @@ def catch_up(plot_id: int, user, share_key: str | None, since: dict) -> dict | N
     seen = since.get("streams") if isinstance(since, dict) else None
     if since.get("revision") != plot.revision or not isinstance(seen, dict):
         return resync(plot_id, user, share_key)
-    current = dict(
-        StreamToken.objects.filter(traces__plot=plot).distinct().values_list("pk", "last_seq")
-    )
+    current = dict(StreamToken.objects.filter(traces__plot=plot).distinct().values_list("pk", "last_seq"))
     if set(map(str, current)) != set(seen):
         return resync(plot_id, user, share_key)
     windows = defaultdict(list)
-    for token_id, maxpoints in Trace.objects.filter(stream_token_id__in=current).values_list("stream_token_id", "maxpoints"):
+    for token_id, maxpoints in Trace.objects.filter(stream_token_id__in=current).values_list(
+        "stream_token_id", "maxpoints"
+    ):
         windows[token_id].append(maxpoints)
     missed: list[dict] = []
     for token_id, last_seq in current.items():
@@ -235,8 +233,6 @@ def snapshot(plot_id: int, user, share_key: str | None) -> dict | None:
         "plot": {"id": plot.pk, "title": plot.title, "owner": plot.owner.get_username()},
         "revision": plot.revision,
         "figure": {"data": [trace.spec for trace in traces], "layout": plot.layout},
-        "traces": [
-            {"index": t.index, "stream": t.stream_token_id, "maxpoints": t.maxpoints} for t in traces
-        ],
+        "traces": [{"index": t.index, "stream": t.stream_token_id, "maxpoints": t.maxpoints} for t in traces],
         "streams": streams,
     }

@@ -110,9 +110,23 @@ class LiveServer:
     def start(self) -> LiveServer:
         self.log = open(self.log_path, "ab")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "plotserver.asgi:application", "--http", "httptools",
-             "--host", "127.0.0.1", "--port", str(self.port), *self.extra_args],
-            cwd=ROOT, env=server_env(self.env), stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "plotserver.asgi:application",
+                "--http",
+                "httptools",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                *self.extra_args,
+            ],
+            cwd=ROOT,
+            env=server_env(self.env),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         wait_for(self._ready, timeout=30, message=f"server on port {self.port} (log: {self.log_path})")
         return self
@@ -188,7 +202,13 @@ class Api:
 
     def make_plot(self, tokens: list[str], maxpoints: int = 500, sharing: str = "public", title: str = "live") -> dict:
         traces = [
-            {"type": "scatter", "mode": "lines+markers", "x": [], "y": [], "stream": {"token": t, "maxpoints": maxpoints}}
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "x": [],
+                "y": [],
+                "stream": {"token": t, "maxpoints": maxpoints},
+            }
             for t in tokens
         ]
         return self.ok("POST", "/api/plots/", {"title": title, "sharing": sharing, "figure": {"data": traces}})

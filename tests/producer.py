@@ -36,8 +36,17 @@ def parse_answer(raw: bytes) -> StreamAnswer:
 class RawStream:
     """An open streaming POST. `chunked=False` sends a Content-Length body with `send_body`."""
 
-    def __init__(self, port: int, token: str | None, *, chunked: bool = True, method: str = "POST",
-                 path: str = "/", extra_headers: tuple[str, ...] = (), host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        port: int,
+        token: str | None,
+        *,
+        chunked: bool = True,
+        method: str = "POST",
+        path: str = "/",
+        extra_headers: tuple[str, ...] = (),
+        host: str = "127.0.0.1",
+    ) -> None:
         self.sock = socket.create_connection((host, port), timeout=10)
         headers = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}"]
         if token is not None:

@@ -22,7 +22,9 @@ def test_it_lists_a_plots_traces(as_alice, plot):
 
 def test_the_owner_binds_a_token_and_changes_maxpoints(as_alice, alice, plot):
     StreamToken.objects.create(owner=alice, token="trace-token-1")
-    response = as_alice.patch(f"/api/plots/{plot.pk}/traces/0/", {"token": "trace-token-1", "maxpoints": 50}, format="json")
+    response = as_alice.patch(
+        f"/api/plots/{plot.pk}/traces/0/", {"token": "trace-token-1", "maxpoints": 50}, format="json"
+    )
     assert response.status_code == 200, response.json()
     trace = plot.traces.get()
     assert (trace.stream_token.token, trace.maxpoints) == ("trace-token-1", 50)

@@ -79,7 +79,7 @@ def test_a_crash_loses_at_most_the_last_batch_interval(start_server, integration
     user.base_url = again.url
     kept = user.figure(plot["id"])["data"][0]["x"]
     assert kept == list(range(len(kept))), "what survives is every point up to some moment, with no gap"
-    lost = written_at[len(kept):]
+    lost = written_at[len(kept) :]
     # The bound the docs state: one batch interval (50 ms) plus the commit in flight, about
     # 100 ms; the rest is slack for this test's own scheduling.
     assert all(killed_at - t < 0.25 for t in lost), f"lost points written {killed_at - lost[0]:.3f}s before the kill"

@@ -96,10 +96,18 @@ def test_a_producer_that_vanishes_keeps_its_accepted_points(server, producer):
 
 def test_one_token_drives_every_trace_bound_to_it_each_with_its_own_maxpoints(server, producer):
     token = producer.make_token()
-    first = producer.ok("POST", "/api/plots/", {"figure": {"data": [
-        {"x": [], "y": [], "stream": {"token": token, "maxpoints": 2}},
-        {"x": [], "y": [], "stream": {"token": token, "maxpoints": 4}},
-    ]}})
+    first = producer.ok(
+        "POST",
+        "/api/plots/",
+        {
+            "figure": {
+                "data": [
+                    {"x": [], "y": [], "stream": {"token": token, "maxpoints": 2}},
+                    {"x": [], "y": [], "stream": {"token": token, "maxpoints": 4}},
+                ]
+            }
+        },
+    )
     second = producer.make_plot([token], maxpoints=3)
     body = "".join(json.dumps({"x": i, "y": i}) + "\n" for i in range(5)).encode()
     stream = RawStream(server.port, token, chunked=False)

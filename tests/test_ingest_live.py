@@ -59,5 +59,8 @@ def test_a_finite_body_with_content_length_is_a_batch(server, producer):
     assert answer.status == 200
     assert answer.json == {"status": 200, "message": "stream ended cleanly", "accepted": 5, "rejected": 0}
     assert producer.figure(plot["id"])["data"][0] == {
-        "type": "scatter", "mode": "lines+markers", "x": [2, 3, 4], "y": [-2, -3, -4]
+        "type": "scatter",
+        "mode": "lines+markers",
+        "x": [2, 3, 4],
+        "y": [-2, -3, -4],
     }

@@ -41,7 +41,8 @@ def test_nan_and_infinity_become_null():
 
 def test_iso_dates_and_nulls_are_values():
     assert parse_line(b'{"x": "2024-01-02T03:04:05.600000", "y": null}').trace == {
-        "x": "2024-01-02T03:04:05.600000", "y": None,
+        "x": "2024-01-02T03:04:05.600000",
+        "y": None,
     }
 
 
