@@ -91,6 +91,7 @@ class PlotViewerConsumer(AsyncJsonWebsocketConsumer):
         self.plot_id = int(self.scope["url_route"]["kwargs"]["plot_id"])
         query = parse_qs(self.scope.get("query_string", b"").decode())
         self.share_key = (query.get("share_key") or [None])[0]
+        self.wants_presence = (query.get("presence") or ["0"])[0] == "1"
         self.seqs: dict[str, int] = {}
         await self.accept()
         await self.channel_layer.group_add(events.plot_group(self.plot_id), self.channel_name)
@@ -146,6 +147,11 @@ class PlotViewerConsumer(AsyncJsonWebsocketConsumer):
             fresh.append(update)
         if fresh:
             await self.send_json({"type": "updates", "updates": fresh})
+
+    async def plot_stream(self, event: events.PlotStream) -> None:
+        # Opt-in (`?presence=1`), so clients that expect only snapshots and updates see no change.
+        if self.wants_presence:
+            await self.send_json({"type": "stream", "stream": event["stream"], "connected": event["connected"]})
 
     async def plot_changed(self, event: events.PlotChanged) -> None:
         await self.send_snapshot()

@@ -2,8 +2,9 @@
 
 Two kinds of group:
 - `plot_group(plot_id)`: every viewer of a plot. Messages: `plot.updates` (one per plot per
-  ingest batch, carrying every update of that batch) and `plot.changed` (the plot or its traces
-  were edited: viewers take a fresh snapshot, or leave if they may no longer see it).
+  ingest batch, carrying every update of that batch), `plot.changed` (the plot or its traces
+  were edited: viewers take a fresh snapshot, or leave if they may no longer see it) and
+  `plot.stream` (a producer of the plot connected or went away).
 - `stream_group(token_id)`: the process that holds a token's open stream. Messages:
   `stream.takeover` (a newer connection came: close yours with 409 and answer
   `stream.released`), `stream.revoke` (the token was revoked: close with 410).
@@ -62,6 +63,19 @@ class StreamReleased(TypedDict):
 class StreamRevoke(TypedDict):
     type: Literal["stream.revoke"]
     token_id: int
+
+
+class PlotStream(TypedDict):
+    type: Literal["plot.stream"]
+    stream: int
+    connected: bool
+
+
+async def publish_stream_state(plot_ids: list[int], token_id: int, connected: bool) -> None:
+    """A producer connected or went away: the viewers of its plots show it streaming or idle."""
+    message: PlotStream = {"type": "plot.stream", "stream": token_id, "connected": connected}
+    for plot_id in plot_ids:
+        await get_channel_layer().group_send(plot_group(plot_id), message)
 
 
 async def publish_updates(plot_id: int, updates: list[StreamUpdate]) -> None:

@@ -104,7 +104,8 @@ class StreamSession:
         await hub.register(session)
         if state.holder:
             await hub.take_over(state.id, session.session_id)
-        await hub.run_sync(store.mark_connected, state.id, session.session_id, remote_addr)
+        plot_ids = await hub.run_sync(store.mark_connected, state.id, session.session_id, remote_addr)
+        await announce_stream_state(plot_ids, state.id, connected=True)
         return session
 
     async def pump(self, read: Reader) -> int:
@@ -170,10 +171,11 @@ class StreamSession:
         try:
             if self._last_commit is not None:
                 await asyncio.shield(self._last_commit)
-            await self.hub.run_sync(store.mark_disconnected, self.token_id, self.session_id, status == 409)
+            plot_ids = await self.hub.run_sync(store.mark_disconnected, self.token_id, self.session_id, status == 409)
             if self.taken_over_by is not None:
                 by, reply_to = self.taken_over_by
                 await events.confirm_released(reply_to, by)
+            await announce_stream_state(plot_ids, self.token_id, connected=False)
         finally:
             await self.hub.unregister(self)
             self.closed.set()
@@ -198,3 +200,16 @@ class StreamSession:
             outcome.rejected,
         )
         return outcome
+
+
+async def announce_stream_state(plot_ids: list[int], token_id: int, connected: bool) -> None:
+    """Viewers showing the producer streaming or idle is a courtesy: never fail a stream on it."""
+    try:
+        await events.publish_stream_state(plot_ids, token_id, connected)
+    except Exception:
+        log.exception(
+            "could not tell the viewers of plots %s that stream %s is %s",
+            plot_ids,
+            token_id,
+            "connected" if connected else "idle",
+        )

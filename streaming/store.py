@@ -186,11 +186,17 @@ def find_token(token: str) -> TokenState | None:
 LEASE = timedelta(seconds=10)
 
 
-def mark_connected(token_id: int, session_id: str, remote_addr: str) -> None:
+def mark_connected(token_id: int, session_id: str, remote_addr: str) -> list[int]:
+    """Hold the token for this connection; return the plots whose viewers should hear of it."""
     now = timezone.now()
     StreamToken.objects.filter(pk=token_id).update(
         connected=True, holder=session_id, remote_addr=remote_addr[:100], connected_since=now, lease_until=now + LEASE
     )
+    return plots_of_token(token_id)
+
+
+def plots_of_token(token_id: int) -> list[int]:
+    return list(Trace.objects.filter(stream_token_id=token_id).values_list("plot_id", flat=True).distinct())
 
 
 def renew_leases(session_ids: list[str]) -> None:
@@ -202,12 +208,16 @@ def forget_connections() -> None:
     StreamToken.objects.filter(connected=True).update(connected=False, holder="")
 
 
-def mark_disconnected(token_id: int, session_id: str, taken_over: bool) -> None:
-    """Clear the connection's hold, unless a newer connection holds the token already."""
+def mark_disconnected(token_id: int, session_id: str, taken_over: bool) -> list[int]:
+    """Clear the connection's hold, unless a newer connection holds the token already.
+
+    Returns the plots whose viewers should hear that the stream is idle (none when a newer
+    connection holds it)."""
     tokens = StreamToken.objects.filter(pk=token_id)
     if taken_over:
         tokens.update(takeovers=models.F("takeovers") + 1)
-    tokens.filter(holder=session_id).update(connected=False, holder="")
+    released = tokens.filter(holder=session_id).update(connected=False, holder="")
+    return plots_of_token(token_id) if released else []
 
 
 def snapshot(plot_id: int, user, share_key: str | None) -> dict | None:

@@ -12,7 +12,8 @@
 
   // Tests and embedding pages may tune these by setting window.plotserverViewerOptions first.
   const options = Object.assign(
-    { retryMinMs: 500, retryMaxMs: 10000, offlineAfterMs: 10000 },
+    // fullRedraw: a Plotly.react of the whole figure every frame (the benchmark's baseline).
+    { retryMinMs: 500, retryMaxMs: 10000, offlineAfterMs: 10000, fullRedraw: false },
     window.plotserverViewerOptions || {}
   );
 
@@ -56,6 +57,7 @@
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const params = new URLSearchParams();
     if (shareKey) params.set("share_key", shareKey);
+    params.set("presence", "1"); // tell us when a producer connects or goes away
     // On a reconnect, say where we are: the server replays what we missed or sends a snapshot.
     if (model) params.set("since", JSON.stringify({ revision: revision, streams: seqs }));
     const query = params.toString();
@@ -313,6 +315,7 @@
     }
     const work = pending;
     pending = freshPending();
+    if (options.fullRedraw) work.full = true;
     stats.frames += 1;
     let calls = 0;
     const promises = [];
