@@ -61,10 +61,8 @@ class RawStream:
     def _send(self, data: bytes) -> None:
         if not self.sent_head:
             self.sent_head = True
-            if self.chunked:
-                data = self.head + b"\r\n" + data
-            else:
-                data = self.head + data  # send_body adds Content-Length and the blank line
+            # A chunked head ends here; send_body adds Content-Length and the blank line itself.
+            data = self.head + (b"\r\n" if self.chunked else b"") + data
         self.sock.sendall(data)
 
     def open(self) -> RawStream:

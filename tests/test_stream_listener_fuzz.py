@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 
 import pytest
@@ -46,10 +47,8 @@ def test_any_chunking_with_stray_blank_lines_decodes_to_the_same_body_however_it
 @given(st.binary(max_size=2000), st.integers(min_value=0, max_value=50))
 @settings(suppress_health_check=[HealthCheck.too_slow])
 def test_random_bytes_as_a_chunked_body_decode_or_end_in_a_framing_error(data, split):
-    try:
+    with contextlib.suppress(FramingError):
         decode_chunked(data, split)
-    except FramingError:
-        pass
 
 
 @given(st.binary(max_size=2000))
@@ -59,10 +58,8 @@ def test_random_bytes_as_a_request_head_are_a_bad_request_or_a_parsed_head(data)
     except BadRequest:
         return
     assert isinstance(method, str) and isinstance(headers, dict)
-    try:
+    with contextlib.suppress(BadRequest):
         body_reader(None, headers)
-    except BadRequest:
-        pass
 
 
 def test_payload_before_broken_framing_is_kept():
