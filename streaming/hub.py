@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import DataError, IntegrityError, close_old_connections, connections
 from django.utils import timezone
 
 from streaming import events, store
@@ -33,6 +33,9 @@ log = logging.getLogger("plotserver.streaming")
 # Lines waiting for a commit beyond which readers stop reading (TCP flow control then
 # slows the producer down instead of the process growing without bound).
 MAX_BACKLOG = 100_000
+
+# Errors that say a batch's content cannot be stored (retrying it would never succeed).
+DATA_ERRORS = (DataError, IntegrityError, ValueError, TypeError, UnicodeError)
 
 
 class StreamHub:
@@ -52,6 +55,7 @@ class StreamHub:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plotserver-store")
         self._tasks: list[asyncio.Task] = []
         self._inflight: asyncio.Future | None = None
+        self.stopping = False
         self.started: asyncio.Future | None = None
 
     async def start(self) -> None:
@@ -112,15 +116,52 @@ class StreamHub:
             done.set_result(None)
 
     async def _commit(self, batches: list[store.StreamBatch]) -> dict:
-        """Commit, retrying while the database is away: accepted lines are never dropped."""
+        """Commit, retrying while the database is away: accepted lines are never dropped.
+
+        A batch the database refuses for its content (not for being away) is stored stream by
+        stream, then update by update, so that one bad value cannot hold up everyone else.
+        """
+        try:
+            return await self._commit_retrying(batches)
+        except DATA_ERRORS:
+            log.exception("the database refused a batch of %d streams; storing them one by one", len(batches))
+            return await self._commit_apart(batches)
+
+    async def _commit_retrying(self, batches: list[store.StreamBatch]) -> dict:
         delay = 0.1
         while True:
             try:
                 return await self.loop.run_in_executor(self._executor, _commit_in_thread, batches)
+            except DATA_ERRORS:
+                raise
             except Exception:
                 log.exception("could not commit a batch of %d streams; retrying in %.1fs", len(batches), delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+
+    async def _commit_apart(self, batches: list[store.StreamBatch]) -> dict:
+        outgoing: dict[int, list] = defaultdict(list)
+
+        async def commit(batch: store.StreamBatch) -> bool:
+            try:
+                committed = await self._commit_retrying([batch])
+            except DATA_ERRORS:
+                return False
+            for plot_id, updates in committed.items():
+                outgoing[plot_id].extend(updates)
+            return True
+
+        for batch in batches:
+            if await commit(batch):
+                continue
+            counts = store.StreamBatch(batch.token_id, [], batch.rejected, batch.last_error, batch.last_write_at)
+            for update in batch.updates:
+                if not await commit(store.StreamBatch(batch.token_id, [update])):
+                    log.error("stream %s: the database refused an update; it is counted as rejected", batch.token_id)
+                    counts.rejected += 1
+                    counts.last_error = (None, "the database could not store this line", timezone.now())
+            await commit(counts)
+        return outgoing
 
     async def flush(self) -> None:
         """Wait until everything submitted so far is committed and published."""
@@ -177,7 +218,9 @@ class StreamHub:
                     future.set_result(None)
 
     def end_streams(self) -> list[StreamSession]:
-        """Answer every open stream 503 "reconnect" (each commits what it accepted first)."""
+        """Answer every open stream 503 "reconnect" (each commits what it accepted first), and
+        every stream that opens from now on."""
+        self.stopping = True
         sessions = [s for group in self._sessions.values() for s in group]
         for session in sessions:
             session.kick(503)
@@ -202,6 +245,7 @@ class StreamHub:
         await self.flush()
         for task in self._tasks:
             task.cancel()
+        await self.run_sync(connections.close_all)
         self._executor.shutdown(wait=True)
 
     @property

@@ -99,6 +99,28 @@ def _not_finite(constant: str) -> None:
     return None
 
 
+def _finite_float(text: str) -> float | None:
+    # 1e999 parses as infinity, which no database stores as JSON: null, like NaN.
+    number = float(text)
+    return number if math.isfinite(number) else None
+
+
+def _storable(text: str, decoded: object) -> None:
+    """Refuse what a database cannot store in JSON: NUL characters and lone surrogates.
+
+    Both can only come from \\u escapes, so lines without one skip the check.
+    """
+    if "\\u" not in text:
+        return
+    flat = json.dumps(decoded, ensure_ascii=False)
+    if "\\u0000" in flat:
+        raise LineRejected("a string holds a NUL character (\\u0000)")
+    try:
+        flat.encode("utf-8")
+    except UnicodeEncodeError:
+        raise LineRejected("a string holds a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape)") from None
+
+
 def parse_line(raw: bytes) -> Update | None:
     """Turn one line into an Update; None for a heartbeat (a blank line)."""
     if not raw.strip():
@@ -108,9 +130,10 @@ def parse_line(raw: bytes) -> Update | None:
     except UnicodeDecodeError as exc:
         raise LineRejected(f"not valid UTF-8 (byte {exc.start})") from None
     try:
-        message = json.loads(text, parse_constant=_not_finite)
+        message = json.loads(text, parse_constant=_not_finite, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         raise LineRejected(f"not JSON: {exc.msg} at column {exc.colno}") from None
+    _storable(text, message)
     if not isinstance(message, dict):
         raise LineRejected(f"expected a JSON object, got {_kind(message)}")
 

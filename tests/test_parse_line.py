@@ -74,3 +74,30 @@ def test_a_bad_line_is_rejected_with_a_reason(raw, reason):
 def test_an_array_over_ten_thousand_values_is_rejected():
     with pytest.raises(LineRejected, match="array of 10001 values, the limit is 10000"):
         parse_line(b'{"x": [%s]}' % b",".join([b"1"] * 10001))
+
+
+def test_numbers_too_large_for_a_float_become_null_wherever_they_are():
+    assert parse_line(b'{"opacity": 1e999, "x": [[1e999]], "y": -1e999}').trace == {
+        "opacity": None,
+        "x": [[None]],
+        "y": None,
+    }
+    assert parse_line(b'{"layout": {"xaxis": {"range": [0, 1e999]}}}').layout == {"xaxis.range": [0, None]}
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b'{"x": "a\\u0000b"}', "NUL character"),
+        (b'{"\\u0000": 1}', "NUL character"),
+        (b'{"\\ud800": 1}', "lone UTF-16 surrogate"),
+        (b'{"text": "\\udc00"}', "lone UTF-16 surrogate"),
+    ],
+)
+def test_strings_a_database_cannot_store_are_rejected(raw, reason):
+    with pytest.raises(LineRejected, match=reason):
+        parse_line(raw)
+
+
+def test_escaped_characters_and_surrogate_pairs_are_fine():
+    assert parse_line(b'{"text": "\\ud83d\\ude00 \\u00b0C"}').trace == {"text": "\U0001f600 \u00b0C"}
