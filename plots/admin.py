@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
@@ -36,11 +36,26 @@ def clear_windows(traces) -> set[int]:
     return plot_ids
 
 
+def save_changed_fields(form) -> None:
+    """Save only what the operator changed: a window or layout read when the form was
+    posted may be older than what streams have written since."""
+    if form.instance.pk is None or not form.changed_data:
+        form.save()
+    else:
+        form.save(commit=False)
+        form.instance.save(update_fields=form.changed_data)
+
+
 class TraceInline(admin.StackedInline):
+    """A plot's traces. Their data is the streamed window, so it is shown, not edited here;
+    traces are added and removed through the API or the owner's pages, which keep indexes dense."""
+
     model = Trace
     extra = 0
+    max_num = 0
+    can_delete = False
     raw_id_fields = ["stream_token"]
-    readonly_fields = ["points", "stream_status"]
+    readonly_fields = ["index", "points", "stream_status", "spec"]
     fields = ["index", "stream_token", "maxpoints", "points", "stream_status", "spec"]
 
     @admin.display(description="points in the window")
@@ -52,7 +67,7 @@ class TraceInline(admin.StackedInline):
         token = trace.stream_token
         if token is None:
             return "-"
-        return f"{'connected' if token.connected else 'idle'}, last write {token.last_write_at or 'never'}"
+        return f"{'connected' if token.is_connected else 'idle'}, last write {token.last_write_at or 'never'}"
 
 
 class StreamingFilter(admin.SimpleListFilter):
@@ -63,7 +78,7 @@ class StreamingFilter(admin.SimpleListFilter):
         return [("yes", "streaming"), ("no", "idle")]
 
     def queryset(self, request, queryset):
-        live = Q(traces__stream_token__connected=True)
+        live = StreamToken.live("traces__stream_token__")
         if self.value() == "yes":
             return queryset.filter(live).distinct()
         if self.value() == "no":
@@ -88,14 +103,39 @@ class PlotAdmin(admin.ModelAdmin):
             .annotate(
                 trace_total=Count("traces", distinct=True),
                 streaming_total=Count(
-                    "traces__stream_token", filter=Q(traces__stream_token__connected=True), distinct=True
+                    "traces__stream_token", filter=StreamToken.live("traces__stream_token__"), distinct=True
                 ),
             )
         )
 
+    def get_readonly_fields(self, request, obj=None):
+        # The layout changes with every streamed `layout` line: edit it on the owner's page.
+        return ["layout"] if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        save_changed_fields(form)
+
+    def save_formset(self, request, form, formset, change):
+        for inline_form in formset.forms:
+            if inline_form.has_changed():
+                save_changed_fields(inline_form)
+
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        announce_plot_changed(form.instance.pk)
+        plot_id = form.instance.pk
+        # After the admin's transaction: a viewer's snapshot must see what was saved.
+        transaction.on_commit(lambda: announce_plot_changed(plot_id))
+
+    def delete_model(self, request, obj):
+        plot_id = obj.pk
+        super().delete_model(request, obj)
+        transaction.on_commit(lambda: announce_plot_changed(plot_id))
+
+    def delete_queryset(self, request, queryset):
+        plot_ids = list(queryset.values_list("pk", flat=True))
+        super().delete_queryset(request, queryset)
+        for plot_id in plot_ids:
+            transaction.on_commit(lambda plot_id=plot_id: announce_plot_changed(plot_id))
 
     @admin.display(description="traces", ordering="trace_total")
     def trace_count(self, plot: Plot) -> int:
@@ -115,12 +155,27 @@ class PlotAdmin(admin.ModelAdmin):
         self.message_user(request, f"Cleared the windows of {len(plots)} plot(s).", messages.SUCCESS)
 
 
+class ConnectedFilter(admin.SimpleListFilter):
+    title = "connected now"
+    parameter_name = "connected_now"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "connected"), ("no", "not connected")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(StreamToken.live())
+        if self.value() == "no":
+            return queryset.exclude(StreamToken.live())
+        return queryset
+
+
 @admin.register(StreamToken)
 class StreamTokenAdmin(admin.ModelAdmin):
     list_display = [
         "__str__",
         "owner",
-        "connected",
+        "connected_now",
         "connected_since",
         "last_write_at",
         "accepted",
@@ -129,7 +184,11 @@ class StreamTokenAdmin(admin.ModelAdmin):
         "takeovers",
         "revoked",
     ]
-    list_filter = ["connected", ("revoked", admin.EmptyFieldListFilter), ("last_write_at", admin.EmptyFieldListFilter)]
+    list_filter = [
+        ConnectedFilter,
+        ("revoked", admin.EmptyFieldListFilter),
+        ("last_write_at", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["name", "token", "owner__username", "remote_addr"]
     list_select_related = ["owner"]
     raw_id_fields = ["owner"]
@@ -148,6 +207,10 @@ class StreamTokenAdmin(admin.ModelAdmin):
         "last_seq",
     ]
     actions = ["clear_stream_windows", "revoke_tokens"]
+
+    @admin.display(description="connected", boolean=True)
+    def connected_now(self, token: StreamToken) -> bool:
+        return token.is_connected
 
     @admin.display(description="last error")
     def short_last_error(self, token: StreamToken) -> str:

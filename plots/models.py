@@ -98,6 +98,11 @@ class StreamToken(models.Model):
     def __str__(self) -> str:
         return self.name or f"{self.token[:6]}…"
 
+    @staticmethod
+    def live(prefix: str = "") -> models.Q:
+        """The query form of is_connected, for filters: `prefix` leads to the token."""
+        return models.Q(**{f"{prefix}connected": True, f"{prefix}lease_until__gt": timezone.now()})
+
     @property
     def is_connected(self) -> bool:
         return self.connected and self.lease_until is not None and self.lease_until > timezone.now()

@@ -170,10 +170,14 @@ class PlotSerializer(serializers.ModelSerializer):
         figure = validated.pop("figure", None)
         for field, value in validated.items():
             setattr(plot, field, value)
+        changed = [*validated, "updated"]
         if figure is not None:
             plot.layout = figure["layout"]
+            changed.append("layout")
             _replace_traces(plot, figure["traces"])
-        plot.save()
+        # Only what was sent: the layout read with the plot may be older than what streams
+        # have written since.
+        plot.save(update_fields=changed)
         transaction.on_commit(lambda: announce_plot_changed(plot.pk))
         return plot
 
@@ -222,6 +226,17 @@ class TraceSerializer(serializers.ModelSerializer):
         return trace
 
     def update(self, trace: Trace, validated: dict) -> Trace:
-        trace = super().update(trace, validated)
+        for field, value in validated.items():
+            setattr(trace, field, value)
+        # Only what was sent: the window read with the trace may be older than what its
+        # stream has written since.
+        trace.save(update_fields=list(validated))
         transaction.on_commit(lambda: announce_plot_changed(trace.plot_id))
         return trace
+
+    def to_representation(self, trace: Trace) -> dict:
+        data = super().to_representation(trace)
+        request = self.context.get("request")
+        if request is None or request.user.pk != trace.plot.owner_id:
+            data.pop("token")  # a credential: only the owner sees it
+        return data

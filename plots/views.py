@@ -139,7 +139,7 @@ def _plot_status(plot: Plot) -> dict:
     writes = [t.last_write_at for t in tokens if t.last_write_at]
     return {
         "streams": len(tokens),
-        "streaming": sum(1 for t in tokens if t.connected),
+        "streaming": sum(1 for t in tokens if t.is_connected),
         "last_write_at": max(writes).isoformat() if writes else None,
     }
 
@@ -159,7 +159,7 @@ def status_json(request: HttpRequest) -> JsonResponse:
 
 def _token_status(token: StreamToken) -> dict:
     return {
-        "connected": token.connected,
+        "connected": token.is_connected,
         "revoked": token.is_revoked,
         "last_write_at": token.last_write_at.isoformat() if token.last_write_at else None,
         "accepted": token.accepted,

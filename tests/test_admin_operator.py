@@ -76,7 +76,7 @@ def test_tokens_list_shows_their_live_status(admin_page, server, streaming_plot,
     wait_for(rejected_shows, message="the rejected line in the token list")
     assert row.locator("td.field-accepted").inner_text() == "6"
     assert row.locator("td.field-rejected").inner_text() == "1"
-    assert row.locator("td.field-connected img").get_attribute("alt") == "True"
+    assert row.locator("td.field-connected_now img").get_attribute("alt") == "True"
     assert row.locator("td.field-short_last_error").inner_text() != ""
 
 

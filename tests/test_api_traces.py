@@ -3,6 +3,9 @@
 import pytest
 
 from plots.models import Plot, StreamToken, Trace
+from plots.serializers import TraceSerializer
+from streaming.protocol import parse_line
+from streaming.store import StreamBatch, commit_batch
 
 pytestmark = pytest.mark.django_db
 
@@ -59,3 +62,27 @@ def test_another_user_cannot_change_traces(as_bob, plot):
     plot.sharing = Plot.PRIVATE
     plot.save()
     assert as_bob.get(f"/api/plots/{plot.pk}/traces/").status_code == 404
+
+
+def test_visitors_see_traces_without_their_tokens(as_alice, as_bob, anonymous, alice, plot):
+    plot.traces.update(stream_token=StreamToken.objects.create(owner=alice, token="secret-token-1"))
+    assert as_alice.get(f"/api/plots/{plot.pk}/traces/").json()[0]["token"] == "secret-token-1"
+    for visitor in (as_bob, anonymous):
+        for body in (
+            visitor.get(f"/api/plots/{plot.pk}/traces/").json()[0],
+            visitor.get(f"/api/plots/{plot.pk}/traces/0/").json(),
+        ):
+            assert "token" not in body
+            assert "secret-token-1" not in str(body)
+
+
+def test_changing_maxpoints_keeps_points_streamed_since_the_trace_was_read(plot):
+    token = StreamToken.objects.create(owner=plot.owner, token="trace-token-3")
+    plot.traces.update(stream_token=token)
+    read_by_the_edit = plot.traces.get()
+    commit_batch([StreamBatch(token.pk, updates=[parse_line(b'{"x": 9, "y": 9}')])])
+    serializer = TraceSerializer(read_by_the_edit, data={"maxpoints": 50}, partial=True)
+    assert serializer.is_valid(), serializer.errors
+    serializer.save()
+    trace = plot.traces.get()
+    assert (trace.maxpoints, trace.spec["x"]) == (50, [1, 9])
