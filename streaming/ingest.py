@@ -96,15 +96,21 @@ class StreamSession:
     async def open(cls, token: str, remote_addr: str) -> StreamSession | Outcome:
         """Check the token and take the stream over from any older connection."""
         hub = await get_hub()
+        if hub.stopping:
+            return Outcome(503)
         state = await hub.run_sync(store.find_token, token)
         if state is None or state.revoked:
             return Outcome(404)
         session = cls(hub, state, remote_addr)
-        # Registered first, so that a takeover by an even newer connection reaches this one.
+        # Registered first, so that a takeover by an even newer connection, or a revocation,
+        # reaches this one from here on.
         await hub.register(session)
         if state.holder:
             await hub.take_over(state.id, session.session_id)
         plot_ids = await hub.run_sync(store.mark_connected, state.id, session.session_id, remote_addr)
+        if plot_ids is None:  # revoked while this connection was being set up
+            await hub.unregister(session)
+            return Outcome(404)
         await announce_stream_state(plot_ids, state.id, connected=True)
         return session
 
@@ -122,7 +128,8 @@ class StreamSession:
                     if not self.feed(data):
                         return 413
                     await self.hub.room()
-            self._take_line(self.framer.finish())
+            if rest := self.framer.finish():
+                self._take_line(rest)  # a last line without its newline
             return 200
         except TimeoutError:
             return 408
@@ -143,9 +150,7 @@ class StreamSession:
         return not self.framer.overflow
 
     def _take_line(self, raw: bytes) -> None:
-        if not raw:
-            return
-        self.line_no += 1
+        self.line_no += 1  # heartbeats count: line numbers are the producer's own
         try:
             update = parse_line(raw)
         except LineRejected as exc:

@@ -7,12 +7,15 @@ what each plot's viewers must be sent. Synchronous: the hub runs it on its own t
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import reduce
 
 from django.conf import settings
 from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from plots.models import Plot, StreamToken, Trace
@@ -139,20 +142,25 @@ def catch_up(plot_id: int, user, share_key: str | None, since: dict) -> dict | N
         "stream_token_id", "maxpoints"
     ):
         windows[token_id].append(maxpoints)
-    missed: list[dict] = []
     for token_id, last_seq in current.items():
         after = seen[str(token_id)]
         if not isinstance(after, int) or after > last_seq or last_seq - after > retention(windows[token_id]):
             return resync(plot_id, user, share_key)
-        batches = (
-            RecentUpdates.objects.filter(plot=plot, token_id=token_id, last_seq__gt=after)
-            .order_by("first_seq")
-            .values_list("updates", flat=True)
-        )
-        updates = [u for batch in batches for u in batch if u["seq"] > after]
-        if [u["seq"] for u in updates] != list(range(after + 1, last_seq + 1)):
+    # In commit order across streams: layout changes of two streams must replay as they happened.
+    kept = RecentUpdates.objects.filter(
+        reduce(operator.or_, (Q(token_id=t, last_seq__gt=seen[str(t)]) for t in current), Q(pk__in=[])),
+        plot=plot,
+    ).order_by("pk")
+    missed = [
+        u
+        for batch in kept.values_list("updates", flat=True)
+        for u in batch
+        if seen[str(u["stream"])] < u["seq"] <= current[u["stream"]]
+    ]
+    for token_id, last_seq in current.items():
+        seqs = [u["seq"] for u in missed if u["stream"] == token_id]
+        if seqs != list(range(seen[str(token_id)] + 1, last_seq + 1)):
             return resync(plot_id, user, share_key)
-        missed.extend(updates)
     return {
         "type": "updates",
         "replay": True,
@@ -186,13 +194,16 @@ def find_token(token: str) -> TokenState | None:
 LEASE = timedelta(seconds=10)
 
 
-def mark_connected(token_id: int, session_id: str, remote_addr: str) -> list[int]:
-    """Hold the token for this connection; return the plots whose viewers should hear of it."""
+def mark_connected(token_id: int, session_id: str, remote_addr: str) -> list[int] | None:
+    """Hold the token for this connection; return the plots whose viewers should hear of it.
+
+    None when the token was revoked meanwhile.
+    """
     now = timezone.now()
-    StreamToken.objects.filter(pk=token_id).update(
+    held = StreamToken.objects.filter(pk=token_id, revoked__isnull=True).update(
         connected=True, holder=session_id, remote_addr=remote_addr[:100], connected_since=now, lease_until=now + LEASE
     )
-    return plots_of_token(token_id)
+    return plots_of_token(token_id) if held else None
 
 
 def plots_of_token(token_id: int) -> list[int]:
@@ -225,10 +236,13 @@ def snapshot(plot_id: int, user, share_key: str | None) -> dict | None:
 
     None when the plot does not exist or this viewer may not see it.
     """
+    # The traces (with their streams' positions) first, then the plot: its layout is then at
+    # least as new as those positions. A layout change it already holds may come again as an
+    # update; setting the same paths twice is harmless, missing one would not be.
+    traces = list(Trace.objects.filter(plot_id=plot_id).select_related("stream_token"))
     plot = Plot.objects.select_related("owner").filter(pk=plot_id).first()
     if plot is None or not plot.can_view(user, share_key):
         return None
-    traces = list(plot.traces.select_related("stream_token"))
     streams = {}
     for trace in traces:
         token = trace.stream_token

@@ -144,3 +144,13 @@ def test_a_post_to_the_root_without_a_token_is_a_406(server):
     stream.send_body(b'{"x": 1}\n')
     answer = stream.answer()
     assert (answer.status, answer.json["message"]) == (406, "missing header: plotly-streamtoken")
+
+
+def test_line_numbers_count_heartbeats_as_the_producer_does(server, producer):
+    token = producer.make_token()
+    stream = RawStream(server.port, token).open()
+    stream.write({"x": 1})
+    stream.write("\n")
+    stream.write("\n")
+    stream.write("not json\n")
+    assert stream.end().json["last_error"]["line"] == 4
