@@ -105,12 +105,13 @@ class StreamSession:
         # Registered first, so that a takeover by an even newer connection, or a revocation,
         # reaches this one from here on.
         await hub.register(session)
-        if state.holder:
-            await hub.take_over(state.id, session.session_id)
-        plot_ids = await hub.run_sync(store.mark_connected, state.id, session.session_id, remote_addr)
-        if plot_ids is None:  # revoked while this connection was being set up
+        held = await hub.run_sync(store.mark_connected, state.id, session.session_id, remote_addr)
+        if held is None:  # revoked while this connection was being set up
             await hub.unregister(session)
             return Outcome(404)
+        previous, plot_ids = held
+        if previous:
+            await hub.take_over(state.id, session.session_id)
         await announce_stream_state(plot_ids, state.id, connected=True)
         return session
 

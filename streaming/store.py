@@ -180,30 +180,41 @@ def resync(plot_id: int, user, share_key: str | None) -> dict | None:
 class TokenState:
     id: int
     revoked: bool
-    holder: str
 
 
 def find_token(token: str) -> TokenState | None:
-    row = StreamToken.objects.filter(token=token).values("pk", "revoked", "holder").first()
+    row = StreamToken.objects.filter(token=token).values("pk", "revoked").first()
     if row is None:
         return None
-    return TokenState(row["pk"], row["revoked"] is not None, row["holder"])
+    return TokenState(row["pk"], row["revoked"] is not None)
 
 
 # How long a stream counts as connected after its process last said so (see renew_leases).
 LEASE = timedelta(seconds=10)
 
 
-def mark_connected(token_id: int, session_id: str, remote_addr: str) -> list[int] | None:
-    """Hold the token for this connection; return the plots whose viewers should hear of it.
-
+def mark_connected(token_id: int, session_id: str, remote_addr: str) -> tuple[str, list[int]] | None:
+    """Hold the token for this connection. Returns the connection that held it before ("" for
+    none), which must be taken over, and the plots whose viewers should hear of the new one;
     None when the token was revoked meanwhile.
+
+    The hold is taken under a row lock, so of two connections that open at once, the second
+    sees the first and takes over from it.
     """
     now = timezone.now()
-    held = StreamToken.objects.filter(pk=token_id, revoked__isnull=True).update(
-        connected=True, holder=session_id, remote_addr=remote_addr[:100], connected_since=now, lease_until=now + LEASE
-    )
-    return plots_of_token(token_id) if held else None
+    with transaction.atomic():
+        token = StreamToken.objects.select_for_update().filter(pk=token_id, revoked__isnull=True).first()
+        if token is None:
+            return None
+        previous = token.holder
+        StreamToken.objects.filter(pk=token_id).update(
+            connected=True,
+            holder=session_id,
+            remote_addr=remote_addr[:100],
+            connected_since=now,
+            lease_until=now + LEASE,
+        )
+    return previous, plots_of_token(token_id)
 
 
 def plots_of_token(token_id: int) -> list[int]:

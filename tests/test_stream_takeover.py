@@ -54,3 +54,20 @@ def test_sequence_numbers_keep_growing_across_a_takeover(server, producer):
     assert first.answer().status == 409
     second.end()
     assert producer.ok("GET", f"/api/streams/{token}/")["last_seq"] == 3
+
+
+def test_of_two_connections_opening_at_once_only_the_later_one_stays(server, producer):
+    token = producer.make_token()
+    plot = producer.make_plot([token])
+    streams = [RawStream(server.port, token) for _ in range(2)]
+    for stream in streams:  # both heads in flight before either is set up
+        stream.open()
+    for i, stream in enumerate(streams):
+        stream.write({"x": i, "y": i})
+    wait_for(lambda: any(s.has_answered() for s in streams), timeout=5)
+    loser = next(s for s in streams if s.has_answered())
+    winner = next(s for s in streams if s is not loser)
+    assert loser.answer().status == 409
+    assert not winner.has_answered()
+    assert winner.end().status == 200
+    assert sorted(producer.figure(plot["id"])["data"][0]["x"]) == [0, 1]
