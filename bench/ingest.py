@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -63,8 +61,6 @@ def bench_throughput(env: dict, artifacts: Path) -> list[tuple[str, str, str]]:
     rows = []
     stream_port = free_port()
     server = LiveServer({**env, "STREAM_PORT": str(stream_port)}, artifacts, name="bench").start()
-    null = LiveServer(env, artifacts, name="bench-null")
-    null.extra_args = ("--app-dir", str(ROOT / "bench"))
     try:
         user = new_user(env, server.url)
         for label, streams in (("1 stream", 1), (f"{STREAMS} streams", STREAMS)):
@@ -91,38 +87,8 @@ def bench_throughput(env: dict, artifacts: Path) -> list[tuple[str, str, str]]:
 
 
 def _start_null(env: dict, artifacts: Path) -> LiveServer:
-    import subprocess
-
-    server = LiveServer(env, artifacts, name="bench-null")
-    server.log = open(server.log_path, "ab")  # noqa: SIM115
-    server.process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "null_app:app",
-            "--http",
-            "httptools",
-            "--port",
-            str(server.port),
-            "--log-level",
-            "warning",
-            "--app-dir",
-            str(ROOT / "bench"),
-        ],
-        stdout=server.log,
-        stderr=subprocess.STDOUT,
-    )
-
-    def ready():
-        try:
-            socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
-            return True
-        except OSError:
-            return False
-
-    wait_for(ready, timeout=20)
-    return server
+    extra_args = ("--app-dir", str(ROOT / "bench"), "--log-level", "warning")
+    return LiveServer(env, artifacts, name="bench-null", extra_args=extra_args, app="null_app:app").start()
 
 
 def bench_commit(env: dict) -> list[tuple[str, str, str]]:

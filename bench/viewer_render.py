@@ -28,17 +28,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from tests.browser import CHROMIUM_ARGS
 from tests.live_server import IntegrationDatabase, LiveServer, new_user
 from tests.producer import RawStream
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 # Counts animation frames and keeps their intervals, from before the page's own scripts run.
 FRAME_COUNTER = """

@@ -95,7 +95,15 @@ def manage(*args: str, env: dict[str, str]) -> str:
 class LiveServer:
     """`uvicorn plotserver.asgi:application --http httptools` in a subprocess, as the README runs it."""
 
-    def __init__(self, env: dict[str, str], log_dir: Path, name: str = "server", extra_args: tuple = ()) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        log_dir: Path,
+        name: str = "server",
+        extra_args: tuple = (),
+        app: str = "plotserver.asgi:application",
+    ) -> None:
+        self.app = app
         self.env = env
         self.port = free_port()
         self.log_path = log_dir / f"{name}-{self.port}.log"
@@ -114,7 +122,7 @@ class LiveServer:
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "plotserver.asgi:application",
+                self.app,
                 "--http",
                 "httptools",
                 "--host",
