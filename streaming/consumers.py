@@ -151,7 +151,10 @@ class PlotViewerConsumer(AsyncJsonWebsocketConsumer):
     async def plot_stream(self, event: events.PlotStream) -> None:
         # Opt-in (`?presence=1`), so clients that expect only snapshots and updates see no change.
         if self.wants_presence:
-            await self.send_json({"type": "stream", "stream": event["stream"], "connected": event["connected"]})
+            message = {"type": "stream", "stream": event["stream"], "connected": event["connected"]}
+            if "seq" in event:
+                message["seq"] = event["seq"]
+            await self.send_json(message)
 
     async def plot_changed(self, event: events.PlotChanged) -> None:
         await self.send_snapshot()

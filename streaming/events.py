@@ -69,11 +69,18 @@ class PlotStream(TypedDict):
     type: Literal["plot.stream"]
     stream: int
     connected: bool
+    seq: NotRequired[int]
 
 
-async def publish_stream_state(plot_ids: list[int], token_id: int, connected: bool) -> None:
-    """A producer connected or went away: the viewers of its plots show it streaming or idle."""
+async def publish_stream_state(plot_ids: list[int], token_id: int, connected: bool, seq: int | None = None) -> None:
+    """A producer connected or went away: the viewers of its plots show it streaming or idle.
+
+    When it went away, `seq` is its last sequence number: a viewer that holds less lost an
+    update on the way (nothing more will come to show it a gap) and takes a snapshot.
+    """
     message: PlotStream = {"type": "plot.stream", "stream": token_id, "connected": connected}
+    if seq is not None:
+        message["seq"] = seq
     for plot_id in plot_ids:
         await get_channel_layer().group_send(plot_group(plot_id), message)
 

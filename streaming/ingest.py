@@ -177,11 +177,13 @@ class StreamSession:
         try:
             if self._last_commit is not None:
                 await asyncio.shield(self._last_commit)
-            plot_ids = await self.hub.run_sync(store.mark_disconnected, self.token_id, self.session_id, status == 409)
+            plot_ids, last_seq = await self.hub.run_sync(
+                store.mark_disconnected, self.token_id, self.session_id, status == 409
+            )
             if self.taken_over_by is not None:
                 by, reply_to = self.taken_over_by
                 await events.confirm_released(reply_to, by)
-            await announce_stream_state(plot_ids, self.token_id, connected=False)
+            await announce_stream_state(plot_ids, self.token_id, connected=False, seq=last_seq)
         finally:
             await self.hub.unregister(self)
             self.closed.set()
@@ -208,10 +210,10 @@ class StreamSession:
         return outcome
 
 
-async def announce_stream_state(plot_ids: list[int], token_id: int, connected: bool) -> None:
+async def announce_stream_state(plot_ids: list[int], token_id: int, connected: bool, seq: int | None = None) -> None:
     """Viewers showing the producer streaming or idle is a courtesy: never fail a stream on it."""
     try:
-        await events.publish_stream_state(plot_ids, token_id, connected)
+        await events.publish_stream_state(plot_ids, token_id, connected, seq)
     except Exception:
         log.exception(
             "could not tell the viewers of plots %s that stream %s is %s",

@@ -230,16 +230,17 @@ def forget_connections() -> None:
     StreamToken.objects.filter(connected=True).update(connected=False, holder="")
 
 
-def mark_disconnected(token_id: int, session_id: str, taken_over: bool) -> list[int]:
+def mark_disconnected(token_id: int, session_id: str, taken_over: bool) -> tuple[list[int], int]:
     """Clear the connection's hold, unless a newer connection holds the token already.
 
     Returns the plots whose viewers should hear that the stream is idle (none when a newer
-    connection holds it)."""
+    connection holds it), and the stream's last sequence number, which they should hold."""
     tokens = StreamToken.objects.filter(pk=token_id)
     if taken_over:
         tokens.update(takeovers=models.F("takeovers") + 1)
     released = tokens.filter(holder=session_id).update(connected=False, holder="")
-    return plots_of_token(token_id) if released else []
+    last_seq = tokens.values_list("last_seq", flat=True).first() or 0
+    return (plots_of_token(token_id) if released else []), last_seq
 
 
 def snapshot(plot_id: int, user, share_key: str | None) -> dict | None:

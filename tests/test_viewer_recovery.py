@@ -93,3 +93,17 @@ def test_a_viewer_who_may_not_see_the_plot_gets_an_error_and_is_closed(server, p
     plot = producer.make_plot([], sharing="private")
     with connect(viewer_url(server, plot["id"], {"revision": 0, "streams": {}})) as viewer:
         assert json.loads(viewer.recv(timeout=5))["status"] == 404
+
+
+def test_a_producer_going_away_tells_presence_viewers_its_last_sequence_number(server, producer):
+    token = producer.make_token()
+    plot = producer.make_plot([token])
+    with connect(viewer_url(server, plot["id"]) + "?presence=1") as viewer:
+        assert json.loads(viewer.recv(timeout=5))["type"] == "snapshot"
+        send_points(server, token, [0, 1, 2])
+        messages = []
+        while not any(m["type"] == "stream" and not m["connected"] for m in messages):
+            messages.append(json.loads(viewer.recv(timeout=5)))
+        idle = messages[-1]
+        assert idle["seq"] == 3
+        assert max(u["seq"] for m in messages if m["type"] == "updates" for u in m["updates"]) == 3

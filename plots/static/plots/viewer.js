@@ -137,6 +137,13 @@
           Object.assign(streams[String(message.stream)], { connected: !!message.connected });
           showProducers();
         }
+        // A producer that went away says how far it got: if an update never reached this page,
+        // no later one will reveal the gap, so take a snapshot now.
+        if (message.seq !== undefined && seqs[String(message.stream)] !== undefined &&
+            message.seq > seqs[String(message.stream)] && !resyncing) {
+          resyncing = true;
+          send({ type: "resync" });
+        }
         break;
       case "error":
         fatal = true;
