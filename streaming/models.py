@@ -18,6 +18,7 @@ class RecentUpdates(models.Model):
     first_seq = models.BigIntegerField()
     last_seq = models.BigIntegerField()
     updates = models.JSONField(help_text="The `plot.updates` entries, in sequence order.")
+    size = models.PositiveIntegerField(default=0, help_text="How many values the updates carry.")
 
     class Meta:
         verbose_name_plural = "recent updates"

@@ -81,11 +81,25 @@ def commit_batch(batches: list[StreamBatch]) -> dict[int, list[StreamUpdate]]:
                         message["layout"] = update.layout
                     outgoing[plot_id].append(message)
                     kept[plot_id].append(message)
-            history.extend(
-                RecentUpdates(plot_id=p, token_id=token.pk, first_seq=u[0]["seq"], last_seq=u[-1]["seq"], updates=u)
-                for p, u in kept.items()
-            )
-            if token.last_seq // 100 != seq_before // 100:
+            budget = history_budget([t.maxpoints for t in traces])
+            kept_size = 0
+            for plot_id, updates in kept.items():
+                size = sum(_values_in(u) for u in updates)
+                # A batch carrying more than the budget is not kept: a viewer that missed it
+                # gets a snapshot, which is smaller.
+                if size <= budget:
+                    kept_size += size
+                    history.append(
+                        RecentUpdates(
+                            plot_id=plot_id,
+                            token_id=token.pk,
+                            first_seq=updates[0]["seq"],
+                            last_seq=updates[-1]["seq"],
+                            updates=updates,
+                            size=size,
+                        )
+                    )
+            if token.last_seq // 100 != seq_before // 100 or kept_size > budget // 10:
                 trims.append((token, traces))
             token.accepted += len(batch.updates)
             token.rejected += batch.rejected
@@ -115,10 +129,33 @@ def retention(maxpoints: list[int]) -> int:
     return min(settings.STREAM_RECOVERY_UPDATES, max(maxpoints, default=0))
 
 
+def history_budget(maxpoints: list[int]) -> int:
+    """How many values of a stream's updates are kept: a few windows' worth. Catching up on
+    more than that would cost a viewer more than a snapshot."""
+    return 4 * max(sum(maxpoints), 1)
+
+
+def _values_in(update: StreamUpdate) -> int:
+    def count(value: object) -> int:
+        return sum(count(v) for v in value) if isinstance(value, list) else 1
+
+    values = sum(count(v) for delta in update["traces"].values() for part in delta.values() for v in part.values())
+    return values + len(update.get("layout", ()))
+
+
 def _forget_old_history(token: StreamToken, traces: list[Trace]) -> None:
-    """Drop kept updates older than the window of the token's traces (run every hundred)."""
-    keep = retention([t.maxpoints for t in traces])
-    RecentUpdates.objects.filter(token=token, last_seq__lte=token.last_seq - keep).delete()
+    """Drop kept updates beyond the window of the token's traces, by count and by values.
+
+    Runs every hundred updates, and after any batch that kept many values."""
+    maxpoints = [t.maxpoints for t in traces]
+    kept = RecentUpdates.objects.filter(token=token)
+    kept.filter(last_seq__lte=token.last_seq - retention(maxpoints)).delete()
+    total, budget = 0, history_budget(maxpoints)
+    for pk, size in kept.order_by("-pk").values_list("pk", "size"):
+        total += size
+        if total > budget:
+            kept.filter(pk__lte=pk).delete()
+            break
 
 
 def catch_up(plot_id: int, user, share_key: str | None, since: dict) -> dict | None:
