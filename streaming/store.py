@@ -35,12 +35,6 @@ class StreamBatch:
     last_error: tuple[int, str, datetime] | None = None
     last_write_at: datetime | None = None
 
-    def merge(self, later: StreamBatch) -> None:
-        self.updates.extend(later.updates)
-        self.rejected += later.rejected
-        self.last_error = later.last_error or self.last_error
-        self.last_write_at = later.last_write_at or self.last_write_at
-
 
 def commit_batch(batches: list[StreamBatch]) -> dict[int, list[StreamUpdate]]:
     """Apply the batches in one transaction; return the updates to publish, by plot id."""
@@ -108,7 +102,8 @@ def commit_batch(batches: list[StreamBatch]) -> dict[int, list[StreamUpdate]]:
             if batch.last_write_at is not None:
                 token.last_write_at = batch.last_write_at
 
-        Trace.objects.bulk_update([t for traces in traces_by_token.values() for t in traces], ["spec"])
+        changed_traces = [t for b in batches if b.updates for t in traces_by_token[b.token_id]]
+        Trace.objects.bulk_update(changed_traces, ["spec"])
         RecentUpdates.objects.bulk_create(history)
         for token, traces in trims:
             _forget_old_history(token, traces)

@@ -140,9 +140,8 @@
         // A producer that went away says how far it got: if an update never reached this page,
         // no later one will reveal the gap, so take a snapshot now.
         if (message.seq !== undefined && seqs[String(message.stream)] !== undefined &&
-            message.seq > seqs[String(message.stream)] && !resyncing) {
-          resyncing = true;
-          send({ type: "resync" });
+            message.seq > seqs[String(message.stream)]) {
+          requestResync();
         }
         break;
       case "error":
@@ -193,8 +192,7 @@
       if (last !== undefined && update.seq <= last) continue; // already held
       if (last === undefined || update.seq !== last + 1) {
         // A gap: never show a window with a hole in it; take a fresh snapshot instead.
-        resyncing = true;
-        send({ type: "resync" });
+        requestResync();
         break;
       }
       seqs[id] = update.seq;
@@ -214,6 +212,12 @@
       stamp(new Date());
       scheduleDraw();
     }
+  }
+
+  function requestResync() {
+    if (resyncing) return;
+    resyncing = true;
+    send({ type: "resync" });
   }
 
   function applyUpdate(update) {
@@ -406,7 +410,6 @@
   function showProducers() {
     if (!producers) return;
     producers.textContent = "";
-    const shown = new Set();
     traces.forEach(function (trace) {
       if (trace.stream === null || trace.stream === undefined) return;
       const info = streams[String(trace.stream)] || {};
@@ -419,7 +422,6 @@
       item.textContent = name + ": " + state;
       if (info.last_write_at) item.title = "last write " + new Date(info.last_write_at).toLocaleString();
       producers.appendChild(item);
-      shown.add(trace.stream);
     });
   }
 
