@@ -5,7 +5,7 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from plots.models import ApiKey, Grid, Plot, StreamToken, Trace
-from streaming.events import announce_plot_changed, announce_revoked
+from streaming.events import announce_plot_changed
 from streaming.window import POINT_ATTRIBUTES, point_count
 
 # Per-point attributes a window may hold beside the coordinates.
@@ -225,7 +225,6 @@ class StreamTokenAdmin(admin.ModelAdmin):
     def revoke_tokens(self, request, queryset):
         for token in queryset.filter(revoked__isnull=True):
             token.revoke()
-            announce_revoked(token.pk)
         self.message_user(request, "Revoked.", messages.SUCCESS)
 
 

@@ -10,7 +10,7 @@ import secrets
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -112,9 +112,14 @@ class StreamToken(models.Model):
         return self.revoked is not None
 
     def revoke(self) -> None:
+        """Refuse new streams and end the open one (410), on whichever process holds it."""
+        from streaming.events import announce_revoked
+
         if self.revoked is None:
             self.revoked = timezone.now()
             self.save(update_fields=["revoked"])
+        token_id = self.pk
+        transaction.on_commit(lambda: announce_revoked(token_id))
 
 
 class Plot(models.Model):

@@ -28,7 +28,7 @@ from plots.forms import (
     trace_initial,
 )
 from plots.models import ApiKey, Plot, StreamToken
-from streaming.events import announce_plot_changed, announce_revoked
+from streaming.events import announce_plot_changed
 from streaming.window import POINT_ATTRIBUTES, get_path
 
 # -- watching ------------------------------------------------------------------------------
@@ -269,6 +269,5 @@ def token_create(request: HttpRequest) -> HttpResponse:
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(StreamToken, pk=pk, owner=request.user)
     token.revoke()
-    announce_revoked(token.pk)
     messages.success(request, f"Revoked “{token}”: its stream is closed and new ones are refused.")
     return redirect("account-settings")

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from plots.models import Plot, StreamToken, Trace
 from plots.serializers import PlotSerializer, StreamTokenSerializer, TraceSerializer
-from streaming.events import announce_plot_changed, announce_revoked
+from streaming.events import announce_plot_changed
 
 
 class StreamTokenViewSet(
@@ -36,7 +36,6 @@ class StreamTokenViewSet(
 
     def perform_destroy(self, token: StreamToken) -> None:
         token.revoke()
-        announce_revoked(token.pk)
 
 
 class ViewerOrOwner(permissions.BasePermission):
