@@ -12,9 +12,14 @@ def json_exception_handler(exc, context):
     response = exception_handler(exc, context)
     if response is None:
         return None
-    errors = list(_flatten(response.data))
+    errors = flatten_errors(response.data)
     response.data = {"message": errors[0]["message"] if errors else "Request failed.", "errors": errors}
     return response
+
+
+def flatten_errors(data) -> list[dict]:
+    """DRF's nested errors (dicts and lists of messages) as a flat list, each naming its field."""
+    return list(_flatten(data))
 
 
 def _flatten(data, field: str = ""):

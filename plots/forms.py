@@ -13,6 +13,7 @@ from django import forms
 from django.db import transaction
 from django.forms import formset_factory
 
+from plots.errors import flatten_errors
 from plots.models import MAXPOINTS_DEFAULT, MAXPOINTS_LIMIT, Plot, StreamToken, Trace
 from plots.serializers import PlotSerializer, StreamTokenSerializer
 from streaming.events import announce_plot_changed
@@ -28,15 +29,6 @@ TRACE_TYPES = [
 ]
 MODES = [("lines", "lines"), ("markers", "markers"), ("lines+markers", "lines+markers"), ("", "(none)")]
 NEW_TOKEN = "new"
-
-
-def serializer_errors(errors: object, prefix: str = "") -> list[str]:
-    """DRF's nested errors (dicts and lists of messages) as readable lines."""
-    if isinstance(errors, dict):
-        return [line for field, value in errors.items() for line in serializer_errors(value, f"{prefix}{field}: ")]
-    if isinstance(errors, list):
-        return [line for item in errors for line in serializer_errors(item, prefix)]
-    return [f"{prefix}{errors}"]
 
 
 def token_choices(owner) -> list[tuple[str, str]]:
@@ -111,7 +103,7 @@ def create_plot(request, title: str, sharing: str, figure: dict) -> tuple[Plot |
         data={"title": title, "sharing": sharing, "figure": figure}, context={"request": request}
     )
     if not serializer.is_valid():
-        return None, serializer_errors(serializer.errors)
+        return None, [e["message"] for e in flatten_errors(serializer.errors)]
     return serializer.save(owner=request.user), []
 
 
@@ -211,5 +203,5 @@ class TokenForm(forms.Form):
             data["token"] = self.cleaned_data["token"].strip()
         serializer = StreamTokenSerializer(data=data, context={"request": request})
         if not serializer.is_valid():
-            return None, serializer_errors(serializer.errors)
+            return None, [e["message"] for e in flatten_errors(serializer.errors)]
         return serializer.save(owner=request.user), []
