@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import DataError, IntegrityError, close_old_connections, connections
+from django.db import InterfaceError, OperationalError, close_old_connections, connections
 from django.utils import timezone
 
 from streaming import events, store
@@ -34,8 +34,10 @@ log = logging.getLogger("plotserver.streaming")
 # slows the producer down instead of the process growing without bound).
 MAX_BACKLOG = 100_000
 
-# Errors that say a batch's content cannot be stored (retrying it would never succeed).
-DATA_ERRORS = (DataError, IntegrityError, ValueError, TypeError, UnicodeError)
+# The errors that mean the database is away (retry until it is back). Anything else a commit
+# raises is about the batch's content, and retrying that batch as it is would never succeed:
+# it is split up instead, so that a bad value costs its own line and nothing else.
+OUTAGE_ERRORS = (OperationalError, InterfaceError)
 
 
 class StreamHub:
@@ -125,7 +127,7 @@ class StreamHub:
         """
         try:
             return await self._commit_retrying(batches)
-        except DATA_ERRORS:
+        except Exception:
             log.exception("the database refused a batch of %d streams; storing them one by one", len(batches))
             return await self._commit_apart(batches)
 
@@ -134,9 +136,7 @@ class StreamHub:
         while True:
             try:
                 return await self.loop.run_in_executor(self._executor, _commit_in_thread, batches)
-            except DATA_ERRORS:
-                raise
-            except Exception:
+            except OUTAGE_ERRORS:
                 log.exception("could not commit a batch of %d streams; retrying in %.1fs", len(batches), delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
@@ -147,7 +147,7 @@ class StreamHub:
         async def commit(batch: store.StreamBatch) -> bool:
             try:
                 committed = await self._commit_retrying([batch])
-            except DATA_ERRORS:
+            except Exception:
                 return False
             for plot_id, updates in committed.items():
                 outgoing[plot_id].extend(updates)

@@ -33,6 +33,7 @@ MESSAGES = {
     410: "the stream token was revoked",
     413: "a line longer than {max_line} bytes arrived without a newline",
     499: "the producer disconnected",
+    500: "the server failed while reading this stream: reconnect; every line accepted before is kept",
     503: "the server is restarting: reconnect",
 }
 
@@ -155,13 +156,20 @@ class StreamSession:
         try:
             update = parse_line(raw)
         except LineRejected as exc:
-            self.rejected += 1
-            self.last_error = (self.line_no, str(exc))
-            self._last_commit = self.hub.submit(self.token_id, error=self.last_error)
+            self._reject(str(exc))
+            return
+        except Exception:  # a bug in the parser costs this line, never the stream or the process
+            log.exception("stream %s: line %d could not be parsed", self.token_id, self.line_no)
+            self._reject("the server could not read this line")
             return
         if update is not None:
             self.accepted += 1
             self._last_commit = self.hub.submit(self.token_id, update)
+
+    def _reject(self, reason: str) -> None:
+        self.rejected += 1
+        self.last_error = (self.line_no, reason)
+        self._last_commit = self.hub.submit(self.token_id, error=self.last_error)
 
     def kick(self, status: int, taken_over_by: tuple[str, str] | None = None) -> None:
         """End the stream from outside (takeover 409, revocation 410, shutdown 503)."""
@@ -195,6 +203,9 @@ class StreamSession:
             status = await self.pump(read)
         except ConnectionLost:
             status = 499
+        except Exception:
+            log.exception("stream %s from %s failed", self.token_id, self.remote_addr)
+            status = 500
         except asyncio.CancelledError:
             await asyncio.shield(self.finish(503))
             raise

@@ -12,6 +12,11 @@ from dataclasses import dataclass, field
 
 MAX_ARRAY_LENGTH = 10000
 
+# How deeply a line may nest objects and arrays. A point value is at most an array of arrays
+# (`customdata: [[1, 2]]`), an attribute path three keys deep; layouts get more room
+# (annotations, shapes). A deeper line is rejected here, before anything walks it.
+MAX_DEPTH = 20
+
 # Per-point attributes: a scalar appends one value, an array replaces the whole attribute.
 # These are the attributes Plotly's streaming server accepted (its `streamable` flags), the
 # coordinates of every trace type that plotly.js draws, and the per-point styles.
@@ -133,6 +138,8 @@ def parse_line(raw: bytes) -> Update | None:
         message = json.loads(text, parse_constant=_not_finite, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         raise LineRejected(f"not JSON: {exc.msg} at column {exc.colno}") from None
+    except RecursionError:
+        raise LineRejected(_too_deep()) from None
     _storable(text, message)
     if not isinstance(message, dict):
         raise LineRejected(f"expected a JSON object, got {_kind(message)}")
@@ -144,6 +151,8 @@ def parse_line(raw: bytes) -> Update | None:
         if key == "layout":
             if not isinstance(value, dict):
                 raise LineRejected(f"layout must be an object, got {_kind(value)}")
+            if 1 + _depth(value) > MAX_DEPTH:  # the line's own object is one level
+                raise LineRejected(_too_deep())
             update.layout = normalize_layout(value)
             continue
         for path, leaf in _flatten(key, value):
@@ -151,11 +160,34 @@ def parse_line(raw: bytes) -> Update | None:
     return update
 
 
-def _flatten(prefix: str, value: object) -> list[tuple[str, object]]:
+def _too_deep() -> str:
+    return f"objects and arrays nested more than {MAX_DEPTH} deep"
+
+
+def _depth(value: object) -> int:
+    """How many levels of objects and arrays `value` nests (0 for a scalar), without recursion.
+
+    Stops counting past MAX_DEPTH."""
+    depth, level = 0, [value]
+    while containers := [v for v in level if isinstance(v, (dict, list))]:
+        depth += 1
+        if depth > MAX_DEPTH:
+            break
+        level = [inner for c in containers for inner in (c.values() if isinstance(c, dict) else c)]
+    return depth
+
+
+# No streamable attribute path is longer than this many keys (`marker.line.color`).
+MAX_PATH_KEYS = 3
+
+
+def _flatten(prefix: str, value: object, keys: int = 1) -> list[tuple[str, object]]:
     if isinstance(value, dict):
+        if keys >= MAX_PATH_KEYS:
+            raise LineRejected(f"{prefix}: no streamable attribute is nested this deep")
         pairs = []
         for key, inner in value.items():
-            pairs.extend(_flatten(f"{prefix}.{key}", inner))
+            pairs.extend(_flatten(f"{prefix}.{key}", inner, keys + 1))
         return pairs
     return [(prefix, value)]
 
@@ -165,14 +197,18 @@ def _checked(path: str, value: object) -> object:
         if isinstance(value, list):
             if len(value) > MAX_ARRAY_LENGTH:
                 raise LineRejected(f"{path}: array of {len(value)} values, the limit is {MAX_ARRAY_LENGTH}")
-            if not all(_is_point_value(item) or isinstance(item, list) for item in value):
-                raise LineRejected(f"{path}: array values must be numbers, strings, null or arrays")
+            if not all(_is_point_value(item) or _is_point_array(item) for item in value):
+                raise LineRejected(f"{path}: array values must be numbers, strings, null or arrays of those")
             return value
         if not _is_point_value(value):
             raise LineRejected(f"{path}: expected a number, string, null or array, got {_kind(value)}")
         return value
     if path in SETTABLE:
-        if isinstance(value, (dict, list)) and path != "marker.colorscale":
+        if path == "marker.colorscale" and isinstance(value, list):
+            if not all(_is_point_array(stop) for stop in value):
+                raise LineRejected(f"{path}: expected a name or an array of [position, colour] pairs")
+            return value
+        if isinstance(value, (dict, list)):
             raise LineRejected(f"{path}: expected a single value, got {_kind(value)}")
         return value
     raise LineRejected(f"{path}: this attribute cannot be streamed")
@@ -184,6 +220,10 @@ def _is_point_value(value: object) -> bool:
     if isinstance(value, float):
         return math.isfinite(value)
     return value is None or isinstance(value, (int, str))
+
+
+def _is_point_array(value: object) -> bool:
+    return isinstance(value, list) and all(_is_point_value(item) for item in value)
 
 
 def _kind(value: object) -> str:

@@ -131,10 +131,13 @@ def history_budget(maxpoints: list[int]) -> int:
 
 
 def _values_in(update: StreamUpdate) -> int:
-    def count(value: object) -> int:
-        return sum(count(v) for v in value) if isinstance(value, list) else 1
-
-    values = sum(count(v) for delta in update["traces"].values() for part in delta.values() for v in part.values())
+    # Point values nest at most one array deep (protocol.MAX_DEPTH): no recursion needed.
+    values = sum(
+        sum(len(item) if isinstance(item, list) else 1 for item in value) if isinstance(value, list) else 1
+        for delta in update["traces"].values()
+        for part in delta.values()
+        for value in part.values()
+    )
     return values + len(update.get("layout", ()))
 
 

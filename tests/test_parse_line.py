@@ -61,6 +61,9 @@ def test_style_attributes_take_a_single_value():
         (b'{"x": true}', "x: expected a number, string, null or array, got a boolean"),
         (b'{"x": {"a": 1}}', "x.a: this attribute cannot be streamed"),
         (b'{"y": [{"a": 1}]}', "y: array values must be numbers, strings, null or arrays"),
+        (b'{"y": [[[1]]]}', "y: array values must be numbers, strings, null or arrays of those"),
+        (b'{"marker": {"line": {"color": {"a": 1}}}}', "marker.line.color: no streamable attribute is nested"),
+        (b'{"marker": {"colorscale": [[0, [1]]]}}', "marker.colorscale: expected a name or an array of"),
         (b'{"line": {"color": [1]}}', "line.color: expected a single value, got an array"),
         (b'{"layout": 3}', "layout must be an object, got a number"),
         (b'{"x": "\xff"}', "not valid UTF-8"),
@@ -101,3 +104,23 @@ def test_strings_a_database_cannot_store_are_rejected(raw, reason):
 
 def test_escaped_characters_and_surrogate_pairs_are_fine():
     assert parse_line(b'{"text": "\\ud83d\\ude00 \\u00b0C"}').trace == {"text": "\U0001f600 \u00b0C"}
+
+
+def test_per_point_arrays_of_arrays_and_colorscales_are_fine():
+    assert parse_line(b'{"customdata": [[1, "a"]], "marker": {"colorscale": [[0, "red"], [1, "blue"]]}}').trace == {
+        "customdata": [[1, "a"]],
+        "marker.colorscale": [[0, "red"], [1, "blue"]],
+    }
+
+
+@pytest.mark.parametrize("depth", [30, 500, 100_000])
+def test_a_deeply_nested_line_is_rejected_however_deep(depth):
+    nested = b"[" * depth + b"1" + b"]" * depth
+    for raw in (b'{"x": %s}' % nested, b'{"layout": {"annotations": %s}}' % nested):
+        with pytest.raises(LineRejected, match=r"nested more than 20 deep|arrays of those"):
+            parse_line(raw)
+
+
+def test_a_layout_may_nest_up_to_the_limit():
+    nested = b'{"a": ' * 18 + b"1" + b"}" * 18
+    assert parse_line(b'{"layout": %s}' % nested).layout == {".".join(["a"] * 18): 1}
