@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import secrets
 import signal
 import socket
 import ssl
@@ -21,6 +22,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Servers under test run in production mode (DEBUG off), which needs a key: one throwaway key
+# per run, shared by every server and command of the run (tests/settings.py sets the same).
+os.environ.setdefault("SECRET_KEY", f"plotserver-test-{secrets.token_urlsafe(48)}")
 
 # Servers started with --ssl-certfile use a test certificate: the harness does not verify it.
 TEST_TLS = ssl._create_unverified_context()
@@ -93,7 +98,8 @@ def manage(*args: str, env: dict[str, str]) -> str:
 
 
 class LiveServer:
-    """`uvicorn plotserver.asgi:application --http httptools` in a subprocess, as the README runs it."""
+    """`uvicorn plotserver.asgi:application --http plotserver.http:GuardedHttpToolsProtocol` in a subprocess,
+    as the README runs it."""
 
     def __init__(
         self,
@@ -124,7 +130,7 @@ class LiveServer:
                 "uvicorn",
                 self.app,
                 "--http",
-                "httptools",
+                "plotserver.http:GuardedHttpToolsProtocol",
                 "--host",
                 "127.0.0.1",
                 "--port",
