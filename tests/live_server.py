@@ -6,6 +6,7 @@ Tests talk to them only as users do: REST, raw sockets, WebSockets and a browser
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import os
 import secrets
@@ -146,13 +147,20 @@ class LiveServer:
         return self
 
     def _ready(self) -> bool:
+        """True once the server answers HTTP at all (its answer may be a redirect or a refused host)."""
         if self.process.poll() is not None:
             raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log_text()}")
+        if self.url.startswith("https"):
+            connection = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=2, context=TEST_TLS)
+        else:
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
         try:
-            with urllib.request.urlopen(f"{self.url}/login/", timeout=2, context=TEST_TLS) as response:
-                return response.status == 200
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            connection.request("GET", "/login/")
+            return connection.getresponse().status > 0
+        except (OSError, http.client.HTTPException):
             return False
+        finally:
+            connection.close()
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
