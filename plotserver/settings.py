@@ -115,7 +115,7 @@ HTTP_FIRST_BYTE_TIMEOUT = env_number("HTTP_FIRST_BYTE_TIMEOUT", 10.0, minimum=0.
 HTTP_HEADER_TIMEOUT = env_number("HTTP_HEADER_TIMEOUT", 10.0, minimum=0.1)
 HTTP_BODY_TIMEOUT = env_number("HTTP_BODY_TIMEOUT", 60.0, minimum=0.1)
 HTTP_MAX_CONNECTIONS = int(env_number("HTTP_MAX_CONNECTIONS", 0, minimum=0, kind=int))
-HTTP_MAX_CONNECTIONS_PER_CLIENT = int(env_number("HTTP_MAX_CONNECTIONS_PER_CLIENT", 256, minimum=0, kind=int))
+HTTP_MAX_CONNECTIONS_PER_CLIENT = int(env_number("HTTP_MAX_CONNECTIONS_PER_CLIENT", 1000, minimum=0, kind=int))
 
 # Streaming: see docs/streaming.md for what each one means to a producer.
 STREAM_IDLE_TIMEOUT = env_number("STREAM_IDLE_TIMEOUT", 60.0, minimum=0.1)
