@@ -111,7 +111,9 @@ CONTENT_SECURITY_POLICY = {
 
 # Both doors (main port and stream listener): how long a client may take, and how many
 # connections it may hold. See plotserver/http.py.
-HTTP_FIRST_BYTE_TIMEOUT = env_number("HTTP_FIRST_BYTE_TIMEOUT", 10.0, minimum=0.1)
+# A silent connection may be a stream whose client sends its head with its first line (Node's
+# http does): it may stay silent as long as a stream may (STREAM_IDLE_TIMEOUT's default).
+HTTP_FIRST_BYTE_TIMEOUT = env_number("HTTP_FIRST_BYTE_TIMEOUT", 60.0, minimum=0.1)
 HTTP_HEADER_TIMEOUT = env_number("HTTP_HEADER_TIMEOUT", 10.0, minimum=0.1)
 HTTP_BODY_TIMEOUT = env_number("HTTP_BODY_TIMEOUT", 60.0, minimum=0.1)
 HTTP_MAX_CONNECTIONS = int(env_number("HTTP_MAX_CONNECTIONS", 0, minimum=0, kind=int))

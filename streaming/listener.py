@@ -81,9 +81,20 @@ async def start_listener(host: str, port: int) -> StreamListener:
 
 
 async def read_head(reader: asyncio.StreamReader) -> tuple[str, dict[str, str]]:
-    """Read the request line and headers. Returns (method, headers with lower-case names)."""
+    """Read the request line and headers. Returns (method, headers with lower-case names).
+
+    The first byte must come within HTTP_FIRST_BYTE_TIMEOUT (else ConnectionLost: closed without
+    an answer), the rest of the head within HTTP_HEADER_TIMEOUT (else HeadTimeout: 408)."""
     try:
-        head = await reader.readuntil(b"\r\n\r\n")
+        first = await asyncio.wait_for(reader.read(1), settings.HTTP_FIRST_BYTE_TIMEOUT)
+    except TimeoutError:
+        raise ConnectionLost from None
+    if not first:
+        raise ConnectionLost
+    try:
+        head = first + await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), settings.HTTP_HEADER_TIMEOUT)
+    except TimeoutError:
+        raise HeadTimeout from None
     except asyncio.LimitOverrunError:
         raise BadRequest("request head too large") from None
     except asyncio.IncompleteReadError:
@@ -270,10 +281,7 @@ async def handle_connection(reader: asyncio.StreamReader, writer: asyncio.Stream
 
 
 async def serve_request(reader: asyncio.StreamReader, remote_addr: str) -> Outcome | None:
-    try:
-        method, headers = await asyncio.wait_for(read_head(reader), settings.HTTP_HEADER_TIMEOUT)
-    except TimeoutError:
-        raise HeadTimeout from None
+    method, headers = await read_head(reader)
     if method != "POST":
         return Outcome(405)
     token = headers.get("plotly-streamtoken", "")

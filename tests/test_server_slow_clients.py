@@ -115,8 +115,7 @@ def test_the_stream_listener_answers_a_slow_head_with_408(impatient_server):
 def test_the_stream_listener_closes_a_connection_that_sends_nothing(impatient_server):
     port = int(impatient_server.env["STREAM_PORT"])
     with socket.create_connection(("127.0.0.1", port)) as sock:
-        answer = parse_answer(read_until_closed(sock))
-    assert answer.status == 408
+        assert read_until_closed(sock) == b""
 
 
 def basic(user) -> str:
