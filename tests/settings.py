@@ -10,3 +10,7 @@ import secrets
 os.environ.setdefault("SECRET_KEY", f"plotserver-test-{secrets.token_urlsafe(48)}")
 
 from plotserver.settings import *  # noqa: F403
+
+# In-process tests call the server by example names (plots.example.com), as a deployment that
+# listed them in ALLOWED_HOSTS would be called; the local-only default is tested on real servers.
+ALLOWED_HOSTS = [*ALLOWED_HOSTS, ".example.com", "testserver"]  # noqa: F405
