@@ -85,7 +85,8 @@ class ConnectionLimits:
             self.log.warning("busy", f"refusing connections: {self.total} open (HTTP_MAX_CONNECTIONS)")
             return 503, "the server has too many open connections: retry later"
         per_client = settings.HTTP_MAX_CONNECTIONS_PER_CLIENT
-        if per_client and self.by_client[client] >= per_client:
+        # A client without an address (a Unix socket: a local proxy) is not capped as one client.
+        if per_client and client and self.by_client[client] >= per_client:
             self.log.warning(
                 "client", f"refusing connections from {client}: {per_client} open (HTTP_MAX_CONNECTIONS_PER_CLIENT)"
             )
