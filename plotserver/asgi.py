@@ -82,6 +82,8 @@ if settings.ALLOWED_HOSTS_FROM_DEFAULT:
         "to reach this server from other machines.",
         ", ".join(settings.ALLOWED_HOSTS),
     )
+elif "*" in settings.ALLOWED_HOSTS:
+    log.warning("ALLOWED_HOSTS=* answers any Host header: a forged one ends up in web_url and share links.")
 
 application = ProtocolTypeRouter(
     {

@@ -56,6 +56,7 @@ def test_with_every_host_allowed_another_origin_is_still_refused(start_server, i
     with pytest.raises(InvalidStatus):
         open_viewer(server, plot["id"], origin="http://evil.example")
     assert "figure" in open_viewer(server, plot["id"], origin="http://plots.example", host="plots.example")
+    assert "ALLOWED_HOSTS=* answers any Host header" in server.log_text()
 
 
 def test_an_origin_listed_in_csrf_trusted_origins_may_open_a_viewer(start_server, integration_db):
