@@ -11,6 +11,7 @@ import contextlib
 import socket
 
 import pytest
+from websockets.sync.client import connect
 
 from tests.live_server import free_port, new_user, wait_for
 from tests.producer import RawStream, parse_answer
@@ -99,3 +100,17 @@ def test_past_the_process_cap_everyone_gets_503_until_connections_close(capped_s
     for sock in held:
         sock.close()
     wait_for(lambda: request_from(capped_server.port, "127.0.0.1")[0] == 200, timeout=20)
+
+
+def test_viewer_sockets_count_while_open_and_are_let_go_when_closed(capped_server, integration_db):
+    user = new_user(integration_db.env, capped_server.url)
+    plot = user.make_plot([user.make_token()])
+    url = f"ws://127.0.0.1:{capped_server.port}/ws/plots/{plot['id']}/"
+    with contextlib.ExitStack() as open_viewers:
+        for _ in range(PER_CLIENT):
+            address = ("127.0.0.1", capped_server.port)
+            sock = socket.create_connection(address, timeout=10, source_address=("127.0.0.2", 0))
+            viewer = open_viewers.enter_context(connect(url, sock=sock, open_timeout=10))
+            assert "figure" in viewer.recv(timeout=10)
+        assert request_from(capped_server.port, "127.0.0.2")[0] == 429
+    wait_for(lambda: request_from(capped_server.port, "127.0.0.2")[0] == 200, timeout=20)
