@@ -16,14 +16,22 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(BIN)/.installed
 
-run: venv
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(BIN)/python manage.py demo --setup --url http://$(HOST):$(PORT)
-	$(BIN)/python manage.py demo --produce --url http://$(HOST):$(PORT) & producer=$$!; \
+# A key of this checkout's own, made once and kept out of git: sessions survive restarts, and the
+# server is not running on a key anyone can read. Set SECRET_KEY to use your own.
+SECRET_KEY_FILE := .plotserver-secret-key
+$(SECRET_KEY_FILE):
+	umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
+
+run: venv $(SECRET_KEY_FILE)
+	export SECRET_KEY="$${SECRET_KEY:-$$(cat $(SECRET_KEY_FILE))}"; \
+	$(BIN)/python manage.py migrate --noinput && \
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0 && \
+	$(BIN)/python manage.py demo --setup --url http://$(HOST):$(PORT) && \
+	{ $(BIN)/python manage.py demo --produce --url http://$(HOST):$(PORT) & producer=$$!; \
 	trap 'kill $$producer 2>/dev/null' EXIT INT TERM; \
-	STREAM_PORT=$(STREAM_PORT) $(BIN)/uvicorn plotserver.asgi:application --http httptools \
-		--host $(HOST) --port $(PORT) --timeout-graceful-shutdown 15
+	STREAM_PORT=$(STREAM_PORT) $(BIN)/uvicorn plotserver.asgi:application \
+		--http plotserver.http:GuardedHttpToolsProtocol \
+		--host $(HOST) --port $(PORT) --timeout-graceful-shutdown 15; }
 
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

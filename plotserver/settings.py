@@ -52,16 +52,72 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-DEVELOPMENT_SECRET_KEY = "plotserver-development-key-do-not-use-in-production"
-SECRET_KEY = env_str("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
+# -- Security (docs/security.md) --------------------------------------------------------------
 DEBUG = env_bool("DEBUG", False)
-if SECRET_KEY == DEVELOPMENT_SECRET_KEY:
-    warnings.warn(
-        "SECRET_KEY is not set: using the development key. Set SECRET_KEY in production.",
-        stacklevel=1,
-    )
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["*"])
+SECRET_KEY = env_str("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set it to a long random string (python -c 'import secrets; "
+            "print(secrets.token_urlsafe(50))'), or set DEBUG=1 for a throwaway development server. "
+            "`make run` keeps a generated key in .plotserver-secret-key."
+        )
+    SECRET_KEY = "plotserver-development-key-do-not-use-in-production"
+
+# Without ALLOWED_HOSTS only this machine's names are served: a server reachable from the LAN
+# must be told the names it answers to (and nothing else ends up in web_url or share links).
+LOCAL_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", LOCAL_HOSTS)
+ALLOWED_HOSTS_FROM_DEFAULT = not os.environ.get("ALLOWED_HOSTS", "").strip()
+# Origins other than the served host that may also post forms and open viewer sockets.
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# HTTPS=1: the site is served over HTTPS (directly or behind a TLS proxy).
+HTTPS = env_bool("HTTPS", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS and env_bool("HTTPS_REDIRECT", True)
+SECURE_HSTS_SECONDS = int(env_number("HSTS_SECONDS", 31536000, minimum=0, kind=int)) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", False)
+# The header a TLS proxy sets to say the client used HTTPS, e.g. X-Forwarded-Proto. Only behind a
+# proxy that always sets it: a client could send it itself. (uvicorn's --proxy-headers is the
+# alternative, limited to --forwarded-allow-ips.)
+_proxy_header = env_str("HTTPS_PROXY_HEADER", "")
+if _proxy_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https")
+SILENCED_SYSTEM_CHECKS = []
+if HTTPS and not SECURE_SSL_REDIRECT:
+    SILENCED_SYSTEM_CHECKS.append("security.W008")  # turned off on purpose: the proxy redirects
+if HTTPS and not SECURE_HSTS_PRELOAD:
+    # Preloading commits the whole domain to HTTPS in browsers for good: the domain owner's call.
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
+
+# Pages run only the server's own scripts: no inline script, no other origin. plotly.js sets
+# inline styles, so styles may be inline. Sockets and fetches go to the served host only.
+CONTENT_SECURITY_POLICY_ON = env_bool("CONTENT_SECURITY_POLICY", HTTPS)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+
+# Both doors (main port and stream listener): how long a client may take, and how many
+# connections it may hold. See plotserver/http.py.
+# A silent connection may be a stream whose client sends its head with its first line (Node's
+# http does): it may stay silent as long as a stream may (STREAM_IDLE_TIMEOUT's default).
+HTTP_FIRST_BYTE_TIMEOUT = env_number("HTTP_FIRST_BYTE_TIMEOUT", 60.0, minimum=0.1)
+HTTP_HEADER_TIMEOUT = env_number("HTTP_HEADER_TIMEOUT", 10.0, minimum=0.1)
+HTTP_BODY_TIMEOUT = env_number("HTTP_BODY_TIMEOUT", 60.0, minimum=0.1)
+HTTP_MAX_CONNECTIONS = int(env_number("HTTP_MAX_CONNECTIONS", 0, minimum=0, kind=int))
+HTTP_MAX_CONNECTIONS_PER_CLIENT = int(env_number("HTTP_MAX_CONNECTIONS_PER_CLIENT", 1000, minimum=0, kind=int))
 
 # Streaming: see docs/streaming.md for what each one means to a producer.
 STREAM_IDLE_TIMEOUT = env_number("STREAM_IDLE_TIMEOUT", 60.0, minimum=0.1)
@@ -99,6 +155,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+if CONTENT_SECURITY_POLICY_ON:
+    MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
 
 ROOT_URLCONF = "plotserver.urls"
 ASGI_APPLICATION = "plotserver.asgi.application"

@@ -23,6 +23,7 @@ from http import HTTPStatus
 
 from django.conf import settings
 
+from plotserver.http import connection_limits, json_answer
 from streaming.ingest import ConnectionLost, FramingError, Outcome, StreamSession
 
 log = logging.getLogger("plotserver.streaming")
@@ -36,6 +37,10 @@ class BadRequest(Exception):
     pass
 
 
+class HeadTimeout(Exception):
+    pass
+
+
 class StreamListener:
     """The listening socket and the connections it is serving."""
 
@@ -46,9 +51,16 @@ class StreamListener:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         self.connections.add(task)
+        client = str((writer.get_extra_info("peername") or ("",))[0])
+        refusal = connection_limits.admit(client)  # the same caps as the main port, shared
         try:
-            await handle_connection(reader, writer)
+            if refusal is None:
+                await handle_connection(reader, writer)
+            else:
+                await refuse_connection(reader, writer, *refusal)
         finally:
+            if refusal is None:
+                connection_limits.release(client)
             self.connections.discard(task)
 
     async def close(self, timeout: float = 10) -> None:
@@ -69,9 +81,20 @@ async def start_listener(host: str, port: int) -> StreamListener:
 
 
 async def read_head(reader: asyncio.StreamReader) -> tuple[str, dict[str, str]]:
-    """Read the request line and headers. Returns (method, headers with lower-case names)."""
+    """Read the request line and headers. Returns (method, headers with lower-case names).
+
+    The first byte must come within HTTP_FIRST_BYTE_TIMEOUT (else ConnectionLost: closed without
+    an answer), the rest of the head within HTTP_HEADER_TIMEOUT (else HeadTimeout: 408)."""
     try:
-        head = await reader.readuntil(b"\r\n\r\n")
+        first = await asyncio.wait_for(reader.read(1), settings.HTTP_FIRST_BYTE_TIMEOUT)
+    except TimeoutError:
+        raise ConnectionLost from None
+    if not first:
+        raise ConnectionLost
+    try:
+        head = first + await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), settings.HTTP_HEADER_TIMEOUT)
+    except TimeoutError:
+        raise HeadTimeout from None
     except asyncio.LimitOverrunError:
         raise BadRequest("request head too large") from None
     except asyncio.IncompleteReadError:
@@ -216,13 +239,29 @@ class ChunkedBody:
         return None
 
 
+async def refuse_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, status: int, message: str):
+    """Answer a connection over the caps once its head is in (within the header timeout), then close."""
+    try:
+        await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), settings.HTTP_HEADER_TIMEOUT)
+        writer.write(json_answer(status, message))
+        await asyncio.wait_for(writer.drain(), settings.HTTP_HEADER_TIMEOUT)
+    except (TimeoutError, ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+        pass
+    finally:
+        writer.close()
+
+
 async def handle_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     peer = writer.get_extra_info("peername") or ("", 0)
     remote_addr = str(peer[0])
+    answer = None
     try:
         outcome = await serve_request(reader, remote_addr)
     except (ConnectionLost, ConnectionError):
         outcome = None
+    except HeadTimeout:
+        outcome = None
+        answer = json_answer(408, f"request headers not complete within {settings.HTTP_HEADER_TIMEOUT:g} s")
     except BadRequest as exc:
         log.info("stream listener: bad request from %s: %s", remote_addr, exc)
         outcome = Outcome(400)
@@ -231,7 +270,9 @@ async def handle_connection(reader: asyncio.StreamReader, writer: asyncio.Stream
         outcome = None
     try:
         if outcome is not None:
-            writer.write(answer_bytes(outcome))
+            answer = answer_bytes(outcome)
+        if answer is not None:
+            writer.write(answer)
             await writer.drain()
     except ConnectionError:
         pass
@@ -240,10 +281,7 @@ async def handle_connection(reader: asyncio.StreamReader, writer: asyncio.Stream
 
 
 async def serve_request(reader: asyncio.StreamReader, remote_addr: str) -> Outcome | None:
-    try:
-        method, headers = await asyncio.wait_for(read_head(reader), settings.STREAM_IDLE_TIMEOUT)
-    except TimeoutError:
-        return Outcome(408)
+    method, headers = await read_head(reader)
     if method != "POST":
         return Outcome(405)
     token = headers.get("plotly-streamtoken", "")

@@ -6,8 +6,10 @@ Tests talk to them only as users do: REST, raw sockets, WebSockets and a browser
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import os
+import secrets
 import signal
 import socket
 import ssl
@@ -21,6 +23,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Servers under test run in production mode (DEBUG off), which needs a key: one throwaway key
+# per run, shared by every server and command of the run (tests/settings.py sets the same).
+os.environ.setdefault("SECRET_KEY", f"plotserver-test-{secrets.token_urlsafe(48)}")
 
 # Servers started with --ssl-certfile use a test certificate: the harness does not verify it.
 TEST_TLS = ssl._create_unverified_context()
@@ -93,7 +99,8 @@ def manage(*args: str, env: dict[str, str]) -> str:
 
 
 class LiveServer:
-    """`uvicorn plotserver.asgi:application --http httptools` in a subprocess, as the README runs it."""
+    """`uvicorn plotserver.asgi:application --http plotserver.http:GuardedHttpToolsProtocol` in a subprocess,
+    as the README runs it."""
 
     def __init__(
         self,
@@ -124,7 +131,7 @@ class LiveServer:
                 "uvicorn",
                 self.app,
                 "--http",
-                "httptools",
+                "plotserver.http:GuardedHttpToolsProtocol",
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -140,13 +147,20 @@ class LiveServer:
         return self
 
     def _ready(self) -> bool:
+        """True once the server answers HTTP at all (its answer may be a redirect or a refused host)."""
         if self.process.poll() is not None:
             raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log_text()}")
+        if self.url.startswith("https"):
+            connection = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=2, context=TEST_TLS)
+        else:
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
         try:
-            with urllib.request.urlopen(f"{self.url}/login/", timeout=2, context=TEST_TLS) as response:
-                return response.status == 200
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            connection.request("GET", "/login/")
+            return connection.getresponse().status > 0
+        except (OSError, http.client.HTTPException):
             return False
+        finally:
+            connection.close()
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -132,7 +132,7 @@ def test_mixed_lines_append_a_point_and_change_the_layout(server, producer):
 
 def test_a_plain_request_without_a_token_still_reaches_the_pages(server):
     with socket.create_connection(("127.0.0.1", server.port)) as sock:
-        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         raw = b""
         while chunk := sock.recv(65536):
             raw += chunk
