@@ -16,12 +16,13 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from plots.body_limit import BoundedBody  # noqa: E402
 from streaming.lifespan import Lifespan  # noqa: E402
 from streaming.routing import StreamOrDjango, websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": StreamOrDjango(django_asgi_app),
+        "http": StreamOrDjango(BoundedBody(django_asgi_app)),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
         "lifespan": Lifespan(),
     }
