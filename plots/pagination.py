@@ -12,5 +12,9 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
 
     @property
+    def page_size(self) -> int:
+        return settings.API_PAGE_SIZE
+
+    @property
     def max_page_size(self) -> int:
         return settings.API_PAGE_SIZE
