@@ -7,7 +7,9 @@ import base64
 import binascii
 
 from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
+from django.core.exceptions import ValidationError
 from rest_framework import exceptions
 from rest_framework.authentication import BasicAuthentication, get_authorization_header
 from rest_framework.throttling import SimpleRateThrottle
@@ -58,19 +60,32 @@ def user_for_key(request, username: str, key: str):
     return user
 
 
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """The login form; `refusal` set, it refuses without checking the password."""
+
+    refusal = ""
+
+    def clean(self):
+        if self.refusal:
+            raise ValidationError(self.refusal, code="throttled")
+        return super().clean()
+
+
 class ThrottledLoginView(LoginView):
     """Django's login page, refusing (429) an address past THROTTLE_AUTH_FAILURES wrong passwords."""
 
-    def post(self, request, *args, **kwargs):
+    form_class = ThrottledAuthenticationForm
+
+    def get_form(self, form_class=None):
+        form = super().get_form(form_class)
         throttle = AuthFailureThrottle()
-        if throttle.exhausted(request):
-            # An unbound form: the password is not even checked.
-            form = self.get_form_class()(request)
-            form.add_error(None, throttle.refusal())
-            return self.render_to_response(self.get_context_data(form=form), status=429)
-        return super().post(request, *args, **kwargs)
+        if self.request.method == "POST" and throttle.exhausted(self.request):
+            form.refusal = throttle.refusal()
+        return form
 
     def form_invalid(self, form):
+        if form.refusal:
+            return self.render_to_response(self.get_context_data(form=form), status=429)
         AuthFailureThrottle().record_failure(self.request)
         return super().form_invalid(form)
 
