@@ -120,3 +120,10 @@ def test_a_real_server_answers_a_deep_body_with_json_and_keeps_serving(server, p
         assert "API_MAX_JSON_DEPTH" in json.loads(refused.value.read())["message"]
     assert producer.ok("GET", "/api/plots/")["count"] == 0
     assert producer.make_plot([])["id"]
+
+
+def test_a_wrong_key_is_refused_before_its_body_is_parsed(alice, key):
+    response = APIClient().generic(
+        "POST", "/api/plots/", VERY_DEEP, content_type="application/json", HTTP_AUTHORIZATION=basic("alice", "wrong")
+    )
+    assert response.status_code == 401

@@ -1,31 +1,25 @@
 """While the database cannot be reached, REST answers the documented JSON 503 (pages a branded
 503 page), nothing else; when it is back, everything works again without a restart.
 
-The outage is real: the server's PostgreSQL database refuses connections and its open ones
-are terminated.
+The outage is real: on PostgreSQL the server's database refuses connections and its open
+ones are terminated; on SQLite its file is moved away and a directory put in its place.
 """
 
 from __future__ import annotations
 
-import os
 import urllib.error
 import urllib.request
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 
 from tests.live_server import IntegrationDatabase, LiveServer, new_user, wait_for
 
-POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
-
 
 @pytest.fixture
 def outage_db(tmp_path):
-    """A throwaway PostgreSQL database the test may cut off."""
-    if not POSTGRES:
-        if os.environ.get("CI"):
-            pytest.fail("the database outage test needs DATABASE_URL=postgres://... in CI")
-        pytest.skip("needs PostgreSQL (DATABASE_URL=postgres://...) to cut the database off")
+    """A throwaway database of the server under test, which the test may cut off."""
     database = IntegrationDatabase(tmp_path)
     yield database
     set_reachable(database, True)
@@ -33,12 +27,28 @@ def outage_db(tmp_path):
 
 
 def set_reachable(database: IntegrationDatabase, reachable: bool) -> None:
-    import psycopg
+    if database.admin_url:
+        import psycopg
 
-    with psycopg.connect(database.admin_url, autocommit=True) as conn:
-        conn.execute(f'ALTER DATABASE "{database.name}" ALLOW_CONNECTIONS {str(reachable).lower()}')
-        if not reachable:
-            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [database.name])
+        with psycopg.connect(database.admin_url, autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{database.name}" ALLOW_CONNECTIONS {str(reachable).lower()}')
+            if not reachable:
+                conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [database.name]
+                )
+        return
+    path = Path(database.url.removeprefix("sqlite:///"))
+    away = path.parent / "away"
+    if not reachable and not away.exists():
+        away.mkdir()
+        for file in path.parent.glob(f"{path.name}*"):
+            file.rename(away / file.name)
+        path.mkdir()  # opening a directory as the database fails, even for root
+    elif reachable and away.exists():
+        path.rmdir()
+        for file in away.iterdir():
+            file.rename(path.parent / file.name)
+        away.rmdir()
 
 
 def fetch(url: str, data: bytes | None = None, headers: dict | None = None) -> tuple[int, dict, str]:
