@@ -70,7 +70,7 @@ def bench_throughput(env: dict, artifacts: Path) -> list[tuple[str, str, str]]:
                 user.make_plot(tokens, maxpoints=1000)
 
                 def stored(tokens=tokens, per_stream=per_stream):
-                    return all(user.ok("GET", f"/api/streams/{t}/")["accepted"] == per_stream for t in tokens)
+                    return all(user.stream_status(t)["accepted"] == per_stream for t in tokens)
 
                 rate = throughput(port, tokens, per_stream, stored)
                 rows.append((f"plotserver, {door}, {label}", f"{rate:,.0f} points/s", "stored and published"))

@@ -5,10 +5,19 @@
 
 from __future__ import annotations
 
+from django.db import InterfaceError, OperationalError
+from rest_framework import status
+from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+DATABASE_UNAVAILABLE = "The database is unavailable right now; nothing was changed. Try again in a few seconds."
+# Seconds a client is asked to wait before trying again after a 503.
+RETRY_AFTER = 5
 
 
 def json_exception_handler(exc, context):
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return database_unavailable_response()
     response = exception_handler(exc, context)
     if response is None:
         return None
@@ -17,12 +26,23 @@ def json_exception_handler(exc, context):
     return response
 
 
+def database_unavailable_response() -> Response:
+    """503, the documented answer while the database cannot be reached."""
+    return Response(
+        {"message": DATABASE_UNAVAILABLE, "errors": [{"message": DATABASE_UNAVAILABLE}]},
+        status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(RETRY_AFTER)},
+    )
+
+
 def flatten_errors(data) -> list[dict]:
     """DRF's nested errors (dicts and lists of messages) as a flat list, each naming its field."""
     return list(_flatten(data))
 
 
 def _flatten(data, field: str = ""):
+    # Error structures follow the request's shape, whose depth the parser bounds
+    # (plots/parsers.py), so recursion here is shallow.
     if isinstance(data, dict):
         if set(data) == {"detail"} and not field:
             yield {"message": str(data["detail"])}

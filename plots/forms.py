@@ -7,14 +7,14 @@ trace's spec keeps its streamed window and any attribute the form does not know 
 
 from __future__ import annotations
 
-import json
-
 from django import forms
 from django.db import transaction
 from django.forms import formset_factory
 
 from plots.errors import flatten_errors
 from plots.models import MAXPOINTS_DEFAULT, MAXPOINTS_LIMIT, Plot, StreamToken, Trace
+from plots.parsers import load_json
+from plots.quotas import check_traces
 from plots.serializers import PlotSerializer, StreamTokenSerializer
 from streaming.events import announce_plot_changed
 
@@ -89,7 +89,7 @@ class FigureJsonForm(PlotForm):
 
     def clean_figure(self) -> dict:
         try:
-            figure = json.loads(self.cleaned_data["figure"])
+            figure = load_json(self.cleaned_data["figure"])
         except ValueError as exc:
             raise forms.ValidationError(f"Not valid JSON: {exc}") from None
         if not isinstance(figure, dict):
@@ -132,7 +132,7 @@ class PlotEditForm(PlotForm):
     def clean_layout(self) -> dict:
         text = self.cleaned_data["layout"].strip() or "{}"
         try:
-            layout = json.loads(text)
+            layout = load_json(text)
         except ValueError as exc:
             raise forms.ValidationError(f"Not valid JSON: {exc}") from None
         if not isinstance(layout, dict):
@@ -178,6 +178,7 @@ def save_plot_edit(plot: Plot, form: PlotEditForm, formset: TraceFormSet, owner)
         trace.stream_token = StreamToken.objects.get(token=token, owner=owner) if token else None
         trace.maxpoints = trace_form.cleaned_data["maxpoints"]
         kept.append(trace)
+    check_traces(plot.pk, len(kept), [trace.stream_token_id for trace in kept])
     # Park every index out of the way first: the (plot, index) pair is unique.
     for offset, trace in enumerate(kept):
         if trace.pk is not None:

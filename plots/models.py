@@ -14,9 +14,16 @@ from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from plots.quotas import check_new_plot, check_new_token
+
 MAXPOINTS_DEFAULT = 500
 MAXPOINTS_LIMIT = 10000
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9._~-]{10,64}$")
+
+
+def new_share_key() -> str:
+    # The field's default, secrets.token_urlsafe(): 32 random bytes, 43 characters.
+    return secrets.token_urlsafe()
 
 
 def _digest(secret: str) -> str:
@@ -98,6 +105,11 @@ class StreamToken(models.Model):
     def __str__(self) -> str:
         return self.name or f"{self.token[:6]}…"
 
+    def save(self, *args, **kwargs) -> None:
+        if self._state.adding:
+            check_new_token(self.owner)
+        super().save(*args, **kwargs)
+
     @staticmethod
     def live(prefix: str = "") -> models.Q:
         """The query form of is_connected, for filters: `prefix` leads to the token."""
@@ -152,6 +164,36 @@ class Plot(models.Model):
 
     def __str__(self) -> str:
         return self.title or f"Plot {self.pk}"
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        plot = super().from_db(db, field_names, values)
+        if "sharing" in plot.__dict__:  # not when the field was deferred
+            plot._stored_sharing = plot.sharing
+        return plot
+
+    def save(self, *args, **kwargs) -> None:
+        """Quotas for a new plot; a fresh share key whenever the plot becomes secret, so a
+        link handed out before (secret, then private, then secret again) stops working."""
+        if self._state.adding:
+            check_new_plot(self.owner)
+        elif self.sharing == self.SECRET and getattr(self, "_stored_sharing", self.SECRET) != self.SECRET:
+            self.share_key = new_share_key()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "share_key"}
+        super().save(*args, **kwargs)
+        self._stored_sharing = self.sharing
+
+    def rotate_share_key(self) -> str:
+        """A new share key for a secret plot: the old link stops working at once, for open
+        viewers too (they are told the plot changed, and the old key no longer admits them)."""
+        from streaming.events import announce_plot_changed
+
+        self.share_key = new_share_key()
+        self.save(update_fields=["share_key", "updated"])
+        plot_id = self.pk
+        transaction.on_commit(lambda: announce_plot_changed(plot_id))
+        return self.share_key
 
     def get_absolute_url(self) -> str:
         return reverse("plot-detail", kwargs={"username": self.owner.get_username(), "pk": self.pk})

@@ -17,7 +17,6 @@ They never answer 5xx on purpose: chart_studio retries a 5xx for three minutes.
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 from urllib.parse import unquote_plus
@@ -32,8 +31,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from plots.authentication import ApiKeyAuthentication
-from plots.models import ApiKey, Grid, Plot
+from plots.authentication import ApiKeyAuthentication, user_for_key
+from plots.models import Grid, Plot
+from plots.parsers import JsonTooDeep, load_json
 from plots.serializers import PlotSerializer
 
 MAX_FOLDER_LENGTH = Plot._meta.get_field("folder").max_length
@@ -368,31 +368,50 @@ class PlotContentView(PlotlyApiView):
 
 FORM_FIELDS = ("platform", "version", "args", "kwargs", "un", "key", "origin")
 FORM_SPLIT = re.compile(r"(?:^|&)(" + "|".join(FORM_FIELDS) + r")=")
+FORM_JSON_FIELDS = ("args", "kwargs")
 FILEOPTS = ("new", "overwrite", "extend", "append")
 
 
-def parse_clientresp_form(raw: str) -> dict[str, object]:
-    """The fields of a /clientresp body, however it was encoded.
+def split_clientresp_form(raw: str) -> dict[str, str]:
+    """The fields of a /clientresp body by name, as text; `args` and `kwargs` still JSON.
 
     The Node client joins `key=value` pairs without URL-encoding, so JSON values hold raw `&`,
     `+` and `%` that a form parser would mangle; plotly.py < 4 encodes properly. A body with
-    raw JSON punctuation is taken as unencoded; the JSON fields are split on the known names.
+    raw JSON punctuation is taken as unencoded; the fields are split on the known names.
+    Splitting is cheap, so the API key in `un` and `key` is checked before any JSON is parsed.
     """
     encoded = not re.search(r'[\[\]{}"]', raw)
     pieces = FORM_SPLIT.split(raw)
-    fields: dict[str, object] = {}
+    fields: dict[str, str] = {}
     for name, value in zip(pieces[1::2], pieces[2::2], strict=True):
-        text = unquote_plus(value) if encoded else value
-        if name in ("args", "kwargs"):
-            try:
-                fields[name] = json.loads(text)
-            except ValueError:
-                try:
-                    fields[name] = json.loads(unquote_plus(value))
-                except ValueError:
-                    raise ValidationError(f"{name} is not JSON.") from None
-        else:
-            fields[name] = text
+        fields[name] = unquote_plus(value) if encoded else value
+    return fields
+
+
+def form_json(fields: dict[str, str], name: str, default: object) -> object:
+    """A JSON field of the form, parsed with the API's depth bound (unencoded, else URL-decoded)."""
+    if name not in fields:
+        return default
+    value = fields[name]
+    try:
+        return load_json(value)
+    except JsonTooDeep as exc:
+        raise ValidationError(f"{name}: {exc}") from None
+    except ValueError:
+        try:
+            return load_json(unquote_plus(value))
+        except JsonTooDeep as exc:
+            raise ValidationError(f"{name}: {exc}") from None
+        except ValueError:
+            raise ValidationError(f"{name} is not JSON.") from None
+
+
+def parse_clientresp_form(raw: str) -> dict[str, object]:
+    """Every field of a /clientresp body, `args` and `kwargs` parsed."""
+    fields: dict[str, object] = dict(split_clientresp_form(raw))
+    for name in FORM_JSON_FIELDS:
+        if name in fields:
+            fields[name] = form_json(fields, name, None)
     return fields
 
 
@@ -431,14 +450,14 @@ class ClientrespView(APIView):
 
     def post(self, request: Request) -> Response:
         raw = request.data if isinstance(request.data, bytes) else b""
-        form = parse_clientresp_form(raw.decode("utf-8", "replace"))
-        user = ApiKey.user_for(str(form.get("un", "")), str(form.get("key", "")))
+        form = split_clientresp_form(raw.decode("utf-8", "replace"))
+        user = user_for_key(request, form.get("un", ""), form.get("key", ""))
         if user is None:
             return self.answer(error="Invalid username or API key (un, key).", status=401)
         request.user = user
-        traces = form.get("args", [])
+        traces = form_json(form, "args", [])
         traces = [traces] if isinstance(traces, dict) else traces
-        options = form.get("kwargs") or {}
+        options = form_json(form, "kwargs", None) or {}
         if not isinstance(traces, list) or not isinstance(options, dict):
             raise ValidationError("args is a list of traces and kwargs an object of options.")
         fileopt = options.get("fileopt") or "new"
@@ -515,7 +534,8 @@ class ApiGetFileView(APIView):
     permission_classes = [permissions.AllowAny]
 
     def get(self, request: Request, owner: str, pk: int) -> Response:
-        user = ApiKey.user_for(request.headers.get("plotly-username", ""), request.headers.get("plotly-apikey", ""))
+        username, key = request.headers.get("plotly-username", ""), request.headers.get("plotly-apikey", "")
+        user = user_for_key(request, username, key) if username or key else None
         if user is not None:
             request.user = user
         plot = Plot.objects.select_related("owner").filter(pk=pk, owner__username=owner).first()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from rest_framework import serializers
 
+from plots import quotas
 from plots.models import MAXPOINTS_DEFAULT, MAXPOINTS_LIMIT, TOKEN_PATTERN, Plot, StreamToken, Trace
 from streaming.events import announce_plot_changed
 
@@ -22,6 +23,7 @@ class StreamTokenSerializer(serializers.ModelSerializer):
     class Meta:
         model = StreamToken
         fields = [
+            "id",
             "token",
             "name",
             "created",
@@ -156,6 +158,8 @@ class PlotSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError("figure.layout must be an object.")
         owner = self.context["request"].user
         traces = [parse_trace(trace, f"data[{i}]", owner) for i, trace in enumerate(data)]
+        plot_id = self.instance.pk if self.instance else None
+        quotas.check_traces(plot_id, len(traces), [_token_id(token) for _, token, _ in traces])
         return {"traces": traces, "layout": layout}
 
     @transaction.atomic
@@ -190,6 +194,10 @@ def _replace_traces(plot: Plot, traces: list[tuple[dict, StreamToken | None, int
     )
 
 
+def _token_id(token: StreamToken | None) -> int | None:
+    return token.pk if token is not None else None
+
+
 class TraceSerializer(serializers.ModelSerializer):
     token = serializers.CharField(
         source="stream_token.token",
@@ -220,12 +228,18 @@ class TraceSerializer(serializers.ModelSerializer):
 
     def create(self, validated: dict) -> Trace:
         plot = validated["plot"]
+        bindings = [*plot.traces.values_list("stream_token_id", flat=True), _token_id(validated.get("stream_token"))]
+        quotas.check_traces(plot.pk, len(bindings), bindings)
         validated["index"] = plot.traces.count()
         trace = super().create(validated)
         transaction.on_commit(lambda: announce_plot_changed(plot.pk))
         return trace
 
     def update(self, trace: Trace, validated: dict) -> Trace:
+        if "stream_token" in validated:
+            others = trace.plot.traces.exclude(pk=trace.pk).values_list("stream_token_id", flat=True)
+            bindings = [*others, _token_id(validated["stream_token"])]
+            quotas.check_traces(trace.plot_id, len(bindings), bindings)
         for field, value in validated.items():
             setattr(trace, field, value)
         # Only what was sent: the window read with the trace may be older than what its

@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
 from plots import views, viewsets
@@ -10,6 +10,7 @@ router.register(r"plots/(?P<plot_pk>\d+)/traces", viewsets.TraceViewSet, basenam
 
 urlpatterns = [
     path("api/", include(router.urls)),
+    re_path(r"^api/streams/[^/]+/$", viewsets.StreamByTokenGone.as_view()),
     path("", views.plot_list, name="plot-list"),
     path("~<str:username>/<int:pk>/", views.plot_detail, name="plot-detail"),
     path("~<str:username>/<int:pk>.embed", views.plot_embed, name="plot-embed"),

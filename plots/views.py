@@ -8,6 +8,7 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -28,6 +29,7 @@ from plots.forms import (
     trace_initial,
 )
 from plots.models import ApiKey, Plot, StreamToken
+from plots.quotas import QuotaExceeded
 from streaming.events import announce_plot_changed
 from streaming.window import POINT_ATTRIBUTES, get_path
 
@@ -180,16 +182,21 @@ def plot_create(request: HttpRequest) -> HttpResponse:
     )
     json_form = FigureJsonForm(request.POST if posted and kind == "json" else None, prefix="json")
     errors: list[str] = []
+    status = 200
     if request.method == "POST":
-        if kind == "json" and json_form.is_valid():
-            data = json_form.cleaned_data
-            plot, errors = create_plot(request, data["title"], data["sharing"], data["figure"])
-        elif kind == "form" and form.is_valid() and traces.is_valid():
-            title = form.cleaned_data["title"]
-            figure = figure_from_trace_forms(traces, request.user, title)
-            plot, errors = create_plot(request, title, form.cleaned_data["sharing"], figure)
-        else:
-            plot = None
+        try:
+            with transaction.atomic():
+                if kind == "json" and json_form.is_valid():
+                    data = json_form.cleaned_data
+                    plot, errors = create_plot(request, data["title"], data["sharing"], data["figure"])
+                elif kind == "form" and form.is_valid() and traces.is_valid():
+                    title = form.cleaned_data["title"]
+                    figure = figure_from_trace_forms(traces, request.user, title)
+                    plot, errors = create_plot(request, title, form.cleaned_data["sharing"], figure)
+                else:
+                    plot = None
+        except QuotaExceeded as exc:
+            plot, errors, status = None, [str(exc.detail)], exc.status_code
         if plot is not None:
             messages.success(request, f"Made “{plot}”. Stream to its tokens and it draws itself.")
             return redirect(plot.get_absolute_url())
@@ -197,6 +204,7 @@ def plot_create(request: HttpRequest) -> HttpResponse:
         request,
         "plots/plot_create.html",
         {"form": form, "traces": traces, "json_form": json_form, "errors": errors, "kind": kind},
+        status=status,
     )
 
 
@@ -208,7 +216,12 @@ def plot_edit(request: HttpRequest, username: str, pk: int) -> HttpResponse:
         form = PlotEditForm(request.POST, prefix="plot")
         traces = TraceFormSet(request.POST, prefix="traces", form_kwargs={"owner": request.user})
         if form.is_valid() and traces.is_valid():
-            save_plot_edit(plot, form, traces, request.user)
+            try:
+                save_plot_edit(plot, form, traces, request.user)
+            except QuotaExceeded as exc:
+                messages.error(request, str(exc.detail))
+                context = {"plot": plot, "form": form, "traces": traces}
+                return render(request, "plots/plot_edit.html", context, status=exc.status_code)
             messages.success(request, "Saved. Everyone watching sees the change now.")
             return redirect(plot.get_absolute_url())
     else:
@@ -256,7 +269,13 @@ def api_key_issue(request: HttpRequest) -> HttpResponse:
 def token_create(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST)
     if form.is_valid():
-        token, errors = form.save(request)
+        try:
+            token, errors = form.save(request)
+        except QuotaExceeded as exc:
+            messages.error(request, str(exc.detail))
+            response = account_settings(request)
+            response.status_code = exc.status_code
+            return response
         if token is not None:
             messages.success(request, f"Token “{token}” is ready.")
         for error in errors:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.shortcuts import get_object_or_404
-from rest_framework import mixins, permissions, viewsets
+from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from plots.models import Plot, StreamToken, Trace
 from plots.serializers import PlotSerializer, StreamTokenSerializer, TraceSerializer
@@ -22,11 +23,12 @@ class StreamTokenViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Your stream tokens. DELETE revokes: an open stream ends (410) and new ones are refused."""
+    """Your stream tokens, addressed by id: the token itself is a credential and never goes in
+    a URL (where access logs and proxies keep it). DELETE revokes: an open stream ends (410)
+    and new ones are refused."""
 
     serializer_class = StreamTokenSerializer
-    lookup_field = "token"
-    lookup_value_regex = "[^/]+"
+    lookup_value_regex = r"\d+"
 
     def get_queryset(self):
         return StreamToken.objects.filter(owner=self.request.user).prefetch_related("traces")
@@ -36,6 +38,28 @@ class StreamTokenViewSet(
 
     def perform_destroy(self, token: StreamToken) -> None:
         token.revoke()
+
+
+class StreamByTokenGone(APIView):
+    """`/api/streams/<token>/`, the old address: 410, pointing to the id route."""
+
+    authentication_classes = []
+    permission_classes = [permissions.AllowAny]
+
+    def gone(self, request: Request, *args, **kwargs) -> Response:
+        # The path is not echoed: it holds a credential.
+        return Response(
+            {"message": STREAM_BY_TOKEN_GONE, "errors": [{"message": STREAM_BY_TOKEN_GONE}]},
+            status=status.HTTP_410_GONE,
+        )
+
+    get = post = put = patch = delete = gone
+
+
+STREAM_BY_TOKEN_GONE = (
+    "Streams are addressed by id now: /api/streams/<id>/, with the id from POST /api/streams/ or "
+    "GET /api/streams/. A token never goes in a URL; treat one that did as exposed."
+)
 
 
 class ViewerOrOwner(permissions.BasePermission):
@@ -81,6 +105,13 @@ class PlotViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer) -> None:
         serializer.save(owner=self.request.user)
 
+    def update(self, request, *args, **kwargs):
+        if isinstance(request.data, dict) and "share_key" in request.data:
+            raise ValidationError(
+                {"share_key": "A share key cannot be set. POST /api/plots/<id>/share_key/ makes a new one."}
+            )
+        return super().update(request, *args, **kwargs)
+
     def perform_destroy(self, plot: Plot) -> None:
         plot_id = plot.pk
         plot.delete()
@@ -90,6 +121,17 @@ class PlotViewSet(viewsets.ModelViewSet):
     def figure(self, request: Request, pk=None) -> Response:
         """The figure as a viewer sees it now: the streamed windows in the data, no tokens."""
         return Response(self.get_object().viewer_figure())
+
+    @action(detail=True, methods=["post"], url_path="share_key")
+    def share_key(self, request: Request, pk=None) -> Response:
+        """Rotate a secret plot's share key: links with the old key stop working at once."""
+        plot = self.get_object()
+        if plot.sharing != Plot.SECRET:
+            raise ValidationError(
+                {"sharing": "Only a secret plot has a share key; switching to secret makes a new one."}
+            )
+        plot.rotate_share_key()
+        return Response(self.get_serializer(plot).data)
 
 
 class TraceViewSet(viewsets.ModelViewSet):

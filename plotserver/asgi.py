@@ -22,6 +22,7 @@ from django.conf import settings  # noqa: E402
 from django.http.request import split_domain_port, validate_host  # noqa: E402
 from django.utils.http import is_same_domain  # noqa: E402
 
+from plots.body_limit import BoundedBody  # noqa: E402
 from plotserver import log_redaction  # noqa: E402
 from streaming.lifespan import Lifespan  # noqa: E402
 from streaming.routing import StreamOrDjango, websocket_urlpatterns  # noqa: E402
@@ -87,7 +88,7 @@ elif "*" in settings.ALLOWED_HOSTS:
 
 application = ProtocolTypeRouter(
     {
-        "http": StreamOrDjango(django_asgi_app),
+        "http": StreamOrDjango(BoundedBody(django_asgi_app)),
         "websocket": SameOriginSocketValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
         "lifespan": Lifespan(),
     }

@@ -131,6 +131,24 @@ STREAM_HOST = env_str("STREAM_HOST", "0.0.0.0")
 STREAM_PUBLIC_URL = env_str("STREAM_PUBLIC_URL", "")
 STREAM_RECOVERY_UPDATES = int(env_number("STREAM_RECOVERY_UPDATES", 10000, minimum=0, kind=int))
 
+# The REST API, Plotly's routes and the pages (docs/api.md): what one request may cost.
+# A body over API_MAX_BODY_BYTES is refused (413) before it is read; JSON nested deeper than
+# API_MAX_JSON_DEPTH is refused (400) before anything walks it.
+API_MAX_BODY_BYTES = int(env_number("API_MAX_BODY_BYTES", 10 << 20, minimum=1024, kind=int))
+API_MAX_JSON_DEPTH = int(env_number("API_MAX_JSON_DEPTH", 64, minimum=4, kind=int))
+API_PAGE_SIZE = int(env_number("API_PAGE_SIZE", 100, minimum=1, kind=int))
+# Per-user quotas, each answered 429 with a message when reached.
+QUOTA_TOKENS_PER_USER = int(env_number("QUOTA_TOKENS_PER_USER", 1000, minimum=1, kind=int))
+QUOTA_PLOTS_PER_USER = int(env_number("QUOTA_PLOTS_PER_USER", 10000, minimum=1, kind=int))
+QUOTA_TRACES_PER_PLOT = int(env_number("QUOTA_TRACES_PER_PLOT", 1000, minimum=1, kind=int))
+QUOTA_TRACES_PER_TOKEN = int(env_number("QUOTA_TRACES_PER_TOKEN", 100, minimum=1, kind=int))
+# Failed sign-ins (wrong API key, wrong password) per client address, and API calls per user.
+THROTTLE_AUTH_FAILURES = env_str("THROTTLE_AUTH_FAILURES", "20/min")
+THROTTLE_API_USER = env_str("THROTTLE_API_USER", "6000/min")
+# How many reverse proxies append to X-Forwarded-For in front of the server; 0 trusts only the
+# socket's address, so a client cannot pick its own address to dodge the throttles.
+THROTTLE_NUM_PROXIES = int(env_number("THROTTLE_NUM_PROXIES", 0, minimum=0, kind=int))
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -154,6 +172,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "plots.outage.DatabaseUnavailableMiddleware",
 ]
 if CONTENT_SECURITY_POLICY_ON:
     MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
@@ -221,8 +240,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["plots.parsers.BoundedJSONParser"],
     "EXCEPTION_HANDLER": "plots.errors.json_exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "plots.pagination.PageNumberPagination",
+    "PAGE_SIZE": API_PAGE_SIZE,
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": THROTTLE_API_USER, "auth_failures": THROTTLE_AUTH_FAILURES},
+    "NUM_PROXIES": THROTTLE_NUM_PROXIES,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 

@@ -25,6 +25,14 @@ def fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def fresh_throttles():
+    """Each in-process test starts with no throttle counts (they live in Django's cache)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 # -- in-process personas (pytest-django) ---------------------------------------------------
 
 

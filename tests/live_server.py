@@ -187,6 +187,7 @@ class Api:
         self.base_url = base_url
         self.username = username
         self.key = key
+        self.stream_ids: dict[str, int] = {}  # token -> id, for the REST routes (tokens never go in URLs)
 
     def request(self, method: str, path: str, body: object = None, headers: dict | None = None):
         data = None if body is None else json.dumps(body).encode()
@@ -220,7 +221,32 @@ class Api:
         return data
 
     def make_token(self, name: str = "") -> str:
-        return self.ok("POST", "/api/streams/", {"name": name})["token"]
+        return self.make_stream(name)["token"]
+
+    def make_stream(self, name: str = "", token: str | None = None) -> dict:
+        """Make a stream token; return the whole answer (`id`, `token`, status fields)."""
+        body = {"name": name} if token is None else {"name": name, "token": token}
+        stream = self.ok("POST", "/api/streams/", body)
+        self.stream_ids[stream["token"]] = stream["id"]
+        return stream
+
+    def stream_id(self, token: str) -> int:
+        """The id of one of this user's tokens, looked up in the (paged) list when not made here."""
+        if token not in self.stream_ids:
+            path = "/api/streams/"
+            while path:
+                page = self.ok("GET", path)
+                self.stream_ids.update({s["token"]: s["id"] for s in page["results"]})
+                path = page["next"] and page["next"].removeprefix(self.base_url)
+        return self.stream_ids[token]
+
+    def stream_status(self, token: str) -> dict:
+        """GET /api/streams/<id>/ for a token of this user: its stream's status."""
+        return self.ok("GET", f"/api/streams/{self.stream_id(token)}/")
+
+    def revoke(self, token: str) -> None:
+        """DELETE /api/streams/<id>/: the token's open stream ends and new ones are refused."""
+        self.ok("DELETE", f"/api/streams/{self.stream_id(token)}/")
 
     def make_plot(self, tokens: list[str], maxpoints: int = 500, sharing: str = "public", title: str = "live") -> dict:
         traces = [

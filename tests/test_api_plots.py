@@ -131,7 +131,7 @@ def test_the_figure_endpoint_strips_stream_keys(as_alice, token):
 def test_the_list_holds_only_your_plots(as_alice, as_bob):
     create(as_alice, title="mine")
     create(as_bob, title="bobs")
-    assert [p["title"] for p in as_alice.get("/api/plots/").json()] == ["mine"]
+    assert [p["title"] for p in as_alice.get("/api/plots/").json()["results"]] == ["mine"]
 
 
 def test_the_owner_deletes_a_plot(as_alice):

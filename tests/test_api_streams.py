@@ -1,4 +1,4 @@
-"""/api/streams/: making, listing, reading and revoking stream tokens."""
+"""/api/streams/: making, listing, reading and revoking stream tokens (addressed by id)."""
 
 import pytest
 
@@ -39,28 +39,40 @@ def test_a_token_is_unique_across_the_server(as_alice, as_bob):
 def test_the_list_holds_only_your_tokens(as_alice, as_bob):
     as_alice.post("/api/streams/", {"token": "alice-token-1"}, format="json")
     as_bob.post("/api/streams/", {"token": "bobs-token-01"}, format="json")
-    assert [t["token"] for t in as_alice.get("/api/streams/").json()] == ["alice-token-1"]
+    assert [t["token"] for t in as_alice.get("/api/streams/").json()["results"]] == ["alice-token-1"]
 
 
 def test_a_token_shows_its_status(as_alice):
-    as_alice.post("/api/streams/", {"token": "status-token"}, format="json")
-    body = as_alice.get("/api/streams/status-token/").json()
+    made = as_alice.post("/api/streams/", {"token": "status-token"}, format="json").json()
+    body = as_alice.get(f"/api/streams/{made['id']}/").json()
+    assert body["token"] == "status-token"
     for field in ("connected", "last_write_at", "remote_addr", "accepted", "rejected", "last_error", "takeovers"):
         assert field in body
     assert body["connected"] is False and body["accepted"] == 0
 
 
 def test_another_user_cannot_see_your_token(as_alice, as_bob):
-    as_alice.post("/api/streams/", {"token": "alice-token-2"}, format="json")
-    assert as_bob.get("/api/streams/alice-token-2/").status_code == 404
-    assert as_bob.delete("/api/streams/alice-token-2/").status_code == 404
+    made = as_alice.post("/api/streams/", {"token": "alice-token-2"}, format="json").json()
+    assert as_bob.get(f"/api/streams/{made['id']}/").status_code == 404
+    assert as_bob.delete(f"/api/streams/{made['id']}/").status_code == 404
+    assert not StreamToken.objects.get(token="alice-token-2").is_revoked
 
 
 def test_delete_revokes_the_token(as_alice):
-    as_alice.post("/api/streams/", {"token": "revoke-me-01"}, format="json")
-    assert as_alice.delete("/api/streams/revoke-me-01/").status_code == 204
+    made = as_alice.post("/api/streams/", {"token": "revoke-me-01"}, format="json").json()
+    assert as_alice.delete(f"/api/streams/{made['id']}/").status_code == 204
     assert StreamToken.objects.get(token="revoke-me-01").is_revoked
-    assert as_alice.get("/api/streams/revoke-me-01/").json()["revoked"] is not None
+    assert as_alice.get(f"/api/streams/{made['id']}/").json()["revoked"] is not None
+
+
+@pytest.mark.parametrize("method", ["get", "delete"])
+def test_the_old_token_address_answers_410_pointing_to_the_id(as_alice, method):
+    as_alice.post("/api/streams/", {"token": "old-address-1"}, format="json")
+    response = getattr(as_alice, method)("/api/streams/old-address-1/")
+    assert response.status_code == 410
+    assert "/api/streams/<id>/" in response.json()["message"]
+    assert "old-address-1" not in response.content.decode()
+    assert not StreamToken.objects.get(token="old-address-1").is_revoked
 
 
 def test_an_anonymous_visitor_gets_401(anonymous):

@@ -18,7 +18,7 @@ def plot(alice):
 
 
 def test_it_lists_a_plots_traces(as_alice, plot):
-    assert as_alice.get(f"/api/plots/{plot.pk}/traces/").json() == [
+    assert as_alice.get(f"/api/plots/{plot.pk}/traces/").json()["results"] == [
         {"index": 0, "spec": {"type": "scatter", "x": [1], "y": [2]}, "token": None, "maxpoints": 500}
     ]
 
@@ -66,10 +66,10 @@ def test_another_user_cannot_change_traces(as_bob, plot):
 
 def test_visitors_see_traces_without_their_tokens(as_alice, as_bob, anonymous, alice, plot):
     plot.traces.update(stream_token=StreamToken.objects.create(owner=alice, token="secret-token-1"))
-    assert as_alice.get(f"/api/plots/{plot.pk}/traces/").json()[0]["token"] == "secret-token-1"
+    assert as_alice.get(f"/api/plots/{plot.pk}/traces/").json()["results"][0]["token"] == "secret-token-1"
     for visitor in (as_bob, anonymous):
         for body in (
-            visitor.get(f"/api/plots/{plot.pk}/traces/").json()[0],
+            visitor.get(f"/api/plots/{plot.pk}/traces/").json()["results"][0],
             visitor.get(f"/api/plots/{plot.pk}/traces/0/").json(),
         ):
             assert "token" not in body

@@ -234,5 +234,5 @@ def test_two_producers_on_one_token_show_as_takeovers_in_its_status(chart_studio
     )
     client.result()
     client.finish()
-    status = wait_for(lambda: (s := user.ok("GET", f"/api/streams/{user.tokens[0]}/"))["takeovers"] >= 1 and s)
+    status = wait_for(lambda: (s := user.stream_status(user.tokens[0]))["takeovers"] >= 1 and s)
     assert status["connected"] is False

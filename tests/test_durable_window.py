@@ -22,7 +22,7 @@ def test_a_graceful_stop_answers_503_after_writing_every_accepted_point(start_se
     stream = RawStream(server.port, token).open()
     for i in range(300):
         stream.write({"x": i, "y": i})
-    wait_for(lambda: user.ok("GET", f"/api/streams/{token}/")["accepted"] > 0)
+    wait_for(lambda: user.stream_status(token)["accepted"] > 0)
     # uvicorn finishes its shutdown, then re-raises the signal: the exit status is -SIGTERM.
     assert server.stop(signal.SIGTERM) in (0, -signal.SIGTERM)
     assert "Application shutdown complete" in server.log_text()
@@ -54,7 +54,7 @@ def test_the_window_and_sequence_numbers_survive_a_restart(start_server, integra
     second.send_body(b'{"x": 5, "y": 0}\n')
     assert second.answer().status == 200
     assert user.figure(plot["id"])["data"][0]["x"] == [3, 4, 5]
-    assert user.ok("GET", f"/api/streams/{token}/")["last_seq"] == 6
+    assert user.stream_status(token)["last_seq"] == 6
 
 
 def test_a_crash_loses_at_most_the_last_batch_interval(start_server, integration_db):
@@ -91,11 +91,11 @@ def test_after_a_crash_the_token_no_longer_shows_connected(start_server, integra
     token = user.make_token()
     stream = RawStream(server.port, token).open()
     stream.write({"x": 1})
-    wait_for(lambda: user.ok("GET", f"/api/streams/{token}/")["connected"])
+    wait_for(lambda: user.stream_status(token)["connected"])
     server.process.send_signal(signal.SIGKILL)
     server.process.wait()
     again = start_server(name="after-crash-status")
     user.base_url = again.url
     # At once with one process; with Redis other processes may hold streams, so the crashed
     # process's lease has to run out (10 s) first.
-    wait_for(lambda: user.ok("GET", f"/api/streams/{token}/")["connected"] is False, timeout=15, interval=0.5)
+    wait_for(lambda: user.stream_status(token)["connected"] is False, timeout=15, interval=0.5)

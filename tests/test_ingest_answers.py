@@ -37,7 +37,7 @@ def test_a_bad_line_is_counted_and_the_stream_goes_on(server, producer):
     assert (answer.status, answer.json["accepted"], answer.json["rejected"]) == (200, 2, 3)
     assert answer.json["last_error"] == {"line": 4, "message": "not valid UTF-8 (byte 7)"}
     assert producer.figure(plot["id"])["data"][0]["x"] == [1, 3]
-    status = producer.ok("GET", f"/api/streams/{token}/")
+    status = producer.stream_status(token)
     assert (status["accepted"], status["rejected"]) == (2, 3)
     assert status["last_error"]["line"] == 4
     assert status["remote_addr"] == "127.0.0.1"
@@ -69,16 +69,16 @@ def test_broken_chunked_framing_is_a_400_that_keeps_earlier_points(server, produ
     stream.send_raw(b"zz\r\nnot a chunk\r\n")
     assert stream.answer().status == 400
     assert producer.figure(plot["id"])["data"][0]["x"] == [1]
-    wait_for(lambda: producer.ok("GET", f"/api/streams/{token}/")["connected"] is False)
+    wait_for(lambda: producer.stream_status(token)["connected"] is False)
 
 
 def test_a_stream_is_not_connected_after_it_ends(server, producer):
     token = producer.make_token()
     stream = RawStream(server.port, token).open()
     stream.write({"x": 1})
-    wait_for(lambda: producer.ok("GET", f"/api/streams/{token}/")["connected"])
+    wait_for(lambda: producer.stream_status(token)["connected"])
     stream.end()
-    assert producer.ok("GET", f"/api/streams/{token}/")["connected"] is False
+    assert producer.stream_status(token)["connected"] is False
 
 
 def test_a_producer_that_vanishes_keeps_its_accepted_points(server, producer):
@@ -87,10 +87,10 @@ def test_a_producer_that_vanishes_keeps_its_accepted_points(server, producer):
     stream = RawStream(server.port, token).open()
     stream.write({"x": 1, "y": 1})
     stream.write({"x": 2, "y": 2})
-    wait_for(lambda: producer.ok("GET", f"/api/streams/{token}/")["accepted"] == 2)
-    assert producer.ok("GET", f"/api/streams/{token}/")["connected"]
+    wait_for(lambda: producer.stream_status(token)["accepted"] == 2)
+    assert producer.stream_status(token)["connected"]
     stream.sock.close()
-    wait_for(lambda: producer.ok("GET", f"/api/streams/{token}/")["connected"] is False)
+    wait_for(lambda: producer.stream_status(token)["connected"] is False)
     assert producer.figure(plot["id"])["data"][0]["x"] == [1, 2]
 
 

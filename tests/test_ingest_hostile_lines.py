@@ -59,7 +59,7 @@ def test_a_deeply_nested_line_is_rejected_and_other_streams_keep_flowing(listeni
         steady.write({"x": x, "y": x})
     wait_for(lambda: victim.figure(plot["id"])["data"][0]["x"] == [1, 2, 3, 4, 5], message="the victim's points")
     assert steady.end().json["accepted"] == 5
-    wait_for(lambda: attacker.ok("GET", f"/api/streams/{attacker_token}/")["connected"] is False)
+    wait_for(lambda: attacker.stream_status(attacker_token)["connected"] is False)
     # And the server still stops promptly, answering nothing it did not owe.
     assert server.stop(signal.SIGTERM, timeout=30) in (0, -signal.SIGTERM)
     assert "RecursionError" not in server.log_text()

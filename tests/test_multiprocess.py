@@ -46,7 +46,7 @@ def test_the_newest_connection_wins_across_processes(pair, user):
     plot = user.make_plot([token])
     oldest = RawStream(a.port, token).open()
     oldest.write({"x": 1, "y": 1})
-    wait_for(lambda: user.ok("GET", f"/api/streams/{token}/")["connected"])
+    wait_for(lambda: user.stream_status(token)["connected"])
     newest = RawStream(b.port, token).open()
     started = time.monotonic()
     newest.write({"x": 2, "y": 2})
@@ -62,10 +62,10 @@ def test_revoking_on_one_process_ends_the_stream_on_the_other(pair, user):
     token = user.make_token()
     stream = RawStream(a.port, token).open()
     stream.write({"x": 1})
-    wait_for(lambda: user.ok("GET", f"/api/streams/{token}/")["connected"])
+    wait_for(lambda: user.stream_status(token)["connected"])
     user.base_url = b.url
     started = time.monotonic()
-    user.ok("DELETE", f"/api/streams/{token}/")
+    user.revoke(token)
     assert stream.answer(timeout=5).status == 410
     assert time.monotonic() - started < 1.0
 

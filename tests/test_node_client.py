@@ -128,7 +128,7 @@ def test_it_plots_over_https_and_streams_every_point_to_the_stream_host(
         wait_for(lambda: {k: viewer.trace(0).get(k) for k in "xy"} == expected, timeout=5)
     finally:
         viewer.close()
-    status = user.ok("GET", f"/api/streams/{token}/")
+    status = user.stream_status(token)
     assert (status["accepted"], status["rejected"]) == (7, 0)
 
     client.go()

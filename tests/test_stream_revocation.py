@@ -13,9 +13,9 @@ def test_revoking_ends_the_open_stream_with_410_and_keeps_its_points(server, pro
     plot = producer.make_plot([token])
     stream = RawStream(server.port, token).open()
     stream.write({"x": 1, "y": 1})
-    wait_for(lambda: producer.ok("GET", f"/api/streams/{token}/")["connected"])
+    wait_for(lambda: producer.stream_status(token)["connected"])
     started = time.monotonic()
-    producer.ok("DELETE", f"/api/streams/{token}/")
+    producer.revoke(token)
     answer = stream.answer(timeout=5)
     assert time.monotonic() - started < 1.0
     assert (answer.status, answer.json["message"]) == (410, "the stream token was revoked")
@@ -24,5 +24,5 @@ def test_revoking_ends_the_open_stream_with_410_and_keeps_its_points(server, pro
 
 def test_a_revoked_token_is_refused_with_404(server, producer):
     token = producer.make_token()
-    producer.ok("DELETE", f"/api/streams/{token}/")
+    producer.revoke(token)
     assert RawStream(server.port, token).open().answer().status == 404

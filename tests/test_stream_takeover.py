@@ -33,12 +33,12 @@ def test_a_takeover_shows_in_the_token_status(server, producer):
     token = producer.make_token()
     first = RawStream(server.port, token).open()
     first.write({"x": 1})
-    wait_for(lambda: producer.ok("GET", f"/api/streams/{token}/")["connected"])
+    wait_for(lambda: producer.stream_status(token)["connected"])
     second = RawStream(server.port, token).open()
     second.write({"x": 2})
     assert first.answer().status == 409
     second.end()
-    status = producer.ok("GET", f"/api/streams/{token}/")
+    status = producer.stream_status(token)
     assert status["takeovers"] == 1
     assert status["accepted"] == 2
 
@@ -48,12 +48,12 @@ def test_sequence_numbers_keep_growing_across_a_takeover(server, producer):
     first = RawStream(server.port, token).open()
     first.write({"x": 1})
     first.write({"x": 2})
-    wait_for(lambda: producer.ok("GET", f"/api/streams/{token}/")["last_seq"] == 2)
+    wait_for(lambda: producer.stream_status(token)["last_seq"] == 2)
     second = RawStream(server.port, token).open()
     second.write({"x": 3})
     assert first.answer().status == 409
     second.end()
-    assert producer.ok("GET", f"/api/streams/{token}/")["last_seq"] == 3
+    assert producer.stream_status(token)["last_seq"] == 3
 
 
 def test_of_two_connections_opening_at_once_only_the_later_one_stays(server, producer):
