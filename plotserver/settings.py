@@ -75,6 +75,12 @@ STREAM_HOST = env_str("STREAM_HOST", "0.0.0.0")
 STREAM_PUBLIC_URL = env_str("STREAM_PUBLIC_URL", "")
 STREAM_RECOVERY_UPDATES = int(env_number("STREAM_RECOVERY_UPDATES", 10000, minimum=0, kind=int))
 
+# Viewers: see docs/websocket.md for what each one means to a client.
+VIEWER_SEND_QUEUE_BYTES = int(env_number("VIEWER_SEND_QUEUE_BYTES", 1 << 20, minimum=1024, kind=int))
+VIEWER_SEND_TIMEOUT = env_number("VIEWER_SEND_TIMEOUT", 10.0, minimum=0.1)
+VIEWER_GAP_TIMEOUT = env_number("VIEWER_GAP_TIMEOUT", 2.0, minimum=0.0)
+VIEWER_RESYNC_INTERVAL = env_number("VIEWER_RESYNC_INTERVAL", 1.0, minimum=0.0)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
