@@ -93,6 +93,11 @@ class PlotRelay:
             asyncio.create_task(self._watchdog_loop(), name="plotserver-relay-watchdog"),
         ]
 
+    @property
+    def subscriptions(self) -> set[int]:
+        """The plots whose group this process has joined."""
+        return set(self._subscribed)
+
     async def join(self, plot_id: int, viewer: ViewerSocket) -> None:
         """Relay the plot's messages to `viewer` from now on."""
         self.viewers[plot_id].add(viewer)
