@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 import orjson
+import pytest
 from asgiref.sync import sync_to_async
 from asgiref.testing import ApplicationCommunicator
 from channels.auth import AuthMiddlewareStack
