@@ -12,6 +12,7 @@ from asgiref.sync import sync_to_async
 from asgiref.testing import ApplicationCommunicator
 from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
+from django.db import connections
 
 from plots.models import Plot, StreamToken, Trace
 from streaming import events
@@ -23,6 +24,13 @@ from streaming.store import StreamBatch, commit_batch
 pytestmark = pytest.mark.django_db(transaction=True)
 
 application = AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+
+
+@pytest.fixture(autouse=True)
+async def close_thread_connections():
+    """The viewer reads the database on a worker thread: close its connection after each test."""
+    yield
+    await sync_to_async(connections.close_all)()
 
 
 @pytest.fixture
