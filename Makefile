@@ -23,7 +23,7 @@ run: venv
 	$(BIN)/python manage.py demo --produce --url http://$(HOST):$(PORT) & producer=$$!; \
 	trap 'kill $$producer 2>/dev/null' EXIT INT TERM; \
 	STREAM_PORT=$(STREAM_PORT) $(BIN)/uvicorn plotserver.asgi:application --http httptools \
-		--host $(HOST) --port $(PORT) --timeout-graceful-shutdown 15
+		--ws-per-message-deflate false --host $(HOST) --port $(PORT) --timeout-graceful-shutdown 15
 
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -7,7 +7,8 @@ set) and the viewers in load-generator processes of their own (asyncio WebSocket
 write carries its wall-clock send time; each viewer notes when each update reached it. Printed
 per N: latency p50 / p99 / max from the producer's write to the viewer's receipt, updates
 delivered against expected (N x writes; an update that came again after a resync snapshot is
-counted once), resync snapshots, and the server's CPU over the run.
+counted once), resync snapshots, and the server's CPU over the run, also per update delivered
+(which, unlike latency, hardly depends on what else the machine is doing).
 
 `--deflate` offers permessage-deflate from the clients and serves with it on (uvicorn's
 default); without it the server runs as plotserver is deployed (docs/websocket.md).
@@ -216,6 +217,7 @@ def run(server: LiveServer, env: dict, viewers: int, seconds: float, rate: float
         "failed": sum(o["failed"] for o in outcomes),
         "closed": sum(o["closed"] for o in outcomes),
         "server_cpu": cpu / elapsed,
+        "cpu_us_per_delivery": cpu / max(1, sum(o["delivered"] for o in outcomes)) * 1e6,
     }
 
 
@@ -256,7 +258,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
             f"  1 producer, {row['viewers']:>5} viewers  p50 {row['p50_ms']:7.1f} ms  p99 {row['p99_ms']:7.1f} ms"
             f"  max {row['max_ms']:7.1f} ms  delivered {row['delivered']:,}/{row['expected']:,}"
             f"  resyncs {row['resyncs']}  failed {row['failed']}  closed {row['closed']}"
-            f"  server CPU {row['server_cpu']:.0%}"
+            f"  server CPU {row['server_cpu']:.0%}, {row['cpu_us_per_delivery']:.1f} us a delivery"
         )
     return rows
 
