@@ -119,7 +119,13 @@ class PlotRelay:
 
     async def _receive_loop(self) -> None:
         while True:
-            message = await self.layer.receive(self.channel_name)
+            try:
+                message = await self.layer.receive(self.channel_name)
+            except Exception:
+                # The layer reconnects by itself; viewers resync on the gap this leaves.
+                log.exception("the relay could not receive from the channel layer; retrying")
+                await asyncio.sleep(1)
+                continue
             try:
                 self.dispatch(message)
             except Exception:

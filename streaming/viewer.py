@@ -219,11 +219,20 @@ class ViewerSocket:
                 mode = RESYNC
                 continue
             position = position_of(message)
-            covered = self._covers(position)
-            if covered or self.loop.time() >= deadline:
-                if not covered:
-                    log.warning("viewer of plot %s: missing updates never came; sending what is stored", self.plot_id)
+            if self._covers(position):
                 self._adopt(message, mode, position)
+                return
+            if self.loop.time() >= deadline:
+                # They are not coming (their writer crashed before its commit): what is stored
+                # is the truth now, sent as a snapshot marked resync.
+                log.warning("viewer of plot %s: missing updates never came; sending what is stored", self.plot_id)
+                message = await self._read(RESYNC)
+                if self.sync_again is not None or self.dropping or self.close_code is not None:
+                    return
+                if message is None:
+                    self.close_not_shared()
+                    return
+                self._adopt(message, RESYNC, position_of(message))
                 return
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.2)
