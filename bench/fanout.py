@@ -105,6 +105,7 @@ class ViewerProtocol(asyncio.Protocol):
             if opcode != 0x1:
                 continue
             if first & 0x40 and self.inflater is not None:
+                self.tally["compressed"] += 1
                 payload = self.inflater.decompress(payload + b"\x00\x00\xff\xff")
             self.on_message(orjson.loads(payload), now)
 
@@ -127,7 +128,7 @@ class ViewerProtocol(asyncio.Protocol):
 
 def viewer_worker(port: int, path: str, count: int, writes: int, deadline: float, deflate: bool, ready, results):
     """Hold `count` viewers of one plot until each has every write (or the deadline)."""
-    tally = {"latencies": [], "resyncs": 0, "failed": 0, "closed": 0, "delivered": 0}
+    tally = {"latencies": [], "resyncs": 0, "failed": 0, "closed": 0, "delivered": 0, "compressed": 0}
 
     async def viewer(protocols: list) -> None:
         loop = asyncio.get_running_loop()
@@ -216,6 +217,7 @@ def run(server: LiveServer, env: dict, viewers: int, seconds: float, rate: float
         "resyncs": sum(o["resyncs"] for o in outcomes),
         "failed": sum(o["failed"] for o in outcomes),
         "closed": sum(o["closed"] for o in outcomes),
+        "compressed": sum(o["compressed"] for o in outcomes),
         "server_cpu": cpu / elapsed,
         "cpu_us_per_delivery": cpu / max(1, sum(o["delivered"] for o in outcomes)) * 1e6,
     }
@@ -258,6 +260,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
             f"  1 producer, {row['viewers']:>5} viewers  p50 {row['p50_ms']:7.1f} ms  p99 {row['p99_ms']:7.1f} ms"
             f"  max {row['max_ms']:7.1f} ms  delivered {row['delivered']:,}/{row['expected']:,}"
             f"  resyncs {row['resyncs']}  failed {row['failed']}  closed {row['closed']}"
+            f"  deflated frames {row['compressed']:,}"
             f"  server CPU {row['server_cpu']:.0%}, {row['cpu_us_per_delivery']:.1f} us a delivery"
         )
     return rows
