@@ -146,11 +146,12 @@ if REDIS_URL:
         }
     }
 else:
-    # Viewers and streams stay in their groups for months: no group expiry to speak of.
+    # Viewers and streams stay in their groups for months: no group expiry to speak of. One
+    # channel (the viewer relay's) takes the batches of every watched plot: room for seconds of them.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels.layers.InMemoryChannelLayer",
-            "CONFIG": {"group_expiry": 10 * 365 * 86400, "capacity": 1000},
+            "CONFIG": {"group_expiry": 10 * 365 * 86400, "capacity": 10_000},
         }
     }
 
