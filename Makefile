@@ -30,7 +30,7 @@ run: venv $(SECRET_KEY_FILE)
 	{ $(BIN)/python manage.py demo --produce --url http://$(HOST):$(PORT) & producer=$$!; \
 	trap 'kill $$producer 2>/dev/null' EXIT INT TERM; \
 	STREAM_PORT=$(STREAM_PORT) $(BIN)/uvicorn plotserver.asgi:application \
-		--http plotserver.http:GuardedHttpToolsProtocol \
+		--http plotserver.http:GuardedHttpToolsProtocol --ws-per-message-deflate false \
 		--host $(HOST) --port $(PORT) --timeout-graceful-shutdown 15; }
 
 test: venv

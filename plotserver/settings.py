@@ -148,6 +148,11 @@ THROTTLE_API_USER = env_str("THROTTLE_API_USER", "6000/min")
 # How many reverse proxies append to X-Forwarded-For in front of the server; 0 trusts only the
 # socket's address, so a client cannot pick its own address to dodge the throttles.
 THROTTLE_NUM_PROXIES = int(env_number("THROTTLE_NUM_PROXIES", 0, minimum=0, kind=int))
+# Viewers: see docs/websocket.md for what each one means to a client.
+VIEWER_SEND_QUEUE_BYTES = int(env_number("VIEWER_SEND_QUEUE_BYTES", 1 << 20, minimum=1024, kind=int))
+VIEWER_SEND_TIMEOUT = env_number("VIEWER_SEND_TIMEOUT", 10.0, minimum=0.1)
+VIEWER_GAP_TIMEOUT = env_number("VIEWER_GAP_TIMEOUT", 2.0, minimum=0.0)
+VIEWER_RESYNC_INTERVAL = env_number("VIEWER_RESYNC_INTERVAL", 1.0, minimum=0.0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -217,11 +222,12 @@ if REDIS_URL:
         }
     }
 else:
-    # Viewers and streams stay in their groups for months: no group expiry to speak of.
+    # Viewers and streams stay in their groups for months: no group expiry to speak of. One
+    # channel (the viewer relay's) takes the batches of every watched plot: room for seconds of them.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels.layers.InMemoryChannelLayer",
-            "CONFIG": {"group_expiry": 10 * 365 * 86400, "capacity": 1000},
+            "CONFIG": {"group_expiry": 10 * 365 * 86400, "capacity": 10_000},
         }
     }
 

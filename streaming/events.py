@@ -1,10 +1,11 @@
 """The channel-layer groups and messages of plotserver, named and sent from this one place.
 
 Two kinds of group:
-- `plot_group(plot_id)`: every viewer of a plot. Messages: `plot.updates` (one per plot per
-  ingest batch, carrying every update of that batch), `plot.changed` (the plot or its traces
-  were edited: viewers take a fresh snapshot, or leave if they may no longer see it) and
-  `plot.stream` (a producer of the plot connected or went away).
+- `plot_group(plot_id)`: the viewer relay of every process that has viewers of the plot
+  (streaming/relay.py: one member per process, not one per viewer). Messages, each naming its
+  `plot`: `plot.updates` (one per plot per ingest batch, carrying every update of that batch),
+  `plot.changed` (the plot or its traces were edited: viewers take a fresh snapshot, or leave
+  if they may no longer see it) and `plot.stream` (a producer of the plot connected or went away).
 - `stream_group(token_id)`: the process that holds a token's open stream. Messages:
   `stream.takeover` (a newer connection came: close yours with 409 and answer
   `stream.released`), `stream.revoke` (the token was revoked: close with 410).
@@ -41,11 +42,13 @@ class StreamUpdate(TypedDict):
 
 class PlotUpdates(TypedDict):
     type: Literal["plot.updates"]
+    plot: int
     updates: list[StreamUpdate]
 
 
 class PlotChanged(TypedDict):
     type: Literal["plot.changed"]
+    plot: int
 
 
 class StreamTakeover(TypedDict):
@@ -67,6 +70,7 @@ class StreamRevoke(TypedDict):
 
 class PlotStream(TypedDict):
     type: Literal["plot.stream"]
+    plot: int
     stream: int
     connected: bool
     seq: NotRequired[int]
@@ -78,15 +82,16 @@ async def publish_stream_state(plot_ids: list[int], token_id: int, connected: bo
     When it went away, `seq` is its last sequence number: a viewer that holds less lost an
     update on the way (nothing more will come to show it a gap) and takes a snapshot.
     """
-    message: PlotStream = {"type": "plot.stream", "stream": token_id, "connected": connected}
-    if seq is not None:
-        message["seq"] = seq
     for plot_id in plot_ids:
+        message: PlotStream = {"type": "plot.stream", "plot": plot_id, "stream": token_id, "connected": connected}
+        if seq is not None:
+            message["seq"] = seq
         await get_channel_layer().group_send(plot_group(plot_id), message)
 
 
 async def publish_updates(plot_id: int, updates: list[StreamUpdate]) -> None:
-    message: PlotUpdates = {"type": "plot.updates", "updates": updates}
+    """Every update of one batch of a plot, to the relay of each process with viewers of it."""
+    message: PlotUpdates = {"type": "plot.updates", "plot": plot_id, "updates": updates}
     await get_channel_layer().group_send(plot_group(plot_id), message)
 
 
@@ -96,7 +101,7 @@ def announce_plot_changed(plot_id: int) -> None:
     from plots.models import Plot
 
     Plot.objects.filter(pk=plot_id).update(revision=models.F("revision") + 1)
-    message: PlotChanged = {"type": "plot.changed"}
+    message: PlotChanged = {"type": "plot.changed", "plot": plot_id}
     async_to_sync(get_channel_layer().group_send)(plot_group(plot_id), message)
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from streaming.consumers import PlotViewerConsumer, StreamIngestConsumer, stream_token_of
+from streaming.consumers import StreamIngestConsumer, stream_token_of
+from streaming.viewer import PlotViewerConsumer
 
 websocket_urlpatterns = [
     path("ws/plots/<int:plot_id>/", PlotViewerConsumer.as_asgi()),

@@ -99,8 +99,8 @@ def manage(*args: str, env: dict[str, str]) -> str:
 
 
 class LiveServer:
-    """`uvicorn plotserver.asgi:application --http plotserver.http:GuardedHttpToolsProtocol` in a subprocess,
-    as the README runs it."""
+    """`uvicorn plotserver.asgi:application --http plotserver.http:GuardedHttpToolsProtocol
+    --ws-per-message-deflate false` in a subprocess, as the README and docs/deployment.md run it."""
 
     def __init__(
         self,
@@ -132,6 +132,8 @@ class LiveServer:
                 self.app,
                 "--http",
                 "plotserver.http:GuardedHttpToolsProtocol",
+                "--ws-per-message-deflate",
+                "false",
                 "--host",
                 "127.0.0.1",
                 "--port",

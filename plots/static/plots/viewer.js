@@ -29,6 +29,8 @@
     toImageButtonOptions: { filename: el.dataset.filename || "plot-" + plotId },
   };
 
+  const CLOSE_TOO_SLOW = 4408; // see docs/websocket.md, "Close codes"
+
   let socket = null;
   let retryTimer = null;
   let failures = 0;
@@ -73,9 +75,15 @@
     ws.onmessage = function (event) {
       if (ws === socket) handle(JSON.parse(event.data));
     };
-    ws.onclose = function () {
+    ws.onclose = function (event) {
       if (ws !== socket || fatal) return;
       socket = null;
+      if (event.code === CLOSE_TOO_SLOW && document.visibilityState === "visible") {
+        // The server closed a socket that took nothing for a while (a page that was busy or
+        // throttled): it reads again now, so come back at once and catch up by sequence number.
+        connect();
+        return;
+      }
       failures += 1;
       if (offlineTimer === null) {
         // Still retrying, but after a while without the server "reconnecting" would be a promise.

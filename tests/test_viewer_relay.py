@@ -1,0 +1,227 @@
+"""The viewer relay, in process: one subscription per watched plot, each batch encoded once, and
+every viewer given each update exactly once, in order, even when live updates are published
+before the database holds them."""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+import pytest
+from asgiref.sync import sync_to_async
+from asgiref.testing import ApplicationCommunicator
+from channels.auth import AuthMiddlewareStack
+from channels.routing import URLRouter
+from django.db import connections
+
+from plots.models import Plot, StreamToken, Trace
+from streaming import events
+from streaming.protocol import parse_line
+from streaming.relay import get_relay
+from streaming.routing import websocket_urlpatterns
+from streaming.store import StreamBatch, commit_batch
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+application = AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+
+
+@pytest.fixture(autouse=True)
+async def close_thread_connections():
+    """The viewer reads the database on a worker thread: close its connection after each test."""
+    yield
+    await sync_to_async(connections.close_all)()
+
+
+@pytest.fixture
+def plot(alice):
+    """A public plot of alice's with one trace fed by one stream token."""
+    plot = Plot.objects.create(owner=alice, sharing=Plot.PUBLIC)
+    token = StreamToken.objects.create(owner=alice)
+    Trace.objects.create(plot=plot, index=0, spec={"x": [], "y": []}, stream_token=token, maxpoints=100)
+    plot.token = token
+    return plot
+
+
+class Viewer(ApplicationCommunicator):
+    """A WebSocket client of the viewer app, in process (Channels' own communicator is in a
+    package that needs daphne, which plotserver does not use)."""
+
+    def __init__(self, path: str) -> None:
+        path, _, query = path.partition("?")
+        scope = {"type": "websocket", "path": path, "query_string": query.encode(), "headers": [], "subprotocols": []}
+        super().__init__(application, scope)
+
+    async def connect(self) -> bool:
+        await self.send_input({"type": "websocket.connect"})
+        return (await self.receive_output(5))["type"] == "websocket.accept"
+
+    async def receive_json_from(self, timeout: float = 5) -> dict:
+        frame = await self.receive_output(timeout)
+        assert frame["type"] == "websocket.send", frame
+        return orjson.loads(frame["text"])
+
+    async def send_json_to(self, content: dict) -> None:
+        await self.send_input({"type": "websocket.receive", "text": orjson.dumps(content).decode()})
+
+    async def disconnect(self) -> None:
+        await self.send_input({"type": "websocket.disconnect", "code": 1000})
+        await self.wait(5)
+
+
+def update(token_id: int, seq: int, x: int) -> dict:
+    return {"stream": token_id, "seq": seq, "traces": {"0": {"extend": {"x": [x], "y": [x]}}}}
+
+
+async def open_viewer(plot_id: int, query: str = "") -> Viewer:
+    viewer = Viewer(f"/ws/plots/{plot_id}/{query}")
+    assert await viewer.connect()
+    return viewer
+
+
+async def commit(token_id: int, *lines: bytes) -> dict:
+    return await sync_to_async(commit_batch)([StreamBatch(token_id, updates=[parse_line(line) for line in lines])])
+
+
+async def received_seqs(viewer: Viewer, until: int) -> list[int]:
+    """Every seq the viewer is sent, in order, until it holds `until` (snapshots are refused)."""
+    seqs: list[int] = []
+    while not seqs or seqs[-1] < until:
+        message = await viewer.receive_json_from(timeout=5)
+        assert message["type"] == "updates", message
+        seqs.extend(u["seq"] for u in message["updates"])
+    return seqs
+
+
+async def test_viewers_of_a_plot_share_one_subscription_and_one_encoded_frame(plot):
+    viewers = [await open_viewer(plot.pk) for _ in range(3)]
+    for viewer in viewers:
+        assert (await viewer.receive_json_from(timeout=5))["type"] == "snapshot"
+    relay = await get_relay()
+    assert relay.subscriptions == {plot.pk}
+    assert len(relay.viewers[plot.pk]) == 3
+
+    await events.publish_updates(plot.pk, [update(plot.token.pk, 1, 10), update(plot.token.pk, 2, 11)])
+    frames = [await viewer.receive_output(timeout=5) for viewer in viewers]
+    assert all(frame["type"] == "websocket.send" for frame in frames)
+    # The same text object: encoded once, handed to every viewer as it is.
+    assert all(frame["text"] is frames[0]["text"] for frame in frames)
+    assert '"seq":2' in frames[0]["text"]
+
+    for viewer in viewers:
+        await viewer.disconnect()
+    assert relay.subscriptions == set()
+    assert plot.pk not in relay.viewers
+
+
+async def test_a_snapshot_behind_the_live_updates_is_completed_from_the_database(plot, settings):
+    settings.VIEWER_GAP_TIMEOUT = 10
+    viewer = await open_viewer(plot.pk)
+    assert (await viewer.receive_json_from(timeout=5))["streams"][str(plot.token.pk)]["seq"] == 0
+
+    # Updates 1 and 2 are published; only 2 reaches this process, and the commit comes later.
+    await events.publish_updates(plot.pk, [update(plot.token.pk, 2, 1)])
+    assert await viewer.receive_nothing(timeout=0.3)
+    published = await commit(plot.token.pk, b'{"x": 0, "y": 0}', b'{"x": 1, "y": 1}')
+    assert [u["seq"] for u in published[plot.pk]] == [1, 2]
+    # Nothing else is published: the viewer itself asks the database again until 1 is there.
+    assert await received_seqs(viewer, until=2) == [1, 2]
+    await events.publish_updates(plot.pk, [update(plot.token.pk, 3, 2)])
+    assert await received_seqs(viewer, until=3) == [3]
+    assert await viewer.receive_nothing(timeout=0.2)
+    await viewer.disconnect()
+
+
+async def test_a_gap_the_database_never_fills_ends_in_a_resync_snapshot_not_a_hole(plot, settings):
+    settings.VIEWER_GAP_TIMEOUT = 0.3
+    viewer = await open_viewer(plot.pk)
+    await viewer.receive_json_from(timeout=5)
+    await events.publish_updates(plot.pk, [update(plot.token.pk, 1, 0)])
+    assert await received_seqs(viewer, until=1) == [1]
+
+    # Update 2 was lost with a writer that crashed: 3 and 4 can never follow what is stored.
+    await events.publish_updates(plot.pk, [update(plot.token.pk, 3, 2), update(plot.token.pk, 4, 3)])
+    message = await viewer.receive_json_from(timeout=5)
+    assert message["type"] == "snapshot" and message["resync"] is True
+    assert await viewer.receive_nothing(timeout=0.2)
+    await viewer.disconnect()
+
+
+async def test_an_update_already_in_the_snapshot_is_not_sent_again(plot):
+    await commit(plot.token.pk, b'{"x": 0, "y": 0}', b'{"x": 1, "y": 1}')
+    viewer = await open_viewer(plot.pk)
+    snapshot = await viewer.receive_json_from(timeout=5)
+    assert snapshot["streams"][str(plot.token.pk)]["seq"] == 2 and snapshot["figure"]["data"][0]["x"] == [0, 1]
+    await events.publish_updates(plot.pk, [update(plot.token.pk, 2, 1), update(plot.token.pk, 3, 2)])
+    message = await viewer.receive_json_from(timeout=5)
+    assert [u["seq"] for u in message["updates"]] == [3]
+    await viewer.disconnect()
+
+
+async def test_presence_goes_only_to_viewers_who_asked_for_it(plot):
+    plain = await open_viewer(plot.pk)
+    present = await open_viewer(plot.pk, "?presence=1")
+    for viewer in (plain, present):
+        await viewer.receive_json_from(timeout=5)
+    await events.publish_stream_state([plot.pk], plot.token.pk, connected=False, seq=0)
+    assert await present.receive_json_from(timeout=5) == {
+        "type": "stream",
+        "stream": plot.token.pk,
+        "connected": False,
+        "seq": 0,
+    }
+    assert await plain.receive_nothing(timeout=0.3)
+    for viewer in (plain, present):
+        await viewer.disconnect()
+
+
+async def test_resync_requests_get_at_most_one_snapshot_per_interval(plot, settings):
+    settings.VIEWER_RESYNC_INTERVAL = 0.5
+    viewer = await open_viewer(plot.pk)
+    await viewer.receive_json_from(timeout=5)
+    for _ in range(50):
+        await viewer.send_json_to({"type": "resync"})
+    assert (await viewer.receive_json_from(timeout=5))["type"] == "snapshot"
+    # The other 49 are answered together, once the interval is over.
+    assert (await viewer.receive_json_from(timeout=5))["type"] == "snapshot"
+    assert await viewer.receive_nothing(timeout=0.8)
+    await viewer.disconnect()
+
+
+async def test_a_plot_made_private_closes_its_anonymous_viewers_with_4404(plot):
+    viewer = await open_viewer(plot.pk)
+    await viewer.receive_json_from(timeout=5)
+    await sync_to_async(Plot.objects.filter(pk=plot.pk).update)(sharing=Plot.PRIVATE)
+    await sync_to_async(events.announce_plot_changed)(plot.pk)
+    assert (await viewer.receive_json_from(timeout=5))["status"] == 404
+    assert (await viewer.receive_output(timeout=5)) == {"type": "websocket.close", "code": 4404}
+
+
+async def test_a_viewer_whose_queue_overflows_gets_what_fit_then_a_resync_snapshot(plot, settings):
+    settings.VIEWER_SEND_QUEUE_BYTES = 2048
+    viewer = await open_viewer(plot.pk)
+    await viewer.receive_json_from(timeout=5)
+    # Ten batches handed on before its socket can take any: far more than 2 KB.
+    relay = await get_relay()
+    for start in range(0, 200, 20):
+        batch = [update(plot.token.pk, seq, seq - 1) for seq in range(start + 1, start + 21)]
+        relay.dispatch({"type": "plot.updates", "plot": plot.pk, "updates": batch})
+    messages = []
+    while not messages or messages[-1]["type"] != "snapshot":
+        messages.append(await viewer.receive_json_from(timeout=5))
+    assert messages[-1]["resync"] is True
+    sent = [u["seq"] for m in messages[:-1] for u in m["updates"]]
+    assert sent == list(range(1, len(sent) + 1)) and len(sent) < 200
+    await viewer.disconnect()
+
+
+async def test_viewers_of_other_plots_in_the_same_process_are_not_disturbed(plot, alice):
+    other = await sync_to_async(Plot.objects.create)(owner=alice, sharing=Plot.PUBLIC)
+    a = await open_viewer(plot.pk)
+    b = await open_viewer(other.pk)
+    for viewer in (a, b):
+        await viewer.receive_json_from(timeout=5)
+    await events.publish_updates(plot.pk, [update(plot.token.pk, 1, 0)])
+    assert [u["seq"] for u in (await a.receive_json_from(timeout=5))["updates"]] == [1]
+    assert await b.receive_nothing(timeout=0.3)
+    await asyncio.gather(a.disconnect(), b.disconnect())

@@ -1,0 +1,139 @@
+"""A viewer that stops reading costs the server a bounded amount of memory and then its socket;
+it never slows the producer or the other viewers of the plot (a real server, raw sockets)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import threading
+from pathlib import Path
+
+from websockets.sync.client import connect
+
+from tests.live_server import wait_for
+from tests.producer import RawStream
+
+QUEUE_BYTES = 256 * 1024
+LINES = 3000
+PADDING = "p" * 4000  # about 4 KB a line: 12 MB through the plot, 46 times a viewer's queue
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def stuck_viewer(port: int, plot_id: int) -> socket.socket:
+    """A WebSocket client that completes the handshake and then never reads again."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window fills at once
+    sock.connect(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        f"GET /ws/plots/{plot_id}/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return sock
+
+
+def read_to_end(sock: socket.socket, timeout: float) -> bytes:
+    """Everything the server still sends, until it closes the connection."""
+    sock.settimeout(timeout)
+    data = b""
+    try:
+        while chunk := sock.recv(1 << 16):
+            data += chunk
+    except ConnectionResetError:
+        pass
+    return data
+
+
+def server_frames(data: bytes) -> list[tuple[int, bytes]]:
+    """(opcode, payload) of each WebSocket frame in `data` (a server's frames are not masked)."""
+    frames, at = [], 0
+    while at < len(data):
+        length, offset = data[at + 1] & 0x7F, 2
+        if length == 126:
+            length, offset = int.from_bytes(data[at + 2 : at + 4], "big"), 4
+        elif length == 127:
+            length, offset = int.from_bytes(data[at + 2 : at + 10], "big"), 10
+        frames.append((data[at] & 0x0F, data[at + offset : at + offset + length]))
+        at += offset + length
+    return frames
+
+
+class ReadingViewer(threading.Thread):
+    """A viewer that reads everything, checking that each update follows what it holds."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url = url
+        self.held = -1
+        self.updates = 0
+        self.gaps = 0
+        self.snapshots = 0
+        self.ready = threading.Event()
+
+    def run(self) -> None:
+        with connect(self.url, max_size=None) as socket_:
+            while self.held < LINES:
+                message = json.loads(socket_.recv(timeout=60))
+                if message["type"] == "snapshot":
+                    self.snapshots += 1
+                    self.held = next(iter(message["streams"].values()))["seq"]
+                    self.ready.set()
+                    continue
+                for update in message["updates"]:
+                    self.updates += 1
+                    self.gaps += update["seq"] != self.held + 1
+                    self.held = update["seq"]
+
+
+def test_a_viewer_that_stops_reading_is_closed_and_the_others_get_every_update(start_server, integration_db):
+    from tests.live_server import new_user
+
+    server = start_server(
+        "slow-viewer", VIEWER_SEND_QUEUE_BYTES=str(QUEUE_BYTES), VIEWER_SEND_TIMEOUT="2", LOG_LEVEL="INFO"
+    )
+    producer = new_user(integration_db.env, server.url)
+    token = producer.make_token()
+    plot = producer.make_plot([token], maxpoints=5)
+    readers = [ReadingViewer(f"ws://127.0.0.1:{server.port}/ws/plots/{plot['id']}/") for _ in range(2)]
+    for reader in readers:
+        reader.start()
+        assert reader.ready.wait(10)
+    stuck = stuck_viewer(server.port, plot["id"])
+    memory_before = rss_bytes(server.process.pid)
+
+    stream = RawStream(server.port, token).open()
+    for i in range(LINES):
+        stream.write(f'{{"x": {i}, "y": {i}, "text": "{PADDING}"}}\n')
+    assert stream.end().json["accepted"] == LINES
+
+    wait_for(lambda: "closing it with 4408" in server.log_text(), timeout=60, message="the stuck viewer's close")
+    for reader in readers:
+        reader.join(timeout=120)
+        assert not reader.is_alive()
+        # Every update, once, in order: each follows the one before or a snapshot.
+        assert (reader.held, reader.gaps) == (LINES, 0)
+    # 12 MB went to this plot; the server kept no more than its queue for the stuck viewer.
+    grown = rss_bytes(server.process.pid) - memory_before
+    assert grown < 48 * 1024 * 1024, f"the server grew by {grown} bytes"
+    # Once the client reads again, what remains is bounded and ends with the server's close: at
+    # most its queue, the batch in flight (one frame, shared with every viewer) and the kernel's
+    # socket buffers.
+    remaining = read_to_end(stuck, timeout=30)
+    frames = server_frames(remaining)
+    kernel_buffer = int(Path("/proc/sys/net/ipv4/tcp_wmem").read_text().split()[2])
+    largest = max(len(payload) for _, payload in frames)
+    assert len(remaining) <= QUEUE_BYTES + kernel_buffer + 2 * largest + 128 * 1024
+    assert frames[-1] == (0x8, (4408).to_bytes(2, "big"))
+    stuck.close()
