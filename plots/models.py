@@ -170,8 +170,15 @@ class Plot(models.Model):
         return False
 
     def viewer_figure(self) -> dict:
-        """The figure as a viewer sees it now: streamed windows in the data, no tokens."""
-        return {"data": [trace.spec for trace in self.traces.all()], "layout": self.layout}
+        """The figure as a viewer sees it now: streamed windows in the data, no tokens.
+
+        No token string of the owner's, wherever it was put (figures are checked when saved;
+        this also covers what was stored before, or a token named after a value later)."""
+        from plots.figure_schema import without_tokens
+
+        tokens = set(StreamToken.objects.filter(owner_id=self.owner_id).values_list("token", flat=True))
+        figure = {"data": [trace.spec for trace in self.traces.all()], "layout": self.layout}
+        return without_tokens(figure, tokens)
 
 
 class Trace(models.Model):
