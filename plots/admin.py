@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Count
@@ -170,6 +171,27 @@ class ConnectedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class StreamTokenAdminForm(forms.ModelForm):
+    """The token's change form. "Revoked" is a checkbox that revokes through StreamToken.revoke
+    (so the open stream ends with 410), never a date edited by hand; revoking is for good."""
+
+    revoke = forms.BooleanField(
+        label="Revoked",
+        required=False,
+        help_text="Tick to revoke: the open stream ends with 410 and new ones are refused. It cannot be undone.",
+    )
+
+    class Meta:
+        model = StreamToken
+        exclude = ["revoked"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None and self.instance.is_revoked:
+            self.fields["revoke"].initial = True
+            self.fields["revoke"].disabled = True
+
+
 @admin.register(StreamToken)
 class StreamTokenAdmin(admin.ModelAdmin):
     list_display = [
@@ -192,7 +214,9 @@ class StreamTokenAdmin(admin.ModelAdmin):
     search_fields = ["name", "token", "owner__username", "remote_addr"]
     list_select_related = ["owner"]
     raw_id_fields = ["owner"]
+    form = StreamTokenAdminForm
     readonly_fields = [
+        "revoked",
         "connected",
         "holder",
         "connected_since",
@@ -207,6 +231,17 @@ class StreamTokenAdmin(admin.ModelAdmin):
         "last_seq",
     ]
     actions = ["clear_stream_windows", "revoke_tokens"]
+
+    def save_model(self, request, obj, form, change):
+        # Only what the operator changed: the stream's status columns move while the form is open.
+        changed = [name for name in form.changed_data if name != "revoke"]
+        if obj.pk is None:
+            form.save()
+        elif changed:
+            form.save(commit=False)
+            obj.save(update_fields=changed)
+        if form.cleaned_data.get("revoke") and not obj.is_revoked:
+            obj.revoke()
 
     @admin.display(description="connected", boolean=True)
     def connected_now(self, token: StreamToken) -> bool:

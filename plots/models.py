@@ -11,6 +11,8 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
+from django.db.models.signals import pre_delete
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 
@@ -120,6 +122,13 @@ class StreamToken(models.Model):
             self.save(update_fields=["revoked"])
         token_id = self.pk
         transaction.on_commit(lambda: announce_revoked(token_id))
+
+
+@receiver(pre_delete, sender=StreamToken)
+def revoke_before_delete(sender, instance: StreamToken, **kwargs) -> None:
+    """A token deleted (by the admin, or with its owner) is a token revoked: its open stream
+    ends with 410, by the one rule."""
+    instance.revoke()
 
 
 class Plot(models.Model):
