@@ -6,6 +6,7 @@ import csv
 import io
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
@@ -29,7 +30,7 @@ from plots.forms import (
 )
 from plots.models import ApiKey, Plot, StreamToken
 from streaming.events import announce_plot_changed
-from streaming.window import POINT_ATTRIBUTES, get_path
+from streaming.window import POINT_ATTRIBUTES, get_path, point_count
 
 # -- watching ------------------------------------------------------------------------------
 
@@ -55,17 +56,74 @@ def _with_key(path: str, plot: Plot, share_key: str | None) -> str:
     return f"{path}?share_key={share_key}" if plot.sharing == Plot.SECRET and share_key else path
 
 
+def stream_commands(request: HttpRequest, token: str) -> list[dict]:
+    """Ready-to-run producers for one token, addressed to this very server: curl, Python, chart_studio.
+
+    curl reads stdin as it comes only with `-T -` (`--data-binary @-` waits for its end)."""
+    host = request.get_host()
+    base = f"{request.scheme}://{host}"
+    hostname, _, port = host.rpartition(":") if not host.endswith("]") and ":" in host else (host, "", "")
+    port = port or ("443" if request.is_secure() else "80")
+    connection = "HTTPSConnection" if request.is_secure() else "HTTPConnection"
+    curl = (
+        'while true; do echo "{\\"x\\": \\"$(date -u +%FT%T.%3N)\\", \\"y\\": $RANDOM}"; sleep 0.2; done |\n'
+        f'  curl -sS -T - -X POST -H "plotly-streamtoken: {token}" -H "Transfer-Encoding: chunked" {base}/'
+    )
+    python = (
+        "import http.client, json, math, time\n\n"
+        f'conn = http.client.{connection}("{hostname}", {port})\n'
+        'conn.putrequest("POST", "/")\n'
+        f'conn.putheader("plotly-streamtoken", "{token}")\n'
+        'conn.putheader("Transfer-Encoding", "chunked")\n'
+        "conn.endheaders()\n"
+        "for i in range(600):\n"
+        '    line = json.dumps({"x": i, "y": math.sin(i / 10)}).encode() + b"\\n"\n'
+        '    conn.send(b"%x\\r\\n%s\\r\\n" % (len(line), line))\n'
+        "    time.sleep(0.1)\n"
+        'conn.send(b"0\\r\\n\\r\\n")\n'
+        "print(conn.getresponse().read().decode())"
+    )
+    chart_studio = (
+        "import math, time\n"
+        "import chart_studio.plotly as py, chart_studio.tools as tls\n\n"
+        f'tls.set_config_file(\n    plotly_domain="{base}",\n    plotly_api_domain="{base}",\n'
+        f'    plotly_streaming_domain="{hostname}",\n)\n'
+        f's = py.Stream("{token}")\n'
+        "s.open()\n"
+        "for i in range(600):\n"
+        "    s.write(dict(x=i, y=math.sin(i / 10)))\n"
+        "    time.sleep(0.1)\n"
+        "s.close()"
+    )
+    listener = settings.STREAM_PORT == 80
+    return [
+        {"id": "curl", "label": "curl", "text": curl, "note": ""},
+        {"id": "python", "label": "Python", "text": python, "note": "Standard library only."},
+        {
+            "id": "chart-studio",
+            "label": "chart_studio",
+            "text": chart_studio,
+            "note": "" if listener else "Plotly's client streams to port 80: the server needs STREAM_PORT=80.",
+        },
+    ]
+
+
 def plot_detail(request: HttpRequest, username: str, pk: int) -> HttpResponse:
     plot, share_key = _viewable(request, username, pk)
     is_owner = request.user.is_authenticated and request.user.pk == plot.owner_id
     if is_owner and plot.sharing == Plot.SECRET:
         share_key = plot.share_key  # the owner's page shows the link to share
     shown_key = share_key if plot.sharing == Plot.SECRET else ""
+    traces = list(plot.traces.select_related("stream_token"))
+    bound = [t.stream_token for t in traces if t.stream_token is not None and not t.stream_token.is_revoked]
     context = {
         "plot": plot,
         "share_key": shown_key or "",
         "is_owner": is_owner,
-        "traces": plot.traces.select_related("stream_token"),
+        "traces": traces,
+        "waiting": not any(point_count(t.spec) for t in traces),
+        "commands": stream_commands(request, bound[0].token) if is_owner and bound else [],
+        "command_token": bound[0] if bound else None,
         "page_url": request.build_absolute_uri(_with_key(plot.get_absolute_url(), plot, shown_key)),
         "embed_url": request.build_absolute_uri(_with_key(plot.embed_path(), plot, shown_key)),
         "figure_url": _with_key(reverse("plot-figure-json", args=[username, pk]), plot, shown_key),
