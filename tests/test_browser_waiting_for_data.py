@@ -25,9 +25,7 @@ def command(page, name: str) -> str:
     return page.locator(f"#waiting #command-{name}").inner_text()
 
 
-def test_the_curl_command_carries_the_real_token_and_host_and_streams_while_it_runs(
-    member_page, server, empty_plot
-):
+def test_the_curl_command_carries_the_real_token_and_host_and_streams_while_it_runs(member_page, server, empty_plot):
     plot, token = empty_plot
     page = member_page
     page.goto(plot["web_url"])
