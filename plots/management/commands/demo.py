@@ -72,6 +72,10 @@ class Command(BaseCommand):
                     stream_token=StreamToken.objects.get(token=token),
                     maxpoints=300,
                 )
+        self.stdout.write(
+            f"Demo account: {DEMO_USER} (lost its password? python manage.py changepassword {DEMO_USER}; "
+            f"its API key? python manage.py apikey {DEMO_USER})"
+        )
         self.stdout.write(f"Demo plot: {url}{plot.get_absolute_url()}")
 
 
