@@ -27,6 +27,7 @@ urlpatterns = [
     path("plots/", views.my_plots, name="my-plots"),
     path("plots/new/", views.plot_create, name="plot-create"),
     path("plots/status.json", views.status_json, name="owner-status"),
+    path("plots/cards.json", views.cards_json, name="plot-cards"),
     path("settings/", views.account_settings, name="account-settings"),
     path("settings/api-key/", views.api_key_issue, name="api-key-issue"),
     path("settings/tokens/", views.token_create, name="token-create"),

@@ -17,6 +17,8 @@ from django.utils.text import slugify
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_POST
 
+from plots.cards import card
+from plots.cards import cards_json as cards_json_of
 from plots.forms import (
     FigureJsonForm,
     PlotEditForm,
@@ -35,12 +37,26 @@ from streaming.window import POINT_ATTRIBUTES, get_path, point_count
 # -- watching ------------------------------------------------------------------------------
 
 
-def plot_list(request: HttpRequest) -> HttpResponse:
+HOME_CARDS = 120
+
+
+def _listed(request: HttpRequest):
+    """The plots Home lists to this visitor: public ones, and their own."""
     visible = Q(sharing=Plot.PUBLIC)
     if request.user.is_authenticated:
         visible |= Q(owner=request.user)
-    plots = Plot.objects.filter(visible).select_related("owner")[:200]
-    return render(request, "plots/plot_list.html", {"plots": plots})
+    return Plot.objects.filter(visible).select_related("owner").prefetch_related("traces__stream_token")
+
+
+def plot_list(request: HttpRequest) -> HttpResponse:
+    plots = _listed(request)[:HOME_CARDS]
+    return render(request, "plots/plot_list.html", {"cards": [{"plot": p, **card(p)} for p in plots]})
+
+
+def cards_json(request: HttpRequest) -> JsonResponse:
+    """The live part of the cards of `?ids=1,2,3` (the visible ones): Home and My plots poll it."""
+    ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isdigit()][:HOME_CARDS]
+    return JsonResponse({"plots": cards_json_of(_listed(request).filter(pk__in=ids))})
 
 
 def _viewable(request: HttpRequest, username: str, pk: int) -> tuple[Plot, str | None]:
@@ -187,32 +203,15 @@ def _own_plot(request: HttpRequest, username: str, pk: int) -> Plot:
 
 @login_required
 def my_plots(request: HttpRequest) -> HttpResponse:
-    plots = Plot.objects.filter(owner=request.user).prefetch_related("traces__stream_token")
-    rows = [{"plot": plot, **_plot_status(plot)} for plot in plots]
-    return render(request, "plots/my_plots.html", {"rows": rows})
-
-
-def _plot_status(plot: Plot) -> dict:
-    tokens = {t.stream_token for t in plot.traces.all() if t.stream_token is not None}
-    writes = [t.last_write_at for t in tokens if t.last_write_at]
-    return {
-        "streams": len(tokens),
-        "streaming": sum(1 for t in tokens if t.is_connected),
-        "last_write_at": max(writes).isoformat() if writes else None,
-    }
+    plots = Plot.objects.filter(owner=request.user).select_related("owner").prefetch_related("traces__stream_token")
+    return render(request, "plots/my_plots.html", {"cards": [{"plot": p, **card(p)} for p in plots]})
 
 
 @login_required
 def status_json(request: HttpRequest) -> JsonResponse:
-    """The live status of the owner's plots and tokens, polled by the owner's pages."""
-    plots = Plot.objects.filter(owner=request.user).prefetch_related("traces__stream_token")
+    """The live status of the owner's tokens, polled by the settings page."""
     tokens = StreamToken.objects.filter(owner=request.user)
-    return JsonResponse(
-        {
-            "plots": {str(plot.pk): _plot_status(plot) for plot in plots},
-            "tokens": {str(token.pk): _token_status(token) for token in tokens},
-        }
-    )
+    return JsonResponse({"tokens": {str(token.pk): _token_status(token) for token in tokens}})
 
 
 def _token_status(token: StreamToken) -> dict:
@@ -233,8 +232,9 @@ def plot_create(request: HttpRequest) -> HttpResponse:
     kind = request.POST.get("kind", "form") if posted else "form"
     form_data = request.POST if posted and kind == "form" else None
     form = PlotForm(form_data, prefix="plot")
+    # The side not posted comes back as new, one trace ready, whatever happened on the other.
     traces = TraceFormSet(
-        form_data, prefix="traces", form_kwargs={"owner": request.user}, initial=None if posted else [{}]
+        form_data, prefix="traces", form_kwargs={"owner": request.user}, initial=None if form_data else [{}]
     )
     json_form = FigureJsonForm(request.POST if posted and kind == "json" else None, prefix="json")
     errors: list[str] = []
