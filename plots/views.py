@@ -263,7 +263,7 @@ def plot_edit(request: HttpRequest, username: str, pk: int) -> HttpResponse:
     plot = _own_plot(request, username, pk)
     existing = [trace_initial(t) for t in plot.traces.select_related("stream_token")]
     if request.method == "POST":
-        form = PlotEditForm(request.POST, prefix="plot")
+        form = PlotEditForm(request.POST, prefix="plot", owner=request.user)
         traces = TraceFormSet(request.POST, prefix="traces", form_kwargs={"owner": request.user})
         if form.is_valid() and traces.is_valid():
             save_plot_edit(plot, form, traces, request.user)
