@@ -105,6 +105,7 @@
   }
 
   window.plotserverTime = { setTime: setTime, relative: relative, exact: exact };
-  refreshTimes();
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", refreshTimes);
+  else refreshTimes();
   setInterval(refreshTimes, 10000);
 })();
