@@ -32,6 +32,7 @@ from plots.forms import (
 )
 from plots.models import ApiKey, Plot, StreamToken
 from streaming.events import announce_plot_changed
+from streaming.protocol import APPENDABLE
 from streaming.window import POINT_ATTRIBUTES, get_path, point_count
 
 # -- watching ------------------------------------------------------------------------------
@@ -171,7 +172,8 @@ def trace_csv(request: HttpRequest, username: str, pk: int, index: int) -> HttpR
     plot, _ = _viewable(request, username, pk)
     trace = get_object_or_404(plot.traces, index=index)
     columns = {}
-    for name in (*POINT_ATTRIBUTES, "text", "marker.color", "marker.size"):
+    # Every per-point attribute a stream can append (the protocol's list), coordinates first.
+    for name in (*POINT_ATTRIBUTES, *sorted(APPENDABLE - set(POINT_ATTRIBUTES))):
         values = get_path(trace.spec, name)
         if isinstance(values, list):
             columns[name] = values
