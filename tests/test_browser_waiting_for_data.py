@@ -4,6 +4,8 @@ as it goes), Python and chart_studio, each with a copy button."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 
@@ -34,12 +36,15 @@ def test_the_curl_command_carries_the_real_token_and_host_and_streams_while_it_r
     assert f"plotly-streamtoken: {token}" in curl and f"{server.url}/" in curl
     assert "-T -" in curl and "--data-binary @-" not in curl and "TOKEN" not in curl
     # The command as shown, never ending: points must show while it runs.
-    producer = subprocess.Popen(["bash", "-c", curl], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # A session of its own, so that the whole pipeline (loop and curl) is stopped afterwards.
+    producer = subprocess.Popen(
+        ["bash", "-c", curl], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         page.wait_for_function("() => (document.getElementById('plot').data?.[0]?.x?.length || 0) >= 2")
         page.locator("#waiting").wait_for(state="hidden")
     finally:
-        producer.terminate()
+        os.killpg(producer.pid, signal.SIGTERM)
         producer.wait(10)
 
 
