@@ -1,15 +1,21 @@
+import json
+
+from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Count
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from plots import figure_schema
 from plots.models import ApiKey, Grid, Plot, StreamToken, Trace
+from plots.serializers import owner_token_strings
+from plots.templatetags.when import when
 from streaming.events import announce_plot_changed
-from streaming.window import POINT_ATTRIBUTES, point_count
+from streaming.protocol import APPENDABLE
+from streaming.window import get_path, point_count, set_path
 
-# Per-point attributes a window may hold beside the coordinates.
-PER_POINT_ATTRIBUTES = (*POINT_ATTRIBUTES, "text", "hovertext", "ids", "customdata")
+PREVIEW_VALUES = 3
 
 
 def clear_windows(traces) -> set[int]:
@@ -21,14 +27,10 @@ def clear_windows(traces) -> set[int]:
     plot_ids = set()
     with transaction.atomic():
         for trace in Trace.objects.select_for_update().filter(pk__in=[t.pk for t in traces]):
-            for name in PER_POINT_ATTRIBUTES:
-                if isinstance(trace.spec.get(name), list):
-                    trace.spec[name] = []
-            marker = trace.spec.get("marker")
-            if isinstance(marker, dict):
-                for name in ("color", "size", "symbol", "opacity"):
-                    if isinstance(marker.get(name), list):
-                        del marker[name]
+            for path in APPENDABLE:
+                if isinstance(get_path(trace.spec, path), list):
+                    # Coordinates stay as empty arrays; a per-point style goes back to its default.
+                    set_path(trace.spec, path, [] if "." not in path else None)
             trace.save(update_fields=["spec"])
             plot_ids.add(trace.plot_id)
     for plot_id in plot_ids:
@@ -55,8 +57,8 @@ class TraceInline(admin.StackedInline):
     max_num = 0
     can_delete = False
     raw_id_fields = ["stream_token"]
-    readonly_fields = ["index", "points", "stream_status", "spec"]
-    fields = ["index", "stream_token", "maxpoints", "points", "stream_status", "spec"]
+    readonly_fields = ["index", "points", "stream_status", "spec_preview"]
+    fields = ["index", "stream_token", "maxpoints", "points", "stream_status", "spec_preview"]
 
     @admin.display(description="points in the window")
     def points(self, trace: Trace) -> int:
@@ -67,7 +69,39 @@ class TraceInline(admin.StackedInline):
         token = trace.stream_token
         if token is None:
             return "-"
-        return f"{'connected' if token.is_connected else 'idle'}, last write {token.last_write_at or 'never'}"
+        state = "connected" if token.is_connected else "idle"
+        return format_html("{}, last write {}", state, when(token.last_write_at))
+
+    @admin.display(description="spec")
+    def spec_preview(self, trace: Trace) -> str:
+        """The trace's attributes, each window as its length and first and last values, never whole."""
+        return format_html(
+            '<code class="spec-preview">{}</code>', "\n".join(f"{k}: {v}" for k, v in spec_preview(trace.spec))
+        )
+
+
+def spec_preview(spec: dict, prefix: str = "") -> list[tuple[str, str]]:
+    """(path, short text) for every attribute of a spec: arrays as a count and a few values."""
+    lines = []
+    for key, value in spec.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            lines.extend(spec_preview(value, f"{path}."))
+        elif isinstance(value, list):
+            if len(value) <= 2 * PREVIEW_VALUES:
+                shown = ", ".join(_short(v) for v in value)
+            else:
+                head = ", ".join(_short(v) for v in value[:PREVIEW_VALUES])
+                tail = ", ".join(_short(v) for v in value[-PREVIEW_VALUES:])
+                shown = f"{head} … {tail}"
+            lines.append((path, f"{len(value)} values [{shown}]"))
+        else:
+            lines.append((path, _short(value)))
+    return lines
+
+
+def _short(value: object) -> str:
+    return Truncator(json.dumps(value)).chars(40)
 
 
 class StreamingFilter(admin.SimpleListFilter):
@@ -86,6 +120,28 @@ class StreamingFilter(admin.SimpleListFilter):
         return queryset
 
 
+class PlotAdminForm(forms.ModelForm):
+    """The admin's plot form checks a layout as the API does: Plotly's schema, no token."""
+
+    class Meta:
+        model = Plot
+        fields = "__all__"
+
+    def clean(self):
+        data = super().clean()
+        layout = data.get("layout")
+        if isinstance(layout, dict):
+            owner = data.get("owner")
+            problems = figure_schema.check_layout(layout)
+            problems += [
+                figure_schema.FigureProblem(path, "holds one of the owner's stream tokens, which viewers would see")
+                for path in figure_schema.token_paths(layout, owner_token_strings(owner), "layout")
+            ]
+            if problems:
+                self.add_error("layout", [f"{p.path}: {p.message}" for p in problems])
+        return data
+
+
 @admin.register(Plot)
 class PlotAdmin(admin.ModelAdmin):
     list_display = ["id", "title", "folder", "owner", "sharing", "trace_count", "streaming", "updated", "view"]
@@ -93,8 +149,13 @@ class PlotAdmin(admin.ModelAdmin):
     search_fields = ["title", "owner__username", "traces__stream_token__name", "traces__stream_token__token"]
     list_select_related = ["owner"]
     raw_id_fields = ["owner"]
+    form = PlotAdminForm
     inlines = [TraceInline]
     actions = ["clear_plot_windows"]
+
+    class Media:
+        css = {"all": ["plots/admin.css"]}
+        js = ["plots/ui.js"]
 
     def get_queryset(self, request):
         return (
@@ -170,19 +231,40 @@ class ConnectedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class StreamTokenAdminForm(forms.ModelForm):
+    """The token's change form. "Revoked" is a checkbox that revokes through StreamToken.revoke
+    (so the open stream ends with 410), never a date edited by hand; revoking is for good."""
+
+    revoke = forms.BooleanField(
+        label="Revoked",
+        required=False,
+        help_text="Tick to revoke: the open stream ends with 410 and new ones are refused. It cannot be undone.",
+    )
+
+    class Meta:
+        model = StreamToken
+        exclude = ["revoked"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None and self.instance.is_revoked:
+            self.fields["revoke"].initial = True
+            self.fields["revoke"].disabled = True
+
+
 @admin.register(StreamToken)
 class StreamTokenAdmin(admin.ModelAdmin):
+    # Narrow enough for a 1,400 px screen beside the admin's sidebars; when it connected and
+    # how often it was taken over are on the change form.
     list_display = [
         "__str__",
         "owner",
         "connected_now",
-        "connected_since",
-        "last_write_at",
+        "last_write",
         "accepted",
         "rejected",
         "short_last_error",
-        "takeovers",
-        "revoked",
+        "revoked_at",
     ]
     list_filter = [
         ConnectedFilter,
@@ -192,7 +274,9 @@ class StreamTokenAdmin(admin.ModelAdmin):
     search_fields = ["name", "token", "owner__username", "remote_addr"]
     list_select_related = ["owner"]
     raw_id_fields = ["owner"]
+    form = StreamTokenAdminForm
     readonly_fields = [
+        "revoked",
         "connected",
         "holder",
         "connected_since",
@@ -208,13 +292,37 @@ class StreamTokenAdmin(admin.ModelAdmin):
     ]
     actions = ["clear_stream_windows", "revoke_tokens"]
 
+    def save_model(self, request, obj, form, change):
+        # Only what the operator changed: the stream's status columns move while the form is open.
+        changed = [name for name in form.changed_data if name != "revoke"]
+        if obj.pk is None:
+            form.save()
+        elif changed:
+            form.save(commit=False)
+            obj.save(update_fields=changed)
+        if form.cleaned_data.get("revoke") and not obj.is_revoked:
+            obj.revoke()
+
     @admin.display(description="connected", boolean=True)
     def connected_now(self, token: StreamToken) -> bool:
         return token.is_connected
 
     @admin.display(description="last error")
     def short_last_error(self, token: StreamToken) -> str:
-        return Truncator(token.last_error).chars(60)
+        return format_html('<span title="{}">{}</span>', token.last_error, Truncator(token.last_error).chars(40))
+
+    # Times in the one format (relative, exact on hover), which also keeps the list narrow.
+    @admin.display(description="last write", ordering="last_write_at")
+    def last_write(self, token: StreamToken) -> str:
+        return when(token.last_write_at)
+
+    @admin.display(description="revoked", ordering="revoked")
+    def revoked_at(self, token: StreamToken) -> str:
+        return when(token.revoked, empty="-")
+
+    class Media:
+        css = {"all": ["plots/admin.css"]}
+        js = ["plots/ui.js"]
 
     @admin.action(description="Clear the windows of the traces these streams feed")
     def clear_stream_windows(self, request, queryset):

@@ -99,6 +99,13 @@ class ApiKeyAuthentication(BasicAuthentication):
 
     www_authenticate_realm = "plotserver"
 
+    def authenticate_header(self, request):
+        # A browser asking for a page gets the browsable API's 403 page with a login link, not
+        # a Basic-auth popup; API clients keep their 401 with WWW-Authenticate.
+        if "text/html" in request.META.get("HTTP_ACCEPT", ""):
+            return None
+        return super().authenticate_header(request)
+
     def authenticate(self, request):
         plotly_header = request.META.get("HTTP_PLOTLY_AUTHORIZATION")
         if plotly_header:

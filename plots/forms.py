@@ -11,11 +11,12 @@ from django import forms
 from django.db import transaction
 from django.forms import formset_factory
 
+from plots import figure_schema
 from plots.errors import flatten_errors
 from plots.models import MAXPOINTS_DEFAULT, MAXPOINTS_LIMIT, Plot, StreamToken, Trace
 from plots.parsers import load_json
 from plots.quotas import check_traces
-from plots.serializers import PlotSerializer, StreamTokenSerializer
+from plots.serializers import PlotSerializer, StreamTokenSerializer, owner_token_strings
 from streaming.events import announce_plot_changed
 
 TRACE_TYPES = [
@@ -49,9 +50,16 @@ class TraceForm(forms.Form):
 
     def __init__(self, *args, owner=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.owner = owner
         self.fields["token"].choices = token_choices(owner)
         # A trace added with every default is still a trace the owner asked for.
         self.empty_permitted = False
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if name and name in owner_token_strings(self.owner):
+            raise forms.ValidationError("This is one of your stream tokens: viewers see a trace's name.")
+        return name
 
     def spec_fields(self) -> dict:
         data = self.cleaned_data
@@ -123,6 +131,10 @@ def figure_from_trace_forms(formset: TraceFormSet, owner, title: str) -> dict:
 
 
 class PlotEditForm(PlotForm):
+    def __init__(self, *args, owner=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner = owner
+
     layout = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
         required=False,
@@ -137,6 +149,14 @@ class PlotEditForm(PlotForm):
             raise forms.ValidationError(f"Not valid JSON: {exc}") from None
         if not isinstance(layout, dict):
             raise forms.ValidationError("The layout is a JSON object.")
+        # The API's rule: Plotly's schema, and no stream token where viewers would see it.
+        problems = figure_schema.check_layout(layout)
+        problems += [
+            figure_schema.FigureProblem(path, "holds one of your stream tokens, which viewers would see")
+            for path in figure_schema.token_paths(layout, owner_token_strings(self.owner), "layout")
+        ]
+        if problems:
+            raise forms.ValidationError([f"{p.path}: {p.message}" for p in problems])
         return layout
 
 

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
+from django.db.models.signals import pre_delete
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 
@@ -134,6 +136,13 @@ class StreamToken(models.Model):
         transaction.on_commit(lambda: announce_revoked(token_id))
 
 
+@receiver(pre_delete, sender=StreamToken)
+def revoke_before_delete(sender, instance: StreamToken, **kwargs) -> None:
+    """A token deleted (by the admin, or with its owner) is a token revoked: its open stream
+    ends with 410, by the one rule."""
+    instance.revoke()
+
+
 class Plot(models.Model):
     PUBLIC, PRIVATE, SECRET = "public", "private", "secret"
     SHARING_CHOICES = [
@@ -212,8 +221,15 @@ class Plot(models.Model):
         return False
 
     def viewer_figure(self) -> dict:
-        """The figure as a viewer sees it now: streamed windows in the data, no tokens."""
-        return {"data": [trace.spec for trace in self.traces.all()], "layout": self.layout}
+        """The figure as a viewer sees it now: streamed windows in the data, no tokens.
+
+        No token string of the owner's, wherever it was put (figures are checked when saved;
+        this also covers what was stored before, or a token named after a value later)."""
+        from plots.figure_schema import without_tokens
+
+        tokens = set(StreamToken.objects.filter(owner_id=self.owner_id).values_list("token", flat=True))
+        figure = {"data": [trace.spec for trace in self.traces.all()], "layout": self.layout}
+        return without_tokens(figure, tokens)
 
 
 class Trace(models.Model):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from rest_framework import serializers
 
-from plots import quotas
+from plots import figure_schema, quotas
 from plots.models import MAXPOINTS_DEFAULT, MAXPOINTS_LIMIT, TOKEN_PATTERN, Plot, StreamToken, Trace
 from streaming.events import announce_plot_changed
 
@@ -75,6 +75,42 @@ def parse_trace(trace: object, where: str, owner) -> tuple[dict, StreamToken | N
     return spec, token, _maxpoints(stream.get("maxpoints", MAXPOINTS_DEFAULT), f"{where}.stream.maxpoints")
 
 
+def trace_problems(trace: object, where: str) -> list[figure_schema.FigureProblem]:
+    """The names in a trace (its `stream` included) that Plotly's schema does not know."""
+    if not isinstance(trace, dict):
+        return []
+    spec = {key: value for key, value in trace.items() if key != "stream"}
+    problems = figure_schema.check_trace(spec, where)
+    if isinstance(trace.get("stream"), dict):
+        problems += figure_schema.check_stream(trace["stream"], figure_schema.join(where, "stream"))
+    return problems
+
+
+def raise_problems(problems: list[figure_schema.FigureProblem]) -> None:
+    """Refuse a figure with every problem named by its path (a 400 on the API)."""
+    if problems:
+        raise serializers.ValidationError({problem.path: problem.message for problem in problems})
+
+
+def owner_token_strings(owner) -> set[str]:
+    """Every stream token string of this user, revoked ones too: none may show in a figure."""
+    if owner is None or not owner.is_authenticated:
+        return set()
+    return set(StreamToken.objects.filter(owner=owner).values_list("token", flat=True))
+
+
+def keep_tokens_out(figure_part: object, where: str, tokens: set[str], strict: bool) -> object:
+    """A stream token anywhere but `stream.token` would be shown to every viewer: strict
+    refuses it, naming the place; lenient takes it out."""
+    if not strict:
+        return figure_schema.without_tokens(figure_part, tokens)
+    message = 'holds one of your stream tokens; a token goes only in "stream": {"token": ...}, which viewers never see'
+    raise_problems(
+        [figure_schema.FigureProblem(path, message) for path in figure_schema.token_paths(figure_part, tokens, where)]
+    )
+    return figure_part
+
+
 def _owned_token(value: object, where: str, owner) -> StreamToken | None:
     if value is None:
         return None
@@ -139,28 +175,55 @@ class PlotSerializer(serializers.ModelSerializer):
         data = super().to_representation(plot)
         request = self.context.get("request")
         is_owner = request is not None and request.user.pk == plot.owner_id
-        traces = plot.traces.select_related("stream_token")
         # Stream tokens are credentials: only the owner sees them.
-        data["figure"] = {
-            "data": [t.plotly_spec() if is_owner else t.spec for t in traces],
-            "layout": plot.layout,
-        }
+        if is_owner:
+            traces = plot.traces.select_related("stream_token")
+            data["figure"] = {"data": [t.plotly_spec() for t in traces], "layout": plot.layout}
+        else:
+            data["figure"] = plot.viewer_figure()
         return data
 
     def validate_figure(self, figure: object) -> dict:
         if not isinstance(figure, dict):
             raise serializers.ValidationError('Expected {"data": [traces], "layout": {...}}.')
+        strict = not self.context.get("lenient_figure", False)
         data = figure.get("data", [])
         layout = figure.get("layout", {})
         if not isinstance(data, list):
             raise serializers.ValidationError("figure.data must be a list of traces.")
         if not isinstance(layout, dict):
             raise serializers.ValidationError("figure.layout must be an object.")
+        if strict:
+            # Strict (the REST API, pages, admin): every name Plotly's schema does not know, at
+            # once. Lenient (Plotly's own routes, whose old clients send what they always sent):
+            # such names are kept, as plotly.js ignores them.
+            problems = figure_schema.check_figure_keys(figure) + figure_schema.check_layout(layout)
+            for i, trace in enumerate(data):
+                problems += trace_problems(trace, f"data[{i}]")
+            raise_problems(problems)
         owner = self.context["request"].user
         traces = [parse_trace(trace, f"data[{i}]", owner) for i, trace in enumerate(data)]
         plot_id = self.instance.pk if self.instance else None
         quotas.check_traces(plot_id, len(traces), [_token_id(token) for _, token, _ in traces])
-        return {"traces": traces, "layout": layout}
+        tokens = owner_token_strings(owner)
+        traces = [
+            (keep_tokens_out(spec, f"data[{i}]", tokens, strict), token, maxpoints)
+            for i, (spec, token, maxpoints) in enumerate(traces)
+        ]
+        return {"traces": traces, "layout": keep_tokens_out(layout, "layout", tokens, strict)}
+
+    def validate(self, attrs: dict) -> dict:
+        if not self.context.get("lenient_figure", False) and isinstance(self.initial_data, dict):
+            unknown = [key for key in self.initial_data if key not in self.fields]
+            raise_problems(
+                [
+                    figure_schema.FigureProblem(
+                        key, f"a plot has no field `{key}`{figure_schema.suggestion(key, list(self.fields))}"
+                    )
+                    for key in unknown
+                ]
+            )
+        return attrs
 
     @transaction.atomic
     def create(self, validated: dict) -> Plot:
@@ -218,7 +281,8 @@ class TraceSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError("A trace spec is a JSON object.")
         if "stream" in spec:
             raise serializers.ValidationError('Bind a token with "token" and "maxpoints", not inside the spec.')
-        return spec
+        raise_problems(figure_schema.check_trace(spec, ""))
+        return keep_tokens_out(spec, "", owner_token_strings(self.context["request"].user), strict=True)
 
     def validate(self, attrs: dict) -> dict:
         if "stream_token" in attrs:
@@ -253,4 +317,6 @@ class TraceSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         if request is None or request.user.pk != trace.plot.owner_id:
             data.pop("token")  # a credential: only the owner sees it
+            tokens = set(StreamToken.objects.filter(owner_id=trace.plot.owner_id).values_list("token", flat=True))
+            data["spec"] = figure_schema.without_tokens(data["spec"], tokens)
         return data

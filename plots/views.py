@@ -6,6 +6,7 @@ import csv
 import io
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
@@ -17,6 +18,8 @@ from django.utils.text import slugify
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_POST
 
+from plots.cards import card
+from plots.cards import cards_json as cards_json_of
 from plots.forms import (
     FigureJsonForm,
     PlotEditForm,
@@ -31,17 +34,32 @@ from plots.forms import (
 from plots.models import ApiKey, Plot, StreamToken
 from plots.quotas import QuotaExceeded
 from streaming.events import announce_plot_changed
-from streaming.window import POINT_ATTRIBUTES, get_path
+from streaming.protocol import APPENDABLE
+from streaming.window import POINT_ATTRIBUTES, get_path, point_count
 
 # -- watching ------------------------------------------------------------------------------
 
 
-def plot_list(request: HttpRequest) -> HttpResponse:
+HOME_CARDS = 120
+
+
+def _listed(request: HttpRequest):
+    """The plots Home lists to this visitor: public ones, and their own."""
     visible = Q(sharing=Plot.PUBLIC)
     if request.user.is_authenticated:
         visible |= Q(owner=request.user)
-    plots = Plot.objects.filter(visible).select_related("owner")[:200]
-    return render(request, "plots/plot_list.html", {"plots": plots})
+    return Plot.objects.filter(visible).select_related("owner").prefetch_related("traces__stream_token")
+
+
+def plot_list(request: HttpRequest) -> HttpResponse:
+    plots = _listed(request)[:HOME_CARDS]
+    return render(request, "plots/plot_list.html", {"cards": [{"plot": p, **card(p)} for p in plots]})
+
+
+def cards_json(request: HttpRequest) -> JsonResponse:
+    """The live part of the cards of `?ids=1,2,3` (the visible ones): Home and My plots poll it."""
+    ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isdigit()][:HOME_CARDS]
+    return JsonResponse({"plots": cards_json_of(_listed(request).filter(pk__in=ids))})
 
 
 def _viewable(request: HttpRequest, username: str, pk: int) -> tuple[Plot, str | None]:
@@ -57,17 +75,74 @@ def _with_key(path: str, plot: Plot, share_key: str | None) -> str:
     return f"{path}?share_key={share_key}" if plot.sharing == Plot.SECRET and share_key else path
 
 
+def stream_commands(request: HttpRequest, token: str) -> list[dict]:
+    """Ready-to-run producers for one token, addressed to this very server: curl, Python, chart_studio.
+
+    curl reads stdin as it comes only with `-T -` (`--data-binary @-` waits for its end)."""
+    host = request.get_host()
+    base = f"{request.scheme}://{host}"
+    hostname, _, port = host.rpartition(":") if not host.endswith("]") and ":" in host else (host, "", "")
+    port = port or ("443" if request.is_secure() else "80")
+    connection = "HTTPSConnection" if request.is_secure() else "HTTPConnection"
+    curl = (
+        'while true; do echo "{\\"x\\": \\"$(date -u +%FT%T.%3N)\\", \\"y\\": $RANDOM}"; sleep 0.2; done |\n'
+        f'  curl -sS -T - -X POST -H "plotly-streamtoken: {token}" -H "Transfer-Encoding: chunked" {base}/'
+    )
+    python = (
+        "import http.client, json, math, time\n\n"
+        f'conn = http.client.{connection}("{hostname}", {port})\n'
+        'conn.putrequest("POST", "/")\n'
+        f'conn.putheader("plotly-streamtoken", "{token}")\n'
+        'conn.putheader("Transfer-Encoding", "chunked")\n'
+        "conn.endheaders()\n"
+        "for i in range(600):\n"
+        '    line = json.dumps({"x": i, "y": math.sin(i / 10)}).encode() + b"\\n"\n'
+        '    conn.send(b"%x\\r\\n%s\\r\\n" % (len(line), line))\n'
+        "    time.sleep(0.1)\n"
+        'conn.send(b"0\\r\\n\\r\\n")\n'
+        "print(conn.getresponse().read().decode())"
+    )
+    chart_studio = (
+        "import math, time\n"
+        "import chart_studio.plotly as py, chart_studio.tools as tls\n\n"
+        f'tls.set_config_file(\n    plotly_domain="{base}",\n    plotly_api_domain="{base}",\n'
+        f'    plotly_streaming_domain="{hostname}",\n)\n'
+        f's = py.Stream("{token}")\n'
+        "s.open()\n"
+        "for i in range(600):\n"
+        "    s.write(dict(x=i, y=math.sin(i / 10)))\n"
+        "    time.sleep(0.1)\n"
+        "s.close()"
+    )
+    listener = settings.STREAM_PORT == 80
+    return [
+        {"id": "curl", "label": "curl", "text": curl, "note": ""},
+        {"id": "python", "label": "Python", "text": python, "note": "Standard library only."},
+        {
+            "id": "chart-studio",
+            "label": "chart_studio",
+            "text": chart_studio,
+            "note": "" if listener else "Plotly's client streams to port 80: the server needs STREAM_PORT=80.",
+        },
+    ]
+
+
 def plot_detail(request: HttpRequest, username: str, pk: int) -> HttpResponse:
     plot, share_key = _viewable(request, username, pk)
     is_owner = request.user.is_authenticated and request.user.pk == plot.owner_id
     if is_owner and plot.sharing == Plot.SECRET:
         share_key = plot.share_key  # the owner's page shows the link to share
     shown_key = share_key if plot.sharing == Plot.SECRET else ""
+    traces = list(plot.traces.select_related("stream_token"))
+    bound = [t.stream_token for t in traces if t.stream_token is not None and not t.stream_token.is_revoked]
     context = {
         "plot": plot,
         "share_key": shown_key or "",
         "is_owner": is_owner,
-        "traces": plot.traces.select_related("stream_token"),
+        "traces": traces,
+        "waiting": not any(point_count(t.spec) for t in traces),
+        "commands": stream_commands(request, bound[0].token) if is_owner and bound else [],
+        "command_token": bound[0] if bound else None,
         "page_url": request.build_absolute_uri(_with_key(plot.get_absolute_url(), plot, shown_key)),
         "embed_url": request.build_absolute_uri(_with_key(plot.embed_path(), plot, shown_key)),
         "figure_url": _with_key(reverse("plot-figure-json", args=[username, pk]), plot, shown_key),
@@ -99,7 +174,8 @@ def trace_csv(request: HttpRequest, username: str, pk: int, index: int) -> HttpR
     plot, _ = _viewable(request, username, pk)
     trace = get_object_or_404(plot.traces, index=index)
     columns = {}
-    for name in (*POINT_ATTRIBUTES, "text", "marker.color", "marker.size"):
+    # Every per-point attribute a stream can append (the protocol's list), coordinates first.
+    for name in (*POINT_ATTRIBUTES, *sorted(APPENDABLE - set(POINT_ATTRIBUTES))):
         values = get_path(trace.spec, name)
         if isinstance(values, list):
             columns[name] = values
@@ -131,32 +207,15 @@ def _own_plot(request: HttpRequest, username: str, pk: int) -> Plot:
 
 @login_required
 def my_plots(request: HttpRequest) -> HttpResponse:
-    plots = Plot.objects.filter(owner=request.user).prefetch_related("traces__stream_token")
-    rows = [{"plot": plot, **_plot_status(plot)} for plot in plots]
-    return render(request, "plots/my_plots.html", {"rows": rows})
-
-
-def _plot_status(plot: Plot) -> dict:
-    tokens = {t.stream_token for t in plot.traces.all() if t.stream_token is not None}
-    writes = [t.last_write_at for t in tokens if t.last_write_at]
-    return {
-        "streams": len(tokens),
-        "streaming": sum(1 for t in tokens if t.is_connected),
-        "last_write_at": max(writes).isoformat() if writes else None,
-    }
+    plots = Plot.objects.filter(owner=request.user).select_related("owner").prefetch_related("traces__stream_token")
+    return render(request, "plots/my_plots.html", {"cards": [{"plot": p, **card(p)} for p in plots]})
 
 
 @login_required
 def status_json(request: HttpRequest) -> JsonResponse:
-    """The live status of the owner's plots and tokens, polled by the owner's pages."""
-    plots = Plot.objects.filter(owner=request.user).prefetch_related("traces__stream_token")
+    """The live status of the owner's tokens, polled by the settings page."""
     tokens = StreamToken.objects.filter(owner=request.user)
-    return JsonResponse(
-        {
-            "plots": {str(plot.pk): _plot_status(plot) for plot in plots},
-            "tokens": {str(token.pk): _token_status(token) for token in tokens},
-        }
-    )
+    return JsonResponse({"tokens": {str(token.pk): _token_status(token) for token in tokens}})
 
 
 def _token_status(token: StreamToken) -> dict:
@@ -177,8 +236,9 @@ def plot_create(request: HttpRequest) -> HttpResponse:
     kind = request.POST.get("kind", "form") if posted else "form"
     form_data = request.POST if posted and kind == "form" else None
     form = PlotForm(form_data, prefix="plot")
+    # The side not posted comes back as new, one trace ready, whatever happened on the other.
     traces = TraceFormSet(
-        form_data, prefix="traces", form_kwargs={"owner": request.user}, initial=None if posted else [{}]
+        form_data, prefix="traces", form_kwargs={"owner": request.user}, initial=None if form_data else [{}]
     )
     json_form = FigureJsonForm(request.POST if posted and kind == "json" else None, prefix="json")
     errors: list[str] = []
@@ -213,7 +273,7 @@ def plot_edit(request: HttpRequest, username: str, pk: int) -> HttpResponse:
     plot = _own_plot(request, username, pk)
     existing = [trace_initial(t) for t in plot.traces.select_related("stream_token")]
     if request.method == "POST":
-        form = PlotEditForm(request.POST, prefix="plot")
+        form = PlotEditForm(request.POST, prefix="plot", owner=request.user)
         traces = TraceFormSet(request.POST, prefix="traces", form_kwargs={"owner": request.user})
         if form.is_valid() and traces.is_valid():
             try:

@@ -124,11 +124,11 @@ def test_deleting_a_plot_asks_first_then_removes_it(owner_page, server, member):
     plot = member.api.make_plot([], title="Doomed")
     page = owner_page
     page.goto(f"{server.url}/plots/")
-    page.click(f"tr[data-plot='{plot['id']}'] >> text=delete")
+    page.click(f"[data-plot='{plot['id']}'] >> text=delete")
     assert "Delete “Doomed”?" in page.locator("h1").inner_text()
     page.click("button:has-text('Delete')")
     page.wait_for_url(f"{server.url}/plots/")
-    assert page.locator(f"tr[data-plot='{plot['id']}']").count() == 0
+    assert page.locator(f"[data-plot='{plot['id']}']").count() == 0
     assert page.request.get(plot["web_url"]).status == 404
 
 
@@ -137,9 +137,9 @@ def test_my_plots_shows_which_are_streaming_now(owner_page, server, member, arti
     plot = member.api.make_plot([token], title="Live list")
     page = owner_page
     page.goto(f"{server.url}/plots/")
-    status = page.locator(f"tr[data-plot='{plot['id']}'] .plot-status")
+    status = page.locator(f"[data-plot='{plot['id']}'] .plot-status")
     shows = "([selector, text]) => document.querySelector(selector).textContent === text"
-    selector = f"tr[data-plot='{plot['id']}'] .plot-status"
+    selector = f"[data-plot='{plot['id']}'] .plot-status"
     assert status.inner_text() == "idle"
     stream = RawStream(server.port, token).open()
     stream.write({"x": 1, "y": 1})

@@ -13,6 +13,7 @@ pytestmark = pytest.mark.browser
 def test_a_new_api_key_is_shown_once_and_works_at_once(member_page, member, server, artifacts):
     page = member_page
     page.goto(f"{server.url}/settings/")
+    page.once("dialog", lambda dialog: dialog.accept())  # "the old key stops working": yes
     page.click("#issue-api-key")
     key = page.locator("#new-api-key").input_value()
     page.screenshot(path=str(artifacts / "settings-new-key.png"), full_page=True)
@@ -44,6 +45,7 @@ def test_tokens_are_made_imported_and_revoked(member_page, server):
     page.click("#token-form button[type=submit]")
     assert "taken already" in page.locator(".messages").inner_text()
 
+    page.once("dialog", lambda dialog: dialog.accept())  # "this cannot be undone": yes
     row.locator("button.revoke").click()
     assert page.locator(f"tr:has(code:text-is('{imported}')) .token-status").inner_text() == "revoked"
     stream = RawStream(server.port, imported, chunked=False)

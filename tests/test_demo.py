@@ -30,3 +30,12 @@ def test_the_demo_plot_moves_as_soon_as_the_demo_producer_runs(server, integrati
         producer.terminate()
         producer.wait(10)
     assert [t["name"] for t in visitor.figure(plot_id)["data"]] == ["sine", "walk"]
+
+
+def test_a_lost_demo_password_is_recovered_with_changepassword(server, integration_db):
+    from tests.test_accounts_from_the_command_line import change_password, log_in
+
+    setup = manage("demo", "--setup", "--url", server.url, env=integration_db.env)
+    assert "python manage.py changepassword demo" in setup
+    change_password("demo", "demo-password-recovered", integration_db.env)
+    assert not log_in(server.url, "demo", "demo-password-recovered").endswith("/login/")

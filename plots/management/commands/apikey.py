@@ -18,6 +18,9 @@ class Command(BaseCommand):
             if not create_user:
                 raise CommandError(f"No user {username!r}. Pass --create-user to create it.")
             user = User.objects.create_user(username)
-            self.stderr.write(f"Created user {username!r} (no password: it signs in with the API key over the API).")
+            self.stderr.write(
+                f"Created user {username!r}. It uses the API with this key; to log in to the pages too, "
+                f"give it a password: python manage.py changepassword {username}"
+            )
         key = ApiKey.issue(user)
         self.stdout.write(key)

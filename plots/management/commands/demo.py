@@ -72,7 +72,20 @@ class Command(BaseCommand):
                     stream_token=StreamToken.objects.get(token=token),
                     maxpoints=300,
                 )
+        self.stdout.write(
+            f"Demo account: {DEMO_USER} (lost its password? python manage.py changepassword {DEMO_USER}; "
+            f"its API key? python manage.py apikey {DEMO_USER})"
+        )
         self.stdout.write(f"Demo plot: {url}{plot.get_absolute_url()}")
+
+
+def timestamp(seconds: float) -> str:
+    """A point's x: UTC to the millisecond, from one reading of the clock.
+
+    Seconds and milliseconds from two readings drew a backward hook whenever a second
+    turned between them (…48.900 then …48.001)."""
+    millis = int(seconds * 1000)
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(millis // 1000)) + f".{millis % 1000:03d}"
 
 
 def produce_forever(url: str, interval: float, out) -> None:
@@ -92,7 +105,7 @@ def produce_forever(url: str, interval: float, out) -> None:
                 connections[name] = connection
             out.write(f"demo producer streaming to {url}")
             while True:
-                now = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}"
+                now = timestamp(time.time())
                 walk += random.gauss(0, 0.1)
                 points = {"sine": math.sin(step / 20), "walk": walk}
                 for name, connection in connections.items():

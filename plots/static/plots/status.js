@@ -1,4 +1,4 @@
-// The owner's pages keep their status columns current by polling one small JSON document.
+// The settings page keeps its token status columns current by polling one small JSON document.
 (function () {
   "use strict";
   const table = document.querySelector("[data-status-url]");
@@ -6,26 +6,12 @@
   const url = table.dataset.statusUrl;
   const POLL_MS = 3000;
 
-  function when(iso) {
-    return iso ? new Date(iso).toLocaleString() : "never";
-  }
-
+  // The one time format (ui.js): relative, the exact time on hover.
   function setTime(cell, iso) {
-    const time = cell && cell.querySelector("time");
-    if (!time) return;
-    time.setAttribute("datetime", iso || "");
-    time.textContent = when(iso);
+    window.plotserverTime.setTime(cell && cell.querySelector("time"), iso);
   }
 
   function render(status) {
-    document.querySelectorAll("tr[data-plot]").forEach(function (row) {
-      const plot = status.plots[row.dataset.plot];
-      if (!plot) return;
-      const cell = row.querySelector(".plot-status");
-      cell.className = "plot-status " + (plot.streaming ? "streaming" : "idle");
-      cell.textContent = !plot.streams ? "no streams" : plot.streaming ? "streaming " + plot.streaming + " of " + plot.streams : "idle";
-      setTime(row.querySelector(".last-write"), plot.last_write_at);
-    });
     document.querySelectorAll("tr[data-token]").forEach(function (row) {
       const token = status.tokens[row.dataset.token];
       if (!token) return;

@@ -1,0 +1,182 @@
+"""Figures checked against Plotly's own schema, and stream tokens kept out of what viewers see.
+
+The schema is the one the `plotly` package carries (plotly.graph_objects): every trace type,
+every attribute name, nested objects and arrays of objects. Names are checked, values are
+left to plotly.js, which ignores what it cannot use. Suggestions come from the valid names
+at the same place ("did you mean `scatter`?").
+
+Stream tokens are credentials. A trace binds one under `stream.token`, which plotserver
+takes out of the spec and keeps beside it; a token string put anywhere else (a typo such
+as `strem`, a `token` attribute, a trace name) would be stored as data and shown to every
+viewer, so `token_paths` finds those places and `without_tokens` takes them out.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from functools import cache
+
+import plotly.graph_objects as go
+from _plotly_utils.basevalidators import CompoundArrayValidator, CompoundValidator
+
+DEFAULT_TRACE_TYPE = "scatter"
+FIGURE_KEYS = ("data", "layout")
+# Subtrees whose shape is anything plotly.js accepts there (a template holds whole figures).
+OPAQUE = {"template", "meta", "customdata", "transforms"}
+# What plotserver reads from a trace's `stream` (plotly.js no longer knows the attribute).
+STREAM_KEYS = ("token", "maxpoints")
+
+
+@dataclass(frozen=True)
+class FigureProblem:
+    """One name the schema does not know: where it is, and what to say about it."""
+
+    path: str
+    message: str
+
+
+def join(where: str, key: str) -> str:
+    """The path of `key` under `where` ("" is the top)."""
+    return f"{where}.{key}" if where else key
+
+
+def suggestion(name: str, valid: set[str] | list[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(valid), n=1, cutoff=0.6)
+    return f"; did you mean `{close[0]}`?" if close else ""
+
+
+@cache
+def trace_classes() -> dict[str, str]:
+    """Plotly's trace types and the graph_objects class of each."""
+    return dict(go.Figure()._data_validator.class_strs_map)
+
+
+def _node_for_trace(trace_type: str):
+    return getattr(go, trace_classes()[trace_type])()
+
+
+def check_trace(spec: dict, where: str) -> list[FigureProblem]:
+    """The unknown names in one trace (its `stream` already taken out)."""
+    trace_type = spec.get("type", DEFAULT_TRACE_TYPE)
+    if not isinstance(trace_type, str) or trace_type not in trace_classes():
+        hint = suggestion(trace_type, trace_classes()) if isinstance(trace_type, str) else ""
+        return [FigureProblem(join(where, "type"), f"unknown trace type {trace_type!r}{hint}")]
+    problems = []
+    rest = {}
+    for key, value in spec.items():
+        meant = difflib.get_close_matches(key, STREAM_KEYS, n=1, cutoff=0.8)
+        if meant:
+            message = f"a {trace_type} trace has no attribute `{key}`; did you mean `stream.{meant[0]}`?"
+            problems.append(FigureProblem(join(where, key), message))
+        elif key != "type":
+            rest[key] = value
+    node = _node_for_trace(trace_type)
+    return problems + list(_check_object(rest, node, where, f"a {trace_type} trace", extra={"stream"}))
+
+
+def check_stream(stream: dict, where: str) -> list[FigureProblem]:
+    """The unknown names in a trace's `stream` object."""
+    return [
+        FigureProblem(join(where, key), f"`stream` has no attribute `{key}`{suggestion(key, STREAM_KEYS)}")
+        for key in stream
+        if key not in STREAM_KEYS
+    ]
+
+
+def check_layout(layout: dict, where: str = "layout") -> list[FigureProblem]:
+    """The unknown names in a layout."""
+    return list(_check_object(layout, go.Layout(), where, "the layout"))
+
+
+def _check_object(value: dict, node, where: str, what: str, extra: frozenset | set = frozenset()):
+    for key, child in value.items():
+        path = join(where, key)
+        if key in OPAQUE and key in node._valid_props:
+            continue
+        if key not in node._valid_props and not _is_subplot_name(node, key):
+            hint = suggestion(key, node._valid_props | extra)
+            yield FigureProblem(path, f"{what} has no attribute `{key}`{hint}")
+            continue
+        validator = node._get_validator(key)
+        if isinstance(validator, CompoundValidator) and isinstance(child, dict):
+            yield from _check_object(child, validator.data_class(), path, f"`{key}`")
+        elif isinstance(validator, CompoundArrayValidator) and isinstance(child, list):
+            for position, item in enumerate(child):
+                if isinstance(item, dict):
+                    yield from _check_object(item, validator.data_class(), f"{path}[{position}]", f"`{key}`")
+
+
+def _is_subplot_name(node, key: str) -> bool:
+    # xaxis2, yaxis3, scene2...: numbered copies of a subplot attribute.
+    pattern = getattr(node, "_subplotid_prop_re", None)
+    match = pattern.match(key) if pattern is not None else None
+    return match is not None and int(match[2]) >= 1
+
+
+def check_figure_keys(figure: dict) -> list[FigureProblem]:
+    """Names at the top of a figure other than `data` and `layout`."""
+    return [
+        FigureProblem(key, f"a figure has `data` and `layout`, not `{key}`{suggestion(key, FIGURE_KEYS)}")
+        for key in figure
+        if key not in FIGURE_KEYS
+    ]
+
+
+# -- stream tokens out of sight ------------------------------------------------------------
+
+
+def token_paths(value: object, tokens: set[str], where: str) -> list[str]:
+    """Every place under `value` that holds one of `tokens` (as a whole string)."""
+    found: list[str] = []
+    if not tokens:
+        return found
+    stack: list[tuple[object, str]] = [(value, where)]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, str):
+            if node in tokens:
+                found.append(path)
+        elif isinstance(node, dict):
+            stack.extend((child, join(path, key)) for key, child in node.items())
+        elif isinstance(node, list):
+            stack.extend(
+                (child, f"{path}[{i}]") for i, child in enumerate(node) if isinstance(child, dict | list | str)
+            )
+    return sorted(found)
+
+
+def without_tokens(value: object, tokens: set[str]) -> object:
+    """`value` with every one of `tokens` taken out: keys holding one go, list items become null.
+
+    Returns `value` itself (not a copy) when it holds none, which is the common case.
+    """
+    if not tokens or not _holds(value, tokens):
+        return value
+    return _scrub(value, tokens)
+
+
+def _holds(node: object, tokens: set[str]) -> bool:
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if item in tokens:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(child for child in item if isinstance(child, dict | list | str))
+    return False
+
+
+def _scrub(node: object, tokens: set[str]) -> object:
+    if isinstance(node, dict):
+        return {
+            key: _scrub(child, tokens)
+            for key, child in node.items()
+            if not (isinstance(child, str) and child in tokens)
+        }
+    if isinstance(node, list):
+        return [None if isinstance(item, str) and item in tokens else _scrub(item, tokens) for item in node]
+    return node

@@ -1,0 +1,33 @@
+// Plot cards (Home, My plots) stay live: their sparkline, streaming state and last point
+// come from one small JSON document, polled while the tab is visible.
+(function () {
+  "use strict";
+  const list = document.querySelector("[data-cards-url]");
+  if (!list) return;
+  const POLL_MS = 3000;
+  const cards = Array.from(list.querySelectorAll("[data-plot]"));
+  const url = list.dataset.cardsUrl + "?ids=" + cards.map(function (c) { return c.dataset.plot; }).join(",");
+
+  function render(plots) {
+    cards.forEach(function (card) {
+      const plot = plots[card.dataset.plot];
+      if (!plot) return;
+      const status = card.querySelector(".plot-status");
+      status.className = "plot-status " + (plot.streaming ? "streaming" : "idle");
+      status.textContent = !plot.streams ? "no streams" : plot.streaming ? "streaming " + plot.streaming + " of " + plot.streams : "idle";
+      card.querySelector(".spark polyline").setAttribute("points", plot.spark);
+      window.plotserverTime.setTime(card.querySelector(".last-point time"), plot.last_point_at);
+    });
+  }
+
+  function poll() {
+    if (document.visibilityState !== "visible") return;
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (body) { if (body) render(body.plots); })
+      .catch(function () { /* the next poll tries again */ });
+  }
+
+  setInterval(poll, POLL_MS);
+  document.addEventListener("visibilitychange", poll);
+})();
