@@ -76,6 +76,8 @@ STREAM_PUBLIC_URL = env_str("STREAM_PUBLIC_URL", "")
 STREAM_RECOVERY_UPDATES = int(env_number("STREAM_RECOVERY_UPDATES", 10000, minimum=0, kind=int))
 
 INSTALLED_APPS = [
+    # First, so that its runserver (uvicorn: pages, REST, WebSockets, streams) is the one found.
+    "operations",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
