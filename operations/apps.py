@@ -10,3 +10,4 @@ class OperationsConfig(AppConfig):
         # Every process defines the metrics as it starts, so each worker reports from its first
         # moment (in multi-process mode: has its files), not from its first /metrics request.
         from operations import metrics  # noqa: F401
+        from operations import openapi  # noqa: F401  (registers its schema extensions)

@@ -87,6 +87,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "plots",
     "streaming",
@@ -226,3 +228,23 @@ if LOG_FORMAT == "json":
     LOGGING["handlers"]["console"]["formatter"] = "json"
     for server_logger in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         LOGGING["loggers"][server_logger] = {"handlers": ["console"], "level": "INFO", "propagate": False}
+
+# The REST API's OpenAPI 3 schema (/api/schema/), with Swagger UI and Redoc served from here.
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "drf_spectacular.openapi.AutoSchema"
+SPECTACULAR_SETTINGS = {
+    "TITLE": "plotserver REST API",
+    "DESCRIPTION": "Plots, traces and stream tokens. Streaming itself is not REST: see docs/streaming.md.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["operations.openapi.only_the_rest_api"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "operations.openapi.type_path_parameters",
+        "operations.openapi.document_shared_reading",
+        "operations.openapi.document_error_answers",
+    ],
+}
