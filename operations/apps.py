@@ -8,6 +8,6 @@ class OperationsConfig(AppConfig):
 
     def ready(self) -> None:
         # Every process defines the metrics as it starts, so each worker reports from its first
-        # moment (in multi-process mode: has its files), not from its first /metrics request.
-        from operations import metrics  # noqa: F401
-        from operations import openapi  # noqa: F401  (registers its schema extensions)
+        # moment (in multi-process mode: has its files), not from its first /metrics request;
+        # the OpenAPI extensions register themselves on import.
+        from operations import metrics, openapi  # noqa: F401
