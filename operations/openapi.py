@@ -95,6 +95,29 @@ def document_shared_reading(result, generator, request, public):
     return result
 
 
+FIGURE_SCHEMA = {
+    "type": "object",
+    "description": "A plotly.js figure: the traces with their current windows, and the layout. No tokens.",
+    "properties": {
+        "data": {"type": "array", "items": {"type": "object", "additionalProperties": True}},
+        "layout": {"type": "object", "additionalProperties": True},
+    },
+    "required": ["data", "layout"],
+}
+
+
+def document_figure(result, generator, request, public):
+    """GET /api/plots/{id}/figure/ answers a figure, not a plot (the viewset's action does not say)."""
+    operation = result.get("paths", {}).get("/api/plots/{id}/figure/", {}).get("get")
+    if operation is not None:
+        result.setdefault("components", {}).setdefault("schemas", {})["Figure"] = FIGURE_SCHEMA
+        operation["responses"]["200"] = {
+            "description": "The figure as a viewer sees it now.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Figure"}}},
+        }
+    return result
+
+
 def document_error_answers(result, generator, request, public):
     """Add the API's error answers, one shared shape, to every operation that can give them."""
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA

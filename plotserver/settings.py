@@ -245,6 +245,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "operations.openapi.type_path_parameters",
         "operations.openapi.document_shared_reading",
+        "operations.openapi.document_figure",
         "operations.openapi.document_error_answers",
     ],
 }
