@@ -18,6 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from tests.client_module import plotserver_client as client
@@ -105,6 +106,14 @@ include {folder / "plotserver-stream.conf"};
                 self.process.kill()
 
 
+def viewer_socket(port: int, plot_id: int):
+    """A viewer socket through the proxy, or None while the proxy has no process to offer (502)."""
+    try:
+        return connect(f"ws://127.0.0.1:{port}/ws/plots/{plot_id}/", open_timeout=10)
+    except (InvalidStatus, OSError):
+        return None
+
+
 def next_updates(viewer, streams: set[int]) -> set[int]:
     """Read viewer messages until updates of every stream in `streams` came; return them."""
     seen: set[int] = set()
@@ -175,7 +184,8 @@ def test_nginx_in_front_of_two_processes_carries_everything_and_survives_one_sto
         written = 200
         for stopping in (0, 1):
             workers[stopping].stop(signal.SIGTERM)
-            with connect(f"ws://127.0.0.1:{http_port}/ws/plots/{plot['id']}/") as viewer:
+            # nginx may still count the other process as failed (fail_timeout): a page retries.
+            with wait_for(lambda: viewer_socket(http_port, plot["id"]), timeout=30) as viewer:
                 assert json.loads(viewer.recv(timeout=20))["type"] == "snapshot"
                 for i in range(written, written + 100):
                     first.write({"x": i, "y": i})
