@@ -6,6 +6,7 @@ project folder and the in-memory channel layer (one process). The README lists t
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import warnings
 from pathlib import Path
@@ -155,6 +156,8 @@ VIEWER_GAP_TIMEOUT = env_number("VIEWER_GAP_TIMEOUT", 2.0, minimum=0.0)
 VIEWER_RESYNC_INTERVAL = env_number("VIEWER_RESYNC_INTERVAL", 1.0, minimum=0.0)
 
 INSTALLED_APPS = [
+    # First, so that its runserver (uvicorn: pages, REST, WebSockets, streams) is the one found.
+    "operations",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -163,6 +166,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "plots",
     "streaming",
@@ -290,4 +295,51 @@ LOGGING = {
         "plotserver": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
         "django": {"handlers": ["console"], "level": "WARNING"},
     },
+}
+
+# -- Operations: health, readiness, metrics, log format (docs/deployment.md) ---------------------
+# /readyz gives each check (database, channel layer) this long; both run at once, so the answer
+# comes within about this long, 200 or 503.
+READYZ_TIMEOUT = env_number("READYZ_TIMEOUT", 0.8, minimum=0.05)
+# /metrics answers a bearer METRICS_TOKEN, or requests from METRICS_ALLOWED_IPS (addresses or
+# networks; behind a proxy, the client's address needs uvicorn's --proxy-headers).
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
+try:
+    METRICS_ALLOWED_NETWORKS = [ipaddress.ip_network(item, strict=False) for item in METRICS_ALLOWED_IPS]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {exc}") from None
+# LOG_FORMAT=json: one JSON object per line (plotserver's, Django's and uvicorn's log lines).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use plain or json")
+if LOG_FORMAT == "json":
+    LOGGING["formatters"]["json"] = {
+        "()": "pythonjsonlogger.json.JsonFormatter",
+        "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+    }
+    LOGGING["handlers"]["console"]["formatter"] = "json"
+    for server_logger in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        LOGGING["loggers"][server_logger] = {"handlers": ["console"], "level": "INFO", "propagate": False}
+
+# The REST API's OpenAPI 3 schema (/api/schema/), with Swagger UI and Redoc served from here.
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "drf_spectacular.openapi.AutoSchema"
+SPECTACULAR_SETTINGS = {
+    "TITLE": "plotserver REST API",
+    "DESCRIPTION": "Plots, traces and stream tokens. Streaming itself is not REST: see docs/streaming.md.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["operations.openapi.only_the_rest_api"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "operations.openapi.type_path_parameters",
+        "operations.openapi.document_shared_reading",
+        "operations.openapi.document_figure",
+        "operations.openapi.document_error_answers",
+    ],
 }

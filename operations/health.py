@@ -1,0 +1,60 @@
+"""Is this process up, and can it do its work: the checks behind /healthz and /readyz."""
+
+from __future__ import annotations
+
+import asyncio
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import connections
+
+
+def _query_database() -> None:
+    connection = connections["default"]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    finally:
+        # A thread of the check's own: it must not keep a connection open after it.
+        connection.close()
+
+
+async def check_database() -> None:
+    """Raise unless the database answers a query."""
+    # thread_sensitive=False: a check must not queue behind requests on Django's one sync thread.
+    await sync_to_async(_query_database, thread_sensitive=False)()
+
+
+async def check_channel_layer() -> None:
+    """Raise unless the channel layer's Redis answers a PING (the in-memory layer always can)."""
+    if not settings.REDIS_URL:
+        return
+    import redis.asyncio
+
+    timeout = settings.READYZ_TIMEOUT
+    client = redis.asyncio.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        await client.ping()
+    finally:
+        await client.aclose()
+
+
+CHECKS = {"database": check_database, "channel_layer": check_channel_layer}
+
+
+async def run_check(check) -> str:
+    """'ok', or what went wrong, within READYZ_TIMEOUT seconds."""
+    try:
+        await asyncio.wait_for(check(), timeout=settings.READYZ_TIMEOUT)
+    except TimeoutError:
+        return f"no answer within {settings.READYZ_TIMEOUT:g} s"
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"[:300]
+    return "ok"
+
+
+async def readiness() -> dict[str, str]:
+    """Every check, run at once: {name: 'ok' or the failure}."""
+    results = await asyncio.gather(*(run_check(check) for check in CHECKS.values()))
+    return dict(zip(CHECKS, results, strict=True))

@@ -1,0 +1,105 @@
+"""plotserver's Prometheus metrics: their definitions, and the registry /metrics exposes.
+
+This module only defines them; the code that does the counted work increments them. They cost
+a lock and an add (an mmap write in multi-process mode), so the hot path counts per batch, not
+per line: `LINES_ACCEPTED.inc(n)` once a batch. Labels take a few fixed values only (a reason,
+a limit, a status), never a token, plot or user: the number of series must not grow with use.
+
+Several uvicorn workers: set PROMETHEUS_MULTIPROC_DIR to an empty folder, the same for every
+worker of a machine (emptied at each start, see docs/deployment.md), and /metrics of any worker
+reports the sum of them all.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
+from prometheus_client.core import REGISTRY, GaugeMetricFamily
+
+MULTIPROCESS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+
+# -- streams (the ingest core) -----------------------------------------------------------------
+
+STREAMS_OPEN = Gauge(
+    "plotserver_streams_open", "Streams open now, on this machine's processes.", multiprocess_mode="livesum"
+)
+STREAMS_ENDED = Counter("plotserver_streams_ended", "Streams ended, by the status of their answer.", ["status"])
+LINES_ACCEPTED = Counter("plotserver_lines_accepted", "Lines accepted from producers (each one or more points).")
+LINES_REJECTED = Counter(
+    "plotserver_lines_rejected",
+    "Lines rejected, by reason: json, attribute, value, too_large, database, internal.",
+    ["reason"],
+)
+TAKEOVERS = Counter("plotserver_takeovers", "Streams closed because a newer connection came with their token.")
+REVOCATIONS = Counter("plotserver_revocations", "Stream tokens revoked.")
+LIMIT_HITS = Counter(
+    "plotserver_limit_hits",
+    "Limits reached, by limit: idle_timeout, line_bytes, array_length, nesting, backpressure.",
+    ["limit"],
+)
+
+# -- batches: commit and publish -----------------------------------------------------------------
+
+BATCH_LINES = Histogram(
+    "plotserver_batch_lines",
+    "Lines per committed batch.",
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 50000),
+)
+BATCH_COMMIT_SECONDS = Histogram(
+    "plotserver_batch_commit_seconds",
+    "Time to commit one batch to the database.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+PUBLISH_SECONDS = Histogram(
+    "plotserver_publish_seconds",
+    "Time to publish one batch to the channel layer.",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
+)
+
+# -- viewers ---------------------------------------------------------------------------------
+
+VIEWERS = Gauge(
+    "plotserver_viewers", "Viewer sockets open now, on this machine's processes.", multiprocess_mode="livesum"
+)
+RELAY_QUEUE_DROPS = Counter(
+    "plotserver_relay_queue_drops", "Messages not queued for a viewer that fell behind (it is resynced or dropped)."
+)
+
+
+class InstallationCollector:
+    """What the database knows of the whole installation (every machine), read at scrape time."""
+
+    CONNECTED = ("plotserver_stream_tokens_connected", "Stream tokens with a producer connected, on all machines.")
+
+    def describe(self):
+        # Lets a registry learn the names without a query (at import, before the database is there).
+        yield GaugeMetricFamily(*self.CONNECTED)
+
+    def collect(self):
+        from plots.models import StreamToken
+
+        connected = GaugeMetricFamily(*self.CONNECTED)
+        connected.add_metric([], StreamToken.objects.filter(StreamToken.live()).count())
+        yield connected
+
+
+INSTALLATION = InstallationCollector()
+
+
+def registry() -> CollectorRegistry:
+    """The registry to expose: every worker of this machine, plus the installation-wide gauges."""
+    if not MULTIPROCESS_DIR:
+        return REGISTRY
+    collected = CollectorRegistry()
+    multiprocess.MultiProcessCollector(collected)
+    collected.register(INSTALLATION)
+    return collected
+
+
+if MULTIPROCESS_DIR:
+    # A worker that exits leaves its files; its live gauges must stop counting.
+    atexit.register(multiprocess.mark_process_dead, os.getpid())
+else:
+    REGISTRY.register(INSTALLATION)

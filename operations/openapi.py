@@ -1,0 +1,138 @@
+"""What the OpenAPI schema (/api/schema/) needs beyond what drf-spectacular finds by itself."""
+
+from __future__ import annotations
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+SCHEMA_VIEWS = ("/api/schema/", "/api/docs/", "/api/redoc/")
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    """The REST API's credentials: HTTP Basic with the username and an API key as password."""
+
+    target_class = "plots.authentication.ApiKeyAuthentication"
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "basic",
+            "description": "Username and API key (from the settings page or `manage.py apikey USERNAME`).",
+        }
+
+
+def only_the_rest_api(endpoints):
+    """Describe plotserver's own REST API: not Plotly's compatibility endpoints, not these docs."""
+    return [
+        endpoint
+        for endpoint in endpoints
+        if endpoint[0].startswith("/api/") and not endpoint[0].startswith(SCHEMA_VIEWS)
+    ]
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "Every API error has this shape (plots/errors.py).",
+    "properties": {
+        "message": {"type": "string", "description": "The first error, for people."},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"message": {"type": "string"}, "field": {"type": "string"}},
+                "required": ["message"],
+            },
+        },
+    },
+    "required": ["message", "errors"],
+}
+
+ERROR_ANSWERS = {
+    "400": "The request body or query is not valid: `errors` names each field.",
+    "401": "No credentials, or wrong ones.",
+    "403": "Authenticated, but this is not yours to change.",
+    "404": "No such object, or not one you may see.",
+    "405": "This method is not allowed here.",
+    "415": "The body is not JSON.",
+}
+
+
+# Path parameters that are database ids and positions: integers, within what the columns hold.
+INTEGER_PARAMETERS = {
+    "id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+    "plot_pk": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+    "index": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
+}
+
+
+def type_path_parameters(result, generator, request, public):
+    """Say that plot ids and trace indexes are integers (the viewsets' URLs do not tell)."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path" and parameter["name"] in INTEGER_PARAMETERS:
+                    parameter["schema"] = dict(INTEGER_PARAMETERS[parameter["name"]])
+    return result
+
+
+SHARE_KEY = {
+    "name": "share_key",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "The key of a secret plot, for a visitor who is not its owner.",
+}
+
+
+def document_shared_reading(result, generator, request, public):
+    """Reading one plot or its traces is open to everyone it is shared with, signed in or not."""
+    for path, operations in result.get("paths", {}).items():
+        if path.startswith("/api/plots/{") and "get" in operations:
+            operation = operations["get"]
+            if {} not in operation.setdefault("security", []):
+                operation["security"].append({})
+            operation.setdefault("parameters", []).append(dict(SHARE_KEY))
+    return result
+
+
+FIGURE_SCHEMA = {
+    "type": "object",
+    "description": "A plotly.js figure: the traces with their current windows, and the layout. No tokens.",
+    "properties": {
+        "data": {"type": "array", "items": {"type": "object", "additionalProperties": True}},
+        "layout": {"type": "object", "additionalProperties": True},
+    },
+    "required": ["data", "layout"],
+}
+
+
+def document_figure(result, generator, request, public):
+    """GET /api/plots/{id}/figure/ answers a figure, not a plot (the viewset's action does not say)."""
+    operation = result.get("paths", {}).get("/api/plots/{id}/figure/", {}).get("get")
+    if operation is not None:
+        result.setdefault("components", {}).setdefault("schemas", {})["Figure"] = FIGURE_SCHEMA
+        operation["responses"]["200"] = {
+            "description": "The figure as a viewer sees it now.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Figure"}}},
+        }
+    return result
+
+
+def document_error_answers(result, generator, request, public):
+    """Add the API's error answers, one shared shape, to every operation that can give them."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    reference = {"$ref": "#/components/schemas/Error"}
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            codes = ["401", "403", "405"]
+            if "{" in path:
+                codes.append("404")
+            if method in ("post", "put", "patch"):
+                codes += ["400", "415"]
+            elif method == "get":
+                codes.append("400")
+            for code in codes:
+                operation["responses"].setdefault(
+                    code, {"description": ERROR_ANSWERS[code], "content": {"application/json": {"schema": reference}}}
+                )
+    return result

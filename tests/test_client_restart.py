@@ -1,0 +1,58 @@
+"""plotserver-stream across a server restart: nothing lost, nothing sent twice.
+
+The server is stopped with SIGTERM in the middle of a stream (it answers 503 with the counts of
+what it read), and a new one starts on the same port and database while lines keep coming.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+
+from tests.client_module import start_cli
+from tests.live_server import LiveServer, new_user, wait_for
+
+LINES = 3000
+
+
+def test_the_cli_resends_exactly_what_the_stopped_server_did_not_read(start_server, integration_db, artifacts):
+    first = start_server(name="client-before-restart")
+    user = new_user(integration_db.env, first.url)
+    token = user.make_token()
+    plot = user.make_plot([token], maxpoints=10000)
+    cli = start_cli("--url", first.url, "--token", token, "--max-backoff", "1", "--progress")
+
+    def produce():
+        # A steady producer: it keeps writing through the stop and the start.
+        for i in range(LINES):
+            cli.stdin.write(json.dumps({"x": i, "y": i % 7}).encode() + b"\n")
+            cli.stdin.flush()
+            if i % 10 == 0:
+                threading.Event().wait(0.005)
+        cli.stdin.close()
+
+    writer = threading.Thread(target=produce)
+    writer.start()
+    second = None
+    try:
+        wait_for(lambda: len(user.figure(plot["id"])["data"][0]["x"]) >= 300, timeout=30, message="points to arrive")
+        first.stop(signal.SIGTERM)
+        assert "Application shutdown complete" in first.log_text()
+        second = LiveServer(first.env, artifacts, name="client-after-restart")
+        second.port = first.port  # the producer keeps its URL
+        second.start()
+        writer.join(timeout=120)
+        cli.wait(timeout=120)
+        errors = cli.stderr.read().decode()
+        assert cli.returncode == 0, errors
+        summary = errors.strip().splitlines()[-1]
+        assert summary.endswith(f"plotserver-stream: {LINES} accepted, 0 rejected, 1 reconnect")
+        user.base_url = second.url
+        assert user.figure(plot["id"])["data"][0]["x"] == list(range(LINES))
+        assert user.ok("GET", f"/api/streams/{token}/")["last_seq"] == LINES
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+        if second is not None:
+            second.stop()
