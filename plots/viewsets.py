@@ -77,6 +77,8 @@ class ViewerOrOwner(permissions.BasePermission):
 
 def visible_plot(request: Request, pk) -> Plot:
     """The plot, if this visitor may see it; 404 otherwise (a private plot is not admitted to)."""
+    if not str(pk).isdigit():  # ids are numbers: anything else names no plot (not a 500)
+        raise NotFound("No such plot, or it is not shared with you.")
     plot = get_object_or_404(Plot.objects.select_related("owner"), pk=pk)
     if not plot.can_view(request.user, request.query_params.get("share_key")):
         raise NotFound("No such plot, or it is not shared with you.")

@@ -138,3 +138,12 @@ def test_the_owner_deletes_a_plot(as_alice):
     plot_id = create(as_alice).json()["id"]
     assert as_alice.delete(f"/api/plots/{plot_id}/").status_code == 204
     assert not Plot.objects.filter(pk=plot_id).exists()
+
+
+@pytest.mark.django_db
+def test_a_plot_id_that_is_not_a_number_is_a_json_404(anonymous, as_alice):
+    for client in (anonymous, as_alice):
+        for pk in ("abc", "%C3%A0", "1.5"):
+            response = client.get(f"/api/plots/{pk}/")
+            assert response.status_code == 404
+            assert response.json()["message"] in ("No such plot, or it is not shared with you.", "Not found.")
