@@ -19,6 +19,7 @@ bench.ingest and bench.viewer_render (the page's frame rate) run alone.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -102,7 +103,11 @@ def main(argv: list[str] | None = None) -> None:
                 continue
             say(f"bench: row ({letter})")
             made = [make() for _ in range(args.runs)]
+            for run in made:
+                for row in run:  # how busy the machine was (other work shares the cores)
+                    row.figures["load_average_after"] = os.getloadavg()
             rows.extend(median_run([run[i] for run in made], key) for i in range(len(made[0])))
+            write_results(rows, Path(args.json), env.description, started)  # what is done so far
         title = f"plotserver performance ({env.description}; {time.time() - started:.0f} s)"
         print_table(rows, title)
         path = write_results(rows, Path(args.json), env.description, started)

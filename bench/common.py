@@ -272,3 +272,15 @@ def ratio(numerator: float | None, denominator: float | None, unit: str, digits:
     if not numerator or not denominator:
         return ""
     return f"{numerator / denominator:.{digits}f}x {unit}"
+
+
+def stop(server: LiveServer, timeout: float = 60) -> str:
+    """Stop a server (SIGTERM, then SIGKILL after `timeout`); return "" or what went wrong.
+
+    A server that cannot stop is a finding of the scenario, not a reason to lose the whole run.
+    """
+    try:
+        server.stop(timeout=timeout)
+    except AssertionError:
+        return f"did not stop within {timeout:g} s of SIGTERM: killed"
+    return ""

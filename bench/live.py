@@ -20,7 +20,7 @@ import math
 import multiprocessing
 import time
 
-from bench.common import Environment, Meter, Row, ms, percentiles, print_table, raise_fd_limit
+from bench.common import Environment, Meter, Row, ms, percentiles, print_table, raise_fd_limit, stop
 from bench.load import producer_process, viewer_process
 
 # scenario: producers, writes a second each, viewers, the target and its figure before the redesign
@@ -111,7 +111,7 @@ def run(
 
         stored = sum(user.ok("GET", f"/api/streams/{t}/")["accepted"] for t in tokens)
     finally:
-        server.stop(timeout=60)
+        stopped = stop(server)
 
     sent = sum(a["sent"] for a in answers)
     rejected = sum(a["rejected"] for a in answers)
@@ -146,6 +146,7 @@ def run(
         "viewers_short_without_resync": sum(v["got"] < v["due"] and not v["resyncs"] for v in seen),
         "viewer_errors": sorted({v["error"] for v in seen if v["error"]})[:5],
         "server_cpu_load": meter.load,
+        "server_stop": stopped,
         "server_cpu_us_per_point": meter.cpu / stored * 1e6 if stored else None,
     }
     lat = figures["latency"]

@@ -142,15 +142,16 @@ def idle_producer_process(port: int, tokens: list[str], control, results) -> Non
         await asyncio.gather(*(open_one(t) for t in tokens))
         results.put({"opened": len(opened), "failed": failed})
         await asyncio.get_running_loop().run_in_executor(None, control.recv)
-        outcomes = []
-        for token, reader, writer in opened:
+
+        async def end_one(token, reader, writer) -> dict:
             result = ProducerResult(token, sent=1)
             try:
                 await end_stream(reader, writer, result)
-            except (OSError, IndexError) as exc:
-                result.error = str(exc)
-            outcomes.append(asdict(result))
-        results.put(outcomes)
+            except (OSError, IndexError) as exc:  # TimeoutError included
+                result.error = f"{type(exc).__name__}: {exc}"
+            return asdict(result)
+
+        results.put(await asyncio.gather(*(end_one(*stream) for stream in opened)))
 
     asyncio.run(run())
 
@@ -275,9 +276,7 @@ def viewer_process(port: int, plots: list[int], compression: bool, control, resu
             if all(v.stats.complete(final.get(v.stats.plot, {})) or not v.stats.connected for v in viewers):
                 break
             await asyncio.sleep(0.05)
-        for viewer in viewers:
-            if viewer.socket is not None:
-                await viewer.socket.close()
+        await asyncio.gather(*(v.socket.close() for v in viewers if v.socket is not None))
         for task in tasks:
             task.cancel()
         results.put(
@@ -315,9 +314,7 @@ def idle_viewer_process(port: int, plots: list[int], control, results) -> None:
         opened = sum(v.stats.connected for v in viewers)
         results.put({"opened": opened, "failed": len(viewers) - opened})
         await asyncio.get_running_loop().run_in_executor(None, control.recv)
-        for viewer in viewers:
-            if viewer.socket is not None:
-                await viewer.socket.close()
+        await asyncio.gather(*(v.socket.close() for v in viewers if v.socket is not None))
         results.put({"closed": len(viewers)})
 
     asyncio.run(run())

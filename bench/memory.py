@@ -28,6 +28,7 @@ from bench.common import (
     raise_fd_limit,
     rss_bytes,
     say,
+    stop,
     stream_errors,
 )
 from bench.live import final_seqs
@@ -112,7 +113,7 @@ def run(env: Environment, *, streams: int, viewers: int) -> dict:
         for process in producers + watchers:
             process.join(timeout=30)
     finally:
-        server.stop(timeout=60)
+        stopped = stop(server)
     streams_open = sum(o["opened"] for o in opened)
     viewers_open = sum(w["opened"] for w in watching)
     per_stream = (rss1 - rss0) / streams_open if streams_open else None
@@ -134,6 +135,7 @@ def run(env: Environment, *, streams: int, viewers: int) -> dict:
         "accepted": sum(a["accepted"] for a in answers),
         "rejected": sum(a["rejected"] for a in answers),
         "stream_errors": stream_errors(answers),
+        "server_stop": stopped,
     }
 
 

@@ -20,7 +20,7 @@ import socket
 import threading
 import time
 
-from bench.common import Environment, Row, bulk_tokens, print_table, raise_fd_limit, say, stream_errors
+from bench.common import Environment, Row, bulk_tokens, print_table, raise_fd_limit, say, stop, stream_errors
 from bench.load import producer_process
 from tests.live_server import LiveServer
 
@@ -87,7 +87,7 @@ def run(env: Environment, *, windows: int, points: int) -> dict:
         user.make_plot(tokens[i : i + TRACES_PER_PLOT], maxpoints=max(points, 1))["id"]
         for i in range(0, windows, TRACES_PER_PLOT)
     ]
-    server.stop(timeout=60)
+    stop(server)
     say(f"restart: {windows} empty windows in {len(plots)} plots; timing a start before any data")
     probe = tokens[-1]  # its window is the last trace of the last plot
     empty = timed_start(env, probe, plots[-1], 0)
@@ -107,11 +107,11 @@ def run(env: Environment, *, windows: int, points: int) -> dict:
     answers = [a for _ in processes for a in results.get(timeout=1800)]
     for process in processes:
         process.join(timeout=30)
-    server.stop(timeout=60)
+    stop(server)
 
     say("restart: timing a start with the windows stored")
     full = timed_start(env, probe, plots[-1], points)
-    full.pop("server").stop(timeout=60)
+    stop(full.pop("server"))
     return {
         "windows": windows,
         "points_per_window": points,

@@ -21,7 +21,7 @@ import math
 import multiprocessing
 import time
 
-from bench.common import Environment, Meter, Row, print_table, raise_fd_limit, ratio
+from bench.common import Environment, Meter, Row, print_table, raise_fd_limit, ratio, stop
 from bench.load import producer_process
 
 PRODUCERS_PER_PROCESS = 50
@@ -73,8 +73,9 @@ def plotserver_ingest(
         answers, meter = stream_all(server.port, tokens, points, lines, server.process.pid)
         stored = sum(user.ok("GET", f"/api/streams/{t}/")["accepted"] for t in tokens)
     finally:
-        server.stop(timeout=60)
+        stopped = stop(server)
     figures = measure(answers, meter, stored)
+    figures["server_stop"] = stopped
     figures.update(producers=producers, lines_per_chunk=lines, workers=workers, maxpoints=maxpoints)
     return figures
 
@@ -85,7 +86,7 @@ def bare_ingest(env: Environment, *, producers: int, lines: int, points: int, wo
         tokens = [f"bare{i}" for i in range(producers)]
         answers, meter = stream_all(server.port, tokens, points, lines, server.process.pid)
     finally:
-        server.stop(timeout=60)
+        stop(server)
     figures = measure(answers, meter, sum(a["accepted"] for a in answers))
     figures.update(producers=producers, lines_per_chunk=lines, workers=workers)
     return figures
