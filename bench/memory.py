@@ -32,7 +32,8 @@ from bench.common import (
     stream_errors,
 )
 from bench.live import final_seqs
-from bench.load import idle_producer_process, idle_viewer_process, produce
+from bench.load import idle_producer_process, idle_viewer_process
+from tests.producer import RawStream
 
 CONNECTIONS_PER_PROCESS = 2500
 VIEWERS_PER_PLOT = 10
@@ -79,10 +80,11 @@ def run(env: Environment, *, streams: int, viewers: int) -> dict:
         warm, tokens = tokens[0], tokens[1:]
         say(f"memory: {len(tokens)} tokens made")
         plot_ids = [user.make_plot([t])["id"] for t in tokens[: max(1, math.ceil(viewers / VIEWERS_PER_PLOT))]]
-        import asyncio
-
         # Warm up: one stream and one viewer through every code path before the first reading.
-        asyncio.run(produce(server.port, warm, rate=10, seconds=0.2, start_at=time.time()))
+        # (Plain sockets: the caller may be inside an event loop already, as under pytest.)
+        warm_stream = RawStream(server.port, warm).open()
+        warm_stream.write({"x": 0, "y": 0})
+        assert warm_stream.end().status == 200
         final_seqs(server.port, plot_ids[:1])
         pid = server.process.pid
         base_fds = open_fds(process_tree(pid))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import multiprocessing
 import socket
 import threading
@@ -25,7 +24,7 @@ from bench.load import producer_process
 from tests.live_server import LiveServer
 
 TRACES_PER_PLOT = 10
-STREAMS_PER_PROCESS = 500
+STREAMS_PER_WAVE = 100
 TARGET_SECONDS = 2.0
 
 
@@ -96,16 +95,15 @@ def run(env: Environment, *, windows: int, points: int) -> dict:
     say(f"restart: filling {windows} windows with {points} points each")
     context = multiprocessing.get_context("fork")
     results = context.Queue()
-    options = {"rate": 0, "seconds": 0, "start_at": time.time() + 0.5, "lines_per_chunk": 20, "points": points}
-    parts = max(1, math.ceil(windows / STREAMS_PER_PROCESS))
-    processes = [
-        context.Process(target=producer_process, args=(server.port, tokens[i::parts], options, results))
-        for i in range(parts)
-    ]
-    for process in processes:
+    answers = []
+    # In waves: a thousand streams ending at once wait minutes for their answers on today's server.
+    for wave in range(0, windows, STREAMS_PER_WAVE):
+        options = {"rate": 0, "seconds": 0, "start_at": time.time(), "lines_per_chunk": 20, "points": points}
+        process = context.Process(
+            target=producer_process, args=(server.port, tokens[wave : wave + STREAMS_PER_WAVE], options, results)
+        )
         process.start()
-    answers = [a for _ in processes for a in results.get(timeout=1800)]
-    for process in processes:
+        answers += results.get(timeout=1800)
         process.join(timeout=30)
     stop(server)
 
