@@ -1,10 +1,119 @@
-"""Run every benchmark: `python -m bench` (make bench).
+"""Every row of the performance table: `python -m bench` (make bench), each beside its target and baseline.
 
-bench.ingest          points a second in, store cost, write-to-viewer latency
-bench.viewer_render   the live page's frame rate and heap at 10,000 points, 20 updates a second
+    python -m bench                      the full table, about 10 minutes on a quiet 2-core machine
+    python -m bench --quick              a few seconds a scenario: checks that everything runs
+    python -m bench --runs 3             each scenario three times; the median run is reported
+    python -m bench --only a,e,h         some rows only (a-d latency, e/f ingest, g memory, h restart)
+
+The table is printed and written as JSON to bench/results/latest.json (or --json PATH).
+Scenarios, each also runnable alone with its own flags:
+
+    bench.live         (a)-(d) write-to-viewer latency and delivery under load
+    bench.throughput   (e)-(f) ingest as fast as possible, CPU per point, against a bare app
+    bench.memory       (g) memory per idle stream and viewer
+    bench.restart      (h) restart time with 1,000 stored windows
+
+bench.ingest and bench.viewer_render (the page's frame rate) run alone.
 """
 
-from bench import ingest, viewer_render
+from __future__ import annotations
 
-ingest.main()
-viewer_render.main(["--minutes", "1", "--baseline"])
+import argparse
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench import live, memory, restart, throughput
+from bench.common import RESULTS, Environment, Row, print_table, raise_fd_limit, say, write_results
+
+
+def median_run(rows: list[Row], key: Callable[[Row], float | None]) -> Row:
+    """Of several runs of one row, the run whose key figure is the median, holding every run's key."""
+    if len(rows) == 1:
+        return rows[0]
+    keyed = sorted(rows, key=lambda r: key(r) if key(r) is not None else float("inf"))
+    chosen = keyed[len(keyed) // 2]
+    chosen.figures["runs"] = [key(r) for r in rows]
+    chosen.scenario += f" (median of {len(rows)})"
+    return chosen
+
+
+def latency_key(row: Row) -> float | None:
+    return row.figures["latency"]["p99_ms"]
+
+
+def ingest_key(row: Row) -> float | None:
+    return row.figures["plotserver"]["cpu_us_per_point"]
+
+
+def plan(args: argparse.Namespace, env: Environment) -> list[tuple[str, Callable[[], list[Row]], Callable]]:
+    quick = args.quick
+    seconds = 2 if quick else args.seconds
+    points = 300 if quick else 3000
+
+    def latency(key: str, **extra) -> Callable[[], list[Row]]:
+        return lambda: [live.scenario_row(env, key, seconds, quick, **extra)]
+
+    def big_window() -> list[Row]:
+        row = live.scenario_row(env, "c", seconds, quick, maxpoints=10000)
+        row.scenario += ", maxpoints 10,000"
+        row.target, row.baseline = "cost independent of window size", "the row (c) above, maxpoints 500"
+        return [row]
+
+    def ingest() -> list[Row]:
+        return throughput.rows(env, producers=10 if quick else 100, lines=10, points=points, workers=2, maxpoints=500)
+
+    def memory_rows() -> list[Row]:
+        sizes = [(200, 50)] if quick else [(2000, 500), (10000, 2000)]
+        return [memory.row(memory.run(env, streams=s, viewers=v)) for s, v in sizes]
+
+    def restart_rows() -> list[Row]:
+        windows, window_points = (100, 20) if quick else (1000, 200)
+        return [restart.row(restart.run(env, windows=windows, points=window_points))]
+
+    return [
+        ("a", latency("a"), latency_key),
+        ("b", latency("b"), latency_key),
+        ("c", latency("c"), latency_key),
+        ("c", big_window, latency_key),
+        ("d", latency("d"), latency_key),
+        ("e", ingest, ingest_key),
+        ("g", memory_rows, lambda r: r.figures["kb_per_connection"]),
+        ("h", restart_rows, lambda r: r.figures["full"]["accepts_stream_s"]),
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a few seconds a scenario")
+    parser.add_argument("--runs", type=int, default=1, help="run each scenario this many times, report the median")
+    parser.add_argument("--seconds", type=float, default=10, help="streaming time of each latency scenario")
+    parser.add_argument("--only", default="", help="comma-separated rows: a,b,c,d,e (with f),g,h")
+    parser.add_argument("--json", default=str(RESULTS / "latest.json"), help="where to write the results")
+    args = parser.parse_args(argv)
+    limit = raise_fd_limit()
+    started = time.time()
+    only = {part.strip() for part in args.only.split(",") if part.strip()}
+    rows: list[Row] = []
+    with Environment() as env:
+        say(f"bench: {env.description}, fd limit {limit}")
+        for letter, make, key in plan(args, env):
+            if only and letter not in only:
+                continue
+            say(f"bench: row ({letter})")
+            made = [make() for _ in range(args.runs)]
+            for run in made:
+                for row in run:  # how busy the machine was (other work shares the cores)
+                    row.figures["load_average_after"] = os.getloadavg()
+            rows.extend(median_run([run[i] for run in made], key) for i in range(len(made[0])))
+            write_results(rows, Path(args.json), env.description, started)  # what is done so far
+        title = f"plotserver performance ({env.description}; {time.time() - started:.0f} s)"
+        print_table(rows, title)
+        path = write_results(rows, Path(args.json), env.description, started)
+    print(f"\nresults: {path}")
+    print(f"the median of {args.runs} runs each" if args.runs > 1 else "one run each (--runs 3 for medians)")
+
+
+if __name__ == "__main__":
+    main()
