@@ -6,6 +6,8 @@ from django.utils.text import Truncator
 
 from plots.models import ApiKey, Grid, Plot, StreamToken, Trace
 from streaming.events import announce_plot_changed
+from streaming.snapshots import traces_with_windows
+from streaming.store import rebase_window
 from streaming.window import POINT_ATTRIBUTES, point_count
 
 # Per-point attributes a window may hold beside the coordinates.
@@ -30,6 +32,7 @@ def clear_windows(traces) -> set[int]:
                     if isinstance(marker.get(name), list):
                         del marker[name]
             trace.save(update_fields=["spec"])
+            rebase_window(trace)
             plot_ids.add(trace.plot_id)
     for plot_id in plot_ids:
         announce_plot_changed(plot_id)
@@ -60,7 +63,8 @@ class TraceInline(admin.StackedInline):
 
     @admin.display(description="points in the window")
     def points(self, trace: Trace) -> int:
-        return point_count(trace.spec)
+        (window,) = traces_with_windows(Trace.objects.filter(pk=trace.pk))
+        return point_count(window.spec)
 
     @admin.display(description="stream")
     def stream_status(self, trace: Trace) -> str:

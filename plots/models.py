@@ -171,7 +171,9 @@ class Plot(models.Model):
 
     def viewer_figure(self) -> dict:
         """The figure as a viewer sees it now: streamed windows in the data, no tokens."""
-        return {"data": [trace.spec for trace in self.traces.all()], "layout": self.layout}
+        from streaming.snapshots import figure_of
+
+        return figure_of(self)
 
 
 class Trace(models.Model):

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from plots.models import MAXPOINTS_DEFAULT, MAXPOINTS_LIMIT, TOKEN_PATTERN, Plot, StreamToken, Trace
 from streaming.events import announce_plot_changed
+from streaming.snapshots import traces_with_windows
 
 
 class StreamTokenSerializer(serializers.ModelSerializer):
@@ -137,7 +138,7 @@ class PlotSerializer(serializers.ModelSerializer):
         data = super().to_representation(plot)
         request = self.context.get("request")
         is_owner = request is not None and request.user.pk == plot.owner_id
-        traces = plot.traces.select_related("stream_token")
+        traces = traces_with_windows(plot.traces.select_related("stream_token"))
         # Stream tokens are credentials: only the owner sees them.
         data["figure"] = {
             "data": [t.plotly_spec() if is_owner else t.spec for t in traces],

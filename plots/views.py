@@ -29,6 +29,7 @@ from plots.forms import (
 )
 from plots.models import ApiKey, Plot, StreamToken
 from streaming.events import announce_plot_changed
+from streaming.snapshots import traces_with_windows
 from streaming.window import POINT_ATTRIBUTES, get_path
 
 # -- watching ------------------------------------------------------------------------------
@@ -96,6 +97,7 @@ def trace_csv(request: HttpRequest, username: str, pk: int, index: int) -> HttpR
     """One trace's current window as CSV: a column per point attribute, a row per point."""
     plot, _ = _viewable(request, username, pk)
     trace = get_object_or_404(plot.traces, index=index)
+    (trace,) = traces_with_windows(plot.traces.filter(pk=trace.pk))
     columns = {}
     for name in (*POINT_ATTRIBUTES, "text", "marker.color", "marker.size"):
         values = get_path(trace.spec, name)

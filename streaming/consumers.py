@@ -11,7 +11,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from streaming import events, store
+from streaming import events, snapshots
 from streaming.ingest import ConnectionLost, Outcome, StreamSession
 
 TOKEN_HEADER = b"plotly-streamtoken"
@@ -106,7 +106,7 @@ class PlotViewerConsumer(AsyncJsonWebsocketConsumer):
 
     async def send_snapshot(self) -> None:
         await self.deliver_snapshot(
-            await database_sync_to_async(store.snapshot)(self.plot_id, self.scope["user"], self.share_key)
+            await database_sync_to_async(snapshots.snapshot)(self.plot_id, self.scope["user"], self.share_key)
         )
 
     async def deliver_snapshot(self, snapshot: dict | None) -> None:
@@ -123,7 +123,7 @@ class PlotViewerConsumer(AsyncJsonWebsocketConsumer):
             position = json.loads(since)
         except ValueError:
             position = {}
-        message = await database_sync_to_async(store.catch_up)(
+        message = await database_sync_to_async(snapshots.catch_up)(
             self.plot_id, self.scope["user"], self.share_key, position if isinstance(position, dict) else {}
         )
         if message is None or message["type"] == "snapshot":

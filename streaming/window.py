@@ -55,7 +55,12 @@ def apply_update(spec: dict, update: Update, maxpoints: int) -> dict:
     """
     extend: dict[str, list] = {}
     replace: dict[str, object] = {}
-    points_before = point_count(spec)
+    points_before = 0
+    # Counting points is only needed for the rare scalar that starts a per-point attribute.
+    for path, value in update.trace.items():
+        if path in APPENDABLE and not isinstance(value, list) and not isinstance(get_path(spec, path), list):
+            points_before = point_count(spec)
+            break
     for path, value in update.trace.items():
         if path not in APPENDABLE:
             set_path(spec, path, value)
@@ -81,6 +86,22 @@ def apply_update(spec: dict, update: Update, maxpoints: int) -> dict:
     if replace:
         delta["set"] = replace
     return delta
+
+
+def apply_delta(spec: dict, delta: dict, maxpoints: int) -> None:
+    """Apply a delta that apply_update returned, in place: the same change, replayed.
+
+    How a stored window catches up from its checkpoint (streaming/snapshots.py), by the same
+    rules as the browser's viewer.js."""
+    for path, values in delta.get("extend", {}).items():
+        current = get_path(spec, path)
+        if isinstance(current, list):
+            current.extend(values)
+            trim(current, maxpoints)
+        else:
+            set_path(spec, path, trim(list(values), maxpoints))
+    for path, value in delta.get("set", {}).items():
+        set_path(spec, path, list(value) if isinstance(value, list) else value)
 
 
 def merge_layout(layout: dict, changes: dict[str, object]) -> dict:
