@@ -168,7 +168,9 @@ class Pipeline:
         at, rows, values = self._checkpointed.setdefault(state, (self.loop.time(), 0, 0))
         rows, values = rows + 1, values + chunk.values
         self._checkpointed[state] = (at, rows, values)
-        window = sum(t.maxpoints for t in state.traces)
+        # A few windows' worth of values (what catch-up keeps anyway): a fold then costs about
+        # as much as the points it folds, and reading a window at most a few windows of rows.
+        window = 4 * sum(t.maxpoints for t in state.traces)
         return (
             rows >= settings.STREAM_CHECKPOINT_ROWS
             or values > window

@@ -125,8 +125,8 @@ class StreamState:
         for plot_id, traces in self.by_plot:
             deltas = {}
             for key, trace in traces:
-                delta = deltas[key] = apply_update(trace.spec, update, trace.maxpoints)
-                values += _delta_values(delta)
+                deltas[key] = apply_update(trace.spec, update, trace.maxpoints)
+            values += _update_values(update) * len(traces)
             message: StreamUpdate = {"stream": self.token_id, "seq": seq, "traces": deltas}
             if update.layout:
                 message["layout"] = update.layout
@@ -186,6 +186,16 @@ def _delta_values(delta: dict) -> int:
                 count += sum(len(item) if isinstance(item, list) else 1 for item in value)
             else:
                 count += 1
+    return count
+
+
+def _update_values(update: Update) -> int:
+    count = 0
+    for value in update.trace.values():
+        if isinstance(value, list):
+            count += sum(len(item) if isinstance(item, list) else 1 for item in value)
+        else:
+            count += 1
     return count
 
 

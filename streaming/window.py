@@ -13,6 +13,8 @@ POINT_ATTRIBUTES = ("x", "y", "z", "lat", "lon", "r", "theta", "a", "b", "c", "v
 
 
 def get_path(container: dict, path: str) -> object:
+    if "." not in path:  # most paths: x, y, text
+        return container.get(path) if isinstance(container, dict) else None
     for key in path.split("."):
         if not isinstance(container, dict) or key not in container:
             return None
@@ -55,12 +57,15 @@ def apply_update(spec: dict, update: Update, maxpoints: int) -> dict:
     """
     extend: dict[str, list] = {}
     replace: dict[str, object] = {}
-    points_before = 0
-    # Counting points is only needed for the rare scalar that starts a per-point attribute.
+    # The lists scalars append to, looked up before anything changes: the points a trace had
+    # (counted only for the rare scalar that starts a per-point attribute) are those before.
+    appends = {}
+    points_before = None
     for path, value in update.trace.items():
-        if path in APPENDABLE and not isinstance(value, list) and not isinstance(get_path(spec, path), list):
-            points_before = point_count(spec)
-            break
+        if path in APPENDABLE and not isinstance(value, list):
+            current = appends[path] = get_path(spec, path)
+            if points_before is None and not isinstance(current, list):
+                points_before = point_count(spec)
     for path, value in update.trace.items():
         if path not in APPENDABLE:
             set_path(spec, path, value)
@@ -70,13 +75,14 @@ def apply_update(spec: dict, update: Update, maxpoints: int) -> dict:
             set_path(spec, path, values)
             replace[path] = list(values)  # a copy: later appends in the batch must not reach the delta
         else:
-            current = get_path(spec, path)
+            current = appends[path]
             if isinstance(current, list):
                 current.append(value)
-                trim(current, maxpoints)
+                if len(current) > maxpoints:
+                    trim(current, maxpoints)
                 extend[path] = [value]
             else:
-                fill = [] if current is None else [current] * points_before
+                fill = [] if current is None else [current] * (points_before or 0)
                 values = trim([*fill, value], maxpoints)
                 set_path(spec, path, values)
                 replace[path] = list(values)
