@@ -99,11 +99,10 @@ def bench_commit(env: dict) -> list[tuple[str, str, str]]:
     django.setup()
     from django.contrib.auth import get_user_model
     from django.db import transaction
+    from django.utils import timezone
 
     from plots.models import Plot, StreamToken, Trace
     from streaming.protocol import parse_line
-    from django.utils import timezone
-
     from streaming.store import commit_chunks, load_stream
     from streaming.window import apply_update
 

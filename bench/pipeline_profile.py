@@ -106,8 +106,10 @@ def run(code: Path, producers: int, seconds: float, maxpoints: int, workers: int
         tokens = [line.split()[1] for line in setup.splitlines() if line.startswith("TOKEN ")]
         port = free_port()
         server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "plotserver.asgi:application", "--http", "httptools"]
-            + ["--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
+            [
+                *(sys.executable, "-m", "uvicorn", "plotserver.asgi:application", "--http", "httptools"),
+                *("--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"),
+            ],
             cwd=code,
             env=env,
             stdout=open(os.environ.get("BENCH_SERVER_LOG", os.devnull), "ab"),  # noqa: SIM115
