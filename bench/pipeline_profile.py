@@ -1,7 +1,7 @@
 """Server CPU per ingested point: many producers writing 10-line chunks as fast as they can.
 
     DATABASE_URL=postgres://… REDIS_URL=redis://… python -m bench.pipeline_profile [--code DIR]
-        [--producers 20] [--seconds 8] [--maxpoints 500] [--workers 1]
+        [--producers 20] [--points 20000] [--maxpoints 500] [--workers 1]
 
 Starts plotserver (the code in --code, this checkout by default) under uvicorn on a database of
 its own made beside DATABASE_URL's, runs the producers in their own processes, and prints points
@@ -48,8 +48,8 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def produce(port: int, token: str, seconds: float, results) -> None:
-    """One producer: a chunked POST of 10-line chunks for `seconds`, then its answer."""
+def produce(port: int, token: str, points: int, results) -> None:
+    """One producer: a chunked POST of `points` lines in 10-line chunks, then its answer."""
     lines = b"".join(b'{"x": %d, "y": %d}\n' % (i, i % 97) for i in range(CHUNK_LINES))
     chunk = b"%x\r\n%s\r\n" % (len(lines), lines)
     block = chunk * 50
@@ -59,8 +59,7 @@ def produce(port: int, token: str, seconds: float, results) -> None:
         % token.encode()
     )
     sent = 0
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while sent < points:
         sock.sendall(block)
         sent += 50 * CHUNK_LINES
     sock.sendall(b"0\r\n\r\n")
@@ -90,14 +89,15 @@ for i in range({producers}):
 """
 
 
-def run(code: Path, producers: int, seconds: float, maxpoints: int, workers: int) -> dict:
+def run(code: Path, producers: int, points: int, maxpoints: int, workers: int) -> dict:
     import psycopg
 
     base = os.environ["DATABASE_URL"]
     name = f"plotserver_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    env = {**os.environ, "DATABASE_URL": f"{base.rpartition('/')[0]}/{name}", "LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "DATABASE_URL": f"{base.rpartition('/')[0]}/{name}"}
+    env["LOG_LEVEL"] = os.environ.get("BENCH_LOG_LEVEL", "WARNING")
     env["REDIS_PREFIX"] = name
     server = None
     try:
@@ -107,7 +107,10 @@ def run(code: Path, producers: int, seconds: float, maxpoints: int, workers: int
         port = free_port()
         server = subprocess.Popen(
             [
-                *(sys.executable, "-m", "uvicorn", "plotserver.asgi:application", "--http", "httptools"),
+                sys.executable,
+                # BENCH_PROFILE=file: the server runs under cProfile (one worker), written at its stop.
+                *(("-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]) if os.environ.get("BENCH_PROFILE") else ()),
+                *("-m", "uvicorn", "plotserver.asgi:application", "--http", "httptools"),
                 *("--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"),
             ],
             cwd=code,
@@ -123,11 +126,11 @@ def run(code: Path, producers: int, seconds: float, maxpoints: int, workers: int
                 time.sleep(0.1)
         time.sleep(1 if workers == 1 else 3)
         results = multiprocessing.Queue()
-        procs = [multiprocessing.Process(target=produce, args=(port, t, seconds, results)) for t in tokens]
+        procs = [multiprocessing.Process(target=produce, args=(port, t, points, results)) for t in tokens]
         cpu_before, started = cpu_seconds(server.pid), time.perf_counter()
         for p in procs:
             p.start()
-        outcomes = [results.get(timeout=seconds + 120) for _ in procs]
+        outcomes = [results.get(timeout=900) for _ in procs]
         elapsed, cpu = time.perf_counter() - started, cpu_seconds(server.pid) - cpu_before
         for p in procs:
             p.join()
@@ -158,11 +161,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--code", type=Path, default=ROOT)
     parser.add_argument("--producers", type=int, default=20)
-    parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--points", type=int, default=20000, help="points per producer")
     parser.add_argument("--maxpoints", type=int, default=500)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
-    print(json.dumps(run(args.code, args.producers, args.seconds, args.maxpoints, args.workers)))
+    print(json.dumps(run(args.code, args.producers, args.points, args.maxpoints, args.workers)))
 
 
 if __name__ == "__main__":
