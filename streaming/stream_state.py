@@ -190,12 +190,10 @@ def _delta_values(delta: dict) -> int:
 
 
 def _update_values(update: Update) -> int:
-    count = 0
+    count = len(update.trace)  # one value a path, but for arrays
     for value in update.trace.values():
-        if isinstance(value, list):
-            count += sum(len(item) if isinstance(item, list) else 1 for item in value)
-        else:
-            count += 1
+        if type(value) is list:
+            count += sum(len(item) if isinstance(item, list) else 1 for item in value) - 1
     return count
 
 
