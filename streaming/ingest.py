@@ -42,6 +42,11 @@ MESSAGES = {
 }
 
 
+# How long an ending stream waits for its last updates to be handed to the channel layer, so
+# that viewers hear "idle" after them; past it, the producer gets its answer all the same.
+PUBLISH_WAIT = 5.0
+
+
 class FramingError(Exception):
     """The front door could not read the request body (broken chunked encoding)."""
 
@@ -200,7 +205,10 @@ class StreamSession:
         try:
             # Stored (with a checkpoint of the windows) and sent, before anyone hears it ended.
             await asyncio.shield(self.pipeline.close_writer(self.writer))
-            await self.pipeline.published()
+            try:  # a channel layer that is away must not keep the producer from its answer
+                await asyncio.wait_for(self.pipeline.published(), PUBLISH_WAIT)
+            except TimeoutError:
+                log.warning("stream %s: its last updates were not all handed to viewers in time", self.token_id)
             plot_ids, last_seq = await self.pipeline.run_sync(
                 leases.mark_disconnected, self.token_id, self.session_id, status == 409
             )
