@@ -99,10 +99,11 @@ def bench_commit(env: dict) -> list[tuple[str, str, str]]:
     django.setup()
     from django.contrib.auth import get_user_model
     from django.db import transaction
+    from django.utils import timezone
 
     from plots.models import Plot, StreamToken, Trace
     from streaming.protocol import parse_line
-    from streaming.store import StreamBatch, commit_batch
+    from streaming.store import commit_chunks, load_stream
     from streaming.window import apply_update
 
     owner = get_user_model().objects.create_user(f"bench{time.time_ns()}")
@@ -112,8 +113,12 @@ def bench_commit(env: dict) -> list[tuple[str, str, str]]:
     updates = [parse_line(b'{"x": %d, "y": %d}' % (i, i)) for i in range(2000)]
 
     started = time.perf_counter()
-    for i in range(0, len(updates), 100):  # 100 points a batch: 2,000 points a second at 50 ms
-        commit_batch([StreamBatch(token.pk, updates=updates[i : i + 100])])
+    writer = load_stream(token.pk, timezone.now())
+    for i in range(0, len(updates), 100):  # 100 points a commit
+        for update in updates[i : i + 100]:
+            writer.accept(update)
+        now = timezone.now()
+        commit_chunks([writer.take_chunk(now)], now)
     grouped = len(updates) / (time.perf_counter() - started)
 
     started = time.perf_counter()

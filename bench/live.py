@@ -111,7 +111,7 @@ def run(
         for process in viewer_procs + producer_procs:
             process.join(timeout=30)
 
-        stored = sum(user.ok("GET", f"/api/streams/{t}/")["accepted"] for t in tokens)
+        stored = sum(user.stream_status(t)["accepted"] for t in tokens)
     finally:
         stopped = stop(server)
 

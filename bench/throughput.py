@@ -71,7 +71,7 @@ def plotserver_ingest(
         for token in tokens:
             user.make_plot([token], maxpoints=maxpoints)
         answers, meter = stream_all(server.port, tokens, points, lines, server.process.pid)
-        stored = sum(user.ok("GET", f"/api/streams/{t}/")["accepted"] for t in tokens)
+        stored = sum(user.stream_status(t)["accepted"] for t in tokens)
     finally:
         stopped = stop(server)
     figures = measure(answers, meter, stored)

@@ -22,11 +22,18 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 
 
 def only_the_rest_api(endpoints):
-    """Describe plotserver's own REST API: not Plotly's compatibility endpoints, not these docs."""
+    """Describe plotserver's own REST API: not Plotly's compatibility endpoints, not these docs.
+
+    Each route is described once, with its trailing slash (the same routes also answer without
+    one), and the old token-addressed stream route, which only says where streams went, is left out.
+    """
     return [
         endpoint
         for endpoint in endpoints
-        if endpoint[0].startswith("/api/") and not endpoint[0].startswith(SCHEMA_VIEWS)
+        if endpoint[0].startswith("/api/")
+        and endpoint[0].endswith("/")
+        and "[" not in endpoint[0]
+        and not endpoint[0].startswith(SCHEMA_VIEWS)
     ]
 
 
@@ -51,9 +58,12 @@ ERROR_ANSWERS = {
     "400": "The request body or query is not valid: `errors` names each field.",
     "401": "No credentials, or wrong ones.",
     "403": "Authenticated, but this is not yours to change.",
-    "404": "No such object, or not one you may see.",
+    "404": "No such object, or not one you may see; on a list, a page past the last.",
     "405": "This method is not allowed here.",
+    "413": "The body is larger than API_MAX_BODY_BYTES.",
     "415": "The body is not JSON.",
+    "429": "Too many failed sign-ins from this address, too many calls, or a quota reached: `message` says which.",
+    "503": "The database is unreachable for now: retry after the Retry-After header's seconds.",
 }
 
 
@@ -122,13 +132,13 @@ def document_error_answers(result, generator, request, public):
     """Add the API's error answers, one shared shape, to every operation that can give them."""
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     reference = {"$ref": "#/components/schemas/Error"}
-    for path, operations in result.get("paths", {}).items():
+    for operations in result.get("paths", {}).values():
         for method, operation in operations.items():
-            codes = ["401", "403", "405"]
-            if "{" in path:
-                codes.append("404")
+            # Every operation: credentials, throttles and quotas, outages; a detail route or a
+            # list's page can be missing.
+            codes = ["401", "403", "404", "405", "429", "503"]
             if method in ("post", "put", "patch"):
-                codes += ["400", "415"]
+                codes += ["400", "413", "415"]
             elif method == "get":
                 codes.append("400")
             for code in codes:

@@ -13,6 +13,8 @@ from plots.serializers import owner_token_strings
 from plots.templatetags.when import when
 from streaming.events import announce_plot_changed
 from streaming.protocol import APPENDABLE
+from streaming.snapshots import traces_with_windows
+from streaming.store import rebase_window
 from streaming.window import get_path, point_count, set_path
 
 PREVIEW_VALUES = 3
@@ -32,10 +34,17 @@ def clear_windows(traces) -> set[int]:
                     # Coordinates stay as empty arrays; a per-point style goes back to its default.
                     set_path(trace.spec, path, [] if "." not in path else None)
             trace.save(update_fields=["spec"])
+            rebase_window(trace)
             plot_ids.add(trace.plot_id)
     for plot_id in plot_ids:
         announce_plot_changed(plot_id)
     return plot_ids
+
+
+def current_window(trace: Trace) -> dict:
+    """The trace's spec as viewers see it now (its checkpoint plus the rows stored after it)."""
+    (window,) = traces_with_windows(Trace.objects.filter(pk=trace.pk))
+    return window.spec
 
 
 def save_changed_fields(form) -> None:
@@ -62,7 +71,7 @@ class TraceInline(admin.StackedInline):
 
     @admin.display(description="points in the window")
     def points(self, trace: Trace) -> int:
-        return point_count(trace.spec)
+        return point_count(current_window(trace))
 
     @admin.display(description="stream")
     def stream_status(self, trace: Trace) -> str:
@@ -76,7 +85,8 @@ class TraceInline(admin.StackedInline):
     def spec_preview(self, trace: Trace) -> str:
         """The trace's attributes, each window as its length and first and last values, never whole."""
         return format_html(
-            '<code class="spec-preview">{}</code>', "\n".join(f"{k}: {v}" for k, v in spec_preview(trace.spec))
+            '<code class="spec-preview">{}</code>',
+            "\n".join(f"{k}: {v}" for k, v in spec_preview(current_window(trace))),
         )
 
 

@@ -226,10 +226,10 @@ class Plot(models.Model):
         No token string of the owner's, wherever it was put (figures are checked when saved;
         this also covers what was stored before, or a token named after a value later)."""
         from plots.figure_schema import without_tokens
+        from streaming.snapshots import figure_of
 
         tokens = set(StreamToken.objects.filter(owner_id=self.owner_id).values_list("token", flat=True))
-        figure = {"data": [trace.spec for trace in self.traces.all()], "layout": self.layout}
-        return without_tokens(figure, tokens)
+        return without_tokens(figure_of(self), tokens)
 
 
 class Trace(models.Model):

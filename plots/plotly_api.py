@@ -35,6 +35,7 @@ from plots.authentication import ApiKeyAuthentication, user_for_key
 from plots.models import Grid, Plot
 from plots.parsers import JsonTooDeep, load_json
 from plots.serializers import PlotSerializer
+from streaming.snapshots import traces_with_windows
 
 MAX_FOLDER_LENGTH = Plot._meta.get_field("folder").max_length
 MAX_FILENAME_LENGTH = Plot._meta.get_field("title").max_length
@@ -204,7 +205,7 @@ def grid_file(grid: Grid, request) -> dict:
 
 def owner_figure(plot: Plot) -> dict:
     """The figure as Plotly's API gave it to the owner: current data inline, `stream` kept."""
-    traces = plot.traces.select_related("stream_token")
+    traces = traces_with_windows(plot.traces.select_related("stream_token"))
     return {"data": [t.plotly_spec() for t in traces], "layout": plot.layout}
 
 

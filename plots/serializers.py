@@ -8,6 +8,7 @@ from rest_framework import serializers
 from plots import figure_schema, quotas
 from plots.models import MAXPOINTS_DEFAULT, MAXPOINTS_LIMIT, TOKEN_PATTERN, Plot, StreamToken, Trace
 from streaming.events import announce_plot_changed
+from streaming.snapshots import traces_with_windows
 
 
 class StreamTokenSerializer(serializers.ModelSerializer):
@@ -177,7 +178,7 @@ class PlotSerializer(serializers.ModelSerializer):
         is_owner = request is not None and request.user.pk == plot.owner_id
         # Stream tokens are credentials: only the owner sees them.
         if is_owner:
-            traces = plot.traces.select_related("stream_token")
+            traces = traces_with_windows(plot.traces.select_related("stream_token"))
             data["figure"] = {"data": [t.plotly_spec() for t in traces], "layout": plot.layout}
         else:
             data["figure"] = plot.viewer_figure()

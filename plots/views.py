@@ -35,6 +35,7 @@ from plots.models import ApiKey, Plot, StreamToken
 from plots.quotas import QuotaExceeded
 from streaming.events import announce_plot_changed
 from streaming.protocol import APPENDABLE
+from streaming.snapshots import traces_with_windows
 from streaming.window import POINT_ATTRIBUTES, get_path, point_count
 
 # -- watching ------------------------------------------------------------------------------
@@ -173,6 +174,7 @@ def trace_csv(request: HttpRequest, username: str, pk: int, index: int) -> HttpR
     """One trace's current window as CSV: a column per point attribute, a row per point."""
     plot, _ = _viewable(request, username, pk)
     trace = get_object_or_404(plot.traces, index=index)
+    (trace,) = traces_with_windows(plot.traces.filter(pk=trace.pk))
     columns = {}
     # Every per-point attribute a stream can append (the protocol's list), coordinates first.
     for name in (*POINT_ATTRIBUTES, *sorted(APPENDABLE - set(POINT_ATTRIBUTES))):

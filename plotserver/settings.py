@@ -123,7 +123,6 @@ HTTP_MAX_CONNECTIONS_PER_CLIENT = int(env_number("HTTP_MAX_CONNECTIONS_PER_CLIEN
 # Streaming: see docs/streaming.md for what each one means to a producer.
 STREAM_IDLE_TIMEOUT = env_number("STREAM_IDLE_TIMEOUT", 60.0, minimum=0.1)
 STREAM_MAX_LINE_BYTES = int(env_number("STREAM_MAX_LINE_BYTES", 1 << 20, minimum=64, kind=int))
-STREAM_BATCH_INTERVAL = env_number("STREAM_BATCH_INTERVAL", 0.05, minimum=0.001)
 STREAM_TAKEOVER_TIMEOUT = env_number("STREAM_TAKEOVER_TIMEOUT", 1.0, minimum=0.05)
 STREAM_PORT = int(env_number("STREAM_PORT", 0, minimum=0, kind=int)) or None
 STREAM_HOST = env_str("STREAM_HOST", "0.0.0.0")
@@ -131,6 +130,13 @@ STREAM_HOST = env_str("STREAM_HOST", "0.0.0.0")
 # empty: the host the client called, on STREAM_PORT (or the main port without one).
 STREAM_PUBLIC_URL = env_str("STREAM_PUBLIC_URL", "")
 STREAM_RECOVERY_UPDATES = int(env_number("STREAM_RECOVERY_UPDATES", 10000, minimum=0, kind=int))
+# Windows are checkpointed (the appended rows folded into Trace.spec) at a stream's end and
+# when this many seconds or rows have passed since the last checkpoint (docs/streaming.md).
+STREAM_CHECKPOINT_INTERVAL = env_number("STREAM_CHECKPOINT_INTERVAL", 5.0, minimum=0.0)
+STREAM_CHECKPOINT_ROWS = int(env_number("STREAM_CHECKPOINT_ROWS", 500, minimum=1, kind=int))
+# Appended rows are kept at least this many seconds (0: only as long as windows and
+# returning viewers need them).
+STREAM_HISTORY_SECONDS = env_number("STREAM_HISTORY_SECONDS", 0.0, minimum=0.0)
 
 # The REST API, Plotly's routes and the pages (docs/api.md): what one request may cost.
 # A body over API_MAX_BODY_BYTES is refused (413) before it is read; JSON nested deeper than

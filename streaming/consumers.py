@@ -1,6 +1,6 @@
 """The stream ingest door on the main port (the viewer socket is streaming/viewer.py).
 
-It is thin: the rules live in streaming/ingest.py, streaming/store.py and plots/models.py.
+It is thin: the rules live in streaming/ingest.py and streaming/pipeline.py.
 """
 
 from __future__ import annotations

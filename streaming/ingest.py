@@ -1,9 +1,10 @@
 """The ingest core: one open stream, whichever front door it came through.
 
 A front door (the ASGI consumer on the main port, the stream listener on STREAM_PORT) parses
-HTTP, then hands the body to a StreamSession through `pump(read)`. The session frames and
-parses lines, gives accepted updates to the process's hub, enforces the idle timeout, obeys
-takeovers, revocation and shutdown, and finally says which answer the producer gets.
+HTTP, then hands the body to a StreamSession through `pump(read)`. The session takes the
+token's stream over (becoming its only writer), frames and parses lines, gives accepted updates
+to the process's pipeline, enforces the idle timeout, obeys takeovers, revocation and shutdown,
+and finally says which answer the producer gets.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils import timezone
 
-from streaming import events, store
-from streaming.hub import StreamHub, get_hub
+from streaming import events, leases
+from streaming.pipeline import Pipeline, get_pipeline
 from streaming.protocol import LineFramer, LineRejected, parse_line
+from streaming.store import load_stream
+from streaming.stream_state import StreamState
 
 log = logging.getLogger("plotserver.streaming")
 
@@ -36,6 +40,11 @@ MESSAGES = {
     500: "the server failed while reading this stream: reconnect; every line accepted before is kept",
     503: "the server is restarting: reconnect",
 }
+
+
+# How long an ending stream waits for its last updates to be handed to the channel layer, so
+# that viewers hear "idle" after them; past it, the producer gets its answer all the same.
+PUBLISH_WAIT = 5.0
 
 
 class FramingError(Exception):
@@ -77,8 +86,9 @@ Reader = Callable[[], Awaitable["bytes | None"]]
 class StreamSession:
     """One open stream. Made by `open`, driven by `pump`, ended by `finish`."""
 
-    def __init__(self, hub: StreamHub, token: store.TokenState, remote_addr: str) -> None:
-        self.hub = hub
+    def __init__(self, pipeline: Pipeline, token: leases.TokenState, remote_addr: str) -> None:
+        self.pipeline = pipeline
+        self.writer: StreamState | None = None
         self.token_id = token.id
         self.remote_addr = remote_addr
         self.session_id = uuid.uuid4().hex
@@ -91,28 +101,38 @@ class StreamSession:
         self.taken_over_by: tuple[str, str] | None = None
         self.closed = asyncio.Event()
         self._pump_task: asyncio.Task | None = None
-        self._last_commit: asyncio.Future | None = None
 
     @classmethod
     async def open(cls, token: str, remote_addr: str) -> StreamSession | Outcome:
-        """Check the token and take the stream over from any older connection."""
-        hub = await get_hub()
-        if hub.stopping:
+        """Check the token, take the stream over from any older connection, load its writer."""
+        pipeline = await get_pipeline()
+        if pipeline.stopping:
             return Outcome(503)
-        state = await hub.run_sync(store.find_token, token)
+        state = await pipeline.run_sync(leases.find_token, token)
         if state is None or state.revoked:
             return Outcome(404)
-        session = cls(hub, state, remote_addr)
+        session = cls(pipeline, state, remote_addr)
         # Registered first, so that a takeover by an even newer connection, or a revocation,
         # reaches this one from here on.
-        await hub.register(session)
-        held = await hub.run_sync(store.mark_connected, state.id, session.session_id, remote_addr)
+        await pipeline.register(session)
+        held = await pipeline.run_sync(_hold, state.id, session.session_id, remote_addr)
         if held is None:  # revoked while this connection was being set up
-            await hub.unregister(session)
+            await pipeline.unregister(session)
             return Outcome(404)
-        previous, plot_ids = held
-        if previous:
-            await hub.take_over(state.id, session.session_id)
+        previous, plot_ids, session.writer = held
+        try:
+            if previous:
+                # The old writer stores everything it sent before it lets go; one that does not
+                # answer crashed, and numbering jumps past whatever it may have sent unstored.
+                handed_over = await pipeline.take_over(state.id, session.session_id)
+                session.writer = await pipeline.open_writer(state.id, skip=not handed_over)
+        except BaseException:
+            await pipeline.run_sync(leases.mark_disconnected, state.id, session.session_id, False)
+            await pipeline.unregister(session)
+            raise
+        if session.writer is None:  # deleted meanwhile
+            await pipeline.unregister(session)
+            return Outcome(404)
         await announce_stream_state(plot_ids, state.id, connected=True)
         return session
 
@@ -129,7 +149,7 @@ class StreamSession:
                     deadline.reschedule(loop.time() + idle)
                     if not self.feed(data):
                         return 413
-                    await self.hub.room()
+                    await self.pipeline.room()
             if rest := self.framer.finish():
                 self._take_line(rest)  # a last line without its newline
             return 200
@@ -164,12 +184,12 @@ class StreamSession:
             return
         if update is not None:
             self.accepted += 1
-            self._last_commit = self.hub.submit(self.token_id, update)
+            self.pipeline.submit(self.writer, update)
 
     def _reject(self, reason: str) -> None:
         self.rejected += 1
         self.last_error = (self.line_no, reason)
-        self._last_commit = self.hub.submit(self.token_id, error=self.last_error)
+        self.pipeline.reject(self.writer, self.line_no, reason)
 
     def kick(self, status: int, taken_over_by: tuple[str, str] | None = None) -> None:
         """End the stream from outside (takeover 409, revocation 410, shutdown 503)."""
@@ -183,17 +203,21 @@ class StreamSession:
     async def finish(self, status: int) -> Outcome:
         """Commit what was accepted, let go of the token, and say what to answer."""
         try:
-            if self._last_commit is not None:
-                await asyncio.shield(self._last_commit)
-            plot_ids, last_seq = await self.hub.run_sync(
-                store.mark_disconnected, self.token_id, self.session_id, status == 409
+            # Stored (with a checkpoint of the windows) and sent, before anyone hears it ended.
+            await asyncio.shield(self.pipeline.close_writer(self.writer))
+            try:  # a channel layer that is away must not keep the producer from its answer
+                await asyncio.wait_for(self.pipeline.published(), PUBLISH_WAIT)
+            except TimeoutError:
+                log.warning("stream %s: its last updates were not all handed to viewers in time", self.token_id)
+            plot_ids, last_seq = await self.pipeline.run_sync(
+                leases.mark_disconnected, self.token_id, self.session_id, status == 409
             )
             if self.taken_over_by is not None:
                 by, reply_to = self.taken_over_by
                 await events.confirm_released(reply_to, by)
             await announce_stream_state(plot_ids, self.token_id, connected=False, seq=last_seq)
         finally:
-            await self.hub.unregister(self)
+            await self.pipeline.unregister(self)
             self.closed.set()
         return Outcome(status, self.accepted, self.rejected, self.last_error)
 
@@ -219,6 +243,16 @@ class StreamSession:
             outcome.rejected,
         )
         return outcome
+
+
+def _hold(token_id: int, session_id: str, remote_addr: str) -> tuple[str, list[int], StreamState | None] | None:
+    """Hold the token and, when nobody held it before, load its writer in the same trip to the
+    database thread (a takeover loads it only once the old writer has let go)."""
+    held = leases.mark_connected(token_id, session_id, remote_addr)
+    if held is None:
+        return None
+    previous, plot_ids = held
+    return previous, plot_ids, None if previous else load_stream(token_id, timezone.now())
 
 
 async def announce_stream_state(plot_ids: list[int], token_id: int, connected: bool, seq: int | None = None) -> None:

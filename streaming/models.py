@@ -1,25 +1,60 @@
-"""The short history that lets a reconnecting viewer catch up instead of starting over."""
+"""What the streams store: the log of appended points and the checkpoints of the windows.
+
+A trace's current window is its checkpoint (Trace.spec, folded up to TraceCheckpoint.seq) plus
+the StreamChunk rows of its stream after that seq. A commit appends rows; it rewrites no window.
+"""
 
 from __future__ import annotations
 
+import json
+
+import orjson
 from django.db import models
 
 
-class RecentUpdates(models.Model):
-    """The updates of one stream in one batch, as one plot's viewers got them.
+class FastJSONEncoder(json.JSONEncoder):
+    """Encodes with orjson: a chunk of a thousand points costs microseconds, not milliseconds."""
 
-    Kept while they are within the window of the stream's traces: a viewer that reconnects
-    with its last sequence number gets the updates after it, if they are all still here;
-    otherwise a fresh snapshot. One row per batch, not per point.
+    def encode(self, o: object) -> str:
+        return orjson.dumps(o, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+class StreamChunk(models.Model):
+    """What one stream appended in one commit: its updates, by plot, as viewers got them.
+
+    One row per stream per commit, never per point. `plots` maps a plot id to
+    `{"revision": the plot revision the writer knew, "traces": {index: trace id},
+    "updates": [StreamUpdate, ...]}` (docs/websocket.md shows a StreamUpdate). Rows are only
+    ever appended, and deleted oldest first once a checkpoint holds them and catch-up no
+    longer needs them (streaming/store.py), so the log is ready for reads by time range.
     """
 
-    plot = models.ForeignKey("plots.Plot", on_delete=models.CASCADE, related_name="+")
     token = models.ForeignKey("plots.StreamToken", on_delete=models.CASCADE, related_name="+")
     first_seq = models.BigIntegerField()
     last_seq = models.BigIntegerField()
-    updates = models.JSONField(help_text="The `plot.updates` entries, in sequence order.")
-    size = models.PositiveIntegerField(default=0, help_text="How many values the updates carry.")
+    time = models.DateTimeField(help_text="When the commit that wrote the row began.")
+    plots = models.JSONField(encoder=FastJSONEncoder, help_text="The updates, by plot id.")
+    values = models.PositiveIntegerField(default=0, help_text="How many values the updates carry.")
 
     class Meta:
-        verbose_name_plural = "recent updates"
-        indexes = [models.Index(fields=["plot", "token", "last_seq"]), models.Index(fields=["token", "last_seq"])]
+        indexes = [models.Index(fields=["token", "last_seq"]), models.Index(fields=["token", "time"])]
+
+    def __str__(self) -> str:
+        return f"stream {self.token_id} updates {self.first_seq}-{self.last_seq}"
+
+
+class TraceCheckpoint(models.Model):
+    """Which updates of its stream a trace's stored spec already holds.
+
+    `spec_hash` is the hash of the spec as the checkpoint wrote it: a spec that no longer
+    matches was edited since (REST, pages, admin), and only rows written after the edit apply.
+    """
+
+    trace = models.OneToOneField("plots.Trace", on_delete=models.CASCADE, primary_key=True, related_name="checkpoint")
+    token_id = models.BigIntegerField(help_text="The stream whose sequence numbers `seq` counts.")
+    seq = models.BigIntegerField()
+    spec_hash = models.CharField(max_length=32)
+    time = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"trace {self.trace_id} at {self.seq}"

@@ -10,6 +10,8 @@ import json
 import math
 from dataclasses import dataclass, field
 
+import orjson
+
 MAX_ARRAY_LENGTH = 10000
 
 # How deeply a line may nest objects and arrays. A point value is at most an array of arrays
@@ -110,13 +112,11 @@ def _finite_float(text: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _storable(text: str, decoded: object) -> None:
+def _storable(decoded: object) -> None:
     """Refuse what a database cannot store in JSON: NUL characters and lone surrogates.
 
-    Both can only come from \\u escapes, so lines without one skip the check.
+    Both can only come from \\u escapes, so the caller checks only lines that hold one.
     """
-    if "\\u" not in text:
-        return
     flat = json.dumps(decoded, ensure_ascii=False)
     if "\\u0000" in flat:
         raise LineRejected("a string holds a NUL character (\\u0000)")
@@ -126,10 +126,18 @@ def _storable(text: str, decoded: object) -> None:
         raise LineRejected("a string holds a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape)") from None
 
 
-def parse_line(raw: bytes) -> Update | None:
-    """Turn one line into an Update; None for a heartbeat (a blank line)."""
-    if not raw.strip():
-        return None
+def _decode(raw: bytes) -> object:
+    """The JSON value of a line. orjson reads the common line; whatever it refuses (NaN,
+    Infinity, 1e999, lone surrogates, bad UTF-8, very deep nesting) is read again by the json
+    module, whose rules and messages are the documented ones."""
+    try:
+        message = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        if b"\\u" in raw:
+            _storable(message)
+        return message
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -140,12 +148,27 @@ def parse_line(raw: bytes) -> Update | None:
         raise LineRejected(f"not JSON: {exc.msg} at column {exc.colno}") from None
     except RecursionError:
         raise LineRejected(_too_deep()) from None
-    _storable(text, message)
+    if "\\u" in text:
+        _storable(message)
+    return message
+
+
+def parse_line(raw: bytes) -> Update | None:
+    """Turn one line into an Update; None for a heartbeat (a blank line)."""
+    if not raw.strip():
+        return None
+    message = _decode(raw)
     if not isinstance(message, dict):
         raise LineRejected(f"expected a JSON object, got {_kind(message)}")
 
     update = Update()
     for key, value in message.items():
+        kind = type(value)
+        if (kind is int or kind is float or kind is str) and key in APPENDABLE:
+            # The common line ({"x": 1, "y": 2.5}) in one step: a number here is always
+            # finite (NaN, Infinity and 1e999 were read as null) and needs no further check.
+            update.trace[key] = value
+            continue
         if key in IGNORED_KEYS:
             continue
         if key == "layout":

@@ -1,309 +1,258 @@
-"""The window store: one database transaction per ingest batch (group commit).
+"""The commit: what the streams of this process accepted, stored in one transaction.
 
-Everything the streams of this process accepted in one batch interval is applied to the
-stored windows, layouts and token counters in a single transaction, and the same call returns
-what each plot's viewers must be sent. Synchronous: the hub runs it on its own thread.
+A commit appends one StreamChunk row per stream and adds to the token counters; it rewrites
+no window. Now and then (a stream ends, a few seconds passed, a window's worth of values or
+STREAM_CHECKPOINT_ROWS rows piled up, or the writer's view went stale) it checkpoints a
+stream: folds the rows into Trace.spec (TraceCheckpoint says up to where) and trims rows that
+neither a window nor a returning viewer needs. Synchronous: the pipeline runs it on its own
+database thread.
 """
 
 from __future__ import annotations
 
-import operator
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import reduce
 
+import orjson
 from django.conf import settings
-from django.db import models, transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import F, Max
 from django.utils import timezone
 
 from plots.models import Plot, StreamToken, Trace
-from streaming.events import StreamUpdate
-from streaming.models import RecentUpdates
-from streaming.protocol import Update
-from streaming.window import apply_update, merge_layout
+from streaming.leases import SEQ_SKIP
+from streaming.models import StreamChunk, TraceCheckpoint
+from streaming.snapshots import checkpoint_of, current_windows, history_budget, retention, spec_hash
+from streaming.stream_state import Chunk, LiveTrace, Signature, StreamState, signature_of
+from streaming.window import merge_layout
+
+# What a checkpoint hands back to the writer: its traces' windows, the plot revisions and the
+# signature they were read with.
+Loaded = tuple[list[LiveTrace], dict[int, int], Signature]
 
 
-@dataclass
-class StreamBatch:
-    """What one token's stream accepted and rejected since the last commit."""
+def load_stream(token_id: int, now: datetime, skip: bool = False) -> StreamState | None:
+    """The writer of a token's stream, as it starts: its position and current windows.
 
-    token_id: int
-    updates: list[Update] = field(default_factory=list)
-    rejected: int = 0
-    last_error: tuple[int, str, datetime] | None = None
-    last_write_at: datetime | None = None
-
-
-def commit_batch(batches: list[StreamBatch]) -> dict[int, list[StreamUpdate]]:
-    """Apply the batches in one transaction; return the updates to publish, by plot id."""
-    outgoing: dict[int, list[StreamUpdate]] = defaultdict(list)
-    token_ids = [batch.token_id for batch in batches]
-    with transaction.atomic():
-        tokens = {t.pk: t for t in StreamToken.objects.select_for_update().filter(pk__in=token_ids)}
-        traces_by_token: dict[int, list[Trace]] = defaultdict(list)
-        for trace in Trace.objects.select_for_update().filter(stream_token_id__in=token_ids):
-            traces_by_token[trace.stream_token_id].append(trace)
-        plots: dict[int, Plot] = {}
-        if any(update.layout for batch in batches for update in batch.updates):
-            plot_ids = {t.plot_id for traces in traces_by_token.values() for t in traces}
-            plots = {p.pk: p for p in Plot.objects.select_for_update().filter(pk__in=plot_ids)}
-
-        changed_plots: set[int] = set()
-        history: list[RecentUpdates] = []
-        trims: list[tuple[StreamToken, list[Trace]]] = []
-        for batch in batches:
-            token = tokens.get(batch.token_id)
-            if token is None:  # deleted while streaming: nothing left to write to
-                continue
-            traces = traces_by_token[token.pk]
-            seq_before = token.last_seq
-            kept: dict[int, list[StreamUpdate]] = defaultdict(list)
-            for update in batch.updates:
-                token.last_seq += 1
-                deltas_by_plot: dict[int, dict] = defaultdict(dict)
-                for trace in traces:
-                    deltas_by_plot[trace.plot_id][str(trace.index)] = apply_update(trace.spec, update, trace.maxpoints)
-                if update.layout:
-                    for plot_id in deltas_by_plot:
-                        merge_layout(plots[plot_id].layout, update.layout)
-                        changed_plots.add(plot_id)
-                for plot_id, deltas in deltas_by_plot.items():
-                    message: StreamUpdate = {"stream": token.pk, "seq": token.last_seq, "traces": deltas}
-                    if update.layout:
-                        message["layout"] = update.layout
-                    outgoing[plot_id].append(message)
-                    kept[plot_id].append(message)
-            budget = history_budget([t.maxpoints for t in traces])
-            kept_size = 0
-            for plot_id, updates in kept.items():
-                size = sum(_values_in(u) for u in updates)
-                # A batch carrying more than the budget is not kept: a viewer that missed it
-                # gets a snapshot, which is smaller.
-                if size <= budget:
-                    kept_size += size
-                    history.append(
-                        RecentUpdates(
-                            plot_id=plot_id,
-                            token_id=token.pk,
-                            first_seq=updates[0]["seq"],
-                            last_seq=updates[-1]["seq"],
-                            updates=updates,
-                            size=size,
-                        )
-                    )
-            if token.last_seq // 100 != seq_before // 100 or kept_size > budget // 10:
-                trims.append((token, traces))
-            token.accepted += len(batch.updates)
-            token.rejected += batch.rejected
-            if batch.last_error is not None:
-                token.last_error_line, token.last_error, token.last_error_at = batch.last_error
-            if batch.last_write_at is not None:
-                token.last_write_at = batch.last_write_at
-
-        changed_traces = [t for b in batches if b.updates for t in traces_by_token[b.token_id]]
-        Trace.objects.bulk_update(changed_traces, ["spec"])
-        RecentUpdates.objects.bulk_create(history)
-        for token, traces in trims:
-            _forget_old_history(token, traces)
-        StreamToken.objects.bulk_update(
-            tokens.values(),
-            ["last_seq", "accepted", "rejected", "last_error", "last_error_line", "last_error_at", "last_write_at"],
-        )
-        if changed_plots:
-            now = timezone.now()
-            for plot_id in changed_plots:
-                plots[plot_id].updated = now
-            Plot.objects.bulk_update([plots[p] for p in changed_plots], ["layout", "updated"])
-    return dict(outgoing)
-
-
-def retention(maxpoints: list[int]) -> int:
-    """How many of a stream's updates are kept for viewers coming back: its widest window."""
-    return min(settings.STREAM_RECOVERY_UPDATES, max(maxpoints, default=0))
-
-
-def history_budget(maxpoints: list[int]) -> int:
-    """How many values of a stream's updates are kept: a few windows' worth. Catching up on
-    more than that would cost a viewer more than a snapshot."""
-    return 4 * max(sum(maxpoints), 1)
-
-
-def _values_in(update: StreamUpdate) -> int:
-    # Point values nest at most one array deep (protocol.MAX_DEPTH): no recursion needed.
-    values = sum(
-        sum(len(item) if isinstance(item, list) else 1 for item in value) if isinstance(value, list) else 1
-        for delta in update["traces"].values()
-        for part in delta.values()
-        for value in part.values()
-    )
-    return values + len(update.get("layout", ()))
-
-
-def _forget_old_history(token: StreamToken, traces: list[Trace]) -> None:
-    """Drop kept updates beyond the window of the token's traces, by count and by values.
-
-    Runs every hundred updates, and after any batch that kept many values."""
-    maxpoints = [t.maxpoints for t in traces]
-    kept = RecentUpdates.objects.filter(token=token)
-    kept.filter(last_seq__lte=token.last_seq - retention(maxpoints)).delete()
-    total, budget = 0, history_budget(maxpoints)
-    for pk, size in kept.order_by("-pk").values_list("pk", "size"):
-        total += size
-        if total > budget:
-            kept.filter(pk__lte=pk).delete()
-            break
-
-
-def catch_up(plot_id: int, user, share_key: str | None, since: dict) -> dict | None:
-    """What a reconnecting viewer missed since `since` ({"revision", "streams": {id: seq}}).
-
-    An `updates` message with exactly the missed updates when they are all still kept and the
-    plot was not edited meanwhile; otherwise a fresh snapshot marked `"resync": true`. None when
-    the viewer may not see the plot.
+    `skip`: the previous writer did not hand over (it crashed), so numbering jumps past what
+    it may have sent. None when the token is gone.
     """
-    plot = Plot.objects.filter(pk=plot_id).first()
-    if plot is None or not plot.can_view(user, share_key):
-        return None
-    seen = since.get("streams") if isinstance(since, dict) else None
-    if since.get("revision") != plot.revision or not isinstance(seen, dict):
-        return resync(plot_id, user, share_key)
-    current = dict(StreamToken.objects.filter(traces__plot=plot).distinct().values_list("pk", "last_seq"))
-    if set(map(str, current)) != set(seen):
-        return resync(plot_id, user, share_key)
-    windows = defaultdict(list)
-    for token_id, maxpoints in Trace.objects.filter(stream_token_id__in=current).values_list(
-        "stream_token_id", "maxpoints"
-    ):
-        windows[token_id].append(maxpoints)
-    for token_id, last_seq in current.items():
-        after = seen[str(token_id)]
-        if not isinstance(after, int) or after > last_seq or last_seq - after > retention(windows[token_id]):
-            return resync(plot_id, user, share_key)
-    # In commit order across streams: layout changes of two streams must replay as they happened.
-    kept = RecentUpdates.objects.filter(
-        reduce(operator.or_, (Q(token_id=t, last_seq__gt=seen[str(t)]) for t in current), Q(pk__in=[])),
-        plot=plot,
-    ).order_by("pk")
-    missed = [
-        u
-        for batch in kept.values_list("updates", flat=True)
-        for u in batch
-        if seen[str(u["stream"])] < u["seq"] <= current[u["stream"]]
-    ]
-    for token_id, last_seq in current.items():
-        seqs = [u["seq"] for u in missed if u["stream"] == token_id]
-        if seqs != list(range(seen[str(token_id)] + 1, last_seq + 1)):
-            return resync(plot_id, user, share_key)
-    return {
-        "type": "updates",
-        "replay": True,
-        "updates": missed,
-        "streams": {str(token_id): seq for token_id, seq in current.items()},
-    }
-
-
-def resync(plot_id: int, user, share_key: str | None) -> dict | None:
-    message = snapshot(plot_id, user, share_key)
-    if message is not None:
-        message["resync"] = True
-    return message
-
-
-@dataclass(frozen=True)
-class TokenState:
-    id: int
-    revoked: bool
-
-
-def find_token(token: str) -> TokenState | None:
-    row = StreamToken.objects.filter(token=token).values("pk", "revoked").first()
-    if row is None:
-        return None
-    return TokenState(row["pk"], row["revoked"] is not None)
-
-
-# How long a stream counts as connected after its process last said so (see renew_leases).
-LEASE = timedelta(seconds=10)
-
-
-def mark_connected(token_id: int, session_id: str, remote_addr: str) -> tuple[str, list[int]] | None:
-    """Hold the token for this connection. Returns the connection that held it before ("" for
-    none), which must be taken over, and the plots whose viewers should hear of the new one;
-    None when the token was revoked meanwhile.
-
-    The hold is taken under a row lock, so of two connections that open at once, the second
-    sees the first and takes over from it.
-    """
-    now = timezone.now()
     with transaction.atomic():
-        token = StreamToken.objects.select_for_update().filter(pk=token_id, revoked__isnull=True).first()
-        if token is None:
+        tokens = StreamToken.objects.filter(pk=token_id)
+        if skip:
+            tokens.update(last_seq=F("last_seq") + SEQ_SKIP)
+        seq = tokens.values_list("last_seq", flat=True).first()
+        if seq is None:
             return None
-        previous = token.holder
-        StreamToken.objects.filter(pk=token_id).update(
-            connected=True,
-            holder=session_id,
-            remote_addr=remote_addr[:100],
-            connected_since=now,
-            lease_until=now + LEASE,
+        traces, revisions, signature = checkpoint(token_id, now)
+    return StreamState(token_id, seq, traces, revisions, signature)
+
+
+def commit_chunks(chunks: list[Chunk], now: datetime) -> dict[int, Loaded]:
+    """Store the chunks in one transaction. Returns fresh windows for each stream whose
+    writer's view went stale (its traces or plots were edited), which it must take."""
+    reloads: dict[int, Loaded] = {}
+    token_ids = [chunk.token_id for chunk in chunks]
+    with transaction.atomic():
+        existing, seen = _streams(token_ids)
+        chunks = [chunk for chunk in chunks if chunk.token_id in existing]  # deleted while streaming
+        if not chunks:
+            return reloads
+        stale = {chunk.token_id for chunk in chunks if signature_of(seen[chunk.token_id]) != chunk.signature}
+        for chunk in chunks:
+            if chunk.token_id in stale:
+                _retarget(chunk, seen[chunk.token_id])
+        _merge_layouts(chunks)
+        _append_rows([chunk for chunk in chunks if chunk.first_seq], now)
+        _count(chunks)
+        for chunk in chunks:
+            if chunk.token_id in stale or chunk.checkpoint:
+                loaded = checkpoint(chunk.token_id, now)
+                if chunk.token_id in stale:
+                    reloads[chunk.token_id] = loaded
+    return reloads
+
+
+def _streams(token_ids: list[int]) -> tuple[set[int], dict[int, list]]:
+    """Which tokens still exist, and their traces as (trace id, plot id, index, maxpoints, plot
+    revision) rows: two plain queries (the ORM's query building costs more than they do)."""
+    quote = connection.ops.quote_name
+    ids = ", ".join(["%s"] * len(token_ids))
+    seen: dict[int, list] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {quote(StreamToken._meta.db_table)} WHERE id IN ({ids})", token_ids)
+        existing = {row[0] for row in cursor.fetchall()}
+        cursor.execute(
+            f"SELECT t.stream_token_id, t.id, t.plot_id, t.{quote('index')}, t.maxpoints, p.revision"
+            f" FROM {quote(Trace._meta.db_table)} t JOIN {quote(Plot._meta.db_table)} p ON p.id = t.plot_id"
+            f" WHERE t.stream_token_id IN ({ids})",
+            token_ids,
         )
-    return previous, plots_of_token(token_id)
+        for row in cursor.fetchall():
+            seen[row[0]].append(tuple(row[1:]))
+    return existing, seen
 
 
-def plots_of_token(token_id: int) -> list[int]:
-    return list(Trace.objects.filter(stream_token_id=token_id).values_list("plot_id", flat=True).distinct())
+def _retarget(chunk: Chunk, traces: list[tuple[int, int, int, int, int]]) -> None:
+    """A chunk its writer made before it saw an edit of its traces or plots: point its rows at
+    the traces that hold those indexes now, at the plots' current revisions, as viewers (who
+    apply updates by index) saw them. So a point accepted just after an edit (a cleared
+    window, say) lands on the edited trace instead of being lost with the old view."""
+    now_at = {(plot_id, index): pk for pk, plot_id, index, _, _ in traces}
+    revisions = {plot_id: revision for _, plot_id, _, _, revision in traces}
+    for plot_id, entry in chunk.plots.items():
+        if plot_id in revisions:
+            entry["revision"] = revisions[plot_id]
+            entry["traces"] = {k: now_at[plot_id, int(k)] for k in entry["traces"] if (plot_id, int(k)) in now_at}
 
 
-def renew_leases(session_ids: list[str]) -> None:
-    """The streams this process holds are still connected: one query for all of them."""
-    StreamToken.objects.filter(holder__in=session_ids).update(lease_until=timezone.now() + LEASE)
+def _append_rows(chunks: list[Chunk], now: datetime) -> None:
+    """One multi-row INSERT with the updates encoded by orjson: the ORM's bulk insert passes
+    JSON through PostgreSQL array literals, escaped character by character in Python."""
+    if not chunks:
+        return
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(c) for c in ("token_id", "first_seq", "last_seq", "time", "plots", "values"))
+    json_value = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+    rows = ", ".join([f"(%s, %s, %s, %s, {json_value}, %s)"] * len(chunks))
+    time = connection.ops.adapt_datetimefield_value(now)
+    params = []
+    for chunk in chunks:
+        plots = orjson.dumps(chunk.plots, option=orjson.OPT_NON_STR_KEYS).decode()
+        params += [chunk.token_id, chunk.first_seq, chunk.last_seq, time, plots, chunk.values]
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {quote(StreamChunk._meta.db_table)} ({columns}) VALUES {rows}", params)
 
 
-def forget_connections() -> None:
-    StreamToken.objects.filter(connected=True).update(connected=False, holder="")
+def _merge_layouts(chunks: list[Chunk]) -> None:
+    """Layout changes go into Plot.layout at once, merged under the plot's row lock (several
+    streams, and edits, may change one plot)."""
+    plot_ids = {plot_id for chunk in chunks if chunk.layouts for plot_id in chunk.plots}
+    if not plot_ids:
+        return
+    plots = {p.pk: p for p in Plot.objects.select_for_update().filter(pk__in=plot_ids).order_by("pk")}
+    for chunk in chunks:
+        for layout in chunk.layouts:
+            for plot_id in chunk.plots:
+                if plot_id in plots:
+                    merge_layout(plots[plot_id].layout, layout)
+    now = timezone.now()
+    for plot in plots.values():
+        plot.updated = now
+    Plot.objects.bulk_update(plots.values(), ["layout", "updated"])
 
 
-def mark_disconnected(token_id: int, session_id: str, taken_over: bool) -> tuple[list[int], int]:
-    """Clear the connection's hold, unless a newer connection holds the token already.
+def _count(chunks: list[Chunk]) -> None:
+    """The token counters, one statement per token sent together. Added to, never overwritten:
+    a writer that lost its hold but still commits cannot turn them back. (The ORM's
+    bulk_update with expressions costs milliseconds of Python per token.)"""
+    quote, adapt = connection.ops.quote_name, connection.ops.adapt_datetimefield_value
+    greatest = "GREATEST" if connection.vendor == "postgresql" else "MAX"
+    sql = (
+        f"UPDATE {quote(StreamToken._meta.db_table)} SET last_seq = {greatest}(last_seq, %s),"
+        " accepted = accepted + %s, rejected = rejected + %s,"
+        " last_error = CASE WHEN %s THEN %s ELSE last_error END,"
+        " last_error_line = CASE WHEN %s THEN %s ELSE last_error_line END,"
+        " last_error_at = CASE WHEN %s THEN %s ELSE last_error_at END,"
+        " last_write_at = COALESCE(%s, last_write_at) WHERE id = %s"
+    )
+    params = []
+    for chunk in chunks:
+        failed = chunk.last_error is not None
+        line, message, at = chunk.last_error if failed else (None, "", None)
+        params.append(
+            (
+                chunk.last_seq,
+                chunk.accepted,
+                chunk.rejected,
+                failed,
+                message,
+                failed,
+                line,
+                failed,
+                adapt(at),
+                adapt(chunk.last_write_at),
+                chunk.token_id,
+            )
+        )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
-    Returns the plots whose viewers should hear that the stream is idle (none when a newer
-    connection holds it), and the stream's last sequence number, which they should hold."""
-    tokens = StreamToken.objects.filter(pk=token_id)
-    if taken_over:
-        tokens.update(takeovers=models.F("takeovers") + 1)
-    released = tokens.filter(holder=session_id).update(connected=False, holder="")
-    last_seq = tokens.values_list("last_seq", flat=True).first() or 0
-    return (plots_of_token(token_id) if released else []), last_seq
+
+def checkpoint(token_id: int, now: datetime) -> Loaded:
+    """Fold a stream's rows into its traces' specs, trim what is no longer needed, and return
+    the windows (the writer's fresh view). Run inside a commit's transaction."""
+    traces = list(
+        Trace.objects.filter(stream_token_id=token_id)
+        .select_related("plot", "checkpoint")
+        .select_for_update(of=("self",))
+        .order_by("plot_id", "index")
+    )
+    positions: dict[int, int] = {}
+    specs = current_windows(traces, positions)
+    # Up to the newest row read, not the token's position: a row of a writer that did not
+    # hand over in time may still come, numbered below that position, and must not be skipped.
+    newest = positions.get(token_id, 0)
+    marks, changed, floor = [], [], newest
+    for trace, spec in zip(traces, specs, strict=True):
+        checkpoint = checkpoint_of(trace)
+        seq = max(newest, checkpoint.seq if checkpoint is not None and checkpoint.token_id == token_id else 0)
+        floor = min(floor, seq)
+        digest = spec_hash(spec)
+        if checkpoint is not None and checkpoint.seq == seq and checkpoint.spec_hash == digest:
+            continue  # nothing new since the last checkpoint
+        trace.spec = spec
+        changed.append(trace)
+        marks.append(TraceCheckpoint(trace=trace, token_id=token_id, seq=seq, spec_hash=digest, time=now))
+    if changed:
+        Trace.objects.bulk_update(changed, ["spec"])
+        TraceCheckpoint.objects.bulk_create(
+            marks,
+            update_conflicts=True,
+            unique_fields=["trace"],
+            update_fields=["token_id", "seq", "spec_hash", "time"],
+        )
+    _trim(token_id, traces, floor, now)
+    live = [LiveTrace(t.pk, t.plot_id, t.index, t.maxpoints, spec) for t, spec in zip(traces, specs, strict=True)]
+    revisions = {t.plot_id: t.plot.revision for t in traces}
+    signature = signature_of((t.pk, t.plot_id, t.index, t.maxpoints, t.plot.revision) for t in traces)
+    return live, revisions, signature
 
 
-def snapshot(plot_id: int, user, share_key: str | None) -> dict | None:
-    """What a new viewer gets first: the figure, each trace's stream, each stream's position.
+def rebase_window(trace: Trace) -> None:
+    """The trace's spec was just rewritten as its whole window (an operator cleared it): the
+    rows stored so far must not be replayed onto it. Call inside the transaction that saves it."""
+    if trace.stream_token_id is None:
+        return
+    newest = StreamChunk.objects.filter(token_id=trace.stream_token_id).aggregate(newest=Max("last_seq"))["newest"]
+    TraceCheckpoint.objects.update_or_create(
+        trace=trace,
+        defaults={
+            "token_id": trace.stream_token_id,
+            "seq": newest or 0,
+            "spec_hash": spec_hash(trace.spec),
+            "time": timezone.now(),
+        },
+    )
 
-    None when the plot does not exist or this viewer may not see it.
-    """
-    # The traces (with their streams' positions) first, then the plot: its layout is then at
-    # least as new as those positions. A layout change it already holds may come again as an
-    # update; setting the same paths twice is harmless, missing one would not be.
-    traces = list(Trace.objects.filter(plot_id=plot_id).select_related("stream_token"))
-    plot = Plot.objects.select_related("owner").filter(pk=plot_id).first()
-    if plot is None or not plot.can_view(user, share_key):
-        return None
-    streams = {}
-    for trace in traces:
-        token = trace.stream_token
-        if token is not None and str(token.pk) not in streams:
-            streams[str(token.pk)] = {
-                "seq": token.last_seq,
-                "connected": token.is_connected,
-                "last_write_at": token.last_write_at.isoformat() if token.last_write_at else None,
-            }
-    return {
-        "type": "snapshot",
-        "plot": {"id": plot.pk, "title": plot.title, "owner": plot.owner.get_username()},
-        "revision": plot.revision,
-        "figure": {"data": [trace.spec for trace in traces], "layout": plot.layout},
-        "traces": [{"index": t.index, "stream": t.stream_token_id, "maxpoints": t.maxpoints} for t in traces],
-        "streams": streams,
-    }
+
+def _trim(token_id: int, traces: list[Trace], checkpointed: int, now: datetime) -> None:
+    """Drop the oldest rows that every window holds and a returning viewer would not be sent
+    (a snapshot is cheaper past a few windows' worth): the log stays a few windows long.
+    STREAM_HISTORY_SECONDS keeps rows for longer."""
+    maxpoints = [t.maxpoints for t in traces]
+    budget, updates = history_budget(maxpoints), retention(maxpoints)
+    total, cutoff = 0, None
+    for last_seq, values in (
+        StreamChunk.objects.filter(token_id=token_id).order_by("-last_seq").values_list("last_seq", "values")
+    ):
+        total += values
+        if total > budget or last_seq <= checkpointed - updates:
+            cutoff = last_seq
+            break
+    if cutoff is None:
+        return
+    old = StreamChunk.objects.filter(token_id=token_id, last_seq__lte=min(cutoff, checkpointed))
+    if settings.STREAM_HISTORY_SECONDS:
+        old = old.filter(time__lt=now - timedelta(seconds=settings.STREAM_HISTORY_SECONDS))
+    old.delete()

@@ -26,7 +26,7 @@ import orjson
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from streaming import store
+from streaming import snapshots
 from streaming.relay import Frame, UpdateBatch, encode, get_relay
 
 log = logging.getLogger("plotserver.streaming")
@@ -244,11 +244,11 @@ class ViewerSocket:
             except orjson.JSONDecodeError:
                 since = {}
             since = since if isinstance(since, dict) else {}
-            return await database_sync_to_async(store.catch_up)(self.plot_id, self.user, self.share_key, since)
+            return await database_sync_to_async(snapshots.catch_up)(self.plot_id, self.user, self.share_key, since)
         if mode == GAP:
             since = {"revision": self.revision, "streams": dict(self.seqs)}
-            return await database_sync_to_async(store.catch_up)(self.plot_id, self.user, self.share_key, since)
-        message = await database_sync_to_async(store.snapshot)(self.plot_id, self.user, self.share_key)
+            return await database_sync_to_async(snapshots.catch_up)(self.plot_id, self.user, self.share_key, since)
+        message = await database_sync_to_async(snapshots.snapshot)(self.plot_id, self.user, self.share_key)
         if message is not None and mode == RESYNC:
             message["resync"] = True
         return message

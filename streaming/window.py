@@ -13,6 +13,8 @@ POINT_ATTRIBUTES = ("x", "y", "z", "lat", "lon", "r", "theta", "a", "b", "c", "v
 
 
 def get_path(container: dict, path: str) -> object:
+    if "." not in path:  # most paths: x, y, text
+        return container.get(path) if isinstance(container, dict) else None
     for key in path.split("."):
         if not isinstance(container, dict) or key not in container:
             return None
@@ -53,9 +55,20 @@ def apply_update(spec: dict, update: Update, maxpoints: int) -> dict:
     keeps the newest `maxpoints`; set replaces. A scalar appended to an attribute that holds a
     single value (a trace-wide `marker.color`, say) first turns it into one value per point.
     """
+    appended = _append_only(spec, update.trace, maxpoints)
+    if appended is not None:
+        return appended
     extend: dict[str, list] = {}
     replace: dict[str, object] = {}
-    points_before = point_count(spec)
+    # The lists scalars append to, looked up before anything changes: the points a trace had
+    # (counted only for the rare scalar that starts a per-point attribute) are those before.
+    appends = {}
+    points_before = None
+    for path, value in update.trace.items():
+        if path in APPENDABLE and not isinstance(value, list):
+            current = appends[path] = get_path(spec, path)
+            if points_before is None and not isinstance(current, list):
+                points_before = point_count(spec)
     for path, value in update.trace.items():
         if path not in APPENDABLE:
             set_path(spec, path, value)
@@ -65,13 +78,14 @@ def apply_update(spec: dict, update: Update, maxpoints: int) -> dict:
             set_path(spec, path, values)
             replace[path] = list(values)  # a copy: later appends in the batch must not reach the delta
         else:
-            current = get_path(spec, path)
+            current = appends[path]
             if isinstance(current, list):
                 current.append(value)
-                trim(current, maxpoints)
+                if len(current) > maxpoints:
+                    trim(current, maxpoints)
                 extend[path] = [value]
             else:
-                fill = [] if current is None else [current] * points_before
+                fill = [] if current is None else [current] * (points_before or 0)
                 values = trim([*fill, value], maxpoints)
                 set_path(spec, path, values)
                 replace[path] = list(values)
@@ -81,6 +95,38 @@ def apply_update(spec: dict, update: Update, maxpoints: int) -> dict:
     if replace:
         delta["set"] = replace
     return delta
+
+
+def _append_only(spec: dict, trace: dict, maxpoints: int) -> dict | None:
+    """The common update ({"x": 1, "y": 2} onto lists x and y) in one pass; None for any other,
+    which apply_update handles in full. Checked before anything changes."""
+    for path, value in trace.items():
+        if type(value) is list or "." in path or path not in APPENDABLE or type(spec.get(path)) is not list:
+            return None
+    extend = {}
+    for path, value in trace.items():
+        current = spec[path]
+        current.append(value)
+        if len(current) > maxpoints:
+            del current[: len(current) - maxpoints]
+        extend[path] = [value]
+    return {"extend": extend} if extend else {}
+
+
+def apply_delta(spec: dict, delta: dict, maxpoints: int) -> None:
+    """Apply a delta that apply_update returned, in place: the same change, replayed.
+
+    How a stored window catches up from its checkpoint (streaming/snapshots.py), by the same
+    rules as the browser's viewer.js."""
+    for path, values in delta.get("extend", {}).items():
+        current = get_path(spec, path)
+        if isinstance(current, list):
+            current.extend(values)
+            trim(current, maxpoints)
+        else:
+            set_path(spec, path, trim(list(values), maxpoints))
+    for path, value in delta.get("set", {}).items():
+        set_path(spec, path, list(value) if isinstance(value, list) else value)
 
 
 def merge_layout(layout: dict, changes: dict[str, object]) -> dict:

@@ -31,7 +31,7 @@ def open_stream(server, producer):
     plot = producer.make_plot([token])
     stream = RawStream(server.port, token).open()
     stream.write({"x": 1, "y": 1})
-    wait_for(lambda: producer.ok("GET", f"/api/streams/{token}/")["connected"], message="the stream connected")
+    wait_for(lambda: producer.stream_status(token)["connected"], message="the stream connected")
     yield token, stream, plot
     stream.close()
 
@@ -50,7 +50,7 @@ def test_ticking_revoked_on_the_change_form_ends_the_open_stream_with_410(admin_
     # The outcome, with a margin for a loaded machine (the latency is measured in test_stream_revocation).
     answer = stream.answer(timeout=5)
     assert (answer.status, answer.json["message"]) == (410, "the stream token was revoked")
-    assert producer.ok("GET", f"/api/streams/{token}/")["revoked"] is not None
+    assert producer.stream_status(token)["revoked"] is not None
     assert producer.figure(plot["id"])["data"][0]["x"] == [1]
 
 
@@ -61,7 +61,7 @@ def test_saving_the_change_form_without_ticking_leaves_the_stream_open(admin_pag
     admin_page.click("input[name=_save]")
     admin_page.wait_for_url(lambda url: "/change/" not in url)
     stream.write({"x": 2, "y": 2})
-    assert producer.ok("GET", f"/api/streams/{token}/")["name"] == "renamed"
+    assert producer.stream_status(token)["name"] == "renamed"
     assert not stream.has_answered()
 
 

@@ -43,9 +43,9 @@ def test_the_token_list_fits_1400_px_with_a_long_last_error(admin_page, server, 
     stream = RawStream(server.port, token).open()
     stream.write(b'{"x": 1, "y": 1, "' + b"quite_a_long_attribute_name_" * 10 + b'": [1, 2]}\n{"x": 2, "y": 2}\n')
     revoked = producer.make_token("an old feed that was revoked")
-    producer.ok("DELETE", f"/api/streams/{revoked}/")
+    producer.revoke(revoked)
     try:
-        wait_for(lambda: producer.ok("GET", f"/api/streams/{token}/")["rejected"] == 1, message="the error stored")
+        wait_for(lambda: producer.stream_status(token)["rejected"] == 1, message="the error stored")
         admin_page.goto(f"{server.url}/admin/plots/streamtoken/?q={producer.username}")
         assert "quite_a_long" in admin_page.locator("#result_list").inner_text()
         # The admin scrolls a table that is too wide inside its box: every column must show.

@@ -4,8 +4,8 @@ import pytest
 
 from plots.models import Plot, StreamToken, Trace
 from plots.serializers import TraceSerializer
-from streaming.protocol import parse_line
-from streaming.store import StreamBatch, commit_batch
+from streaming.snapshots import traces_with_windows
+from tests.writers import commit_lines, open_writer
 
 pytestmark = pytest.mark.django_db
 
@@ -80,9 +80,9 @@ def test_changing_maxpoints_keeps_points_streamed_since_the_trace_was_read(plot)
     token = StreamToken.objects.create(owner=plot.owner, token="trace-token-3")
     plot.traces.update(stream_token=token)
     read_by_the_edit = plot.traces.get()
-    commit_batch([StreamBatch(token.pk, updates=[parse_line(b'{"x": 9, "y": 9}')])])
+    commit_lines(open_writer(token), b'{"x": 9, "y": 9}')
     serializer = TraceSerializer(read_by_the_edit, data={"maxpoints": 50}, partial=True)
     assert serializer.is_valid(), serializer.errors
     serializer.save()
-    trace = plot.traces.get()
+    (trace,) = traces_with_windows(plot.traces.all())
     assert (trace.maxpoints, trace.spec["x"]) == (50, [1, 9])

@@ -65,7 +65,7 @@ def test_a_backup_of_a_streaming_plot_restores_and_streams_on(start_server, inte
         with client.Stream(restored.url, token) as again:
             again.write({"x": 150, "y": 150})
         assert user.figure(plot["id"])["data"][0]["x"] == list(range(51, 151))
-        assert user.ok("GET", f"/api/streams/{token}/")["last_seq"] == 151
+        assert user.stream_status(token)["last_seq"] == 151
     finally:
         if restored is not None:
             restored.stop()

@@ -39,7 +39,7 @@ def test_revoking_a_token_asks_and_only_yes_revokes(member_page, member, server)
     asked = answer_next_question(page, yes=False)
     row.locator("button.revoke").click()
     assert asked and "cannot be undone" in asked[0]
-    assert member.api.ok("GET", f"/api/streams/{token}/")["revoked"] is None
+    assert member.api.stream_status(token)["revoked"] is None
 
     answer_next_question(page, yes=True)
     row.locator("button.revoke").click()

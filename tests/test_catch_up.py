@@ -4,8 +4,9 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 
 from plots.models import Plot, StreamToken, Trace
-from streaming.protocol import parse_line
-from streaming.store import StreamBatch, catch_up, commit_batch, snapshot
+from streaming.models import StreamChunk
+from streaming.snapshots import catch_up, history_budget, snapshot
+from tests.writers import commit_lines, open_writer
 
 pytestmark = pytest.mark.django_db
 
@@ -17,10 +18,11 @@ def test_layout_changes_of_two_streams_replay_in_the_order_they_were_stored(alic
     Trace.objects.create(plot=plot, index=1, spec={"x": []}, stream_token=b)
     first = snapshot(plot.pk, AnonymousUser(), None)
     position = {"revision": first["revision"], "streams": {k: v["seq"] for k, v in first["streams"].items()}}
+    writer_a, writer_b = open_writer(a), open_writer(b)
 
-    commit_batch([StreamBatch(b.pk, updates=[parse_line(b'{"x": 1}')])])
-    commit_batch([StreamBatch(a.pk, updates=[parse_line(b'{"layout": {"title": "a1"}}')])])
-    commit_batch([StreamBatch(b.pk, updates=[parse_line(b'{"layout": {"title": "b1"}}')])])
+    commit_lines(writer_b, b'{"x": 1}')
+    commit_lines(writer_a, b'{"layout": {"title": "a1"}}')
+    commit_lines(writer_b, b'{"layout": {"title": "b1"}}')
 
     replay = catch_up(plot.pk, AnonymousUser(), None, position)
     assert [(u["stream"], u["seq"]) for u in replay["updates"]] == [(b.pk, 1), (a.pk, 1), (b.pk, 2)]
@@ -33,7 +35,7 @@ def test_a_snapshot_layout_is_never_older_than_its_positions(alice):
     plot = Plot.objects.create(owner=alice, layout={"title": {"text": "old"}})
     token = StreamToken.objects.create(owner=alice)
     Trace.objects.create(plot=plot, index=0, spec={}, stream_token=token)
-    commit_batch([StreamBatch(token.pk, updates=[parse_line(b'{"layout": {"title": "new"}}')])])
+    commit_lines(open_writer(token), b'{"layout": {"title": "new"}}')
     message = snapshot(plot.pk, AnonymousUser(), None)
     assert message["streams"][str(token.pk)]["seq"] == 1
     assert message["figure"]["layout"] == {"title": {"text": "new"}}
@@ -51,27 +53,36 @@ def position_of(plot) -> dict:
     return {"revision": first["revision"], "streams": {k: v["seq"] for k, v in first["streams"].items()}}
 
 
-def test_kept_updates_are_bounded_by_the_values_they_carry(alice):
-    from streaming.models import RecentUpdates
-
-    plot, token = stream_with_one_trace(alice, maxpoints=5)  # keeps 4 x 5 = 20 values
+def test_stored_rows_are_bounded_by_the_values_they_carry(alice):
+    plot, token = stream_with_one_trace(alice, maxpoints=5)  # catch-up keeps 4 x 5 = 20 values
+    writer = open_writer(token)
     for i in range(300):
-        commit_batch([StreamBatch(token.pk, updates=[parse_line(b'{"x": %d, "y": %d}' % (i, i))])])
-    assert sum(RecentUpdates.objects.filter(token=token).values_list("size", flat=True)) <= 20
+        commit_lines(writer, b'{"x": %d, "y": %d}' % (i, i), checkpoint=i % 10 == 9)
+    # What catch-up needs, plus the rows since the last checkpoint.
+    assert sum(StreamChunk.objects.filter(token=token).values_list("values", flat=True)) <= history_budget([5]) + 20
     position = position_of(plot)
     for i in range(3):
-        commit_batch([StreamBatch(token.pk, updates=[parse_line(b'{"x": %d, "y": 0}' % i)])])
+        commit_lines(writer, b'{"x": %d, "y": 0}' % i)
     assert [u["seq"] for u in catch_up(plot.pk, AnonymousUser(), None, position)["updates"]] == [301, 302, 303]
 
 
-def test_updates_larger_than_a_snapshot_are_not_kept_and_a_returning_viewer_resyncs(alice):
-    from streaming.models import RecentUpdates
-
+def test_updates_larger_than_a_snapshot_are_not_replayed_and_a_returning_viewer_resyncs(alice):
     plot, token = stream_with_one_trace(alice, maxpoints=10, spec={"type": "heatmap", "z": []})
     position = position_of(plot)
     grid = b"[%s]" % b",".join([b"[%s]" % b",".join([b"1"] * 10)] * 10)
-    commit_batch([StreamBatch(token.pk, updates=[parse_line(b'{"z": %s}' % grid)])])
-    assert not RecentUpdates.objects.filter(token=token).exists()
+    commit_lines(open_writer(token), b'{"z": %s}' % grid)
     message = catch_up(plot.pk, AnonymousUser(), None, position)
     assert message["type"] == "snapshot" and message["resync"] is True
     assert len(message["figure"]["data"][0]["z"]) == 10
+
+
+def test_a_viewer_ahead_of_what_was_stored_gets_a_snapshot(alice):
+    plot, token = stream_with_one_trace(alice, maxpoints=10)
+    writer = open_writer(token)
+    commit_lines(writer, b'{"x": 1, "y": 1}')
+    sent = writer.accept(__import__("streaming.protocol").protocol.parse_line(b'{"x": 2, "y": 2}'))
+    # Seq 2 reached the viewer, then the writer crashed before storing it.
+    position = {"revision": plot.revision, "streams": {str(token.pk): sent[0][1]["seq"]}}
+    message = catch_up(plot.pk, AnonymousUser(), None, position)
+    assert message["type"] == "snapshot" and message["resync"] is True
+    assert message["figure"]["data"][0]["x"] == [1]

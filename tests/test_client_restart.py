@@ -50,7 +50,7 @@ def test_the_cli_resends_exactly_what_the_stopped_server_did_not_read(start_serv
         assert summary.endswith(f"plotserver-stream: {LINES} accepted, 0 rejected, 1 reconnect")
         user.base_url = second.url
         assert user.figure(plot["id"])["data"][0]["x"] == list(range(LINES))
-        assert user.ok("GET", f"/api/streams/{token}/")["last_seq"] == LINES
+        assert user.stream_status(token)["last_seq"] == LINES
     finally:
         if cli.poll() is None:
             cli.kill()

@@ -80,8 +80,8 @@ def test_a_revoked_token_stops_the_stream_with_its_reason(server, producer):
     producer.make_plot([token])
     stream = client.Stream(server.url, token, heartbeat=0.2)
     stream.write({"x": 0, "y": 0})
-    wait_for(lambda: producer.ok("GET", f"/api/streams/{token}/")["accepted"] == 1)
-    producer.ok("DELETE", f"/api/streams/{token}/")
+    wait_for(lambda: producer.stream_status(token)["accepted"] == 1)
+    producer.revoke(token)
 
     def refused():
         try:

@@ -22,8 +22,9 @@ def test_the_schema_is_valid_openapi_3_describing_the_rest_api(anonymous):
         "/api/plots/{id}/figure/",
         "/api/plots/{plot_pk}/traces/",
         "/api/plots/{plot_pk}/traces/{index}/",
+        "/api/plots/{id}/share_key/",
         "/api/streams/",
-        "/api/streams/{token}/",
+        "/api/streams/{id}/",
     }
     assert schema["components"]["securitySchemes"]["apiKey"] == {
         "type": "http",

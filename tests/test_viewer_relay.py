@@ -5,6 +5,7 @@ before the database holds them."""
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
 
 import orjson
 import pytest
@@ -16,10 +17,9 @@ from django.db import connections
 
 from plots.models import Plot, StreamToken, Trace
 from streaming import events
-from streaming.protocol import parse_line
 from streaming.relay import get_relay
 from streaming.routing import websocket_urlpatterns
-from streaming.store import StreamBatch, commit_batch
+from tests.writers import commit_lines, open_writer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -79,8 +79,17 @@ async def open_viewer(plot_id: int, query: str = "") -> Viewer:
     return viewer
 
 
-async def commit(token_id: int, *lines: bytes) -> dict:
-    return await sync_to_async(commit_batch)([StreamBatch(token_id, updates=[parse_line(line) for line in lines])])
+async def commit(token, *lines: bytes) -> dict[int, list]:
+    """Accept the lines as the token's writer would, and store them in one commit; return what
+    that writer published, by plot."""
+
+    def accept_and_store() -> dict[int, list]:
+        published = defaultdict(list)
+        for plot_id, update in commit_lines(open_writer(token), *lines):
+            published[plot_id].append(update)
+        return published
+
+    return await sync_to_async(accept_and_store)()
 
 
 async def received_seqs(viewer: Viewer, until: int) -> list[int]:
@@ -122,7 +131,7 @@ async def test_a_snapshot_behind_the_live_updates_is_completed_from_the_database
     # Updates 1 and 2 are published; only 2 reaches this process, and the commit comes later.
     await events.publish_updates(plot.pk, [update(plot.token.pk, 2, 1)])
     assert await viewer.receive_nothing(timeout=0.3)
-    published = await commit(plot.token.pk, b'{"x": 0, "y": 0}', b'{"x": 1, "y": 1}')
+    published = await commit(plot.token, b'{"x": 0, "y": 0}', b'{"x": 1, "y": 1}')
     assert [u["seq"] for u in published[plot.pk]] == [1, 2]
     # Nothing else is published: the viewer itself asks the database again until 1 is there.
     assert await received_seqs(viewer, until=2) == [1, 2]
@@ -148,7 +157,7 @@ async def test_a_gap_the_database_never_fills_ends_in_a_resync_snapshot_not_a_ho
 
 
 async def test_an_update_already_in_the_snapshot_is_not_sent_again(plot):
-    await commit(plot.token.pk, b'{"x": 0, "y": 0}', b'{"x": 1, "y": 1}')
+    await commit(plot.token, b'{"x": 0, "y": 0}', b'{"x": 1, "y": 1}')
     viewer = await open_viewer(plot.pk)
     snapshot = await viewer.receive_json_from(timeout=5)
     assert snapshot["streams"][str(plot.token.pk)]["seq"] == 2 and snapshot["figure"]["data"][0]["x"] == [0, 1]

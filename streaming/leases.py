@@ -1,0 +1,91 @@
+"""Who holds a token's stream: the newest connection, under a row lock, renewed while it lives.
+
+The holder is the token's only writer (streaming/pipeline.py numbers its updates in memory), so
+every change of holder goes through here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from plots.models import StreamToken, Trace
+
+# How long a stream counts as connected after its process last said so (see renew_leases).
+LEASE = timedelta(seconds=10)
+
+# How far a new writer's sequence numbers jump when the previous writer did not hand over
+# (it crashed): past any number it may have sent viewers without storing. A writer holds at
+# most a few hundred thousand updates unstored (pipeline.MAX_BACKLOG, twice, plus one read),
+# so a viewer never sees a number twice; it sees a gap, and catch-up answers a snapshot.
+SEQ_SKIP = 1_000_000
+
+
+@dataclass(frozen=True)
+class TokenState:
+    id: int
+    revoked: bool
+
+
+def find_token(token: str) -> TokenState | None:
+    row = StreamToken.objects.filter(token=token).values("pk", "revoked").first()
+    if row is None:
+        return None
+    return TokenState(row["pk"], row["revoked"] is not None)
+
+
+def mark_connected(token_id: int, session_id: str, remote_addr: str) -> tuple[str, list[int]] | None:
+    """Hold the token for this connection. Returns the connection that held it before ("" for
+    none), which must be taken over, and the plots whose viewers should hear of the new one;
+    None when the token was revoked meanwhile.
+
+    The hold is taken under a row lock, so of two connections that open at once, the second
+    sees the first and takes over from it.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        token = StreamToken.objects.select_for_update().filter(pk=token_id, revoked__isnull=True).first()
+        if token is None:
+            return None
+        previous = token.holder
+        StreamToken.objects.filter(pk=token_id).update(
+            connected=True,
+            holder=session_id,
+            remote_addr=remote_addr[:100],
+            connected_since=now,
+            lease_until=now + LEASE,
+        )
+    return previous, plots_of_token(token_id)
+
+
+def plots_of_token(token_id: int) -> list[int]:
+    return list(Trace.objects.filter(stream_token_id=token_id).values_list("plot_id", flat=True).distinct())
+
+
+def renew_leases(session_ids: list[str]) -> None:
+    """The streams this process holds are still connected: one query for all of them."""
+    StreamToken.objects.filter(holder__in=session_ids).update(lease_until=timezone.now() + LEASE)
+
+
+def forget_connections() -> None:
+    """At the start of the only process: every stream marked connected was cut off by a crash.
+    Their next writer's numbers jump (SEQ_SKIP) past what the crashed one may have sent."""
+    StreamToken.objects.filter(connected=True).update(
+        connected=False, holder="", last_seq=models.F("last_seq") + SEQ_SKIP
+    )
+
+
+def mark_disconnected(token_id: int, session_id: str, taken_over: bool) -> tuple[list[int], int]:
+    """Clear the connection's hold, unless a newer connection holds the token already.
+
+    Returns the plots whose viewers should hear that the stream is idle (none when a newer
+    connection holds it), and the stream's last sequence number, which they should hold."""
+    tokens = StreamToken.objects.filter(pk=token_id)
+    if taken_over:
+        tokens.update(takeovers=models.F("takeovers") + 1)
+    released = tokens.filter(holder=session_id).update(connected=False, holder="")
+    last_seq = tokens.values_list("last_seq", flat=True).first() or 0
+    return (plots_of_token(token_id) if released else []), last_seq

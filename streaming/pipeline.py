@@ -1,0 +1,325 @@
+"""The per-process pipeline of open streams: number, publish at once, commit back to back.
+
+Each open stream has a writer (streaming/stream_state.py) that numbers an accepted update and
+applies it to its windows in memory. The update goes to its plots' viewers at once, in one
+channel-layer message per plot per pass of the publisher (a chunk of ten lines is one
+message), and into the stream's pending chunk. The commit loop stores every pending chunk in
+one transaction (streaming/store.py) on its own database thread; the next commit begins as
+soon as the last ends, with whatever arrived meanwhile (group commit). No fixed interval, no
+transaction, message or thread hop per point.
+
+The pipeline also owns the process's control channel, through which other processes (or this
+one) take over a token's stream, revoke it, or confirm that an old stream has let go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, close_old_connections, connections
+from django.utils import timezone
+
+from streaming import events, leases, store
+from streaming.protocol import Update
+from streaming.stream_state import Chunk, StreamState
+
+if TYPE_CHECKING:
+    from streaming.ingest import StreamSession
+
+log = logging.getLogger("plotserver.streaming")
+
+# Lines waiting for a commit beyond which readers stop reading (TCP flow control then
+# slows the producer down instead of the process growing without bound).
+MAX_BACKLOG = 100_000
+
+# The errors that mean the database is away (retry until it is back). Anything else a commit
+# raises is about the batch's content, and retrying that batch as it is would never succeed:
+# it is split up instead, so that a bad value costs its own line and nothing else.
+OUTAGE_ERRORS = (OperationalError, InterfaceError)
+
+
+class Pipeline:
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.layer = get_channel_layer()
+        self.channel_name = ""
+        self._dirty: dict[StreamState, None] = {}
+        self._backlog = 0
+        self._room = asyncio.Event()
+        self._room.set()
+        self._wake = asyncio.Event()
+        self._committed = self.loop.create_future()
+        self._inflight: asyncio.Future | None = None
+        self._outbox: dict[int, list] = defaultdict(list)
+        self._publish = asyncio.Event()
+        self._published = asyncio.Event()
+        self._published.set()
+        self._sessions: dict[int, set[StreamSession]] = defaultdict(set)
+        self._releases: dict[str, asyncio.Future] = {}
+        self._checkpointed: dict[StreamState, tuple[float, int, int]] = {}
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plotserver-store")
+        self._tasks: list[asyncio.Task] = []
+        self.stopping = False
+        self.started: asyncio.Future | None = None
+
+    async def start(self) -> None:
+        self.channel_name = await self.layer.new_channel("stream-hub.")
+        self._tasks = [
+            asyncio.create_task(self._commit_loop(), name="plotserver-commit"),
+            asyncio.create_task(self._publish_loop(), name="plotserver-publish"),
+            asyncio.create_task(self._control_loop(), name="plotserver-control"),
+            asyncio.create_task(self._lease_loop(), name="plotserver-leases"),
+        ]
+
+    # -- writers -----------------------------------------------------------------------
+
+    async def open_writer(self, token_id: int, skip: bool = False) -> StreamState | None:
+        """Load a token's writer (position and windows); `skip` after a writer that crashed."""
+        return await self.run_sync(store.load_stream, token_id, timezone.now(), skip)
+
+    def submit(self, state: StreamState, update: Update) -> asyncio.Future:
+        """Number and apply an accepted update, send it to viewers; return its commit's future."""
+        for plot_id, message in state.accept(update):
+            self._outbox[plot_id].append(message)
+        if state.by_plot:
+            self._published.clear()
+            self._publish.set()
+        return self._queue(state)
+
+    def reject(self, state: StreamState, line: int, reason: str) -> asyncio.Future:
+        """Count a rejected line; return the future of the commit that stores the count."""
+        state.reject(line, reason, timezone.now())
+        return self._queue(state)
+
+    def close_writer(self, state: StreamState) -> asyncio.Future:
+        """The stream ended: its last commit also checkpoints its windows."""
+        state.closing = True
+        return self._queue(state)
+
+    def _queue(self, state: StreamState) -> asyncio.Future:
+        self._dirty[state] = None
+        self._backlog += 1
+        if self._backlog >= MAX_BACKLOG:
+            self._room.clear()
+        self._wake.set()
+        return self._committed
+
+    async def room(self) -> None:
+        """Wait while the commit backlog is full."""
+        await self._room.wait()
+
+    # -- publishing ----------------------------------------------------------------------
+
+    async def _publish_loop(self) -> None:
+        while True:
+            await self._publish.wait()
+            self._publish.clear()
+            outbox, self._outbox = self._outbox, defaultdict(list)
+            for plot_id, updates in outbox.items():
+                try:
+                    await events.publish_updates(plot_id, updates)
+                except Exception:
+                    log.exception("could not publish %d updates to plot %s", len(updates), plot_id)
+            if not self._outbox:
+                self._published.set()
+
+    async def published(self) -> None:
+        """Wait until every accepted update so far was handed to the channel layer."""
+        await self._published.wait()
+
+    # -- committing ----------------------------------------------------------------------
+
+    async def _commit_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            started = self.loop.time()
+            now = timezone.now()
+            states, self._dirty = list(self._dirty), {}
+            chunks = []
+            for state in states:
+                chunk = state.take_chunk(now)
+                if chunk is not None:
+                    chunk.checkpoint = chunk.checkpoint or self._checkpoint_due(state, chunk)
+                    chunks.append((state, chunk))
+            done, self._committed = self._committed, self.loop.create_future()
+            self._inflight = done
+            self._backlog = 0
+            self._room.set()
+            reloads = await self._commit([chunk for _, chunk in chunks], now)
+            for state, chunk in chunks:
+                state.committed_seq = max(state.committed_seq, chunk.last_seq)
+                if chunk.checkpoint or state.token_id in reloads:
+                    self._checkpointed[state] = (self.loop.time(), 0, 0)
+                if state.token_id in reloads:
+                    state.reload(*reloads[state.token_id])
+                if state.closing:
+                    self._checkpointed.pop(state, None)
+            log.debug("committed %d streams in %.1f ms", len(chunks), (self.loop.time() - started) * 1000)
+            done.set_result(None)
+
+    def _checkpoint_due(self, state: StreamState, chunk: Chunk) -> bool:
+        at, rows, values = self._checkpointed.setdefault(state, (self.loop.time(), 0, 0))
+        rows, values = rows + 1, values + chunk.values
+        self._checkpointed[state] = (at, rows, values)
+        # A few windows' worth of values (what catch-up keeps anyway): a fold then costs about
+        # as much as the points it folds, and reading a window at most a few windows of rows.
+        window = 4 * sum(t.maxpoints for t in state.traces)
+        return (
+            rows >= settings.STREAM_CHECKPOINT_ROWS
+            or values > window
+            or self.loop.time() - at >= settings.STREAM_CHECKPOINT_INTERVAL
+        )
+
+    async def _commit(self, chunks: list[Chunk], now) -> dict:
+        """Commit, retrying while the database is away: accepted lines are never dropped.
+
+        Chunks the database refuses for their content (not for being away) are stored one by
+        one, then update by update, so that one bad value cannot hold up everyone else. A
+        stream that lost an update that way reloads its windows from what was stored.
+        """
+        try:
+            return await self._commit_retrying(chunks, now)
+        except Exception:
+            log.exception("the database refused a commit of %d streams; storing them one by one", len(chunks))
+        reloads: dict = {}
+        for chunk in chunks:
+            try:
+                reloads.update(await self._commit_retrying([chunk], now))
+                continue
+            except Exception:
+                pass
+            *pieces, counts = chunk.split()
+            for piece in pieces:
+                try:
+                    reloads.update(await self._commit_retrying([piece], now))
+                except Exception:
+                    log.error("stream %s: the database refused an update; it is counted as rejected", chunk.token_id)
+                    counts.rejected += 1
+                    counts.last_error = (None, "the database could not store this line", timezone.now())
+                    counts.signature = ()  # the writer's windows hold the refused update: reload them
+            try:
+                reloads.update(await self._commit_retrying([counts], now))
+            except Exception:
+                log.exception("stream %s: its counts could not be stored", chunk.token_id)
+        return reloads
+
+    async def _commit_retrying(self, chunks: list[Chunk], now) -> dict:
+        delay = 0.1
+        while True:
+            try:
+                return await self.loop.run_in_executor(self._executor, _in_thread, store.commit_chunks, (chunks, now))
+            except OUTAGE_ERRORS:
+                log.exception("could not commit %d streams; retrying in %.1fs", len(chunks), delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def flush(self) -> None:
+        """Wait until everything submitted so far is committed."""
+        if self._inflight is not None and not self._inflight.done():
+            await asyncio.shield(self._inflight)
+        if self._dirty:
+            await asyncio.shield(self._committed)
+
+    async def run_sync(self, function, *args):
+        """Run a small database call on the pipeline's thread, in order with the commits."""
+        return await self.loop.run_in_executor(self._executor, _in_thread, function, args)
+
+    # -- sessions and control ----------------------------------------------------------
+
+    async def register(self, session: StreamSession) -> None:
+        sessions = self._sessions[session.token_id]
+        if not sessions:
+            await self.layer.group_add(events.stream_group(session.token_id), self.channel_name)
+        sessions.add(session)
+
+    async def unregister(self, session: StreamSession) -> None:
+        sessions = self._sessions[session.token_id]
+        sessions.discard(session)
+        if not sessions:
+            del self._sessions[session.token_id]
+            await self.layer.group_discard(events.stream_group(session.token_id), self.channel_name)
+
+    async def take_over(self, token_id: int, session_id: str) -> bool:
+        """Ask whoever holds the token's stream to let go; True once it has."""
+        released = self._releases[session_id] = self.loop.create_future()
+        try:
+            await events.request_takeover(token_id, session_id, self.channel_name)
+            await asyncio.wait_for(released, settings.STREAM_TAKEOVER_TIMEOUT)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self._releases.pop(session_id, None)
+
+    async def _control_loop(self) -> None:
+        while True:
+            message = await self.layer.receive(self.channel_name)
+            kind = message.get("type")
+            if kind == "stream.takeover":
+                for session in list(self._sessions.get(message["token_id"], ())):
+                    if session.session_id != message["by"]:
+                        session.kick(409, taken_over_by=(message["by"], message["reply_to"]))
+            elif kind == "stream.revoke":
+                for session in list(self._sessions.get(message["token_id"], ())):
+                    session.kick(410)
+            elif kind == "stream.released":
+                future = self._releases.get(message["by"])
+                if future is not None and not future.done():
+                    future.set_result(None)
+
+    def end_streams(self) -> list[StreamSession]:
+        """Answer every open stream 503 "reconnect" (each commits what it accepted first), and
+        every stream that opens from now on."""
+        self.stopping = True
+        sessions = [s for group in self._sessions.values() for s in group]
+        for session in sessions:
+            session.kick(503)
+        return sessions
+
+    async def _lease_loop(self) -> None:
+        period = leases.LEASE.total_seconds() / 3
+        while True:
+            await asyncio.sleep(period)
+            held = [s.session_id for group in self._sessions.values() for s in group]
+            if held:
+                try:
+                    await self.run_sync(leases.renew_leases, held)
+                except Exception:
+                    log.exception("could not renew the leases of %d streams", len(held))
+
+    async def shutdown(self) -> None:
+        """End every open stream, wait for their last commits, then stop."""
+        sessions = self.end_streams()
+        if sessions:
+            await asyncio.wait([asyncio.ensure_future(s.closed.wait()) for s in sessions], timeout=10)
+        await self.flush()
+        await self.published()
+        for task in self._tasks:
+            task.cancel()
+        await self.run_sync(connections.close_all)
+        self._executor.shutdown(wait=True)
+
+
+def _in_thread(function, args):
+    close_old_connections()
+    return function(*args)
+
+
+_pipeline: Pipeline | None = None
+
+
+async def get_pipeline() -> Pipeline:
+    """The pipeline of this process (of this event loop: tests run several loops in turn)."""
+    global _pipeline
+    if _pipeline is None or _pipeline.loop is not asyncio.get_running_loop():
+        _pipeline = Pipeline()
+        _pipeline.started = asyncio.ensure_future(_pipeline.start())
+    await _pipeline.started
+    return _pipeline

@@ -1,0 +1,202 @@
+"""What the writer of one token's stream holds in memory: its sequence number and its windows.
+
+The process that holds a token's stream is its only writer (streaming/leases.py), so it numbers
+each accepted update itself, applies it to the windows of the token's traces, and hands the
+viewer deltas on at once; what it accepted waits in a Chunk for the next commit
+(streaming/store.py). Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from streaming.events import StreamUpdate
+from streaming.protocol import Update
+from streaming.window import apply_delta, apply_update
+
+
+@dataclass(slots=True)
+class LiveTrace:
+    """One trace of the stream: where it is, and its current window."""
+
+    pk: int
+    plot_id: int
+    index: int
+    maxpoints: int
+    spec: dict
+
+
+# What a writer's view of its traces was made from; a commit compares it with the database
+# to notice an edit (REST, pages, admin) of the token's traces or plots.
+Signature = tuple[tuple[int, int, int, int, int], ...]
+
+
+def signature_of(rows: Iterable[tuple[int, int, int, int, int]]) -> Signature:
+    """From (trace id, plot id, index, maxpoints, plot revision) rows."""
+    return tuple(sorted(rows))
+
+
+@dataclass
+class Chunk:
+    """What one stream accepted and rejected since its last commit: one StreamChunk row."""
+
+    token_id: int
+    signature: Signature = ()
+    first_seq: int = 0
+    last_seq: int = 0
+    plots: dict[int, dict] = field(default_factory=dict)
+    layouts: list[dict] = field(default_factory=list)
+    values: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    last_error: tuple[int | None, str, datetime] | None = None
+    last_write_at: datetime | None = None
+    checkpoint: bool = False
+
+    def updates(self) -> list[tuple[int, StreamUpdate]]:
+        """Every (plot id, update) of the chunk, in sequence order within each plot."""
+        return [(plot_id, u) for plot_id, entry in self.plots.items() for u in entry["updates"]]
+
+    def split(self) -> list[Chunk]:
+        """One chunk per update, then one with the counts: how a chunk the database refused
+        is stored piece by piece, so that a bad value costs its own line alone."""
+        pieces = []
+        for seq in range(self.first_seq, self.last_seq + 1) if self.first_seq else ():
+            piece = Chunk(self.token_id, self.signature, seq, seq, accepted=1)
+            for plot_id, entry in self.plots.items():
+                updates = [u for u in entry["updates"] if u["seq"] == seq]
+                if updates:
+                    piece.plots[plot_id] = {**entry, "updates": updates}
+            piece.layouts = [u["layout"] for _, u in piece.updates()[:1] if "layout" in u]
+            piece.values = sum(values_in(u) for _, u in piece.updates())
+            pieces.append(piece)
+        counts = Chunk(
+            self.token_id,
+            self.signature,
+            rejected=self.rejected,
+            last_error=self.last_error,
+            last_write_at=self.last_write_at,
+            checkpoint=self.checkpoint,
+        )
+        return [*pieces, counts]
+
+
+class StreamState:
+    """The in-memory writer of one token's stream."""
+
+    def __init__(
+        self, token_id: int, seq: int, traces: list[LiveTrace], revisions: dict[int, int], signature: Signature
+    ) -> None:
+        self.token_id = token_id
+        self.seq = seq
+        self.committed_seq = seq
+        self.pending: Chunk | None = None
+        self.closing = False
+        self.load(traces, revisions, signature)
+
+    def load(self, traces: list[LiveTrace], revisions: dict[int, int], signature: Signature) -> None:
+        """Take fresh windows (after an edit of the traces or plots, or a refused update)."""
+        self.traces = traces
+        self.revisions = revisions
+        self.signature = signature
+        by_plot: dict[int, list[LiveTrace]] = {}
+        for trace in traces:
+            by_plot.setdefault(trace.plot_id, []).append(trace)
+        self.by_plot = [(plot_id, [(str(t.index), t) for t in group]) for plot_id, group in by_plot.items()]
+
+    def _chunk(self) -> Chunk:
+        if self.pending is None:
+            self.pending = Chunk(self.token_id, self.signature)
+        return self.pending
+
+    def accept(self, update: Update) -> list[tuple[int, StreamUpdate]]:
+        """Number the update, apply it to the windows; return each plot's StreamUpdate."""
+        self.seq += 1
+        seq = self.seq
+        chunk = self._chunk()
+        if not chunk.first_seq:
+            chunk.first_seq = seq
+        chunk.last_seq = seq
+        chunk.accepted += 1
+        out = []
+        values = 0
+        for plot_id, traces in self.by_plot:
+            deltas = {}
+            for key, trace in traces:
+                deltas[key] = apply_update(trace.spec, update, trace.maxpoints)
+            values += _update_values(update) * len(traces)
+            message: StreamUpdate = {"stream": self.token_id, "seq": seq, "traces": deltas}
+            if update.layout:
+                message["layout"] = update.layout
+            entry = chunk.plots.get(plot_id)
+            if entry is None:
+                entry = chunk.plots[plot_id] = {
+                    "revision": self.revisions.get(plot_id, 0),
+                    "traces": {key: trace.pk for key, trace in traces},
+                    "updates": [],
+                }
+            entry["updates"].append(message)
+            out.append((plot_id, message))
+        if update.layout:
+            chunk.layouts.append(update.layout)
+            values += len(update.layout)
+        chunk.values += values
+        return out
+
+    def reject(self, line: int, reason: str, at: datetime) -> None:
+        chunk = self._chunk()
+        chunk.rejected += 1
+        chunk.last_error = (line, reason, at)
+
+    def take_chunk(self, now: datetime) -> Chunk | None:
+        """Hand the pending chunk to a commit (a closing stream always has one: its checkpoint)."""
+        chunk, self.pending = self.pending, None
+        if chunk is None and self.closing:
+            chunk = Chunk(self.token_id, self.signature)
+        if chunk is not None:
+            chunk.last_write_at = now if chunk.accepted or chunk.rejected else None
+            chunk.checkpoint = chunk.checkpoint or self.closing
+        return chunk
+
+    def reload(self, traces: list[LiveTrace], revisions: dict[int, int], signature: Signature) -> None:
+        """Take the windows a commit read back, then replay onto them what was accepted since
+        that commit began (its deltas, as the stored rows will hold them)."""
+        by_pk = {t.pk: t for t in traces}
+        if self.pending is not None:
+            for plot_id, entry in self.pending.plots.items():
+                for key, pk in entry["traces"].items():
+                    trace = by_pk.get(pk)
+                    if trace is None or trace.plot_id != plot_id:
+                        continue
+                    for update in entry["updates"]:
+                        delta = update["traces"].get(key)
+                        if delta:
+                            apply_delta(trace.spec, delta, trace.maxpoints)
+        self.load(traces, revisions, signature)
+
+
+def _delta_values(delta: dict) -> int:
+    # Point values nest at most one array deep (protocol.MAX_DEPTH): no recursion needed.
+    count = 0
+    for part in delta.values():
+        for value in part.values():
+            if isinstance(value, list):
+                count += sum(len(item) if isinstance(item, list) else 1 for item in value)
+            else:
+                count += 1
+    return count
+
+
+def _update_values(update: Update) -> int:
+    count = len(update.trace)  # one value a path, but for arrays
+    for value in update.trace.values():
+        if type(value) is list:
+            count += sum(len(item) if isinstance(item, list) else 1 for item in value) - 1
+    return count
+
+
+def values_in(update: StreamUpdate) -> int:
+    """How many values an update carries (what catch-up budgets are counted in)."""
+    return sum(_delta_values(d) for d in update["traces"].values()) + len(update.get("layout", ()))
