@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 
+from plots.figure_schema import without_tokens
 from plots.models import Plot, StreamToken, Trace
 from streaming.models import StreamChunk, TraceCheckpoint
 from streaming.stream_state import values_in
@@ -159,12 +160,14 @@ def _snapshot(plot_id: int, user, share_key: str | None) -> dict | None:
                 "last_write_at": token.last_write_at.isoformat() if token.last_write_at else None,
             }
     # Rows past a stream's stored position cannot exist (a commit writes both at once), so the
-    # windows and the positions agree.
+    # windows and the positions agree. No token string of the owner's reaches a viewer, wherever
+    # it was put (figures are checked when saved; this covers what was stored before).
+    tokens = set(StreamToken.objects.filter(owner_id=plot.owner_id).values_list("token", flat=True))
     return {
         "type": "snapshot",
         "plot": {"id": plot.pk, "title": plot.title, "owner": plot.owner.get_username()},
         "revision": plot.revision,
-        "figure": {"data": current_windows(traces), "layout": plot.layout},
+        "figure": without_tokens({"data": current_windows(traces), "layout": plot.layout}, tokens),
         "traces": [{"index": t.index, "stream": t.stream_token_id, "maxpoints": t.maxpoints} for t in traces],
         "streams": streams,
     }

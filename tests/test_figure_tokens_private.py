@@ -71,3 +71,17 @@ def test_a_token_stored_before_is_never_served_to_a_viewer(alice, token, anonymo
 def test_the_owner_still_sees_the_tokens_bound_to_traces(alice, token, as_alice):
     body = as_alice.post("/api/plots/", {"figure": {"data": [{"stream": {"token": TOKEN}}]}}, format="json").json()
     assert body["figure"]["data"][0]["stream"]["token"] == TOKEN
+
+
+def test_a_viewer_snapshot_never_carries_a_token_stored_before_figures_were_checked(alice, token):
+    from django.contrib.auth.models import AnonymousUser
+
+    from streaming.snapshots import snapshot
+
+    plot = Plot.objects.create(owner=alice, sharing=Plot.PUBLIC)
+    # Stored directly, as figures saved before the check could be.
+    Trace.objects.create(plot=plot, index=0, spec={"type": "scatter", "name": TOKEN, "x": [1]}, stream_token=token)
+    for viewer in (AnonymousUser(), alice):
+        message = snapshot(plot.pk, viewer, None)
+        assert TOKEN not in str(message)
+        assert message["figure"]["data"][0]["x"] == [1]
