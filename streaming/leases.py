@@ -65,9 +65,14 @@ def plots_of_token(token_id: int) -> list[int]:
     return list(Trace.objects.filter(stream_token_id=token_id).values_list("plot_id", flat=True).distinct())
 
 
-def renew_leases(session_ids: list[str]) -> None:
-    """The streams this process holds are still connected: one query for all of them."""
+def renew_leases(session_ids: list[str], token_ids: set[int]) -> set[int]:
+    """The streams this process holds are still connected: one query for all of them.
+
+    Returns those of `token_ids` that were revoked or deleted meanwhile: their streams must end
+    even if the revocation's message never arrived (the channel layer was away)."""
     StreamToken.objects.filter(holder__in=session_ids).update(lease_until=timezone.now() + LEASE)
+    live = StreamToken.objects.filter(pk__in=token_ids, revoked__isnull=True).values_list("pk", flat=True)
+    return token_ids - set(live)
 
 
 def forget_connections() -> None:

@@ -284,15 +284,22 @@ class Pipeline:
         return sessions
 
     async def _lease_loop(self) -> None:
+        """Every few seconds: renew the leases of the streams held here, and end those whose
+        token was revoked, whether or not the revocation's message reached this process."""
         period = leases.LEASE.total_seconds() / 3
         while True:
             await asyncio.sleep(period)
             held = [s.session_id for group in self._sessions.values() for s in group]
-            if held:
-                try:
-                    await self.run_sync(leases.renew_leases, held)
-                except Exception:
-                    log.exception("could not renew the leases of %d streams", len(held))
+            if not held:
+                continue
+            try:
+                revoked = await self.run_sync(leases.renew_leases, held, set(self._sessions))
+            except Exception:
+                log.exception("could not renew the leases of %d streams", len(held))
+                continue
+            for token_id in revoked:
+                for session in list(self._sessions.get(token_id, ())):
+                    session.kick(410)
 
     async def shutdown(self) -> None:
         """End every open stream, wait for their last commits, then stop."""
