@@ -29,14 +29,14 @@ STREAMS_ENDED = Counter("plotserver_streams_ended", "Streams ended, by the statu
 LINES_ACCEPTED = Counter("plotserver_lines_accepted", "Lines accepted from producers (each one or more points).")
 LINES_REJECTED = Counter(
     "plotserver_lines_rejected",
-    "Lines rejected, by reason: json, attribute, value, too_large, database, internal.",
+    "Lines rejected, by reason: json, nesting, attribute, value, internal.",
     ["reason"],
 )
 TAKEOVERS = Counter("plotserver_takeovers", "Streams closed because a newer connection came with their token.")
 REVOCATIONS = Counter("plotserver_revocations", "Stream tokens revoked.")
 LIMIT_HITS = Counter(
     "plotserver_limit_hits",
-    "Limits reached, by limit: idle_timeout, line_bytes, array_length, nesting, backpressure.",
+    "Streams ended at a limit (idle_timeout, line_bytes), and commit backlogs that filled (backpressure).",
     ["limit"],
 )
 

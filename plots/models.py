@@ -16,6 +16,7 @@ from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 
+from operations import metrics
 from plots.quotas import check_new_plot, check_new_token
 
 MAXPOINTS_DEFAULT = 500
@@ -132,6 +133,7 @@ class StreamToken(models.Model):
         if self.revoked is None:
             self.revoked = timezone.now()
             self.save(update_fields=["revoked"])
+            metrics.REVOCATIONS.inc()
         token_id = self.pk
         transaction.on_commit(lambda: announce_revoked(token_id))
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
+from operations import metrics
 from streaming import events, leases
 from streaming.pipeline import Pipeline, get_pipeline
 from streaming.protocol import LineFramer, LineRejected, parse_line
@@ -45,6 +46,23 @@ MESSAGES = {
 # How long an ending stream waits for its last updates to be handed to the channel layer, so
 # that viewers hear "idle" after them; past it, the producer gets its answer all the same.
 PUBLISH_WAIT = 5.0
+
+
+# The streams that end at a limit, for the metrics.
+LIMITS_BY_STATUS = {408: "idle_timeout", 413: "line_bytes"}
+
+
+def rejection_kind(reason: str) -> str:
+    """A rejected line's reason as one of a few metric labels (never the text: series stay few)."""
+    if reason.startswith(("not JSON", "not valid UTF-8", "expected a JSON object")):
+        return "json"
+    if "nested" in reason:
+        return "nesting"
+    if "cannot be streamed" in reason:
+        return "attribute"
+    if "could not read" in reason:
+        return "internal"
+    return "value"
 
 
 class FramingError(Exception):
@@ -133,6 +151,7 @@ class StreamSession:
         if session.writer is None:  # deleted meanwhile
             await pipeline.unregister(session)
             return Outcome(404)
+        metrics.STREAMS_OPEN.inc()  # from here on, finish() runs and counts the end
         await announce_stream_state(plot_ids, state.id, connected=True)
         return session
 
@@ -187,6 +206,7 @@ class StreamSession:
             self.pipeline.submit(self.writer, update)
 
     def _reject(self, reason: str) -> None:
+        metrics.LINES_REJECTED.labels(rejection_kind(reason)).inc()  # rare: bad lines only
         self.rejected += 1
         self.last_error = (self.line_no, reason)
         self.pipeline.reject(self.writer, self.line_no, reason)
@@ -219,6 +239,12 @@ class StreamSession:
         finally:
             await self.pipeline.unregister(self)
             self.closed.set()
+            metrics.STREAMS_OPEN.dec()
+            metrics.STREAMS_ENDED.labels(str(status)).inc()
+            if status in LIMITS_BY_STATUS:
+                metrics.LIMIT_HITS.labels(LIMITS_BY_STATUS[status]).inc()
+            if status == 409:
+                metrics.TAKEOVERS.inc()
         return Outcome(status, self.accepted, self.rejected, self.last_error)
 
     async def run(self, read: Reader) -> Outcome:

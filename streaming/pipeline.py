@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 from django.utils import timezone
 
+from operations import metrics
 from streaming import events, leases, store
 from streaming.protocol import Update
 from streaming.stream_state import Chunk, StreamState
@@ -105,7 +106,8 @@ class Pipeline:
     def _queue(self, state: StreamState) -> asyncio.Future:
         self._dirty[state] = None
         self._backlog += 1
-        if self._backlog >= MAX_BACKLOG:
+        if self._backlog >= MAX_BACKLOG and self._room.is_set():
+            metrics.LIMIT_HITS.labels("backpressure").inc()
             self._room.clear()
         self._wake.set()
         return self._committed
@@ -123,7 +125,8 @@ class Pipeline:
             outbox, self._outbox = self._outbox, defaultdict(list)
             for plot_id, updates in outbox.items():
                 try:
-                    await events.publish_updates(plot_id, updates)
+                    with metrics.PUBLISH_SECONDS.time():
+                        await events.publish_updates(plot_id, updates)
                 except Exception:
                     log.exception("could not publish %d updates to plot %s", len(updates), plot_id)
             if not self._outbox:
@@ -153,6 +156,11 @@ class Pipeline:
             self._backlog = 0
             self._room.set()
             reloads = await self._commit([chunk for _, chunk in chunks], now)
+            # Counted once a commit, never once a line.
+            lines = sum(chunk.accepted for _, chunk in chunks)
+            metrics.LINES_ACCEPTED.inc(lines)
+            metrics.BATCH_LINES.observe(lines + sum(chunk.rejected for _, chunk in chunks))
+            metrics.BATCH_COMMIT_SECONDS.observe(self.loop.time() - started)
             for state, chunk in chunks:
                 state.committed_seq = max(state.committed_seq, chunk.last_seq)
                 if chunk.checkpoint or state.token_id in reloads:

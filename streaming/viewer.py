@@ -26,6 +26,7 @@ import orjson
 from channels.db import database_sync_to_async
 from django.conf import settings
 
+from operations import metrics
 from streaming import snapshots
 from streaming.relay import Frame, UpdateBatch, encode, get_relay
 
@@ -325,6 +326,7 @@ class ViewerSocket:
         self.wake.set()
 
     def _fall_behind(self) -> None:
+        metrics.RELAY_QUEUE_DROPS.inc()
         log.info("viewer of plot %s fell %d bytes behind: it gets a snapshot once it reads", self.plot_id, self.limit)
         self.outbox.clear()
         self.outbox_bytes = 0
@@ -412,6 +414,13 @@ class PlotViewerConsumer:
         if (await receive())["type"] != "websocket.connect":
             return
         await send({"type": "websocket.accept"})
+        metrics.VIEWERS.inc()
+        try:
+            await self.serve(scope, receive, send)
+        finally:
+            metrics.VIEWERS.dec()
+
+    async def serve(self, scope: dict, receive, send) -> None:
         viewer = ViewerSocket(scope, send)
         relay = await get_relay()
         # Join first: what is published while the first read runs is held, not missed.

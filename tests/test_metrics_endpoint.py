@@ -98,3 +98,36 @@ def test_with_several_workers_every_one_answers_with_the_sum(start_server, tmp_p
     labelled = {"plotserver_streams_ended", "plotserver_lines_rejected", "plotserver_limit_hits"}
     assert set(DEFINED) - labelled <= set(found)
     assert found["plotserver_streams_open"].samples[0].value == 0
+
+
+def scrape(server) -> dict[str, float]:
+    """Every sample of the server's /metrics, by name and labels."""
+    with urllib.request.urlopen(f"{server.url}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return {
+        f"{sample.name}{sorted(sample.labels.items())}": sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_a_stream_is_counted_per_commit_and_at_its_end(server, producer):
+    from tests.producer import RawStream
+
+    before = scrape(server)
+    token = producer.make_token()
+    producer.make_plot([token])
+    stream = RawStream(server.port, token).open()
+    for x in range(3):
+        stream.write({"x": x, "y": x})
+    stream.write("not json\n")
+    assert stream.end().json["accepted"] == 3
+
+    def grew(name: str, by: float) -> bool:
+        return scrape(server).get(name, 0) - before.get(name, 0) >= by
+
+    wait_for(lambda: grew("plotserver_lines_accepted_total[]", 3), message="accepted lines counted")
+    assert grew("plotserver_lines_rejected_total[('reason', 'json')]", 1)
+    assert grew("plotserver_streams_ended_total[('status', '200')]", 1)
+    assert grew("plotserver_batch_lines_count[]", 1)
+    assert grew("plotserver_batch_commit_seconds_count[]", 1)
