@@ -7,6 +7,7 @@ import math
 from collections.abc import Iterable
 
 from plots.models import Plot
+from streaming.snapshots import traces_with_windows
 
 SPARK_POINTS = 60
 SPARK_WIDTH, SPARK_HEIGHT = 120, 32
@@ -22,8 +23,9 @@ def _numbers(values: object) -> list[float]:
 
 
 def sparkline(plot: Plot) -> str:
-    """The SVG polyline points of the first trace with numbers (its y, else its values or z)."""
-    for trace in plot.traces.all():
+    """The SVG polyline points of the first trace with numbers (its y, else its values or z),
+    from the windows as viewers see them now (checkpoint plus the rows after it)."""
+    for trace in traces_with_windows(plot.traces.all()):
         for name in ("y", "values", "r", "close"):
             numbers = _numbers(trace.spec.get(name))
             if len(numbers) >= 2:

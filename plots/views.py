@@ -134,7 +134,7 @@ def plot_detail(request: HttpRequest, username: str, pk: int) -> HttpResponse:
     if is_owner and plot.sharing == Plot.SECRET:
         share_key = plot.share_key  # the owner's page shows the link to share
     shown_key = share_key if plot.sharing == Plot.SECRET else ""
-    traces = list(plot.traces.select_related("stream_token"))
+    traces = traces_with_windows(plot.traces.select_related("stream_token"))
     bound = [t.stream_token for t in traces if t.stream_token is not None and not t.stream_token.is_revoked]
     context = {
         "plot": plot,
