@@ -36,9 +36,9 @@ def test_a_real_servers_log_shows_no_share_key_and_no_stream_token(server, produ
     with connect(f"ws://127.0.0.1:{server.port}/ws/plots/{plot['id']}/?share_key={share_key}") as viewer:
         assert "figure" in viewer.recv(timeout=10)
     producer.request("GET", f"/api/streams/{token}/")
-    assert producer.request("GET", f"/api/streams/{unknown_token}/")[0] == 404
+    assert producer.request("GET", f"/api/streams/{unknown_token}/")[0] == 410  # streams go by id
 
-    wait_for(lambda: "Not Found: /api/streams/[redacted]/" in server.log_text(), timeout=20)
+    wait_for(lambda: "Gone: /api/streams/[redacted]/" in server.log_text(), timeout=20)
     log = server.log_text()
     assert "share_key=[redacted]" in log
     assert "WebSocket /ws/plots/" in log  # the socket line is there, with its key redacted
