@@ -13,7 +13,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.utils import timezone
@@ -73,6 +73,36 @@ class ConnectionLost(Exception):
     """The producer went away: there is nobody left to answer."""
 
 
+# How many different rejection reasons an answer lists, and how many line numbers for each: the
+# record of a stream's rejections stays small however many lines it rejects.
+MAX_REJECTION_REASONS = 10
+LINES_PER_REASON = 5
+UNBOUND_HINT = (
+    "no trace uses this stream token, so its points are not shown anywhere: bind it to a trace "
+    "(figure.data[i].stream.token) in a plot"
+)
+
+
+@dataclass
+class Rejection:
+    """The lines a stream rejected for one reason: how many, and the first few line numbers."""
+
+    reason: str
+    count: int = 0
+    lines: list[int] = field(default_factory=list)
+
+    def add(self, line: int) -> None:
+        self.count += 1
+        if len(self.lines) < LINES_PER_REASON:
+            self.lines.append(line)
+
+
+def rejection_key(reason: str) -> str:
+    """Reasons that differ only in a column number count as one."""
+    text, _, column = reason.rpartition(" at column ")
+    return text if text and column.isdigit() else reason
+
+
 @dataclass
 class Outcome:
     """How a stream ended, and the answer its producer gets."""
@@ -81,6 +111,8 @@ class Outcome:
     accepted: int = 0
     rejected: int = 0
     last_error: tuple[int, str] | None = None
+    rejections: list[Rejection] = field(default_factory=list)
+    hint: str | None = None
 
     @property
     def message(self) -> str:
@@ -93,8 +125,12 @@ class Outcome:
             "accepted": self.accepted,
             "rejected": self.rejected,
         }
+        if self.rejections:
+            body["rejections"] = [{"reason": r.reason, "count": r.count, "lines": r.lines} for r in self.rejections]
         if self.last_error is not None:
             body["last_error"] = {"line": self.last_error[0], "message": self.last_error[1]}
+        if self.hint:
+            body["hint"] = self.hint
         return body
 
 
@@ -115,6 +151,9 @@ class StreamSession:
         self.accepted = 0
         self.rejected = 0
         self.last_error: tuple[int, str] | None = None
+        self.rejections: dict[str, Rejection] = {}
+        self.unbound = False
+        self.started = 0.0
         self.kicked: int | None = None
         self.taken_over_by: tuple[str, str] | None = None
         self.closed = asyncio.Event()
@@ -152,6 +191,14 @@ class StreamSession:
             await pipeline.unregister(session)
             return Outcome(404)
         metrics.STREAMS_OPEN.inc()  # from here on, finish() runs and counts the end
+        session.unbound = not plot_ids
+        session.started = asyncio.get_running_loop().time()
+        log.info(
+            "stream %s from %s started",
+            state.id,
+            remote_addr,
+            extra={"event": "stream.start", "token_id": state.id, "remote_addr": remote_addr},
+        )
         await announce_stream_state(plot_ids, state.id, connected=True)
         return session
 
@@ -209,6 +256,10 @@ class StreamSession:
         metrics.LINES_REJECTED.labels(rejection_kind(reason)).inc()  # rare: bad lines only
         self.rejected += 1
         self.last_error = (self.line_no, reason)
+        key = rejection_key(reason)
+        if key not in self.rejections and len(self.rejections) >= MAX_REJECTION_REASONS:
+            key = "other reasons"
+        self.rejections.setdefault(key, Rejection(key)).add(self.line_no)
         self.pipeline.reject(self.writer, self.line_no, reason)
 
     def kick(self, status: int, taken_over_by: tuple[str, str] | None = None) -> None:
@@ -245,7 +296,14 @@ class StreamSession:
                 metrics.LIMIT_HITS.labels(LIMITS_BY_STATUS[status]).inc()
             if status == 409:
                 metrics.TAKEOVERS.inc()
-        return Outcome(status, self.accepted, self.rejected, self.last_error)
+        return Outcome(
+            status,
+            self.accepted,
+            self.rejected,
+            self.last_error,
+            list(self.rejections.values()),
+            UNBOUND_HINT if self.unbound else None,
+        )
 
     async def run(self, read: Reader) -> Outcome:
         """pump then finish, finishing even when the task is cancelled (server shutdown)."""
@@ -260,13 +318,26 @@ class StreamSession:
             await asyncio.shield(self.finish(503))
             raise
         outcome = await self.finish(status)
+        duration = asyncio.get_running_loop().time() - self.started
         log.info(
-            "stream %s from %s ended: %s, %d accepted, %d rejected",
+            "stream %s from %s ended after %.1f s: %s (%s), %d accepted, %d rejected",
             self.token_id,
             self.remote_addr,
+            duration,
             outcome.status,
+            outcome.message,
             outcome.accepted,
             outcome.rejected,
+            extra={
+                "event": "stream.end",
+                "token_id": self.token_id,
+                "remote_addr": self.remote_addr,
+                "duration": round(duration, 3),
+                "status": outcome.status,
+                "reason": outcome.message,
+                "accepted": outcome.accepted,
+                "rejected": outcome.rejected,
+            },
         )
         return outcome
 

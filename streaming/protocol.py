@@ -145,6 +145,11 @@ def _decode(raw: bytes) -> object:
     try:
         message = json.loads(text, parse_constant=_not_finite, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data":
+            raise LineRejected(
+                f"not JSON: a second value starts at column {exc.colno}: end each object with a newline "
+                "(curl -d strips newlines; send files with --data-binary)"
+            ) from None
         raise LineRejected(f"not JSON: {exc.msg} at column {exc.colno}") from None
     except RecursionError:
         raise LineRejected(_too_deep()) from None

@@ -49,3 +49,11 @@ def test_a_post_without_the_trailing_slash_creates_the_plot(as_alice):
     response = as_alice.post("/api/plots", {"title": "no slash"}, format="json")
     assert response.status_code == 201
     assert Plot.objects.get().title == "no slash"
+
+
+def test_the_pages_and_the_browsable_api_link_to_the_api_reference(client, alice):
+    assert 'href="/api/docs/"' in client.get("/").content.decode()
+    client.force_login(alice)
+    page = client.get("/api/plots/", HTTP_ACCEPT=HTML).content.decode()
+    for link in ('href="/api/docs/"', 'href="/api/redoc/"', 'href="/api/schema/"'):
+        assert link in page
