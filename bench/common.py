@@ -134,6 +134,9 @@ class Environment:
         self.database = database or IntegrationDatabase(self.artifacts)
         self.env = dict(self.database.env)
         self.env["REDIS_PREFIX"] = f"plotserver-bench-{uuid.uuid4().hex[:8]}"
+        # Every load process connects from 127.0.0.1: the per-address cap that guards a real
+        # server (HTTP_MAX_CONNECTIONS_PER_CLIENT) would refuse the thousand viewers of row (a).
+        self.env["HTTP_MAX_CONNECTIONS_PER_CLIENT"] = "0"
         if os.environ.get("REDIS_URL"):
             self.env["REDIS_URL"] = os.environ["REDIS_URL"]
 

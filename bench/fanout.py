@@ -234,7 +234,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
     artifacts = Path(tempfile.mkdtemp(prefix="plotserver-bench-"))
     database = IntegrationDatabase(artifacts)
-    env = dict(database.env)
+    # Every viewer connects from 127.0.0.1: lift the per-address cap a real server keeps.
+    env = {**database.env, "HTTP_MAX_CONNECTIONS_PER_CLIENT": "0"}
     if os.environ.get("REDIS_URL"):
         env["REDIS_URL"] = os.environ["REDIS_URL"]
     extra: tuple[str, ...] = ("--log-level", "warning")
