@@ -36,6 +36,12 @@ def test_the_page_shows_twenty_points_streamed_over_http(server, producer, page,
     assert page.locator(".scatterlayer .trace .points path").count() == 20
     assert page.locator("#producers li").first.get_attribute("data-state") == "streaming"
     assert page.locator("#last-update").inner_text().startswith("last update")
+    # The pages' one time format: relative, the exact time on hover.
+    assert page.locator("#last-update").inner_text() in (
+        "last update just now",
+        *(f"last update {n} s ago" for n in range(5, 60)),
+    )
+    assert page.locator("#last-update").get_attribute("title").endswith(" UTC")
     page.screenshot(path=str(artifacts / "live-plot.png"))
     assert stream.end().status == 200
 

@@ -408,11 +408,21 @@
     badge.title = state === "offline" && !fatal ? "The server is unreachable; still retrying." : "";
   }
 
+  // "last update 5 s ago", the exact time on hover: the one time format of the pages (ui.js),
+  // kept current between updates.
   function stamp(when) {
-    el.dataset.lastUpdate = when.toISOString();
+    const iso = when.toISOString();
+    el.dataset.lastUpdate = iso;
     if (!lastUpdate) return;
-    lastUpdate.textContent = "last update " + when.toLocaleTimeString();
-    lastUpdate.setAttribute("datetime", when.toISOString());
+    const time = window.plotserverTime;
+    lastUpdate.textContent = "last update " + (time ? time.relative(iso, Date.now()) : when.toLocaleTimeString());
+    lastUpdate.title = time ? time.exact(iso) : "";
+    lastUpdate.setAttribute("datetime", iso);
+  }
+  if (lastUpdate) {
+    setInterval(function () {
+      if (el.dataset.lastUpdate) stamp(new Date(el.dataset.lastUpdate));
+    }, 10000);
   }
 
   function showProducers() {
