@@ -36,7 +36,8 @@ TAKEOVERS = Counter("plotserver_takeovers", "Streams closed because a newer conn
 REVOCATIONS = Counter("plotserver_revocations", "Stream tokens revoked.")
 LIMIT_HITS = Counter(
     "plotserver_limit_hits",
-    "Streams ended at a limit (idle_timeout, line_bytes), and commit backlogs that filled (backpressure).",
+    "Limits reached: streams ended at idle_timeout or line_bytes, commit backlogs full (backpressure), "
+    "quota 429s (quota), connections refused (connections, connections_per_client).",
     ["limit"],
 )
 

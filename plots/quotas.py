@@ -15,6 +15,8 @@ from django.conf import settings
 from rest_framework import status
 from rest_framework.exceptions import APIException
 
+from operations import metrics
+
 
 class QuotaExceeded(APIException):
     """A quota is reached: 429, with the limit and its setting in the message."""
@@ -22,6 +24,10 @@ class QuotaExceeded(APIException):
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
     default_detail = "A quota is reached."
     default_code = "quota_exceeded"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        metrics.LIMIT_HITS.labels("quota").inc()
 
 
 def check_new_token(owner) -> None:

@@ -27,6 +27,15 @@ from http import HTTPStatus
 from django.conf import settings
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+
+def count_refusal(limit: str) -> None:
+    """Count a refused connection in the metrics (imported here: uvicorn loads this module
+    before the application, so before Django is set up)."""
+    from operations import metrics
+
+    metrics.LIMIT_HITS.labels(limit).inc()
+
+
 log = logging.getLogger("plotserver.http")
 
 # What the process needs beside client connections: database, Redis, log and static files.
@@ -83,6 +92,7 @@ class ConnectionLimits:
         """Count a new connection in, or return the (status, message) to refuse it with."""
         if self.total >= self.max_total:
             self.log.warning("busy", f"refusing connections: {self.total} open (HTTP_MAX_CONNECTIONS)")
+            count_refusal("connections")
             return 503, "the server has too many open connections: retry later"
         per_client = settings.HTTP_MAX_CONNECTIONS_PER_CLIENT
         # A client without an address (a Unix socket: a local proxy) is not capped as one client.
@@ -90,6 +100,7 @@ class ConnectionLimits:
             self.log.warning(
                 "client", f"refusing connections from {client}: {per_client} open (HTTP_MAX_CONNECTIONS_PER_CLIENT)"
             )
+            count_refusal("connections_per_client")
             return 429, "too many open connections from your address: close some and retry"
         self.total += 1
         self.by_client[client] += 1

@@ -131,3 +131,17 @@ def test_a_stream_is_counted_per_commit_and_at_its_end(server, producer):
     assert grew("plotserver_streams_ended_total[('status', '200')]", 1)
     assert grew("plotserver_batch_lines_count[]", 1)
     assert grew("plotserver_batch_commit_seconds_count[]", 1)
+
+
+def test_a_quota_answer_counts_as_a_limit_hit(as_alice, anonymous, settings):
+    def quota_hits() -> float:
+        text = anonymous.get("/metrics", REMOTE_ADDR="127.0.0.1").content.decode()
+        found = families(text).get("plotserver_limit_hits")
+        samples = found.samples if found else []
+        return sum(s.value for s in samples if s.name.endswith("_total") and s.labels.get("limit") == "quota")
+
+    settings.QUOTA_TOKENS_PER_USER = 1
+    before = quota_hits()
+    assert as_alice.post("/api/streams/", {"name": "one"}, format="json").status_code == 201
+    assert as_alice.post("/api/streams/", {"name": "two"}, format="json").status_code == 429
+    assert quota_hits() == before + 1
