@@ -126,3 +126,16 @@ def member_page(page, member, server):
     else:
         page.context.add_cookies(member.session_cookies)
     return page
+
+
+@pytest.fixture(scope="session")
+def operator(integration_db, server) -> Member:
+    """A staff user (superuser) of the live server, for the admin."""
+    return new_member(integration_db.env, server.url, staff=True)
+
+
+@pytest.fixture
+def admin_page(page, operator, server):
+    """`page`, logged in to the admin as `operator`."""
+    operator.log_in(page, server.url)
+    return page

@@ -6,23 +6,10 @@ import json
 
 import pytest
 
-from tests.browser import new_member
 from tests.live_server import wait_for
 from tests.producer import RawStream
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def operator(integration_db, server):
-    """A staff user (superuser) of the live server."""
-    return new_member(integration_db.env, server.url, staff=True)
-
-
-@pytest.fixture
-def admin_page(page, operator, server):
-    operator.log_in(page, server.url)
-    return page
 
 
 @pytest.fixture

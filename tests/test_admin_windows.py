@@ -5,23 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import new_member
 from tests.live_server import wait_for
 from tests.producer import RawStream
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def operator(integration_db, server):
-    return new_member(integration_db.env, server.url, staff=True)
-
-
 @pytest.fixture
-def admin_page(page, operator, server):
-    page.set_viewport_size({"width": 1400, "height": 900})
-    operator.log_in(page, server.url)
-    return page
+def admin_page(admin_page):
+    """The admin on a 1,400 px screen."""
+    admin_page.set_viewport_size({"width": 1400, "height": 900})
+    return admin_page
 
 
 def test_a_plot_page_shows_each_window_as_a_count_and_a_preview(admin_page, server, producer):
