@@ -80,9 +80,16 @@ class ReadingViewer(threading.Thread):
         self.updates = 0
         self.gaps = 0
         self.snapshots = 0
+        self.error: BaseException | None = None
         self.ready = threading.Event()
 
     def run(self) -> None:
+        try:
+            self.read()
+        except BaseException as exc:  # reported by the test, not lost with the thread
+            self.error = exc
+
+    def read(self) -> None:
         with connect(self.url, max_size=None) as socket_:
             while self.held < LINES:
                 message = json.loads(socket_.recv(timeout=60))
@@ -122,6 +129,7 @@ def test_a_viewer_that_stops_reading_is_closed_and_the_others_get_every_update(s
     for reader in readers:
         reader.join(timeout=120)
         assert not reader.is_alive()
+        assert reader.error is None, repr(reader.error)
         # Every update, once, in order: each follows the one before or a snapshot.
         assert (reader.held, reader.gaps) == (LINES, 0)
     # 12 MB went to this plot. While it is in flight the server holds it a few times over (the
