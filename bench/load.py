@@ -246,6 +246,26 @@ class Viewer:
                         break  # every trace of a token gets the same point: time it once
 
 
+async def open_viewers(viewers: list[Viewer]) -> list[asyncio.Future]:
+    """Connect the viewers, 50 at a time, each until its snapshot; return their reading tasks.
+    A viewer that cannot connect keeps the reason in its stats."""
+    semaphore = asyncio.Semaphore(50)
+    tasks: list[asyncio.Future] = []
+
+    async def start(viewer: Viewer) -> None:
+        async with semaphore:
+            try:
+                await viewer.connect()
+            except Exception as exc:
+                viewer.stats.error = f"connect: {type(exc).__name__}: {exc}"
+                return
+            tasks.append(asyncio.ensure_future(viewer.run()))
+            viewer.stats.connected = await viewer.snapshot
+
+    await asyncio.gather(*(start(v) for v in viewers))
+    return tasks
+
+
 def viewer_process(port: int, plots: list[int], compression: bool, control, results) -> None:
     """Entry point of one viewer process: connect a viewer per entry of `plots`, say when all hold
     their snapshot, then watch until every viewer holds the final seq it is sent (or a deadline)."""
@@ -254,20 +274,7 @@ def viewer_process(port: int, plots: list[int], compression: bool, control, resu
     async def run():
         latencies: list[float] = []
         viewers = [Viewer(port, plot, latencies, compression) for plot in plots]
-        semaphore = asyncio.Semaphore(50)
-        tasks = []
-
-        async def start(viewer: Viewer):
-            async with semaphore:
-                try:
-                    await viewer.connect()
-                except Exception as exc:
-                    viewer.stats.error = f"connect: {type(exc).__name__}: {exc}"
-                    return
-                tasks.append(asyncio.ensure_future(viewer.run()))
-                viewer.stats.connected = await viewer.snapshot
-
-        await asyncio.gather(*(start(v) for v in viewers))
+        tasks = await open_viewers(viewers)
         results.put({"ready": sum(v.stats.connected for v in viewers), "of": len(viewers)})
         loop = asyncio.get_running_loop()
         final, deadline_seconds = await loop.run_in_executor(None, control.recv)
@@ -297,24 +304,13 @@ def idle_viewer_process(port: int, plots: list[int], control, results) -> None:
 
     async def run():
         viewers = [Viewer(port, plot, [], compression=True) for plot in plots]
-        semaphore = asyncio.Semaphore(50)
-        tasks = []
-
-        async def start(viewer: Viewer):
-            async with semaphore:
-                try:
-                    await viewer.connect()
-                except Exception as exc:
-                    viewer.stats.error = f"connect: {type(exc).__name__}: {exc}"
-                    return
-                tasks.append(asyncio.ensure_future(viewer.run()))
-                viewer.stats.connected = await viewer.snapshot
-
-        await asyncio.gather(*(start(v) for v in viewers))
+        readers = await open_viewers(viewers)  # held: a task nobody references may be collected
         opened = sum(v.stats.connected for v in viewers)
         results.put({"opened": opened, "failed": len(viewers) - opened})
         await asyncio.get_running_loop().run_in_executor(None, control.recv)
         await asyncio.gather(*(v.socket.close() for v in viewers if v.socket is not None))
+        for reader in readers:
+            reader.cancel()
         results.put({"closed": len(viewers)})
 
     asyncio.run(run())
