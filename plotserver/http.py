@@ -20,12 +20,13 @@ import asyncio
 import json
 import logging
 import resource
-import time
 from collections import Counter
 from http import HTTPStatus
 
 from django.conf import settings
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from plotserver.rate_limited_log import RateLimitedLog
 
 
 def count_refusal(limit: str) -> None:
@@ -53,24 +54,6 @@ def json_answer(status: int, message: str) -> bytes:
     ).encode() + body
 
 
-class RateLimitedLog:
-    """Logs one warning per kind per interval, with how many were folded into it."""
-
-    def __init__(self, interval: float = 10.0) -> None:
-        self.interval = interval
-        self.last: dict[str, float] = {}
-        self.folded: Counter[str] = Counter()
-
-    def warning(self, kind: str, message: str) -> None:
-        now = time.monotonic()
-        if now - self.last.get(kind, -self.interval) < self.interval:
-            self.folded[kind] += 1
-            return
-        folded = self.folded.pop(kind, 0)
-        self.last[kind] = now
-        log.warning("%s%s", message, f" ({folded} more since the last such line)" if folded else "")
-
-
 class ConnectionLimits:
     """Open connections of this process, by client address, for both doors."""
 
@@ -79,7 +62,7 @@ class ConnectionLimits:
         self.by_client: Counter[str] = Counter()
         # Refused connections still waiting for their request, to be answered 503/429.
         self.refusing = 0
-        self.log = RateLimitedLog()
+        self.log = RateLimitedLog(log)
 
     @property
     def max_total(self) -> int:

@@ -26,6 +26,7 @@ from django.db import InterfaceError, OperationalError, close_old_connections, c
 from django.utils import timezone
 
 from operations import metrics
+from plotserver.rate_limited_log import RateLimitedLog
 from streaming import events, leases, store
 from streaming.protocol import Update
 from streaming.stream_state import Chunk, StreamState
@@ -66,6 +67,7 @@ class Pipeline:
         self._checkpointed: dict[StreamState, tuple[float, int, int]] = {}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plotserver-store")
         self._tasks: list[asyncio.Task] = []
+        self._failures = RateLimitedLog(log)
         self.stopping = False
         self.started: asyncio.Future | None = None
 
@@ -128,7 +130,8 @@ class Pipeline:
                     with metrics.PUBLISH_SECONDS.time():
                         await events.publish_updates(plot_id, updates)
                 except Exception:
-                    log.exception("could not publish %d updates to plot %s", len(updates), plot_id)
+                    # A channel layer that is away fails every publish: one line per interval.
+                    self._failures.warning("publish", f"could not publish updates to plot {plot_id}", exc_info=True)
             if not self._outbox:
                 self._published.set()
 
