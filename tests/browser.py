@@ -94,7 +94,12 @@ class Member:
         page.fill("input[name=username]", self.username)
         page.fill("input[name=password]", self.password)
         page.click("button[type=submit]")
-        page.wait_for_url(lambda url: "/login/" not in url)
+        try:
+            page.wait_for_url(lambda url: "/login/" not in url)
+        except Exception as exc:
+            errors = page.locator(".errorlist")
+            shown = errors.first.inner_text() if errors.count() else "no error shown"
+            raise AssertionError(f"login as {self.username} stayed on /login/: {shown}") from exc
 
 
 def new_member(env: dict[str, str], base_url: str, *, staff: bool = False) -> Member:

@@ -86,8 +86,12 @@ def integration_db(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def server(integration_db, artifacts):
-    """One uvicorn server for the whole session, with the default settings."""
-    server = LiveServer(integration_db.env, artifacts).start()
+    """One uvicorn server for the whole session, with the default settings but one.
+
+    Every test talks to it from 127.0.0.1, and several send wrong API keys on purpose; with the
+    default THROTTLE_AUTH_FAILURES (20 a minute per address) those add up and a later test's
+    login is refused. The throttle has a server of its own in tests/test_auth_throttling.py."""
+    server = LiveServer({**integration_db.env, "THROTTLE_AUTH_FAILURES": "100000/min"}, artifacts).start()
     yield server
     server.stop()
 
