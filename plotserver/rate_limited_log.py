@@ -29,3 +29,26 @@ class RateLimitedLog:
         self.last[kind] = now
         suffix = f" ({folded} more since the last such line)" if folded else ""
         self.logger.warning("%s%s", message, suffix, exc_info=exc_info)
+
+
+class RateLimitFilter(logging.Filter):
+    """A logging filter for other libraries' loggers: one record per logger and message per
+    interval, the rest counted into the next one that passes."""
+
+    def __init__(self, interval: float = 60.0) -> None:
+        super().__init__()
+        self.interval = interval
+        self.last: dict[tuple[str, str], float] = {}
+        self.folded: Counter[tuple[str, str]] = Counter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, str(record.msg))
+        now = time.monotonic()
+        if now - self.last.get(key, -self.interval) < self.interval:
+            self.folded[key] += 1
+            return False
+        self.last[key] = now
+        folded = self.folded.pop(key, 0)
+        if folded:
+            record.msg = f"{record.msg} ({folded} more since the last such line)"
+        return True

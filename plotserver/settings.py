@@ -137,6 +137,14 @@ STREAM_CHECKPOINT_ROWS = int(env_number("STREAM_CHECKPOINT_ROWS", 500, minimum=1
 # Appended rows are kept at least this many seconds (0: only as long as windows and
 # returning viewers need them).
 STREAM_HISTORY_SECONDS = env_number("STREAM_HISTORY_SECONDS", 0.0, minimum=0.0)
+# The channel layer (Redis): how long one call to it may take before it counts as away, and how
+# often each process checks that its subscriptions deliver (docs/operations.md, "Redis away").
+CHANNEL_LAYER_TIMEOUT = env_number("CHANNEL_LAYER_TIMEOUT", 2.0, minimum=0.05)
+CHANNEL_LAYER_PROBE_INTERVAL = env_number("CHANNEL_LAYER_PROBE_INTERVAL", 2.0, minimum=0.05)
+# On SIGTERM, how long open streams wait for their accepted lines to be stored (the database may
+# be away) before they are answered 503 with what was stored and what was not (which is then
+# never stored: the producer resends it). Keep it under uvicorn's --timeout-graceful-shutdown.
+STREAM_SHUTDOWN_TIMEOUT = env_number("STREAM_SHUTDOWN_TIMEOUT", 10.0, minimum=0.0)
 
 # The REST API, Plotly's routes and the pages (docs/api.md): what one request may cost.
 # A body over API_MAX_BODY_BYTES is refused (413) before it is read; JSON nested deeper than
@@ -214,6 +222,11 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"), conn_max_age=600)
 }
+# A connection attempt to an unreachable PostgreSQL gives up after this many seconds (a commit
+# then retries): it bounds how long SIGTERM can wait on an attempt in flight.
+DATABASE_CONNECT_TIMEOUT = int(env_number("DATABASE_CONNECT_TIMEOUT", 5, minimum=1, kind=int))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = DATABASE_CONNECT_TIMEOUT
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets pages read while the ingest batch writes; IMMEDIATE takes the write lock
     # at BEGIN so two writers queue on the busy timeout instead of failing mid-transaction.
@@ -296,11 +309,17 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "once_a_minute": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["once_a_minute"]},
+    },
     "loggers": {
         "plotserver": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
         "django": {"handlers": ["console"], "level": "WARNING"},
+        # The Redis channel layer logs a traceback a second while Redis is away: one a minute.
+        "channels_redis": {"handlers": ["once_a_minute"], "level": "WARNING", "propagate": False},
     },
+    "filters": {"once_a_minute": {"()": "plotserver.rate_limited_log.RateLimitFilter", "interval": 60.0}},
 }
 
 # -- Operations: health, readiness, metrics, log format (docs/deployment.md) ---------------------
@@ -326,6 +345,7 @@ if LOG_FORMAT == "json":
         "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
     }
     LOGGING["handlers"]["console"]["formatter"] = "json"
+    LOGGING["handlers"]["once_a_minute"]["formatter"] = "json"
     for server_logger in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         LOGGING["loggers"][server_logger] = {"handlers": ["console"], "level": "INFO", "propagate": False}
 

@@ -13,11 +13,19 @@ Two kinds of group:
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Literal, NotRequired, TypedDict
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import models
+
+from plotserver.rate_limited_log import RateLimitedLog
+
+log = logging.getLogger("plotserver.streaming")
+_failures = RateLimitedLog(log)
 
 
 def plot_group(plot_id: int) -> str:
@@ -102,12 +110,22 @@ def announce_plot_changed(plot_id: int) -> None:
 
     Plot.objects.filter(pk=plot_id).update(revision=models.F("revision") + 1)
     message: PlotChanged = {"type": "plot.changed", "plot": plot_id}
-    async_to_sync(get_channel_layer().group_send)(plot_group(plot_id), message)
+    _send_from_sync(plot_group(plot_id), message)
 
 
 def announce_revoked(token_id: int) -> None:
     message: StreamRevoke = {"type": "stream.revoke", "token_id": token_id}
-    async_to_sync(get_channel_layer().group_send)(stream_group(token_id), message)
+    _send_from_sync(stream_group(token_id), message)
+
+
+def _send_from_sync(group: str, message: dict) -> None:
+    """The edit is stored already; its message is a courtesy that must not fail the request.
+    With the channel layer away, viewers catch up by the revision when it is back (the relay
+    resyncs them), and a revoked token's stream ends by its process's database re-check."""
+    try:
+        async_to_sync(_group_send_in_time)(group, message)
+    except Exception:
+        _failures.warning("announce", f"could not send {message['type']} to {group}: the channel layer is away")
 
 
 async def request_takeover(token_id: int, by: str, reply_to: str) -> None:
@@ -118,3 +136,7 @@ async def request_takeover(token_id: int, by: str, reply_to: str) -> None:
 async def confirm_released(reply_to: str, by: str) -> None:
     message: StreamReleased = {"type": "stream.released", "by": by}
     await get_channel_layer().send(reply_to, message)
+
+
+async def _group_send_in_time(group: str, message: dict) -> None:
+    await asyncio.wait_for(get_channel_layer().group_send(group, message), settings.CHANNEL_LAYER_TIMEOUT)

@@ -19,13 +19,15 @@ from django.conf import settings
 from django.utils import timezone
 
 from operations import metrics
+from plotserver.rate_limited_log import RateLimitedLog
 from streaming import events, leases
-from streaming.pipeline import Pipeline, get_pipeline
+from streaming.pipeline import OUTAGE_ERRORS, Pipeline, get_pipeline
 from streaming.protocol import LineFramer, LineRejected, parse_line
 from streaming.store import load_stream
 from streaming.stream_state import StreamState
 
 log = logging.getLogger("plotserver.streaming")
+_failures = RateLimitedLog(log)
 
 MESSAGES = {
     200: "stream ended cleanly",
@@ -41,6 +43,11 @@ MESSAGES = {
     500: "the server failed while reading this stream: reconnect; every line accepted before is kept",
     503: "the server is restarting: reconnect",
 }
+# A 503 whose last lines could not be stored (the database was away as the server stopped).
+NOT_STORED = (
+    "the server is restarting and the database is unavailable: the last {not_stored} accepted lines were "
+    "not stored; reconnect and send them again"
+)
 
 
 # How long an ending stream waits for its last updates to be handed to the channel layer, so
@@ -113,9 +120,12 @@ class Outcome:
     last_error: tuple[int, str] | None = None
     rejections: list[Rejection] = field(default_factory=list)
     hint: str | None = None
+    not_stored: int = 0
 
     @property
     def message(self) -> str:
+        if self.not_stored:
+            return NOT_STORED.format(not_stored=self.not_stored)
         return MESSAGES[self.status].format(idle=settings.STREAM_IDLE_TIMEOUT, max_line=settings.STREAM_MAX_LINE_BYTES)
 
     def as_json(self) -> dict:
@@ -131,6 +141,8 @@ class Outcome:
             body["last_error"] = {"line": self.last_error[0], "message": self.last_error[1]}
         if self.hint:
             body["hint"] = self.hint
+        if self.not_stored:
+            body["not_stored"] = self.not_stored
         return body
 
 
@@ -155,6 +167,9 @@ class StreamSession:
         self.unbound = False
         self.started = 0.0
         self.kicked: int | None = None
+        # True while this connection holds the token's row (leases.mark_connected to
+        # mark_disconnected): only then can the lease loop find it taken over.
+        self.holding = False
         self.taken_over_by: tuple[str, str] | None = None
         self.closed = asyncio.Event()
         self._pump_task: asyncio.Task | None = None
@@ -177,6 +192,7 @@ class StreamSession:
             await pipeline.unregister(session)
             return Outcome(404)
         previous, plot_ids, session.writer = held
+        session.holding = True
         try:
             if previous:
                 # The old writer stores everything it sent before it lets go; one that does not
@@ -184,10 +200,12 @@ class StreamSession:
                 handed_over = await pipeline.take_over(state.id, session.session_id)
                 session.writer = await pipeline.open_writer(state.id, skip=not handed_over)
         except BaseException:
+            session.holding = False
             await pipeline.run_sync(leases.mark_disconnected, state.id, session.session_id, False)
             await pipeline.unregister(session)
             raise
         if session.writer is None:  # deleted meanwhile
+            session.holding = False
             await pipeline.unregister(session)
             return Outcome(404)
         metrics.STREAMS_OPEN.inc()  # from here on, finish() runs and counts the end
@@ -273,19 +291,27 @@ class StreamSession:
 
     async def finish(self, status: int) -> Outcome:
         """Commit what was accepted, let go of the token, and say what to answer."""
+        not_stored = 0
         try:
             # Stored (with a checkpoint of the windows) and sent, before anyone hears it ended.
-            await asyncio.shield(self.pipeline.close_writer(self.writer))
+            not_stored = await self._stored()
             try:  # a channel layer that is away must not keep the producer from its answer
                 await asyncio.wait_for(self.pipeline.published(), PUBLISH_WAIT)
             except TimeoutError:
                 log.warning("stream %s: its last updates were not all handed to viewers in time", self.token_id)
-            plot_ids, last_seq = await self.pipeline.run_sync(
-                leases.mark_disconnected, self.token_id, self.session_id, status == 409
-            )
+            self.holding = False
+            try:
+                plot_ids, last_seq = await self.pipeline.run_sync(
+                    leases.mark_disconnected, self.token_id, self.session_id, status == 409
+                )
+            except OUTAGE_ERRORS:
+                # The database is away: the token stays marked connected until its lease ends
+                # (or the next start, for a single process). The answer does not wait for it.
+                _failures.warning("disconnect", f"stream {self.token_id}: could not mark it disconnected")
+                plot_ids, last_seq = [], 0
             if self.taken_over_by is not None:
                 by, reply_to = self.taken_over_by
-                await events.confirm_released(reply_to, by)
+                await self.pipeline.confirm_released(reply_to, by)
             await announce_stream_state(plot_ids, self.token_id, connected=False, seq=last_seq)
         finally:
             await self.pipeline.unregister(self)
@@ -298,12 +324,34 @@ class StreamSession:
                 metrics.TAKEOVERS.inc()
         return Outcome(
             status,
-            self.accepted,
+            self.accepted - not_stored,
             self.rejected,
             self.last_error,
             list(self.rejections.values()),
             UNBOUND_HINT if self.unbound else None,
+            not_stored,
         )
+
+    async def _stored(self) -> int:
+        """Wait for this stream's last commit; return how many accepted lines were not stored.
+
+        Always 0 but when the server stops and the database stays away past
+        STREAM_SHUTDOWN_TIMEOUT: then no further commit is made, and the lines this stream
+        accepted after its last stored commit are reported as not stored (never acknowledged)."""
+        committed = asyncio.shield(self.pipeline.close_writer(self.writer))
+        while True:
+            if not self.pipeline.stopping:
+                try:
+                    await asyncio.wait_for(asyncio.shield(committed), 1.0)
+                    return 0
+                except TimeoutError:
+                    continue  # the server may begin stopping meanwhile
+            try:
+                await asyncio.wait_for(asyncio.shield(committed), self.pipeline.shutdown_wait_left())
+                return 0
+            except TimeoutError:
+                await self.pipeline.abandon()
+                return self.writer.seq - self.writer.committed_seq
 
     async def run(self, read: Reader) -> Outcome:
         """pump then finish, finishing even when the task is cancelled (server shutdown)."""
@@ -355,11 +403,13 @@ def _hold(token_id: int, session_id: str, remote_addr: str) -> tuple[str, list[i
 async def announce_stream_state(plot_ids: list[int], token_id: int, connected: bool, seq: int | None = None) -> None:
     """Viewers showing the producer streaming or idle is a courtesy: never fail a stream on it."""
     try:
-        await events.publish_stream_state(plot_ids, token_id, connected, seq)
+        await asyncio.wait_for(
+            events.publish_stream_state(plot_ids, token_id, connected, seq), settings.CHANNEL_LAYER_TIMEOUT
+        )
     except Exception:
-        log.exception(
-            "could not tell the viewers of plots %s that stream %s is %s",
-            plot_ids,
-            token_id,
-            "connected" if connected else "idle",
+        # The relays resync their viewers when the channel layer is back (streaming/relay.py).
+        _failures.warning(
+            "presence",
+            f"could not tell the viewers of plots {plot_ids} that stream {token_id} is "
+            + ("connected" if connected else "idle"),
         )

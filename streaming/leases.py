@@ -65,14 +65,17 @@ def plots_of_token(token_id: int) -> list[int]:
     return list(Trace.objects.filter(stream_token_id=token_id).values_list("plot_id", flat=True).distinct())
 
 
-def renew_leases(session_ids: list[str], token_ids: set[int]) -> set[int]:
+def renew_leases(session_ids: list[str], token_ids: set[int]) -> tuple[set[int], set[str]]:
     """The streams this process holds are still connected: one query for all of them.
 
-    Returns those of `token_ids` that were revoked or deleted meanwhile: their streams must end
-    even if the revocation's message never arrived (the channel layer was away)."""
+    Returns those of `token_ids` that were revoked or deleted meanwhile, and those of
+    `session_ids` that no longer hold their token (a newer connection took it over): their
+    streams must end even if the message saying so never arrived (the channel layer was away)."""
     StreamToken.objects.filter(holder__in=session_ids).update(lease_until=timezone.now() + LEASE)
-    live = StreamToken.objects.filter(pk__in=token_ids, revoked__isnull=True).values_list("pk", flat=True)
-    return token_ids - set(live)
+    rows = StreamToken.objects.filter(pk__in=token_ids).values_list("pk", "revoked", "holder")
+    live = {pk for pk, revoked, _ in rows if revoked is None}
+    holders = {holder for _, _, holder in rows}
+    return token_ids - live, set(session_ids) - holders
 
 
 def forget_connections() -> None:

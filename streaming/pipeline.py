@@ -46,6 +46,11 @@ MAX_BACKLOG = 100_000
 OUTAGE_ERRORS = (OperationalError, InterfaceError)
 
 
+class Abandoned(Exception):
+    """The process stops and the database did not come back in time: what is not stored yet
+    will never be, and its producers were told so (not acknowledged)."""
+
+
 class Pipeline:
     def __init__(self) -> None:
         self.loop = asyncio.get_running_loop()
@@ -68,7 +73,14 @@ class Pipeline:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plotserver-store")
         self._tasks: list[asyncio.Task] = []
         self._failures = RateLimitedLog(log)
+        # Tokens whose stream group this process could not join (the channel layer was away):
+        # joined again by the lease loop; meanwhile the database re-check stands in for it.
+        self._unjoined: set[int] = set()
         self.stopping = False
+        self._stop_deadline = 0.0
+        self.abandoned = False
+        self._attempt_ended = asyncio.Event()
+        self._attempt_ended.set()
         self.started: asyncio.Future | None = None
 
     async def start(self) -> None:
@@ -128,7 +140,7 @@ class Pipeline:
             for plot_id, updates in outbox.items():
                 try:
                     with metrics.PUBLISH_SECONDS.time():
-                        await events.publish_updates(plot_id, updates)
+                        await asyncio.wait_for(events.publish_updates(plot_id, updates), settings.CHANNEL_LAYER_TIMEOUT)
                 except Exception:
                     # A channel layer that is away fails every publish: one line per interval.
                     self._failures.warning("publish", f"could not publish updates to plot {plot_id}", exc_info=True)
@@ -158,7 +170,12 @@ class Pipeline:
             self._inflight = done
             self._backlog = 0
             self._room.set()
-            reloads = await self._commit([chunk for _, chunk in chunks], now)
+            try:
+                reloads = await self._commit([chunk for _, chunk in chunks], now)
+            except Abandoned:
+                log.error("stopping: %d streams' last lines were not stored (their producers were told)", len(chunks))
+                done.set_result(None)
+                continue
             # Counted once a commit, never once a line.
             lines = sum(chunk.accepted for _, chunk in chunks)
             metrics.LINES_ACCEPTED.inc(lines)
@@ -197,6 +214,8 @@ class Pipeline:
         """
         try:
             return await self._commit_retrying(chunks, now)
+        except Abandoned:
+            raise
         except Exception:
             log.exception("the database refused a commit of %d streams; storing them one by one", len(chunks))
         reloads: dict = {}
@@ -224,12 +243,26 @@ class Pipeline:
     async def _commit_retrying(self, chunks: list[Chunk], now) -> dict:
         delay = 0.1
         while True:
+            if self.abandoned:
+                raise Abandoned
+            self._attempt_ended.clear()
             try:
                 return await self.loop.run_in_executor(self._executor, _in_thread, store.commit_chunks, (chunks, now))
             except OUTAGE_ERRORS:
-                log.exception("could not commit %d streams; retrying in %.1fs", len(chunks), delay)
+                self._failures.warning(
+                    "commit", f"could not commit {len(chunks)} streams; retrying in {delay:.1f}s", exc_info=True
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+            finally:
+                self._attempt_ended.set()
+
+    async def abandon(self) -> None:
+        """Stopping, and the database is away past STREAM_SHUTDOWN_TIMEOUT: make no further
+        attempt, and wait for the one in flight (bounded by DATABASE_CONNECT_TIMEOUT), so that
+        each writer's committed_seq says exactly what was stored."""
+        self.abandoned = True
+        await self._attempt_ended.wait()
 
     async def flush(self) -> None:
         """Wait until everything submitted so far is committed."""
@@ -246,28 +279,72 @@ class Pipeline:
 
     async def register(self, session: StreamSession) -> None:
         sessions = self._sessions[session.token_id]
-        if not sessions:
-            await self.layer.group_add(events.stream_group(session.token_id), self.channel_name)
         sessions.add(session)
+        if len(sessions) == 1:
+            await self._join(session.token_id)
+
+    async def _join(self, token_id: int) -> None:
+        try:
+            await self._layer_call(self.layer.group_add(events.stream_group(token_id), self.channel_name))
+            self._unjoined.discard(token_id)
+        except Exception:
+            # The stream goes on: takeover and revocation reach it by the lease loop's re-check.
+            self._unjoined.add(token_id)
+            self._failures.warning("join", "the channel layer is away: a stream's control falls back to the database")
 
     async def unregister(self, session: StreamSession) -> None:
         sessions = self._sessions[session.token_id]
         sessions.discard(session)
         if not sessions:
             del self._sessions[session.token_id]
-            await self.layer.group_discard(events.stream_group(session.token_id), self.channel_name)
+            self._unjoined.discard(session.token_id)
+            try:
+                await self._layer_call(
+                    self.layer.group_discard(events.stream_group(session.token_id), self.channel_name)
+                )
+            except Exception:
+                self._failures.warning("leave", "the channel layer is away: could not leave a stream's group")
+
+    async def _layer_call(self, call):
+        return await asyncio.wait_for(call, settings.CHANNEL_LAYER_TIMEOUT)
 
     async def take_over(self, token_id: int, session_id: str) -> bool:
-        """Ask whoever holds the token's stream to let go; True once it has."""
+        """Ask whoever holds the token's stream to let go; True once it has.
+
+        The new connection holds the token's row already (leases.mark_connected). A holder in
+        this process is told directly; one elsewhere by message, and if the message cannot go
+        (the channel layer is away), by its own lease loop, which sees within a few seconds that
+        the row names another holder. False then: numbering jumps as after a crash."""
         released = self._releases[session_id] = self.loop.create_future()
         try:
-            await events.request_takeover(token_id, session_id, self.channel_name)
+            local = [s for s in self._sessions.get(token_id, ()) if s.session_id != session_id and s.holding]
+            if local:
+                for session in local:
+                    session.kick(409, taken_over_by=(session_id, self.channel_name))
+            else:
+                await self._layer_call(events.request_takeover(token_id, session_id, self.channel_name))
             await asyncio.wait_for(released, settings.STREAM_TAKEOVER_TIMEOUT)
             return True
         except TimeoutError:
             return False
+        except Exception:
+            self._failures.warning("takeover", "the channel layer is away: the old stream ends by its lease check")
+            return False
         finally:
             self._releases.pop(session_id, None)
+
+    async def confirm_released(self, reply_to: str, by: str) -> None:
+        """Tell the connection that took over (`by`, waiting on channel `reply_to`) that the old
+        stream let go; directly when it waits in this process."""
+        if reply_to == self.channel_name:
+            future = self._releases.get(by)
+            if future is not None and not future.done():
+                future.set_result(None)
+            return
+        try:
+            await self._layer_call(events.confirm_released(reply_to, by))
+        except Exception:
+            self._failures.warning("release", "the channel layer is away: a takeover's confirmation was not sent")
 
     async def _control_loop(self) -> None:
         while True:
@@ -285,9 +362,15 @@ class Pipeline:
                 if future is not None and not future.done():
                     future.set_result(None)
 
+    def shutdown_wait_left(self) -> float:
+        """Seconds left of STREAM_SHUTDOWN_TIMEOUT since the server began stopping."""
+        return max(0.0, self._stop_deadline - self.loop.time())
+
     def end_streams(self) -> list[StreamSession]:
         """Answer every open stream 503 "reconnect" (each commits what it accepted first), and
         every stream that opens from now on."""
+        if not self.stopping:
+            self._stop_deadline = self.loop.time() + settings.STREAM_SHUTDOWN_TIMEOUT
         self.stopping = True
         sessions = [s for group in self._sessions.values() for s in group]
         for session in sessions:
@@ -300,24 +383,36 @@ class Pipeline:
         period = leases.LEASE.total_seconds() / 3
         while True:
             await asyncio.sleep(period)
-            held = [s.session_id for group in self._sessions.values() for s in group]
-            if not held:
+            for token_id in list(self._unjoined):
+                if token_id in self._sessions:
+                    await self._join(token_id)
+            holding = [s for group in self._sessions.values() for s in group if s.holding]
+            if not holding:
                 continue
             try:
-                revoked = await self.run_sync(leases.renew_leases, held, set(self._sessions))
+                revoked, lost = await self.run_sync(
+                    leases.renew_leases, [s.session_id for s in holding], {s.token_id for s in holding}
+                )
             except Exception:
-                log.exception("could not renew the leases of %d streams", len(held))
+                self._failures.warning("lease", f"could not renew the leases of {len(holding)} streams", exc_info=True)
                 continue
-            for token_id in revoked:
-                for session in list(self._sessions.get(token_id, ())):
+            for session in holding:
+                if session.token_id in revoked:
                     session.kick(410)
+                elif session.session_id in lost and session.holding:
+                    session.kick(409)  # a newer connection holds the row: its message was lost
 
     async def shutdown(self) -> None:
         """End every open stream, wait for their last commits, then stop."""
         sessions = self.end_streams()
         if sessions:
-            await asyncio.wait([asyncio.ensure_future(s.closed.wait()) for s in sessions], timeout=10)
-        await self.flush()
+            await asyncio.wait(
+                [asyncio.ensure_future(s.closed.wait()) for s in sessions], timeout=self.shutdown_wait_left() + 5
+            )
+        try:
+            await asyncio.wait_for(self.flush(), self.shutdown_wait_left())
+        except TimeoutError:
+            await self.abandon()
         await self.published()
         for task in self._tasks:
             task.cancel()

@@ -5,6 +5,12 @@ every plot that has viewers in this process and leaves it when the last one goes
 each `plot.updates`, `plot.stream` and `plot.changed` message once, encodes what viewers get
 once, and hands the same text to every local viewer of the plot (streaming/viewer.py), which
 decides, without encoding anything, whether the shared frame is the next thing it needs.
+
+The channel layer may be away (Redis down). Viewers then still connect and get their snapshot
+from the database; the relay notices the outage by a probe it sends itself every
+CHANNEL_LAYER_PROBE_INTERVAL, and when the probe comes back it joins again every group it
+could not and gives every viewer a fresh snapshot, since messages (updates, a producer's end,
+an edit) were lost meanwhile.
 """
 
 from __future__ import annotations
@@ -19,12 +25,15 @@ import orjson
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from plotserver.rate_limited_log import RateLimitedLog
 from streaming import events
 
 if TYPE_CHECKING:
     from streaming.viewer import ViewerSocket
 
 log = logging.getLogger("plotserver.streaming")
+
+PROBE = "relay.probe"
 
 
 def encode(message: dict) -> tuple[str, int]:
@@ -85,13 +94,30 @@ class PlotRelay:
         self._membership = asyncio.Lock()
         self._tasks: list[asyncio.Task] = []
         self.started: asyncio.Future | None = None
+        self._failures = RateLimitedLog(log)
+        self._channel_ready = asyncio.Event()
+        # Whether the last probe failed: the next one that comes back resyncs every viewer.
+        self.away = False
+        self._probe = 0
+        self._probe_back = asyncio.Event()
 
     async def start(self) -> None:
-        self.channel_name = await self.layer.new_channel("viewer-relay.")
+        try:
+            await self._open_channel()
+        except Exception:
+            self.away = True  # the probe loop opens it once the layer answers
+            self._failures.warning("relay", "the channel layer is away: viewers get snapshots, no live updates")
         self._tasks = [
             asyncio.create_task(self._receive_loop(), name="plotserver-relay"),
             asyncio.create_task(self._watchdog_loop(), name="plotserver-relay-watchdog"),
+            asyncio.create_task(self._probe_loop(), name="plotserver-relay-probe"),
         ]
+
+    async def _open_channel(self) -> None:
+        self.channel_name = await asyncio.wait_for(
+            self.layer.new_channel("viewer-relay."), settings.CHANNEL_LAYER_TIMEOUT
+        )
+        self._channel_ready.set()
 
     @property
     def subscriptions(self) -> set[int]:
@@ -99,12 +125,26 @@ class PlotRelay:
         return set(self._subscribed)
 
     async def join(self, plot_id: int, viewer: ViewerSocket) -> None:
-        """Relay the plot's messages to `viewer` from now on."""
+        """Relay the plot's messages to `viewer` from now on (once the channel layer answers)."""
         self.viewers[plot_id].add(viewer)
         async with self._membership:
-            if self.viewers.get(plot_id) and plot_id not in self._subscribed:
-                await self.layer.group_add(events.plot_group(plot_id), self.channel_name)
-                self._subscribed.add(plot_id)
+            await self._subscribe(plot_id)
+
+    async def _subscribe(self, plot_id: int) -> bool:
+        if not self.viewers.get(plot_id) or plot_id in self._subscribed:
+            return True
+        if not self._channel_ready.is_set():
+            return False
+        try:
+            await asyncio.wait_for(
+                self.layer.group_add(events.plot_group(plot_id), self.channel_name), settings.CHANNEL_LAYER_TIMEOUT
+            )
+        except Exception:
+            self.away = True  # joined again, with a snapshot for its viewers, once the probe is back
+            self._failures.warning("relay-join", "the channel layer is away: a viewer gets no live updates yet")
+            return False
+        self._subscribed.add(plot_id)
+        return True
 
     async def leave(self, plot_id: int, viewer: ViewerSocket) -> None:
         viewers = self.viewers.get(plot_id)
@@ -115,16 +155,27 @@ class PlotRelay:
         async with self._membership:
             if not self.viewers.get(plot_id) and plot_id in self._subscribed:
                 self._subscribed.discard(plot_id)
-                await self.layer.group_discard(events.plot_group(plot_id), self.channel_name)
+                try:
+                    await asyncio.wait_for(
+                        self.layer.group_discard(events.plot_group(plot_id), self.channel_name),
+                        settings.CHANNEL_LAYER_TIMEOUT,
+                    )
+                except Exception:
+                    self._failures.warning("relay-leave", "the channel layer is away: could not leave a plot's group")
 
     async def _receive_loop(self) -> None:
+        await self._channel_ready.wait()
         while True:
             try:
                 message = await self.layer.receive(self.channel_name)
             except Exception:
-                # The layer reconnects by itself; viewers resync on the gap this leaves.
-                log.exception("the relay could not receive from the channel layer; retrying")
+                # The layer reconnects by itself; the probe resyncs viewers once it is back.
+                self._failures.warning("relay-receive", "the relay could not receive from the channel layer")
                 await asyncio.sleep(1)
+                continue
+            if message.get("type") == PROBE:
+                if message.get("n") == self._probe:
+                    self._probe_back.set()
                 continue
             try:
                 self.dispatch(message)
@@ -162,6 +213,41 @@ class PlotRelay:
                 for viewer in list(viewers):
                     if viewer.stuck_since is not None and now - viewer.stuck_since > timeout:
                         viewer.give_up()
+
+    async def _probe_loop(self) -> None:
+        """Send a probe to this relay's own channel every CHANNEL_LAYER_PROBE_INTERVAL: one that
+        does not come back within CHANNEL_LAYER_TIMEOUT means messages are being lost."""
+        timeout = settings.CHANNEL_LAYER_TIMEOUT
+        while True:
+            await asyncio.sleep(settings.CHANNEL_LAYER_PROBE_INTERVAL)
+            try:
+                if not self._channel_ready.is_set():
+                    await self._open_channel()
+                self._probe += 1
+                self._probe_back.clear()
+                await asyncio.wait_for(self.layer.send(self.channel_name, {"type": PROBE, "n": self._probe}), timeout)
+                await asyncio.wait_for(self._probe_back.wait(), timeout)
+            except Exception:
+                if not self.away:
+                    log.warning("the channel layer is away: viewers get no live updates until it is back")
+                self.away = True
+                continue
+            if self.away:
+                await self._repair()
+
+    async def _repair(self) -> None:
+        """The channel layer is back: join every group again and resync every viewer."""
+        async with self._membership:
+            for plot_id in list(self.viewers):
+                if not await self._subscribe(plot_id):
+                    return  # away again: the next probe tries anew
+        self.away = False
+        count = 0
+        for viewers in list(self.viewers.values()):
+            for viewer in list(viewers):
+                viewer.on_plot_changed()
+                count += 1
+        log.warning("the channel layer is back: %d viewers get a fresh snapshot", count)
 
 
 _relay: PlotRelay | None = None
