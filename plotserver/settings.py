@@ -145,6 +145,16 @@ CHANNEL_LAYER_PROBE_INTERVAL = env_number("CHANNEL_LAYER_PROBE_INTERVAL", 2.0, m
 # be away) before they are answered 503 with what was stored and what was not (which is then
 # never stored: the producer resends it). Keep it under uvicorn's --timeout-graceful-shutdown.
 STREAM_SHUTDOWN_TIMEOUT = env_number("STREAM_SHUTDOWN_TIMEOUT", 10.0, minimum=0.0)
+# Accepted lines (their bytes as sent) waiting for a commit, and updates waiting to be handed to
+# the channel layer, per process: past either, every stream of the process stops being read
+# (backpressure) until a commit or a publish makes room (docs/streaming.md, "Limits").
+STREAM_BACKLOG_BYTES = int(env_number("STREAM_BACKLOG_BYTES", 64 << 20, minimum=1024, kind=int))
+# One channel-layer message carries at most about this many bytes of updates (one line more).
+STREAM_PUBLISH_MAX_BYTES = int(env_number("STREAM_PUBLISH_MAX_BYTES", 1 << 20, minimum=1024, kind=int))
+# Per stream token: trace updates a second (a line counts once per trace bound to the token),
+# and the burst it may send at once. Past it, the stream is read more slowly (backpressure).
+STREAM_TOKEN_RATE = env_number("STREAM_TOKEN_RATE", 5000.0, minimum=1.0)
+STREAM_TOKEN_BURST = env_number("STREAM_TOKEN_BURST", 2000.0, minimum=1.0)
 
 # The REST API, Plotly's routes and the pages (docs/api.md): what one request may cost.
 # A body over API_MAX_BODY_BYTES is refused (413) before it is read; JSON nested deeper than

@@ -173,6 +173,9 @@ class StreamSession:
         self.taken_over_by: tuple[str, str] | None = None
         self.closed = asyncio.Event()
         self._pump_task: asyncio.Task | None = None
+        self._budget = settings.STREAM_TOKEN_BURST
+        self._budget_at = asyncio.get_running_loop().time()
+        self._throttled_at = -1e9
 
     @classmethod
     async def open(cls, token: str, remote_addr: str) -> StreamSession | Outcome:
@@ -230,10 +233,13 @@ class StreamSession:
         try:
             async with asyncio.timeout(idle) as deadline:
                 while (data := await read()) is not None:
-                    deadline.reschedule(loop.time() + idle)
-                    if not self.feed(data):
+                    # Waiting on the server (its backlog, this token's rate) is not the
+                    # producer's silence: the idle time counts from when reading resumes.
+                    deadline.reschedule(None)
+                    if not await self._feed_paced(data):
                         return 413
                     await self.pipeline.room()
+                    deadline.reschedule(loop.time() + idle)
             if rest := self.framer.finish():
                 self._take_line(rest)  # a last line without its newline
             return 200
@@ -248,6 +254,32 @@ class StreamSession:
             return self.kicked
         finally:
             self._pump_task = None
+
+    async def _feed_paced(self, data: bytes) -> bool:
+        """`feed`, at no more than STREAM_TOKEN_RATE: a token bucket of trace updates (a line
+        costs one per trace bound to the token, at least one). Past it, the stream waits
+        between lines, so that one large read cannot hold the process either; the producer is
+        slowed by TCP flow control, nothing is refused or lost."""
+        cost = max(1, len(self.writer.traces))
+        for raw in self.framer.feed(data):
+            self._take_line(raw)
+            self._budget -= cost
+            if self._budget < 0:
+                await self._wait_for_budget()
+        return not self.framer.overflow
+
+    async def _wait_for_budget(self) -> None:
+        rate, burst = settings.STREAM_TOKEN_RATE, settings.STREAM_TOKEN_BURST
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        self._budget = min(burst, self._budget + (now - self._budget_at) * rate)
+        self._budget_at = now
+        if self._budget >= 0:
+            return
+        if loop.time() - self._throttled_at > 10:  # counted once per episode, not per wait
+            metrics.LIMIT_HITS.labels("token_rate").inc()
+        self._throttled_at = now
+        await asyncio.sleep(-self._budget / rate)
 
     def feed(self, data: bytes) -> bool:
         """Take every complete line of `data`; False when a line outgrew the limit."""
@@ -268,7 +300,7 @@ class StreamSession:
             return
         if update is not None:
             self.accepted += 1
-            self.pipeline.submit(self.writer, update)
+            self.pipeline.submit(self.writer, update, len(raw))
 
     def _reject(self, reason: str) -> None:
         metrics.LINES_REJECTED.labels(rejection_kind(reason)).inc()  # rare: bad lines only

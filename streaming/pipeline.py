@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("plotserver.streaming")
 
 # Lines waiting for a commit beyond which readers stop reading (TCP flow control then
-# slows the producer down instead of the process growing without bound).
+# slows the producer down instead of the process growing without bound); their bytes are
+# bounded too, by STREAM_BACKLOG_BYTES.
 MAX_BACKLOG = 100_000
 
 # The errors that mean the database is away (retry until it is back). Anything else a commit
@@ -58,12 +59,15 @@ class Pipeline:
         self.channel_name = ""
         self._dirty: dict[StreamState, None] = {}
         self._backlog = 0
+        self._backlog_bytes = 0
+        self._outbox_bytes = 0
         self._room = asyncio.Event()
         self._room.set()
         self._wake = asyncio.Event()
         self._committed = self.loop.create_future()
         self._inflight: asyncio.Future | None = None
-        self._outbox: dict[int, list] = defaultdict(list)
+        # Per plot, the updates for its next channel-layer messages: [updates, bytes] batches.
+        self._outbox: dict[int, list[list]] = defaultdict(list)
         self._publish = asyncio.Event()
         self._published = asyncio.Event()
         self._published.set()
@@ -98,13 +102,21 @@ class Pipeline:
         """Load a token's writer (position and windows); `skip` after a writer that crashed."""
         return await self.run_sync(store.load_stream, token_id, timezone.now(), skip)
 
-    def submit(self, state: StreamState, update: Update) -> asyncio.Future:
-        """Number and apply an accepted update, send it to viewers; return its commit's future."""
+    def submit(self, state: StreamState, update: Update, size: int = 0) -> asyncio.Future:
+        """Number and apply an accepted update (`size` bytes as sent), send it to viewers; return
+        its commit's future."""
+        limit = settings.STREAM_PUBLISH_MAX_BYTES
         for plot_id, message in state.accept(update):
-            self._outbox[plot_id].append(message)
+            batches = self._outbox[plot_id]
+            if not batches or batches[-1][1] >= limit:
+                batches.append([[], 0])
+            batches[-1][0].append(message)
+            batches[-1][1] += size
+            self._outbox_bytes += size
         if state.by_plot:
             self._published.clear()
             self._publish.set()
+        self._backlog_bytes += size
         return self._queue(state)
 
     def reject(self, state: StreamState, line: int, reason: str) -> asyncio.Future:
@@ -120,11 +132,18 @@ class Pipeline:
     def _queue(self, state: StreamState) -> asyncio.Future:
         self._dirty[state] = None
         self._backlog += 1
-        if self._backlog >= MAX_BACKLOG and self._room.is_set():
+        self._wake.set()
+        self._check_room()
+        return self._committed
+
+    def _check_room(self) -> None:
+        limit = settings.STREAM_BACKLOG_BYTES
+        full = self._backlog >= MAX_BACKLOG or self._backlog_bytes >= limit or self._outbox_bytes >= limit
+        if full and self._room.is_set():
             metrics.LIMIT_HITS.labels("backpressure").inc()
             self._room.clear()
-        self._wake.set()
-        return self._committed
+        elif not full and not self._room.is_set():
+            self._room.set()
 
     async def room(self) -> None:
         """Wait while the commit backlog is full."""
@@ -137,13 +156,19 @@ class Pipeline:
             await self._publish.wait()
             self._publish.clear()
             outbox, self._outbox = self._outbox, defaultdict(list)
-            for plot_id, updates in outbox.items():
-                try:
-                    with metrics.PUBLISH_SECONDS.time():
-                        await asyncio.wait_for(events.publish_updates(plot_id, updates), settings.CHANNEL_LAYER_TIMEOUT)
-                except Exception:
-                    # A channel layer that is away fails every publish: one line per interval.
-                    self._failures.warning("publish", f"could not publish updates to plot {plot_id}", exc_info=True)
+            for plot_id, batches in outbox.items():
+                # Split above STREAM_PUBLISH_MAX_BYTES: never one giant message.
+                for updates, size in batches:
+                    try:
+                        with metrics.PUBLISH_SECONDS.time():
+                            await asyncio.wait_for(
+                                events.publish_updates(plot_id, updates), settings.CHANNEL_LAYER_TIMEOUT
+                            )
+                    except Exception:
+                        # A channel layer that is away fails every publish: one line per interval.
+                        self._failures.warning("publish", f"could not publish updates to plot {plot_id}", exc_info=True)
+                    self._outbox_bytes -= size
+                    self._check_room()
             if not self._outbox:
                 self._published.set()
 
@@ -169,11 +194,14 @@ class Pipeline:
             done, self._committed = self._committed, self.loop.create_future()
             self._inflight = done
             self._backlog = 0
-            self._room.set()
+            self._backlog_bytes = 0
+            self._check_room()
             try:
                 reloads = await self._commit([chunk for _, chunk in chunks], now)
             except Abandoned:
-                log.error("stopping: %d streams' last lines were not stored (their producers were told)", len(chunks))
+                lines = sum(chunk.accepted for _, chunk in chunks)
+                if lines:
+                    log.error("stopping: %d lines were not stored (their producers were told)", lines)
                 done.set_result(None)
                 continue
             # Counted once a commit, never once a line.

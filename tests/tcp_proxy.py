@@ -7,9 +7,16 @@ that refuses new connections would; starting it again on the same port restores 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import threading
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
-from tests.live_server import free_port
+import pytest
+
+from tests.live_server import IntegrationDatabase, free_port
 
 
 class TcpProxy:
@@ -67,3 +74,22 @@ class TcpProxy:
         finally:
             writer.transport.abort()
             self.writers.discard(writer)
+
+
+@contextlib.contextmanager
+def proxied_database(tmp_path: Path) -> Iterator[tuple[IntegrationDatabase, TcpProxy, str]]:
+    """A PostgreSQL database of its own, a proxy to it, and the database's URL through the proxy
+    (skipped without PostgreSQL, failed under CI)."""
+    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        if os.environ.get("CI"):
+            pytest.fail("DATABASE_URL is not PostgreSQL, and CI must run every test")
+        pytest.skip("needs PostgreSQL (DATABASE_URL): the outage is a cut TCP connection to it")
+    database = IntegrationDatabase(tmp_path)
+    direct = urlsplit(database.url)
+    proxy = TcpProxy(direct.hostname, direct.port or 5432).start()
+    netloc = direct.netloc.rsplit("@", 1)[0] + f"@127.0.0.1:{proxy.port}"
+    try:
+        yield database, proxy, urlunsplit(direct._replace(netloc=netloc))
+    finally:
+        proxy.close()
+        database.drop()

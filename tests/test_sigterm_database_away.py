@@ -9,34 +9,23 @@ The database is PostgreSQL behind a TCP proxy of the test's own, which the test 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import threading
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from websockets.sync.client import connect
 
-from tests.live_server import Api, IntegrationDatabase, LiveServer, new_user, wait_for
+from tests.live_server import Api, LiveServer, new_user, wait_for
 from tests.producer import RawStream
-from tests.tcp_proxy import TcpProxy
+from tests.tcp_proxy import proxied_database
 
 LINES_BEFORE, LINES_DURING = 40, 30
 
 
 @pytest.fixture
 def proxied_db(tmp_path):
-    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
-        if os.environ.get("CI"):
-            pytest.fail("DATABASE_URL is not PostgreSQL, and CI must run every test")
-        pytest.skip("needs PostgreSQL (DATABASE_URL): the outage is a cut TCP connection to it")
-    database = IntegrationDatabase(tmp_path)
-    direct = urlsplit(database.url)
-    proxy = TcpProxy(direct.hostname, direct.port or 5432).start()
-    netloc = direct.netloc.rsplit("@", 1)[0] + f"@127.0.0.1:{proxy.port}"
-    yield database, proxy, urlunsplit(direct._replace(netloc=netloc))
-    proxy.close()
-    database.drop()
+    with proxied_database(tmp_path) as proxied:
+        yield proxied
 
 
 def viewed_points(server, plot_id: int, seen: dict[int, int]) -> threading.Thread:
