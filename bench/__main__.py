@@ -12,6 +12,8 @@ Scenarios, each also runnable alone with its own flags:
     bench.throughput   (e)-(f) ingest as fast as possible, CPU per point, against a bare app
     bench.memory       (g) memory per idle stream and viewer
     bench.restart      (h) restart time with 1,000 stored windows
+    bench.soak         (soak) 30 minutes of load with a stuck viewer and a misbehaving producer:
+                       only with --only soak (--soak-seconds sets its length)
 
 bench.ingest and bench.viewer_render (the page's frame rate) run alone.
 """
@@ -24,7 +26,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import live, memory, restart, throughput
+from bench import live, memory, restart, soak, throughput
 from bench.common import RESULTS, Environment, Row, print_table, raise_fd_limit, say, write_results
 
 
@@ -72,6 +74,10 @@ def plan(args: argparse.Namespace, env: Environment) -> list[tuple[str, Callable
         windows, window_points = (100, 20) if quick else (1000, 200)
         return [restart.row(restart.run(env, windows=windows, points=window_points))]
 
+    def soak_rows() -> list[Row]:
+        seconds = 30 if quick else args.soak_seconds
+        return [soak.row(soak.run(env, seconds=seconds, rate=10_000, producers=100, viewers=100, sample=seconds / 60))]
+
     return [
         ("a", latency("a"), latency_key),
         ("b", latency("b"), latency_key),
@@ -81,6 +87,7 @@ def plan(args: argparse.Namespace, env: Environment) -> list[tuple[str, Callable
         ("e", ingest, ingest_key),
         ("g", memory_rows, lambda r: r.figures["kb_per_connection"]),
         ("h", restart_rows, lambda r: r.figures["full"]["accepts_stream_s"]),
+        ("soak", soak_rows, lambda r: r.figures["memory_growth_mb"]),
     ]
 
 
@@ -90,6 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=1, help="run each scenario this many times, report the median")
     parser.add_argument("--seconds", type=float, default=10, help="streaming time of each latency scenario")
     parser.add_argument("--only", default="", help="comma-separated rows: a,b,c,d,e (with f),g,h")
+    parser.add_argument("--soak-seconds", type=float, default=1800, help="length of the soak (--only soak)")
     parser.add_argument("--json", default=str(RESULTS / "latest.json"), help="where to write the results")
     args = parser.parse_args(argv)
     limit = raise_fd_limit()
@@ -99,8 +107,8 @@ def main(argv: list[str] | None = None) -> None:
     with Environment() as env:
         say(f"bench: {env.description}, fd limit {limit}")
         for letter, make, key in plan(args, env):
-            if only and letter not in only:
-                continue
+            if (only and letter not in only) or (not only and letter == "soak"):
+                continue  # the soak takes half an hour: only when asked for
             say(f"bench: row ({letter})")
             made = [make() for _ in range(args.runs)]
             for run in made:

@@ -137,6 +137,10 @@ class Environment:
         # Every load process connects from 127.0.0.1: the per-address cap that guards a real
         # server (HTTP_MAX_CONNECTIONS_PER_CLIENT) would refuse the thousand viewers of row (a).
         self.env["HTTP_MAX_CONNECTIONS_PER_CLIENT"] = "0"
+        # The ingest rows measure how fast one stream can go: past the per-token write rate that
+        # guards other users (STREAM_TOKEN_RATE) they would measure the rate instead.
+        self.env["STREAM_TOKEN_RATE"] = "1e9"
+        self.env["STREAM_TOKEN_BURST"] = "1e9"
         if os.environ.get("REDIS_URL"):
             self.env["REDIS_URL"] = os.environ["REDIS_URL"]
 
