@@ -12,10 +12,9 @@ from plots.models import ApiKey, Grid, Plot, StreamToken, Trace
 from plots.serializers import owner_token_strings
 from plots.templatetags.when import when
 from streaming.events import announce_plot_changed
-from streaming.protocol import APPENDABLE
 from streaming.snapshots import traces_with_windows
 from streaming.store import rebase_window
-from streaming.window import get_path, point_count, set_path
+from streaming.window import clear_window, point_count
 
 PREVIEW_VALUES = 3
 
@@ -29,10 +28,7 @@ def clear_windows(traces) -> set[int]:
     plot_ids = set()
     with transaction.atomic():
         for trace in Trace.objects.select_for_update().filter(pk__in=[t.pk for t in traces]):
-            for path in APPENDABLE:
-                if isinstance(get_path(trace.spec, path), list):
-                    # Coordinates stay as empty arrays; a per-point style goes back to its default.
-                    set_path(trace.spec, path, [] if "." not in path else None)
+            clear_window(trace.spec)
             trace.save(update_fields=["spec"])
             rebase_window(trace)
             plot_ids.add(trace.plot_id)

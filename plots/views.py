@@ -34,9 +34,9 @@ from plots.forms import (
 from plots.models import ApiKey, Plot, StreamToken
 from plots.quotas import QuotaExceeded
 from streaming.events import announce_plot_changed
-from streaming.protocol import APPENDABLE
+from streaming.protocol import COORDINATES, PER_POINT_ATTRIBUTES
 from streaming.snapshots import traces_with_windows
-from streaming.window import POINT_ATTRIBUTES, get_path, point_count
+from streaming.window import get_path, point_count
 
 # -- watching ------------------------------------------------------------------------------
 
@@ -142,6 +142,7 @@ def plot_detail(request: HttpRequest, username: str, pk: int) -> HttpResponse:
         "is_owner": is_owner,
         "traces": traces,
         "waiting": not any(point_count(t.spec) for t in traces),
+        "coordinates": COORDINATES,
         "commands": stream_commands(request, bound[0].token) if is_owner and bound else [],
         "command_token": bound[0] if bound else None,
         "page_url": request.build_absolute_uri(_with_key(plot.get_absolute_url(), plot, shown_key)),
@@ -176,8 +177,8 @@ def trace_csv(request: HttpRequest, username: str, pk: int, index: int) -> HttpR
     trace = get_object_or_404(plot.traces, index=index)
     (trace,) = traces_with_windows(plot.traces.filter(pk=trace.pk))
     columns = {}
-    # Every per-point attribute a stream can append (the protocol's list), coordinates first.
-    for name in (*POINT_ATTRIBUTES, *sorted(APPENDABLE - set(POINT_ATTRIBUTES))):
+    # Every per-point attribute a stream can append (the protocol's one list), coordinates first.
+    for name in PER_POINT_ATTRIBUTES:
         values = get_path(trace.spec, name)
         if isinstance(values, list):
             columns[name] = values

@@ -21,16 +21,22 @@ MAX_DEPTH = 20
 
 # Per-point attributes: a scalar appends one value, an array replaces the whole attribute.
 # These are the attributes Plotly's streaming server accepted (its `streamable` flags), the
-# coordinates of every trace type that plotly.js draws, and the per-point styles.
-APPENDABLE = frozenset(
-    """
-    x y z text hovertext customdata ids lat lon r theta a b c u v w
-    open high low close values labels parents base width
+# coordinates of every trace type that plotly.js draws, and the per-point styles. This is the
+# one list: the window rules, clearing a window, the CSV export and the admin all read it.
+#
+# COORDINATES are the ones whose length is the number of points a trace shows, in the order a
+# table of points puts them first; the other per-point attributes follow them.
+COORDINATES = ("x", "y", "z", "lat", "lon", "r", "theta", "a", "b", "c", "values", "open", "high", "low", "close")
+PER_POINT_ATTRIBUTES = (
+    *COORDINATES,
+    *"""
+    text hovertext customdata ids u v w labels parents base width
     marker.color marker.size marker.opacity marker.symbol marker.line.color marker.line.width
     error_x.array error_x.arrayminus error_y.array error_y.arrayminus
     error_z.array error_z.arrayminus
-    """.split()
+    """.split(),
 )
+APPENDABLE = frozenset(PER_POINT_ATTRIBUTES)
 
 # Whole-trace styles: any value sets the attribute, as Plotly.restyle would.
 SETTABLE = frozenset(
