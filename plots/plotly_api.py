@@ -32,7 +32,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from plots.authentication import ApiKeyAuthentication, user_for_key
-from plots.models import Grid, Plot
+from plots.models import Grid, Plot, isostring
 from plots.parsers import JsonTooDeep, load_json
 from plots.serializers import PlotSerializer
 from streaming.snapshots import traces_with_windows
@@ -180,8 +180,8 @@ def plot_file(plot: Plot, request, is_owner: bool) -> dict:
         "embed_url": request.build_absolute_uri(plot.embed_path()),
         "world_readable": plot.sharing == Plot.PUBLIC,
         "share_key_enabled": plot.sharing == Plot.SECRET,
-        "date_created": plot.created.isoformat(),
-        "date_modified": plot.updated.isoformat(),
+        "date_created": isostring(plot.created),
+        "date_modified": isostring(plot.updated),
     }
     if is_owner and plot.sharing == Plot.SECRET:
         info["share_key"] = plot.share_key
@@ -199,7 +199,7 @@ def grid_file(grid: Grid, request) -> dict:
         "web_url": request.build_absolute_uri(f"/v2/grids/{fid}/content"),
         "world_readable": grid.world_readable,
         "cols": [{"name": c["name"], "uid": c["uid"]} for c in grid.columns],
-        "date_created": grid.created.isoformat(),
+        "date_created": isostring(grid.created),
     }
 
 
@@ -237,8 +237,9 @@ class PlotlyApiView(APIView):
 
     def owned_plot(self, fid: str) -> Plot:
         owner, pk = parse_fid(fid)
-        plot = Plot.objects.select_related("owner").filter(pk=pk, owner__username=owner).first()
-        if plot is None or not plot.can_view(self.request.user, self.request.query_params.get("share_key")):
+        plots = Plot.objects.visible_to(self.request.user, self.request.query_params.get("share_key"))
+        plot = plots.select_related("owner").filter(pk=pk, owner__username=owner).first()
+        if plot is None:
             raise NotFound(f"No plot {fid}.")
         if self.request.method not in permissions.SAFE_METHODS and plot.owner_id != self.request.user.pk:
             raise PermissionDenied(f"Only {owner} may change {fid}.")
@@ -257,11 +258,12 @@ class FileLookupView(PlotlyApiView):
     def get(self, request: Request) -> Response:
         folder, name = split_path(request.query_params.get("path"))
         username = request.query_params.get("user") or request.user.get_username()
-        plots = Plot.objects.select_related("owner").filter(owner__username=username, folder=folder, title=name)
+        plots = Plot.objects.visible_to(request.user).filter(owner__username=username, folder=folder, title=name)
         grids = Grid.objects.select_related("owner").filter(owner__username=username, folder=folder, filename=name)
         is_owner = username == request.user.get_username()
         if not is_owner:
-            plots, grids = plots.filter(sharing=Plot.PUBLIC), grids.filter(world_readable=True)
+            grids = grids.filter(world_readable=True)
+        plots = plots.select_related("owner")
         if plot := plots.order_by("-pk").first():
             return Response(plot_file(plot, request, is_owner))
         if grid := grids.order_by("-pk").first():
@@ -542,8 +544,9 @@ class ApiGetFileView(APIView):
         user = user_for_key(request, username, key) if username or key else None
         if user is not None:
             request.user = user
-        plot = Plot.objects.select_related("owner").filter(pk=pk, owner__username=owner).first()
-        if plot is None or not plot.can_view(request.user, request.query_params.get("share_key")):
+        plots = Plot.objects.visible_to(request.user, request.query_params.get("share_key"))
+        plot = plots.select_related("owner").filter(pk=pk, owner__username=owner).first()
+        if plot is None:
             return Response({"error": f"No plot {owner}:{pk}, or it is not shared with you.", "payload": None}, 404)
         figure = owner_figure(plot) if user is not None and plot.owner_id == user.pk else plot.viewer_figure()
         return Response({"error": "", "warning": "", "message": "", "payload": {"figure": figure}})
