@@ -11,6 +11,7 @@ from plots import figure_schema
 from plots.models import ApiKey, Grid, Plot, StreamToken, Trace
 from plots.serializers import owner_token_strings
 from plots.templatetags.when import when
+from streaming.protocol import flatten
 from streaming.snapshots import traces_with_windows
 from streaming.store import rebase_window
 from streaming.window import clear_window, point_count
@@ -86,14 +87,12 @@ class TraceInline(admin.StackedInline):
         )
 
 
-def spec_preview(spec: dict, prefix: str = "") -> list[tuple[str, str]]:
-    """(path, short text) for every attribute of a spec: arrays as a count and a few values."""
+def spec_preview(spec: dict) -> list[tuple[str, str]]:
+    """(path, short text) for every attribute of a spec, by the streams' own paths (the one
+    flattening rule): arrays as a count and a few values."""
     lines = []
-    for key, value in spec.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, dict):
-            lines.extend(spec_preview(value, f"{path}."))
-        elif isinstance(value, list):
+    for path, value in flatten(spec):
+        if isinstance(value, list):
             if len(value) <= 2 * PREVIEW_VALUES:
                 shown = ", ".join(_short(v) for v in value)
             else:
