@@ -344,7 +344,7 @@ class Grid(models.Model):
 
     chart_studio moves every array of a figure into a grid and sends the plot with `xsrc`
     references (`owner:grid_id:column_uid`); plotserver copies the data back into the plot's
-    traces when the plot is saved (plots/plotly_api.py), so the grid itself is kept only for
+    traces when the plot is saved (plots/plotly_api/grids.py), so the grid itself is kept only for
     the clients that read it again.
     """
 
