@@ -1,10 +1,12 @@
 """parse_line: how one line of a stream becomes an update, or is rejected with a reason."""
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
-from streaming.protocol import LineRejected, flatten, parse_line
+from streaming.protocol import PER_POINT_ATTRIBUTES, LineRejected, flatten, parse_line
 
 
 def test_a_blank_line_is_a_heartbeat():
@@ -137,3 +139,9 @@ def test_a_deeply_nested_line_is_rejected_however_deep(depth):
 def test_a_layout_may_nest_up_to_the_limit():
     nested = b'{"a": ' * 18 + b"1" + b"}" * 18
     assert parse_line(b'{"layout": %s}' % nested).layout == {".".join(["a"] * 18): 1}
+
+
+def test_the_documented_per_point_attributes_are_the_protocols_one_list():
+    docs = (Path(__file__).parent.parent / "docs" / "streaming.md").read_text()
+    listed = re.search(r"Per-point attributes: `([^`]*)`", docs)[1].split()
+    assert sorted(listed) == sorted(PER_POINT_ATTRIBUTES)
