@@ -4,7 +4,7 @@ viewers are told only once that transaction commits (never about an edit that ro
 import asyncio
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
 
@@ -14,38 +14,30 @@ from streaming.events import plot_group
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def listening():
-    """`listening(plot)` puts a channel in the plot's group, as a process with viewers of it
-    has; `listening.received()` is the next message it gets (within 2 s)."""
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
+def announced(plot: Plot, announce) -> dict:
+    """What a process with viewers of `plot` receives when `announce()` runs: the first
+    message to its plot group (within 2 s). One event loop throughout, as the Redis layer needs."""
 
-    def listen(plot: Plot) -> None:
-        async_to_sync(layer.group_add)(plot_group(plot.pk), channel)
+    async def listen() -> dict:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(plot_group(plot.pk), channel)
+        await sync_to_async(announce)()
+        return await asyncio.wait_for(layer.receive(channel), 2)
 
-    def received(timeout: float = 2) -> dict:
-        async def receive():
-            return await asyncio.wait_for(layer.receive(channel), timeout)
-
-        return async_to_sync(receive)()
-
-    listen.received = received
-    return listen
+    return async_to_sync(listen)()
 
 
 def test_the_revision_grows_inside_the_transaction_and_viewers_hear_on_commit(
-    alice, listening, django_capture_on_commit_callbacks
+    alice, django_capture_on_commit_callbacks
 ):
     plot = Plot.objects.create(owner=alice)
-    listening(plot)
     with django_capture_on_commit_callbacks(execute=False) as on_commit, transaction.atomic():
         plot.changed()
         assert Plot.objects.get(pk=plot.pk).revision == 1
     assert plot.revision == 1
     assert len(on_commit) == 1
-    on_commit[0]()
-    assert listening.received() == {"type": "plot.changed", "plot": plot.pk}
+    assert announced(plot, on_commit[0]) == {"type": "plot.changed", "plot": plot.pk}
 
 
 def test_an_edit_that_rolls_back_changes_nothing_and_tells_no_one(alice, django_capture_on_commit_callbacks):
