@@ -199,8 +199,8 @@ class PlotQuerySet(models.QuerySet):
         """The plots this visitor may see: the one sharing rule, used by the API, Plotly's
         routes, the pages and the viewer socket alike.
 
-        Their own, the public ones, and a secret one when `share_key` is its key. (A share key
-        is 43 random characters: comparing it in the database leaks nothing a guess could use.)
+        Their own, the public ones, and a secret one when `share_key` is its key. The database
+        compares the key, not in constant time; a share key is 256 random bits.
         """
         rule = models.Q(sharing=Plot.PUBLIC)
         if user.is_authenticated:
