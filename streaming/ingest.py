@@ -363,3 +363,28 @@ async def announce_stream_state(plot_ids: list[int], token_id: int, connected: b
             token_id,
             "connected" if connected else "idle",
         )
+
+
+TOKEN_HEADER = "plotly-streamtoken"
+
+
+async def serve_stream(method: str, token: str | None, remote_addr: str, body: Callable[[], Reader]) -> Outcome | None:
+    """One stream request, whichever door it came through: the rules every door follows.
+
+    POST only (405), a `plotly-streamtoken` header (406), a known token whose stream this
+    connection takes over (`StreamSession.open`: 404, 503), then the body to its end. `body()`
+    makes the door's reader; it is called only once the request passed the checks above, and may
+    raise the door's own error for a body it cannot read. Returns the one answer the producer
+    gets, or None when it went away (nobody is left to answer). The doors differ only in how
+    they read the request and encode the answer.
+    """
+    if method != "POST":
+        return Outcome(405)
+    if not token:
+        return Outcome(406)
+    read = body()
+    opened = await StreamSession.open(token, remote_addr)
+    if isinstance(opened, Outcome):
+        return opened
+    outcome = await opened.run(read)
+    return None if outcome.status == 499 else outcome

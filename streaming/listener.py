@@ -24,7 +24,7 @@ from http import HTTPStatus
 from django.conf import settings
 
 from plotserver.http import connection_limits, json_answer
-from streaming.ingest import ConnectionLost, FramingError, Outcome, StreamSession
+from streaming.ingest import TOKEN_HEADER, ConnectionLost, FramingError, Outcome, Reader, serve_stream
 
 log = logging.getLogger("plotserver.streaming")
 
@@ -119,7 +119,7 @@ def parse_head(head: bytes) -> tuple[str, dict[str, str]]:
     return parts[0].upper(), headers
 
 
-def body_reader(reader: asyncio.StreamReader, headers: dict[str, str]):
+def body_reader(reader: asyncio.StreamReader, headers: dict[str, str]) -> Reader:
     """The body as an async `read()` returning bytes, or None at its clean end."""
     if "chunked" in headers.get("transfer-encoding", "").lower():
         return ChunkedBody(reader).read
@@ -281,18 +281,9 @@ async def handle_connection(reader: asyncio.StreamReader, writer: asyncio.Stream
 
 
 async def serve_request(reader: asyncio.StreamReader, remote_addr: str) -> Outcome | None:
+    """Read the head, then follow `serve_stream`'s rules; the body is read leniently (body_reader)."""
     method, headers = await read_head(reader)
-    if method != "POST":
-        return Outcome(405)
-    token = headers.get("plotly-streamtoken", "")
-    if not token:
-        return Outcome(406)
-    read = body_reader(reader, headers)
-    opened = await StreamSession.open(token, remote_addr)
-    if isinstance(opened, Outcome):
-        return opened
-    outcome = await opened.run(read)
-    return None if outcome.status == 499 else outcome
+    return await serve_stream(method, headers.get(TOKEN_HEADER), remote_addr, lambda: body_reader(reader, headers))
 
 
 def answer_bytes(outcome: Outcome) -> bytes:
