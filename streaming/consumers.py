@@ -65,6 +65,7 @@ async def respond(send: ASGISendCallable, outcome: Outcome) -> None:
                 (b"content-length", str(len(body)).encode()),
                 (b"connection", b"close"),
             ],
+            "trailers": False,
         }
     )
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": body, "more_body": False})

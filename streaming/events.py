@@ -13,7 +13,8 @@ Two kinds of group:
 
 from __future__ import annotations
 
-from typing import Literal, NotRequired, TypedDict
+from collections.abc import Mapping
+from typing import Any, Literal, NotRequired, Protocol, TypedDict, cast
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -28,8 +29,25 @@ def stream_group(token_id: int) -> str:
     return f"stream-{token_id}"
 
 
+class ChannelLayer(Protocol):
+    """What plotserver uses of a channel layer (the in-memory one, or Redis): messages go in as
+    the TypedDicts below and come out as plain dicts."""
+
+    async def new_channel(self, prefix: str = ...) -> str: ...
+    async def send(self, channel: str, message: Mapping[str, object]) -> None: ...
+    async def receive(self, channel: str) -> dict[str, Any]: ...
+    async def group_add(self, group: str, channel: str) -> None: ...
+    async def group_discard(self, group: str, channel: str) -> None: ...
+    async def group_send(self, group: str, message: Mapping[str, object]) -> None: ...
+
+
+def channel_layer() -> ChannelLayer:
+    """The process's channel layer (settings.CHANNEL_LAYERS always configures one)."""
+    return cast(ChannelLayer, get_channel_layer())
+
+
 class TraceDelta(TypedDict, total=False):
-    extend: dict[str, list]
+    extend: dict[str, list[object]]
     set: dict[str, object]
 
 
@@ -76,6 +94,12 @@ class PlotStream(TypedDict):
     seq: NotRequired[int]
 
 
+# What a plot group carries (to streaming/relay.py), and what a stream group carries (to
+# streaming/pipeline.py's hub).
+PlotMessage = PlotUpdates | PlotChanged | PlotStream
+StreamMessage = StreamTakeover | StreamRevoke | StreamReleased
+
+
 async def publish_stream_state(plot_ids: list[int], token_id: int, connected: bool, seq: int | None = None) -> None:
     """A producer connected or went away: the viewers of its plots show it streaming or idle.
 
@@ -86,13 +110,13 @@ async def publish_stream_state(plot_ids: list[int], token_id: int, connected: bo
         message: PlotStream = {"type": "plot.stream", "plot": plot_id, "stream": token_id, "connected": connected}
         if seq is not None:
             message["seq"] = seq
-        await get_channel_layer().group_send(plot_group(plot_id), message)
+        await channel_layer().group_send(plot_group(plot_id), message)
 
 
 async def publish_updates(plot_id: int, updates: list[StreamUpdate]) -> None:
     """Every update of one batch of a plot, to the relay of each process with viewers of it."""
     message: PlotUpdates = {"type": "plot.updates", "plot": plot_id, "updates": updates}
-    await get_channel_layer().group_send(plot_group(plot_id), message)
+    await channel_layer().group_send(plot_group(plot_id), message)
 
 
 def announce_plot_changed(plot_id: int) -> None:
@@ -102,19 +126,19 @@ def announce_plot_changed(plot_id: int) -> None:
 
     Plot.objects.filter(pk=plot_id).update(revision=models.F("revision") + 1)
     message: PlotChanged = {"type": "plot.changed", "plot": plot_id}
-    async_to_sync(get_channel_layer().group_send)(plot_group(plot_id), message)
+    async_to_sync(channel_layer().group_send)(plot_group(plot_id), message)
 
 
 def announce_revoked(token_id: int) -> None:
     message: StreamRevoke = {"type": "stream.revoke", "token_id": token_id}
-    async_to_sync(get_channel_layer().group_send)(stream_group(token_id), message)
+    async_to_sync(channel_layer().group_send)(stream_group(token_id), message)
 
 
 async def request_takeover(token_id: int, by: str, reply_to: str) -> None:
     message: StreamTakeover = {"type": "stream.takeover", "token_id": token_id, "by": by, "reply_to": reply_to}
-    await get_channel_layer().group_send(stream_group(token_id), message)
+    await channel_layer().group_send(stream_group(token_id), message)
 
 
 async def confirm_released(reply_to: str, by: str) -> None:
     message: StreamReleased = {"type": "stream.released", "by": by}
-    await get_channel_layer().send(reply_to, message)
+    await channel_layer().send(reply_to, message)

@@ -118,8 +118,8 @@ class Outcome:
     def message(self) -> str:
         return MESSAGES[self.status].format(idle=settings.STREAM_IDLE_TIMEOUT, max_line=settings.STREAM_MAX_LINE_BYTES)
 
-    def as_json(self) -> dict:
-        body = {
+    def as_json(self) -> dict[str, object]:
+        body: dict[str, object] = {
             "status": self.status,
             "message": self.message,
             "accepted": self.accepted,
@@ -157,7 +157,7 @@ class StreamSession:
         self.kicked: int | None = None
         self.taken_over_by: tuple[str, str] | None = None
         self.closed = asyncio.Event()
-        self._pump_task: asyncio.Task | None = None
+        self._pump_task: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, token: str, remote_addr: str) -> StreamSession | Outcome:
@@ -249,6 +249,7 @@ class StreamSession:
             self._reject("the server could not read this line")
             return
         if update is not None:
+            assert self.writer is not None  # loaded by open(), before any line
             self.accepted += 1
             self.pipeline.submit(self.writer, update)
 
@@ -260,6 +261,7 @@ class StreamSession:
         if key not in self.rejections and len(self.rejections) >= MAX_REJECTION_REASONS:
             key = "other reasons"
         self.rejections.setdefault(key, Rejection(key)).add(self.line_no)
+        assert self.writer is not None
         self.pipeline.reject(self.writer, self.line_no, reason)
 
     def kick(self, status: int, taken_over_by: tuple[str, str] | None = None) -> None:
@@ -273,6 +275,7 @@ class StreamSession:
 
     async def finish(self, status: int) -> Outcome:
         """Commit what was accepted, let go of the token, and say what to answer."""
+        assert self.writer is not None
         try:
             # Stored (with a checkpoint of the windows) and sent, before anyone hears it ended.
             await asyncio.shield(self.pipeline.close_writer(self.writer))

@@ -13,18 +13,25 @@ import asyncio
 import gc
 import logging
 import signal
+from collections.abc import Callable
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
+from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, LifespanScope
 from django.conf import settings
 
 from streaming import leases
-from streaming.pipeline import get_pipeline
+from streaming.pipeline import Pipeline, get_pipeline
+
+if TYPE_CHECKING:
+    from streaming.listener import StreamListener
 
 log = logging.getLogger("plotserver.streaming")
 
 
 class Lifespan:
-    async def __call__(self, scope, receive, send) -> None:
-        listener = None
+    async def __call__(self, scope: LifespanScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        listener: StreamListener | None = None
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
@@ -58,15 +65,18 @@ class Lifespan:
                 return
 
 
-def install_stop_hook(pipeline) -> None:
+def install_stop_hook(pipeline: Pipeline) -> None:
     """End open streams cleanly on SIGTERM/SIGINT, then let the server's own handler run."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        previous = signal.getsignal(sig)
-        if not callable(previous):
+        found = signal.getsignal(sig)
+        if not callable(found):
             continue
+        previous: Callable[[int, FrameType | None], Any] = found
 
-        def handler(signum, frame, previous=previous):
+        def handler(
+            signum: int, frame: FrameType | None, previous: Callable[[int, FrameType | None], Any] = previous
+        ) -> None:
             loop.call_soon_threadsafe(pipeline.end_streams)
             previous(signum, frame)
 

@@ -46,10 +46,11 @@ class StreamListener:
 
     def __init__(self) -> None:
         self.server: asyncio.Server | None = None
-        self.connections: set[asyncio.Task] = set()
+        self.connections: set[asyncio.Task[None]] = set()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
+        assert task is not None  # a connection is served in a task of its own
         self.connections.add(task)
         client = str((writer.get_extra_info("peername") or ("",))[0])
         refusal = connection_limits.admit(client)  # the same caps as the main port, shared
@@ -65,7 +66,8 @@ class StreamListener:
 
     async def close(self, timeout: float = 10) -> None:
         """Stop accepting, and give open streams (already told to end) time to answer."""
-        self.server.close()
+        if self.server is not None:
+            self.server.close()
         if self.connections:
             await asyncio.wait(list(self.connections), timeout=timeout)
 
@@ -239,7 +241,9 @@ class ChunkedBody:
         return None
 
 
-async def refuse_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, status: int, message: str):
+async def refuse_connection(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, status: int, message: str
+) -> None:
     """Answer a connection over the caps once its head is in (within the header timeout), then close."""
     try:
         await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), settings.HTTP_HEADER_TIMEOUT)

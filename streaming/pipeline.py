@@ -17,10 +17,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar, TypeVarTuple
 
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 from django.utils import timezone
@@ -28,11 +29,16 @@ from django.utils import timezone
 from operations import metrics
 from plotserver.rate_limited_log import RateLimitedLog
 from streaming import events, leases, store
+from streaming.events import StreamUpdate
 from streaming.protocol import Update
+from streaming.store import Loaded
 from streaming.stream_state import Chunk, StreamState
 
 if TYPE_CHECKING:
     from streaming.ingest import StreamSession
+
+Args = TypeVarTuple("Args")
+T = TypeVar("T")
 
 log = logging.getLogger("plotserver.streaming")
 
@@ -49,27 +55,27 @@ OUTAGE_ERRORS = (OperationalError, InterfaceError)
 class Pipeline:
     def __init__(self) -> None:
         self.loop = asyncio.get_running_loop()
-        self.layer = get_channel_layer()
+        self.layer = events.channel_layer()
         self.channel_name = ""
         self._dirty: dict[StreamState, None] = {}
         self._backlog = 0
         self._room = asyncio.Event()
         self._room.set()
         self._wake = asyncio.Event()
-        self._committed = self.loop.create_future()
-        self._inflight: asyncio.Future | None = None
-        self._outbox: dict[int, list] = defaultdict(list)
+        self._committed: asyncio.Future[None] = self.loop.create_future()
+        self._inflight: asyncio.Future[None] | None = None
+        self._outbox: dict[int, list[StreamUpdate]] = defaultdict(list)
         self._publish = asyncio.Event()
         self._published = asyncio.Event()
         self._published.set()
         self._sessions: dict[int, set[StreamSession]] = defaultdict(set)
-        self._releases: dict[str, asyncio.Future] = {}
+        self._releases: dict[str, asyncio.Future[None]] = {}
         self._checkpointed: dict[StreamState, tuple[float, int, int]] = {}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plotserver-store")
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
         self._failures = RateLimitedLog(log)
         self.stopping = False
-        self.started: asyncio.Future | None = None
+        self.started: asyncio.Future[None] | None = None
 
     async def start(self) -> None:
         self.channel_name = await self.layer.new_channel("stream-hub.")
@@ -86,7 +92,7 @@ class Pipeline:
         """Load a token's writer (position and windows); `skip` after a writer that crashed."""
         return await self.run_sync(store.load_stream, token_id, timezone.now(), skip)
 
-    def submit(self, state: StreamState, update: Update) -> asyncio.Future:
+    def submit(self, state: StreamState, update: Update) -> asyncio.Future[None]:
         """Number and apply an accepted update, send it to viewers; return its commit's future."""
         for plot_id, message in state.accept(update):
             self._outbox[plot_id].append(message)
@@ -95,17 +101,17 @@ class Pipeline:
             self._publish.set()
         return self._queue(state)
 
-    def reject(self, state: StreamState, line: int, reason: str) -> asyncio.Future:
+    def reject(self, state: StreamState, line: int, reason: str) -> asyncio.Future[None]:
         """Count a rejected line; return the future of the commit that stores the count."""
         state.reject(line, reason, timezone.now())
         return self._queue(state)
 
-    def close_writer(self, state: StreamState) -> asyncio.Future:
+    def close_writer(self, state: StreamState) -> asyncio.Future[None]:
         """The stream ended: its last commit also checkpoints its windows."""
         state.closing = True
         return self._queue(state)
 
-    def _queue(self, state: StreamState) -> asyncio.Future:
+    def _queue(self, state: StreamState) -> asyncio.Future[None]:
         self._dirty[state] = None
         self._backlog += 1
         if self._backlog >= MAX_BACKLOG and self._room.is_set():
@@ -148,7 +154,7 @@ class Pipeline:
             started = self.loop.time()
             now = timezone.now()
             states, self._dirty = list(self._dirty), {}
-            chunks = []
+            chunks: list[tuple[StreamState, Chunk]] = []
             for state in states:
                 chunk = state.take_chunk(now)
                 if chunk is not None:
@@ -188,7 +194,7 @@ class Pipeline:
             or self.loop.time() - at >= settings.STREAM_CHECKPOINT_INTERVAL
         )
 
-    async def _commit(self, chunks: list[Chunk], now) -> dict:
+    async def _commit(self, chunks: list[Chunk], now: datetime) -> dict[int, Loaded]:
         """Commit, retrying while the database is away: accepted lines are never dropped.
 
         Chunks the database refuses for their content (not for being away) are stored one by
@@ -199,7 +205,7 @@ class Pipeline:
             return await self._commit_retrying(chunks, now)
         except Exception:
             log.exception("the database refused a commit of %d streams; storing them one by one", len(chunks))
-        reloads: dict = {}
+        reloads: dict[int, Loaded] = {}
         for chunk in chunks:
             try:
                 reloads.update(await self._commit_retrying([chunk], now))
@@ -221,7 +227,7 @@ class Pipeline:
                 log.exception("stream %s: its counts could not be stored", chunk.token_id)
         return reloads
 
-    async def _commit_retrying(self, chunks: list[Chunk], now) -> dict:
+    async def _commit_retrying(self, chunks: list[Chunk], now: datetime) -> dict[int, Loaded]:
         delay = 0.1
         while True:
             try:
@@ -238,7 +244,7 @@ class Pipeline:
         if self._dirty:
             await asyncio.shield(self._committed)
 
-    async def run_sync(self, function, *args):
+    async def run_sync(self, function: Callable[[*Args], T], *args: *Args) -> T:
         """Run a small database call on the pipeline's thread, in order with the commits."""
         return await self.loop.run_in_executor(self._executor, _in_thread, function, args)
 
@@ -325,7 +331,7 @@ class Pipeline:
         self._executor.shutdown(wait=True)
 
 
-def _in_thread(function, args):
+def _in_thread(function: Callable[[*Args], T], args: tuple[*Args]) -> T:
     close_old_connections()
     return function(*args)
 
@@ -339,5 +345,6 @@ async def get_pipeline() -> Pipeline:
     if _pipeline is None or _pipeline.loop is not asyncio.get_running_loop():
         _pipeline = Pipeline()
         _pipeline.started = asyncio.ensure_future(_pipeline.start())
+    assert _pipeline.started is not None
     await _pipeline.started
     return _pipeline
