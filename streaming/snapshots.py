@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import reduce
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from django.conf import settings
@@ -171,11 +171,12 @@ def _snapshot(plot_id: int, user: Visitor, share_key: str | None) -> Snapshot | 
     # windows and the positions agree. No token string of the owner's reaches a viewer, wherever
     # it was put (figures are checked when saved; this covers what was stored before).
     tokens = set(StreamToken.objects.filter(owner_id=plot.owner_id).values_list("token", flat=True))
+    figure = {"data": current_windows(traces), "layout": plot.layout}
     message: Snapshot = {
         "type": "snapshot",
         "plot": {"id": plot.pk, "title": plot.title, "owner": plot.owner.get_username()},
         "revision": plot.revision,
-        "figure": without_tokens({"data": current_windows(traces), "layout": plot.layout}, tokens),
+        "figure": cast(dict[str, Any], without_tokens(figure, tokens)),
         "traces": [{"index": t.index, "stream": t.stream_token_id, "maxpoints": t.maxpoints} for t in traces],
         "streams": streams,
     }

@@ -73,12 +73,12 @@ def commit_chunks(chunks: list[Chunk], now: datetime) -> dict[int, Loaded]:
     return reloads
 
 
-def _streams(token_ids: list[int]) -> tuple[set[int], dict[int, list]]:
+def _streams(token_ids: list[int]) -> tuple[set[int], dict[int, list[tuple[int, int, int, int, int]]]]:
     """Which tokens still exist, and their traces as (trace id, plot id, index, maxpoints, plot
     revision) rows: two plain queries (the ORM's query building costs more than they do)."""
     quote = connection.ops.quote_name
     ids = ", ".join(["%s"] * len(token_ids))
-    seen: dict[int, list] = defaultdict(list)
+    seen: dict[int, list[tuple[int, int, int, int, int]]] = defaultdict(list)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT id FROM {quote(StreamToken._meta.db_table)} WHERE id IN ({ids})", token_ids)
         existing = {row[0] for row in cursor.fetchall()}
@@ -159,7 +159,7 @@ def _count(chunks: list[Chunk]) -> None:
     params = []
     for chunk in chunks:
         failed = chunk.last_error is not None
-        line, message, at = chunk.last_error if failed else (None, "", None)
+        line, message, at = chunk.last_error if chunk.last_error is not None else (None, "", None)
         params.append(
             (
                 chunk.last_seq,
