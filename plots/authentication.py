@@ -26,6 +26,9 @@ class AuthFailureThrottle(SimpleRateThrottle):
     """
 
     scope = "auth_failures"
+    # Set by SimpleRateThrottle.__init__ from the rate (always set here); the stubs leave them out.
+    num_requests: int
+    duration: int
 
     def get_rate(self) -> str:
         return settings.THROTTLE_AUTH_FAILURES

@@ -14,6 +14,7 @@ viewer, so `token_paths` finds those places and `without_tokens` takes them out.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache
 
@@ -41,7 +42,7 @@ def join(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
 
 
-def suggestion(name: str, valid: set[str] | list[str]) -> str:
+def suggestion(name: str, valid: Collection[str]) -> str:
     close = difflib.get_close_matches(name, sorted(valid), n=1, cutoff=0.6)
     return f"; did you mean `{close[0]}`?" if close else ""
 

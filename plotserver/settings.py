@@ -10,6 +10,7 @@ import ipaddress
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 import plotly
@@ -292,7 +293,7 @@ WHITENOISE_USE_FINDERS = True
 # STATIC_ROOT exists only once collectstatic has run (make run does); finders serve without it.
 warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},

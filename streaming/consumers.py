@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 
-from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, HTTPScope
+from asgiref.typing import ASGIReceiveCallable, HTTPScope
 
+from plotserver.asgi_types import HTTPSend
 from streaming.ingest import TOKEN_HEADER, ConnectionLost, Outcome, Reader, serve_stream
 
 
@@ -30,7 +31,7 @@ class StreamIngestConsumer:
     is applied while the request is still open. The rules are `serve_stream`'s.
     """
 
-    async def __call__(self, scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def __call__(self, scope: HTTPScope, receive: ASGIReceiveCallable, send: HTTPSend) -> None:
         client = scope.get("client") or ("", 0)
 
         def body() -> Reader:
@@ -53,7 +54,7 @@ class StreamIngestConsumer:
             await respond(send, outcome)
 
 
-async def respond(send: ASGISendCallable, outcome: Outcome) -> None:
+async def respond(send: HTTPSend, outcome: Outcome) -> None:
     """The one answer a stream gets, after which the connection closes."""
     body = json.dumps(outcome.as_json()).encode()
     await send(
@@ -65,7 +66,6 @@ async def respond(send: ASGISendCallable, outcome: Outcome) -> None:
                 (b"content-length", str(len(body)).encode()),
                 (b"connection", b"close"),
             ],
-            "trailers": False,
         }
     )
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+    await send({"type": "http.response.body", "body": body})

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from asgiref.typing import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, HTTPScope
 from django.urls import path
 
+from plotserver.asgi_types import HTTPSend
 from streaming.consumers import StreamIngestConsumer, stream_token_of
 from streaming.viewer import PlotViewerConsumer
 
-websocket_urlpatterns = [
-    # Channels routes ASGI apps with Django's path(), which the stubs type for views only.
+# Channels routes ASGI apps with Django's path(), which the stubs type for views only (and the
+# pattern Channels' URLRouter takes has no public type).
+websocket_urlpatterns: list[Any] = [
     path("ws/plots/<int:plot_id>/", PlotViewerConsumer.as_asgi()),  # type: ignore[arg-type]
 ]
 
@@ -28,6 +32,6 @@ class StreamOrDjango:
         # A POST to / without the header is a producer that forgot it: it gets 406, not a page.
         forgot_token = scope["method"] == "POST" and scope["path"] == "/"
         if forgot_token or stream_token_of(scope) is not None:
-            await self.ingest(scope, receive, send)
+            await self.ingest(scope, receive, cast(HTTPSend, send))
         else:
             await self.django_app(scope, receive, send)

@@ -24,12 +24,13 @@ from typing import Any, NotRequired
 from urllib.parse import parse_qs
 
 import orjson
-from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, WebSocketScope
+from asgiref.typing import ASGIReceiveCallable, WebSocketScope
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
 from operations import metrics
+from plotserver.asgi_types import WebSocketSend
 from streaming import snapshots
 from streaming.events import StreamUpdate
 from streaming.relay import Frame, UpdateBatch, encode, get_relay
@@ -68,7 +69,7 @@ class ViewerSocket:
     """One viewer's position, held updates and send queue. Driven by the relay (live data),
     by its own sync task (database reads) and by its writer task (the socket)."""
 
-    def __init__(self, scope: ViewerScope, send: ASGISendCallable) -> None:
+    def __init__(self, scope: ViewerScope, send: WebSocketSend) -> None:
         self.loop = asyncio.get_running_loop()
         self.send = send
         self.plot_id = int(scope["url_route"]["kwargs"]["plot_id"])
@@ -371,8 +372,7 @@ class ViewerSocket:
             self.outbox_bytes -= frame.size
             self.stuck_since = self.loop.time()
             try:
-                # Text only: the ASGI spec makes `bytes` optional, asgiref's TypedDict does not.
-                await self.send({"type": "websocket.send", "text": frame.text})  # type: ignore[arg-type]
+                await self.send({"type": "websocket.send", "text": frame.text})
             except Exception:
                 return  # the client went away; the reader sees it too
             self.stuck_since = None
@@ -430,17 +430,17 @@ class PlotViewerConsumer:
     def as_asgi(cls) -> PlotViewerConsumer:
         return cls()
 
-    async def __call__(self, scope: ViewerScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def __call__(self, scope: ViewerScope, receive: ASGIReceiveCallable, send: WebSocketSend) -> None:
         if (await receive())["type"] != "websocket.connect":
             return
-        await send({"type": "websocket.accept", "subprotocol": None, "headers": []})
+        await send({"type": "websocket.accept"})
         metrics.VIEWERS.inc()
         try:
             await self.serve(scope, receive, send)
         finally:
             metrics.VIEWERS.dec()
 
-    async def serve(self, scope: ViewerScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def serve(self, scope: ViewerScope, receive: ASGIReceiveCallable, send: WebSocketSend) -> None:
         viewer = ViewerSocket(scope, send)
         relay = await get_relay()
         # Join first: what is published while the first read runs is held, not missed.
@@ -457,6 +457,6 @@ class PlotViewerConsumer:
             reader.cancel()
         if viewer.close_code is not None and not client_left:
             try:
-                await asyncio.wait_for(send({"type": "websocket.close", "code": viewer.close_code, "reason": None}), 15)
+                await asyncio.wait_for(send({"type": "websocket.close", "code": viewer.close_code}), 15)
             except Exception:
                 log.debug("viewer of plot %s: the close did not go through", viewer.plot_id)
