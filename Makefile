@@ -36,8 +36,9 @@ run: venv $(SECRET_KEY_FILE)
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# ruff (lint and format), then mypy (configured in pyproject.toml: strict on streaming/).
 lint: venv
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
 bench: venv
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -210,11 +210,11 @@ class PlotAdmin(admin.ModelAdmin):
 
     @admin.display(description="traces", ordering="trace_total")
     def trace_count(self, plot: Plot) -> int:
-        return plot.trace_total
+        return plot.trace_total  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.display(description="streaming now", ordering="streaming_total")
     def streaming(self, plot: Plot) -> int:
-        return plot.streaming_total
+        return plot.streaming_total  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.display(description="")
     def view(self, plot: Plot) -> str:

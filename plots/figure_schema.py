@@ -17,9 +17,12 @@ import difflib
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache
+from typing import TypeVar, cast
 
 import plotly.graph_objects as go
 from _plotly_utils.basevalidators import CompoundArrayValidator, CompoundValidator
+
+T = TypeVar("T")
 
 DEFAULT_TRACE_TYPE = "scatter"
 FIGURE_KEYS = ("data", "layout")
@@ -147,14 +150,14 @@ def token_paths(value: object, tokens: set[str], where: str) -> list[str]:
     return sorted(found)
 
 
-def without_tokens(value: object, tokens: set[str]) -> object:
+def without_tokens(value: T, tokens: set[str]) -> T:
     """`value` with every one of `tokens` taken out: keys holding one go, list items become null.
 
     Returns `value` itself (not a copy) when it holds none, which is the common case.
     """
     if not tokens or not _holds(value, tokens):
         return value
-    return _scrub(value, tokens)
+    return cast(T, _scrub(value, tokens))  # the same shape: a dict stays a dict, a list a list
 
 
 def _holds(node: object, tokens: set[str]) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django import forms
 from django.db import transaction
-from django.forms import formset_factory
+from django.forms import BaseFormSet, formset_factory
 
 from plots import figure_schema
 from plots.errors import flatten_errors
@@ -115,7 +115,7 @@ def create_plot(request, title: str, sharing: str, figure: dict) -> tuple[Plot |
     return serializer.save(owner=request.user), []
 
 
-def figure_from_trace_forms(formset: TraceFormSet, owner, title: str) -> dict:
+def figure_from_trace_forms(formset: BaseFormSet[TraceForm], owner, title: str) -> dict:
     data = []
     for form in formset:
         if form.cleaned_data.get("DELETE"):
@@ -166,13 +166,13 @@ def trace_initial(trace: Trace) -> dict:
         "type": spec.get("type", "scatter"),
         "mode": spec.get("mode", ""),
         "name": spec.get("name", ""),
-        "token": trace.stream_token.token if trace.stream_token_id and not trace.stream_token.is_revoked else "",
+        "token": token.token if (token := trace.stream_token) is not None and not token.is_revoked else "",
         "maxpoints": trace.maxpoints,
     }
 
 
 @transaction.atomic
-def save_plot_edit(plot: Plot, form: PlotEditForm, formset: TraceFormSet, owner) -> None:
+def save_plot_edit(plot: Plot, form: PlotEditForm, formset: BaseFormSet[TraceForm], owner) -> None:
     """Apply the edit form: plot fields, then each trace in order; removed traces go and the
     rest are renumbered, since Plotly addresses traces by position. Traces are locked as the
     ingest batch locks them, so no streamed point is lost to the edit."""

@@ -257,7 +257,7 @@ class Trace(models.Model):
     def plotly_spec(self) -> dict:
         """The trace as its owner wrote it, Plotly's way: the spec plus `stream`."""
         spec = dict(self.spec)
-        if self.stream_token_id is not None:
+        if self.stream_token is not None:  # no query when there is none
             spec["stream"] = {"token": self.stream_token.token, "maxpoints": self.maxpoints}
         return spec
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from typing import Any, cast
 from urllib.parse import unquote_plus
 
 from django.conf import settings
@@ -31,14 +32,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from plots.authentication import ApiKeyAuthentication, user_for_key
+from plots.authentication import ApiKeyAuthentication, SignedInApiRequest, user_for_key
 from plots.models import Grid, Plot
 from plots.parsers import JsonTooDeep, load_json
 from plots.serializers import PlotSerializer
 from streaming.snapshots import traces_with_windows
 
-MAX_FOLDER_LENGTH = Plot._meta.get_field("folder").max_length
-MAX_FILENAME_LENGTH = Plot._meta.get_field("title").max_length
+# Both are CharFields, whose max_length is always set.
+MAX_FOLDER_LENGTH = cast(int, Plot._meta.get_field("folder").max_length)
+MAX_FILENAME_LENGTH = cast(int, Plot._meta.get_field("title").max_length)
 STREAM_STATUS = "All Streams Go!"
 
 # -- names, paths and ids ------------------------------------------------------------------
@@ -141,7 +143,8 @@ def inline_sources(figure: dict, owner) -> dict:
                 walk(item, f"{where}[{position}]")
         return node
 
-    return walk(figure, "figure")
+    walk(figure, "figure")
+    return figure
 
 
 def parse_columns(data: object) -> list[dict]:
@@ -246,7 +249,7 @@ class PlotlyApiView(APIView):
 
 
 class CurrentUserView(PlotlyApiView):
-    def get(self, request: Request) -> Response:
+    def get(self, request: SignedInApiRequest) -> Response:
         user = request.user
         return Response({"username": user.get_username(), "email": user.email, "is_active": user.is_active})
 
@@ -289,7 +292,7 @@ class FoldersView(PlotlyApiView):
 
 
 class GridsView(PlotlyApiView):
-    def post(self, request: Request) -> Response:
+    def post(self, request: SignedInApiRequest) -> Response:
         body = request.data if isinstance(request.data, dict) else {}
         columns = parse_columns(body.get("data"))
         folder, filename = file_location(body) or ("", "")
@@ -412,10 +415,11 @@ def form_json(fields: dict[str, str], name: str, default: object) -> object:
 
 def parse_clientresp_form(raw: str) -> dict[str, object]:
     """Every field of a /clientresp body, `args` and `kwargs` parsed."""
-    fields: dict[str, object] = dict(split_clientresp_form(raw))
+    raw_fields = dict(split_clientresp_form(raw))
+    fields: dict[str, object] = dict(raw_fields)
     for name in FORM_JSON_FIELDS:
         if name in fields:
-            fields[name] = form_json(fields, name, None)
+            fields[name] = form_json(raw_fields, name, None)
     return fields
 
 
@@ -477,7 +481,7 @@ class ClientrespView(APIView):
             if title and fileopt != "new":
                 plot = Plot.objects.filter(owner=user, folder=folder, title=title).order_by("-pk").first()
             if plot is None:
-                figure = {"data": traces, "layout": layout or {}}
+                figure: dict[str, Any] = {"data": traces, "layout": layout or {}}
             else:
                 figure = owner_figure(plot)
                 if fileopt == "overwrite":
@@ -497,7 +501,8 @@ class ClientrespView(APIView):
         return self.answer(
             url=url,
             filename=plot.title,
-            **{
+            # Dashed names, not parameters: none of them is `status`.
+            **{  # type: ignore[arg-type]
                 "stream-status": STREAM_STATUS,
                 "stream-host": stream_host_url(request),
             },

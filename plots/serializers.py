@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from django.db import transaction
 from rest_framework import serializers
 
@@ -9,6 +11,8 @@ from plots import figure_schema, quotas
 from plots.models import MAXPOINTS_DEFAULT, MAXPOINTS_LIMIT, TOKEN_PATTERN, Plot, StreamToken, Trace
 from streaming.events import announce_plot_changed
 from streaming.snapshots import traces_with_windows
+
+T = TypeVar("T")
 
 
 class StreamTokenSerializer(serializers.ModelSerializer):
@@ -100,7 +104,7 @@ def owner_token_strings(owner) -> set[str]:
     return set(StreamToken.objects.filter(owner=owner).values_list("token", flat=True))
 
 
-def keep_tokens_out(figure_part: object, where: str, tokens: set[str], strict: bool) -> object:
+def keep_tokens_out(figure_part: T, where: str, tokens: set[str], strict: bool) -> T:
     """A stream token anywhere but `stream.token` would be shown to every viewer: strict
     refuses it, naming the place; lenient takes it out."""
     if not strict:

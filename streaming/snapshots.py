@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import reduce
-from typing import Any, cast
+from typing import Any
 
 import orjson
 from django.conf import settings
@@ -176,7 +176,7 @@ def _snapshot(plot_id: int, user: Visitor, share_key: str | None) -> Snapshot | 
         "type": "snapshot",
         "plot": {"id": plot.pk, "title": plot.title, "owner": plot.owner.get_username()},
         "revision": plot.revision,
-        "figure": cast(dict[str, Any], without_tokens(figure, tokens)),
+        "figure": without_tokens(figure, tokens),
         "traces": [{"index": t.index, "stream": t.stream_token_id, "maxpoints": t.maxpoints} for t in traces],
         "streams": streams,
     }
