@@ -12,15 +12,14 @@ from asgiref.typing import ASGIReceiveCallable, HTTPScope
 from plotserver.asgi_types import HTTPSend
 from streaming.ingest import TOKEN_HEADER, ConnectionLost, Outcome, Reader, serve_stream
 
+TOKEN_HEADER_BYTES = TOKEN_HEADER.encode()
+
 
 def stream_token_of(scope: HTTPScope) -> str | None:
     for name, value in scope.get("headers", ()):
         if name.lower() == TOKEN_HEADER_BYTES:
             return value.decode("latin-1").strip()
     return None
-
-
-TOKEN_HEADER_BYTES = TOKEN_HEADER.encode()
 
 
 class StreamIngestConsumer:
