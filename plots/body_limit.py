@@ -26,7 +26,7 @@ from django.conf import settings
 
 from plotserver.asgi_types import HTTPSend
 
-# Plotly's form API answers errors in its own fields (see plots/plotly_api.py).
+# Plotly's form API answers errors in its own fields (see plots/plotly_api/views.py).
 PLOTLY_FORM_PATHS = ("/clientresp",)
 
 

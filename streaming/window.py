@@ -8,10 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from streaming.protocol import APPENDABLE, Update
-
-# The attributes whose length is the number of points a trace shows.
-POINT_ATTRIBUTES = ("x", "y", "z", "lat", "lon", "r", "theta", "a", "b", "c", "values", "open", "close")
+from streaming.protocol import APPENDABLE, COORDINATES, PER_POINT_ATTRIBUTES, Update
 
 
 def get_path(container: dict[str, Any], path: str) -> object:
@@ -47,7 +44,17 @@ def trim(values: list[Any], maxpoints: int) -> list[Any]:
 
 
 def point_count(spec: dict[str, Any]) -> int:
-    return max((len(v) for k in POINT_ATTRIBUTES if isinstance(v := spec.get(k), list)), default=0)
+    return max((len(v) for k in COORDINATES if isinstance(v := spec.get(k), list)), default=0)
+
+
+def clear_window(spec: dict[str, Any]) -> None:
+    """Empty a trace's window in place: every per-point attribute it holds, its styles kept.
+
+    Coordinates and labels stay as empty arrays; a per-point style (`marker.color`, ...) goes
+    back to its default."""
+    for path in PER_POINT_ATTRIBUTES:
+        if isinstance(get_path(spec, path), list):
+            set_path(spec, path, [] if "." not in path else None)
 
 
 def apply_update(spec: dict[str, Any], update: Update, maxpoints: int) -> dict[str, Any]:
