@@ -11,6 +11,8 @@ from django import forms
 from django.db import transaction
 from django.forms import formset_factory
 
+from history.retention import HELP as RETENTION_HELP
+from history.retention import normalize_retention
 from plots import figure_schema
 from plots.errors import flatten_errors
 from plots.models import MAXPOINTS_DEFAULT, MAXPOINTS_LIMIT, Plot, StreamToken, Trace
@@ -135,6 +137,14 @@ class PlotEditForm(PlotForm):
         super().__init__(*args, **kwargs)
         self.owner = owner
 
+    retention = forms.CharField(max_length=40, help_text=f"What is kept of the streamed points: {RETENTION_HELP}")
+
+    def clean_retention(self) -> str:
+        try:
+            return normalize_retention(self.cleaned_data["retention"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
     layout = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
         required=False,
@@ -180,6 +190,7 @@ def save_plot_edit(plot: Plot, form: PlotEditForm, formset: TraceFormSet, owner)
     plot.title = form.cleaned_data["title"]
     plot.sharing = form.cleaned_data["sharing"]
     plot.layout = form.cleaned_data["layout"]
+    plot.retention = form.cleaned_data["retention"]
     plot.save()
     existing = list(Trace.objects.select_for_update().filter(plot=plot).order_by("index"))
     kept: list[Trace] = []

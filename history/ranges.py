@@ -1,0 +1,248 @@
+"""Reading a trace's stored history: its points in a range of x, downsampled or raw.
+
+A trace's history is the points its stream appended (the `extend` deltas of the stored rows,
+streaming/models.py), in the order they were accepted, as far back as the plot's retention
+keeps rows. A plot that keeps only its window, and a trace without a stream, read their
+current window instead. A line that replaces a trace's arrays resets the window but adds no
+history points.
+
+Ranges compare x (docs/history.md): numbers with numbers; dates (Plotly's date strings,
+"2026-11-28 21:55:00.123" or ISO 8601 with a T) with dates, as instants, a string without a
+time zone read as UTC. A trace without x is numbered 0, 1, 2, … from its oldest kept point.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import orjson
+from django.db import connection
+from tsdownsample import LTTBDownsampler, MinMaxDownsampler
+
+from history.retention import WINDOW
+from plots.models import Trace
+from streaming.models import StreamChunk
+from streaming.protocol import APPENDABLE
+from streaming.snapshots import traces_with_windows
+from streaming.window import POINT_ATTRIBUTES, get_path
+
+METHODS = ("none", "minmax", "lttb")
+# Rows read per query by a download: one page of the (token, last_seq) index at a time.
+PAGE_ROWS = 200
+
+
+class BadRange(ValueError):
+    """A range or parameter that does not fit the trace (a 400)."""
+
+
+@dataclass
+class Columns:
+    """Points as columns: each attribute path to a list of values, all `count` long."""
+
+    values: dict[str, list]
+    count: int = 0
+
+    def add(self, extend: dict[str, list]) -> None:
+        """Append one delta's points; attributes it lacks get null."""
+        added = max((len(v) for v in extend.values() if isinstance(v, list)), default=0)
+        if not added:
+            return
+        for path, values in extend.items():
+            column = self.values.get(path)
+            if column is None:
+                column = self.values[path] = []
+            if len(column) < self.count:
+                column.extend([None] * (self.count - len(column)))
+            column.extend(values)
+        self.count += added
+
+    def padded(self) -> dict[str, list]:
+        for column in self.values.values():
+            if len(column) < self.count:
+                column.extend([None] * (self.count - len(column)))
+        return self.values
+
+
+def keeps_history(trace: Trace) -> bool:
+    return trace.stream_token_id is not None and trace.plot.retention != WINDOW
+
+
+def _updates_sql() -> str:
+    """The stored updates of one plot in a row, as JSON text: only that plot's part of the
+    row crosses from the database, and orjson decodes it (much faster than the ORM's json)."""
+    table = connection.ops.quote_name(StreamChunk._meta.db_table)
+    if connection.vendor == "postgresql":
+        part = "(plots -> %s -> 'updates')::text"
+    else:
+        part = "json_extract(plots, '$.\"' || %s || '\".updates')"
+    return f"SELECT last_seq, {part} FROM {table} WHERE token_id = %s AND last_seq > %s ORDER BY last_seq LIMIT %s"
+
+
+def history_pages(trace: Trace, page_rows: int = PAGE_ROWS) -> Iterator[Columns]:
+    """The trace's history, a page of stored rows at a time, oldest first (keyset pages of the
+    (token, last_seq) index: memory stays one page, however long the history)."""
+    if not keeps_history(trace):
+        yield _window(trace)
+        return
+    sql, key, after = _updates_sql(), str(trace.index), 0
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [str(trace.plot_id), trace.stream_token_id, after, page_rows])
+            rows = cursor.fetchall()
+        columns = Columns({})
+        for last_seq, text in rows:
+            after = last_seq
+            for update in orjson.loads(text) if text else ():
+                delta = update["traces"].get(key)
+                if delta and "extend" in delta:
+                    columns.add(delta["extend"])
+        columns.padded()
+        yield columns
+        if len(rows) < page_rows:
+            return
+
+
+def read_history(trace: Trace) -> Columns:
+    """The trace's whole kept history as one set of columns."""
+    pages = list(history_pages(trace, page_rows=5000))
+    if len(pages) == 1:
+        return pages[0]
+    paths = list(dict.fromkeys(path for page in pages for path in page.values))
+    whole = Columns({path: [] for path in paths}, sum(page.count for page in pages))
+    for page in pages:
+        for path in paths:
+            whole.values[path].extend(page.values.get(path) or [None] * page.count)
+    return whole
+
+
+def _window(trace: Trace) -> Columns:
+    """The current window of a trace that keeps no more (or has no stream)."""
+    (trace,) = traces_with_windows(Trace.objects.filter(pk=trace.pk))
+    values = {}
+    for path in (*POINT_ATTRIBUTES, *sorted(APPENDABLE - set(POINT_ATTRIBUTES))):
+        column = get_path(trace.spec, path)
+        if isinstance(column, list):
+            values[path] = list(column)
+    columns = Columns(values, max((len(v) for v in values.values()), default=0))
+    columns.padded()
+    return columns
+
+
+# -- ranges of x -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bound:
+    """One end of a range: a number, or a date as microseconds since the epoch."""
+
+    value: float
+    is_date: bool
+
+
+def parse_bound(text: str | None, name: str) -> Bound | None:
+    if text is None or text == "":
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        pass
+    else:
+        if not math.isfinite(number):
+            raise BadRange(f"`{name}` is a finite number or a date, not {text!r}.")
+        return Bound(number, False)
+    micros = _dates([text])[0]
+    if np.isnan(micros):
+        raise BadRange(f"`{name}` is a number or a date (2026-11-28, 2026-11-28 21:55:00.5), not {text!r}.")
+    return Bound(float(micros), True)
+
+
+def _dates(values: list) -> np.ndarray:
+    """Microseconds since the epoch of each date string (NaN where a value is not a date)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numpy's notice that an offset in a string was applied
+        try:
+            return np.array(values, dtype="datetime64[us]").astype(np.int64).astype(np.float64)
+        except (ValueError, TypeError):
+            out = np.full(len(values), np.nan)
+            for i, value in enumerate(values):
+                with contextlib.suppress(ValueError):
+                    out[i] = np.datetime64(value, "us").astype(np.int64) if isinstance(value, str) else np.nan
+            return out
+
+
+def _numbers(values: list) -> np.ndarray:
+    """Each value as a float64 (NaN where it is not a number)."""
+    try:
+        return np.array(values, dtype=np.float64)
+    except (ValueError, TypeError):
+        return np.array(
+            [float(v) if isinstance(v, int | float) and not isinstance(v, bool) else np.nan for v in values],
+            dtype=np.float64,
+        )
+
+
+def x_axis(columns: Columns) -> tuple[np.ndarray, bool]:
+    """The x of each point as a float64 axis, and whether it holds dates. Points whose x is
+    neither (null, a stray string) get NaN: they are outside every range."""
+    xs = columns.values.get("x")
+    if xs is None:
+        return np.arange(columns.count, dtype=np.float64), False
+    first = next((v for v in xs if v is not None), None)
+    if isinstance(first, str):
+        return _dates(xs), True
+    return _numbers(xs), False
+
+
+def in_range(axis: np.ndarray, is_date: bool, start: Bound | None, end: Bound | None) -> np.ndarray:
+    """The indexes of the points inside [start, end], in stream order."""
+    for bound, name in ((start, "from"), (end, "to")):
+        if bound is not None and bound.is_date != is_date:
+            kind = "dates" if is_date else "numbers"
+            raise BadRange(f"This trace's x are {kind}: give `{name}` as {'a date' if is_date else 'a number'}.")
+    keep = np.ones(len(axis), dtype=bool) if start is None and end is None else ~np.isnan(axis)
+    if start is not None:
+        keep &= axis >= start.value
+    if end is not None:
+        keep &= axis <= end.value
+    return np.flatnonzero(keep)
+
+
+def select(columns: Columns, start: Bound | None, end: Bound | None, method: str, max_points: int) -> dict:
+    """The answer of a range read: the points of [start, end] by x, at most `max_points`,
+    downsampled by `method`, as columns."""
+    axis, is_date = x_axis(columns)
+    chosen = in_range(axis, is_date, start, end)
+    total = len(chosen)
+    order = chosen[np.argsort(axis[chosen], kind="stable")] if total else chosen
+    truncated = False
+    if method == "none":
+        if total > max_points:
+            order, truncated = order[:max_points], True
+    elif total > max_points:
+        ys = columns.values.get("y")
+        if ys is None:
+            raise BadRange("This trace has no y to downsample by: use method=none.")
+        y = _numbers(ys)[order]
+        x = axis[order]
+        usable = ~(np.isnan(x) | np.isnan(y))
+        order, x, y = order[usable], x[usable], y[usable]
+        if len(order) > max_points:
+            order = order[_downsample(method, x, y, max_points)]
+    values = {}
+    for path, column in columns.values.items():
+        values[path] = [column[i] for i in order.tolist()]
+    if "x" not in values and columns.count:
+        values = {"x": axis[order].astype(np.int64).tolist(), **values}
+    return {"total": total, "returned": len(order), "truncated": truncated, "points": values}
+
+
+def _downsample(method: str, x: np.ndarray, y: np.ndarray, max_points: int) -> np.ndarray:
+    """Indexes of at most `max_points` of the points (x ascending), by tsdownsample."""
+    if method == "minmax":
+        return MinMaxDownsampler().downsample(x, y, n_out=max_points - max_points % 2)
+    return LTTBDownsampler().downsample(x, y, n_out=max_points)
