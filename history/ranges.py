@@ -3,8 +3,8 @@
 A trace's history is the points its stream appended (the `extend` deltas of the stored rows,
 streaming/models.py), in the order they were accepted, as far back as the plot's retention
 keeps rows. A plot that keeps only its window, and a trace without a stream, read their
-current window instead. A line that replaces a trace's arrays resets the window but adds no
-history points.
+current window instead. A line that replaces a trace's arrays with longer ones resets the
+window but adds no history points.
 
 Ranges compare x (docs/history.md): numbers with numbers; dates (Plotly's date strings,
 "2026-11-28 21:55:00.123" or ISO 8601 with a T) with dates, as instants, a string without a
@@ -99,12 +99,27 @@ def history_pages(trace: Trace, page_rows: int = PAGE_ROWS) -> Iterator[Columns]
             after = last_seq
             for update in orjson.loads(text) if text else ():
                 delta = update["traces"].get(key)
-                if delta and "extend" in delta:
+                if not delta:
+                    continue
+                if "set" in delta:
+                    columns.add({**delta.get("extend", {}), **_set_point(delta["set"], "extend" in delta)})
+                elif "extend" in delta:
                     columns.add(delta["extend"])
         columns.padded()
         yield columns
         if len(rows) < page_rows:
             return
+
+
+def _set_point(values: dict, appending: bool) -> dict[str, list]:
+    """The point a `set` delta adds to the history, if any. A scalar that starts an attribute
+    (the first `text` of a trace, or the first x of a trace made without an x list) is stored
+    as a set of the new list, whose last value is the point's. A line that replaces arrays of
+    more than one value is a new window, not a point: nothing."""
+    point = {p: v[-1:] for p, v in values.items() if p in APPENDABLE and isinstance(v, list) and v}
+    if not appending and any(len(values[p]) != 1 for p in point):
+        return {}
+    return point
 
 
 def read_history(trace: Trace) -> Columns:

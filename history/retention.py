@@ -36,11 +36,12 @@ class Retention:
 
     def __str__(self) -> str:
         if self.kind == "duration":
-            for unit, size in sorted(UNITS.items(), key=lambda item: -item[1]):
+            for unit in "dhms":  # the largest unit that divides it ("2w" is "14d")
+                size = UNITS[unit]
                 if self.seconds % size == 0:
                     return f"{self.seconds // size}{unit}"
         if self.kind == "points":
-            return f"{self.points} points"
+            return f"{self.points} point" if self.points == 1 else f"{self.points} points"
         return self.kind
 
 

@@ -15,6 +15,8 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.text import slugify
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.negotiation import BaseContentNegotiation
@@ -53,6 +55,17 @@ class TracePointsView(APIView):
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JSONAnswers
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", str, description="Lowest x kept: a number, or a date for date x."),
+            OpenApiParameter("to", str, description="Highest x kept: a number, or a date for date x."),
+            OpenApiParameter("max_points", int, description="At most this many points (default 2000)."),
+            OpenApiParameter("method", str, enum=METHODS, description="How to downsample (default lttb)."),
+            OpenApiParameter("format", str, enum=FORMATS, description="csv or ndjson: the raw range, streamed."),
+            OpenApiParameter("share_key", str, description="A secret plot's share key."),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request, plot_pk: str, index: str) -> Response | StreamingHttpResponse:
         plot = visible_plot(request, plot_pk)
         if not index.isdigit():
