@@ -14,9 +14,11 @@ time zone read as UTC. A trace without x is numbered 0, 1, 2, … from its oldes
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,7 +39,11 @@ PAGE_ROWS = 200
 
 
 class BadRange(ValueError):
-    """A range or parameter that does not fit the trace (a 400)."""
+    """A range or parameter that does not fit the trace (a 400 naming `field`)."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass
@@ -49,17 +55,17 @@ class Columns:
 
     def add(self, extend: dict[str, list]) -> None:
         """Append one delta's points; attributes it lacks get null."""
-        added = max((len(v) for v in extend.values() if isinstance(v, list)), default=0)
-        if not added:
-            return
+        count, added = self.count, 0
         for path, values in extend.items():
             column = self.values.get(path)
             if column is None:
                 column = self.values[path] = []
-            if len(column) < self.count:
-                column.extend([None] * (self.count - len(column)))
+            if len(column) < count:
+                column.extend([None] * (count - len(column)))
             column.extend(values)
-        self.count += added
+            if len(values) > added:
+                added = len(values)
+        self.count = count + added
 
     def padded(self) -> dict[str, list]:
         for column in self.values.values():
@@ -95,20 +101,38 @@ def history_pages(trace: Trace, page_rows: int = PAGE_ROWS) -> Iterator[Columns]
             cursor.execute(sql, [str(trace.plot_id), trace.stream_token_id, after, page_rows])
             rows = cursor.fetchall()
         columns = Columns({})
-        for last_seq, text in rows:
-            after = last_seq
-            for update in orjson.loads(text) if text else ():
-                delta = update["traces"].get(key)
-                if not delta:
-                    continue
-                if "set" in delta:
-                    columns.add({**delta.get("extend", {}), **_set_point(delta["set"], "extend" in delta)})
-                elif "extend" in delta:
-                    columns.add(delta["extend"])
+        with _collector_paused():
+            for last_seq, text in rows:
+                after = last_seq
+                _add_updates(columns, orjson.loads(text) if text else (), key)
         columns.padded()
         yield columns
         if len(rows) < page_rows:
             return
+
+
+def _add_updates(columns: Columns, updates: list, key: str) -> None:
+    for update in updates:
+        delta = update["traces"].get(key)
+        if not delta:
+            continue
+        if "set" in delta:
+            columns.add({**delta.get("extend", {}), **_set_point(delta["set"], "extend" in delta)})
+        elif "extend" in delta:
+            columns.add(delta["extend"])
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Decoding a page makes hundreds of thousands of small objects, none in a cycle: the
+    cyclic collector would rescan the heap many times over meanwhile (measured: 6 times the cost)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _set_point(values: dict, appending: bool) -> dict[str, list]:
@@ -122,17 +146,42 @@ def _set_point(values: dict, appending: bool) -> dict[str, list]:
     return point
 
 
-def read_history(trace: Trace) -> Columns:
-    """The trace's whole kept history as one set of columns."""
-    pages = list(history_pages(trace, page_rows=5000))
-    if len(pages) == 1:
-        return pages[0]
+def read_range(trace: Trace, start: Bound | None, end: Bound | None, limit: int) -> tuple[Columns, np.ndarray]:
+    """The points of the trace's history inside [start, end], with their x axis, read a page
+    at a time and cut to the range as read. More than `limit` points in the range is a
+    BadRange: what one read holds in memory is bounded (HISTORY_READ_MAX_POINTS)."""
+    pages, axes, kept = [], [], 0
+    for page, (axis, _) in ranged_pages(history_pages(trace, page_rows=2000), start, end):
+        kept += page.count
+        if kept > limit:
+            raise BadRange(
+                f"The range holds more than {limit} points: narrow `from`/`to`, or download it (?format=csv).",
+                "from" if start is not None else "to",
+            )
+        pages.append(page)
+        axes.append(axis)
     paths = list(dict.fromkeys(path for page in pages for path in page.values))
-    whole = Columns({path: [] for path in paths}, sum(page.count for page in pages))
+    whole = Columns({path: [] for path in paths}, kept)
     for page in pages:
         for path in paths:
             whole.values[path].extend(page.values.get(path) or [None] * page.count)
-    return whole
+    return whole, np.concatenate(axes) if axes else np.empty(0)
+
+
+def ranged_pages(
+    pages: Iterator[Columns], start: Bound | None, end: Bound | None
+) -> Iterator[tuple[Columns, tuple[np.ndarray, bool | None]]]:
+    """Each page cut to [start, end], with the x axis of what is left and whether x are dates."""
+    offset = 0
+    for page in pages:
+        axis, is_date = x_axis(page, offset)
+        offset += page.count
+        keep = in_range(axis, is_date, start, end)
+        if len(keep) < page.count:
+            indexes = keep.tolist()
+            page = Columns({path: [column[i] for i in indexes] for path, column in page.values.items()}, len(keep))
+            axis = axis[keep]
+        yield page, (axis, is_date)
 
 
 def _window(trace: Trace) -> Columns:
@@ -168,11 +217,11 @@ def parse_bound(text: str | None, name: str) -> Bound | None:
         pass
     else:
         if not math.isfinite(number):
-            raise BadRange(f"`{name}` is a finite number or a date, not {text!r}.")
+            raise BadRange(f"`{name}` is a finite number or a date, not {text!r}.", name)
         return Bound(number, False)
     micros = _dates([text])[0]
     if np.isnan(micros):
-        raise BadRange(f"`{name}` is a number or a date (2026-11-28, 2026-11-28 21:55:00.5), not {text!r}.")
+        raise BadRange(f"`{name}` is a number or a date (2026-11-28, 2026-11-28 21:55:00.5), not {text!r}.", name)
     return Bound(float(micros), True)
 
 
@@ -201,24 +250,27 @@ def _numbers(values: list) -> np.ndarray:
         )
 
 
-def x_axis(columns: Columns) -> tuple[np.ndarray, bool]:
-    """The x of each point as a float64 axis, and whether it holds dates. Points whose x is
-    neither (null, a stray string) get NaN: they are outside every range."""
+def x_axis(columns: Columns, offset: int = 0) -> tuple[np.ndarray, bool | None]:
+    """The x of each point as a float64 axis, and whether it holds dates (None: no point has
+    an x). Points whose x is neither (null, a stray string) get NaN: outside every range. A
+    trace without x is numbered from `offset`, the points before this page."""
     xs = columns.values.get("x")
     if xs is None:
-        return np.arange(columns.count, dtype=np.float64), False
+        return np.arange(offset, offset + columns.count, dtype=np.float64), False
     first = next((v for v in xs if v is not None), None)
+    if first is None:
+        return np.full(columns.count, np.nan), None
     if isinstance(first, str):
         return _dates(xs), True
     return _numbers(xs), False
 
 
-def in_range(axis: np.ndarray, is_date: bool, start: Bound | None, end: Bound | None) -> np.ndarray:
+def in_range(axis: np.ndarray, is_date: bool | None, start: Bound | None, end: Bound | None) -> np.ndarray:
     """The indexes of the points inside [start, end], in stream order."""
     for bound, name in ((start, "from"), (end, "to")):
-        if bound is not None and bound.is_date != is_date:
+        if bound is not None and is_date is not None and bound.is_date != is_date:
             kind = "dates" if is_date else "numbers"
-            raise BadRange(f"This trace's x are {kind}: give `{name}` as {'a date' if is_date else 'a number'}.")
+            raise BadRange(f"This trace's x are {kind}: give `{name}` as {'a date' if is_date else 'a number'}.", name)
     keep = np.ones(len(axis), dtype=bool) if start is None and end is None else ~np.isnan(axis)
     if start is not None:
         keep &= axis >= start.value
@@ -227,11 +279,10 @@ def in_range(axis: np.ndarray, is_date: bool, start: Bound | None, end: Bound | 
     return np.flatnonzero(keep)
 
 
-def select(columns: Columns, start: Bound | None, end: Bound | None, method: str, max_points: int) -> dict:
-    """The answer of a range read: the points of [start, end] by x, at most `max_points`,
-    downsampled by `method`, as columns."""
-    axis, is_date = x_axis(columns)
-    chosen = in_range(axis, is_date, start, end)
+def select(columns: Columns, axis: np.ndarray, method: str, max_points: int) -> dict:
+    """The answer of a range read from the points of the range (read_range): at most
+    `max_points` of them, ordered by x, downsampled by `method`, as columns."""
+    chosen = np.arange(columns.count)
     total = len(chosen)
     order = chosen[np.argsort(axis[chosen], kind="stable")] if total else chosen
     truncated = False
@@ -241,7 +292,7 @@ def select(columns: Columns, start: Bound | None, end: Bound | None, method: str
     elif total > max_points:
         ys = columns.values.get("y")
         if ys is None:
-            raise BadRange("This trace has no y to downsample by: use method=none.")
+            raise BadRange("This trace has no y to downsample by: use `method`=none.", "method")
         y = _numbers(ys)[order]
         x = axis[order]
         usable = ~(np.isnan(x) | np.isnan(y))

@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from history.ranges import METHODS, BadRange, Bound, Columns, history_pages, in_range, parse_bound, read_history, x_axis
+from history.ranges import METHODS, BadRange, Bound, Columns, history_pages, parse_bound, ranged_pages, read_range
 from history.ranges import select as select_points
 from plots.models import Trace
 from plots.viewsets import visible_plot
@@ -88,9 +88,10 @@ class TracePointsView(APIView):
             raise ValidationError({"method": f"`method` is one of {', '.join(METHODS)}, not {method!r}."})
         max_points = _max_points(params.get("max_points"))
         try:
-            answer = select_points(read_history(trace), start, end, method, max_points)
+            columns, axis = read_range(trace, start, end, settings.HISTORY_READ_MAX_POINTS)
+            answer = select_points(columns, axis, method, max_points)
         except BadRange as exc:
-            raise ValidationError({"detail": str(exc)}) from None
+            raise ValidationError({exc.field: str(exc)}) from None
         return Response(
             {
                 "plot": plot.pk,
@@ -108,7 +109,7 @@ def _bound(params, name: str) -> Bound | None:
     try:
         return parse_bound(params.get(name), name)
     except BadRange as exc:
-        raise ValidationError({name: str(exc)}) from None
+        raise ValidationError({exc.field: str(exc)}) from None
 
 
 def _max_points(text: str | None) -> int:
@@ -126,8 +127,13 @@ def _max_points(text: str | None) -> int:
 def _download(request: Request, trace: Trace, fmt: str, start: Bound | None, end: Bound | None):
     """Every point of the range, written a page of stored rows at a time as it is read."""
     name = f"{slugify(trace.plot.title) or 'plot'}-{trace.plot_id}-trace-{trace.index}.{fmt}"
+    ranged = ranged_pages(history_pages(trace), start, end)
+    try:  # a bound of the wrong kind is a 400 while one still can be
+        first = next(ranged, None)
+    except BadRange as exc:
+        raise ValidationError({exc.field: str(exc)}) from None
     encode = _csv_pages if fmt == "csv" else _ndjson_pages
-    pages = encode(_ranged(history_pages(trace), start, end))
+    pages = encode(_until_bad(first, ranged))
     if isinstance(request._request, ASGIRequest):
         pages = _async_pages(pages)
     media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
@@ -136,21 +142,17 @@ def _download(request: Request, trace: Trace, fmt: str, start: Bound | None, end
     return response
 
 
-def _ranged(pages: Iterator[Columns], start: Bound | None, end: Bound | None) -> Iterator[Columns]:
-    """Each page cut to the range. A bound that does not fit the trace's x (a date for
-    numbers) ends the download with nothing: the status line is already sent by then."""
-    for page in pages:
-        if not page.count:
-            continue
-        if start is None and end is None:
+def _until_bad(first, rest) -> Iterator[Columns]:
+    """The pages with points. A later page whose x are of the other kind (the producer changed
+    from numbers to dates) ends the download there: the status line is already sent."""
+    if first is None:
+        return
+    yield first[0]
+    try:
+        for page, _ in rest:
             yield page
-            continue
-        axis, is_date = x_axis(page)
-        try:
-            keep = in_range(axis, is_date, start, end).tolist()
-        except BadRange:
-            return
-        yield Columns({path: [column[i] for i in keep] for path, column in page.values.items()}, len(keep))
+    except BadRange:
+        return
 
 
 def _csv_pages(pages: Iterator[Columns]) -> Iterator[bytes]:

@@ -149,8 +149,11 @@ except ValueError as exc:
     raise ImproperlyConfigured(f"PLOT_RETENTION_DEFAULT: {exc}") from None
 HISTORY_PRUNE_INTERVAL = env_number("HISTORY_PRUNE_INTERVAL", 60.0, minimum=0.1)
 HISTORY_PRUNE_BATCH = int(env_number("HISTORY_PRUNE_BATCH", 1000, minimum=1, kind=int))
-# Range reads: the most points one answer carries (max_points above it is refused).
+# Range reads: the most points one answer carries (max_points above it is refused), and the
+# most points of a range one read holds in memory to downsample (about 100 bytes each; a range
+# with more is refused: narrow it, or download it, which streams).
 HISTORY_MAX_POINTS = int(env_number("HISTORY_MAX_POINTS", 100_000, minimum=10, kind=int))
+HISTORY_READ_MAX_POINTS = int(env_number("HISTORY_READ_MAX_POINTS", 1_000_000, minimum=100, kind=int))
 
 # The REST API, Plotly's routes and the pages (docs/api.md): what one request may cost.
 # A body over API_MAX_BODY_BYTES is refused (413) before it is read; JSON nested deeper than

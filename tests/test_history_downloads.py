@@ -60,6 +60,13 @@ def test_an_empty_range_is_a_header_alone_or_nothing(anonymous, plot):
     assert download(anonymous, plot, "?format=ndjson&from=100000")[1] == b""
 
 
+@pytest.mark.django_db
+def test_a_bound_of_the_other_kind_is_400_before_anything_is_written(anonymous, plot):
+    answer = anonymous.get(f"/api/plots/{plot.pk}/traces/0/points/?format=csv&from=2026-01-01")
+    assert answer.status_code == 400
+    assert answer.json()["errors"][0]["field"] == "from"
+
+
 def test_a_real_server_streams_the_download_and_downsamples_what_a_producer_sent(start_server, integration_db):
     server = start_server(name="history-download")
     user = new_user(integration_db.env, server.url)

@@ -136,3 +136,11 @@ def test_bad_parameters_are_answered_400_naming_the_parameter(anonymous, plot, q
 def test_a_trace_that_does_not_exist_is_404(anonymous, plot):
     assert points(anonymous, plot, index=3).status_code == 404
     assert anonymous.get(f"/api/plots/{plot.pk}/traces/x/points/").status_code == 404
+
+
+def test_a_range_holding_more_than_a_read_may_hold_is_400_pointing_to_the_download(anonymous, plot, settings):
+    settings.HISTORY_READ_MAX_POINTS = 500
+    answer = points(anonymous, plot, "?from=0&to=600")
+    assert answer.status_code == 400
+    assert "?format=csv" in answer.json()["message"]
+    assert points(anonymous, plot, "?from=0&to=400").status_code == 200
