@@ -137,9 +137,13 @@ class PlotEditForm(PlotForm):
         super().__init__(*args, **kwargs)
         self.owner = owner
 
-    retention = forms.CharField(max_length=40, help_text=f"What is kept of the streamed points: {RETENTION_HELP}")
+    retention = forms.CharField(
+        max_length=40, required=False, help_text=f"What is kept of the streamed points: {RETENTION_HELP}"
+    )
 
     def clean_retention(self) -> str:
+        if not self.cleaned_data["retention"].strip():
+            return ""  # left out (a form from before retention): the plot keeps its own
         try:
             return normalize_retention(self.cleaned_data["retention"])
         except ValueError as exc:
@@ -190,7 +194,7 @@ def save_plot_edit(plot: Plot, form: PlotEditForm, formset: TraceFormSet, owner)
     plot.title = form.cleaned_data["title"]
     plot.sharing = form.cleaned_data["sharing"]
     plot.layout = form.cleaned_data["layout"]
-    plot.retention = form.cleaned_data["retention"]
+    plot.retention = form.cleaned_data["retention"] or plot.retention
     plot.save()
     existing = list(Trace.objects.select_for_update().filter(plot=plot).order_by("index"))
     kept: list[Trace] = []

@@ -83,6 +83,9 @@ def test_the_edit_page_shows_and_saves_it(client, alice):
     refused = client.post(f"/~alice/{plot.pk}/edit/", {**form, "plot-retention": "soon"})
     assert refused.status_code == 200 and "Not a retention" in refused.content.decode()
     assert Plot.objects.get(pk=plot.pk).retention == "30d"
+    without = {key: value for key, value in form.items() if key != "plot-retention"}
+    assert client.post(f"/~alice/{plot.pk}/edit/", without).status_code == 302
+    assert Plot.objects.get(pk=plot.pk).retention == "30d"  # a form without the field keeps it
 
 
 def test_the_admin_edits_it_with_the_same_rule(client, django_user_model, alice):
