@@ -12,7 +12,7 @@ Scenarios, each also runnable alone with its own flags:
     bench.throughput   (e)-(f) ingest as fast as possible, CPU per point, against a bare app
     bench.memory       (g) memory per idle stream and viewer
     bench.restart      (h) restart time with 1,000 stored windows
-    bench.history      (i) a week at 1 point/s: range reads to 2,000 points, bytes per point stored
+    bench.history_reads (i) a week at 1 point/s: range reads to 2,000 points, bytes per point stored
 
 bench.ingest and bench.viewer_render (the page's frame rate) run alone.
 """
@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import history, live, memory, restart, throughput
+from bench import history_reads, live, memory, restart, throughput
 from bench.common import RESULTS, Environment, Row, print_table, raise_fd_limit, say, write_results
 
 
@@ -74,7 +74,8 @@ def plan(args: argparse.Namespace, env: Environment) -> list[tuple[str, Callable
         return [restart.row(restart.run(env, windows=windows, points=window_points))]
 
     def history_rows() -> list[Row]:
-        return [history.row(history.run(env, points=10_000 if quick else history.WEEK, reads=2 if quick else 3))]
+        points = 10_000 if quick else history_reads.WEEK
+        return [history_reads.row(history_reads.run(env, points=points, reads=2 if quick else 3))]
 
     return [
         ("a", latency("a"), latency_key),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import history, live, memory, restart, throughput
+from bench import history_reads, live, memory, restart, throughput
 from bench.common import Environment
 
 
@@ -70,7 +70,7 @@ def test_the_restart_scenario_serves_the_stored_windows_after_a_restart(environm
 
 
 def test_the_history_scenario_reads_back_every_point_it_backfilled(environment):
-    figures = history.run(environment, points=500, reads=1)
+    figures = history_reads.run(environment, points=500, reads=1)
 
     for kind in ("numbers", "dates"):
         assert figures[kind]["accepted"] == 500

@@ -1,8 +1,8 @@
 """History: a week at 1 point/s, its storage per point, and range reads of it (row (i)).
 
-    python -m bench.history                  604,800 points (a week at 1/s), numeric x and date x
-    python -m bench.history --points 100000
-    python -m bench.history --quick          10,000 points: checks that it runs
+    python -m bench.history_reads                  604,800 points (a week at 1/s), numeric x and date x
+    python -m bench.history_reads --points 100000
+    python -m bench.history_reads --quick          10,000 points: checks that it runs
 
 A real server on a database of its own (PostgreSQL with DATABASE_URL). Two plots that keep
 everything (`retention: forever`), each with one stream, are backfilled through the stream
@@ -21,6 +21,8 @@ with x in epoch milliseconds, one with x as date strings. Then:
 
 from __future__ import annotations
 
+# Not named bench/history.py: `uvicorn --app-dir bench` (the bare app of row (e)) puts this folder
+# first on the path, where that name would hide the `history` app that settings import.
 import argparse
 import json
 import socket
@@ -152,7 +154,7 @@ def run(env: Environment, points: int, reads: int) -> dict:
         plot = user.make_plot([token], maxpoints=500, title="live rate")
         user.ok("PATCH", f"/api/plots/{plot['id']}/", {"retention": "forever"})
         live_points = min(points, 3000)
-        say(f"bench.history: {live_points:,} points a few ms apart")
+        say(f"bench.history_reads: {live_points:,} points a few ms apart")
         empty = table_bytes(env)
         live_stream(server.port, token, live_points)
         before = table_bytes(env)
@@ -161,7 +163,7 @@ def run(env: Environment, points: int, reads: int) -> dict:
             token = user.make_token(kind)
             plot = user.make_plot([token], maxpoints=500, title=f"week of {kind}")
             user.ok("PATCH", f"/api/plots/{plot['id']}/", {"retention": "forever"})
-            say(f"bench.history: backfilling {points:,} points ({kind} x)")
+            say(f"bench.history_reads: backfilling {points:,} points ({kind} x)")
             started = time.perf_counter()
             accepted = backfill(server.port, token, points, dates=kind == "dates")
             backfill_s = time.perf_counter() - started
@@ -171,7 +173,7 @@ def run(env: Environment, points: int, reads: int) -> dict:
                 day = f"from={start_ms + 2 * 86400_000}&to={start_ms + 3 * 86400_000}"
             else:
                 day = "from=2026-01-07&to=2026-01-08"
-            say(f"bench.history: range reads ({kind} x)")
+            say(f"bench.history_reads: range reads ({kind} x)")
             figures[kind] = {
                 "accepted": accepted,
                 "backfill_points_per_s": round(accepted / backfill_s),
@@ -206,7 +208,7 @@ def row(figures: dict) -> Row:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.history", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.history_reads", description=__doc__.split("\n")[0])
     parser.add_argument("--points", type=int, default=WEEK)
     parser.add_argument("--reads", type=int, default=5, help="timed requests per kind of read")
     parser.add_argument("--quick", action="store_true", help="10,000 points")
