@@ -29,9 +29,9 @@ from tsdownsample import LTTBDownsampler, MinMaxDownsampler
 from history.retention import WINDOW
 from plots.models import Trace
 from streaming.models import StreamChunk
-from streaming.protocol import APPENDABLE
+from streaming.protocol import APPENDABLE, PER_POINT_ATTRIBUTES
 from streaming.snapshots import traces_with_windows
-from streaming.window import POINT_ATTRIBUTES, get_path
+from streaming.window import get_path
 
 METHODS = ("none", "minmax", "lttb")
 # Rows read per query by a download: one page of the (token, last_seq) index at a time.
@@ -188,7 +188,7 @@ def _window(trace: Trace) -> Columns:
     """The current window of a trace that keeps no more (or has no stream)."""
     (trace,) = traces_with_windows(Trace.objects.filter(pk=trace.pk))
     values = {}
-    for path in (*POINT_ATTRIBUTES, *sorted(APPENDABLE - set(POINT_ATTRIBUTES))):
+    for path in PER_POINT_ATTRIBUTES:  # the protocol's one list, coordinates first
         column = get_path(trace.spec, path)
         if isinstance(column, list):
             values[path] = list(column)
