@@ -11,6 +11,8 @@ from django import forms
 from django.db import transaction
 from django.forms import BaseFormSet, formset_factory
 
+from history.retention import HELP as RETENTION_HELP
+from history.retention import normalize_retention
 from plots import figure_schema
 from plots.errors import flatten_errors
 from plots.models import MAXPOINTS_DEFAULT, MAXPOINTS_LIMIT, Plot, StreamToken, Trace
@@ -134,6 +136,18 @@ class PlotEditForm(PlotForm):
         super().__init__(*args, **kwargs)
         self.owner = owner
 
+    retention = forms.CharField(
+        max_length=40, required=False, help_text=f"What is kept of the streamed points: {RETENTION_HELP}"
+    )
+
+    def clean_retention(self) -> str:
+        if not self.cleaned_data["retention"].strip():
+            return ""  # left out (a form from before retention): the plot keeps its own
+        try:
+            return normalize_retention(self.cleaned_data["retention"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
     layout = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
         required=False,
@@ -180,6 +194,7 @@ def save_plot_edit(plot: Plot, form: PlotEditForm, formset: BaseFormSet[TraceFor
     plot.title = form.cleaned_data["title"]
     plot.sharing = form.cleaned_data["sharing"]
     plot.layout = form.cleaned_data["layout"]
+    plot.retention = form.cleaned_data["retention"] or plot.retention
     plot.save()
     existing = list(Trace.objects.select_for_update().filter(plot=plot).order_by("index"))
     kept: list[Trace] = []

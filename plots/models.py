@@ -19,6 +19,9 @@ from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 
+from history.retention import HELP as RETENTION_HELP
+from history.retention import server_default as default_retention
+from history.retention import validate_retention
 from operations import metrics
 from plots.quotas import check_new_plot, check_new_token
 from streaming.events import announce_plot_changed, announce_revoked
@@ -246,6 +249,12 @@ class Plot(models.Model):
     layout = models.JSONField(default=dict, blank=True)
     sharing = models.CharField(max_length=7, choices=SHARING_CHOICES, default=PUBLIC)
     share_key = models.CharField(max_length=43, default=secrets.token_urlsafe, editable=False)
+    retention = models.CharField(
+        max_length=40,
+        default=default_retention,
+        validators=[validate_retention],
+        help_text=f"What is kept of the streamed points (docs/history.md): {RETENTION_HELP}",
+    )
     revision = models.PositiveIntegerField(
         default=0, editable=False, help_text="Grows with every edit of the plot or its traces (not with streamed data)."
     )

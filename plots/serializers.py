@@ -7,6 +7,7 @@ from typing import TypeVar
 from django.db import transaction
 from rest_framework import serializers
 
+from history.retention import normalize_retention
 from plots import figure_schema, quotas
 from plots.models import MAXPOINTS_DEFAULT, MAXPOINTS_LIMIT, TOKEN_PATTERN, Plot, StreamToken, Trace
 from streaming.snapshots import traces_with_windows
@@ -147,6 +148,7 @@ class PlotSerializer(serializers.ModelSerializer):
             "title",
             "sharing",
             "share_key",
+            "retention",
             "owner",
             "web_url",
             "embed_url",
@@ -182,6 +184,12 @@ class PlotSerializer(serializers.ModelSerializer):
         else:
             data["figure"] = plot.viewer_figure()
         return data
+
+    def validate_retention(self, value: str) -> str:
+        try:
+            return normalize_retention(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
 
     def validate_figure(self, figure: object) -> dict:
         if not isinstance(figure, dict):

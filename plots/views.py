@@ -276,7 +276,12 @@ def plot_edit(request: SignedInRequest, username: str, pk: int) -> HttpResponse:
     else:
         form = PlotEditForm(
             prefix="plot",
-            initial={"title": plot.title, "sharing": plot.sharing, "layout": json.dumps(plot.layout, indent=1)},
+            initial={
+                "title": plot.title,
+                "sharing": plot.sharing,
+                "retention": plot.retention,
+                "layout": json.dumps(plot.layout, indent=1),
+            },
         )
         traces = TraceFormSet(prefix="traces", form_kwargs={"owner": request.user}, initial=existing)
     return render(request, "plots/plot_edit.html", {"plot": plot, "form": form, "traces": traces})

@@ -16,6 +16,8 @@ import dj_database_url
 import plotly
 from django.core.exceptions import ImproperlyConfigured
 
+from history.retention import normalize_retention
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -138,6 +140,21 @@ STREAM_CHECKPOINT_ROWS = int(env_number("STREAM_CHECKPOINT_ROWS", 500, minimum=1
 # Appended rows are kept at least this many seconds (0: only as long as windows and
 # returning viewers need them).
 STREAM_HISTORY_SECONDS = env_number("STREAM_HISTORY_SECONDS", 0.0, minimum=0.0)
+# History beyond the window (docs/history.md): a new plot's retention ("window", "7d",
+# "forever", "100000000 points"), how often the pruning job runs, and how many rows one of its
+# deletes removes (one short transaction each, so commits never wait long behind it).
+PLOT_RETENTION_DEFAULT = env_str("PLOT_RETENTION_DEFAULT", "window")
+try:
+    PLOT_RETENTION_DEFAULT = normalize_retention(PLOT_RETENTION_DEFAULT)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"PLOT_RETENTION_DEFAULT: {exc}") from None
+HISTORY_PRUNE_INTERVAL = env_number("HISTORY_PRUNE_INTERVAL", 60.0, minimum=0.1)
+HISTORY_PRUNE_BATCH = int(env_number("HISTORY_PRUNE_BATCH", 1000, minimum=1, kind=int))
+# Range reads: the most points one answer carries (max_points above it is refused), and the
+# most points of a range one read holds in memory to downsample (about 100 bytes each; a range
+# with more is refused: narrow it, or download it, which streams).
+HISTORY_MAX_POINTS = int(env_number("HISTORY_MAX_POINTS", 100_000, minimum=10, kind=int))
+HISTORY_READ_MAX_POINTS = int(env_number("HISTORY_READ_MAX_POINTS", 1_000_000, minimum=100, kind=int))
 
 # The REST API, Plotly's routes and the pages (docs/api.md): what one request may cost.
 # A body over API_MAX_BODY_BYTES is refused (413) before it is read; JSON nested deeper than
@@ -178,6 +195,7 @@ INSTALLED_APPS = [
     "channels",
     "plots",
     "streaming",
+    "history",
 ]
 
 MIDDLEWARE = [

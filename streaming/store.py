@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
+from history.retention import WINDOW
 from plots.models import Plot, StreamToken, Trace
 from streaming.leases import SEQ_SKIP
 from streaming.models import StreamChunk, TraceCheckpoint
@@ -239,7 +240,10 @@ def rebase_window(trace: Trace) -> None:
 def _trim(token_id: int, traces: list[Trace], checkpointed: int, now: datetime) -> None:
     """Drop the oldest rows that every window holds and a returning viewer would not be sent
     (a snapshot is cheaper past a few windows' worth): the log stays a few windows long.
-    STREAM_HISTORY_SECONDS keeps rows for longer."""
+    STREAM_HISTORY_SECONDS keeps rows for longer; a plot whose retention keeps more than its
+    window leaves them to the history pruning job (history/pruning.py)."""
+    if any(t.plot.retention != WINDOW for t in traces):
+        return
     maxpoints = [t.maxpoints for t in traces]
     budget, updates = history_budget(maxpoints), retention(maxpoints)
     total, cutoff = 0, None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import live, memory, restart, throughput
+from bench import history_reads, live, memory, restart, throughput
 from bench.common import Environment
 
 
@@ -67,3 +67,13 @@ def test_the_restart_scenario_serves_the_stored_windows_after_a_restart(environm
     assert figures["empty"]["accepts_stream_s"] is not None
     assert figures["full"]["accepts_stream_s"] is not None
     assert figures["full"]["full_snapshot_s"] is not None
+
+
+def test_the_history_scenario_reads_back_every_point_it_backfilled(environment):
+    figures = history_reads.run(environment, points=500, reads=1)
+
+    for kind in ("numbers", "dates"):
+        assert figures[kind]["accepted"] == 500
+        assert figures[kind]["week_lttb_2000"]["total"] == 500
+        assert figures[kind]["ndjson_week"]["lines"] == 500
+        assert figures[kind]["day_lttb_2000"]["total"] == 0  # the 500 seconds are all before that day
