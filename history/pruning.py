@@ -78,7 +78,8 @@ def delete_batch(plan: PrunePlan, limit: int) -> int:
     """Delete up to `limit` of the plan's oldest rows in one transaction; how many went."""
     quote = connection.ops.quote_name
     table = quote(StreamChunk._meta.db_table)
-    where, params = "token_id = %s AND last_seq <= %s", [plan.token_id, plan.upto]
+    where = "token_id = %s AND last_seq <= %s"
+    params: list[int | str | None] = [plan.token_id, plan.upto]
     order = "last_seq"
     if plan.before is not None:
         where += f" AND {quote('time')} < %s"

@@ -104,7 +104,7 @@ def history_pages(trace: Trace, page_rows: int = PAGE_ROWS) -> Iterator[Columns]
         with _collector_paused():
             for last_seq, text in rows:
                 after = last_seq
-                _add_updates(columns, orjson.loads(text) if text else (), key)
+                _add_updates(columns, orjson.loads(text) if text else [], key)
         columns.padded()
         yield columns
         if len(rows) < page_rows:

@@ -133,9 +133,10 @@ def _download(request: Request, trace: Trace, fmt: str, start: Bound | None, end
     except BadRange as exc:
         raise ValidationError({exc.field: str(exc)}) from None
     encode = _csv_pages if fmt == "csv" else _ndjson_pages
-    pages = encode(_until_bad(first, ranged))
+    encoded = encode(_until_bad(first, ranged))
+    pages: Iterator[bytes] | AsyncIterator[bytes] = encoded
     if isinstance(request._request, ASGIRequest):
-        pages = _async_pages(pages)
+        pages = _async_pages(encoded)
     media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
     response = StreamingHttpResponse(pages, content_type=media)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -189,6 +190,9 @@ def _ndjson_pages(pages: Iterator[Columns]) -> Iterator[bytes]:
 async def _async_pages(pages: Iterator[bytes]) -> AsyncIterator[bytes]:
     """The pages for an ASGI server, each read on the database thread as the client takes them
     (a synchronous iterator would be read to its end first)."""
-    done = object()
-    while (page := await sync_to_async(next)(pages, done)) is not done:
+
+    def take() -> bytes | None:
+        return next(pages, None)
+
+    while (page := await sync_to_async(take)()) is not None:
         yield page
