@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
-from tests.live_server import ROOT, Api, IntegrationDatabase, LiveServer, new_user
+from harness.live_server import ROOT, Api, IntegrationDatabase, LiveServer, new_user
 
 # Browser fixtures (browser, page, member) live in their own module.
 pytest_plugins = ["tests.browser"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.live_server import wait_for
-from tests.producer import RawStream
+from harness.live_server import wait_for
+from harness.producer import RawStream
 
 pytestmark = pytest.mark.browser
 

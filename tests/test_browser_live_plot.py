@@ -8,8 +8,8 @@ import shutil
 
 import pytest
 
-from tests.live_server import ROOT
-from tests.producer import RawStream
+from harness.live_server import ROOT
+from harness.producer import RawStream
 
 pytestmark = pytest.mark.browser
 

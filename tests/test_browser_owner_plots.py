@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.producer import RawStream
+from harness.producer import RawStream
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.producer import RawStream
+from harness.producer import RawStream
 
 pytestmark = pytest.mark.browser
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.producer import RawStream
+from harness.producer import RawStream
 
 pytestmark = pytest.mark.browser
 

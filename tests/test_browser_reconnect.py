@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.live_server import new_user
-from tests.producer import RawStream
+from harness.live_server import new_user
+from harness.producer import RawStream
 
 pytestmark = pytest.mark.browser
 

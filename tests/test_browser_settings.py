@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.live_server import Api
-from tests.producer import RawStream
+from harness.live_server import Api
+from harness.producer import RawStream
 
 pytestmark = pytest.mark.browser
 

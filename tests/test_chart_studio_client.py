@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from tests.live_server import Api, LiveServer, new_user, wait_for
+from harness.live_server import Api, LiveServer, new_user, wait_for
 from tests.plotly_clients import ClientProcess, Viewer, chart_studio_python, client_env
 
 pytestmark = pytest.mark.clients

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
+from harness.live_server import new_user, wait_for
 from tests.client_module import plotserver_client as client
-from tests.live_server import new_user, wait_for
 
 
 def test_a_stream_delivers_every_write_and_close_returns_the_counts(server, producer):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import signal
 import time
 
-from tests.live_server import LiveServer, new_user, wait_for
-from tests.producer import RawStream
+from harness.live_server import LiveServer, new_user, wait_for
+from harness.producer import RawStream
 
 
 def restart(server: LiveServer, artifacts) -> LiveServer:

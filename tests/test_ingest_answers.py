@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import socket
 
-from tests.live_server import wait_for
-from tests.producer import RawStream, parse_answer
+from harness.live_server import wait_for
+from harness.producer import RawStream, parse_answer
 
 
 def test_an_unknown_token_is_a_404_before_the_body_is_read(server):
@@ -45,7 +45,7 @@ def test_a_bad_line_is_counted_and_the_stream_goes_on(server, producer):
 
 
 def test_a_line_longer_than_the_limit_is_a_413_that_keeps_earlier_points(start_server, integration_db):
-    from tests.live_server import new_user
+    from harness.live_server import new_user
 
     server = start_server(name="small-lines", STREAM_MAX_LINE_BYTES="1000")
     user = new_user(integration_db.env, server.url)

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from tests.live_server import new_user, wait_for
-from tests.producer import RawStream
+from harness.live_server import new_user, wait_for
+from harness.producer import RawStream
 
 
 @pytest.fixture

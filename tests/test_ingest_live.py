@@ -6,8 +6,8 @@ import json
 
 from websockets.sync.client import connect
 
-from tests.live_server import wait_for
-from tests.producer import RawStream
+from harness.live_server import wait_for
+from harness.producer import RawStream
 
 
 def ws_url(server, plot_id: int) -> str:

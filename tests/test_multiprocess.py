@@ -10,8 +10,8 @@ from contextlib import ExitStack
 import pytest
 from websockets.sync.client import connect
 
-from tests.live_server import new_user, wait_for
-from tests.producer import RawStream
+from harness.live_server import new_user, wait_for
+from harness.producer import RawStream
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 

@@ -16,9 +16,9 @@ import shutil
 import pytest
 from django.template.loader import render_to_string
 
+from harness.live_server import ROOT, IntegrationDatabase, LiveServer
+from harness.producer import RawStream
 from tests.browser import new_member
-from tests.live_server import ROOT, IntegrationDatabase, LiveServer
-from tests.producer import RawStream
 
 pytestmark = pytest.mark.browser
 

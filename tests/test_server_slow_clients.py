@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from tests.live_server import free_port, new_user
-from tests.producer import RawStream, parse_answer
+from harness.live_server import free_port, new_user
+from harness.producer import RawStream, parse_answer
 
 # How long a test waits for the server to act on a 1-2 s timeout: wide, for loaded machines.
 GENEROUS = 30

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from harness.live_server import free_port, new_user
+from harness.producer import RawStream, parse_answer
 from streaming.ingest import FramingError
 from streaming.listener import BadRequest, ChunkedDecoder, body_reader, parse_head
-from tests.live_server import free_port, new_user
-from tests.producer import RawStream, parse_answer
 
 
 def decode_chunked(data: bytes, split_every: int = 0) -> bytes:

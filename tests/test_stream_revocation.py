@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
-from tests.live_server import manage, wait_for
-from tests.producer import RawStream
+from harness.live_server import manage, wait_for
+from harness.producer import RawStream
 
 
 def test_revoking_ends_the_open_stream_with_410_and_keeps_its_points(server, producer):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from tests.live_server import wait_for
-from tests.producer import RawStream
+from harness.live_server import wait_for
+from harness.producer import RawStream
 
 
 def test_the_newest_connection_wins_and_the_oldest_gets_409_within_a_second(server, producer):

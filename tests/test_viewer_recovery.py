@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from websockets.sync.client import connect
 
-from tests.producer import RawStream
+from harness.producer import RawStream
 
 
 def viewer_url(server, plot_id: int, since: dict | None = None) -> str:
