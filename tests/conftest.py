@@ -121,3 +121,22 @@ def producer(integration_db, server) -> Api:
 def visitor(server) -> Api:
     """An anonymous visitor of the live server."""
     return Api(server.url)
+
+
+# -- in process (tests/asgi_clients.py) ----------------------------------------------------
+
+
+@pytest.fixture
+async def stream_pipeline():
+    """The ingest pipeline of this test's event loop, started first and shut down after the test
+    (its last commits done, its database connections closed, which a transactional test's
+    teardown would otherwise wait for)."""
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    from streaming.pipeline import get_pipeline
+
+    pipeline = await get_pipeline()
+    yield pipeline
+    await pipeline.shutdown()
+    await sync_to_async(connections.close_all)()
