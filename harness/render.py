@@ -10,7 +10,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from harness.producer import RawStream
+from harness.producer import RawStream, send_lines
 
 # Counts animation frames and keeps their intervals, from before the page's own scripts run.
 FRAME_COUNTER = """
@@ -67,10 +67,8 @@ class Producer(threading.Thread):
 
 
 def fill_window(port: int, token: str, count: int) -> None:
-    body = b"".join(b'{"x": %d, "y": %f}\n' % (x, (x % 200) / 10) for x in range(count))
-    stream = RawStream(port, token, chunked=False)
-    stream.send_body(body)
-    assert stream.answer(timeout=120).status == 200
+    body = [b'{"x": %d, "y": %f}\n' % (x, (x % 200) / 10) for x in range(count)]
+    assert send_lines(port, token, body, timeout=120).status == 200
 
 
 def sample(page, cdp, started: float, producer: Producer | None, last: dict) -> Sample:

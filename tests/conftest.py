@@ -10,6 +10,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from harness.live_server import ROOT, Api, IntegrationDatabase, LiveServer, new_user
+from harness.producer import StreamingPlot, open_streaming_plot
 
 # Browser fixtures (browser, page, member) live in their own module.
 pytest_plugins = ["tests.browser"]
@@ -46,6 +47,18 @@ def alice(django_user_model):
 def bob(django_user_model):
     """Another user, who owns nothing of alice's."""
     return django_user_model.objects.create_user("bob", password="bob-password")
+
+
+@pytest.fixture
+def alices_plot(alice):
+    """A public plot of alice's, one trace (maxpoints 100) fed by one stream token: `plot.token`."""
+    from plots.models import Plot, StreamToken, Trace
+
+    plot = Plot.objects.create(owner=alice, sharing=Plot.PUBLIC)
+    token = StreamToken.objects.create(owner=alice)
+    Trace.objects.create(plot=plot, index=0, spec={"x": [], "y": []}, stream_token=token, maxpoints=100)
+    plot.token = token
+    return plot
 
 
 @pytest.fixture
@@ -115,6 +128,22 @@ def start_server(integration_db, artifacts):
 def producer(integration_db, server) -> Api:
     """A user of the live server with an API key: makes tokens and plots, streams to them."""
     return new_user(integration_db.env, server.url)
+
+
+@pytest.fixture
+def streaming_plot(server, producer):
+    """`streaming_plot(**options)`: the producer's new plot of one trace, fed by a stream open on
+    the shared server with its first point stored (options: harness.producer.open_streaming_plot).
+    Streams still open at the end of the test are closed."""
+    opened: list[StreamingPlot] = []
+
+    def open_one(**options) -> StreamingPlot:
+        opened.append(open_streaming_plot(producer, server.port, **options))
+        return opened[-1]
+
+    yield open_one
+    for each in opened:
+        each.stream.close()
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from contextlib import ExitStack
 import pytest
 from websockets.sync.client import connect
 
-from harness.live_server import new_user, wait_for
-from harness.producer import RawStream
+from harness.live_server import new_user
+from harness.producer import RawStream, open_streaming_plot
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 
@@ -41,11 +41,7 @@ def test_a_viewer_on_one_process_sees_a_producer_on_the_other(pair, user):
 
 def test_the_newest_connection_wins_across_processes(pair, user):
     a, b = pair
-    token = user.make_token()
-    plot = user.make_plot([token])
-    oldest = RawStream(a.port, token).open()
-    oldest.write({"x": 1, "y": 1})
-    wait_for(lambda: user.stream_status(token)["connected"])
+    token, plot, oldest = open_streaming_plot(user, a.port, first={"x": 1, "y": 1})
     newest = RawStream(b.port, token).open()
     newest.write({"x": 2, "y": 2})
     assert oldest.answer(timeout=10).status == 409
@@ -59,10 +55,7 @@ def test_the_newest_connection_wins_across_processes(pair, user):
 
 def test_revoking_on_one_process_ends_the_stream_on_the_other(pair, user):
     a, b = pair
-    token = user.make_token()
-    stream = RawStream(a.port, token).open()
-    stream.write({"x": 1})
-    wait_for(lambda: user.stream_status(token)["connected"])
+    token, _, stream = open_streaming_plot(user, a.port, first={"x": 1})
     user.base_url = b.url
     user.revoke(token)
     assert stream.answer(timeout=30).status == 410

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from asgiref.sync import sync_to_async
 
-from plots.models import Plot, StreamToken, Trace
+from plots.models import StreamToken, Trace
 from streaming import leases
 from streaming.snapshots import traces_with_windows
 from tests.asgi_clients import Stream, open_viewer
@@ -22,12 +22,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def token(alice):
-    """A stream token of alice's feeding trace 0 of a public plot."""
-    plot = Plot.objects.create(owner=alice, sharing=Plot.PUBLIC)
-    token = StreamToken.objects.create(owner=alice)
-    Trace.objects.create(plot=plot, index=0, spec={"x": [], "y": []}, stream_token=token, maxpoints=100)
-    token.plot = plot
+def token(alices_plot):
+    """The stream token feeding trace 0 of alice's public plot (`token.plot`)."""
+    token = alices_plot.token
+    token.plot = alices_plot
     return token
 
 

@@ -11,7 +11,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import connections
 
-from plots.models import Plot, StreamToken, Trace
+from plots.models import Plot
 from streaming import events
 from streaming.relay import get_relay
 from tests.asgi_clients import Viewer, open_viewer
@@ -28,13 +28,8 @@ async def close_thread_connections():
 
 
 @pytest.fixture
-def plot(alice):
-    """A public plot of alice's with one trace fed by one stream token."""
-    plot = Plot.objects.create(owner=alice, sharing=Plot.PUBLIC)
-    token = StreamToken.objects.create(owner=alice)
-    Trace.objects.create(plot=plot, index=0, spec={"x": [], "y": []}, stream_token=token, maxpoints=100)
-    plot.token = token
-    return plot
+def plot(alices_plot):
+    return alices_plot
 
 
 def update(token_id: int, seq: int, x: int) -> dict:

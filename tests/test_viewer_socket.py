@@ -10,7 +10,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import Client
 
-from plots.models import Plot, StreamToken, Trace
+from plots.models import Plot
 from tests.asgi_clients import Stream, Viewer, open_viewer
 from tests.writers import commit_lines, open_writer
 
@@ -18,13 +18,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def plot(alice):
-    """A plot of alice's (sharing set by each test) with one trace fed by one stream token."""
-    plot = Plot.objects.create(owner=alice, sharing=Plot.PUBLIC)
-    token = StreamToken.objects.create(owner=alice)
-    Trace.objects.create(plot=plot, index=0, spec={"x": [], "y": []}, stream_token=token, maxpoints=3)
-    plot.token = token
-    return plot
+def plot(alices_plot):
+    """alice's plot of one streamed trace (sharing set by each test)."""
+    return alices_plot
 
 
 def share(plot, sharing: str) -> None:
