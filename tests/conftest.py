@@ -103,8 +103,14 @@ def server(integration_db, artifacts):
 
     Every test talks to it from 127.0.0.1, and several send wrong API keys on purpose; with the
     default THROTTLE_AUTH_FAILURES (20 a minute per address) those add up and a later test's
-    login is refused. The throttle has a server of its own in tests/test_auth_throttling.py."""
-    server = LiveServer({**integration_db.env, "THROTTLE_AUTH_FAILURES": "100000/min"}, artifacts).start()
+    login is refused. The throttle has a server of its own in tests/test_auth_throttling.py.
+
+    A takeover waits up to STREAM_TAKEOVER_TIMEOUT for the older connection to hand over, then
+    takes it for crashed and makes numbering jump; the tests that check numbering goes on
+    without a jump give it 10 s instead of 1 s, a margin that a loaded machine cannot use up.
+    (No holder on this server ever crashes, so nothing else waits for it.)"""
+    env = {**integration_db.env, "THROTTLE_AUTH_FAILURES": "100000/min", "STREAM_TAKEOVER_TIMEOUT": "10"}
+    server = LiveServer(env, artifacts).start()
     yield server
     server.stop()
 

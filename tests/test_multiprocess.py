@@ -17,8 +17,10 @@ REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 
 @pytest.fixture
 def pair(start_server):
-    """Two processes, A and B, on one database and one Redis."""
-    return start_server(name="process-a", REDIS_URL=REDIS_URL), start_server(name="process-b", REDIS_URL=REDIS_URL)
+    """Two processes, A and B, on one database and one Redis. A takeover waits up to 10 s (not 1 s)
+    for the older holder to hand over, a margin for a loaded machine: see `server` in conftest."""
+    env = {"REDIS_URL": REDIS_URL, "STREAM_TAKEOVER_TIMEOUT": "10"}
+    return start_server(name="process-a", **env), start_server(name="process-b", **env)
 
 
 @pytest.fixture
