@@ -11,11 +11,10 @@ from plots import figure_schema
 from plots.models import ApiKey, Grid, Plot, StreamToken, Trace
 from plots.serializers import owner_token_strings
 from plots.templatetags.when import when
-from streaming.events import announce_plot_changed
-from streaming.protocol import APPENDABLE
+from streaming.protocol import flatten
 from streaming.snapshots import traces_with_windows
 from streaming.store import rebase_window
-from streaming.window import get_path, point_count, set_path
+from streaming.window import clear_window, point_count
 
 PREVIEW_VALUES = 3
 
@@ -26,18 +25,16 @@ def clear_windows(traces) -> set[int]:
     The traces are locked as an ingest batch locks them, so a batch in flight lands after the
     clear, never under it. The plots' viewers then take a fresh snapshot.
     """
-    plot_ids = set()
+    trace_ids = [t.pk for t in traces]
     with transaction.atomic():
-        for trace in Trace.objects.select_for_update().filter(pk__in=[t.pk for t in traces]):
-            for path in APPENDABLE:
-                if isinstance(get_path(trace.spec, path), list):
-                    # Coordinates stay as empty arrays; a per-point style goes back to its default.
-                    set_path(trace.spec, path, [] if "." not in path else None)
+        plots = Plot.objects.filter(traces__in=trace_ids).distinct()
+        plots.changed()
+        plot_ids = set()
+        for trace in Trace.objects.select_for_update().filter(pk__in=trace_ids):
+            clear_window(trace.spec)
             trace.save(update_fields=["spec"])
             rebase_window(trace)
             plot_ids.add(trace.plot_id)
-    for plot_id in plot_ids:
-        announce_plot_changed(plot_id)
     return plot_ids
 
 
@@ -90,14 +87,12 @@ class TraceInline(admin.StackedInline):
         )
 
 
-def spec_preview(spec: dict, prefix: str = "") -> list[tuple[str, str]]:
-    """(path, short text) for every attribute of a spec: arrays as a count and a few values."""
+def spec_preview(spec: dict) -> list[tuple[str, str]]:
+    """(path, short text) for every attribute of a spec, by the streams' own paths (the one
+    flattening rule): arrays as a count and a few values."""
     lines = []
-    for key, value in spec.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, dict):
-            lines.extend(spec_preview(value, f"{path}."))
-        elif isinstance(value, list):
+    for path, value in flatten(spec):
+        if isinstance(value, list):
             if len(value) <= 2 * PREVIEW_VALUES:
                 shown = ", ".join(_short(v) for v in value)
             else:
@@ -184,6 +179,8 @@ class PlotAdmin(admin.ModelAdmin):
         return ["layout"] if obj is not None else []
 
     def save_model(self, request, obj, form, change):
+        if change:
+            obj.changed()  # the admin's transaction: viewers are told once it commits
         save_changed_fields(form)
 
     def save_formset(self, request, form, formset, change):
@@ -191,22 +188,15 @@ class PlotAdmin(admin.ModelAdmin):
             if inline_form.has_changed():
                 save_changed_fields(inline_form)
 
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        plot_id = form.instance.pk
-        # After the admin's transaction: a viewer's snapshot must see what was saved.
-        transaction.on_commit(lambda: announce_plot_changed(plot_id))
-
+    @transaction.atomic
     def delete_model(self, request, obj):
-        plot_id = obj.pk
+        obj.changed()  # its viewers are told once it is gone
         super().delete_model(request, obj)
-        transaction.on_commit(lambda: announce_plot_changed(plot_id))
 
+    @transaction.atomic
     def delete_queryset(self, request, queryset):
-        plot_ids = list(queryset.values_list("pk", flat=True))
+        queryset.changed()
         super().delete_queryset(request, queryset)
-        for plot_id in plot_ids:
-            transaction.on_commit(lambda plot_id=plot_id: announce_plot_changed(plot_id))
 
     @admin.display(description="traces", ordering="trace_total")
     def trace_count(self, plot: Plot) -> int:

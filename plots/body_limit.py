@@ -13,7 +13,7 @@ import json
 
 from django.conf import settings
 
-# Plotly's form API answers errors in its own fields (see plots/plotly_api.py).
+# Plotly's form API answers errors in its own fields (see plots/plotly_api/views.py).
 PLOTLY_FORM_PATHS = ("/clientresp",)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from plots.models import Plot
+from plots.models import Plot, isostring
 from streaming.snapshots import traces_with_windows
 
 SPARK_POINTS = 60
@@ -59,5 +59,5 @@ def cards_json(plots: Iterable[Plot]) -> dict[str, dict]:
     for plot in plots:
         entry = card(plot)
         at = entry["last_point_at"]
-        result[str(plot.pk)] = {**entry, "last_point_at": at.isoformat() if at else None}
+        result[str(plot.pk)] = {**entry, "last_point_at": isostring(at)}
     return result

@@ -17,7 +17,6 @@ from plots.models import MAXPOINTS_DEFAULT, MAXPOINTS_LIMIT, Plot, StreamToken, 
 from plots.parsers import load_json
 from plots.quotas import check_traces
 from plots.serializers import PlotSerializer, StreamTokenSerializer, owner_token_strings
-from streaming.events import announce_plot_changed
 
 TRACE_TYPES = [
     ("scatter", "scatter"),
@@ -177,6 +176,7 @@ def save_plot_edit(plot: Plot, form: PlotEditForm, formset: TraceFormSet, owner)
     rest are renumbered, since Plotly addresses traces by position. Traces are locked as the
     ingest batch locks them, so no streamed point is lost to the edit."""
     plot = Plot.objects.select_for_update().get(pk=plot.pk)
+    plot.changed()
     plot.title = form.cleaned_data["title"]
     plot.sharing = form.cleaned_data["sharing"]
     plot.layout = form.cleaned_data["layout"]
@@ -206,7 +206,6 @@ def save_plot_edit(plot: Plot, form: PlotEditForm, formset: TraceFormSet, owner)
     for index, trace in enumerate(kept):
         trace.index = index
         trace.save()
-    transaction.on_commit(lambda: announce_plot_changed(plot.pk))
 
 
 class TokenForm(forms.Form):

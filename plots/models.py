@@ -6,6 +6,8 @@ import hashlib
 import hmac
 import re
 import secrets
+from datetime import datetime
+from typing import TypedDict
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -18,10 +20,20 @@ from django.utils import timezone
 
 from operations import metrics
 from plots.quotas import check_new_plot, check_new_token
+from streaming.events import announce_plot_changed, announce_revoked
 
 MAXPOINTS_DEFAULT = 500
 MAXPOINTS_LIMIT = 10000
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9._~-]{10,64}$")
+
+
+def isostring(moment: datetime | None) -> str | None:
+    """The one time format of plotserver's JSON: ISO 8601, UTC written as `Z` (as the REST
+    API's own date fields are), None for no time."""
+    if moment is None:
+        return None
+    text = moment.isoformat()
+    return f"{text[:-6]}Z" if text.endswith("+00:00") else text
 
 
 def new_share_key() -> str:
@@ -66,6 +78,27 @@ class ApiKey(models.Model):
         if api_key is None or not hmac.compare_digest(api_key.key_hash, _digest(key)):
             return None
         return api_key.user if api_key.user.is_active else None
+
+
+class LastError(TypedDict):
+    line: int | None
+    message: str
+    at: str | None
+
+
+class TokenStatus(TypedDict):
+    """A stream token's status as JSON: the REST API and the settings page show this shape."""
+
+    connected: bool
+    revoked: str | None
+    connected_since: str | None
+    remote_addr: str
+    last_write_at: str | None
+    accepted: int
+    rejected: int
+    last_error: LastError | None
+    takeovers: int
+    last_seq: int
 
 
 def new_token_string() -> str:
@@ -126,10 +159,26 @@ class StreamToken(models.Model):
     def is_revoked(self) -> bool:
         return self.revoked is not None
 
+    def status(self) -> TokenStatus:
+        """The live state of the token's stream, as every place that shows it renders it."""
+        last_error: LastError | None = None
+        if self.last_error:
+            last_error = {"line": self.last_error_line, "message": self.last_error, "at": isostring(self.last_error_at)}
+        return {
+            "connected": self.is_connected,
+            "revoked": isostring(self.revoked),
+            "connected_since": isostring(self.connected_since),
+            "remote_addr": self.remote_addr,
+            "last_write_at": isostring(self.last_write_at),
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "last_error": last_error,
+            "takeovers": self.takeovers,
+            "last_seq": self.last_seq,
+        }
+
     def revoke(self) -> None:
         """Refuse new streams and end the open one (410), on whichever process holds it."""
-        from streaming.events import announce_revoked
-
         if self.revoked is None:
             self.revoked = timezone.now()
             self.save(update_fields=["revoked"])
@@ -143,6 +192,38 @@ def revoke_before_delete(sender, instance: StreamToken, **kwargs) -> None:
     """A token deleted (by the admin, or with its owner) is a token revoked: its open stream
     ends with 410, by the one rule."""
     instance.revoke()
+
+
+class PlotQuerySet(models.QuerySet):
+    def visible_to(self, user: AbstractBaseUser | AnonymousUser, share_key: str | None = None) -> PlotQuerySet:
+        """The plots this visitor may see: the one sharing rule, used by the API, Plotly's
+        routes, the pages and the viewer socket alike.
+
+        Their own, the public ones, and a secret one when `share_key` is its key. The database
+        compares the key, not in constant time; a share key is 256 random bits.
+        """
+        rule = models.Q(sharing=Plot.PUBLIC)
+        if user.is_authenticated:
+            rule |= models.Q(owner_id=user.pk)
+        if share_key:
+            rule |= models.Q(sharing=Plot.SECRET, share_key=share_key)
+        return self.filter(rule)
+
+    def changed(self) -> None:
+        """These plots or their traces were edited (or are being deleted): bump their revisions
+        in the current transaction and, once it commits, tell their viewers, who then take a
+        fresh snapshot (or leave, if they may no longer see the plot).
+
+        Call it inside the edit's transaction, before its traces are written: it locks the
+        plots first, in the order the ingest commit locks them (plots, then traces), so the two
+        cannot deadlock. A viewer coming back with an older revision resyncs."""
+        plot_ids = list(self.values_list("pk", flat=True))  # the queryset may be annotated
+        with transaction.atomic():
+            locked = Plot.objects.select_for_update().filter(pk__in=plot_ids).order_by("pk")
+            plot_ids = list(locked.values_list("pk", flat=True))
+            Plot.objects.filter(pk__in=plot_ids).update(revision=models.F("revision") + 1)
+        for plot_id in plot_ids:
+            transaction.on_commit(lambda plot_id=plot_id: announce_plot_changed(plot_id))
 
 
 class Plot(models.Model):
@@ -169,6 +250,8 @@ class Plot(models.Model):
     )
     created = models.DateTimeField(default=timezone.now)
     updated = models.DateTimeField(auto_now=True)
+
+    objects = PlotQuerySet.as_manager()
 
     class Meta:
         ordering = ["-updated"]
@@ -198,29 +281,23 @@ class Plot(models.Model):
     def rotate_share_key(self) -> str:
         """A new share key for a secret plot: the old link stops working at once, for open
         viewers too (they are told the plot changed, and the old key no longer admits them)."""
-        from streaming.events import announce_plot_changed
-
-        self.share_key = new_share_key()
-        self.save(update_fields=["share_key", "updated"])
-        plot_id = self.pk
-        transaction.on_commit(lambda: announce_plot_changed(plot_id))
+        with transaction.atomic():
+            self.changed()
+            self.share_key = new_share_key()
+            self.save(update_fields=["share_key", "updated"])
         return self.share_key
+
+    def changed(self) -> None:
+        """This plot or its traces were edited: see PlotQuerySet.changed (the one way to say so)."""
+        Plot.objects.filter(pk=self.pk).changed()
+        # A later save() of this instance writes every field: it must not write the old revision back.
+        self.refresh_from_db(fields=["revision"])
 
     def get_absolute_url(self) -> str:
         return reverse("plot-detail", kwargs={"username": self.owner.get_username(), "pk": self.pk})
 
     def embed_path(self) -> str:
         return reverse("plot-embed", kwargs={"username": self.owner.get_username(), "pk": self.pk})
-
-    def can_view(self, user: AbstractBaseUser | AnonymousUser, share_key: str | None = None) -> bool:
-        """The one sharing rule, used by the API, the pages and the WebSocket alike."""
-        if user.is_authenticated and user.pk == self.owner_id:
-            return True
-        if self.sharing == self.PUBLIC:
-            return True
-        if self.sharing == self.SECRET and share_key:
-            return hmac.compare_digest(share_key, self.share_key)
-        return False
 
     def viewer_figure(self) -> dict:
         """The figure as a viewer sees it now: streamed windows in the data, no tokens.
@@ -267,7 +344,7 @@ class Grid(models.Model):
 
     chart_studio moves every array of a figure into a grid and sends the plot with `xsrc`
     references (`owner:grid_id:column_uid`); plotserver copies the data back into the plot's
-    traces when the plot is saved (plots/plotly_api.py), so the grid itself is kept only for
+    traces when the plot is saved (plots/plotly_api/grids.py), so the grid itself is kept only for
     the clients that read it again.
     """
 

@@ -7,7 +7,6 @@ from rest_framework import serializers
 
 from plots import figure_schema, quotas
 from plots.models import MAXPOINTS_DEFAULT, MAXPOINTS_LIMIT, TOKEN_PATTERN, Plot, StreamToken, Trace
-from streaming.events import announce_plot_changed
 from streaming.snapshots import traces_with_windows
 
 
@@ -16,9 +15,11 @@ class StreamTokenSerializer(serializers.ModelSerializer):
         required=False,
         help_text="Leave out to get a random token; give one (10 to 64 of A-Z a-z 0-9 . _ ~ -) to keep an old one.",
     )
-    revoked = serializers.SerializerMethodField()
-    connected = serializers.BooleanField(source="is_connected", read_only=True)
-    last_error = serializers.SerializerMethodField()
+    # The status fields are StreamToken.status(), the one shape of a token's status; declared
+    # here for the API's schema.
+    revoked = serializers.DateTimeField(read_only=True, allow_null=True)
+    connected = serializers.BooleanField(read_only=True)
+    last_error = serializers.JSONField(read_only=True, help_text='{"line", "message", "at"} or null.')
     traces = serializers.SerializerMethodField()
 
     class Meta:
@@ -42,14 +43,8 @@ class StreamTokenSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = [f for f in fields if f not in ("token", "name")]
 
-    def get_revoked(self, token: StreamToken) -> str | None:
-        return token.revoked.isoformat() if token.revoked else None
-
-    def get_last_error(self, token: StreamToken) -> dict | None:
-        if not token.last_error:
-            return None
-        at = token.last_error_at.isoformat() if token.last_error_at else None
-        return {"line": token.last_error_line, "message": token.last_error, "at": at}
+    def to_representation(self, token: StreamToken) -> dict:
+        return {**super().to_representation(token), **token.status()}
 
     def get_traces(self, token: StreamToken) -> list[dict]:
         return [{"plot": t.plot_id, "index": t.index} for t in token.traces.all()]
@@ -235,6 +230,7 @@ class PlotSerializer(serializers.ModelSerializer):
 
     @transaction.atomic
     def update(self, plot: Plot, validated: dict) -> Plot:
+        plot.changed()
         figure = validated.pop("figure", None)
         for field, value in validated.items():
             setattr(plot, field, value)
@@ -246,7 +242,6 @@ class PlotSerializer(serializers.ModelSerializer):
         # Only what was sent: the layout read with the plot may be older than what streams
         # have written since.
         plot.save(update_fields=changed)
-        transaction.on_commit(lambda: announce_plot_changed(plot.pk))
         return plot
 
 
@@ -291,16 +286,18 @@ class TraceSerializer(serializers.ModelSerializer):
             attrs["stream_token"] = _owned_token(token, "token", self.context["request"].user)
         return attrs
 
+    @transaction.atomic
     def create(self, validated: dict) -> Trace:
         plot = validated["plot"]
+        plot.changed()
         bindings = [*plot.traces.values_list("stream_token_id", flat=True), _token_id(validated.get("stream_token"))]
         quotas.check_traces(plot.pk, len(bindings), bindings)
         validated["index"] = plot.traces.count()
-        trace = super().create(validated)
-        transaction.on_commit(lambda: announce_plot_changed(plot.pk))
-        return trace
+        return super().create(validated)
 
+    @transaction.atomic
     def update(self, trace: Trace, validated: dict) -> Trace:
+        trace.plot.changed()
         if "stream_token" in validated:
             others = trace.plot.traces.exclude(pk=trace.pk).values_list("stream_token_id", flat=True)
             bindings = [*others, _token_id(validated["stream_token"])]
@@ -310,7 +307,6 @@ class TraceSerializer(serializers.ModelSerializer):
         # Only what was sent: the window read with the trace may be older than what its
         # stream has written since.
         trace.save(update_fields=list(validated))
-        transaction.on_commit(lambda: announce_plot_changed(trace.plot_id))
         return trace
 
     def to_representation(self, trace: Trace) -> dict:

@@ -10,7 +10,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -33,10 +32,9 @@ from plots.forms import (
 )
 from plots.models import ApiKey, Plot, StreamToken
 from plots.quotas import QuotaExceeded
-from streaming.events import announce_plot_changed
-from streaming.protocol import APPENDABLE
+from streaming.protocol import COORDINATES, PER_POINT_ATTRIBUTES
 from streaming.snapshots import traces_with_windows
-from streaming.window import POINT_ATTRIBUTES, get_path, point_count
+from streaming.window import get_path, point_count
 
 # -- watching ------------------------------------------------------------------------------
 
@@ -45,11 +43,8 @@ HOME_CARDS = 120
 
 
 def _listed(request: HttpRequest):
-    """The plots Home lists to this visitor: public ones, and their own."""
-    visible = Q(sharing=Plot.PUBLIC)
-    if request.user.is_authenticated:
-        visible |= Q(owner=request.user)
-    return Plot.objects.filter(visible).select_related("owner").prefetch_related("traces__stream_token")
+    """The plots Home lists to this visitor: public ones, and their own (no secret link here)."""
+    return Plot.objects.visible_to(request.user).select_related("owner").prefetch_related("traces__stream_token")
 
 
 def plot_list(request: HttpRequest) -> HttpResponse:
@@ -64,10 +59,11 @@ def cards_json(request: HttpRequest) -> JsonResponse:
 
 
 def _viewable(request: HttpRequest, username: str, pk: int) -> tuple[Plot, str | None]:
-    """The plot if this visitor may see it (the sharing rule of Plot.can_view), else 404."""
-    plot = get_object_or_404(Plot.objects.select_related("owner"), pk=pk, owner__username=username)
+    """The plot if this visitor may see it (the sharing rule, Plot.objects.visible_to), else 404."""
     share_key = request.GET.get("share_key")
-    if not plot.can_view(request.user, share_key):
+    plots = Plot.objects.visible_to(request.user, share_key).select_related("owner")
+    plot = plots.filter(pk=pk, owner__username=username).first()
+    if plot is None:
         raise Http404("No such plot, or it is not shared with you.")
     return plot, share_key
 
@@ -142,6 +138,7 @@ def plot_detail(request: HttpRequest, username: str, pk: int) -> HttpResponse:
         "is_owner": is_owner,
         "traces": traces,
         "waiting": not any(point_count(t.spec) for t in traces),
+        "coordinates": COORDINATES,
         "commands": stream_commands(request, bound[0].token) if is_owner and bound else [],
         "command_token": bound[0] if bound else None,
         "page_url": request.build_absolute_uri(_with_key(plot.get_absolute_url(), plot, shown_key)),
@@ -176,8 +173,8 @@ def trace_csv(request: HttpRequest, username: str, pk: int, index: int) -> HttpR
     trace = get_object_or_404(plot.traces, index=index)
     (trace,) = traces_with_windows(plot.traces.filter(pk=trace.pk))
     columns = {}
-    # Every per-point attribute a stream can append (the protocol's list), coordinates first.
-    for name in (*POINT_ATTRIBUTES, *sorted(APPENDABLE - set(POINT_ATTRIBUTES))):
+    # Every per-point attribute a stream can append (the protocol's one list), coordinates first.
+    for name in PER_POINT_ATTRIBUTES:
         values = get_path(trace.spec, name)
         if isinstance(values, list):
             columns[name] = values
@@ -217,18 +214,7 @@ def my_plots(request: HttpRequest) -> HttpResponse:
 def status_json(request: HttpRequest) -> JsonResponse:
     """The live status of the owner's tokens, polled by the settings page."""
     tokens = StreamToken.objects.filter(owner=request.user)
-    return JsonResponse({"tokens": {str(token.pk): _token_status(token) for token in tokens}})
-
-
-def _token_status(token: StreamToken) -> dict:
-    return {
-        "connected": token.is_connected,
-        "revoked": token.is_revoked,
-        "last_write_at": token.last_write_at.isoformat() if token.last_write_at else None,
-        "accepted": token.accepted,
-        "rejected": token.rejected,
-        "last_error": token.last_error,
-    }
+    return JsonResponse({"tokens": {str(token.pk): token.status() for token in tokens}})
 
 
 @login_required
@@ -300,8 +286,9 @@ def plot_delete(request: HttpRequest, username: str, pk: int) -> HttpResponse:
     plot = _own_plot(request, username, pk)
     if request.method == "POST":
         title = str(plot)
-        plot.delete()
-        announce_plot_changed(pk)
+        with transaction.atomic():
+            plot.changed()  # its viewers are told once it is gone
+            plot.delete()
         messages.success(request, f"Deleted “{title}”.")
         return redirect("my-plots")
     return render(request, "plots/plot_delete.html", {"plot": plot})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.shortcuts import get_object_or_404
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
@@ -13,7 +12,6 @@ from rest_framework.views import APIView
 
 from plots.models import Plot, StreamToken, Trace
 from plots.serializers import PlotSerializer, StreamTokenSerializer, TraceSerializer
-from streaming.events import announce_plot_changed
 
 
 class StreamTokenViewSet(
@@ -79,8 +77,9 @@ def visible_plot(request: Request, pk) -> Plot:
     """The plot, if this visitor may see it; 404 otherwise (a private plot is not admitted to)."""
     if not str(pk).isdigit():  # ids are numbers: anything else names no plot (not a 500)
         raise NotFound("No such plot, or it is not shared with you.")
-    plot = get_object_or_404(Plot.objects.select_related("owner"), pk=pk)
-    if not plot.can_view(request.user, request.query_params.get("share_key")):
+    plots = Plot.objects.visible_to(request.user, request.query_params.get("share_key"))
+    plot = plots.select_related("owner").filter(pk=pk).first()
+    if plot is None:
         raise NotFound("No such plot, or it is not shared with you.")
     return plot
 
@@ -116,10 +115,10 @@ class PlotViewSet(viewsets.ModelViewSet):
             )
         return super().update(request, *args, **kwargs)
 
+    @transaction.atomic
     def perform_destroy(self, plot: Plot) -> None:
-        plot_id = plot.pk
+        plot.changed()  # its viewers are told once it is gone
         plot.delete()
-        announce_plot_changed(plot_id)
 
     @action(detail=True, methods=["get"], permission_classes=[permissions.AllowAny])
     def figure(self, request: Request, pk=None) -> Response:
@@ -162,9 +161,9 @@ class TraceViewSet(viewsets.ModelViewSet):
     @transaction.atomic
     def perform_destroy(self, trace: Trace) -> None:
         plot = trace.plot
+        plot.changed()
         trace.delete()
         # Keep indexes dense: Plotly addresses traces by position.
         for position, rest in enumerate(plot.traces.order_by("index")):
             if rest.index != position:
                 Trace.objects.filter(pk=rest.pk).update(index=position)
-        transaction.on_commit(lambda: announce_plot_changed(plot.pk))

@@ -16,6 +16,6 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", include("plots.plotly_api")),  # Plotly's own clients: /v2/..., /clientresp
+    path("", include("plots.plotly_api.urls")),  # Plotly's own clients: /v2/..., /clientresp
     path("", include("plots.urls")),
 ]

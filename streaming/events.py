@@ -17,7 +17,6 @@ from typing import Literal, NotRequired, TypedDict
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import models
 
 
 def plot_group(plot_id: int) -> str:
@@ -96,11 +95,9 @@ async def publish_updates(plot_id: int, updates: list[StreamUpdate]) -> None:
 
 
 def announce_plot_changed(plot_id: int) -> None:
-    """The plot or its traces were edited: bump its revision (so a viewer coming back with an
-    older one takes a snapshot) and tell its viewers now. Called from sync code (views, admin)."""
-    from plots.models import Plot
-
-    Plot.objects.filter(pk=plot_id).update(revision=models.F("revision") + 1)
+    """Tell the plot's viewers it was edited: they take a fresh snapshot. Sent by
+    `Plot.changed()` once the edit committed (the revision bump is the edit's own); call that,
+    not this. Called from sync code."""
     message: PlotChanged = {"type": "plot.changed", "plot": plot_id}
     async_to_sync(get_channel_layer().group_send)(plot_group(plot_id), message)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import orjson
@@ -21,16 +22,22 @@ MAX_DEPTH = 20
 
 # Per-point attributes: a scalar appends one value, an array replaces the whole attribute.
 # These are the attributes Plotly's streaming server accepted (its `streamable` flags), the
-# coordinates of every trace type that plotly.js draws, and the per-point styles.
-APPENDABLE = frozenset(
-    """
-    x y z text hovertext customdata ids lat lon r theta a b c u v w
-    open high low close values labels parents base width
+# coordinates of every trace type that plotly.js draws, and the per-point styles. This is the
+# one list: the window rules, clearing a window, the CSV export and the admin all read it.
+#
+# COORDINATES are the ones whose length is the number of points a trace shows, in the order a
+# table of points puts them first; the other per-point attributes follow them.
+COORDINATES = ("x", "y", "z", "lat", "lon", "r", "theta", "a", "b", "c", "values", "open", "high", "low", "close")
+PER_POINT_ATTRIBUTES = (
+    *COORDINATES,
+    *"""
+    text hovertext customdata ids u v w labels parents base width
     marker.color marker.size marker.opacity marker.symbol marker.line.color marker.line.width
     error_x.array error_x.arrayminus error_y.array error_y.arrayminus
     error_z.array error_z.arrayminus
-    """.split()
+    """.split(),
 )
+APPENDABLE = frozenset(PER_POINT_ATTRIBUTES)
 
 # Whole-trace styles: any value sets the attribute, as Plotly.restyle would.
 SETTABLE = frozenset(
@@ -183,7 +190,7 @@ def parse_line(raw: bytes) -> Update | None:
                 raise LineRejected(_too_deep())
             update.layout = normalize_layout(value)
             continue
-        for path, leaf in _flatten(key, value):
+        for path, leaf in flatten(value, key, max_keys=MAX_PATH_KEYS):
             update.trace[path] = _checked(path, leaf)
     return update
 
@@ -209,15 +216,26 @@ def _depth(value: object) -> int:
 MAX_PATH_KEYS = 3
 
 
-def _flatten(prefix: str, value: object, keys: int = 1) -> list[tuple[str, object]]:
-    if isinstance(value, dict):
-        if keys >= MAX_PATH_KEYS:
-            raise LineRejected(f"{prefix}: no streamable attribute is nested this deep")
-        pairs = []
-        for key, inner in value.items():
-            pairs.extend(_flatten(f"{prefix}.{key}", inner, keys + 1))
-        return pairs
-    return [(prefix, value)]
+def flatten(value: object, prefix: str = "", max_keys: int | None = None) -> list[tuple[str, object]]:
+    """A change as (dotted path, value) pairs, the form Plotly.restyle and Plotly.relayout take:
+    the one flattening rule, for trace attributes, layouts and anything shown by path.
+
+    Nested objects merge key by key (docs/streaming.md): each key of an object is a path of its
+    own, so an empty object changes nothing and yields no pair. Arrays, values and null are
+    leaves: they replace (null resets). `max_keys` refuses paths of more keys than that (a key
+    written with dots counts as one).
+    """
+    return list(_pairs(value, prefix, 1 if prefix else 0, max_keys))
+
+
+def _pairs(value: object, path: str, keys: int, max_keys: int | None) -> Iterator[tuple[str, object]]:
+    if not isinstance(value, dict):
+        yield path, value
+        return
+    if max_keys is not None and keys >= max_keys:
+        raise LineRejected(f"{path}: no streamable attribute is nested this deep")
+    for key, inner in value.items():
+        yield from _pairs(inner, f"{path}.{key}" if path else key, keys + 1, max_keys)
 
 
 def _checked(path: str, value: object) -> object:
@@ -271,19 +289,8 @@ def normalize_layout(layout: dict) -> dict[str, object]:
     for the plot and for every axis.
     """
     flat: dict[str, object] = {}
-    for path, value in _flatten_layout("", layout):
-        if not path:
-            continue
+    for path, value in flatten(layout):
         if isinstance(value, str) and (path == "title" or path.endswith(".title")):
             path = f"{path}.text"
         flat[path] = value
     return flat
-
-
-def _flatten_layout(prefix: str, value: object) -> list[tuple[str, object]]:
-    if isinstance(value, dict) and value:
-        pairs = []
-        for key, inner in value.items():
-            pairs.extend(_flatten_layout(f"{prefix}.{key}" if prefix else key, inner))
-        return pairs
-    return [(prefix, value)]

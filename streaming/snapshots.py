@@ -147,17 +147,20 @@ def _snapshot(plot_id: int, user, share_key: str | None) -> dict | None:
     # least as new as those positions. A layout change it already holds may come again as an
     # update; setting the same paths twice is harmless, missing one would not be.
     traces = list(Trace.objects.filter(plot_id=plot_id).select_related("stream_token", "plot", "checkpoint"))
-    plot = Plot.objects.select_related("owner").filter(pk=plot_id).first()
-    if plot is None or not plot.can_view(user, share_key):
+    plot = Plot.objects.visible_to(user, share_key).select_related("owner").filter(pk=plot_id).first()
+    if plot is None:
         return None
     streams = {}
     for trace in traces:
         token = trace.stream_token
         if token is not None and str(token.pk) not in streams:
+            # Viewers get the public part of the token's status (StreamToken.status): never its
+            # counters or errors, which are the owner's.
+            status = token.status()
             streams[str(token.pk)] = {
-                "seq": token.last_seq,
-                "connected": token.is_connected,
-                "last_write_at": token.last_write_at.isoformat() if token.last_write_at else None,
+                "seq": status["last_seq"],
+                "connected": status["connected"],
+                "last_write_at": status["last_write_at"],
             }
     # Rows past a stream's stored position cannot exist (a commit writes both at once), so the
     # windows and the positions agree. No token string of the owner's reaches a viewer, wherever
@@ -187,8 +190,8 @@ def catch_up(plot_id: int, user, share_key: str | None, since: dict) -> dict | N
 
 
 def _catch_up(plot_id: int, user, share_key: str | None, since: dict) -> dict | None:
-    plot = Plot.objects.filter(pk=plot_id).first()
-    if plot is None or not plot.can_view(user, share_key):
+    plot = Plot.objects.visible_to(user, share_key).filter(pk=plot_id).first()
+    if plot is None:
         return None
     seen = since.get("streams") if isinstance(since, dict) else None
     if since.get("revision") != plot.revision or not isinstance(seen, dict):

@@ -6,10 +6,7 @@ a viewer's figure and the stored one never drift apart.
 
 from __future__ import annotations
 
-from streaming.protocol import APPENDABLE, Update
-
-# The attributes whose length is the number of points a trace shows.
-POINT_ATTRIBUTES = ("x", "y", "z", "lat", "lon", "r", "theta", "a", "b", "c", "values", "open", "close")
+from streaming.protocol import APPENDABLE, COORDINATES, PER_POINT_ATTRIBUTES, Update
 
 
 def get_path(container: dict, path: str) -> object:
@@ -45,7 +42,17 @@ def trim(values: list, maxpoints: int) -> list:
 
 
 def point_count(spec: dict) -> int:
-    return max((len(v) for k in POINT_ATTRIBUTES if isinstance(v := spec.get(k), list)), default=0)
+    return max((len(v) for k in COORDINATES if isinstance(v := spec.get(k), list)), default=0)
+
+
+def clear_window(spec: dict) -> None:
+    """Empty a trace's window in place: every per-point attribute it holds, its styles kept.
+
+    Coordinates and labels stay as empty arrays; a per-point style (`marker.color`, ...) goes
+    back to its default."""
+    for path in PER_POINT_ATTRIBUTES:
+        if isinstance(get_path(spec, path), list):
+            set_path(spec, path, [] if "." not in path else None)
 
 
 def apply_update(spec: dict, update: Update, maxpoints: int) -> dict:

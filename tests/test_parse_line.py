@@ -1,8 +1,12 @@
 """parse_line: how one line of a stream becomes an update, or is rejected with a reason."""
 
+import json
+import re
+from pathlib import Path
+
 import pytest
 
-from streaming.protocol import LineRejected, parse_line
+from streaming.protocol import PER_POINT_ATTRIBUTES, LineRejected, flatten, parse_line
 
 
 def test_a_blank_line_is_a_heartbeat():
@@ -19,6 +23,17 @@ def test_scalars_and_arrays_become_trace_paths():
 def test_nested_attributes_are_flattened_to_dotted_paths():
     update = parse_line(b'{"x": 1, "marker": {"color": "red", "size": 4, "line": {"width": 2}}}')
     assert update.trace == {"x": 1, "marker.color": "red", "marker.size": 4, "marker.line.width": 2}
+
+
+def test_traces_and_layouts_flatten_by_one_rule():
+    nested = {"marker": {"color": "red", "line": {"width": 2}, "size": {}}, "x": [1, {"a": 1}]}
+    assert flatten(nested) == [("marker.color", "red"), ("marker.line.width", 2), ("x", [1, {"a": 1}])]
+    assert parse_line(b'{"layout": %s}' % json.dumps(nested).encode()).layout == dict(flatten(nested))
+
+
+def test_an_empty_object_changes_nothing():
+    update = parse_line(b'{"marker": {}, "layout": {"xaxis": {}}}')
+    assert (update.trace, update.layout) == ({}, {})
 
 
 def test_type_is_ignored():
@@ -124,3 +139,9 @@ def test_a_deeply_nested_line_is_rejected_however_deep(depth):
 def test_a_layout_may_nest_up_to_the_limit():
     nested = b'{"a": ' * 18 + b"1" + b"}" * 18
     assert parse_line(b'{"layout": %s}' % nested).layout == {".".join(["a"] * 18): 1}
+
+
+def test_the_documented_per_point_attributes_are_the_protocols_one_list():
+    docs = (Path(__file__).parent.parent / "docs" / "streaming.md").read_text()
+    listed = re.search(r"Per-point attributes: `([^`]*)`", docs)[1].split()
+    assert sorted(listed) == sorted(PER_POINT_ATTRIBUTES)

@@ -7,6 +7,8 @@ import io
 import pytest
 
 from plots.models import Plot, Trace
+from streaming.protocol import COORDINATES, PER_POINT_ATTRIBUTES
+from streaming.window import set_path
 
 pytestmark = pytest.mark.django_db
 
@@ -26,3 +28,18 @@ def test_every_appendable_attribute_is_a_column(client, alice):
     assert rows[0][:2] == ["x", "y"]
     assert set(rows[0]) == {"x", "y", "hovertext", "customdata", "marker.opacity"}
     assert dict(zip(rows[0], rows[1], strict=True))["hovertext"] == "a"
+
+
+def test_every_per_point_attribute_a_trace_holds_is_exported(client, alice):
+    plot = Plot.objects.create(owner=alice, title="all of them")
+    spec = {"type": "scatter", "mode": "lines"}
+    for position, path in enumerate(PER_POINT_ATTRIBUTES):
+        set_path(spec, path, [position, position + 0.5])
+    Trace.objects.create(plot=plot, index=0, spec=spec)
+
+    rows = list(csv.reader(io.StringIO(client.get(f"/~alice/{plot.pk}/traces/0.csv").content.decode())))
+
+    assert rows[0] == list(PER_POINT_ATTRIBUTES)
+    assert rows[0][: len(COORDINATES)] == list(COORDINATES)
+    assert rows[1] == [str(position) for position in range(len(PER_POINT_ATTRIBUTES))]
+    assert rows[2] == [str(position + 0.5) for position in range(len(PER_POINT_ATTRIBUTES))]

@@ -158,7 +158,7 @@ async def test_a_plot_made_private_closes_its_anonymous_viewers_with_4404(plot):
     viewer = await open_viewer(plot.pk)
     await viewer.receive_json_from(timeout=5)
     await sync_to_async(Plot.objects.filter(pk=plot.pk).update)(sharing=Plot.PRIVATE)
-    await sync_to_async(events.announce_plot_changed)(plot.pk)
+    await sync_to_async(Plot.objects.filter(pk=plot.pk).changed)()
     assert (await viewer.receive_json_from(timeout=5))["status"] == 404
     assert (await viewer.receive_output(timeout=5)) == {"type": "websocket.close", "code": 4404}
 

@@ -80,6 +80,18 @@ def test_layout_changes_merge_like_relayout():
     assert layout == {"title": {"text": "b", "font": {"size": 20}}, "xaxis": {"range": [2, 3], "type": "date"}}
 
 
+def test_an_empty_object_in_a_layout_change_leaves_the_axis_as_it_was():
+    layout = {"xaxis": {"range": [0, 1], "title": {"text": "time"}}, "yaxis": {"type": "log"}}
+    merge_layout(layout, parse_line(b'{"layout": {"xaxis": {}, "yaxis": {"title": {}}}}').layout)
+    assert layout == {"xaxis": {"range": [0, 1], "title": {"text": "time"}}, "yaxis": {"type": "log"}}
+
+
+def test_an_empty_object_in_a_trace_line_leaves_the_trace_as_it_was():
+    spec = {"x": [1], "marker": {"color": "red"}}
+    assert apply(spec, b'{"marker": {}}') == {}
+    assert spec == {"x": [1], "marker": {"color": "red"}}
+
+
 def test_a_null_in_a_layout_change_removes_the_setting():
     layout = {"xaxis": {"range": [0, 1]}}
     merge_layout(layout, {"xaxis.range": None})

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from django import template
 from django.utils.html import format_html
 
+from plots.models import isostring
+
 register = template.Library()
 
 
@@ -25,7 +27,7 @@ def when(value: datetime | None, empty: str = "never", css: str = "") -> str:
         return format_html('<time data-relative datetime="" data-empty="{}" class="{}">{}</time>', empty, css, empty)
     return format_html(
         '<time data-relative datetime="{}" title="{}" data-empty="{}" class="{}">{}</time>',
-        value.isoformat(),
+        isostring(value),
         exact(value),
         empty,
         css,

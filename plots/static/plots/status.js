@@ -18,7 +18,8 @@
       row.querySelector(".token-status").textContent = token.revoked ? "revoked" : token.connected ? "connected" : "idle";
       row.querySelector(".accepted").textContent = token.accepted;
       row.querySelector(".rejected").textContent = token.rejected;
-      row.querySelector(".last-error").textContent = token.last_error.length > 80 ? token.last_error.slice(0, 79) + "…" : token.last_error;
+      const error = token.last_error ? token.last_error.message : "";
+      row.querySelector(".last-error").textContent = error.length > 80 ? error.slice(0, 79) + "…" : error;
       setTime(row.querySelector(".last-write"), token.last_write_at);
     });
   }

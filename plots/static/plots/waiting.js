@@ -4,10 +4,12 @@
   const waiting = document.getElementById("waiting");
   const plot = document.getElementById("plot");
   if (waiting && plot) {
+    // The attributes that count points: the server's one list (streaming/protocol.py COORDINATES).
+    const coordinates = JSON.parse(document.getElementById("point-coordinates").textContent);
     const timer = setInterval(function () {
       const traces = plot.data || [];
       const drawn = traces.some(function (trace) {
-        return ["x", "y", "z", "values", "lat", "r"].some(function (key) {
+        return coordinates.some(function (key) {
           return Array.isArray(trace[key]) && trace[key].length > 0;
         });
       });
