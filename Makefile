@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STREAM_PORT ?=
 
-.PHONY: run test venv lint bench clean
+.PHONY: run test venv lint bench clean screenshots
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,11 +36,16 @@ run: venv $(SECRET_KEY_FILE)
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The pictures in docs/ are the browser tests' (which write only into test-artifacts/).
+screenshots: venv
+	$(BIN)/python -m harness.screenshots
+
+# ruff (lint and format), then mypy (configured in pyproject.toml: strict on streaming/).
 lint: venv
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
 bench: venv
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) staticfiles test-artifacts .pytest_cache
+	rm -rf $(VENV) staticfiles test-artifacts .pytest_cache .mypy_cache

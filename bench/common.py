@@ -1,6 +1,6 @@
 """What every benchmark scenario shares: the server under test, its CPU and memory, and the results.
 
-The server is a real uvicorn subprocess (tests/live_server.py) on a database of its own, beside
+The server is a real uvicorn subprocess (harness/live_server.py) on a database of its own, beside
 the one in DATABASE_URL (PostgreSQL), with Redis as the channel layer when REDIS_URL is set:
 the deployment the figures are for. Without them it runs on SQLite and the in-memory layer,
 which is fine for the smoke tests but says nothing about production.
@@ -20,7 +20,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from tests.live_server import ROOT, IntegrationDatabase, LiveServer, manage, new_user
+from harness.live_server import ROOT, IntegrationDatabase, LiveServer, manage, new_user
 
 RESULTS = ROOT / "bench" / "results"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

@@ -29,8 +29,8 @@ from pathlib import Path
 
 import orjson
 
-from tests.live_server import IntegrationDatabase, LiveServer, new_user
-from tests.producer import RawStream
+from harness.live_server import IntegrationDatabase, LiveServer, new_user
+from harness.producer import RawStream
 
 VIEWERS_PER_WORKER = 250
 

@@ -22,8 +22,8 @@ import threading
 import time
 from pathlib import Path
 
-from tests.live_server import ROOT, IntegrationDatabase, LiveServer, free_port, new_user, wait_for
-from tests.producer import RawStream
+from harness.live_server import ROOT, IntegrationDatabase, LiveServer, free_port, new_user, wait_for
+from harness.producer import RawStream
 
 POINTS = 20000
 STREAMS = 8

@@ -33,7 +33,7 @@ from bench.common import (
 )
 from bench.live import final_seqs
 from bench.load import idle_producer_process, idle_viewer_process
-from tests.producer import RawStream
+from harness.producer import RawStream
 
 CONNECTIONS_PER_PROCESS = 2500
 VIEWERS_PER_PLOT = 10

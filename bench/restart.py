@@ -21,7 +21,7 @@ import time
 
 from bench.common import Environment, Row, bulk_tokens, print_table, raise_fd_limit, say, stop, stream_errors
 from bench.load import producer_process
-from tests.live_server import LiveServer
+from harness.live_server import LiveServer
 
 TRACES_PER_PLOT = 10
 STREAMS_PER_WAVE = 100

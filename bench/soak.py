@@ -19,6 +19,7 @@ import multiprocessing
 import socket
 import threading
 import time
+from pathlib import Path
 
 from bench.common import (
     Environment,
@@ -251,6 +252,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--producers", type=int, default=100)
     parser.add_argument("--viewers", type=int, default=100)
     parser.add_argument("--sample", type=float, default=30, help="seconds between samples")
+    parser.add_argument("--json", default="", help="also write every figure, samples included, to this file")
     return parser.parse_args(argv)
 
 
@@ -262,6 +264,8 @@ def main(argv: list[str] | None = None) -> None:
             env, seconds=args.seconds, rate=args.rate, producers=args.producers, viewers=args.viewers,
             sample=args.sample,
         )  # fmt: skip
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2, default=str))
     print(json.dumps({k: v for k, v in figures.items() if k != "series"}, indent=2, default=str))
     print(row(figures).measured)
 

@@ -125,6 +125,7 @@ class Stream:
         self.timeout = timeout
         self.max_pending_bytes = max_pending_bytes
         self._target = target
+        self._host: str = target.hostname
         self._ssl_context = ssl_context
         self._path = target.path or "/"
 
@@ -255,7 +256,7 @@ class Stream:
             self._start_heartbeats()
 
     def _open_connection(self) -> None:
-        host, port = self._target.hostname, self._target.port
+        host, port = self._host, self._target.port
         if self._target.scheme == "https":
             conn: http.client.HTTPConnection = http.client.HTTPSConnection(
                 host, port, timeout=self.timeout, context=self._ssl_context
@@ -314,6 +315,7 @@ class Stream:
         self._ensure_connected()
         # Should this fail, the answer, if any, still says what the server read.
         with contextlib.suppress(OSError):
+            assert self._conn is not None and self._conn.sock is not None  # _ensure_connected
             self._conn.sock.sendall(b"0\r\n\r\n")
         self._settle(self._read_answer(), ended_by_us=True)
 
@@ -326,7 +328,7 @@ class Stream:
         self._drop_connection()
         self.last_status = answer.status if answer else None
         counts = answer.counts if answer else None
-        if counts is not None:
+        if answer is not None and counts is not None:
             accepted, rejected = counts
             self.accepted += accepted
             self.rejected += rejected

@@ -7,6 +7,7 @@ from django.db.models import Count
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from history.retention import normalize_retention
 from plots import figure_schema
 from plots.models import ApiKey, Grid, Plot, StreamToken, Trace
 from plots.serializers import owner_token_strings
@@ -132,6 +133,9 @@ class PlotAdminForm(forms.ModelForm):
         model = Plot
         fields = "__all__"
 
+    def clean_retention(self) -> str:
+        return normalize_retention(self.cleaned_data["retention"])  # the field's validator parsed it
+
     def clean(self):
         data = super().clean()
         layout = data.get("layout")
@@ -149,7 +153,18 @@ class PlotAdminForm(forms.ModelForm):
 
 @admin.register(Plot)
 class PlotAdmin(admin.ModelAdmin):
-    list_display = ["id", "title", "folder", "owner", "sharing", "trace_count", "streaming", "updated", "view"]
+    list_display = [
+        "id",
+        "title",
+        "folder",
+        "owner",
+        "sharing",
+        "retention",
+        "trace_count",
+        "streaming",
+        "updated",
+        "view",
+    ]
     list_filter = ["sharing", StreamingFilter, "updated"]
     search_fields = ["title", "owner__username", "traces__stream_token__name", "traces__stream_token__token"]
     list_select_related = ["owner"]
@@ -200,11 +215,11 @@ class PlotAdmin(admin.ModelAdmin):
 
     @admin.display(description="traces", ordering="trace_total")
     def trace_count(self, plot: Plot) -> int:
-        return plot.trace_total
+        return plot.trace_total  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.display(description="streaming now", ordering="streaming_total")
     def streaming(self, plot: Plot) -> int:
-        return plot.streaming_total
+        return plot.streaming_total  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.display(description="")
     def view(self, plot: Plot) -> str:

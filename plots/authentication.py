@@ -8,13 +8,28 @@ import binascii
 
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.models import User
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 from rest_framework import exceptions
 from rest_framework.authentication import BasicAuthentication, get_authorization_header
+from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
 from plots.models import ApiKey
+
+
+class SignedInRequest(HttpRequest):
+    """The request of a page behind `login_required`: its user is signed in (for type checking)."""
+
+    user: User
+
+
+class SignedInApiRequest(Request):
+    """The request of an API view that requires authentication: its user is signed in."""
+
+    user: User
 
 
 class AuthFailureThrottle(SimpleRateThrottle):
@@ -26,6 +41,9 @@ class AuthFailureThrottle(SimpleRateThrottle):
     """
 
     scope = "auth_failures"
+    # Set by SimpleRateThrottle.__init__ from the rate (always set here); the stubs leave them out.
+    num_requests: int
+    duration: int
 
     def get_rate(self) -> str:
         return settings.THROTTLE_AUTH_FAILURES

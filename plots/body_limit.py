@@ -10,8 +10,21 @@ it arrives and answered 413 as soon as it passes the limit. Streams (POSTs carry
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
+from typing import cast
 
+from asgiref.typing import (
+    ASGIReceiveCallable,
+    ASGIReceiveEvent,
+    ASGISendCallable,
+    ASGISendEvent,
+    HTTPDisconnectEvent,
+    HTTPScope,
+    Scope,
+)
 from django.conf import settings
+
+from plotserver.asgi_types import HTTPSend
 
 # Plotly's form API answers errors in its own fields (see plots/plotly_api/views.py).
 PLOTLY_FORM_PATHS = ("/clientresp",)
@@ -23,6 +36,7 @@ def too_large_message(limit: int) -> str:
 
 def too_large_body(path: str, limit: int) -> bytes:
     message = too_large_message(limit)
+    body: dict[str, object]
     if path in PLOTLY_FORM_PATHS:
         body = {"url": "", "message": "", "warning": "", "filename": "", "error": message}
     else:
@@ -33,23 +47,24 @@ def too_large_body(path: str, limit: int) -> bytes:
 class BoundedBody:
     """ASGI middleware: Django sees only bodies of at most API_MAX_BODY_BYTES."""
 
-    def __init__(self, app) -> None:
+    # Django's ASGIHandler, whose stubs type scope and events as plain dicts.
+    def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         limit = settings.API_MAX_BODY_BYTES
         declared = declared_length(scope)
         if declared is not None and declared > limit:
-            await refuse(scope, send, limit)
+            await refuse(scope, cast(HTTPSend, send), limit)
             return
         received = 0
         exceeded = False
         response_started = False
 
-        async def counted_receive():
+        async def counted_receive() -> ASGIReceiveEvent:
             nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request" and not exceeded:
@@ -58,10 +73,11 @@ class BoundedBody:
                     # Django takes a disconnect while reading the body as the end of the
                     # request: it stops reading and answers nothing, so the 413 is ours.
                     exceeded = True
-                    return {"type": "http.disconnect"}
+                    disconnect: HTTPDisconnectEvent = {"type": "http.disconnect"}
+                    return disconnect
             return message
 
-        async def watched_send(message):
+        async def watched_send(message: ASGISendEvent) -> None:
             nonlocal response_started
             if message["type"] == "http.response.start":
                 response_started = True
@@ -69,10 +85,10 @@ class BoundedBody:
 
         await self.app(scope, counted_receive, watched_send)
         if exceeded and not response_started:
-            await refuse(scope, send, limit)
+            await refuse(scope, cast(HTTPSend, send), limit)
 
 
-def declared_length(scope) -> int | None:
+def declared_length(scope: HTTPScope) -> int | None:
     for name, value in scope.get("headers", ()):
         if name == b"content-length":
             try:
@@ -82,7 +98,7 @@ def declared_length(scope) -> int | None:
     return None
 
 
-async def refuse(scope, send, limit: int) -> None:
+async def refuse(scope: HTTPScope, send: HTTPSend, limit: int) -> None:
     body = too_large_body(scope.get("path", ""), limit)
     await send(
         {

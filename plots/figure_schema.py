@@ -14,11 +14,15 @@ viewer, so `token_paths` finds those places and `without_tokens` takes them out.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache
+from typing import TypeVar, cast
 
 import plotly.graph_objects as go
 from _plotly_utils.basevalidators import CompoundArrayValidator, CompoundValidator
+
+T = TypeVar("T")
 
 DEFAULT_TRACE_TYPE = "scatter"
 FIGURE_KEYS = ("data", "layout")
@@ -41,7 +45,7 @@ def join(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
 
 
-def suggestion(name: str, valid: set[str] | list[str]) -> str:
+def suggestion(name: str, valid: Collection[str]) -> str:
     close = difflib.get_close_matches(name, sorted(valid), n=1, cutoff=0.6)
     return f"; did you mean `{close[0]}`?" if close else ""
 
@@ -146,14 +150,14 @@ def token_paths(value: object, tokens: set[str], where: str) -> list[str]:
     return sorted(found)
 
 
-def without_tokens(value: object, tokens: set[str]) -> object:
+def without_tokens(value: T, tokens: set[str]) -> T:
     """`value` with every one of `tokens` taken out: keys holding one go, list items become null.
 
     Returns `value` itself (not a copy) when it holds none, which is the common case.
     """
     if not tokens or not _holds(value, tokens):
         return value
-    return _scrub(value, tokens)
+    return cast(T, _scrub(value, tokens))  # the same shape: a dict stays a dict, a list a list
 
 
 def _holds(node: object, tokens: set[str]) -> bool:

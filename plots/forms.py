@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from django import forms
 from django.db import transaction
-from django.forms import formset_factory
+from django.forms import BaseFormSet, formset_factory
 
+from history.retention import HELP as RETENTION_HELP
+from history.retention import normalize_retention
 from plots import figure_schema
 from plots.errors import flatten_errors
 from plots.models import MAXPOINTS_DEFAULT, MAXPOINTS_LIMIT, Plot, StreamToken, Trace
@@ -114,7 +116,7 @@ def create_plot(request, title: str, sharing: str, figure: dict) -> tuple[Plot |
     return serializer.save(owner=request.user), []
 
 
-def figure_from_trace_forms(formset: TraceFormSet, owner, title: str) -> dict:
+def figure_from_trace_forms(formset: BaseFormSet[TraceForm], owner, title: str) -> dict:
     data = []
     for form in formset:
         if form.cleaned_data.get("DELETE"):
@@ -133,6 +135,18 @@ class PlotEditForm(PlotForm):
     def __init__(self, *args, owner=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.owner = owner
+
+    retention = forms.CharField(
+        max_length=40, required=False, help_text=f"What is kept of the streamed points: {RETENTION_HELP}"
+    )
+
+    def clean_retention(self) -> str:
+        if not self.cleaned_data["retention"].strip():
+            return ""  # left out (a form from before retention): the plot keeps its own
+        try:
+            return normalize_retention(self.cleaned_data["retention"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
     layout = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
@@ -165,13 +179,13 @@ def trace_initial(trace: Trace) -> dict:
         "type": spec.get("type", "scatter"),
         "mode": spec.get("mode", ""),
         "name": spec.get("name", ""),
-        "token": trace.stream_token.token if trace.stream_token_id and not trace.stream_token.is_revoked else "",
+        "token": token.token if (token := trace.stream_token) is not None and not token.is_revoked else "",
         "maxpoints": trace.maxpoints,
     }
 
 
 @transaction.atomic
-def save_plot_edit(plot: Plot, form: PlotEditForm, formset: TraceFormSet, owner) -> None:
+def save_plot_edit(plot: Plot, form: PlotEditForm, formset: BaseFormSet[TraceForm], owner) -> None:
     """Apply the edit form: plot fields, then each trace in order; removed traces go and the
     rest are renumbered, since Plotly addresses traces by position. Traces are locked as the
     ingest batch locks them, so no streamed point is lost to the edit."""
@@ -180,6 +194,7 @@ def save_plot_edit(plot: Plot, form: PlotEditForm, formset: TraceFormSet, owner)
     plot.title = form.cleaned_data["title"]
     plot.sharing = form.cleaned_data["sharing"]
     plot.layout = form.cleaned_data["layout"]
+    plot.retention = form.cleaned_data["retention"] or plot.retention
     plot.save()
     existing = list(Trace.objects.select_for_update().filter(plot=plot).order_by("index"))
     kept: list[Trace] = []

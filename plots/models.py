@@ -7,6 +7,7 @@ import hmac
 import re
 import secrets
 from datetime import datetime
+from functools import partial
 from typing import TypedDict
 
 from django.conf import settings
@@ -18,6 +19,9 @@ from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 
+from history.retention import HELP as RETENTION_HELP
+from history.retention import server_default as default_retention
+from history.retention import validate_retention
 from operations import metrics
 from plots.quotas import check_new_plot, check_new_token
 from streaming.events import announce_plot_changed, announce_revoked
@@ -223,7 +227,7 @@ class PlotQuerySet(models.QuerySet):
             plot_ids = list(locked.values_list("pk", flat=True))
             Plot.objects.filter(pk__in=plot_ids).update(revision=models.F("revision") + 1)
         for plot_id in plot_ids:
-            transaction.on_commit(lambda plot_id=plot_id: announce_plot_changed(plot_id))
+            transaction.on_commit(partial(announce_plot_changed, plot_id))
 
 
 class Plot(models.Model):
@@ -245,6 +249,12 @@ class Plot(models.Model):
     layout = models.JSONField(default=dict, blank=True)
     sharing = models.CharField(max_length=7, choices=SHARING_CHOICES, default=PUBLIC)
     share_key = models.CharField(max_length=43, default=secrets.token_urlsafe, editable=False)
+    retention = models.CharField(
+        max_length=40,
+        default=default_retention,
+        validators=[validate_retention],
+        help_text=f"What is kept of the streamed points (docs/history.md): {RETENTION_HELP}",
+    )
     revision = models.PositiveIntegerField(
         default=0, editable=False, help_text="Grows with every edit of the plot or its traces (not with streamed data)."
     )
@@ -334,7 +344,7 @@ class Trace(models.Model):
     def plotly_spec(self) -> dict:
         """The trace as its owner wrote it, Plotly's way: the spec plus `stream`."""
         spec = dict(self.spec)
-        if self.stream_token_id is not None:
+        if self.stream_token is not None:  # no query when there is none
             spec["stream"] = {"token": self.stream_token.token, "maxpoints": self.maxpoints}
         return spec
 

@@ -33,7 +33,7 @@ class DatabaseUnavailableMiddleware:
             return None
         logger.warning("database unavailable during %s %s: %s", request.method, request.path, exception)
         if request.path.startswith(API_PREFIXES):
-            response = JsonResponse(
+            response: HttpResponse = JsonResponse(
                 {"message": DATABASE_UNAVAILABLE, "errors": [{"message": DATABASE_UNAVAILABLE}]}, status=503
             )
         else:

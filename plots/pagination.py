@@ -11,10 +11,11 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     page_size_query_param = "page_size"
 
+    # Properties, so that the setting is read per request (the stubs declare plain attributes).
     @property
-    def page_size(self) -> int:
+    def page_size(self) -> int:  # type: ignore[override]
         return settings.API_PAGE_SIZE
 
     @property
-    def max_page_size(self) -> int:
+    def max_page_size(self) -> int:  # type: ignore[override]
         return settings.API_PAGE_SIZE

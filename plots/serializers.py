@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from django.db import transaction
 from rest_framework import serializers
 
+from history.retention import normalize_retention
 from plots import figure_schema, quotas
 from plots.models import MAXPOINTS_DEFAULT, MAXPOINTS_LIMIT, TOKEN_PATTERN, Plot, StreamToken, Trace
 from streaming.snapshots import traces_with_windows
+
+T = TypeVar("T")
 
 
 class StreamTokenSerializer(serializers.ModelSerializer):
@@ -95,7 +100,7 @@ def owner_token_strings(owner) -> set[str]:
     return set(StreamToken.objects.filter(owner=owner).values_list("token", flat=True))
 
 
-def keep_tokens_out(figure_part: object, where: str, tokens: set[str], strict: bool) -> object:
+def keep_tokens_out(figure_part: T, where: str, tokens: set[str], strict: bool) -> T:
     """A stream token anywhere but `stream.token` would be shown to every viewer: strict
     refuses it, naming the place; lenient takes it out."""
     if not strict:
@@ -143,6 +148,7 @@ class PlotSerializer(serializers.ModelSerializer):
             "title",
             "sharing",
             "share_key",
+            "retention",
             "owner",
             "web_url",
             "embed_url",
@@ -178,6 +184,12 @@ class PlotSerializer(serializers.ModelSerializer):
         else:
             data["figure"] = plot.viewer_figure()
         return data
+
+    def validate_retention(self, value: str) -> str:
+        try:
+            return normalize_retention(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
 
     def validate_figure(self, figure: object) -> dict:
         if not isinstance(figure, dict):

@@ -1,6 +1,7 @@
 from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter, SimpleRouter
 
+from history.views import TracePointsView
 from plots import views, viewsets
 
 # Names start with "api-": "plot-list" and "plot-detail" are the pages'.
@@ -15,6 +16,8 @@ for each in (router, without_slash):
     each.register(r"plots/(?P<plot_pk>\d+)/traces", viewsets.TraceViewSet, basename=f"api-trace{suffix}")
 
 urlpatterns = [
+    # A trace's stored history by range (docs/history.md), before the routers' trace routes.
+    path("api/plots/<str:plot_pk>/traces/<str:index>/points/", TracePointsView.as_view(), name="api-trace-points"),
     path("api/", include(router.urls)),
     re_path(r"^api/streams/[^/]+/$", viewsets.StreamByTokenGone.as_view()),
     path("api/", include(without_slash.urls)),

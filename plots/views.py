@@ -17,6 +17,7 @@ from django.utils.text import slugify
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_POST
 
+from plots.authentication import SignedInRequest
 from plots.cards import card
 from plots.cards import cards_json as cards_json_of
 from plots.forms import (
@@ -200,25 +201,25 @@ def _cell(values: list, row: int) -> object:
 # -- the owner's pages -----------------------------------------------------------------------
 
 
-def _own_plot(request: HttpRequest, username: str, pk: int) -> Plot:
+def _own_plot(request: SignedInRequest, username: str, pk: int) -> Plot:
     return get_object_or_404(Plot, pk=pk, owner=request.user, owner__username=username)
 
 
 @login_required
-def my_plots(request: HttpRequest) -> HttpResponse:
+def my_plots(request: SignedInRequest) -> HttpResponse:
     plots = Plot.objects.filter(owner=request.user).select_related("owner").prefetch_related("traces__stream_token")
     return render(request, "plots/my_plots.html", {"cards": [{"plot": p, **card(p)} for p in plots]})
 
 
 @login_required
-def status_json(request: HttpRequest) -> JsonResponse:
+def status_json(request: SignedInRequest) -> JsonResponse:
     """The live status of the owner's tokens, polled by the settings page."""
     tokens = StreamToken.objects.filter(owner=request.user)
     return JsonResponse({"tokens": {str(token.pk): token.status() for token in tokens}})
 
 
 @login_required
-def plot_create(request: HttpRequest) -> HttpResponse:
+def plot_create(request: SignedInRequest) -> HttpResponse:
     """Make a plot from the form (title, sharing, traces) or from pasted figure JSON."""
     posted = request.method == "POST"
     kind = request.POST.get("kind", "form") if posted else "form"
@@ -257,7 +258,7 @@ def plot_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def plot_edit(request: HttpRequest, username: str, pk: int) -> HttpResponse:
+def plot_edit(request: SignedInRequest, username: str, pk: int) -> HttpResponse:
     plot = _own_plot(request, username, pk)
     existing = [trace_initial(t) for t in plot.traces.select_related("stream_token")]
     if request.method == "POST":
@@ -275,14 +276,19 @@ def plot_edit(request: HttpRequest, username: str, pk: int) -> HttpResponse:
     else:
         form = PlotEditForm(
             prefix="plot",
-            initial={"title": plot.title, "sharing": plot.sharing, "layout": json.dumps(plot.layout, indent=1)},
+            initial={
+                "title": plot.title,
+                "sharing": plot.sharing,
+                "retention": plot.retention,
+                "layout": json.dumps(plot.layout, indent=1),
+            },
         )
         traces = TraceFormSet(prefix="traces", form_kwargs={"owner": request.user}, initial=existing)
     return render(request, "plots/plot_edit.html", {"plot": plot, "form": form, "traces": traces})
 
 
 @login_required
-def plot_delete(request: HttpRequest, username: str, pk: int) -> HttpResponse:
+def plot_delete(request: SignedInRequest, username: str, pk: int) -> HttpResponse:
     plot = _own_plot(request, username, pk)
     if request.method == "POST":
         title = str(plot)
@@ -295,7 +301,7 @@ def plot_delete(request: HttpRequest, username: str, pk: int) -> HttpResponse:
 
 
 @login_required
-def account_settings(request: HttpRequest) -> HttpResponse:
+def account_settings(request: SignedInRequest) -> HttpResponse:
     context = {
         "api_key": ApiKey.objects.filter(user=request.user).first(),
         "new_key": request.session.pop("new_api_key", None),
@@ -307,7 +313,7 @@ def account_settings(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def api_key_issue(request: HttpRequest) -> HttpResponse:
+def api_key_issue(request: SignedInRequest) -> HttpResponse:
     # Shown once, on the page the redirect leads to; only its hash is kept.
     request.session["new_api_key"] = ApiKey.issue(request.user)
     return redirect("account-settings")
@@ -315,7 +321,7 @@ def api_key_issue(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def token_create(request: HttpRequest) -> HttpResponse:
+def token_create(request: SignedInRequest) -> HttpResponse:
     form = TokenForm(request.POST)
     if form.is_valid():
         try:
@@ -334,7 +340,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def token_revoke(request: SignedInRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(StreamToken, pk=pk, owner=request.user)
     token.revoke()
     messages.success(request, f"Revoked “{token}”: its stream is closed and new ones are refused.")

@@ -6,7 +6,10 @@ Serve it with uvicorn on httptools, with plotserver's timeouts and connection ca
 
 import logging
 import os
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
+
+from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, WebSocketScope
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "plotserver.settings")
 
@@ -61,10 +64,11 @@ def socket_origin_allowed(host: str, origin: str | None) -> bool:
 class SameOriginSocketValidator:
     """Admits a WebSocket only if `socket_origin_allowed`; denies it (403) otherwise."""
 
-    def __init__(self, application) -> None:
+    # Channels' middleware stack, whose stubs type scopes with their own (private) TypedDicts.
+    def __init__(self, application: Callable[..., Awaitable[None]]) -> None:
         self.application = application
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: WebSocketScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         host = origin = None
         for name, value in scope.get("headers", []):
             if name == b"host" and host is None:
@@ -73,7 +77,8 @@ class SameOriginSocketValidator:
                 origin = value.decode("latin-1")
         if socket_origin_allowed(host or "", origin):
             return await self.application(scope, receive, send)
-        return await WebsocketDenier()(scope, receive, send)
+        # The stubs type a consumer's scope with Channels' own TypedDict, not asgiref's.
+        return await WebsocketDenier()(scope, receive, send)  # type: ignore[arg-type]
 
 
 log_redaction.install()
@@ -89,7 +94,8 @@ elif "*" in settings.ALLOWED_HOSTS:
 application = ProtocolTypeRouter(
     {
         "http": StreamOrDjango(BoundedBody(django_asgi_app)),
-        "websocket": SameOriginSocketValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # Channels' stubs type the stack as an ASGI 2 or 3 app; it is an ASGI 3 one.
+        "websocket": SameOriginSocketValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),  # type: ignore[arg-type]
         "lifespan": Lifespan(),
     }
 )

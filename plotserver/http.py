@@ -21,10 +21,11 @@ import json
 import logging
 import resource
 from collections import Counter
+from collections.abc import Callable
 from http import HTTPStatus
 
 from django.conf import settings
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from plotserver.rate_limited_log import RateLimitedLog
 
@@ -133,7 +134,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self.refusing = False
             connection_limits.refusing -= 1
 
-    def _set_deadline(self, delay: float, callback) -> None:
+    def _set_deadline(self, delay: float, callback: Callable[[], None]) -> None:
         self._clear_deadline()
         self.deadline = self.loop.call_later(delay, callback)
 
@@ -147,7 +148,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if not self.transport.is_closing():
             self.transport.close()
 
-    def _answer_and_close(self, status: int, message: str, cycle=None) -> None:
+    def _answer_and_close(self, status: int, message: str, cycle: RequestResponseCycle | None = None) -> None:
         """Answer `status` (unless `cycle`, the request's, has begun its response) and close."""
         self.deadline = None
         if self.transport.is_closing():

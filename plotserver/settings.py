@@ -10,10 +10,13 @@ import ipaddress
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 import plotly
 from django.core.exceptions import ImproperlyConfigured
+
+from history.retention import normalize_retention
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -155,6 +158,21 @@ STREAM_PUBLISH_MAX_BYTES = int(env_number("STREAM_PUBLISH_MAX_BYTES", 1 << 20, m
 # and the burst it may send at once. Past it, the stream is read more slowly (backpressure).
 STREAM_TOKEN_RATE = env_number("STREAM_TOKEN_RATE", 5000.0, minimum=1.0)
 STREAM_TOKEN_BURST = env_number("STREAM_TOKEN_BURST", 2000.0, minimum=1.0)
+# History beyond the window (docs/history.md): a new plot's retention ("window", "7d",
+# "forever", "100000000 points"), how often the pruning job runs, and how many rows one of its
+# deletes removes (one short transaction each, so commits never wait long behind it).
+PLOT_RETENTION_DEFAULT = env_str("PLOT_RETENTION_DEFAULT", "window")
+try:
+    PLOT_RETENTION_DEFAULT = normalize_retention(PLOT_RETENTION_DEFAULT)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"PLOT_RETENTION_DEFAULT: {exc}") from None
+HISTORY_PRUNE_INTERVAL = env_number("HISTORY_PRUNE_INTERVAL", 60.0, minimum=0.1)
+HISTORY_PRUNE_BATCH = int(env_number("HISTORY_PRUNE_BATCH", 1000, minimum=1, kind=int))
+# Range reads: the most points one answer carries (max_points above it is refused), and the
+# most points of a range one read holds in memory to downsample (about 100 bytes each; a range
+# with more is refused: narrow it, or download it, which streams).
+HISTORY_MAX_POINTS = int(env_number("HISTORY_MAX_POINTS", 100_000, minimum=10, kind=int))
+HISTORY_READ_MAX_POINTS = int(env_number("HISTORY_READ_MAX_POINTS", 1_000_000, minimum=100, kind=int))
 
 # The REST API, Plotly's routes and the pages (docs/api.md): what one request may cost.
 # A body over API_MAX_BODY_BYTES is refused (413) before it is read; JSON nested deeper than
@@ -195,6 +213,7 @@ INSTALLED_APPS = [
     "channels",
     "plots",
     "streaming",
+    "history",
 ]
 
 MIDDLEWARE = [
@@ -315,7 +334,7 @@ WHITENOISE_USE_FINDERS = True
 # STATIC_ROOT exists only once collectstatic has run (make run does); finders serve without it.
 warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},

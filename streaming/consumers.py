@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import json
 
-from streaming.ingest import ConnectionLost, Outcome, StreamSession
+from asgiref.typing import ASGIReceiveCallable, HTTPScope
 
-TOKEN_HEADER = b"plotly-streamtoken"
+from plotserver.asgi_types import HTTPSend
+from streaming.ingest import TOKEN_HEADER, ConnectionLost, Outcome, Reader, serve_stream
+
+TOKEN_HEADER_BYTES = TOKEN_HEADER.encode()
 
 
-def stream_token_of(scope: dict) -> str | None:
+def stream_token_of(scope: HTTPScope) -> str | None:
     for name, value in scope.get("headers", ()):
-        if name.lower() == TOKEN_HEADER:
+        if name.lower() == TOKEN_HEADER_BYTES:
             return value.decode("latin-1").strip()
     return None
 
@@ -24,42 +27,33 @@ class StreamIngestConsumer:
 
     Not a Django view: Django reads a whole body before calling a view, and a stream never
     ends. Each `http.request` message is handed to the session as it arrives, so a line
-    is applied while the request is still open.
+    is applied while the request is still open. The rules are `serve_stream`'s.
     """
 
-    async def __call__(self, scope: dict, receive, send) -> None:
+    async def __call__(self, scope: HTTPScope, receive: ASGIReceiveCallable, send: HTTPSend) -> None:
         client = scope.get("client") or ("", 0)
-        remote_addr = client[0]
-        token = stream_token_of(scope)
-        if scope["method"] != "POST":
-            await respond(send, Outcome(405))
-            return
-        if not token:
-            await respond(send, Outcome(406))
-            return
-        opened = await StreamSession.open(token, remote_addr)
-        if isinstance(opened, Outcome):
-            await respond(send, opened)
-            return
 
-        body_ended = False
+        def body() -> Reader:
+            body_ended = False
 
-        async def read() -> bytes | None:
-            nonlocal body_ended
-            if body_ended:
-                return None
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise ConnectionLost
-            body_ended = not message.get("more_body", False)
-            return message.get("body", b"")
+            async def read() -> bytes | None:
+                nonlocal body_ended
+                if body_ended:
+                    return None
+                message = await receive()
+                if message["type"] != "http.request":  # http.disconnect
+                    raise ConnectionLost
+                body_ended = not message.get("more_body", False)
+                return message.get("body", b"")
 
-        outcome = await opened.run(read)
-        if outcome.status != 499:
+            return read
+
+        outcome = await serve_stream(scope["method"], stream_token_of(scope), client[0], body)
+        if outcome is not None:
             await respond(send, outcome)
 
 
-async def respond(send, outcome: Outcome) -> None:
+async def respond(send: HTTPSend, outcome: Outcome) -> None:
     """The one answer a stream gets, after which the connection closes."""
     body = json.dumps(outcome.as_json()).encode()
     await send(

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Literal, NotRequired, TypedDict
+from collections.abc import Mapping
+from typing import Any, Literal, NotRequired, Protocol, TypedDict, cast
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -35,8 +36,25 @@ def stream_group(token_id: int) -> str:
     return f"stream-{token_id}"
 
 
+class ChannelLayer(Protocol):
+    """What plotserver uses of a channel layer (the in-memory one, or Redis): messages go in as
+    the TypedDicts below and come out as plain dicts."""
+
+    async def new_channel(self, prefix: str = ...) -> str: ...
+    async def send(self, channel: str, message: Mapping[str, object]) -> None: ...
+    async def receive(self, channel: str) -> dict[str, Any]: ...
+    async def group_add(self, group: str, channel: str) -> None: ...
+    async def group_discard(self, group: str, channel: str) -> None: ...
+    async def group_send(self, group: str, message: Mapping[str, object]) -> None: ...
+
+
+def channel_layer() -> ChannelLayer:
+    """The process's channel layer (settings.CHANNEL_LAYERS always configures one)."""
+    return cast(ChannelLayer, get_channel_layer())
+
+
 class TraceDelta(TypedDict, total=False):
-    extend: dict[str, list]
+    extend: dict[str, list[object]]
     set: dict[str, object]
 
 
@@ -83,6 +101,12 @@ class PlotStream(TypedDict):
     seq: NotRequired[int]
 
 
+# What a plot group carries (to streaming/relay.py), and what a stream group carries (to
+# streaming/pipeline.py's hub).
+PlotMessage = PlotUpdates | PlotChanged | PlotStream
+StreamMessage = StreamTakeover | StreamRevoke | StreamReleased
+
+
 async def publish_stream_state(plot_ids: list[int], token_id: int, connected: bool, seq: int | None = None) -> None:
     """A producer connected or went away: the viewers of its plots show it streaming or idle.
 
@@ -93,13 +117,13 @@ async def publish_stream_state(plot_ids: list[int], token_id: int, connected: bo
         message: PlotStream = {"type": "plot.stream", "plot": plot_id, "stream": token_id, "connected": connected}
         if seq is not None:
             message["seq"] = seq
-        await get_channel_layer().group_send(plot_group(plot_id), message)
+        await channel_layer().group_send(plot_group(plot_id), message)
 
 
 async def publish_updates(plot_id: int, updates: list[StreamUpdate]) -> None:
     """Every update of one batch of a plot, to the relay of each process with viewers of it."""
     message: PlotUpdates = {"type": "plot.updates", "plot": plot_id, "updates": updates}
-    await get_channel_layer().group_send(plot_group(plot_id), message)
+    await channel_layer().group_send(plot_group(plot_id), message)
 
 
 def announce_plot_changed(plot_id: int) -> None:
@@ -115,7 +139,7 @@ def announce_revoked(token_id: int) -> None:
     _send_from_sync(stream_group(token_id), message)
 
 
-def _send_from_sync(group: str, message: dict) -> None:
+def _send_from_sync(group: str, message: PlotChanged | StreamRevoke) -> None:
     """The edit is stored already; its message is a courtesy that must not fail the request.
     With the channel layer away, viewers catch up by the revision when it is back (the relay
     resyncs them), and a revoked token's stream ends by its process's database re-check."""
@@ -127,13 +151,13 @@ def _send_from_sync(group: str, message: dict) -> None:
 
 async def request_takeover(token_id: int, by: str, reply_to: str) -> None:
     message: StreamTakeover = {"type": "stream.takeover", "token_id": token_id, "by": by, "reply_to": reply_to}
-    await get_channel_layer().group_send(stream_group(token_id), message)
+    await channel_layer().group_send(stream_group(token_id), message)
 
 
 async def confirm_released(reply_to: str, by: str) -> None:
     message: StreamReleased = {"type": "stream.released", "by": by}
-    await get_channel_layer().send(reply_to, message)
+    await channel_layer().send(reply_to, message)
 
 
-async def _group_send_in_time(group: str, message: dict) -> None:
-    await asyncio.wait_for(get_channel_layer().group_send(group, message), settings.CHANNEL_LAYER_TIMEOUT)
+async def _group_send_in_time(group: str, message: Mapping[str, object]) -> None:
+    await asyncio.wait_for(channel_layer().group_send(group, message), settings.CHANNEL_LAYER_TIMEOUT)

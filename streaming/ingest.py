@@ -128,8 +128,8 @@ class Outcome:
             return NOT_STORED.format(not_stored=self.not_stored)
         return MESSAGES[self.status].format(idle=settings.STREAM_IDLE_TIMEOUT, max_line=settings.STREAM_MAX_LINE_BYTES)
 
-    def as_json(self) -> dict:
-        body = {
+    def as_json(self) -> dict[str, object]:
+        body: dict[str, object] = {
             "status": self.status,
             "message": self.message,
             "accepted": self.accepted,
@@ -172,7 +172,7 @@ class StreamSession:
         self.holding = False
         self.taken_over_by: tuple[str, str] | None = None
         self.closed = asyncio.Event()
-        self._pump_task: asyncio.Task | None = None
+        self._pump_task: asyncio.Task[None] | None = None
         self._budget = settings.STREAM_TOKEN_BURST
         self._budget_at = asyncio.get_running_loop().time()
         self._throttled_at = -1e9
@@ -260,6 +260,7 @@ class StreamSession:
         costs one per trace bound to the token, at least one). Past it, the stream waits
         between lines, so that one large read cannot hold the process either; the producer is
         slowed by TCP flow control, nothing is refused or lost."""
+        assert self.writer is not None  # loaded by open(), before any line
         cost = max(1, len(self.writer.traces))
         for raw in self.framer.feed(data):
             self._take_line(raw)
@@ -299,6 +300,7 @@ class StreamSession:
             self._reject("the server could not read this line")
             return
         if update is not None:
+            assert self.writer is not None  # loaded by open(), before any line
             self.accepted += 1
             self.pipeline.submit(self.writer, update, len(raw))
 
@@ -310,6 +312,7 @@ class StreamSession:
         if key not in self.rejections and len(self.rejections) >= MAX_REJECTION_REASONS:
             key = "other reasons"
         self.rejections.setdefault(key, Rejection(key)).add(self.line_no)
+        assert self.writer is not None
         self.pipeline.reject(self.writer, self.line_no, reason)
 
     def kick(self, status: int, taken_over_by: tuple[str, str] | None = None) -> None:
@@ -323,6 +326,7 @@ class StreamSession:
 
     async def finish(self, status: int) -> Outcome:
         """Commit what was accepted, let go of the token, and say what to answer."""
+        assert self.writer is not None
         not_stored = 0
         try:
             # Stored (with a checkpoint of the windows) and sent, before anyone hears it ended.
@@ -370,7 +374,9 @@ class StreamSession:
         Always 0 but when the server stops and the database stays away past
         STREAM_SHUTDOWN_TIMEOUT: then no further commit is made, and the lines this stream
         accepted after its last stored commit are reported as not stored (never acknowledged)."""
-        committed = asyncio.shield(self.pipeline.close_writer(self.writer))
+        writer = self.writer
+        assert writer is not None
+        committed = asyncio.shield(self.pipeline.close_writer(writer))
         while True:
             if not self.pipeline.stopping:
                 try:
@@ -383,7 +389,7 @@ class StreamSession:
                 return 0
             except TimeoutError:
                 await self.pipeline.abandon()
-                return self.writer.seq - self.writer.committed_seq
+                return writer.seq - writer.committed_seq
 
     async def run(self, read: Reader) -> Outcome:
         """pump then finish, finishing even when the task is cancelled (server shutdown)."""
@@ -445,3 +451,28 @@ async def announce_stream_state(plot_ids: list[int], token_id: int, connected: b
             f"could not tell the viewers of plots {plot_ids} that stream {token_id} is "
             + ("connected" if connected else "idle"),
         )
+
+
+TOKEN_HEADER = "plotly-streamtoken"
+
+
+async def serve_stream(method: str, token: str | None, remote_addr: str, body: Callable[[], Reader]) -> Outcome | None:
+    """One stream request, whichever door it came through: the rules every door follows.
+
+    POST only (405), a `plotly-streamtoken` header (406), a known token whose stream this
+    connection takes over (`StreamSession.open`: 404, 503), then the body to its end. `body()`
+    makes the door's reader; it is called only once the request passed the checks above, and may
+    raise the door's own error for a body it cannot read. Returns the one answer the producer
+    gets, or None when it went away (nobody is left to answer). The doors differ only in how
+    they read the request and encode the answer.
+    """
+    if method != "POST":
+        return Outcome(405)
+    if not token:
+        return Outcome(406)
+    read = body()
+    opened = await StreamSession.open(token, remote_addr)
+    if isinstance(opened, Outcome):
+        return opened
+    outcome = await opened.run(read)
+    return None if outcome.status == 499 else outcome

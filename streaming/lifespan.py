@@ -1,6 +1,7 @@
 """Start and stop what a plotserver process runs beside its requests.
 
-On startup: the pipeline, the stream listener when STREAM_PORT is set, and a SIGTERM/SIGINT hook.
+On startup: the pipeline, the stream listener when STREAM_PORT is set, the history pruning job
+(history/pruning.py), and a SIGTERM/SIGINT hook.
 The hook matters because a stream never ends by itself: without it, the server would wait for
 every open stream forever (or cancel it after its graceful timeout, answering 500). With it,
 every open stream commits what it accepted and is answered 503 "reconnect" at once, and the
@@ -13,18 +14,27 @@ import asyncio
 import gc
 import logging
 import signal
+from collections.abc import Callable
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
+from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, LifespanScope
 from django.conf import settings
 
+from history.pruning import prune_loop
 from streaming import leases
-from streaming.pipeline import get_pipeline
+from streaming.pipeline import Pipeline, get_pipeline
+
+if TYPE_CHECKING:
+    from streaming.listener import StreamListener
 
 log = logging.getLogger("plotserver.streaming")
 
 
 class Lifespan:
-    async def __call__(self, scope, receive, send) -> None:
-        listener = None
+    async def __call__(self, scope: LifespanScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        listener: StreamListener | None = None
+        pruner: asyncio.Task[None] | None = None
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
@@ -35,6 +45,7 @@ class Lifespan:
                         # cut off by a crash, not held by another process.
                         await pipeline.run_sync(leases.forget_connections)
                     install_stop_hook(pipeline)
+                    pruner = asyncio.create_task(prune_loop(pipeline.run_sync), name="plotserver-history-pruning")
                     # What startup made (Django, the apps) lives as long as the process: out of
                     # the collector's way, so its full passes over ingest's many short-lived
                     # objects stay cheap.
@@ -51,6 +62,8 @@ class Lifespan:
             elif message["type"] == "lifespan.shutdown":
                 pipeline = await get_pipeline()
                 pipeline.end_streams()
+                if pruner is not None:
+                    pruner.cancel()
                 if listener is not None:
                     await listener.close()
                 await pipeline.shutdown()
@@ -58,15 +71,18 @@ class Lifespan:
                 return
 
 
-def install_stop_hook(pipeline) -> None:
+def install_stop_hook(pipeline: Pipeline) -> None:
     """End open streams cleanly on SIGTERM/SIGINT, then let the server's own handler run."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        previous = signal.getsignal(sig)
-        if not callable(previous):
+        found = signal.getsignal(sig)
+        if not callable(found):
             continue
+        previous: Callable[[int, FrameType | None], Any] = found
 
-        def handler(signum, frame, previous=previous):
+        def handler(
+            signum: int, frame: FrameType | None, previous: Callable[[int, FrameType | None], Any] = previous
+        ) -> None:
             loop.call_soon_threadsafe(pipeline.end_streams)
             previous(signum, frame)
 

@@ -24,7 +24,7 @@ from http import HTTPStatus
 from django.conf import settings
 
 from plotserver.http import connection_limits, json_answer
-from streaming.ingest import ConnectionLost, FramingError, Outcome, StreamSession
+from streaming.ingest import TOKEN_HEADER, ConnectionLost, FramingError, Outcome, Reader, serve_stream
 
 log = logging.getLogger("plotserver.streaming")
 
@@ -46,10 +46,11 @@ class StreamListener:
 
     def __init__(self) -> None:
         self.server: asyncio.Server | None = None
-        self.connections: set[asyncio.Task] = set()
+        self.connections: set[asyncio.Task[None]] = set()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
+        assert task is not None  # a connection is served in a task of its own
         self.connections.add(task)
         client = str((writer.get_extra_info("peername") or ("",))[0])
         refusal = connection_limits.admit(client)  # the same caps as the main port, shared
@@ -65,7 +66,8 @@ class StreamListener:
 
     async def close(self, timeout: float = 10) -> None:
         """Stop accepting, and give open streams (already told to end) time to answer."""
-        self.server.close()
+        if self.server is not None:
+            self.server.close()
         if self.connections:
             await asyncio.wait(list(self.connections), timeout=timeout)
 
@@ -119,7 +121,7 @@ def parse_head(head: bytes) -> tuple[str, dict[str, str]]:
     return parts[0].upper(), headers
 
 
-def body_reader(reader: asyncio.StreamReader, headers: dict[str, str]):
+def body_reader(reader: asyncio.StreamReader, headers: dict[str, str]) -> Reader:
     """The body as an async `read()` returning bytes, or None at its clean end."""
     if "chunked" in headers.get("transfer-encoding", "").lower():
         return ChunkedBody(reader).read
@@ -239,7 +241,9 @@ class ChunkedBody:
         return None
 
 
-async def refuse_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, status: int, message: str):
+async def refuse_connection(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, status: int, message: str
+) -> None:
     """Answer a connection over the caps once its head is in (within the header timeout), then close."""
     try:
         await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), settings.HTTP_HEADER_TIMEOUT)
@@ -281,18 +285,9 @@ async def handle_connection(reader: asyncio.StreamReader, writer: asyncio.Stream
 
 
 async def serve_request(reader: asyncio.StreamReader, remote_addr: str) -> Outcome | None:
+    """Read the head, then follow `serve_stream`'s rules; the body is read leniently (body_reader)."""
     method, headers = await read_head(reader)
-    if method != "POST":
-        return Outcome(405)
-    token = headers.get("plotly-streamtoken", "")
-    if not token:
-        return Outcome(406)
-    read = body_reader(reader, headers)
-    opened = await StreamSession.open(token, remote_addr)
-    if isinstance(opened, Outcome):
-        return opened
-    outcome = await opened.run(read)
-    return None if outcome.status == 499 else outcome
+    return await serve_stream(method, headers.get(TOKEN_HEADER), remote_addr, lambda: body_reader(reader, headers))
 
 
 def answer_bytes(outcome: Outcome) -> bytes:

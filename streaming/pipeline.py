@@ -17,10 +17,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar, TypeVarTuple
 
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 from django.utils import timezone
@@ -28,11 +30,16 @@ from django.utils import timezone
 from operations import metrics
 from plotserver.rate_limited_log import RateLimitedLog
 from streaming import events, leases, store
+from streaming.events import StreamUpdate
 from streaming.protocol import Update
+from streaming.store import Loaded
 from streaming.stream_state import Chunk, StreamState
 
 if TYPE_CHECKING:
     from streaming.ingest import StreamSession
+
+Args = TypeVarTuple("Args")
+T = TypeVar("T")
 
 log = logging.getLogger("plotserver.streaming")
 
@@ -47,6 +54,14 @@ MAX_BACKLOG = 100_000
 OUTAGE_ERRORS = (OperationalError, InterfaceError)
 
 
+@dataclass
+class OutboxBatch:
+    """Updates for one channel-layer message of a plot, and the bytes of the lines they came from."""
+
+    updates: list[StreamUpdate] = field(default_factory=list)
+    size: int = 0
+
+
 class Abandoned(Exception):
     """The process stops and the database did not come back in time: what is not stored yet
     will never be, and its producers were told so (not acknowledged)."""
@@ -55,7 +70,7 @@ class Abandoned(Exception):
 class Pipeline:
     def __init__(self) -> None:
         self.loop = asyncio.get_running_loop()
-        self.layer = get_channel_layer()
+        self.layer = events.channel_layer()
         self.channel_name = ""
         self._dirty: dict[StreamState, None] = {}
         self._backlog = 0
@@ -64,18 +79,18 @@ class Pipeline:
         self._room = asyncio.Event()
         self._room.set()
         self._wake = asyncio.Event()
-        self._committed = self.loop.create_future()
-        self._inflight: asyncio.Future | None = None
-        # Per plot, the updates for its next channel-layer messages: [updates, bytes] batches.
-        self._outbox: dict[int, list[list]] = defaultdict(list)
+        self._committed: asyncio.Future[None] = self.loop.create_future()
+        self._inflight: asyncio.Future[None] | None = None
+        # Per plot, the updates for its next channel-layer messages, in batches of bounded bytes.
+        self._outbox: dict[int, list[OutboxBatch]] = defaultdict(list)
         self._publish = asyncio.Event()
         self._published = asyncio.Event()
         self._published.set()
         self._sessions: dict[int, set[StreamSession]] = defaultdict(set)
-        self._releases: dict[str, asyncio.Future] = {}
+        self._releases: dict[str, asyncio.Future[None]] = {}
         self._checkpointed: dict[StreamState, tuple[float, int, int]] = {}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plotserver-store")
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
         self._failures = RateLimitedLog(log)
         # Tokens whose stream group this process could not join (the channel layer was away):
         # joined again by the lease loop; meanwhile the database re-check stands in for it.
@@ -85,7 +100,7 @@ class Pipeline:
         self.abandoned = False
         self._attempt_ended = asyncio.Event()
         self._attempt_ended.set()
-        self.started: asyncio.Future | None = None
+        self.started: asyncio.Future[None] | None = None
 
     async def start(self) -> None:
         self.channel_name = await self.layer.new_channel("stream-hub.")
@@ -102,16 +117,16 @@ class Pipeline:
         """Load a token's writer (position and windows); `skip` after a writer that crashed."""
         return await self.run_sync(store.load_stream, token_id, timezone.now(), skip)
 
-    def submit(self, state: StreamState, update: Update, size: int = 0) -> asyncio.Future:
+    def submit(self, state: StreamState, update: Update, size: int = 0) -> asyncio.Future[None]:
         """Number and apply an accepted update (`size` bytes as sent), send it to viewers; return
         its commit's future."""
         limit = settings.STREAM_PUBLISH_MAX_BYTES
         for plot_id, message in state.accept(update):
             batches = self._outbox[plot_id]
-            if not batches or batches[-1][1] >= limit:
-                batches.append([[], 0])
-            batches[-1][0].append(message)
-            batches[-1][1] += size
+            if not batches or batches[-1].size >= limit:
+                batches.append(OutboxBatch())
+            batches[-1].updates.append(message)
+            batches[-1].size += size
             self._outbox_bytes += size
         if state.by_plot:
             self._published.clear()
@@ -119,17 +134,17 @@ class Pipeline:
         self._backlog_bytes += size
         return self._queue(state)
 
-    def reject(self, state: StreamState, line: int, reason: str) -> asyncio.Future:
+    def reject(self, state: StreamState, line: int, reason: str) -> asyncio.Future[None]:
         """Count a rejected line; return the future of the commit that stores the count."""
         state.reject(line, reason, timezone.now())
         return self._queue(state)
 
-    def close_writer(self, state: StreamState) -> asyncio.Future:
+    def close_writer(self, state: StreamState) -> asyncio.Future[None]:
         """The stream ended: its last commit also checkpoints its windows."""
         state.closing = True
         return self._queue(state)
 
-    def _queue(self, state: StreamState) -> asyncio.Future:
+    def _queue(self, state: StreamState) -> asyncio.Future[None]:
         self._dirty[state] = None
         self._backlog += 1
         self._wake.set()
@@ -158,16 +173,16 @@ class Pipeline:
             outbox, self._outbox = self._outbox, defaultdict(list)
             for plot_id, batches in outbox.items():
                 # Split above STREAM_PUBLISH_MAX_BYTES: never one giant message.
-                for updates, size in batches:
+                for batch in batches:
                     try:
                         with metrics.PUBLISH_SECONDS.time():
                             await asyncio.wait_for(
-                                events.publish_updates(plot_id, updates), settings.CHANNEL_LAYER_TIMEOUT
+                                events.publish_updates(plot_id, batch.updates), settings.CHANNEL_LAYER_TIMEOUT
                             )
                     except Exception:
                         # A channel layer that is away fails every publish: one line per interval.
                         self._failures.warning("publish", f"could not publish updates to plot {plot_id}", exc_info=True)
-                    self._outbox_bytes -= size
+                    self._outbox_bytes -= batch.size
                     self._check_room()
             if not self._outbox:
                 self._published.set()
@@ -185,7 +200,7 @@ class Pipeline:
             started = self.loop.time()
             now = timezone.now()
             states, self._dirty = list(self._dirty), {}
-            chunks = []
+            chunks: list[tuple[StreamState, Chunk]] = []
             for state in states:
                 chunk = state.take_chunk(now)
                 if chunk is not None:
@@ -233,7 +248,7 @@ class Pipeline:
             or self.loop.time() - at >= settings.STREAM_CHECKPOINT_INTERVAL
         )
 
-    async def _commit(self, chunks: list[Chunk], now) -> dict:
+    async def _commit(self, chunks: list[Chunk], now: datetime) -> dict[int, Loaded]:
         """Commit, retrying while the database is away: accepted lines are never dropped.
 
         Chunks the database refuses for their content (not for being away) are stored one by
@@ -246,7 +261,7 @@ class Pipeline:
             raise
         except Exception:
             log.exception("the database refused a commit of %d streams; storing them one by one", len(chunks))
-        reloads: dict = {}
+        reloads: dict[int, Loaded] = {}
         for chunk in chunks:
             try:
                 reloads.update(await self._commit_retrying([chunk], now))
@@ -268,7 +283,7 @@ class Pipeline:
                 log.exception("stream %s: its counts could not be stored", chunk.token_id)
         return reloads
 
-    async def _commit_retrying(self, chunks: list[Chunk], now) -> dict:
+    async def _commit_retrying(self, chunks: list[Chunk], now: datetime) -> dict[int, Loaded]:
         delay = 0.1
         while True:
             if self.abandoned:
@@ -299,7 +314,7 @@ class Pipeline:
         if self._dirty:
             await asyncio.shield(self._committed)
 
-    async def run_sync(self, function, *args):
+    async def run_sync(self, function: Callable[[*Args], T], *args: *Args) -> T:
         """Run a small database call on the pipeline's thread, in order with the commits."""
         return await self.loop.run_in_executor(self._executor, _in_thread, function, args)
 
@@ -333,7 +348,8 @@ class Pipeline:
             except Exception:
                 self._failures.warning("leave", "the channel layer is away: could not leave a stream's group")
 
-    async def _layer_call(self, call):
+    async def _layer_call(self, call: Awaitable[T]) -> T:
+        """One channel-layer call, given CHANNEL_LAYER_TIMEOUT to answer."""
         return await asyncio.wait_for(call, settings.CHANNEL_LAYER_TIMEOUT)
 
     async def take_over(self, token_id: int, session_id: str) -> bool:
@@ -448,7 +464,7 @@ class Pipeline:
         self._executor.shutdown(wait=True)
 
 
-def _in_thread(function, args):
+def _in_thread(function: Callable[[*Args], T], args: tuple[*Args]) -> T:
     close_old_connections()
     return function(*args)
 
@@ -462,5 +478,6 @@ async def get_pipeline() -> Pipeline:
     if _pipeline is None or _pipeline.loop is not asyncio.get_running_loop():
         _pipeline = Pipeline()
         _pipeline.started = asyncio.ensure_future(_pipeline.start())
+    assert _pipeline.started is not None
     await _pipeline.started
     return _pipeline

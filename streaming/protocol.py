@@ -10,6 +10,7 @@ import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
@@ -282,7 +283,7 @@ def _kind(value: object) -> str:
     }.get(type(value), "a number")
 
 
-def normalize_layout(layout: dict) -> dict[str, object]:
+def normalize_layout(layout: dict[str, Any]) -> dict[str, object]:
     """Flatten a layout change to dotted paths, the form Plotly.relayout takes.
 
     A string title (Plotly's older form, which plotly.js no longer reads) becomes `title.text`,

@@ -19,14 +19,15 @@ import asyncio
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import orjson
-from channels.layers import get_channel_layer
 from django.conf import settings
 
 from plotserver.rate_limited_log import RateLimitedLog
 from streaming import events
+from streaming.events import PlotMessage, StreamUpdate
+from streaming.viewer_messages import Presence, ServerMessage, Updates
 
 if TYPE_CHECKING:
     from streaming.viewer import ViewerSocket
@@ -36,7 +37,7 @@ log = logging.getLogger("plotserver.streaming")
 PROBE = "relay.probe"
 
 
-def encode(message: dict) -> tuple[str, int]:
+def encode(message: ServerMessage) -> tuple[str, int]:
     """A message as the text of one WebSocket frame, and its size in bytes."""
     data = orjson.dumps(message)
     return data.decode(), len(data)
@@ -59,14 +60,14 @@ class UpdateBatch:
     viewer holding `firsts[s] - 1` of every stream can take the shared frame as it is.
     """
 
-    items: tuple[tuple[str, int, dict], ...]
+    items: tuple[tuple[str, int, StreamUpdate], ...]
     firsts: dict[str, int]
     lasts: dict[str, int]
     contiguous: bool
     frame: Frame
 
     @classmethod
-    def of(cls, updates: list[dict]) -> UpdateBatch:
+    def of(cls, updates: list[StreamUpdate]) -> UpdateBatch:
         items = tuple((str(u["stream"]), u["seq"], u) for u in updates)
         firsts: dict[str, int] = {}
         lasts: dict[str, int] = {}
@@ -78,7 +79,8 @@ class UpdateBatch:
             elif seq != last + 1:
                 contiguous = False
             lasts[key] = seq
-        return cls(items, firsts, lasts, contiguous, Frame(*encode({"type": "updates", "updates": updates})))
+        message: Updates = {"type": "updates", "updates": updates}
+        return cls(items, firsts, lasts, contiguous, Frame(*encode(message)))
 
 
 class PlotRelay:
@@ -86,14 +88,14 @@ class PlotRelay:
 
     def __init__(self) -> None:
         self.loop = asyncio.get_running_loop()
-        self.layer = get_channel_layer()
+        self.layer = events.channel_layer()
         self.channel_name = ""
         self.viewers: dict[int, set[ViewerSocket]] = defaultdict(set)
         self._subscribed: set[int] = set()
         # Group membership changes in order, so a leave racing a join never ends unsubscribed.
         self._membership = asyncio.Lock()
-        self._tasks: list[asyncio.Task] = []
-        self.started: asyncio.Future | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.started: asyncio.Future[None] | None = None
         self._failures = RateLimitedLog(log)
         self._channel_ready = asyncio.Event()
         # Whether the last probe failed: the next one that comes back resyncs every viewer.
@@ -178,28 +180,27 @@ class PlotRelay:
                     self._probe_back.set()
                 continue
             try:
-                self.dispatch(message)
+                self.dispatch(cast(PlotMessage, message))  # what events.py sent to the plot's group
             except Exception:
                 log.exception("the relay could not hand on a %s message", message.get("type"))
 
-    def dispatch(self, message: dict) -> None:
+    def dispatch(self, message: PlotMessage) -> None:
         """Hand one channel-layer message to every local viewer of its plot."""
-        viewers = self.viewers.get(message.get("plot"))
+        viewers = self.viewers.get(message["plot"])
         if not viewers:
             return
-        kind = message.get("type")
-        if kind == "plot.updates":
+        if message["type"] == "plot.updates":
             batch = UpdateBatch.of(message["updates"])
             for viewer in list(viewers):
                 viewer.on_updates(batch)
-        elif kind == "plot.stream":
-            presence = {"type": "stream", "stream": message["stream"], "connected": message["connected"]}
+        elif message["type"] == "plot.stream":
+            presence: Presence = {"type": "stream", "stream": message["stream"], "connected": message["connected"]}
             if "seq" in message:
                 presence["seq"] = message["seq"]
             frame = Frame(*encode(presence))
             for viewer in list(viewers):
                 viewer.on_presence(frame)
-        elif kind == "plot.changed":
+        elif message["type"] == "plot.changed":
             for viewer in list(viewers):
                 viewer.on_plot_changed()
 
@@ -259,5 +260,6 @@ async def get_relay() -> PlotRelay:
     if _relay is None or _relay.loop is not asyncio.get_running_loop():
         relay = _relay = PlotRelay()
         relay.started = asyncio.ensure_future(relay.start())
+    assert _relay.started is not None
     await _relay.started
     return _relay

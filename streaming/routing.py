@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
+from asgiref.typing import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, HTTPScope
 from django.urls import path
 
+from plotserver.asgi_types import HTTPSend
 from streaming.consumers import StreamIngestConsumer, stream_token_of
 from streaming.viewer import PlotViewerConsumer
 
-websocket_urlpatterns = [
-    path("ws/plots/<int:plot_id>/", PlotViewerConsumer.as_asgi()),
+# Channels routes ASGI apps with Django's path(), which the stubs type for views only (and the
+# pattern Channels' URLRouter takes has no public type).
+websocket_urlpatterns: list[Any] = [
+    path("ws/plots/<int:plot_id>/", PlotViewerConsumer.as_asgi()),  # type: ignore[arg-type]
 ]
 
 
@@ -18,14 +24,14 @@ class StreamOrDjango:
     Plotly's clients post to `/`, which is also the plot list page; the header tells them apart.
     """
 
-    def __init__(self, django_app) -> None:
+    def __init__(self, django_app: ASGI3Application) -> None:
         self.django_app = django_app
         self.ingest = StreamIngestConsumer()
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         # A POST to / without the header is a producer that forgot it: it gets 406, not a page.
         forgot_token = scope["method"] == "POST" and scope["path"] == "/"
         if forgot_token or stream_token_of(scope) is not None:
-            await self.ingest(scope, receive, send)
+            await self.ingest(scope, receive, cast(HTTPSend, send))
         else:
             await self.django_app(scope, receive, send)

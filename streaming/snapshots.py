@@ -15,20 +15,28 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import reduce
+from typing import Any
 
 import orjson
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from plots.figure_schema import without_tokens
 from plots.models import Plot, StreamToken, Trace
+from streaming.events import StreamUpdate
 from streaming.models import StreamChunk, TraceCheckpoint
 from streaming.stream_state import values_in
+from streaming.viewer_messages import CatchUp, Snapshot, StreamPosition
 from streaming.window import apply_delta
 
+# Who is looking: a signed-in user (by the browser session), or an anonymous visitor.
+Visitor = AbstractBaseUser | AnonymousUser
 
-def spec_hash(spec: dict) -> str:
+
+def spec_hash(spec: dict[str, Any]) -> str:
     """A short fingerprint of a spec: a checkpoint notices by it that an edit rewrote the spec."""
     try:
         encoded = orjson.dumps(spec, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
@@ -37,7 +45,7 @@ def spec_hash(spec: dict) -> str:
     return hashlib.blake2b(encoded, digest_size=16).hexdigest()
 
 
-def current_windows(traces: list[Trace], positions: dict[int, int] | None = None) -> list[dict]:
+def current_windows(traces: list[Trace], positions: dict[int, int] | None = None) -> list[dict[str, Any]]:
     """The current spec of each trace: its checkpoint with the stored rows after it applied.
 
     The traces need `plot` and `checkpoint` loaded (see `traces_with_windows`). A trace whose
@@ -45,7 +53,7 @@ def current_windows(traces: list[Trace], positions: dict[int, int] | None = None
     wrote knowing the plot's current revision, i.e. after it saw the edit. `positions`, when
     given, receives each stream's newest row read (where a checkpoint of these windows stands).
     """
-    plans: dict[int, list[tuple[Trace, dict, int, bool]]] = defaultdict(list)
+    plans: dict[int, list[tuple[Trace, dict[str, Any], int, bool]]] = defaultdict(list)
     specs = []
     for trace in traces:
         spec = trace.spec
@@ -85,7 +93,7 @@ def checkpoint_of(trace: Trace) -> TraceCheckpoint | None:
         return None
 
 
-def _replay(spec: dict, entry: dict, trace: Trace) -> None:
+def _replay(spec: dict[str, Any], entry: dict[str, Any], trace: Trace) -> None:
     key = next((k for k, pk in entry["traces"].items() if pk == trace.pk), None)
     if key is None:
         return
@@ -95,16 +103,16 @@ def _replay(spec: dict, entry: dict, trace: Trace) -> None:
             apply_delta(spec, delta, trace.maxpoints)
 
 
-def traces_with_windows(traces) -> list[Trace]:
+def traces_with_windows(traces: QuerySet[Trace]) -> list[Trace]:
     """The traces of a queryset with `spec` set to their current windows, for reading only:
     saving one would store the rows after its checkpoint a second time."""
-    traces = list(traces.select_related("plot", "checkpoint"))
-    for trace, spec in zip(traces, current_windows(traces), strict=True):
+    loaded = list(traces.select_related("plot", "checkpoint"))
+    for trace, spec in zip(loaded, current_windows(loaded), strict=True):
         trace.spec = spec
-    return traces
+    return loaded
 
 
-def figure_of(plot: Plot) -> dict:
+def figure_of(plot: Plot) -> dict[str, Any]:
     """The figure as a viewer sees it now: streamed windows in the data, no tokens."""
     return {"data": [t.spec for t in traces_with_windows(plot.traces.all())], "layout": plot.layout}
 
@@ -133,7 +141,7 @@ def history_budget(maxpoints: list[int]) -> int:
     return 4 * max(sum(maxpoints), 1)
 
 
-def snapshot(plot_id: int, user, share_key: str | None) -> dict | None:
+def snapshot(plot_id: int, user: Visitor, share_key: str | None) -> Snapshot | None:
     """What a new viewer gets first: the figure, each trace's stream, each stream's position.
 
     None when the plot does not exist or this viewer may not see it.
@@ -142,7 +150,7 @@ def snapshot(plot_id: int, user, share_key: str | None) -> dict | None:
         return _snapshot(plot_id, user, share_key)
 
 
-def _snapshot(plot_id: int, user, share_key: str | None) -> dict | None:
+def _snapshot(plot_id: int, user: Visitor, share_key: str | None) -> Snapshot | None:
     # The traces (with their streams' positions) first, then the plot: its layout is then at
     # least as new as those positions. A layout change it already holds may come again as an
     # update; setting the same paths twice is harmless, missing one would not be.
@@ -150,7 +158,7 @@ def _snapshot(plot_id: int, user, share_key: str | None) -> dict | None:
     plot = Plot.objects.visible_to(user, share_key).select_related("owner").filter(pk=plot_id).first()
     if plot is None:
         return None
-    streams = {}
+    streams: dict[str, StreamPosition] = {}
     for trace in traces:
         token = trace.stream_token
         if token is not None and str(token.pk) not in streams:
@@ -166,17 +174,19 @@ def _snapshot(plot_id: int, user, share_key: str | None) -> dict | None:
     # windows and the positions agree. No token string of the owner's reaches a viewer, wherever
     # it was put (figures are checked when saved; this covers what was stored before).
     tokens = set(StreamToken.objects.filter(owner_id=plot.owner_id).values_list("token", flat=True))
-    return {
+    figure = {"data": current_windows(traces), "layout": plot.layout}
+    message: Snapshot = {
         "type": "snapshot",
         "plot": {"id": plot.pk, "title": plot.title, "owner": plot.owner.get_username()},
         "revision": plot.revision,
-        "figure": without_tokens({"data": current_windows(traces), "layout": plot.layout}, tokens),
+        "figure": without_tokens(figure, tokens),
         "traces": [{"index": t.index, "stream": t.stream_token_id, "maxpoints": t.maxpoints} for t in traces],
         "streams": streams,
     }
+    return message
 
 
-def catch_up(plot_id: int, user, share_key: str | None, since: dict) -> dict | None:
+def catch_up(plot_id: int, user: Visitor, share_key: str | None, since: dict[str, Any]) -> Snapshot | CatchUp | None:
     """What a reconnecting viewer missed since `since` ({"revision", "streams": {id: seq}}).
 
     An `updates` message with exactly the missed updates, in commit order across the plot's
@@ -189,7 +199,7 @@ def catch_up(plot_id: int, user, share_key: str | None, since: dict) -> dict | N
         return _catch_up(plot_id, user, share_key, since)
 
 
-def _catch_up(plot_id: int, user, share_key: str | None, since: dict) -> dict | None:
+def _catch_up(plot_id: int, user: Visitor, share_key: str | None, since: dict[str, Any]) -> Snapshot | CatchUp | None:
     plot = Plot.objects.visible_to(user, share_key).filter(pk=plot_id).first()
     if plot is None:
         return None
@@ -199,7 +209,7 @@ def _catch_up(plot_id: int, user, share_key: str | None, since: dict) -> dict | 
     current = dict(StreamToken.objects.filter(traces__plot=plot).distinct().values_list("pk", "last_seq"))
     if set(map(str, current)) != set(seen):
         return resync(plot_id, user, share_key)
-    windows = defaultdict(list)
+    windows: dict[int, list[int]] = defaultdict(list)
     for token_id, maxpoints in Trace.objects.filter(stream_token_id__in=current).values_list(
         "stream_token_id", "maxpoints"
     ):
@@ -211,8 +221,8 @@ def _catch_up(plot_id: int, user, share_key: str | None, since: dict) -> dict | 
     rows = StreamChunk.objects.filter(
         reduce(operator.or_, (Q(token_id=t, last_seq__gt=seen[str(t)]) for t in current), Q(pk__in=[]))
     ).order_by("pk")
-    missed = []
-    values = defaultdict(int)
+    missed: list[StreamUpdate] = []
+    values: dict[int, int] = defaultdict(int)
     for plots in rows.values_list("plots", flat=True):
         entry = plots.get(str(plot_id))
         if entry is None:
@@ -238,7 +248,7 @@ def _catch_up(plot_id: int, user, share_key: str | None, since: dict) -> dict | 
     }
 
 
-def resync(plot_id: int, user, share_key: str | None) -> dict | None:
+def resync(plot_id: int, user: Visitor, share_key: str | None) -> Snapshot | None:
     """A snapshot marked `"resync": true`: the viewer starts over from it."""
     message = snapshot(plot_id, user, share_key)
     if message is not None:

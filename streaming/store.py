@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
+from history.retention import WINDOW
 from plots.models import Plot, StreamToken, Trace
 from streaming.leases import SEQ_SKIP
 from streaming.models import StreamChunk, TraceCheckpoint
@@ -73,12 +74,12 @@ def commit_chunks(chunks: list[Chunk], now: datetime) -> dict[int, Loaded]:
     return reloads
 
 
-def _streams(token_ids: list[int]) -> tuple[set[int], dict[int, list]]:
+def _streams(token_ids: list[int]) -> tuple[set[int], dict[int, list[tuple[int, int, int, int, int]]]]:
     """Which tokens still exist, and their traces as (trace id, plot id, index, maxpoints, plot
     revision) rows: two plain queries (the ORM's query building costs more than they do)."""
     quote = connection.ops.quote_name
     ids = ", ".join(["%s"] * len(token_ids))
-    seen: dict[int, list] = defaultdict(list)
+    seen: dict[int, list[tuple[int, int, int, int, int]]] = defaultdict(list)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT id FROM {quote(StreamToken._meta.db_table)} WHERE id IN ({ids})", token_ids)
         existing = {row[0] for row in cursor.fetchall()}
@@ -159,7 +160,7 @@ def _count(chunks: list[Chunk]) -> None:
     params = []
     for chunk in chunks:
         failed = chunk.last_error is not None
-        line, message, at = chunk.last_error if failed else (None, "", None)
+        line, message, at = chunk.last_error if chunk.last_error is not None else (None, "", None)
         params.append(
             (
                 chunk.last_seq,
@@ -239,7 +240,10 @@ def rebase_window(trace: Trace) -> None:
 def _trim(token_id: int, traces: list[Trace], checkpointed: int, now: datetime) -> None:
     """Drop the oldest rows that every window holds and a returning viewer would not be sent
     (a snapshot is cheaper past a few windows' worth): the log stays a few windows long.
-    STREAM_HISTORY_SECONDS keeps rows for longer."""
+    STREAM_HISTORY_SECONDS keeps rows for longer; a plot whose retention keeps more than its
+    window leaves them to the history pruning job (history/pruning.py)."""
+    if any(t.plot.retention != WINDOW for t in traces):
+        return
     maxpoints = [t.maxpoints for t in traces]
     budget, updates = history_budget(maxpoints), retention(maxpoints)
     total, cutoff = 0, None

@@ -8,9 +8,10 @@ viewer deltas on at once; what it accepted waits in a Chunk for the next commit
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from streaming.events import StreamUpdate
 from streaming.protocol import Update
@@ -25,7 +26,7 @@ class LiveTrace:
     plot_id: int
     index: int
     maxpoints: int
-    spec: dict
+    spec: dict[str, Any]
 
 
 # What a writer's view of its traces was made from; a commit compares it with the database
@@ -46,8 +47,8 @@ class Chunk:
     signature: Signature = ()
     first_seq: int = 0
     last_seq: int = 0
-    plots: dict[int, dict] = field(default_factory=dict)
-    layouts: list[dict] = field(default_factory=list)
+    plots: dict[int, dict[str, Any]] = field(default_factory=dict)
+    layouts: list[dict[str, Any]] = field(default_factory=list)
     values: int = 0
     accepted: int = 0
     rejected: int = 0
@@ -123,7 +124,7 @@ class StreamState:
         out = []
         values = 0
         for plot_id, traces in self.by_plot:
-            deltas = {}
+            deltas: dict[str, Any] = {}
             for key, trace in traces:
                 deltas[key] = apply_update(trace.spec, update, trace.maxpoints)
             values += _update_values(update) * len(traces)
@@ -177,7 +178,7 @@ class StreamState:
         self.load(traces, revisions, signature)
 
 
-def _delta_values(delta: dict) -> int:
+def _delta_values(delta: Mapping[str, Any]) -> int:
     # Point values nest at most one array deep (protocol.MAX_DEPTH): no recursion needed.
     count = 0
     for part in delta.values():

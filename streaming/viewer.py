@@ -20,15 +20,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from typing import Any, NotRequired
 from urllib.parse import parse_qs
 
 import orjson
+from asgiref.typing import ASGIReceiveCallable, WebSocketScope
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 
 from operations import metrics
+from plotserver.asgi_types import WebSocketSend
 from streaming import snapshots
+from streaming.events import StreamUpdate
 from streaming.relay import Frame, UpdateBatch, encode, get_relay
+from streaming.snapshots import Visitor
+from streaming.viewer_messages import CatchUp, Error, Snapshot, Updates, as_updates
 
 log = logging.getLogger("plotserver.streaming")
 
@@ -36,7 +43,7 @@ log = logging.getLogger("plotserver.streaming")
 CLOSE_NOT_SHARED = 4404
 CLOSE_TOO_SLOW = 4408
 
-NOT_SHARED = {"type": "error", "status": 404, "message": "no such plot, or not shared with you"}
+NOT_SHARED: Error = {"type": "error", "status": 404, "message": "no such plot, or not shared with you"}
 
 # How a viewer gets (back) in step: what it reads from the database.
 FIRST = "first"  # a first visit: a snapshot
@@ -46,19 +53,31 @@ SNAPSHOT = "snapshot"  # asked for by the client, or the plot was edited
 RESYNC = "resync"  # it fell behind and lost its queue: a snapshot marked resync
 
 
+class ViewerScope(WebSocketScope):
+    """The socket's scope as Channels' auth middleware and URL router hand it on."""
+
+    url_route: dict[str, Any]
+    user: NotRequired[Visitor]  # absent without the auth middleware: an anonymous visitor
+
+
+# What a viewer holds while it gets in step: presence frames, and batches of live updates
+# (the updates still to check, and the batch when it may still be taken whole).
+Held = Frame | tuple[tuple[tuple[str, int, StreamUpdate], ...], UpdateBatch | None]
+
+
 class ViewerSocket:
     """One viewer's position, held updates and send queue. Driven by the relay (live data),
     by its own sync task (database reads) and by its writer task (the socket)."""
 
-    def __init__(self, scope: dict, send) -> None:
+    def __init__(self, scope: ViewerScope, send: WebSocketSend) -> None:
         self.loop = asyncio.get_running_loop()
         self.send = send
         self.plot_id = int(scope["url_route"]["kwargs"]["plot_id"])
-        self.user = scope.get("user")
+        self.user: Visitor = scope["user"] if "user" in scope else AnonymousUser()
         query = parse_qs(scope.get("query_string", b"").decode())
-        self.share_key = (query.get("share_key") or [None])[0]
-        self.wants_presence = (query.get("presence") or ["0"])[0] == "1"
-        self.since = (query.get("since") or [None])[0]
+        self.share_key = query["share_key"][0] if "share_key" in query else None
+        self.wants_presence = "presence" in query and query["presence"][0] == "1"
+        self.since = query["since"][0] if "since" in query else None
         self.limit = settings.VIEWER_SEND_QUEUE_BYTES
 
         self.seqs: dict[str, int] = {}  # stream -> the last seq this viewer holds
@@ -66,7 +85,7 @@ class ViewerSocket:
         # Live: relayed updates go to the send queue. Otherwise a sync is under way and they
         # are held (bounded) until it ends.
         self.live = False
-        self.held: list = []
+        self.held: list[Held] = []
         self.held_bytes = 0
         self.held_overflowed = False
         # Dropping: the send queue overflowed; nothing is kept until the socket has taken what
@@ -78,9 +97,9 @@ class ViewerSocket:
         self.stuck_since: float | None = None
         self.close_code: int | None = None
 
-        self.sync_task: asyncio.Task | None = None
+        self.sync_task: asyncio.Task[None] | None = None
         self.sync_again: str | None = None
-        self.writer: asyncio.Task | None = None
+        self.writer: asyncio.Task[None] | None = None
         self.last_resync = float("-inf")
         self.resync_timer: asyncio.TimerHandle | None = None
 
@@ -97,7 +116,7 @@ class ViewerSocket:
             self.seqs.update(batch.lasts)
             self._queue(batch.frame)
             return
-        fresh = []
+        fresh: list[StreamUpdate] = []
         for position, (key, seq, update) in enumerate(batch.items):
             have = self.seqs.get(key)
             if have is not None and seq <= have:
@@ -132,7 +151,7 @@ class ViewerSocket:
         seqs = self.seqs
         return all(seqs.get(key) == first - 1 for key, first in batch.firsts.items())
 
-    def _hold(self, entry, size: int) -> None:
+    def _hold(self, entry: Held, size: int) -> None:
         if self.held_overflowed:
             return
         self.held_bytes += size
@@ -146,7 +165,7 @@ class ViewerSocket:
 
     # -- from the client -------------------------------------------------------------------
 
-    async def read_loop(self, receive) -> None:
+    async def read_loop(self, receive: ASGIReceiveCallable) -> None:
         while True:
             message = await receive()
             if message["type"] == "websocket.disconnect":
@@ -238,8 +257,9 @@ class ViewerSocket:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.2)
 
-    async def _read(self, mode: str) -> dict | None:
+    async def _read(self, mode: str) -> Snapshot | CatchUp | None:
         if mode == SINCE:
+            assert self.since is not None  # SINCE: the viewer came with a position
             try:
                 since = orjson.loads(self.since)
             except orjson.JSONDecodeError:
@@ -269,18 +289,17 @@ class ViewerSocket:
                     return False
         return True
 
-    def _adopt(self, message: dict, mode: str, position: dict[str, int]) -> None:
+    def _adopt(self, message: Snapshot | CatchUp, mode: str, position: dict[str, int]) -> None:
         """Send what was read, then what was held after it, and go live."""
         if message["type"] == "snapshot":
             self.revision = message["revision"]
             self._queue(Frame(*encode(message)))
-        else:
-            del message["streams"]
-            if mode == SINCE:
-                self.revision = orjson.loads(self.since).get("revision")
-                self._queue(Frame(*encode(message)))
-            elif message["updates"]:
-                self._queue(Frame(*encode({"type": "updates", "updates": message["updates"]})))
+        elif mode == SINCE:
+            assert self.since is not None
+            self.revision = orjson.loads(self.since).get("revision")
+            self._queue(Frame(*encode(as_updates(message))))
+        elif message["updates"]:
+            self._queue_updates(message["updates"])
         self.seqs = dict(position)
         held, self.held, self.held_bytes = self.held, [], 0
         dropped = 0
@@ -293,7 +312,7 @@ class ViewerSocket:
                 self.seqs.update(batch.lasts)
                 self._queue(batch.frame)
                 continue
-            fresh = []
+            fresh: list[StreamUpdate] = []
             for key, seq, update in items:
                 have = self.seqs.get(key)
                 if have is not None and seq <= have:
@@ -311,9 +330,10 @@ class ViewerSocket:
 
     # -- to the socket ---------------------------------------------------------------------
 
-    def _queue_updates(self, updates: list) -> None:
+    def _queue_updates(self, updates: list[StreamUpdate]) -> None:
         if updates:
-            self._queue(Frame(*encode({"type": "updates", "updates": updates})))
+            message: Updates = {"type": "updates", "updates": updates}
+            self._queue(Frame(*encode(message)))
 
     def _queue(self, frame: Frame) -> None:
         if self.dropping or self.close_code is not None:
@@ -392,7 +412,7 @@ class ViewerSocket:
         self.outbox.clear()
 
 
-def position_of(message: dict) -> dict[str, int]:
+def position_of(message: Snapshot | CatchUp) -> dict[str, int]:
     """The seq per stream that a snapshot or catch-up leaves its viewer holding."""
     if message["type"] == "snapshot":
         return {key: info["seq"] for key, info in message["streams"].items()}
@@ -410,7 +430,7 @@ class PlotViewerConsumer:
     def as_asgi(cls) -> PlotViewerConsumer:
         return cls()
 
-    async def __call__(self, scope: dict, receive, send) -> None:
+    async def __call__(self, scope: ViewerScope, receive: ASGIReceiveCallable, send: WebSocketSend) -> None:
         if (await receive())["type"] != "websocket.connect":
             return
         await send({"type": "websocket.accept"})
@@ -420,7 +440,7 @@ class PlotViewerConsumer:
         finally:
             metrics.VIEWERS.dec()
 
-    async def serve(self, scope: dict, receive, send) -> None:
+    async def serve(self, scope: ViewerScope, receive: ASGIReceiveCallable, send: WebSocketSend) -> None:
         viewer = ViewerSocket(scope, send)
         relay = await get_relay()
         # Join first: what is published while the first read runs is held, not missed.

@@ -6,10 +6,12 @@ a viewer's figure and the stored one never drift apart.
 
 from __future__ import annotations
 
+from typing import Any
+
 from streaming.protocol import APPENDABLE, COORDINATES, PER_POINT_ATTRIBUTES, Update
 
 
-def get_path(container: dict, path: str) -> object:
+def get_path(container: dict[str, Any], path: str) -> object:
     if "." not in path:  # most paths: x, y, text
         return container.get(path) if isinstance(container, dict) else None
     for key in path.split("."):
@@ -19,7 +21,7 @@ def get_path(container: dict, path: str) -> object:
     return container
 
 
-def set_path(container: dict, path: str, value: object) -> None:
+def set_path(container: dict[str, Any], path: str, value: object) -> None:
     *parents, last = path.split(".")
     for key in parents:
         child = container.get(key)
@@ -33,7 +35,7 @@ def set_path(container: dict, path: str, value: object) -> None:
         container[last] = value
 
 
-def trim(values: list, maxpoints: int) -> list:
+def trim(values: list[Any], maxpoints: int) -> list[Any]:
     """Keep the newest `maxpoints` values, in place."""
     excess = len(values) - maxpoints
     if excess > 0:
@@ -41,11 +43,11 @@ def trim(values: list, maxpoints: int) -> list:
     return values
 
 
-def point_count(spec: dict) -> int:
+def point_count(spec: dict[str, Any]) -> int:
     return max((len(v) for k in COORDINATES if isinstance(v := spec.get(k), list)), default=0)
 
 
-def clear_window(spec: dict) -> None:
+def clear_window(spec: dict[str, Any]) -> None:
     """Empty a trace's window in place: every per-point attribute it holds, its styles kept.
 
     Coordinates and labels stay as empty arrays; a per-point style (`marker.color`, ...) goes
@@ -55,7 +57,7 @@ def clear_window(spec: dict) -> None:
             set_path(spec, path, [] if "." not in path else None)
 
 
-def apply_update(spec: dict, update: Update, maxpoints: int) -> dict:
+def apply_update(spec: dict[str, Any], update: Update, maxpoints: int) -> dict[str, Any]:
     """Apply one update to a trace spec in place and return the delta a viewer needs.
 
     The delta is `{"extend": {path: [values]}, "set": {path: value}}`: extend appends and then
@@ -65,7 +67,7 @@ def apply_update(spec: dict, update: Update, maxpoints: int) -> dict:
     appended = _append_only(spec, update.trace, maxpoints)
     if appended is not None:
         return appended
-    extend: dict[str, list] = {}
+    extend: dict[str, list[Any]] = {}
     replace: dict[str, object] = {}
     # The lists scalars append to, looked up before anything changes: the points a trace had
     # (counted only for the rare scalar that starts a per-point attribute) are those before.
@@ -96,7 +98,7 @@ def apply_update(spec: dict, update: Update, maxpoints: int) -> dict:
                 values = trim([*fill, value], maxpoints)
                 set_path(spec, path, values)
                 replace[path] = list(values)
-    delta: dict[str, dict] = {}
+    delta: dict[str, dict[str, Any]] = {}
     if extend:
         delta["extend"] = extend
     if replace:
@@ -104,7 +106,7 @@ def apply_update(spec: dict, update: Update, maxpoints: int) -> dict:
     return delta
 
 
-def _append_only(spec: dict, trace: dict, maxpoints: int) -> dict | None:
+def _append_only(spec: dict[str, Any], trace: dict[str, Any], maxpoints: int) -> dict[str, Any] | None:
     """The common update ({"x": 1, "y": 2} onto lists x and y) in one pass; None for any other,
     which apply_update handles in full. Checked before anything changes."""
     for path, value in trace.items():
@@ -120,7 +122,7 @@ def _append_only(spec: dict, trace: dict, maxpoints: int) -> dict | None:
     return {"extend": extend} if extend else {}
 
 
-def apply_delta(spec: dict, delta: dict, maxpoints: int) -> None:
+def apply_delta(spec: dict[str, Any], delta: dict[str, Any], maxpoints: int) -> None:
     """Apply a delta that apply_update returned, in place: the same change, replayed.
 
     How a stored window catches up from its checkpoint (streaming/snapshots.py), by the same
@@ -136,7 +138,7 @@ def apply_delta(spec: dict, delta: dict, maxpoints: int) -> None:
         set_path(spec, path, list(value) if isinstance(value, list) else value)
 
 
-def merge_layout(layout: dict, changes: dict[str, object]) -> dict:
+def merge_layout(layout: dict[str, Any], changes: dict[str, object]) -> dict[str, Any]:
     """Apply a flattened layout change (see protocol.normalize_layout) in place."""
     for path, value in changes.items():
         set_path(layout, path, value)

@@ -16,16 +16,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.live_server import Api, manage
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from harness.chromium import CHROMIUM_ARGS
+from harness.live_server import Api, manage
 
 
 def launch_chromium(playwright, **options):

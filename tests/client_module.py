@@ -6,7 +6,7 @@ import importlib.util
 import subprocess
 import sys
 
-from tests.live_server import ROOT
+from harness.live_server import ROOT
 
 CLIENT_FILE = ROOT / "client" / "plotserver_client.py"
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
-from tests.live_server import ROOT, Api, IntegrationDatabase, LiveServer, new_user
+from harness.live_server import ROOT, Api, IntegrationDatabase, LiveServer, new_user
+from harness.producer import StreamingPlot, open_streaming_plot
 
 # Browser fixtures (browser, page, member) live in their own module.
 pytest_plugins = ["tests.browser"]
@@ -46,6 +47,18 @@ def alice(django_user_model):
 def bob(django_user_model):
     """Another user, who owns nothing of alice's."""
     return django_user_model.objects.create_user("bob", password="bob-password")
+
+
+@pytest.fixture
+def alices_plot(alice):
+    """A public plot of alice's, one trace (maxpoints 100) fed by one stream token: `plot.token`."""
+    from plots.models import Plot, StreamToken, Trace
+
+    plot = Plot.objects.create(owner=alice, sharing=Plot.PUBLIC)
+    token = StreamToken.objects.create(owner=alice)
+    Trace.objects.create(plot=plot, index=0, spec={"x": [], "y": []}, stream_token=token, maxpoints=100)
+    plot.token = token
+    return plot
 
 
 @pytest.fixture
@@ -90,8 +103,14 @@ def server(integration_db, artifacts):
 
     Every test talks to it from 127.0.0.1, and several send wrong API keys on purpose; with the
     default THROTTLE_AUTH_FAILURES (20 a minute per address) those add up and a later test's
-    login is refused. The throttle has a server of its own in tests/test_auth_throttling.py."""
-    server = LiveServer({**integration_db.env, "THROTTLE_AUTH_FAILURES": "100000/min"}, artifacts).start()
+    login is refused. The throttle has a server of its own in tests/test_auth_throttling.py.
+
+    A takeover waits up to STREAM_TAKEOVER_TIMEOUT for the older connection to hand over, then
+    takes it for crashed and makes numbering jump; the tests that check numbering goes on
+    without a jump give it 10 s instead of 1 s, a margin that a loaded machine cannot use up.
+    (No holder on this server ever crashes, so nothing else waits for it.)"""
+    env = {**integration_db.env, "THROTTLE_AUTH_FAILURES": "100000/min", "STREAM_TAKEOVER_TIMEOUT": "10"}
+    server = LiveServer(env, artifacts).start()
     yield server
     server.stop()
 
@@ -118,6 +137,41 @@ def producer(integration_db, server) -> Api:
 
 
 @pytest.fixture
+def streaming_plot(server, producer):
+    """`streaming_plot(**options)`: the producer's new plot of one trace, fed by a stream open on
+    the shared server with its first point stored (options: harness.producer.open_streaming_plot).
+    Streams still open at the end of the test are closed."""
+    opened: list[StreamingPlot] = []
+
+    def open_one(**options) -> StreamingPlot:
+        opened.append(open_streaming_plot(producer, server.port, **options))
+        return opened[-1]
+
+    yield open_one
+    for each in opened:
+        each.stream.close()
+
+
+@pytest.fixture
 def visitor(server) -> Api:
     """An anonymous visitor of the live server."""
     return Api(server.url)
+
+
+# -- in process (tests/asgi_clients.py) ----------------------------------------------------
+
+
+@pytest.fixture
+async def stream_pipeline():
+    """The ingest pipeline of this test's event loop, started first and shut down after the test
+    (its last commits done, its database connections closed, which a transactional test's
+    teardown would otherwise wait for)."""
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    from streaming.pipeline import get_pipeline
+
+    pipeline = await get_pipeline()
+    yield pipeline
+    await pipeline.shutdown()
+    await sync_to_async(connections.close_all)()

@@ -19,7 +19,7 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.live_server import ROOT, TEST_TLS
+from harness.live_server import ROOT, TEST_TLS
 
 CLIENTS = ROOT / ".cache" / "clients"
 CHART_STUDIO_PINS = ("chart_studio==1.1.0", "plotly==5.24.1")

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from tests.live_server import IntegrationDatabase, free_port
+from harness.live_server import IntegrationDatabase, free_port
 
 
 class TcpProxy:

@@ -11,7 +11,7 @@ import urllib.request
 import uuid
 from http.cookiejar import CookieJar
 
-from tests.live_server import ROOT, server_env
+from harness.live_server import ROOT, server_env
 
 
 def change_password(username: str, password: str, env: dict[str, str]) -> None:

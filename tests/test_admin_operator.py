@@ -6,30 +6,26 @@ import json
 
 import pytest
 
-from tests.live_server import wait_for
-from tests.producer import RawStream
+from harness.live_server import wait_for
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def streaming_plot(server, producer):
+def boiler_plot(streaming_plot):
     """A plot whose producer holds its stream open, with 6 points written."""
-    token = producer.make_token("boiler-feed")
-    plot = producer.make_plot([token], title="Boiler room")
-    stream = RawStream(server.port, token).open()
-    for i in range(6):
-        stream.write({"x": i, "y": i})
-    yield plot, token, stream
-    stream.close()
+    live = streaming_plot(name="boiler-feed", title="Boiler room", first={"x": 0, "y": 0})
+    for i in range(1, 6):
+        live.stream.write({"x": i, "y": i})
+    return live.plot, live.token, live.stream
 
 
 def wait_for_points(producer, plot_id: int, count: int) -> None:
     wait_for(lambda: len(producer.figure(plot_id)["data"][0]["x"]) == count, message=f"{count} points stored")
 
 
-def test_plots_list_with_live_columns_search_and_filters(admin_page, server, streaming_plot, producer, artifacts):
-    plot, _, _ = streaming_plot
+def test_plots_list_with_live_columns_search_and_filters(admin_page, server, boiler_plot, producer, artifacts):
+    plot, _, _ = boiler_plot
     page = admin_page
     wait_for_points(producer, plot["id"], 6)
     page.goto(f"{server.url}/admin/plots/plot/?q=Boiler+room&streaming=yes")
@@ -41,8 +37,8 @@ def test_plots_list_with_live_columns_search_and_filters(admin_page, server, str
     assert page.locator(f"#result_list a:text-is('{plot['id']}')").count() == 0
 
 
-def test_a_plot_shows_its_traces_inline_with_their_stream(admin_page, server, streaming_plot, producer):
-    plot, _, _ = streaming_plot
+def test_a_plot_shows_its_traces_inline_with_their_stream(admin_page, server, boiler_plot, producer):
+    plot, _, _ = boiler_plot
     wait_for_points(producer, plot["id"], 6)
     admin_page.goto(f"{server.url}/admin/plots/plot/{plot['id']}/change/")
     inline = admin_page.locator(".inline-related").first
@@ -50,8 +46,8 @@ def test_a_plot_shows_its_traces_inline_with_their_stream(admin_page, server, st
     assert inline.locator(".field-stream_status .readonly").inner_text().startswith("connected")
 
 
-def test_tokens_list_shows_their_live_status(admin_page, server, streaming_plot, producer):
-    _, token, stream = streaming_plot
+def test_tokens_list_shows_their_live_status(admin_page, server, boiler_plot, producer):
+    _, token, stream = boiler_plot
     stream.write("not json\n")
     admin_page.goto(f"{server.url}/admin/plots/streamtoken/?q={token}")
     row = admin_page.locator("#result_list tbody tr").first
@@ -68,9 +64,9 @@ def test_tokens_list_shows_their_live_status(admin_page, server, streaming_plot,
 
 
 def test_the_clear_action_empties_a_streams_window_for_the_live_page_too(
-    admin_page, server, streaming_plot, producer, browser
+    admin_page, server, boiler_plot, producer, browser
 ):
-    plot, token, stream = streaming_plot
+    plot, token, stream = boiler_plot
     watcher = browser.new_page()
     try:
         watcher.goto(plot["web_url"])

@@ -5,22 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.live_server import wait_for
-from tests.producer import RawStream
-
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def open_stream(server, producer):
-    """A token whose producer holds its stream open, with one point written, and its admin id."""
-    token = producer.make_token("admin-revocation")
-    plot = producer.make_plot([token])
-    stream = RawStream(server.port, token).open()
-    stream.write({"x": 1, "y": 1})
-    wait_for(lambda: producer.stream_status(token)["connected"], message="the stream connected")
-    yield token, stream, plot
-    stream.close()
+def open_stream(streaming_plot):
+    """A token whose producer holds its stream open, with one point written."""
+    live = streaming_plot(name="admin-revocation")
+    return live.token, live.stream, live.plot
 
 
 def token_change_url(page, server, token: str) -> str:

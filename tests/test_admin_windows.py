@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.live_server import wait_for
-from tests.producer import RawStream
+from harness.live_server import wait_for
+from harness.producer import RawStream, send_lines
 
 pytestmark = pytest.mark.browser
 
@@ -21,9 +21,7 @@ def admin_page(admin_page):
 def test_a_plot_page_shows_each_window_as_a_count_and_a_preview(admin_page, server, producer):
     token = producer.make_token()
     plot = producer.make_plot([token], maxpoints=5000, title="Long window")
-    stream = RawStream(server.port, token, chunked=False)
-    stream.send_body(b'{"x": %s, "y": %s}\n' % ((str(list(range(4000))).encode(),) * 2))
-    assert stream.answer().status == 200
+    assert send_lines(server.port, token, [{"x": list(range(4000)), "y": list(range(4000))}]).status == 200
     admin_page.goto(f"{server.url}/admin/plots/plot/{plot['id']}/change/")
     preview = admin_page.locator(".field-spec_preview .readonly").first.inner_text()
     assert "x: 4000 values [0, 1, 2 … 3997, 3998, 3999]" in preview

@@ -13,7 +13,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.live_server import new_user
+from harness.live_server import new_user
 
 
 @pytest.fixture(scope="module")

@@ -49,7 +49,7 @@ def test_traces_are_paged_too(as_alice, alice, page_size):
 
 
 def test_a_real_server_pages_a_users_plots(start_server):
-    from tests.live_server import new_user
+    from harness.live_server import new_user
 
     server = start_server(name="paged", API_PAGE_SIZE="2")
     user = new_user(server.env, server.url)

@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 import pytest
 
+from harness.live_server import LiveServer, manage, new_user, wait_for
 from streaming.leases import SEQ_SKIP
 from tests.client_module import plotserver_client as client
-from tests.live_server import LiveServer, manage, new_user, wait_for
 
 
 def back_up_and_restore(integration_db, folder) -> tuple[dict[str, str], Callable[[], None]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.live_server import Api
+from harness.live_server import Api
 
 pytestmark = pytest.mark.browser
 

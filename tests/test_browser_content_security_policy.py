@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from harness.producer import RawStream
 from tests.browser import new_member
-from tests.producer import RawStream
 
 pytestmark = pytest.mark.browser
 

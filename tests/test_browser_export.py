@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.producer import RawStream
+from harness.producer import send_lines
 
 pytestmark = pytest.mark.browser
 
@@ -18,10 +18,7 @@ def streamed_plot(server, producer):
     """A secret plot of two traces, the first holding a window of 5 of the 8 points written."""
     first, second = producer.make_token(), producer.make_token()
     plot = producer.make_plot([first, second], maxpoints=5, sharing="secret", title="Export me")
-    body = "".join(json.dumps({"x": i, "y": i * 10, "text": f"p{i}"}) + "\n" for i in range(8)).encode()
-    stream = RawStream(server.port, first, chunked=False)
-    stream.send_body(body)
-    assert stream.answer().status == 200
+    assert send_lines(server.port, first, [{"x": i, "y": i * 10, "text": f"p{i}"} for i in range(8)]).status == 200
     return plot
 
 

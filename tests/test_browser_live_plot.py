@@ -1,15 +1,16 @@
-"""The live plot page in headless Chromium: points streamed over HTTP show up in the trace."""
+"""The live plot page in headless Chromium: points streamed over HTTP show up in the trace.
+
+Its picture, test-artifacts/live-plot.png, becomes docs/screenshot-live-plot.png only through
+`make screenshots` (harness/screenshots.py): a test run writes nothing into the checkout.
+"""
 
 from __future__ import annotations
 
 import math
-import os
-import shutil
 
 import pytest
 
-from tests.live_server import ROOT
-from tests.producer import RawStream
+from harness.producer import RawStream
 
 pytestmark = pytest.mark.browser
 
@@ -46,11 +47,9 @@ def test_the_page_shows_twenty_points_streamed_over_http(server, producer, page,
     assert stream.end().status == 200
 
 
-def test_a_late_joiner_sees_the_window_then_the_new_points(server, producer, page):
-    token = producer.make_token()
-    plot = producer.make_plot([token], maxpoints=15)
-    stream = RawStream(server.port, token).open()
-    for i in range(10):
+def test_a_late_joiner_sees_the_window_then_the_new_points(streaming_plot, page):
+    _, plot, stream = streaming_plot(maxpoints=15, first={"x": 0, "y": 0})
+    for i in range(1, 10):
         stream.write({"x": i, "y": i})
 
     page.goto(plot["web_url"])
@@ -97,13 +96,3 @@ def test_replacing_arrays_and_layout_restyles_in_one_call(server, producer, page
     page.wait_for_function("() => document.getElementById('plot').data[0].x.length === 4")
     assert page.evaluate("() => document.getElementById('plot').data[0].y") == [3, 2, 1, 0]
     assert stream.end().status == 200
-
-
-@pytest.fixture(scope="module", autouse=True)
-def keep_the_readme_screenshot(artifacts):
-    """The README's picture of a live plot is the one this module takes. It is replaced only
-    when asked (UPDATE_SCREENSHOTS=1), so that a test run leaves the checkout unchanged."""
-    yield
-    shot, kept = artifacts / "live-plot.png", ROOT / "docs" / "screenshot-live-plot.png"
-    if shot.exists() and (os.environ.get("UPDATE_SCREENSHOTS") == "1" or not kept.exists()):
-        shutil.copyfile(shot, kept)

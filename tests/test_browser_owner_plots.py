@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.producer import RawStream
+from harness.producer import RawStream, send_lines
 
 pytestmark = pytest.mark.browser
 
@@ -18,9 +18,7 @@ def owner_page(member_page):
 
 def stream_to_shown_token(page, server, trace: int, points: list[dict]) -> None:
     token = page.locator(f"#owner-streams tr[data-trace='{trace}'] .token-string").inner_text()
-    stream = RawStream(server.port, token, chunked=False)
-    stream.send_body("".join(json.dumps(p) + "\n" for p in points).encode())
-    assert stream.answer().status == 200
+    assert send_lines(server.port, token, points).status == 200
 
 
 def test_the_form_makes_a_plot_that_then_streams(owner_page, server, artifacts):

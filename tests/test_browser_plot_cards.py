@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.producer import RawStream
+from harness.producer import RawStream, send_lines
 
 pytestmark = pytest.mark.browser
 
@@ -42,9 +42,7 @@ def test_a_home_card_grows_its_sparkline_and_shows_the_last_point_time(page, ser
 def test_my_plots_never_shows_a_raw_iso_time(member_page, server, member):
     token = member.api.make_token()
     plot = member.api.make_plot([token], title="Times")
-    stream = RawStream(server.port, token, chunked=False)
-    stream.send_body(b'{"x": 1, "y": 2}\n{"x": 2, "y": 3}\n')
-    assert stream.answer().status == 200
+    assert send_lines(server.port, token, [{"x": 1, "y": 2}, {"x": 2, "y": 3}]).status == 200
     page = member_page
     page.goto(f"{server.url}/plots/")
     card = page.locator(f".card[data-plot='{plot['id']}']")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.producer import RawStream
+from harness.producer import RawStream
 
 pytestmark = pytest.mark.browser
 
@@ -27,11 +27,8 @@ def test_a_producer_shows_streaming_while_connected_and_idle_once_gone(server, p
     page.wait_for_function(f"() => {producer_state(0)} === 'idle'")
 
 
-def test_a_page_opened_during_a_stream_shows_it_streaming(server, producer, page):
-    token = producer.make_token()
-    plot = producer.make_plot([token])
-    stream = RawStream(server.port, token).open()
-    stream.write({"x": 1, "y": 1})
+def test_a_page_opened_during_a_stream_shows_it_streaming(streaming_plot, page):
+    _, plot, stream = streaming_plot()
     page.goto(plot["web_url"])
     page.wait_for_function(f"() => {producer_state(0)} === 'streaming'")
     stream.close()  # the producer vanishes without ending its request

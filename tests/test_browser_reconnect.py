@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.live_server import new_user
-from tests.producer import RawStream
+from harness.live_server import new_user
+from harness.producer import send_lines
 
 pytestmark = pytest.mark.browser
 
@@ -17,10 +17,7 @@ def wait_for_state(page, state: str, timeout: float = 15_000) -> None:
 
 
 def stream_points(port: int, token: str, xs: range) -> None:
-    stream = RawStream(port, token, chunked=False)
-    body = b"".join(b'{"x": %d, "y": %d}\n' % (x, x % 5) for x in xs)
-    stream.send_body(body)
-    assert stream.answer().status == 200
+    assert send_lines(port, token, [{"x": x, "y": x % 5} for x in xs]).status == 200
 
 
 def test_the_badge_turns_to_reconnecting_when_the_server_stops_and_back_to_live_with_no_point_missing(

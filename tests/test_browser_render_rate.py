@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from bench.viewer_render import FRAME_COUNTER, Producer, fill_window, sample
+from harness.render import FRAME_COUNTER, Producer, fill_window, sample
 
 pytestmark = pytest.mark.browser
 

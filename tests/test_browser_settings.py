@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.live_server import Api
-from tests.producer import RawStream
+from harness.live_server import Api
+from harness.producer import RawStream, send_lines
 
 pytestmark = pytest.mark.browser
 
@@ -48,9 +48,7 @@ def test_tokens_are_made_imported_and_revoked(member_page, server):
     page.once("dialog", lambda dialog: dialog.accept())  # "this cannot be undone": yes
     row.locator("button.revoke").click()
     assert page.locator(f"tr:has(code:text-is('{imported}')) .token-status").inner_text() == "revoked"
-    stream = RawStream(server.port, imported, chunked=False)
-    stream.send_body(b'{"x": 1, "y": 1}\n')
-    assert stream.answer().status == 404
+    assert send_lines(server.port, imported, [{"x": 1, "y": 1}]).status == 404
 
 
 def test_each_token_shows_connected_last_write_counts_and_last_error(member_page, member, server, artifacts):

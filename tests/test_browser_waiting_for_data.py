@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from tests.live_server import wait_for
+from harness.live_server import wait_for
 
 pytestmark = pytest.mark.browser
 

@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from tests.live_server import Api, LiveServer, new_user, wait_for
+from harness.live_server import Api, LiveServer, new_user, wait_for
 from tests.plotly_clients import ClientProcess, Viewer, chart_studio_python, client_env
 
 pytestmark = pytest.mark.clients
@@ -103,15 +103,13 @@ def test_it_plots_into_a_folder_streams_every_point_and_gets_the_figure_back(cha
         s.write(dict(x=8, y=80), layout=dict(title="t2"))
         connected = s.connected  # False had the server sent a byte while the stream is open
         s.write(dict(x=9, y=90))
-        started = time.monotonic()
         s.close()  # right after the last write: that point must not be lost
-        close_seconds = time.monotonic() - started
 
         s2 = py.Stream(tok2)
         s2.open()
         s2.write(dict(x=1, y=1))
         s2.close()
-        emit(connected=connected, close_seconds=close_seconds)
+        emit(connected=connected)
         wait_go()
 
         import chart_studio.tools
@@ -128,9 +126,9 @@ def test_it_plots_into_a_folder_streams_every_point_and_gets_the_figure_back(cha
     viewer = Viewer(ws_url(server80, plot))
     try:
         client.go()
+        # A server that did not answer and close at once would stall close() past result()'s deadline.
         streamed = client.result()
         assert streamed["connected"] is True
-        assert streamed["close_seconds"] < 2  # the server answers and closes at once
 
         expected = [{"x": [5, 6, 7, 8, 9], "y": [50, 60, 70, 80, 90]}, {"x": [1], "y": [1]}]
         for index, points in enumerate(expected):
@@ -224,7 +222,8 @@ def test_two_producers_on_one_token_show_as_takeovers_in_its_status(chart_studio
         a.write(dict(x=1, y=1))
         b.open()
         b.write(dict(x=2, y=2))
-        time.sleep(0.3)
+        emit(b_took_over=True)
+        wait_go()  # until the server has counted b's takeover of a
         a.write(dict(x=3, y=3))
         a.write(dict(x=4, y=4))
         b.close()
@@ -232,6 +231,9 @@ def test_two_producers_on_one_token_show_as_takeovers_in_its_status(chart_studio
         emit(done=True)
     """,
     )
+    client.result()
+    wait_for(lambda: user.stream_status(user.tokens[0])["takeovers"] >= 1)
+    client.go()
     client.result()
     client.finish()
     status = wait_for(lambda: (s := user.stream_status(user.tokens[0]))["takeovers"] >= 1 and s)

@@ -8,8 +8,8 @@ import shutil
 import subprocess
 import sys
 
+from harness.live_server import ROOT, wait_for
 from tests.client_module import CLIENT_FILE, start_cli
-from tests.live_server import ROOT, wait_for
 
 
 def run_cli(*args: str, input: bytes) -> subprocess.CompletedProcess:

@@ -10,8 +10,8 @@ import json
 import signal
 import threading
 
+from harness.live_server import LiveServer, new_user, wait_for
 from tests.client_module import start_cli
-from tests.live_server import LiveServer, new_user, wait_for
 
 LINES = 3000
 

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.live_server import IntegrationDatabase, LiveServer, new_user, wait_for
+from harness.live_server import IntegrationDatabase, LiveServer, new_user, wait_for
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.live_server import ROOT, Api, manage, server_env, wait_for
+from harness.live_server import ROOT, Api, manage, server_env, wait_for
 
 
 def test_the_demo_plot_moves_as_soon_as_the_demo_producer_runs(server, integration_db):

@@ -21,8 +21,8 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from harness.live_server import ROOT, LiveServer, free_port, new_user, wait_for
 from tests.client_module import plotserver_client as client
-from tests.live_server import ROOT, LiveServer, free_port, new_user, wait_for
 from tests.test_health_endpoints import OwnRedis
 
 DEPLOY = ROOT / "deploy"

@@ -16,8 +16,8 @@ import urllib.request
 
 from websockets.sync.client import connect
 
-from tests.live_server import new_user, wait_for
-from tests.producer import RawStream
+from harness.live_server import new_user, wait_for
+from harness.producer import RawStream
 
 TRACES = 100  # the default QUOTA_TRACES_PER_TOKEN
 SECONDS = 12

@@ -15,7 +15,7 @@ import urllib.request
 
 import pytest
 
-from tests.live_server import free_port, wait_for
+from harness.live_server import free_port, wait_for
 
 
 def get_json(url: str) -> tuple[int, dict]:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import socket
 
-from tests.live_server import wait_for
-from tests.producer import RawStream, parse_answer
+from harness.live_server import new_user, wait_for
+from harness.producer import RawStream, open_streaming_plot, parse_answer, send_lines
 
 
 def test_an_unknown_token_is_a_404_before_the_body_is_read(server):
@@ -24,11 +23,8 @@ def test_a_get_with_a_token_is_a_405(server, producer):
     assert answer.answer().status == 405
 
 
-def test_a_bad_line_is_counted_and_the_stream_goes_on(server, producer):
-    token = producer.make_token()
-    plot = producer.make_plot([token])
-    stream = RawStream(server.port, token).open()
-    stream.write({"x": 1, "y": 1})
+def test_a_bad_line_is_counted_and_the_stream_goes_on(streaming_plot, producer):
+    token, plot, stream = streaming_plot(first={"x": 1, "y": 1})
     stream.write("this is not json\n")
     stream.write({"x": 2, "y": True})
     stream.write(b'{"x": "\xff"}\n')
@@ -45,14 +41,9 @@ def test_a_bad_line_is_counted_and_the_stream_goes_on(server, producer):
 
 
 def test_a_line_longer_than_the_limit_is_a_413_that_keeps_earlier_points(start_server, integration_db):
-    from tests.live_server import new_user
-
     server = start_server(name="small-lines", STREAM_MAX_LINE_BYTES="1000")
     user = new_user(integration_db.env, server.url)
-    token = user.make_token()
-    plot = user.make_plot([token])
-    stream = RawStream(server.port, token).open()
-    stream.write({"x": 1, "y": 1})
+    _, plot, stream = open_streaming_plot(user, server.port, first={"x": 1, "y": 1})
     stream.write('{"text": "' + "a" * 2000)
     answer = stream.answer()
     assert (answer.status, answer.json["accepted"]) == (413, 1)
@@ -60,23 +51,16 @@ def test_a_line_longer_than_the_limit_is_a_413_that_keeps_earlier_points(start_s
     assert user.figure(plot["id"])["data"][0]["x"] == [1]
 
 
-def test_broken_chunked_framing_is_a_400_that_keeps_earlier_points(server, producer):
-    token = producer.make_token()
-    plot = producer.make_plot([token])
-    stream = RawStream(server.port, token).open()
-    stream.write({"x": 1, "y": 1})
-    wait_for(lambda: producer.figure(plot["id"])["data"][0]["x"] == [1])
+def test_broken_chunked_framing_is_a_400_that_keeps_earlier_points(streaming_plot, producer):
+    token, plot, stream = streaming_plot(first={"x": 1, "y": 1})
     stream.send_raw(b"zz\r\nnot a chunk\r\n")
     assert stream.answer().status == 400
     assert producer.figure(plot["id"])["data"][0]["x"] == [1]
     wait_for(lambda: producer.stream_status(token)["connected"] is False)
 
 
-def test_a_stream_is_not_connected_after_it_ends(server, producer):
-    token = producer.make_token()
-    stream = RawStream(server.port, token).open()
-    stream.write({"x": 1})
-    wait_for(lambda: producer.stream_status(token)["connected"])
+def test_a_stream_is_not_connected_after_it_ends(streaming_plot, producer):
+    token, _, stream = streaming_plot(first={"x": 1})
     stream.end()
     assert producer.stream_status(token)["connected"] is False
 
@@ -109,10 +93,7 @@ def test_one_token_drives_every_trace_bound_to_it_each_with_its_own_maxpoints(se
         },
     )
     second = producer.make_plot([token], maxpoints=3)
-    body = "".join(json.dumps({"x": i, "y": i}) + "\n" for i in range(5)).encode()
-    stream = RawStream(server.port, token, chunked=False)
-    stream.send_body(body)
-    assert stream.answer().json["accepted"] == 5
+    assert send_lines(server.port, token, [{"x": i, "y": i} for i in range(5)]).json["accepted"] == 5
     data = producer.figure(first["id"])["data"]
     assert [data[0]["x"], data[1]["x"]] == [[3, 4], [1, 2, 3, 4]]
     assert producer.figure(second["id"])["data"][0]["x"] == [2, 3, 4]
@@ -121,9 +102,8 @@ def test_one_token_drives_every_trace_bound_to_it_each_with_its_own_maxpoints(se
 def test_mixed_lines_append_a_point_and_change_the_layout(server, producer):
     token = producer.make_token()
     plot = producer.make_plot([token])
-    stream = RawStream(server.port, token, chunked=False)
-    stream.send_body(b'{"x": 1, "y": 2, "layout": {"title": "now", "xaxis": {"range": [0, 9]}}}\n')
-    assert stream.answer().status == 200
+    line = {"x": 1, "y": 2, "layout": {"title": "now", "xaxis": {"range": [0, 9]}}}
+    assert send_lines(server.port, token, [line]).status == 200
     figure = producer.figure(plot["id"])
     assert figure["data"][0]["x"] == [1]
     assert figure["layout"]["title"] == {"text": "now"}

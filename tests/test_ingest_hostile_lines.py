@@ -9,8 +9,8 @@ import signal
 
 import pytest
 
-from tests.live_server import new_user, wait_for
-from tests.producer import RawStream
+from harness.live_server import new_user, wait_for
+from harness.producer import RawStream
 
 SHALLOW_BOMB = b'{"x": ' + b"[" * 500 + b"1" + b"]" * 500 + b"}\n"  # about 1 KB
 DEEP_BOMB = b'{"x": ' + b"[" * 100_000 + b"1" + b"]" * 100_000 + b"}\n"
@@ -19,7 +19,7 @@ LAYOUT_BOMB = b'{"layout": {"annotations": ' + b"[" * 500 + b"]" * 500 + b"}}\n"
 
 @pytest.fixture
 def listening_server(start_server):
-    from tests.live_server import free_port
+    from harness.live_server import free_port
 
     port = free_port()
     server = start_server(name="hostile", STREAM_PORT=str(port), STREAM_HOST="127.0.0.1")

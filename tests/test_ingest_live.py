@@ -6,8 +6,8 @@ import json
 
 from websockets.sync.client import connect
 
-from tests.live_server import wait_for
-from tests.producer import RawStream
+from harness.live_server import wait_for
+from harness.producer import RawStream, send_lines
 
 
 def ws_url(server, plot_id: int) -> str:
@@ -28,12 +28,8 @@ def test_points_reach_the_figure_while_the_request_is_open(server, producer):
     assert answer.json["accepted"] == 3
 
 
-def test_a_viewer_gets_the_window_then_each_update_as_it_is_written(server, producer):
-    token = producer.make_token()
-    plot = producer.make_plot([token], maxpoints=50)
-    stream = RawStream(server.port, token).open()
-    stream.write({"x": 1, "y": 10})
-    wait_for(lambda: producer.figure(plot["id"])["data"][0]["x"] == [1])
+def test_a_viewer_gets_the_window_then_each_update_as_it_is_written(server, streaming_plot):
+    _, plot, stream = streaming_plot(maxpoints=50, first={"x": 1, "y": 10})
 
     with connect(ws_url(server, plot["id"])) as viewer:
         snapshot = json.loads(viewer.recv(timeout=5))
@@ -52,10 +48,7 @@ def test_a_viewer_gets_the_window_then_each_update_as_it_is_written(server, prod
 def test_a_finite_body_with_content_length_is_a_batch(server, producer):
     token = producer.make_token()
     plot = producer.make_plot([token], maxpoints=3)
-    stream = RawStream(server.port, token, chunked=False)
-    body = "".join(json.dumps({"x": i, "y": -i}) + "\n" for i in range(5)).encode()
-    stream.send_body(body)
-    answer = stream.answer()
+    answer = send_lines(server.port, token, [{"x": i, "y": -i} for i in range(5)])
     assert answer.status == 200
     assert answer.json == {"status": 200, "message": "stream ended cleanly", "accepted": 5, "rejected": 0}
     assert producer.figure(plot["id"])["data"][0] == {

@@ -3,7 +3,7 @@ first line numbers of each; a token that no trace uses is answered with a hint."
 
 from __future__ import annotations
 
-from tests.producer import RawStream
+from harness.producer import RawStream
 
 
 def test_rejected_lines_are_grouped_by_reason_with_their_first_line_numbers(server, producer):

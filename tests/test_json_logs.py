@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from harness.live_server import new_user, wait_for
 from tests.client_module import plotserver_client as client
-from tests.live_server import new_user, wait_for
 
 
 def test_a_server_with_log_format_json_writes_json_lines(start_server, integration_db):

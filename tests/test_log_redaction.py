@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from websockets.sync.client import connect
 
+from harness.live_server import wait_for
 from plotserver.log_redaction import redact
-from tests.live_server import wait_for
 
 
 def test_redact_hides_share_keys_and_tokens_and_keeps_ids_and_other_parameters():

@@ -7,7 +7,7 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.live_server import wait_for
+from harness.live_server import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -112,7 +112,7 @@ def scrape(server) -> dict[str, float]:
 
 
 def test_a_stream_is_counted_per_commit_and_at_its_end(server, producer):
-    from tests.producer import RawStream
+    from harness.producer import RawStream
 
     before = scrape(server)
     token = producer.make_token()

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from contextlib import ExitStack
 
 import pytest
 from websockets.sync.client import connect
 
-from tests.live_server import new_user, wait_for
-from tests.producer import RawStream
+from harness.live_server import new_user
+from harness.producer import RawStream, open_streaming_plot
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture
 def pair(start_server):
-    """Two processes, A and B, on one database and one Redis."""
-    return start_server(name="process-a", REDIS_URL=REDIS_URL), start_server(name="process-b", REDIS_URL=REDIS_URL)
+    """Two processes, A and B, on one database and one Redis. A takeover waits up to 10 s (not 1 s)
+    for the older holder to hand over, a margin for a loaded machine: see `server` in conftest."""
+    env = {"REDIS_URL": REDIS_URL, "STREAM_TAKEOVER_TIMEOUT": "10"}
+    return start_server(name="process-a", **env), start_server(name="process-b", **env)
 
 
 @pytest.fixture
@@ -42,32 +43,24 @@ def test_a_viewer_on_one_process_sees_a_producer_on_the_other(pair, user):
 
 def test_the_newest_connection_wins_across_processes(pair, user):
     a, b = pair
-    token = user.make_token()
-    plot = user.make_plot([token])
-    oldest = RawStream(a.port, token).open()
-    oldest.write({"x": 1, "y": 1})
-    wait_for(lambda: user.stream_status(token)["connected"])
+    token, plot, oldest = open_streaming_plot(user, a.port, first={"x": 1, "y": 1})
     newest = RawStream(b.port, token).open()
-    started = time.monotonic()
     newest.write({"x": 2, "y": 2})
-    assert oldest.answer(timeout=5).status == 409
-    assert time.monotonic() - started < 1.0
+    assert oldest.answer(timeout=10).status == 409
     newest.write({"x": 3, "y": 3})
     assert newest.end().status == 200
     assert user.figure(plot["id"])["data"][0]["x"] == [1, 2, 3]
+    # Numbering goes on without a jump: A handed the stream over through Redis (a holder that
+    # does not answer in time is taken for crashed, and numbering skips past it).
+    assert user.stream_status(token)["last_seq"] == 3
 
 
 def test_revoking_on_one_process_ends_the_stream_on_the_other(pair, user):
     a, b = pair
-    token = user.make_token()
-    stream = RawStream(a.port, token).open()
-    stream.write({"x": 1})
-    wait_for(lambda: user.stream_status(token)["connected"])
+    token, _, stream = open_streaming_plot(user, a.port, first={"x": 1})
     user.base_url = b.url
-    started = time.monotonic()
     user.revoke(token)
-    assert stream.answer(timeout=5).status == 410
-    assert time.monotonic() - started < 1.0
+    assert stream.answer(timeout=30).status == 410
 
 
 def test_workers_2_serves_streams_and_viewers(start_server, integration_db):

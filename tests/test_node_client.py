@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from tests.live_server import TEST_TLS, LiveServer, new_user, wait_for
+from harness.live_server import TEST_TLS, LiveServer, new_user, wait_for
 from tests.plotly_clients import ClientProcess, Viewer, client_env, node_plotly
 
 pytestmark = [

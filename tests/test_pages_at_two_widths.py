@@ -1,29 +1,25 @@
 """Every page, on a desktop (1,400 px) and a phone (390 px): it renders, and plotserver's own
 pages never scroll sideways on a phone. The pictures are docs/pages.md's: they land in
-test-artifacts/pages/, and replace docs/pages/ only with UPDATE_SCREENSHOTS=1, so a normal
-run leaves the checkout unchanged.
+test-artifacts/pages/, and replace docs/pages/ only through `make screenshots`
+(harness/screenshots.py), so a test run leaves the checkout unchanged.
 
 A server of its own, on a database of its own, so the pictures show only what this module makes.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import shutil
 
 import pytest
 from django.template.loader import render_to_string
 
+from harness.live_server import IntegrationDatabase, LiveServer
+from harness.producer import send_lines
 from tests.browser import new_member
-from tests.live_server import ROOT, IntegrationDatabase, LiveServer
-from tests.producer import RawStream
 
 pytestmark = pytest.mark.browser
 
 WIDTHS = {"desktop": (1400, 900), "phone": (390, 844)}
-DOCS = ROOT / "docs" / "pages"
 
 
 @pytest.fixture(scope="module")
@@ -37,11 +33,8 @@ def site(tmp_path_factory, artifacts):
         sine, walk = owner.api.make_token("lab sine"), owner.api.make_token("lab walk")
         live = owner.api.make_plot([sine, walk], title="Lab rig: temperatures")
         for token, values in ((sine, [20 + 3 * math.sin(i / 12) for i in range(240)]), (walk, _walk(240))):
-            stream = RawStream(server.port, token, chunked=False)
-            stream.send_body(
-                "".join(json.dumps({"x": i, "y": round(v, 3)}) + "\n" for i, v in enumerate(values)).encode()
-            )
-            assert stream.answer().status == 200
+            points = [{"x": i, "y": round(v, 3)} for i, v in enumerate(values)]
+            assert send_lines(server.port, token, points).status == 200
         empty = owner.api.make_plot([owner.api.make_token("new sensor")], title="New sensor")
         yield {"server": server, "owner": owner, "operator": operator, "live": live, "empty": empty}
     finally:
@@ -59,14 +52,10 @@ def _walk(count: int) -> list[float]:
 
 @pytest.fixture(scope="module")
 def shots(artifacts):
-    """Where pictures go; copied into docs/pages/ at the end only with UPDATE_SCREENSHOTS=1."""
+    """Where pictures go (`make screenshots` copies them into docs/pages/)."""
     folder = artifacts / "pages"
     folder.mkdir(exist_ok=True)
-    yield folder
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
-        DOCS.mkdir(exist_ok=True)
-        for picture in folder.glob("*.png"):
-            shutil.copyfile(picture, DOCS / picture.name)
+    return folder
 
 
 def open_as(browser, site, who: str | None, width: str):

@@ -13,8 +13,8 @@ from urllib.parse import urlencode
 import pytest
 from rest_framework.test import APIClient
 
+from harness.live_server import new_user
 from plots.models import ApiKey, Plot, StreamToken, Trace
-from tests.live_server import new_user
 
 pytestmark = pytest.mark.django_db
 

@@ -16,8 +16,8 @@ import threading
 import pytest
 from websockets.sync.client import connect
 
-from tests.live_server import new_user, wait_for
-from tests.producer import RawStream
+from harness.live_server import new_user, wait_for
+from harness.producer import RawStream
 from tests.test_health_endpoints import OwnRedis
 
 

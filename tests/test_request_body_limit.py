@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.live_server import LiveServer
+from harness.live_server import LiveServer
 
 ATTACK_BYTES = 105 * 1024 * 1024
 LIMIT = 1024 * 1024  # the server under attack runs with API_MAX_BODY_BYTES=1 MiB

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 from websockets.sync.client import connect
 
+from harness.live_server import ROOT, free_port, new_user, server_env, wait_for
 from tests.client_module import plotserver_client as client
-from tests.live_server import ROOT, free_port, new_user, server_env, wait_for
 
 
 def page_loads(url: str) -> bool:

@@ -13,8 +13,8 @@ import socket
 import pytest
 from websockets.sync.client import connect
 
-from tests.live_server import free_port, new_user, wait_for
-from tests.producer import RawStream, parse_answer
+from harness.live_server import free_port, new_user, wait_for
+from harness.producer import RawStream, parse_answer
 
 PER_CLIENT = 4
 PER_PROCESS = 10

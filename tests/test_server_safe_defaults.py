@@ -8,7 +8,7 @@ import secrets
 import subprocess
 import sys
 
-from tests.live_server import ROOT, free_port, server_env
+from harness.live_server import ROOT, free_port, server_env
 
 
 def get(server, path: str, headers: dict[str, str]) -> http.client.HTTPResponse:

@@ -15,8 +15,8 @@ import threading
 import pytest
 from websockets.sync.client import connect
 
-from tests.live_server import Api, LiveServer, new_user, wait_for
-from tests.producer import RawStream
+from harness.live_server import Api, LiveServer, new_user, wait_for
+from harness.producer import RawStream
 from tests.tcp_proxy import proxied_database
 
 LINES_BEFORE, LINES_DURING = 40, 30

@@ -16,13 +16,13 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connections
 
+from harness.live_server import LiveServer, new_user, wait_for
+from harness.producer import RawStream
 from operations import metrics
 from plots.models import Plot, StreamToken, Trace
 from streaming import events
 from streaming.pipeline import Pipeline
 from streaming.protocol import parse_line
-from tests.live_server import LiveServer, new_user, wait_for
-from tests.producer import RawStream
 from tests.tcp_proxy import proxied_database
 
 

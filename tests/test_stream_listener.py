@@ -7,8 +7,8 @@ import socket
 
 import pytest
 
-from tests.live_server import free_port, new_user, wait_for
-from tests.producer import RawStream, parse_answer
+from harness.live_server import free_port, new_user, wait_for
+from harness.producer import RawStream, parse_answer
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import json
 
 from websockets.sync.client import connect
 
-from tests.live_server import new_user
-from tests.producer import RawStream
+from harness.live_server import new_user
+from harness.producer import RawStream
 
 
 def test_points_reach_a_viewer_and_the_figure_after_a_restart(start_server, integration_db):

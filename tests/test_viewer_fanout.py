@@ -8,7 +8,7 @@ import threading
 
 from websockets.asyncio.client import connect
 
-from tests.producer import RawStream
+from harness.producer import RawStream
 
 VIEWERS = 200
 LINES = 300

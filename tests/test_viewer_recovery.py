@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from websockets.sync.client import connect
 
-from tests.producer import RawStream
+from harness.producer import send_lines
 
 
 def viewer_url(server, plot_id: int, since: dict | None = None) -> str:
@@ -22,9 +22,7 @@ def first_message(server, plot_id: int, since: dict | None = None) -> dict:
 
 
 def send_points(server, token: str, xs) -> None:
-    stream = RawStream(server.port, token, chunked=False)
-    stream.send_body(b"".join(b'{"x": %d, "y": 0}\n' % x for x in xs))
-    assert stream.answer().json["accepted"] == len(list(xs))
+    assert send_lines(server.port, token, [{"x": x, "y": 0} for x in xs]).json["accepted"] == len(list(xs))
 
 
 def position(snapshot: dict) -> dict:

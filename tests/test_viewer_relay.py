@@ -7,23 +7,17 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
-import orjson
 import pytest
 from asgiref.sync import sync_to_async
-from asgiref.testing import ApplicationCommunicator
-from channels.auth import AuthMiddlewareStack
-from channels.routing import URLRouter
 from django.db import connections
 
-from plots.models import Plot, StreamToken, Trace
+from plots.models import Plot
 from streaming import events
 from streaming.relay import get_relay
-from streaming.routing import websocket_urlpatterns
+from tests.asgi_clients import Viewer, open_viewer
 from tests.writers import commit_lines, open_writer
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-application = AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
 
 
 @pytest.fixture(autouse=True)
@@ -34,49 +28,12 @@ async def close_thread_connections():
 
 
 @pytest.fixture
-def plot(alice):
-    """A public plot of alice's with one trace fed by one stream token."""
-    plot = Plot.objects.create(owner=alice, sharing=Plot.PUBLIC)
-    token = StreamToken.objects.create(owner=alice)
-    Trace.objects.create(plot=plot, index=0, spec={"x": [], "y": []}, stream_token=token, maxpoints=100)
-    plot.token = token
-    return plot
-
-
-class Viewer(ApplicationCommunicator):
-    """A WebSocket client of the viewer app, in process (Channels' own communicator is in a
-    package that needs daphne, which plotserver does not use)."""
-
-    def __init__(self, path: str) -> None:
-        path, _, query = path.partition("?")
-        scope = {"type": "websocket", "path": path, "query_string": query.encode(), "headers": [], "subprotocols": []}
-        super().__init__(application, scope)
-
-    async def connect(self) -> bool:
-        await self.send_input({"type": "websocket.connect"})
-        return (await self.receive_output(5))["type"] == "websocket.accept"
-
-    async def receive_json_from(self, timeout: float = 5) -> dict:
-        frame = await self.receive_output(timeout)
-        assert frame["type"] == "websocket.send", frame
-        return orjson.loads(frame["text"])
-
-    async def send_json_to(self, content: dict) -> None:
-        await self.send_input({"type": "websocket.receive", "text": orjson.dumps(content).decode()})
-
-    async def disconnect(self) -> None:
-        await self.send_input({"type": "websocket.disconnect", "code": 1000})
-        await self.wait(5)
+def plot(alices_plot):
+    return alices_plot
 
 
 def update(token_id: int, seq: int, x: int) -> dict:
     return {"stream": token_id, "seq": seq, "traces": {"0": {"extend": {"x": [x], "y": [x]}}}}
-
-
-async def open_viewer(plot_id: int, query: str = "") -> Viewer:
-    viewer = Viewer(f"/ws/plots/{plot_id}/{query}")
-    assert await viewer.connect()
-    return viewer
 
 
 async def commit(token, *lines: bytes) -> dict[int, list]:

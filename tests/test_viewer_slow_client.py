@@ -12,8 +12,8 @@ from pathlib import Path
 
 from websockets.sync.client import connect
 
-from tests.live_server import wait_for
-from tests.producer import RawStream
+from harness.live_server import wait_for
+from harness.producer import RawStream
 
 QUEUE_BYTES = 256 * 1024
 LINES = 3000
@@ -105,7 +105,7 @@ class ReadingViewer(threading.Thread):
 
 
 def test_a_viewer_that_stops_reading_is_closed_and_the_others_get_every_update(start_server, integration_db):
-    from tests.live_server import new_user
+    from harness.live_server import new_user
 
     server = start_server(
         "slow-viewer", VIEWER_SEND_QUEUE_BYTES=str(QUEUE_BYTES), VIEWER_SEND_TIMEOUT="2", LOG_LEVEL="INFO"

@@ -10,7 +10,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from tests.live_server import new_user
+from harness.live_server import new_user
 
 
 def open_viewer(server, plot_id: int, origin: str | None = None, host: str | None = None) -> dict:

@@ -4,6 +4,8 @@ Plotly figure as a plot."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from rest_framework.exceptions import NotFound, ValidationError
 
 from plots.models import Grid, Plot, isostring
@@ -11,8 +13,9 @@ from plots.plotly_api.grids import inline_sources
 from plots.serializers import PlotSerializer
 from streaming.snapshots import traces_with_windows
 
-MAX_FOLDER_LENGTH = Plot._meta.get_field("folder").max_length
-MAX_FILENAME_LENGTH = Plot._meta.get_field("title").max_length
+# Both are CharFields, whose max_length is always set.
+MAX_FOLDER_LENGTH = cast(int, Plot._meta.get_field("folder").max_length)
+MAX_FILENAME_LENGTH = cast(int, Plot._meta.get_field("title").max_length)
 
 
 def split_path(value: object, where: str = "path") -> tuple[str, str]:

@@ -48,7 +48,8 @@ def inline_sources(figure: dict, owner) -> dict:
                 walk(item, f"{where}[{position}]")
         return node
 
-    return walk(figure, "figure")
+    walk(figure, "figure")
+    return figure
 
 
 def parse_columns(data: object) -> list[dict]:

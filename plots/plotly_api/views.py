@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from plots.authentication import ApiKeyAuthentication, user_for_key
+from plots.authentication import ApiKeyAuthentication, SignedInApiRequest, user_for_key
 from plots.models import Grid, Plot
 from plots.plotly_api.clientresp_form import RawBodyParser, clientresp_arguments, split_clientresp_form
 from plots.plotly_api.figures import merge_figure
@@ -50,7 +50,7 @@ class PlotlyApiView(APIView):
 
 
 class CurrentUserView(PlotlyApiView):
-    def get(self, request: Request) -> Response:
+    def get(self, request: SignedInApiRequest) -> Response:
         user = request.user
         return Response({"username": user.get_username(), "email": user.email, "is_active": user.is_active})
 
@@ -94,7 +94,7 @@ class FoldersView(PlotlyApiView):
 
 
 class GridsView(PlotlyApiView):
-    def post(self, request: Request) -> Response:
+    def post(self, request: SignedInApiRequest) -> Response:
         body = request.data if isinstance(request.data, dict) else {}
         columns = parse_columns(body.get("data"))
         folder, filename = file_location(body) or ("", "")
@@ -221,7 +221,8 @@ class ClientrespView(APIView):
         if plot.sharing == Plot.SECRET:
             url = f"{url}?share_key={plot.share_key}"
         extra = {"stream-status": STREAM_STATUS, "stream-host": stream_host_url(request)}
-        return self.answer(url=url, filename=plot.title, **extra)
+        # Dashed names, not parameters: none of them is `status`.
+        return self.answer(url=url, filename=plot.title, **extra)  # type: ignore[arg-type]
 
     def answer(self, status: int = 200, **fields) -> Response:
         body = {"url": "", "message": "", "warning": "", "filename": "", "error": "", **fields}

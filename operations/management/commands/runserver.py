@@ -21,6 +21,10 @@ class Command(DjangoRunserver):
         "Serve everything (pages, REST, WebSockets, streams) for development: uvicorn with httptools, "
         "reloading on code changes."
     )
+    # Set by Django's runserver from the command line before run(); its stubs leave them out.
+    addr: str
+    port: str
+    _raw_ipv6: bool
 
     def run(self, **options) -> None:
         """Check, then hand over to uvicorn (which runs its own reloader process)."""

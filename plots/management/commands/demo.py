@@ -91,13 +91,14 @@ def timestamp(seconds: float) -> str:
 def produce_forever(url: str, interval: float, out) -> None:
     """Stream a sine wave and a random walk, one point each per interval, for ever."""
     target = urlsplit(url)
+    host = target.hostname or "localhost"  # --url names the server; urlsplit leaves a bare path hostless
     walk = 0.0
     step = 0
     while True:
         connections = {}
         try:
             for name, token in TOKENS.items():
-                connection = http.client.HTTPConnection(target.hostname, target.port or 80, timeout=30)
+                connection = http.client.HTTPConnection(host, target.port or 80, timeout=30)
                 connection.putrequest("POST", "/")
                 connection.putheader("plotly-streamtoken", token)
                 connection.putheader("Transfer-Encoding", "chunked")

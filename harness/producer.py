@@ -1,10 +1,13 @@
-"""A producer on a raw socket, so tests control every byte a stream sends."""
+"""A producer on a raw socket, so tests control every byte a stream sends; and the usual start
+of a test, a plot fed by an open stream (`open_streaming_plot`)."""
 
 from __future__ import annotations
 
 import json
 import socket
 from dataclasses import dataclass
+
+from harness.live_server import Api, wait_for
 
 
 @dataclass
@@ -110,3 +113,47 @@ class RawStream:
 
     def close(self) -> None:
         self.sock.close()
+
+
+@dataclass
+class StreamingPlot:
+    """A plot of one trace, and the open stream of the token that feeds it."""
+
+    token: str
+    plot: dict
+    stream: RawStream
+
+    def __iter__(self):
+        """`token, plot, stream = open_streaming_plot(...)`"""
+        return iter((self.token, self.plot, self.stream))
+
+
+FIRST_POINT = {"x": 1, "y": 1}
+
+
+def open_streaming_plot(
+    api: Api, port: int, *, first: dict | None = FIRST_POINT, name: str = "", **plot_options
+) -> StreamingPlot:
+    """Make a token and a plot of one trace it feeds (`plot_options` go to `Api.make_plot`), open
+    a stream on `port`, and write `first`; return once the server holds the stream and has
+    stored that point. With `first=None` the stream is only opened (nothing written, nothing
+    waited for), as a producer does before its first point."""
+    token = api.make_token(name)
+    plot = api.make_plot([token], **plot_options)
+    stream = RawStream(port, token).open()
+    if first is not None:
+        stream.write(first)
+        wait_for(
+            lambda: (s := api.stream_status(token))["connected"] and s["accepted"] >= 1,
+            message="the stream connected and its first point stored",
+        )
+    return StreamingPlot(token, plot, stream)
+
+
+def send_lines(port: int, token: str | None, lines, timeout: float = 10) -> StreamAnswer:
+    """Send `lines` (dicts as JSON lines, bytes as they are) as one finite body with a
+    Content-Length, the way a batch is uploaded, and return the answer."""
+    body = b"".join(json.dumps(line).encode() + b"\n" if isinstance(line, dict) else line for line in lines)
+    stream = RawStream(port, token, chunked=False)
+    stream.send_body(body)
+    return stream.answer(timeout)

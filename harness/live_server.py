@@ -59,6 +59,7 @@ class IntegrationDatabase:
 
     def __init__(self, tmp_dir: Path) -> None:
         base = os.environ.get("DATABASE_URL", "")
+        self.admin_url: str | None = None
         if base.startswith(("postgres://", "postgresql://")):
             import psycopg
 
@@ -69,7 +70,6 @@ class IntegrationDatabase:
             with psycopg.connect(base, autocommit=True) as conn:
                 conn.execute(f'CREATE DATABASE "{self.name}"')
         else:
-            self.admin_url = None
             self.url = f"sqlite:///{tmp_dir / 'integration.sqlite3'}"
         self.env = {"DATABASE_URL": self.url}
         manage("migrate", "--noinput", env=self.env)
@@ -150,8 +150,10 @@ class LiveServer:
 
     def _ready(self) -> bool:
         """True once the server answers HTTP at all (its answer may be a redirect or a refused host)."""
+        assert self.process is not None
         if self.process.poll() is not None:
             raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log_text()}")
+        connection: http.client.HTTPConnection
         if self.url.startswith("https"):
             connection = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=2, context=TEST_TLS)
         else:

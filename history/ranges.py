@@ -1,0 +1,314 @@
+"""Reading a trace's stored history: its points in a range of x, downsampled or raw.
+
+A trace's history is the points its stream appended (the `extend` deltas of the stored rows,
+streaming/models.py), in the order they were accepted, as far back as the plot's retention
+keeps rows. A plot that keeps only its window, and a trace without a stream, read their
+current window instead. A line that replaces a trace's arrays with longer ones resets the
+window but adds no history points.
+
+Ranges compare x (docs/history.md): numbers with numbers; dates (Plotly's date strings,
+"2026-11-28 21:55:00.123" or ISO 8601 with a T) with dates, as instants, a string without a
+time zone read as UTC. A trace without x is numbered 0, 1, 2, … from its oldest kept point.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import math
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import orjson
+from django.db import connection
+from tsdownsample import LTTBDownsampler, MinMaxDownsampler
+
+from history.retention import WINDOW
+from plots.models import Trace
+from streaming.models import StreamChunk
+from streaming.protocol import APPENDABLE, PER_POINT_ATTRIBUTES
+from streaming.snapshots import traces_with_windows
+from streaming.window import get_path
+
+METHODS = ("none", "minmax", "lttb")
+# Rows read per query by a download: one page of the (token, last_seq) index at a time.
+PAGE_ROWS = 200
+
+
+class BadRange(ValueError):
+    """A range or parameter that does not fit the trace (a 400 naming `field`)."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass
+class Columns:
+    """Points as columns: each attribute path to a list of values, all `count` long."""
+
+    values: dict[str, list]
+    count: int = 0
+
+    def add(self, extend: dict[str, list]) -> None:
+        """Append one delta's points; attributes it lacks get null."""
+        count, added = self.count, 0
+        for path, values in extend.items():
+            column = self.values.get(path)
+            if column is None:
+                column = self.values[path] = []
+            if len(column) < count:
+                column.extend([None] * (count - len(column)))
+            column.extend(values)
+            if len(values) > added:
+                added = len(values)
+        self.count = count + added
+
+    def padded(self) -> dict[str, list]:
+        for column in self.values.values():
+            if len(column) < self.count:
+                column.extend([None] * (self.count - len(column)))
+        return self.values
+
+
+def keeps_history(trace: Trace) -> bool:
+    return trace.stream_token_id is not None and trace.plot.retention != WINDOW
+
+
+def _updates_sql() -> str:
+    """The stored updates of one plot in a row, as JSON text: only that plot's part of the
+    row crosses from the database, and orjson decodes it (much faster than the ORM's json)."""
+    table = connection.ops.quote_name(StreamChunk._meta.db_table)
+    if connection.vendor == "postgresql":
+        part = "(plots -> %s -> 'updates')::text"
+    else:
+        part = "json_extract(plots, '$.\"' || %s || '\".updates')"
+    return f"SELECT last_seq, {part} FROM {table} WHERE token_id = %s AND last_seq > %s ORDER BY last_seq LIMIT %s"
+
+
+def history_pages(trace: Trace, page_rows: int = PAGE_ROWS) -> Iterator[Columns]:
+    """The trace's history, a page of stored rows at a time, oldest first (keyset pages of the
+    (token, last_seq) index: memory stays one page, however long the history)."""
+    if not keeps_history(trace):
+        yield _window(trace)
+        return
+    sql, key, after = _updates_sql(), str(trace.index), 0
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [str(trace.plot_id), trace.stream_token_id, after, page_rows])
+            rows = cursor.fetchall()
+        columns = Columns({})
+        with _collector_paused():
+            for last_seq, text in rows:
+                after = last_seq
+                _add_updates(columns, orjson.loads(text) if text else [], key)
+        columns.padded()
+        yield columns
+        if len(rows) < page_rows:
+            return
+
+
+def _add_updates(columns: Columns, updates: list, key: str) -> None:
+    for update in updates:
+        delta = update["traces"].get(key)
+        if not delta:
+            continue
+        if "set" in delta:
+            columns.add({**delta.get("extend", {}), **_set_point(delta["set"], "extend" in delta)})
+        elif "extend" in delta:
+            columns.add(delta["extend"])
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Decoding a page makes hundreds of thousands of small objects, none in a cycle: the
+    cyclic collector would rescan the heap many times over meanwhile (measured: 6 times the cost)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _set_point(values: dict, appending: bool) -> dict[str, list]:
+    """The point a `set` delta adds to the history, if any. A scalar that starts an attribute
+    (the first `text` of a trace, or the first x of a trace made without an x list) is stored
+    as a set of the new list, whose last value is the point's. A line that replaces arrays of
+    more than one value is a new window, not a point: nothing."""
+    point = {p: v[-1:] for p, v in values.items() if p in APPENDABLE and isinstance(v, list) and v}
+    if not appending and any(len(values[p]) != 1 for p in point):
+        return {}
+    return point
+
+
+def read_range(trace: Trace, start: Bound | None, end: Bound | None, limit: int) -> tuple[Columns, np.ndarray]:
+    """The points of the trace's history inside [start, end], with their x axis, read a page
+    at a time and cut to the range as read. More than `limit` points in the range is a
+    BadRange: what one read holds in memory is bounded (HISTORY_READ_MAX_POINTS)."""
+    pages, axes, kept = [], [], 0
+    for page, (axis, _) in ranged_pages(history_pages(trace, page_rows=2000), start, end):
+        kept += page.count
+        if kept > limit:
+            raise BadRange(
+                f"The range holds more than {limit} points: narrow `from`/`to`, or download it (?format=csv).",
+                "from" if start is not None else "to",
+            )
+        pages.append(page)
+        axes.append(axis)
+    paths = list(dict.fromkeys(path for page in pages for path in page.values))
+    whole = Columns({path: [] for path in paths}, kept)
+    for page in pages:
+        for path in paths:
+            whole.values[path].extend(page.values.get(path) or [None] * page.count)
+    return whole, np.concatenate(axes) if axes else np.empty(0)
+
+
+def ranged_pages(
+    pages: Iterator[Columns], start: Bound | None, end: Bound | None
+) -> Iterator[tuple[Columns, tuple[np.ndarray, bool | None]]]:
+    """Each page cut to [start, end], with the x axis of what is left and whether x are dates."""
+    offset = 0
+    for page in pages:
+        axis, is_date = x_axis(page, offset)
+        offset += page.count
+        keep = in_range(axis, is_date, start, end)
+        if len(keep) < page.count:
+            indexes = keep.tolist()
+            page = Columns({path: [column[i] for i in indexes] for path, column in page.values.items()}, len(keep))
+            axis = axis[keep]
+        yield page, (axis, is_date)
+
+
+def _window(trace: Trace) -> Columns:
+    """The current window of a trace that keeps no more (or has no stream)."""
+    (trace,) = traces_with_windows(Trace.objects.filter(pk=trace.pk))
+    values = {}
+    for path in PER_POINT_ATTRIBUTES:  # the protocol's one list, coordinates first
+        column = get_path(trace.spec, path)
+        if isinstance(column, list):
+            values[path] = list(column)
+    columns = Columns(values, max((len(v) for v in values.values()), default=0))
+    columns.padded()
+    return columns
+
+
+# -- ranges of x -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bound:
+    """One end of a range: a number, or a date as microseconds since the epoch."""
+
+    value: float
+    is_date: bool
+
+
+def parse_bound(text: str | None, name: str) -> Bound | None:
+    if text is None or text == "":
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        pass
+    else:
+        if not math.isfinite(number):
+            raise BadRange(f"`{name}` is a finite number or a date, not {text!r}.", name)
+        return Bound(number, False)
+    micros = _dates([text])[0]
+    if np.isnan(micros):
+        raise BadRange(f"`{name}` is a number or a date (2026-11-28, 2026-11-28 21:55:00.5), not {text!r}.", name)
+    return Bound(float(micros), True)
+
+
+def _dates(values: list) -> np.ndarray:
+    """Microseconds since the epoch of each date string (NaN where a value is not a date)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numpy's notice that an offset in a string was applied
+        try:
+            return np.array(values, dtype="datetime64[us]").astype(np.int64).astype(np.float64)
+        except (ValueError, TypeError):
+            out = np.full(len(values), np.nan)
+            for i, value in enumerate(values):
+                with contextlib.suppress(ValueError):
+                    out[i] = np.datetime64(value, "us").astype(np.int64) if isinstance(value, str) else np.nan
+            return out
+
+
+def _numbers(values: list) -> np.ndarray:
+    """Each value as a float64 (NaN where it is not a number)."""
+    try:
+        return np.array(values, dtype=np.float64)
+    except (ValueError, TypeError):
+        return np.array(
+            [float(v) if isinstance(v, int | float) and not isinstance(v, bool) else np.nan for v in values],
+            dtype=np.float64,
+        )
+
+
+def x_axis(columns: Columns, offset: int = 0) -> tuple[np.ndarray, bool | None]:
+    """The x of each point as a float64 axis, and whether it holds dates (None: no point has
+    an x). Points whose x is neither (null, a stray string) get NaN: outside every range. A
+    trace without x is numbered from `offset`, the points before this page."""
+    xs = columns.values.get("x")
+    if xs is None:
+        return np.arange(offset, offset + columns.count, dtype=np.float64), False
+    first = next((v for v in xs if v is not None), None)
+    if first is None:
+        return np.full(columns.count, np.nan), None
+    if isinstance(first, str):
+        return _dates(xs), True
+    return _numbers(xs), False
+
+
+def in_range(axis: np.ndarray, is_date: bool | None, start: Bound | None, end: Bound | None) -> np.ndarray:
+    """The indexes of the points inside [start, end], in stream order."""
+    for bound, name in ((start, "from"), (end, "to")):
+        if bound is not None and is_date is not None and bound.is_date != is_date:
+            kind = "dates" if is_date else "numbers"
+            raise BadRange(f"This trace's x are {kind}: give `{name}` as {'a date' if is_date else 'a number'}.", name)
+    keep = np.ones(len(axis), dtype=bool) if start is None and end is None else ~np.isnan(axis)
+    if start is not None:
+        keep &= axis >= start.value
+    if end is not None:
+        keep &= axis <= end.value
+    return np.flatnonzero(keep)
+
+
+def select(columns: Columns, axis: np.ndarray, method: str, max_points: int) -> dict:
+    """The answer of a range read from the points of the range (read_range): at most
+    `max_points` of them, ordered by x, downsampled by `method`, as columns."""
+    chosen = np.arange(columns.count)
+    total = len(chosen)
+    order = chosen[np.argsort(axis[chosen], kind="stable")] if total else chosen
+    truncated = False
+    if method == "none":
+        if total > max_points:
+            order, truncated = order[:max_points], True
+    elif total > max_points:
+        ys = columns.values.get("y")
+        if ys is None:
+            raise BadRange("This trace has no y to downsample by: use `method`=none.", "method")
+        y = _numbers(ys)[order]
+        x = axis[order]
+        usable = ~(np.isnan(x) | np.isnan(y))
+        order, x, y = order[usable], x[usable], y[usable]
+        if len(order) > max_points:
+            order = order[_downsample(method, x, y, max_points)]
+    values = {}
+    for path, column in columns.values.items():
+        values[path] = [column[i] for i in order.tolist()]
+    if "x" not in values and columns.count:
+        values = {"x": axis[order].astype(np.int64).tolist(), **values}
+    return {"total": total, "returned": len(order), "truncated": truncated, "points": values}
+
+
+def _downsample(method: str, x: np.ndarray, y: np.ndarray, max_points: int) -> np.ndarray:
+    """Indexes of at most `max_points` of the points (x ascending), by tsdownsample."""
+    if method == "minmax":
+        return MinMaxDownsampler().downsample(x, y, n_out=max_points - max_points % 2)
+    return LTTBDownsampler().downsample(x, y, n_out=max_points)

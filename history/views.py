@@ -1,0 +1,198 @@
+"""GET /api/plots/<id>/traces/<i>/points/: a trace's history in a range, as JSON columns
+(downsampled to the screen) or as a raw CSV / NDJSON download. docs/history.md is the
+reference; history/ranges.py does the reading."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator, Iterator
+
+import orjson
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils.text import slugify
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import permissions
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from history.ranges import METHODS, BadRange, Bound, Columns, history_pages, parse_bound, ranged_pages, read_range
+from history.ranges import select as select_points
+from plots.models import Trace
+from plots.viewsets import visible_plot
+
+DEFAULT_MAX_POINTS = 2000
+FORMATS = ("json", "csv", "ndjson")
+
+
+class JSONAnswers(BaseContentNegotiation):
+    """`?format=` chooses the download here, not a renderer: answers that are not downloads,
+    errors included, are JSON."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class TracePointsView(APIView):
+    """A trace's stored points in a range of x: as columns, at most `max_points`, downsampled
+    by `method` (none, minmax, lttb); or every point of the range as `?format=csv|ndjson`.
+    Readable by whoever may see the plot (its owner, anyone for a public plot, the holder of
+    a secret plot's `?share_key=`)."""
+
+    permission_classes = [permissions.AllowAny]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JSONAnswers
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", str, description="Lowest x kept: a number, or a date for date x."),
+            OpenApiParameter("to", str, description="Highest x kept: a number, or a date for date x."),
+            OpenApiParameter("max_points", int, description="At most this many points (default 2000)."),
+            OpenApiParameter("method", str, enum=METHODS, description="How to downsample (default lttb)."),
+            OpenApiParameter("format", str, enum=FORMATS, description="csv or ndjson: the raw range, streamed."),
+            OpenApiParameter("share_key", str, description="A secret plot's share key."),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request, plot_pk: str, index: str) -> Response | StreamingHttpResponse:
+        plot = visible_plot(request, plot_pk)
+        if not index.isdigit():
+            raise NotFound("No such trace.")
+        trace = get_object_or_404(Trace.objects.select_related("plot"), plot=plot, index=int(index))
+        params = request.query_params
+        fmt = params.get("format", "json")
+        if fmt not in FORMATS:
+            raise ValidationError({"format": f"`format` is one of {', '.join(FORMATS)}, not {fmt!r}."})
+        start, end = _bound(params, "from"), _bound(params, "to")
+        if start is not None and end is not None and start.is_date == end.is_date and start.value > end.value:
+            raise ValidationError({"to": "`to` is at or after `from`."})
+        if fmt != "json":
+            for name in ("max_points", "method"):
+                if name in params:
+                    raise ValidationError({name: f"A {fmt} download is the raw range: `{name}` does not apply."})
+            return _download(request, trace, fmt, start, end)
+        method = params.get("method", "lttb")
+        if method not in METHODS:
+            raise ValidationError({"method": f"`method` is one of {', '.join(METHODS)}, not {method!r}."})
+        max_points = _max_points(params.get("max_points"))
+        try:
+            columns, axis = read_range(trace, start, end, settings.HISTORY_READ_MAX_POINTS)
+            answer = select_points(columns, axis, method, max_points)
+        except BadRange as exc:
+            raise ValidationError({exc.field: str(exc)}) from None
+        return Response(
+            {
+                "plot": plot.pk,
+                "trace": trace.index,
+                "from": params.get("from") or None,
+                "to": params.get("to") or None,
+                "method": method,
+                "max_points": max_points,
+                **answer,
+            }
+        )
+
+
+def _bound(params, name: str) -> Bound | None:
+    try:
+        return parse_bound(params.get(name), name)
+    except BadRange as exc:
+        raise ValidationError({exc.field: str(exc)}) from None
+
+
+def _max_points(text: str | None) -> int:
+    if text is None or text == "":
+        return min(DEFAULT_MAX_POINTS, settings.HISTORY_MAX_POINTS)
+    limit = settings.HISTORY_MAX_POINTS
+    if not text.isdigit() or not 4 <= int(text) <= limit:
+        raise ValidationError({"max_points": f"`max_points` is a whole number from 4 to {limit}, not {text!r}."})
+    return int(text)
+
+
+# -- downloads ---------------------------------------------------------------------------------
+
+
+def _download(request: Request, trace: Trace, fmt: str, start: Bound | None, end: Bound | None):
+    """Every point of the range, written a page of stored rows at a time as it is read."""
+    name = f"{slugify(trace.plot.title) or 'plot'}-{trace.plot_id}-trace-{trace.index}.{fmt}"
+    ranged = ranged_pages(history_pages(trace), start, end)
+    try:  # a bound of the wrong kind is a 400 while one still can be
+        first = next(ranged, None)
+    except BadRange as exc:
+        raise ValidationError({exc.field: str(exc)}) from None
+    encode = _csv_pages if fmt == "csv" else _ndjson_pages
+    encoded = encode(_until_bad(first, ranged))
+    pages: Iterator[bytes] | AsyncIterator[bytes] = encoded
+    if isinstance(request._request, ASGIRequest):
+        pages = _async_pages(encoded)
+    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
+    response = StreamingHttpResponse(pages, content_type=media)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _until_bad(first, rest) -> Iterator[Columns]:
+    """The pages with points. A later page whose x are of the other kind (the producer changed
+    from numbers to dates) ends the download there: the status line is already sent."""
+    if first is None:
+        return
+    yield first[0]
+    try:
+        for page, _ in rest:
+            yield page
+    except BadRange:
+        return
+
+
+def _csv_pages(pages: Iterator[Columns]) -> Iterator[bytes]:
+    """CSV: a header of the first page's attributes (x and y first), then a row per point.
+    An attribute that first appears later is not a column (NDJSON carries every one)."""
+    header: list[str] | None = None
+    for page in pages:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        if header is None:
+            header = sorted(page.values, key=lambda path: (path not in ("x", "y"), path != "x", path))
+            writer.writerow(header)
+        columns = [page.values.get(path) or [None] * page.count for path in header]
+        writer.writerows(map(_csv_row, zip(*columns, strict=True)))
+        yield out.getvalue().encode()
+    if header is None:
+        yield b"x,y\r\n"
+
+
+def _csv_row(values: tuple) -> list:
+    return ["" if v is None else orjson.dumps(v).decode() if isinstance(v, dict | list) else v for v in values]
+
+
+def _ndjson_pages(pages: Iterator[Columns]) -> Iterator[bytes]:
+    """NDJSON: one object per point, its attributes by path (nulls left out)."""
+    for page in pages:
+        paths = list(page.values)
+        rows = zip(*(page.values[p] for p in paths), strict=True)
+        yield b"".join(
+            orjson.dumps({p: v for p, v in zip(paths, row, strict=True) if v is not None}) + b"\n" for row in rows
+        )
+
+
+async def _async_pages(pages: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """The pages for an ASGI server, each read on the database thread as the client takes them
+    (a synchronous iterator would be read to its end first)."""
+
+    def take() -> bytes | None:
+        return next(pages, None)
+
+    while (page := await sync_to_async(take)()) is not None:
+        yield page
