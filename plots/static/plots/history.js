@@ -63,8 +63,8 @@
     }
     const touched = Object.keys(event).some(function (key) { return key.startsWith("xaxis.range"); });
     if (!touched) return;
-    if (mode === "replay") stopReplay();
-    if (mode === "live") {
+    stopReplay();
+    if (mode !== "history") {
       viewer.hold();
       mode = "history";
       show();
