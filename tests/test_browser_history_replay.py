@@ -4,8 +4,12 @@ returns to the tail. Outcome, not timing: the points arrive a few at a time and 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
+from harness.live_server import wait_for
+from harness.producer import send_lines
 from tests.test_browser_history_zoom import BACKFILL, PLOT, WINDOW, drawn_x, history_plot, open_live, zoom
 
 pytestmark = pytest.mark.browser
@@ -61,3 +65,26 @@ def test_zooming_during_a_replay_stops_it_and_shows_history(server, producer, pa
     zoom(page, 50, 60)
     assert page.evaluate(f"() => {PLOT}.dataset.view") == "history"
     assert drawn_x(page) == list(range(50, 61))
+
+
+def test_dates_replay_by_their_instants(server, producer, page):
+    token = producer.make_token("dates")
+    plot = producer.make_plot([token], maxpoints=WINDOW, title="dates")
+    producer.ok("PATCH", f"/api/plots/{plot['id']}/", {"retention": "forever"})
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    stamps = [(start + timedelta(seconds=i)).strftime("%Y-%m-%d %H:%M:%S") for i in range(1000)]
+    assert send_lines(server.port, token, [{"x": x, "y": i} for i, x in enumerate(stamps)]).status == 200
+    wait_for(lambda: producer.stream_status(token)["accepted"] >= 1000, message="the backfill stored")
+    page.goto(plot["web_url"])
+    page.wait_for_function(f"() => {PLOT}.data?.[0]?.x?.at(-1) === '{stamps[-1]}'")
+    page.evaluate(f"() => Plotly.relayout({PLOT}, {{'xaxis.range': ['2026-11-01 00:00', '2026-11-01 00:05']}})")
+    page.wait_for_function("() => window.plotserverHistory.stats.drawn === 1")
+
+    page.select_option("#replay-speed", "100")  # 300 s of dates: 3 s
+    page.click("#replay-play")
+    page.wait_for_function(f"() => {PLOT}.dataset.replay === 'playing' && {PLOT}.data[0].x.length < {WINDOW}")
+    page.evaluate(SAMPLER)
+    page.wait_for_function(f"() => {PLOT}.dataset.replay === 'done'", timeout=60_000)
+    assert drawn_x(page) == stamps[301 - WINDOW : 301]
+    newest = [x for x, _ in page.evaluate("() => window.replaySamples") if x is not None]
+    assert newest == sorted(newest) and len(set(newest)) > 5

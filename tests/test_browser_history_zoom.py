@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -167,3 +168,26 @@ def test_the_heap_stays_flat_across_repeated_zooms(server, producer, page, artif
     (artifacts / "history-heap.json").write_text(json.dumps({"first_mb": first, "last_mb": last, "zooms": 40}))
     # Generous: plotly.js caches and the JIT vary by a few MB; a leak of the answers would not.
     assert last - first < 16, (first, last)
+
+
+def test_a_secret_plot_of_dates_zooms_into_history_through_its_link(server, producer, page):
+    token = producer.make_token("dates")
+    plot = producer.make_plot([token], maxpoints=WINDOW, sharing="secret", title="dates")
+    producer.ok("PATCH", f"/api/plots/{plot['id']}/", {"retention": "7d"})
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    stamps = [(start + timedelta(seconds=i)).strftime("%Y-%m-%d %H:%M:%S") for i in range(5000)]
+    assert send_lines(server.port, token, [{"x": x, "y": i % 7} for i, x in enumerate(stamps)]).status == 200
+    wait_for(lambda: producer.stream_status(token)["accepted"] >= 5000, message="the backfill stored")
+    reads: list[str] = []
+    page.on("request", lambda r: "/points/" in r.url and reads.append(r.url))
+    page.goto(plot["web_url"])  # the secret link, not signed in
+    page.wait_for_function(f"() => {PLOT}.data?.[0]?.x?.at(-1) === '{stamps[-1]}'")
+
+    drawn = page.evaluate("() => window.plotserverHistory.stats.drawn")
+    page.evaluate(f"() => Plotly.relayout({PLOT}, {{'xaxis.range': ['2026-11-01 00:00', '2026-11-01 00:10']}})")
+    page.wait_for_function(f"() => window.plotserverHistory.stats.drawn > {drawn}")
+    query = parse_qs(urlparse(reads[-1]).query)
+    assert query["share_key"] == [parse_qs(urlparse(plot["web_url"]).query)["share_key"][0]]
+    assert query["from"][0].startswith("2026-11-01 00:00")
+    assert drawn_x(page) == stamps[: 10 * 60 + 1]  # every point of the 10 minutes: older than the window
+    assert page.evaluate("() => window.plotserverHistory.stats.failed") == 0
