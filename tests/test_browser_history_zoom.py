@@ -191,3 +191,28 @@ def test_a_secret_plot_of_dates_zooms_into_history_through_its_link(server, prod
     assert query["from"][0].startswith("2026-11-01 00:00")
     assert drawn_x(page) == stamps[: 10 * 60 + 1]  # every point of the 10 minutes: older than the window
     assert page.evaluate("() => window.plotserverHistory.stats.failed") == 0
+
+
+def test_the_mouse_zooms_into_history_and_a_double_click_returns_live(server, producer, page):
+    _, plot = history_plot(server, producer)
+    reads = open_live(page, plot)
+    zoom(page, 0, BACKFILL)
+    box = page.locator(".nsewdrag").first.bounding_box()
+    middle = box["y"] + box["height"] / 2
+    drawn = page.evaluate("() => window.plotserverHistory.stats.drawn")
+    # A box zoom over the middle tenth of the plot, as a person drags it.
+    page.mouse.move(box["x"] + box["width"] * 0.45, middle - 40)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.50, middle, steps=5)
+    page.mouse.move(box["x"] + box["width"] * 0.55, middle + 40, steps=5)
+    page.mouse.up()
+    page.wait_for_function(f"() => window.plotserverHistory.stats.drawn > {drawn}")
+    query = parse_qs(urlparse(reads[-1]).query)
+    start, end = float(query["from"][0]), float(query["to"][0])
+    assert 8000 < start < end < 12000  # about the middle tenth of 0..20,000
+    shown = drawn_x(page)
+    assert shown[0] >= start and shown[-1] <= end and len(shown) > 100
+
+    page.mouse.dblclick(box["x"] + box["width"] / 2, middle)
+    page.wait_for_function(f"() => {PLOT}.dataset.view === 'live' && {PLOT}.data[0].x[0] === {BACKFILL - WINDOW}")
+    assert page.locator("#history-live").is_hidden()
