@@ -53,7 +53,9 @@ def drawn_x(page) -> list:
     return page.evaluate(f"() => {PLOT}.data[0].x")
 
 
-def test_zooming_out_reads_older_points_at_screen_resolution_and_live_returns_to_the_tail(server, producer, page):
+def test_zooming_out_reads_older_points_at_screen_resolution_and_live_returns_to_the_tail(
+    server, producer, page, artifacts
+):
     token, plot = history_plot(server, producer)
     reads = open_live(page, plot)
     assert reads == []  # live view reads nothing
@@ -71,6 +73,7 @@ def test_zooming_out_reads_older_points_at_screen_resolution_and_live_returns_to
     assert shown[0] == 0 and shown[-1] == BACKFILL - 1
     assert page.locator("#history-live").is_visible()
     assert page.evaluate(f"() => {PLOT}.dataset.view") == "history"
+    page.screenshot(path=str(artifacts / "history-zoom.png"))
 
     # Zooming in reads finer: every point of a range narrower than the screen.
     zoom(page, 1000, 1100)
