@@ -46,6 +46,7 @@
   let pending = freshPending();
   let framePending = false;
   let drawing = false;
+  let held = false; // history.js shows other points: keep the model current, draw nothing
   const stats = { frames: 0, react: 0, update: 0, extendTraces: 0, updates: 0, snapshots: 0, replays: 0, maxCallsPerFrame: 0 };
 
   function freshPending() {
@@ -327,7 +328,7 @@
 
   function draw() {
     framePending = false;
-    if (!model || !hasPending()) return;
+    if (!model || !hasPending() || held) return;
     if (drawing) {
       scheduleDraw(); // plotly.js is still busy with the last frame's work
       return;
@@ -374,6 +375,7 @@
     });
     function done() {
       drawing = false;
+      if (work.full) el.dispatchEvent(new CustomEvent("plotserver:drawn"));
       if (hasPending()) scheduleDraw();
     }
   }
@@ -449,6 +451,18 @@
     seqs: function () { return Object.assign({}, seqs); },
     state: function () { return badge ? badge.dataset.state : socket ? "live" : "offline"; },
     stats: stats,
+    element: el,
+    config: config,
+    traces: function () { return traces; },
+    // history.js: hold() stops drawing (updates still change the model, nothing is lost);
+    // release() draws the whole model again, following the tail.
+    hold: function () { held = true; },
+    release: function () {
+      held = false;
+      pending = freshPending();
+      pending.full = true;
+      scheduleDraw();
+    },
   };
 
   setStatus("connecting");
