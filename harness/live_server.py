@@ -57,8 +57,8 @@ class IntegrationDatabase:
     """A database of its own for server subprocesses: a SQLite file, or a PostgreSQL database
     made beside the one in DATABASE_URL."""
 
-    def __init__(self, tmp_dir: Path) -> None:
-        base = os.environ.get("DATABASE_URL", "")
+    def __init__(self, tmp_dir: Path, base: str | None = None) -> None:
+        base = os.environ.get("DATABASE_URL", "") if base is None else base
         self.admin_url: str | None = None
         if base.startswith(("postgres://", "postgresql://")):
             import psycopg

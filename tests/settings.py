@@ -15,11 +15,17 @@ from plotserver.settings import *  # noqa: F403
 # listed them in ALLOWED_HOSTS would be called; the local-only default is tested on real servers.
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, ".example.com", "testserver"]  # noqa: F405
 
-# The in-process tests' own PostgreSQL database is named after this checkout, so two checkouts can
-# run the suite at once against one server without dropping each other's database.
-if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":  # noqa: F405
-    import hashlib
-    from pathlib import Path
+# The in-process tests' own database is named after this checkout, so two checkouts can run the
+# suite at once against one PostgreSQL server without dropping each other's database. On SQLite
+# it is a file, not Django's shared-cache memory database: the pipeline's database thread and a
+# test's own writes then wait on the busy timeout, as in production, instead of failing at once
+# with "database table is locked".
+import hashlib  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
 
-    _checkout = hashlib.sha256(str(Path(__file__).resolve().parent.parent).encode()).hexdigest()[:8]
+_checkout = hashlib.sha256(str(Path(__file__).resolve().parent.parent).encode()).hexdigest()[:8]
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"plotserver-test-{_checkout}.sqlite3")}  # noqa: F405
+else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_plotserver_{_checkout}"}  # noqa: F405

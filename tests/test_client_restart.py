@@ -36,7 +36,14 @@ def test_the_cli_resends_exactly_what_the_stopped_server_did_not_read(start_serv
     writer.start()
     second = None
     try:
-        wait_for(lambda: len(user.figure(plot["id"])["data"][0]["x"]) >= 300, timeout=30, message="points to arrive")
+
+        def some_points_stored() -> bool:
+            if cli.poll() is not None:
+                raise AssertionError(f"the CLI ended early ({cli.returncode}): {cli.stderr.read().decode()}")
+            return len(user.figure(plot["id"])["data"][0].get("x", ())) >= 300
+
+        # A generous deadline: the CLI's start-up alone takes seconds on a loaded 2-core machine.
+        wait_for(some_points_stored, timeout=90, message="300 points stored through the CLI")
         first.stop(signal.SIGTERM)
         assert "Application shutdown complete" in first.log_text()
         second = LiveServer(first.env, artifacts, name="client-after-restart")
