@@ -32,7 +32,7 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 
 from bench.common import Environment, Row, print_table, say, stop
-from tests.live_server import LiveServer
+from harness.live_server import LiveServer
 
 WEEK = 7 * 86400
 TARGET_MS = 150

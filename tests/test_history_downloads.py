@@ -9,10 +9,10 @@ import urllib.request
 
 import pytest
 
+from harness.live_server import new_user, wait_for
+from harness.producer import RawStream
 from history.ranges import PAGE_ROWS
 from tests.history_data import commit_points, streamed_plot
-from tests.live_server import new_user, wait_for
-from tests.producer import RawStream
 
 
 def download(client, plot, query: str) -> tuple[object, bytes]:
