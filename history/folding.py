@@ -18,6 +18,7 @@ import numpy as np
 import orjson
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils.dateparse import parse_datetime
 
 from history.blocks import pack, to_bytes
@@ -97,11 +98,16 @@ def fold_trace(trace_id: int, now: datetime) -> int:
     return 0
 
 
+def settle_marks() -> None:
+    """The end of a pass: what is folded now may be removed at the next one."""
+    HistoryFold.objects.filter(removable__lt=F("seq")).update(removable=F("seq"))
+
+
 def _restart(trace: Trace, mark: HistoryFold, token: int) -> None:
     """The trace streams from another token now: its history starts over from that stream."""
     with transaction.atomic():
         moved = HistoryFold.objects.filter(trace=trace, token_id=mark.token_id, seq=mark.seq)
-        if moved.update(token_id=token, seq=0):
+        if moved.update(token_id=token, seq=0, removable=0):
             HistoryBlock.objects.filter(trace=trace).exclude(token_id=token).delete()
 
 

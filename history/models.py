@@ -54,11 +54,14 @@ class HistoryBlock(models.Model):
 class HistoryFold(models.Model):
     """How far a trace's history is folded into blocks: the stream rows up to `seq` of stream
     `token_id`. Moved forward only by compare-and-set, so two server processes folding at once
-    never fold a row twice."""
+    never fold a row twice. `removable` is `seq` as the previous pass of the history job left
+    it: folded rows are removed one pass after they were folded, so a download that reached
+    them just before can still read them."""
 
     trace = models.OneToOneField("plots.Trace", on_delete=models.CASCADE, primary_key=True, related_name="+")
     token_id = models.BigIntegerField()
     seq = models.BigIntegerField(default=0)
+    removable = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"trace {self.trace_id} folded to {self.seq}"

@@ -4,7 +4,8 @@ Each pass first folds (history/folding.py), then removes: the blocks a plot's re
 go, whole blocks only (a duration plot's blocks whose newest row is older than its duration, a
 point-count plot's blocks whose rows are all older than the newest that many lines), and the
 stream rows that every plot of the stream has folded into blocks or checkpointed into its
-window; then, as below, rows no plot keeps at all (those not folded yet included).
+window (one pass after they were folded: a download that reached them can still read them);
+then, as below, rows no plot keeps at all (those not folded yet included).
 
 A stream's rows (streaming/models.py StreamChunk) serve every plot whose traces show it, so a
 row goes only when each of those plots lets it go: a duration plot once the row is older than
@@ -28,7 +29,7 @@ from django.db import connection, transaction
 from django.db.models import Min
 from django.utils import timezone
 
-from history.folding import fold_trace, history_trace_ids
+from history.folding import fold_trace, history_trace_ids, settle_marks
 from history.models import HistoryBlock, HistoryFold
 from history.retention import WINDOW, parse_retention
 from plots.models import StreamToken, Trace
@@ -88,12 +89,13 @@ def _checkpointed(token_id: int) -> int:
 
 
 def _folded(token_id: int) -> int:
-    """The newest row every history trace of the stream has folded into blocks (0: not all)."""
+    """The newest row every history trace of the stream had folded into blocks by the previous
+    pass (0: not all)."""
     traces = Trace.objects.filter(stream_token_id=token_id).exclude(plot__retention=WINDOW)
     marks = HistoryFold.objects.filter(trace__in=traces, token_id=token_id)
     if marks.count() < traces.count():
         return 0
-    return marks.aggregate(seq=Min("seq"))["seq"] or 0
+    return marks.aggregate(seq=Min("removable"))["seq"] or 0
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,7 @@ def prune_history(now: datetime | None = None, limit: int | None = None) -> int:
             total += deleted
             if deleted < limit:
                 break
+    settle_marks()
     return total
 
 
@@ -193,6 +196,7 @@ async def prune_loop(run_sync) -> None:
                     total += deleted
                     if deleted < limit:
                         break
+            await run_sync(settle_marks)
             if folded or total:
                 log.info("history: %d points folded into blocks, %d stored rows and blocks removed", folded, total)
         except Exception:

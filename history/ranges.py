@@ -119,9 +119,13 @@ def history_pages(trace: Trace, page_rows: int = PAGE_ROWS) -> Iterator[Columns]
     if not keeps_history(trace):
         yield _window(trace)
         return
-    folded = folded_seq(trace)
-    for pk in list(_blocks(trace, folded).values_list("pk", flat=True)):  # a few per million points
-        yield block_columns(HistoryBlock.objects.get(pk=pk)).as_lists()
+    folded = 0
+    # Until no fold happened meanwhile: blocks folded while the earlier ones were written out
+    # start just after them, and the rows after the last block are read as rows.
+    while ids := list(_blocks(trace, folded_seq(trace)).filter(last_seq__gt=folded).values_list("pk", "last_seq")):
+        for pk, _ in ids:  # a few per million points
+            yield block_columns(HistoryBlock.objects.get(pk=pk)).as_lists()
+        folded = ids[-1][1]
     yield from _row_pages(trace, folded, page_rows)
 
 

@@ -15,7 +15,7 @@ from tsdownsample import LTTBDownsampler
 from history.folding import fold_history
 from history.models import HistoryBlock
 from history.pruning import prune_history
-from history.ranges import as_list, read_range
+from history.ranges import as_list, history_pages, read_range
 from plots.models import Plot, Trace
 from tests.history_data import commit_points, stored_rows, streamed_plot
 
@@ -64,6 +64,7 @@ def test_folded_rows_are_removed_and_the_history_reads_the_same(alice):
     for first in range(0, 40, 10):
         commit_points(token_of(plot), wave(first, 10))
     fold_history()
+    assert prune_history() == 0  # a pass after they were folded, not the same one
     assert prune_history() == 4  # the rows every block holds
     assert stored_rows(token_of(plot)) == []
     assert history(plot)["x"] == list(range(40))
@@ -115,7 +116,9 @@ def test_a_duration_removes_whole_blocks_and_nothing_else(alice):
         commit_points(token_of(plot), wave(first, 16), at=now - age * DAY)
     commit_points(token_of(plot), wave(48, 3), at=now)  # rows not folded: kept
     fold_history(now)
-    assert prune_history(now) == 2 + 3  # two blocks, and the three rows folded into blocks
+    assert prune_history(now) == 2 + 2  # two blocks, and the two rows the rule lets go anyway
+    assert prune_history(now) == 1  # the third folded row, a pass after it was folded
+    assert len(stored_rows(token_of(plot))) == 1  # the row not folded yet
     assert history(plot)["x"] == list(range(32, 51))
 
 
@@ -160,3 +163,21 @@ def test_dates_in_one_spelling_are_packed_and_come_back_in_it(anonymous, alice):
     assert not HistoryBlock.objects.filter(trace__plot=plot, x__isnull=True).exists()
     answer = anonymous.get(f"/api/plots/{plot.pk}/traces/0/points/?from=2026-11-28T00:05&method=none").json()
     assert answer["points"]["x"] == sent[5:]
+
+
+def test_a_download_under_way_while_rows_are_folded_and_removed_reads_every_point_once(alice):
+    plot = streamed_plot(alice)
+    for first in range(0, 48, 16):
+        commit_points(token_of(plot), wave(first, 16))
+    fold_history()
+    pages = history_pages(Trace.objects.select_related("plot").get(plot=plot))
+    read = next(pages).values["x"]
+    for first in range(48, 80, 16):
+        commit_points(token_of(plot), wave(first, 16))
+    fold_history()
+    prune_history()
+    prune_history()
+    assert stored_rows(token_of(plot)) == []  # what the download had not reached is in blocks now
+    for page in pages:
+        read += page.values.get("x", [])  # (the rows after the blocks: none)
+    assert read == list(range(80))
