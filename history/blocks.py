@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import warnings
+import zlib
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -127,9 +128,11 @@ def _pack_dates(values: list) -> Packed | None:
 
 
 def to_bytes(column: Packed) -> bytes:
-    """The column as stored: whole numbers and dates as deltas (first value first)."""
+    """The column as stored: whole numbers and dates as deltas (first value first), zlib
+    compressed (fast level: regular deltas shrink to almost nothing, and fewer bytes cross
+    from the database on a read); floats as they are (they seldom compress)."""
     if column.kind == "i" or column.kind.startswith("d"):
-        return np.diff(column.data, prepend=np.int64(0)).astype("<i8").tobytes()
+        return zlib.compress(np.diff(column.data, prepend=np.int64(0)).astype("<i8").tobytes(), 1)
     data = column.data.astype("<f8").tobytes()
     if column.kind == "m":
         assert column.ints is not None
@@ -139,7 +142,8 @@ def to_bytes(column: Packed) -> bytes:
 
 def from_bytes(kind: str, data: bytes, count: int) -> Packed:
     if kind == "i" or kind.startswith("d"):
-        return Packed(kind, np.cumsum(np.frombuffer(data, dtype="<i8", count=count)).astype(np.int64))
+        deltas = np.frombuffer(zlib.decompress(data), dtype="<i8", count=count)
+        return Packed(kind, np.cumsum(deltas).astype(np.int64))
     values = np.frombuffer(data, dtype="<f8", count=count).astype(np.float64)
     if kind == "m":
         ints = np.unpackbits(np.frombuffer(data, dtype=np.uint8, offset=8 * count), count=count).astype(bool)

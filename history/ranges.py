@@ -276,6 +276,7 @@ def _joined(pages: list[Columns], count: int) -> Columns:
     """The pages one after the other. A column packed the same way in every page (what the
     tail's rows pack to included) stays packed; otherwise it becomes a list."""
     paths = list(dict.fromkeys(path for page in pages for path in page.values))
+    pages = [page for page in pages if page.count]
     whole = Columns({}, count)
     for path in paths:
         parts: list[Column | None] = [page.values.get(path) for page in pages]
@@ -422,9 +423,9 @@ def _check_kind(is_date: bool | None, start: Bound | None, end: Bound | None) ->
 def select(columns: Columns, axis: np.ndarray, method: str, max_points: int) -> dict:
     """The answer of a range read from the points of the range (read_range): at most
     `max_points` of them, ordered by x, downsampled by `method`, as columns."""
-    chosen = np.arange(columns.count)
-    total = len(chosen)
-    order = chosen[np.argsort(axis[chosen], kind="stable")] if total else chosen
+    total = columns.count
+    in_order = not total or bool(np.all(axis[1:] >= axis[:-1]))  # a stream's x usually are
+    order = np.arange(total) if in_order else np.argsort(axis, kind="stable")
     truncated = False
     if method == "none":
         if total > max_points:
@@ -433,10 +434,13 @@ def select(columns: Columns, axis: np.ndarray, method: str, max_points: int) -> 
         ys = columns.values.get("y")
         if ys is None:
             raise BadRange("This trace has no y to downsample by: use `method`=none.", "method")
-        y = (ys.numbers() if isinstance(ys, Packed) else _numbers(ys))[order]
-        x = axis[order]
+        y = ys.numbers() if isinstance(ys, Packed) else _numbers(ys)
+        x = axis
+        if not in_order:
+            x, y = x[order], y[order]
         usable = ~(np.isnan(x) | np.isnan(y))
-        order, x, y = order[usable], x[usable], y[usable]
+        if not usable.all():
+            order, x, y = order[usable], x[usable], y[usable]
         if len(order) > max_points:
             order = order[_downsample(method, x, y, max_points)]
     values = {}
