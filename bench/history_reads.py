@@ -15,7 +15,7 @@ stored row into blocks (PostgreSQL; on SQLite the reads take the rows not folded
   (pg_total_relation_size), divided by the points stored, and the JSON text of the rows left
   per point; for the backfilled
   week (thousands of lines a row) and for 3,000 lines a few milliseconds apart (a row for each
-  one or few, as a live sensor's commits store them);
+  one or few, as a live sensor's commits store them; measured last, on tables in use);
 - range reads over HTTP as a viewer makes them: the whole week to 2,000 points by lttb and
   minmax, a day of it by lttb, the first 2,000 with method=none (median of `--reads`
   requests each, after one warm-up);
@@ -197,16 +197,7 @@ def run(env: Environment, points: int, reads: int) -> dict:
     try:
         user = env.user(server)
         figures: dict = {"points": points}
-        token = user.make_token("live")
-        plot = user.make_plot([token], maxpoints=500, title="live rate")
-        user.ok("PATCH", f"/api/plots/{plot['id']}/", {"retention": "forever"})
-        live_points = min(points, 3000)
-        say(f"bench.history_reads: {live_points:,} points a few ms apart")
-        empty = table_bytes(env)
-        live_stream(server.port, token, live_points)
-        figures["fold_wait_live_s"] = wait_folded(env)
         before = table_bytes(env)
-        figures["storage_live_rate"] = per_point(before, empty, live_points)
         for kind in ("numbers", "dates"):
             token = user.make_token(kind)
             plot = user.make_plot([token], maxpoints=500, title=f"week of {kind}")
@@ -233,7 +224,18 @@ def run(env: Environment, points: int, reads: int) -> dict:
                 "first_2000_none": timed_get(f"{base}?max_points=2000&method=none", reads),
                 "ndjson_week": download_rate(f"{base}?format=ndjson"),
             }
-        figures["storage"] = per_point(table_bytes(env), before, 2 * points)
+        backfilled = table_bytes(env)
+        figures["storage"] = per_point(backfilled, before, 2 * points)
+        # Last, so that what it adds is measured on tables already in use (an empty table's
+        # first pages and index roots would weigh more than a few thousand points).
+        token = user.make_token("live")
+        plot = user.make_plot([token], maxpoints=500, title="live rate")
+        user.ok("PATCH", f"/api/plots/{plot['id']}/", {"retention": "forever"})
+        live_points = min(points, 3000)
+        say(f"bench.history_reads: {live_points:,} points a few ms apart")
+        live_stream(server.port, token, live_points)
+        figures["fold_wait_live_s"] = wait_folded(env)
+        figures["storage_live_rate"] = per_point(table_bytes(env), backfilled, live_points)
     finally:
         stop(server)
     return figures
