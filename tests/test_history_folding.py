@@ -12,10 +12,11 @@ import pytest
 from django.utils import timezone
 from tsdownsample import LTTBDownsampler
 
-from history.folding import fold_history
+from history.folding import FoldConflict, fold_history
+from history.folding import _write as write_blocks
 from history.models import HistoryBlock
 from history.pruning import prune_history
-from history.ranges import as_list, history_pages, read_range
+from history.ranges import Columns, as_list, history_pages, read_range
 from plots.models import Plot, Trace
 from tests.history_data import commit_points, stored_rows, streamed_plot
 
@@ -181,3 +182,31 @@ def test_a_download_under_way_while_rows_are_folded_and_removed_reads_every_poin
     for page in pages:
         read += page.values.get("x", [])  # (the rows after the blocks: none)
     assert read == list(range(80))
+
+
+def test_a_fold_that_another_process_overtook_writes_nothing(alice):
+    plot = streamed_plot(alice)
+    commit_points(token_of(plot), wave(0, 16))
+    trace = Trace.objects.get(plot=plot)
+    fold_history()
+    stale = Columns({"x": [0], "y": [0.0]}, 1)
+    with pytest.raises(FoldConflict):  # the mark moved past 0 meanwhile
+        write_blocks(trace, token_of(plot), 0, 1, 1, timezone.now(), stale)
+    assert blocks(plot) == [(16, 16)]  # the one fold that happened
+    assert history(plot)["x"] == list(range(16))
+
+
+def test_a_trace_moved_to_another_stream_reads_that_streams_history(alice):
+    plot = streamed_plot(alice)
+    commit_points(token_of(plot), wave(0, 16))
+    fold_history()
+    other = streamed_plot(alice)
+    trace = Trace.objects.get(plot=plot)
+    trace.stream_token_id = token_of(other)
+    trace.save()
+    commit_points(token_of(other), wave(100, 16))
+    fold_history()
+    fold_history()
+    assert history(plot)["x"] == list(range(100, 116))
+    kept = HistoryBlock.objects.filter(trace=trace).values_list("token_id", flat=True)
+    assert set(kept) == {token_of(other)}  # the old stream's blocks went
