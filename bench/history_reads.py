@@ -7,12 +7,15 @@
 A real server on a database of its own (PostgreSQL with DATABASE_URL). Two plots that keep
 everything (`retention: forever`), each with one stream, are backfilled through the stream
 port at full speed, one line per point as a producer writes them (`{"x": ..., "y": ...}`): one
-with x in epoch milliseconds, one with x as date strings. Then:
+with x in epoch milliseconds, one with x as date strings. The server's history job runs every
+second and folds whatever is checkpointed; each measurement waits until it has folded every
+stored row into blocks (PostgreSQL; on SQLite the reads take the rows not folded yet). Then:
 
-- storage: the table of stored rows with its indexes and TOAST (pg_total_relation_size),
-  divided by the points stored, and the JSON text of those rows per point; for the backfilled
+- storage: the stream rows and history blocks with their indexes and TOAST
+  (pg_total_relation_size), divided by the points stored, and the JSON text of the rows left
+  per point; for the backfilled
   week (thousands of lines a row) and for 3,000 lines a few milliseconds apart (a row for each
-  one or few, as a live sensor's commits store them);
+  one or few, as a live sensor's commits store them; measured last, on tables in use);
 - range reads over HTTP as a viewer makes them: the whole week to 2,000 points by lttb and
   minmax, a day of it by lttb, the first 2,000 with method=none (median of `--reads`
   requests each, after one warm-up);
@@ -66,20 +69,57 @@ def backfill(port: int, token: str, points: int, dates: bool) -> int:
     return json.loads(raw.partition(b"\r\n\r\n")[2])["accepted"]
 
 
+# Where history is stored: the stream rows not folded yet, and the blocks with their marks.
+TABLES = ("streaming_streamchunk", "history_historyblock", "history_historyfold")
+
+
 def table_bytes(env: Environment) -> dict:
-    """The stored rows on PostgreSQL: the table with its indexes and TOAST, and their count."""
+    """What history takes on PostgreSQL: the tables with their indexes and TOAST, the stream
+    rows and blocks stored, and the JSON text of the rows."""
     if not env.database.admin_url:
         return {}
     import psycopg
 
     with psycopg.connect(env.database.url, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE streaming_streamchunk")  # settled sizes, as after a while in production
-        total, indexes, rows, text = conn.execute(
-            "SELECT pg_total_relation_size('streaming_streamchunk'), pg_indexes_size('streaming_streamchunk'),"
-            " (SELECT count(*) FROM streaming_streamchunk),"
+        total = indexes = blocks_total = blocks_indexes = 0
+        for table in TABLES:
+            conn.execute(f"VACUUM ANALYZE {table}")  # settled sizes, as after a while in production
+            size, index_size = conn.execute(
+                "SELECT pg_total_relation_size(%s), pg_indexes_size(%s)", (table, table)
+            ).fetchone()
+            total, indexes = total + size, indexes + index_size
+            if table.startswith("history_"):
+                blocks_total, blocks_indexes = blocks_total + size, blocks_indexes + index_size
+        rows, blocks, text = conn.execute(
+            "SELECT (SELECT count(*) FROM streaming_streamchunk), (SELECT count(*) FROM history_historyblock),"
             " (SELECT coalesce(sum(length(plots::text)), 0) FROM streaming_streamchunk)"
         ).fetchone()
-    return {"total": total, "indexes": indexes, "rows": rows, "json_text": text}
+    return {
+        "total": total,
+        "indexes": indexes,
+        "blocks_total": blocks_total,
+        "blocks_indexes": blocks_indexes,
+        "rows": rows,
+        "blocks": blocks,
+        "json_text": text,
+    }
+
+
+def wait_folded(env: Environment, timeout: float = 900) -> float | None:
+    """Wait until the history job has folded every stream row into blocks (and removed the
+    rows); seconds waited. None where the database cannot be looked at from here (SQLite:
+    reads then take the rows not folded yet)."""
+    if not env.database.admin_url:
+        return None
+    import psycopg
+
+    started = time.perf_counter()
+    with psycopg.connect(env.database.url, autocommit=True) as conn:
+        while conn.execute("SELECT count(*) FROM streaming_streamchunk").fetchone()[0]:
+            if time.perf_counter() - started > timeout:
+                raise TimeoutError("the history job did not fold the stream rows in time")
+            time.sleep(0.5)  # polling the condition, with the deadline above
+    return round(time.perf_counter() - started, 1)
 
 
 def per_point(after: dict, before: dict, points: int) -> dict:
@@ -90,8 +130,13 @@ def per_point(after: dict, before: dict, points: int) -> dict:
     return {
         "points": points,
         "rows": grew["rows"],
+        "blocks": grew["blocks"],
         "bytes_per_point": round(grew["total"] / points, 1),
         "of_which_indexes": round(grew["indexes"] / points, 1),
+        # The blocks alone: the rows' table keeps the pages its removed rows used (VACUUM
+        # leaves them for the next rows), which a few thousand points cannot amortize.
+        "blocks_bytes_per_point": round(grew["blocks_total"] / points, 1),
+        "blocks_indexes_per_point": round(grew["blocks_indexes"] / points, 1),
         "json_text_bytes_per_point": round(grew["json_text"] / points, 1),
     }
 
@@ -146,19 +191,13 @@ def download_rate(url: str) -> dict:
 
 
 def run(env: Environment, points: int, reads: int) -> dict:
-    server: LiveServer = env.server("history")
+    # The history job every second, folding whatever is checkpointed (HISTORY_FOLD_AGE 0):
+    # what is measured is the folded store, as it is once the job has caught up.
+    server: LiveServer = env.server("history", HISTORY_PRUNE_INTERVAL="1", HISTORY_FOLD_AGE="0")
     try:
         user = env.user(server)
         figures: dict = {"points": points}
-        token = user.make_token("live")
-        plot = user.make_plot([token], maxpoints=500, title="live rate")
-        user.ok("PATCH", f"/api/plots/{plot['id']}/", {"retention": "forever"})
-        live_points = min(points, 3000)
-        say(f"bench.history_reads: {live_points:,} points a few ms apart")
-        empty = table_bytes(env)
-        live_stream(server.port, token, live_points)
         before = table_bytes(env)
-        figures["storage_live_rate"] = per_point(before, empty, live_points)
         for kind in ("numbers", "dates"):
             token = user.make_token(kind)
             plot = user.make_plot([token], maxpoints=500, title=f"week of {kind}")
@@ -167,6 +206,7 @@ def run(env: Environment, points: int, reads: int) -> dict:
             started = time.perf_counter()
             accepted = backfill(server.port, token, points, dates=kind == "dates")
             backfill_s = time.perf_counter() - started
+            fold_s = wait_folded(env)
             base = f"{server.url}/api/plots/{plot['id']}/traces/0/points/"
             if kind == "numbers":
                 start_ms = int(START.timestamp() * 1000)
@@ -177,13 +217,25 @@ def run(env: Environment, points: int, reads: int) -> dict:
             figures[kind] = {
                 "accepted": accepted,
                 "backfill_points_per_s": round(accepted / backfill_s),
+                "fold_wait_s": fold_s,
                 "week_lttb_2000": timed_get(f"{base}?max_points=2000&method=lttb", reads),
                 "week_minmax_2000": timed_get(f"{base}?max_points=2000&method=minmax", reads),
                 "day_lttb_2000": timed_get(f"{base}?{day}&max_points=2000&method=lttb", reads),
                 "first_2000_none": timed_get(f"{base}?max_points=2000&method=none", reads),
                 "ndjson_week": download_rate(f"{base}?format=ndjson"),
             }
-        figures["storage"] = per_point(table_bytes(env), before, 2 * points)
+        backfilled = table_bytes(env)
+        figures["storage"] = per_point(backfilled, before, 2 * points)
+        # Last, so that what it adds is measured on tables already in use (an empty table's
+        # first pages and index roots would weigh more than a few thousand points).
+        token = user.make_token("live")
+        plot = user.make_plot([token], maxpoints=500, title="live rate")
+        user.ok("PATCH", f"/api/plots/{plot['id']}/", {"retention": "forever"})
+        live_points = min(points, 3000)
+        say(f"bench.history_reads: {live_points:,} points a few ms apart")
+        live_stream(server.port, token, live_points)
+        figures["fold_wait_live_s"] = wait_folded(env)
+        figures["storage_live_rate"] = per_point(table_bytes(env), backfilled, live_points)
     finally:
         stop(server)
     return figures
@@ -193,10 +245,12 @@ def row(figures: dict) -> Row:
     numbers = figures["numbers"]["week_lttb_2000"]["median_ms"]
     dates = figures["dates"]["week_lttb_2000"]["median_ms"]
     backfilled = figures["storage"].get("bytes_per_point")
-    live = figures["storage_live_rate"].get("bytes_per_point")
+    live = figures["storage_live_rate"].get("blocks_bytes_per_point")
     measured = f"{figures['points']:,} points to 2,000 (lttb): {numbers:,.0f} ms numeric x, {dates:,.0f} ms date x"
     if backfilled is not None:
-        measured += f"; stored {backfilled:,.0f} B/point backfilled, {live:,.0f} B/point at a line per commit"
+        measured += (
+            f"; stored {backfilled:,.1f} B/point backfilled, {live:,.1f} B/point in blocks from a line per commit"
+        )
     return Row(
         scenario="(i) history: a week at 1 point/s, read to 2,000 points",
         measured=measured,

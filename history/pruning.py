@@ -1,4 +1,11 @@
-"""The history pruning job: remove the stored rows no plot's retention keeps any more.
+"""The history job: fold history into blocks, and remove what no plot's retention keeps.
+
+Each pass first folds (history/folding.py), then removes: the blocks a plot's retention lets
+go, whole blocks only (a duration plot's blocks whose newest row is older than its duration, a
+point-count plot's blocks whose rows are all older than the newest that many lines), and the
+stream rows that every plot of the stream has folded into blocks or checkpointed into its
+window (one pass after they were folded: a download that reached them can still read them);
+then, as below, rows no plot keeps at all (those not folded yet included).
 
 A stream's rows (streaming/models.py StreamChunk) serve every plot whose traces show it, so a
 row goes only when each of those plots lets it go: a duration plot once the row is older than
@@ -22,6 +29,8 @@ from django.db import connection, transaction
 from django.db.models import Min
 from django.utils import timezone
 
+from history.folding import fold_trace, history_trace_ids, settle_marks
+from history.models import HistoryBlock, HistoryFold
 from history.retention import WINDOW, parse_retention
 from plots.models import StreamToken, Trace
 from streaming.models import StreamChunk, TraceCheckpoint
@@ -52,7 +61,12 @@ def plan_pruning(now: datetime) -> list[PrunePlan]:
     plans = []
     for token_id, retentions in sorted(streams.items()):
         rules = [parse_retention(r) for r in retentions]
-        if token_id not in positions or any(rule.kind == "forever" for rule in rules):
+        if token_id not in positions:
+            continue
+        folded = min(_checkpointed(token_id), _folded(token_id))
+        if folded > 0:  # in blocks (or in windows) already, whatever the retention
+            plans.append(PrunePlan(token_id, None, folded))
+        if any(rule.kind == "forever" for rule in rules):
             continue
         upto = _checkpointed(token_id)
         counts = [rule.points for rule in rules if rule.kind == "points"]
@@ -72,6 +86,50 @@ def _checkpointed(token_id: int) -> int:
     if marks.count() < traces.count():
         return 0
     return marks.aggregate(seq=Min("seq"))["seq"] or 0
+
+
+def _folded(token_id: int) -> int:
+    """The newest row every history trace of the stream had folded into blocks by the previous
+    pass (0: not all)."""
+    traces = Trace.objects.filter(stream_token_id=token_id).exclude(plot__retention=WINDOW)
+    marks = HistoryFold.objects.filter(trace__in=traces, token_id=token_id)
+    if marks.count() < traces.count():
+        return 0
+    return marks.aggregate(seq=Min("removable"))["seq"] or 0
+
+
+@dataclass(frozen=True)
+class BlockPlan:
+    """Which of one trace's blocks may go: those written before `before`, or with `last_seq`
+    at most `upto`."""
+
+    trace_id: int
+    before: datetime | None
+    upto: int
+
+
+def plan_block_pruning(now: datetime) -> list[BlockPlan]:
+    """What each trace of a duration or point-count plot may lose of its blocks now."""
+    plans = []
+    traces = Trace.objects.filter(stream_token__isnull=False).exclude(plot__retention=WINDOW)
+    for trace_id, retention, position in traces.values_list("pk", "plot__retention", "stream_token__last_seq").order_by(
+        "pk"
+    ):
+        rule = parse_retention(retention)
+        if rule.kind == "duration":
+            plans.append(BlockPlan(trace_id, now - timedelta(seconds=rule.seconds), 0))
+        elif rule.kind == "points" and position - rule.points > 0:
+            plans.append(BlockPlan(trace_id, None, position - rule.points))
+    return plans
+
+
+def delete_blocks(plan: BlockPlan, limit: int) -> int:
+    """Delete up to `limit` of the plan's blocks, whole, in one transaction; how many went."""
+    blocks = HistoryBlock.objects.filter(trace_id=plan.trace_id)
+    blocks = blocks.filter(time__lt=plan.before) if plan.before is not None else blocks.filter(last_seq__lte=plan.upto)
+    with transaction.atomic():
+        ids = list(blocks.order_by("last_seq").values_list("pk", flat=True)[:limit])
+        return HistoryBlock.objects.filter(pk__in=ids).delete()[0] if ids else 0
 
 
 def delete_batch(plan: PrunePlan, limit: int) -> int:
@@ -95,32 +153,51 @@ def delete_batch(plan: PrunePlan, limit: int) -> int:
 
 
 def prune_history(now: datetime | None = None, limit: int | None = None) -> int:
-    """One whole pass, batch after batch: how many rows went. (The server runs the same steps
-    from its periodic loop, `prune_loop`; this is for tests and `manage.py prune_history`.)"""
+    """One whole pass of removal, batch after batch: how many rows and blocks went. (The
+    server folds first and runs the same steps from its periodic loop, `prune_loop`; this is
+    for tests and `manage.py prune_history`.)"""
     limit = limit or settings.HISTORY_PRUNE_BATCH
+    now = now or timezone.now()
     total = 0
-    for plan in plan_pruning(now or timezone.now()):
+    for block_plan in plan_block_pruning(now):
+        while (deleted := delete_blocks(block_plan, limit)) > 0:
+            total += deleted
+            if deleted < limit:
+                break
+    for plan in plan_pruning(now):
         while (deleted := delete_batch(plan, limit)) > 0:
             total += deleted
             if deleted < limit:
                 break
+    settle_marks()
     return total
 
 
 async def prune_loop(run_sync) -> None:
-    """Every HISTORY_PRUNE_INTERVAL seconds, one pass, each batch through `run_sync` (the
-    pipeline's database thread): commits run between batches, never behind a whole pass."""
+    """Every HISTORY_PRUNE_INTERVAL seconds, one pass: each trace's fold, then each batch of
+    removal, through `run_sync` (the pipeline's database thread): commits run between them,
+    never behind a whole pass."""
     limit = settings.HISTORY_PRUNE_BATCH
     while True:
         await asyncio.sleep(settings.HISTORY_PRUNE_INTERVAL)
         try:
+            folded = 0
+            for trace_id in await run_sync(history_trace_ids):
+                while (points := await run_sync(fold_trace, trace_id, timezone.now())) > 0:
+                    folded += points
             total = 0
+            for block_plan in await run_sync(plan_block_pruning, timezone.now()):
+                while (deleted := await run_sync(delete_blocks, block_plan, limit)) > 0:
+                    total += deleted
+                    if deleted < limit:
+                        break
             for plan in await run_sync(plan_pruning, timezone.now()):
                 while (deleted := await run_sync(delete_batch, plan, limit)) > 0:
                     total += deleted
                     if deleted < limit:
                         break
-            if total:
-                log.info("history pruning removed %d stored rows", total)
+            await run_sync(settle_marks)
+            if folded or total:
+                log.info("history: %d points folded into blocks, %d stored rows and blocks removed", folded, total)
         except Exception:
-            log.exception("history pruning failed; it runs again in %s s", settings.HISTORY_PRUNE_INTERVAL)
+            log.exception("the history job failed; it runs again in %s s", settings.HISTORY_PRUNE_INTERVAL)

@@ -23,9 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import orjson
-from django.db import connection
+from django.db import connection, transaction
 from tsdownsample import LTTBDownsampler, MinMaxDownsampler
 
+from history.blocks import Packed, from_bytes, pack
+from history.models import HistoryBlock, HistoryFold
 from history.retention import WINDOW
 from plots.models import Trace
 from streaming.models import StreamChunk
@@ -36,6 +38,10 @@ from streaming.window import get_path
 METHODS = ("none", "minmax", "lttb")
 # Rows read per query by a download: one page of the (token, last_seq) index at a time.
 PAGE_ROWS = 200
+# Blocks loaded per query by a range read (a few thousand points each).
+PAGE_BLOCKS = 32
+
+Column = list | Packed
 
 
 class BadRange(ValueError):
@@ -48,9 +54,10 @@ class BadRange(ValueError):
 
 @dataclass
 class Columns:
-    """Points as columns: each attribute path to a list of values, all `count` long."""
+    """Points as columns: each attribute path to its values (a list, or a packed column of a
+    block), all `count` long."""
 
-    values: dict[str, list]
+    values: dict[str, Column]
     count: int = 0
 
     def add(self, extend: dict[str, list]) -> None:
@@ -60,6 +67,7 @@ class Columns:
             column = self.values.get(path)
             if column is None:
                 column = self.values[path] = []
+            assert isinstance(column, list)
             if len(column) < count:
                 column.extend([None] * (count - len(column)))
             column.extend(values)
@@ -67,11 +75,26 @@ class Columns:
                 added = len(values)
         self.count = count + added
 
-    def padded(self) -> dict[str, list]:
+    def padded(self) -> dict[str, Column]:
         for column in self.values.values():
-            if len(column) < self.count:
+            if isinstance(column, list) and len(column) < self.count:
                 column.extend([None] * (self.count - len(column)))
         return self.values
+
+    def as_lists(self) -> Columns:
+        """The same points with every column a list (for writing them out)."""
+        return Columns({path: as_list(column) for path, column in self.values.items()}, self.count)
+
+
+def as_list(column: Column) -> list:
+    return column.tolist() if isinstance(column, Packed) else column
+
+
+def take(column: Column, indexes: np.ndarray) -> list:
+    """The values at `indexes`."""
+    if isinstance(column, Packed):
+        return column.take(indexes)
+    return [column[i] for i in indexes.tolist()]
 
 
 def keeps_history(trace: Trace) -> bool:
@@ -90,12 +113,48 @@ def _updates_sql() -> str:
 
 
 def history_pages(trace: Trace, page_rows: int = PAGE_ROWS) -> Iterator[Columns]:
-    """The trace's history, a page of stored rows at a time, oldest first (keyset pages of the
-    (token, last_seq) index: memory stays one page, however long the history)."""
+    """The trace's history, oldest first, a block or a page of stored rows at a time: its
+    folded blocks, then the stream's rows after them (keyset pages of the (trace, last_seq)
+    and (token, last_seq) indexes: memory stays one page, however long the history)."""
     if not keeps_history(trace):
         yield _window(trace)
         return
-    sql, key, after = _updates_sql(), str(trace.index), 0
+    folded = 0
+    # Until no fold happened meanwhile: blocks folded while the earlier ones were written out
+    # start just after them, and the rows after the last block are read as rows.
+    while ids := list(_blocks(trace, folded_seq(trace)).filter(last_seq__gt=folded).values_list("pk", "last_seq")):
+        for pk, _ in ids:  # a few per million points
+            yield block_columns(HistoryBlock.objects.get(pk=pk)).as_lists()
+        folded = ids[-1][1]
+    yield from _row_pages(trace, folded, page_rows)
+
+
+def folded_seq(trace: Trace) -> int:
+    """The newest stream row the trace's blocks hold (0: none)."""
+    seq = HistoryFold.objects.filter(trace=trace, token_id=trace.stream_token_id or 0).values_list("seq", flat=True)
+    return seq.first() or 0
+
+
+def _blocks(trace: Trace, folded: int):
+    return HistoryBlock.objects.filter(trace=trace, token_id=trace.stream_token_id or 0, last_seq__lte=folded).order_by(
+        "last_seq", "pk"
+    )
+
+
+def block_columns(block: HistoryBlock) -> Columns:
+    """A block's points, its packed columns left packed."""
+    values: dict[str, Column] = {}
+    for path, kind in block.layout:
+        if kind == "j":
+            values[path] = (block.attributes or {})[path]
+        else:
+            values[path] = from_bytes(kind, bytes(getattr(block, path)), block.count)
+    return Columns(values, block.count)
+
+
+def _row_pages(trace: Trace, after: int, page_rows: int) -> Iterator[Columns]:
+    """The points of the stream's rows after `after`, a page of rows at a time."""
+    sql, key = _updates_sql(), str(trace.index)
     while True:
         with connection.cursor() as cursor:
             cursor.execute(sql, [str(trace.plot_id), trace.stream_token_id, after, page_rows])
@@ -104,14 +163,14 @@ def history_pages(trace: Trace, page_rows: int = PAGE_ROWS) -> Iterator[Columns]
         with _collector_paused():
             for last_seq, text in rows:
                 after = last_seq
-                _add_updates(columns, orjson.loads(text) if text else [], key)
+                add_updates(columns, orjson.loads(text) if text else [], key)
         columns.padded()
         yield columns
         if len(rows) < page_rows:
             return
 
 
-def _add_updates(columns: Columns, updates: list, key: str) -> None:
+def add_updates(columns: Columns, updates: list, key: str) -> None:
     for update in updates:
         delta = update["traces"].get(key)
         if not delta:
@@ -147,11 +206,61 @@ def _set_point(values: dict, appending: bool) -> dict[str, list]:
 
 
 def read_range(trace: Trace, start: Bound | None, end: Bound | None, limit: int) -> tuple[Columns, np.ndarray]:
-    """The points of the trace's history inside [start, end], with their x axis, read a page
-    at a time and cut to the range as read. More than `limit` points in the range is a
-    BadRange: what one read holds in memory is bounded (HISTORY_READ_MAX_POINTS)."""
+    """The points of the trace's history inside [start, end], with their x axis: the folded
+    blocks that overlap the range (their columns left packed), then the stream's rows after
+    them, cut to the range as read. More than `limit` points in the range is a BadRange: what
+    one read holds in memory is bounded (HISTORY_READ_MAX_POINTS)."""
+    if not keeps_history(trace):
+        return _gathered(ranged_pages(history_pages(trace), start, end), start, end, limit)
+    with _one_snapshot():
+        folded = folded_seq(trace)
+        return _gathered(_ranged_history(trace, folded, start, end), start, end, limit)
+
+
+def _ranged_history(
+    trace: Trace, folded: int, start: Bound | None, end: Bound | None
+) -> Iterator[tuple[Columns, tuple[np.ndarray, bool | None]]]:
+    blocks = list(_blocks(trace, folded).values_list("pk", "count", "low_x", "high_x", "x_dates", "layout"))
+    for _, _, _, _, is_date, _ in blocks:
+        _check_kind(is_date, start, end)
+    offset, wanted, skipped = 0, [], None
+    for pk, count, low, high, _, layout in blocks:
+        # A block without usable x (numbered, or x of no kind) is always read: in_range decides.
+        if low is None or ((start is None or high >= start.value) and (end is None or low <= end.value)):
+            wanted.append((pk, offset))
+        else:
+            skipped = skipped or layout
+        offset += count
+    if skipped:  # the attributes of points outside the range are still named in the answer
+        yield Columns({path: [] for path, _ in skipped}), (np.empty(0), None)
+    for first in range(0, len(wanted), PAGE_BLOCKS):
+        page = wanted[first : first + PAGE_BLOCKS]
+        loaded = HistoryBlock.objects.in_bulk([pk for pk, _ in page])
+        for pk, block_offset in page:
+            yield from ranged_pages(iter([block_columns(loaded[pk])]), start, end, block_offset)
+    yield from ranged_pages(_row_pages(trace, folded, 2000), start, end, offset)
+
+
+@contextmanager
+def _one_snapshot() -> Iterator[None]:
+    """The blocks and the rows after them read as of one instant: a fold (and the removal of
+    the rows it folded) committing in between would otherwise show points twice or not at all.
+    PostgreSQL needs REPEATABLE READ for that; SQLite's transactions already are."""
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield
+
+
+def _gathered(
+    ranged: Iterator[tuple[Columns, tuple[np.ndarray, bool | None]]], start: Bound | None, end: Bound | None, limit: int
+) -> tuple[Columns, np.ndarray]:
     pages, axes, kept = [], [], 0
-    for page, (axis, _) in ranged_pages(history_pages(trace, page_rows=2000), start, end):
+    for page, (axis, _) in ranged:
         kept += page.count
         if kept > limit:
             raise BadRange(
@@ -160,34 +269,59 @@ def read_range(trace: Trace, start: Bound | None, end: Bound | None, limit: int)
             )
         pages.append(page)
         axes.append(axis)
+    return _joined(pages, kept), np.concatenate(axes) if axes else np.empty(0)
+
+
+def _joined(pages: list[Columns], count: int) -> Columns:
+    """The pages one after the other. A column packed the same way in every page (what the
+    tail's rows pack to included) stays packed; otherwise it becomes a list."""
     paths = list(dict.fromkeys(path for page in pages for path in page.values))
-    whole = Columns({path: [] for path in paths}, kept)
-    for page in pages:
-        for path in paths:
-            whole.values[path].extend(page.values.get(path) or [None] * page.count)
-    return whole, np.concatenate(axes) if axes else np.empty(0)
+    pages = [page for page in pages if page.count]
+    whole = Columns({}, count)
+    for path in paths:
+        parts: list[Column | None] = [page.values.get(path) for page in pages]
+        parts = [pack(part) or part if isinstance(part, list) and len(part) > 0 else part for part in parts]
+        packed = [part for part in parts if isinstance(part, Packed) or part == []]
+        if len(packed) == len(parts) and packed:
+            joined = Packed.join([part for part in packed if isinstance(part, Packed)])
+            if joined is not None:
+                whole.values[path] = joined
+                continue
+        column: list = []
+        for page, part in zip(pages, parts, strict=True):
+            column.extend([None] * page.count if part is None else as_list(part))
+        whole.values[path] = column
+    return whole
 
 
 def ranged_pages(
-    pages: Iterator[Columns], start: Bound | None, end: Bound | None
+    pages: Iterator[Columns], start: Bound | None, end: Bound | None, offset: int = 0
 ) -> Iterator[tuple[Columns, tuple[np.ndarray, bool | None]]]:
-    """Each page cut to [start, end], with the x axis of what is left and whether x are dates."""
-    offset = 0
+    """Each page cut to [start, end], with the x axis of what is left and whether x are dates
+    (`offset`: the points before the first page, which a trace without x is numbered after)."""
     for page in pages:
+        if page.count == 0:  # nothing to compare: no kind to check the bounds against
+            yield page, (np.empty(0), None)
+            continue
         axis, is_date = x_axis(page, offset)
         offset += page.count
         keep = in_range(axis, is_date, start, end)
         if len(keep) < page.count:
-            indexes = keep.tolist()
-            page = Columns({path: [column[i] for i in indexes] for path, column in page.values.items()}, len(keep))
+            page = Columns({path: _subset(column, keep) for path, column in page.values.items()}, len(keep))
             axis = axis[keep]
         yield page, (axis, is_date)
+
+
+def _subset(column: Column, keep: np.ndarray) -> Column:
+    if isinstance(column, Packed):
+        return column.subset(keep)
+    return [column[i] for i in keep.tolist()]
 
 
 def _window(trace: Trace) -> Columns:
     """The current window of a trace that keeps no more (or has no stream)."""
     (trace,) = traces_with_windows(Trace.objects.filter(pk=trace.pk))
-    values = {}
+    values: dict[str, Column] = {}
     for path in PER_POINT_ATTRIBUTES:  # the protocol's one list, coordinates first
         column = get_path(trace.spec, path)
         if isinstance(column, list):
@@ -257,6 +391,8 @@ def x_axis(columns: Columns, offset: int = 0) -> tuple[np.ndarray, bool | None]:
     xs = columns.values.get("x")
     if xs is None:
         return np.arange(offset, offset + columns.count, dtype=np.float64), False
+    if isinstance(xs, Packed):
+        return xs.axis(), xs.kind.startswith("d")
     first = next((v for v in xs if v is not None), None)
     if first is None:
         return np.full(columns.count, np.nan), None
@@ -267,10 +403,7 @@ def x_axis(columns: Columns, offset: int = 0) -> tuple[np.ndarray, bool | None]:
 
 def in_range(axis: np.ndarray, is_date: bool | None, start: Bound | None, end: Bound | None) -> np.ndarray:
     """The indexes of the points inside [start, end], in stream order."""
-    for bound, name in ((start, "from"), (end, "to")):
-        if bound is not None and is_date is not None and bound.is_date != is_date:
-            kind = "dates" if is_date else "numbers"
-            raise BadRange(f"This trace's x are {kind}: give `{name}` as {'a date' if is_date else 'a number'}.", name)
+    _check_kind(is_date, start, end)
     keep = np.ones(len(axis), dtype=bool) if start is None and end is None else ~np.isnan(axis)
     if start is not None:
         keep &= axis >= start.value
@@ -279,12 +412,20 @@ def in_range(axis: np.ndarray, is_date: bool | None, start: Bound | None, end: B
     return np.flatnonzero(keep)
 
 
+def _check_kind(is_date: bool | None, start: Bound | None, end: Bound | None) -> None:
+    """A bound of the other kind than the x (a number against dates) is a BadRange."""
+    for bound, name in ((start, "from"), (end, "to")):
+        if bound is not None and is_date is not None and bound.is_date != is_date:
+            kind = "dates" if is_date else "numbers"
+            raise BadRange(f"This trace's x are {kind}: give `{name}` as {'a date' if is_date else 'a number'}.", name)
+
+
 def select(columns: Columns, axis: np.ndarray, method: str, max_points: int) -> dict:
     """The answer of a range read from the points of the range (read_range): at most
     `max_points` of them, ordered by x, downsampled by `method`, as columns."""
-    chosen = np.arange(columns.count)
-    total = len(chosen)
-    order = chosen[np.argsort(axis[chosen], kind="stable")] if total else chosen
+    total = columns.count
+    in_order = not total or bool(np.all(axis[1:] >= axis[:-1]))  # a stream's x usually are
+    order = np.arange(total) if in_order else np.argsort(axis, kind="stable")
     truncated = False
     if method == "none":
         if total > max_points:
@@ -293,15 +434,18 @@ def select(columns: Columns, axis: np.ndarray, method: str, max_points: int) -> 
         ys = columns.values.get("y")
         if ys is None:
             raise BadRange("This trace has no y to downsample by: use `method`=none.", "method")
-        y = _numbers(ys)[order]
-        x = axis[order]
+        y = ys.numbers() if isinstance(ys, Packed) else _numbers(ys)
+        x = axis
+        if not in_order:
+            x, y = x[order], y[order]
         usable = ~(np.isnan(x) | np.isnan(y))
-        order, x, y = order[usable], x[usable], y[usable]
+        if not usable.all():
+            order, x, y = order[usable], x[usable], y[usable]
         if len(order) > max_points:
             order = order[_downsample(method, x, y, max_points)]
     values = {}
     for path, column in columns.values.items():
-        values[path] = [column[i] for i in order.tolist()]
+        values[path] = take(column, order)
     if "x" not in values and columns.count:
         values = {"x": axis[order].astype(np.int64).tolist(), **values}
     return {"total": total, "returned": len(order), "truncated": truncated, "points": values}

@@ -168,6 +168,11 @@ except ValueError as exc:
     raise ImproperlyConfigured(f"PLOT_RETENTION_DEFAULT: {exc}") from None
 HISTORY_PRUNE_INTERVAL = env_number("HISTORY_PRUNE_INTERVAL", 60.0, minimum=0.1)
 HISTORY_PRUNE_BATCH = int(env_number("HISTORY_PRUNE_BATCH", 1000, minimum=1, kind=int))
+# The same job folds checkpointed rows into blocks of packed columns (history/folding.py):
+# HISTORY_BLOCK_POINTS points a block, and fewer only once the oldest row waiting is
+# HISTORY_FOLD_AGE seconds old (a slow stream's rows wait as JSON until then).
+HISTORY_BLOCK_POINTS = int(env_number("HISTORY_BLOCK_POINTS", 4096, minimum=16, kind=int))
+HISTORY_FOLD_AGE = env_number("HISTORY_FOLD_AGE", 3600.0, minimum=0.0)
 # Range reads: the most points one answer carries (max_points above it is refused), and the
 # most points of a range one read holds in memory to downsample (about 100 bytes each; a range
 # with more is refused: narrow it, or download it, which streams).

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from history.pruning import prune_history
-from history.ranges import read_range
+from history.ranges import as_list, read_range
 from plots.models import Plot, Trace
 from tests.history_data import commit_points, stored_rows, streamed_plot
 
@@ -24,7 +24,7 @@ def token_of(plot: Plot) -> int:
 
 def history_x(plot: Plot) -> list:
     columns, _ = read_range(Trace.objects.select_related("plot").get(plot=plot), None, None, 10_000)
-    return columns.values["x"]
+    return as_list(columns.values["x"])
 
 
 def test_a_duration_keeps_the_rows_younger_than_it_and_removes_the_older_ones(alice):

@@ -1,0 +1,184 @@
+"""The folding job: a trace's checkpointed stream rows, copied into blocks of packed columns.
+
+For every trace whose plot keeps history (retention other than "window"), the rows of its
+stream after its HistoryFold mark and up to its checkpoint (rows a checkpoint holds are final:
+no late row can come before them) are decoded exactly as a range read decodes them
+(history/ranges.py) and written as HistoryBlock rows of HISTORY_BLOCK_POINTS points; a block
+ends at a row's end, so the mark is always a row. Fewer points than a block wait for more
+rows, until the oldest of them is HISTORY_FOLD_AGE seconds old. The blocks and the mark move
+in one transaction, and the mark by compare-and-set: a row is folded once, whichever process
+gets there first. The folded rows are then removed by the pruning job (history/pruning.py).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import orjson
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils.dateparse import parse_datetime
+
+from history.blocks import pack, to_bytes
+from history.models import HistoryBlock, HistoryFold
+from history.ranges import Columns, add_updates, as_list, keeps_history, x_axis
+from history.retention import WINDOW
+from plots.models import Trace
+from streaming.models import StreamChunk, TraceCheckpoint
+
+# Stored rows decoded per query while folding.
+FOLD_PAGE_ROWS = 200
+PACKED = ("x", "y")
+
+
+class FoldConflict(Exception):
+    """Another process moved the trace's mark meanwhile: its fold stands, this one is dropped."""
+
+
+def history_trace_ids() -> list[int]:
+    """The traces whose history is folded: streamed, on a plot that keeps more than its window."""
+    return list(
+        Trace.objects.filter(stream_token__isnull=False)
+        .exclude(plot__retention=WINDOW)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def fold_history(now: datetime | None = None) -> int:
+    """Fold every history trace as far as it is ready; how many points were folded. (The
+    server runs fold_trace per trace from its periodic loop; this is for tests and tools.)"""
+    now = now or datetime.now(UTC)
+    total = 0
+    for trace_id in history_trace_ids():
+        while (folded := fold_trace(trace_id, now)) > 0:
+            total += folded
+    return total
+
+
+def fold_trace(trace_id: int, now: datetime) -> int:
+    """Fold the trace's next rows that are ready into blocks, one transaction's worth (about a
+    block: the database thread that runs this serves live commits between calls); how many
+    points were folded (0: nothing more is ready)."""
+    trace = Trace.objects.select_related("plot").filter(pk=trace_id).first()
+    if trace is None or not keeps_history(trace):
+        return 0
+    token = trace.stream_token_id
+    assert token is not None
+    upto = TraceCheckpoint.objects.filter(trace=trace, token_id=token).values_list("seq", flat=True).first() or 0
+    try:
+        mark, _ = HistoryFold.objects.get_or_create(trace=trace, defaults={"token_id": token})
+    except IntegrityError:  # another process made it this instant
+        return 0
+    if mark.token_id != token:
+        _restart(trace, mark, token)
+        return 0
+    after = read = mark.seq
+    group, first_seq, oldest, newest, last_seq = Columns({}), 0, None, None, 0
+    key = str(trace.index)
+    try:
+        while rows := _rows(token, trace.plot_id, read, upto):
+            for row_first, row_last, time, text in rows:
+                add_updates(group, orjson.loads(text) if text else [], key)
+                first_seq = first_seq or row_first
+                oldest = oldest or time
+                newest, last_seq, read = time, row_last, row_last
+                if group.count >= settings.HISTORY_BLOCK_POINTS:
+                    _write(trace, token, after, first_seq, last_seq, newest, group)
+                    return group.count
+            if len(rows) < FOLD_PAGE_ROWS:
+                break
+        if oldest is not None and (group.count == 0 or oldest <= now - timedelta(seconds=settings.HISTORY_FOLD_AGE)):
+            _write(trace, token, after, first_seq, last_seq, newest, group)
+            return group.count
+    except FoldConflict:
+        pass
+    return 0
+
+
+def settle_marks() -> None:
+    """The end of a pass: what is folded now may be removed at the next one."""
+    HistoryFold.objects.filter(removable__lt=F("seq")).update(removable=F("seq"))
+
+
+def _restart(trace: Trace, mark: HistoryFold, token: int) -> None:
+    """The trace streams from another token now: its history starts over from that stream."""
+    with transaction.atomic():
+        moved = HistoryFold.objects.filter(trace=trace, token_id=mark.token_id, seq=mark.seq)
+        if moved.update(token_id=token, seq=0, removable=0):
+            HistoryBlock.objects.filter(trace=trace).exclude(token_id=token).delete()
+
+
+def _rows(token: int, plot_id: int, after: int, upto: int) -> list[tuple[int, int, datetime, str | None]]:
+    """A page of the stream's rows in (after, upto]: sequence numbers, time, and this plot's
+    updates as JSON text."""
+    table = connection.ops.quote_name(StreamChunk._meta.db_table)
+    if connection.vendor == "postgresql":
+        part = "(plots -> %s -> 'updates')::text"
+    else:
+        part = "json_extract(plots, '$.\"' || %s || '\".updates')"
+    sql = (
+        f"SELECT first_seq, last_seq, {connection.ops.quote_name('time')}, {part} FROM {table}"
+        " WHERE token_id = %s AND last_seq > %s AND last_seq <= %s ORDER BY last_seq LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [str(plot_id), token, after, upto, FOLD_PAGE_ROWS])
+        return [(first, last, _aware(time), text) for first, last, time, text in cursor.fetchall()]
+
+
+def _aware(value: datetime | str) -> datetime:
+    parsed = parse_datetime(value) if isinstance(value, str) else value
+    assert parsed is not None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _write(trace: Trace, token: int, after: int, first_seq: int, last_seq: int, time, group: Columns) -> None:
+    """The group's points as blocks, and the mark moved to `last_seq`, in one transaction."""
+    group.padded()
+    size = settings.HISTORY_BLOCK_POINTS
+    blocks = [
+        encode_block(
+            trace.pk,
+            token,
+            first_seq,
+            last_seq,
+            time,
+            Columns(
+                {path: as_list(values)[start : start + size] for path, values in group.values.items()},
+                min(size, group.count - start),
+            ),
+        )
+        for start in range(0, group.count, size)
+    ]
+    with transaction.atomic():
+        if not HistoryFold.objects.filter(trace=trace, token_id=token, seq=after).update(seq=last_seq):
+            raise FoldConflict
+        HistoryBlock.objects.bulk_create(blocks)
+
+
+def encode_block(trace_id: int, token: int, first_seq: int, last_seq: int, time, columns: Columns) -> HistoryBlock:
+    """One block of points: x and y packed when they can be, the rest as JSON lists."""
+    block = HistoryBlock(
+        trace_id=trace_id, token_id=token, first_seq=first_seq, last_seq=last_seq, time=time, count=columns.count
+    )
+    layout, attributes = [], {}
+    for path, column in columns.values.items():
+        values = as_list(column)
+        if path not in PACKED and all(v is None for v in values):
+            continue  # an attribute none of these points has: null when read, as absent
+        packed = pack(values) if path in PACKED else None
+        if packed is None:
+            layout.append([path, "j"])
+            attributes[path] = values
+        else:
+            layout.append([path, packed.kind])
+            setattr(block, path, to_bytes(packed))
+    block.layout, block.attributes = layout, attributes or None
+    axis, block.x_dates = x_axis(columns)
+    if "x" in columns.values:
+        finite = axis[~np.isnan(axis)]
+        if finite.size:
+            block.low_x, block.high_x = float(finite.min()), float(finite.max())
+    return block

@@ -1,0 +1,67 @@
+"""The compact history: a trace's points folded out of its stream's rows into blocks of columns.
+
+The stream's rows (streaming/models.py StreamChunk) hold each commit's updates as JSON: fine
+for windows and returning viewers, about 100 bytes a point and slow to read back in bulk. The
+folding job (history/folding.py) copies the checkpointed rows of every trace whose plot keeps
+history into HistoryBlock rows of a few thousand points each, numbers packed as arrays
+(history/blocks.py); HistoryFold says up to which row of the stream a trace is folded. Reads
+take the blocks up to that row, then the rows after it (history/ranges.py).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class HistoryBlock(models.Model):
+    """Consecutive points of one trace's history, as columns.
+
+    `layout` lists each attribute path with how its column is stored, as [path, kind] pairs
+    in the order the points had them: "i" (int64, delta-coded), "f" (float64), "m" (float64
+    and a bit per point that was a whole number), "d <sep><unit>" (a date string kept as
+    int64 microseconds, delta-coded, written back in that one format), "j" (a JSON list in
+    `attributes`: text, nulls, mixed kinds). `x` and `y` hold the packed bytes of those two
+    columns. `low_x`/`high_x` are the block's smallest and largest x as a range compares
+    them (null when no point has a usable x): a range read loads only the blocks that
+    overlap it.
+    """
+
+    trace = models.ForeignKey("plots.Trace", on_delete=models.CASCADE, related_name="+")
+    token_id = models.BigIntegerField(help_text="The stream whose rows the block was folded from.")
+    first_seq = models.BigIntegerField()
+    last_seq = models.BigIntegerField(help_text="The newest stream row folded into the block.")
+    time = models.DateTimeField(help_text="When the newest row folded into the block was written.")
+    count = models.PositiveIntegerField()
+    low_x = models.FloatField(null=True)
+    high_x = models.FloatField(null=True)
+    x_dates = models.BooleanField(null=True, help_text="Whether x are dates (null: no point has an x).")
+    layout = models.JSONField(default=list)
+    x = models.BinaryField(null=True)
+    y = models.BinaryField(null=True)
+    attributes = models.JSONField(null=True, help_text="Columns that are not packed, by path.")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["trace", "last_seq"]),
+            models.Index(fields=["trace", "low_x"]),
+            models.Index(fields=["trace", "high_x"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"trace {self.trace_id} points of rows {self.first_seq}-{self.last_seq}"
+
+
+class HistoryFold(models.Model):
+    """How far a trace's history is folded into blocks: the stream rows up to `seq` of stream
+    `token_id`. Moved forward only by compare-and-set, so two server processes folding at once
+    never fold a row twice. `removable` is `seq` as the previous pass of the history job left
+    it: folded rows are removed one pass after they were folded, so a download that reached
+    them just before can still read them."""
+
+    trace = models.OneToOneField("plots.Trace", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    token_id = models.BigIntegerField()
+    seq = models.BigIntegerField(default=0)
+    removable = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"trace {self.trace_id} folded to {self.seq}"
