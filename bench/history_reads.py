@@ -105,18 +105,25 @@ def table_bytes(env: Environment) -> dict:
     }
 
 
-def wait_folded(env: Environment, timeout: float = 900) -> float | None:
-    """Wait until the history job has folded every stream row into blocks (and removed the
-    rows); seconds waited. None where the database cannot be looked at from here (SQLite:
-    reads then take the rows not folded yet)."""
+def wait_folded(env: Environment, timeout: float = 900, quiet: float = 3.0) -> float | None:
+    """Wait until the history job has folded what it can into blocks: no stream rows left, or
+    their count unchanged for `quiet` seconds (the rows after a stream's last checkpoint stay
+    rows until its next one, and reads take them as they are); seconds waited. None where the
+    database cannot be looked at from here (SQLite: reads then take the rows not folded yet)."""
     if not env.database.admin_url:
         return None
     import psycopg
 
     started = time.perf_counter()
+    last, since = -1, started
     with psycopg.connect(env.database.url, autocommit=True) as conn:
-        while conn.execute("SELECT count(*) FROM streaming_streamchunk").fetchone()[0]:
-            if time.perf_counter() - started > timeout:
+        while rows := conn.execute("SELECT count(*) FROM streaming_streamchunk").fetchone()[0]:
+            now = time.perf_counter()
+            if rows != last:
+                last, since = rows, now
+            elif now - since >= quiet:
+                break
+            if now - started > timeout:
                 raise TimeoutError("the history job did not fold the stream rows in time")
             time.sleep(0.5)  # polling the condition, with the deadline above
     return round(time.perf_counter() - started, 1)
