@@ -262,11 +262,15 @@ class StreamSession:
         slowed by TCP flow control, nothing is refused or lost."""
         assert self.writer is not None  # loaded by open(), before any line
         cost = max(1, len(self.writer.traces))
+        budget = self._budget
         for raw in self.framer.feed(data):
             self._take_line(raw)
-            self._budget -= cost
-            if self._budget < 0:
+            budget -= cost
+            if budget < 0:
+                self._budget = budget
                 await self._wait_for_budget()
+                budget = self._budget
+        self._budget = budget
         return not self.framer.overflow
 
     async def _wait_for_budget(self) -> None:

@@ -62,6 +62,17 @@ class OutboxBatch:
     size: int = 0
 
 
+def _batches(pending: list[tuple[StreamUpdate, int]], limit: int) -> list[OutboxBatch]:
+    """A plot's pending updates in messages: a message takes updates until its lines reach `limit` bytes."""
+    batches: list[OutboxBatch] = []
+    for message, size in pending:
+        if not batches or batches[-1].size >= limit:
+            batches.append(OutboxBatch())
+        batches[-1].updates.append(message)
+        batches[-1].size += size
+    return batches
+
+
 class Abandoned(Exception):
     """The process stops and the database did not come back in time: what is not stored yet
     will never be, and its producers were told so (not acknowledged)."""
@@ -81,8 +92,8 @@ class Pipeline:
         self._wake = asyncio.Event()
         self._committed: asyncio.Future[None] = self.loop.create_future()
         self._inflight: asyncio.Future[None] | None = None
-        # Per plot, the updates for its next channel-layer messages, in batches of bounded bytes.
-        self._outbox: dict[int, list[OutboxBatch]] = defaultdict(list)
+        # Per plot, the updates for its next channel-layer messages, each with the bytes of its line.
+        self._outbox: dict[int, list[tuple[StreamUpdate, int]]] = defaultdict(list)
         self._publish = asyncio.Event()
         self._published = asyncio.Event()
         self._published.set()
@@ -120,13 +131,10 @@ class Pipeline:
     def submit(self, state: StreamState, update: Update, size: int = 0) -> asyncio.Future[None]:
         """Number and apply an accepted update (`size` bytes as sent), send it to viewers; return
         its commit's future."""
-        limit = settings.STREAM_PUBLISH_MAX_BYTES
+        # Per line, nothing reads a setting (a Django setting costs about a microsecond): the
+        # publisher splits the outbox into messages, and room() checks the limits.
         for plot_id, message in state.accept(update):
-            batches = self._outbox[plot_id]
-            if not batches or batches[-1].size >= limit:
-                batches.append(OutboxBatch())
-            batches[-1].updates.append(message)
-            batches[-1].size += size
+            self._outbox[plot_id].append((message, size))
             self._outbox_bytes += size
         if state.by_plot:
             self._published.clear()
@@ -148,7 +156,6 @@ class Pipeline:
         self._dirty[state] = None
         self._backlog += 1
         self._wake.set()
-        self._check_room()
         return self._committed
 
     def _check_room(self) -> None:
@@ -161,7 +168,8 @@ class Pipeline:
             self._room.set()
 
     async def room(self) -> None:
-        """Wait while the commit backlog is full."""
+        """Wait while the commit backlog is full (checked here, once a read, not once a line)."""
+        self._check_room()
         await self._room.wait()
 
     # -- publishing ----------------------------------------------------------------------
@@ -171,14 +179,15 @@ class Pipeline:
             await self._publish.wait()
             self._publish.clear()
             outbox, self._outbox = self._outbox, defaultdict(list)
-            for plot_id, batches in outbox.items():
+            limit, timeout = settings.STREAM_PUBLISH_MAX_BYTES, settings.CHANNEL_LAYER_TIMEOUT
+            for plot_id, pending in outbox.items():
                 # Split above STREAM_PUBLISH_MAX_BYTES: never one giant message.
-                for batch in batches:
+                for batch in _batches(pending, limit):
                     try:
+                        # asyncio.timeout, not wait_for: no task of its own for each message.
                         with metrics.PUBLISH_SECONDS.time():
-                            await asyncio.wait_for(
-                                events.publish_updates(plot_id, batch.updates), settings.CHANNEL_LAYER_TIMEOUT
-                            )
+                            async with asyncio.timeout(timeout):
+                                await events.publish_updates(plot_id, batch.updates)
                     except Exception:
                         # A channel layer that is away fails every publish: one line per interval.
                         self._failures.warning("publish", f"could not publish updates to plot {plot_id}", exc_info=True)
