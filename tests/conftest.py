@@ -175,3 +175,30 @@ async def stream_pipeline():
     yield pipeline
     await pipeline.shutdown()
     await sync_to_async(connections.close_all)()
+
+
+@pytest.fixture
+def stream(alice):
+    """A plot of alice's with one trace bound to a stream token of hers: (plot, token)."""
+    from plots.models import Plot, StreamToken, Trace
+
+    plot = Plot.objects.create(owner=alice)
+    token = StreamToken.objects.create(owner=alice)
+    Trace.objects.create(plot=plot, index=0, spec={"x": [], "y": []}, stream_token=token)
+    return plot, token
+
+
+@pytest.fixture
+async def pipeline():
+    """A pipeline of the test's own (not the process's), shut down and its connections closed
+    after the test (this thread's connection would hold the test database)."""
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    from streaming.pipeline import Pipeline
+
+    pipeline = Pipeline()
+    await pipeline.start()
+    yield pipeline
+    await pipeline.shutdown()
+    await sync_to_async(connections.close_all)()

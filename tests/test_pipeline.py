@@ -10,33 +10,14 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.contrib.auth.models import AnonymousUser
-from django.db import connections
 
-from plots.models import Plot, StreamToken, Trace
+from plots.models import StreamToken, Trace
 from streaming import events
 from streaming.leases import SEQ_SKIP
-from streaming.pipeline import Pipeline
 from streaming.protocol import parse_line
 from streaming.snapshots import catch_up, snapshot, traces_with_windows
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def stream(alice):
-    plot = Plot.objects.create(owner=alice)
-    token = StreamToken.objects.create(owner=alice)
-    Trace.objects.create(plot=plot, index=0, spec={"x": [], "y": []}, stream_token=token)
-    return plot, token
-
-
-@pytest.fixture
-async def pipeline():
-    pipeline = Pipeline()
-    await pipeline.start()
-    yield pipeline
-    await pipeline.shutdown()
-    await sync_to_async(connections.close_all)()  # this thread's connection would hold the test database
 
 
 async def viewer_of(plot) -> str:

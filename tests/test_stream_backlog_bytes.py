@@ -12,35 +12,14 @@ import threading
 import urllib.request
 
 import pytest
-from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
-from django.db import connections
 
 from harness.live_server import LiveServer, new_user, wait_for
 from harness.producer import RawStream
 from operations import metrics
-from plots.models import Plot, StreamToken, Trace
 from streaming import events
-from streaming.pipeline import Pipeline
 from streaming.protocol import parse_line
 from tests.tcp_proxy import proxied_database
-
-
-@pytest.fixture
-def stream(alice):
-    plot = Plot.objects.create(owner=alice)
-    token = StreamToken.objects.create(owner=alice)
-    Trace.objects.create(plot=plot, index=0, spec={"x": [], "y": []}, stream_token=token)
-    return plot, token
-
-
-@pytest.fixture
-async def pipeline():
-    pipeline = Pipeline()
-    await pipeline.start()
-    yield pipeline
-    await pipeline.shutdown()
-    await sync_to_async(connections.close_all)()
 
 
 def backpressure_hits() -> float:
