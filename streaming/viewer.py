@@ -5,9 +5,9 @@ process's relay (streaming/relay.py), already encoded: in the common case a view
 that a batch starts right after the sequence numbers it holds and queues the shared frame.
 
 Every viewer has a send queue bounded in bytes (VIEWER_SEND_QUEUE_BYTES). A viewer that cannot
-keep up loses its queue and gets a fresh snapshot once its socket has taken what was in flight;
-one whose socket takes nothing for VIEWER_SEND_TIMEOUT seconds is closed with code 4408. Either
-way the producer and the other viewers never wait for it.
+keep up loses its queue and, once its socket has taken what was in flight, gets a fresh snapshot
+holding every update it lost; one whose socket takes nothing for VIEWER_SEND_TIMEOUT seconds is
+closed with code 4408. Either way the producer and the other viewers never wait for it.
 
 Updates are published before they are committed, so a snapshot or catch-up read from the
 database may be behind the live updates that follow it: a viewer holds those live updates
@@ -88,6 +88,9 @@ class ViewerSocket:
         self.held: list[Held] = []
         self.held_bytes = 0
         self.held_overflowed = False
+        # The last seq per stream of live updates this viewer let go (its queue or its held
+        # updates overflowed): the snapshot that replaces them must cover them.
+        self.let_go: dict[str, int] = {}
         # Dropping: the send queue overflowed; nothing is kept until the socket has taken what
         # was in flight, then the viewer gets a fresh snapshot.
         self.dropping = False
@@ -106,7 +109,10 @@ class ViewerSocket:
     # -- from the relay: live data ---------------------------------------------------------
 
     def on_updates(self, batch: UpdateBatch) -> None:
-        if self.close_code is not None or self.dropping:
+        if self.close_code is not None:
+            return
+        if self.dropping:
+            self._let_go(batch.lasts)
             return
         if not self.live:
             self._hold((batch.items, batch), batch.frame.size)
@@ -152,16 +158,30 @@ class ViewerSocket:
         return all(seqs.get(key) == first - 1 for key, first in batch.firsts.items())
 
     def _hold(self, entry: Held, size: int) -> None:
-        if self.held_overflowed:
-            return
-        self.held_bytes += size
-        if self.held_bytes > self.limit:
+        if not self.held_overflowed:
+            self.held_bytes += size
+            if self.held_bytes <= self.limit:
+                self.held.append(entry)
+                return
             # Too much arrived while its sync ran: the sync reads a newer snapshot instead.
+            for held in self.held:
+                self._let_go_held(held)
             self.held.clear()
             self.held_bytes = 0
             self.held_overflowed = True
-            return
-        self.held.append(entry)
+        self._let_go_held(entry)
+
+    def _let_go_held(self, entry: Held) -> None:
+        if not isinstance(entry, Frame):
+            self._let_go({key: seq for key, seq, _ in entry[0]})
+
+    def _let_go(self, lasts: dict[str, int]) -> None:
+        """Remember the newest updates dropped: updates are published before they are committed,
+        so a snapshot read at once may not hold them yet, and nothing would bring them after."""
+        let_go = self.let_go
+        for key, seq in lasts.items():
+            if seq > let_go.get(key, 0):
+                let_go[key] = seq
 
     # -- from the client -------------------------------------------------------------------
 
@@ -275,7 +295,10 @@ class ViewerSocket:
         return message
 
     def _covers(self, position: dict[str, int]) -> bool:
-        """Whether the held updates follow `position` without a hole."""
+        """Whether `position` holds every update let go, and the held updates follow it without
+        a hole."""
+        if any(position.get(key, 0) < seq for key, seq in self.let_go.items()):
+            return False
         seen: set[str] = set()
         for entry in self.held:
             if isinstance(entry, Frame):
@@ -301,6 +324,7 @@ class ViewerSocket:
         elif message["updates"]:
             self._queue_updates(message["updates"])
         self.seqs = dict(position)
+        self.let_go = {}
         held, self.held, self.held_bytes = self.held, [], 0
         dropped = 0
         for entry in held:
@@ -348,6 +372,8 @@ class ViewerSocket:
     def _fall_behind(self) -> None:
         metrics.RELAY_QUEUE_DROPS.inc()
         log.info("viewer of plot %s fell %d bytes behind: it gets a snapshot once it reads", self.plot_id, self.limit)
+        for held in self.held:
+            self._let_go_held(held)
         self.outbox.clear()
         self.outbox_bytes = 0
         self.held.clear()
@@ -364,6 +390,7 @@ class ViewerSocket:
                     return
                 if self.dropping:
                     self.dropping = False
+                    self._let_go(self.seqs)  # what it had queued went with the queue
                     self._start_sync(RESYNC)
                 self.wake.clear()
                 await self.wake.wait()

@@ -181,6 +181,28 @@ async def test_a_viewer_whose_queue_overflows_gets_what_fit_then_a_resync_snapsh
     await viewer.disconnect()
 
 
+async def test_a_viewer_that_fell_behind_is_sent_a_snapshot_holding_every_update_it_lost(plot, settings):
+    settings.VIEWER_SEND_QUEUE_BYTES = 2048
+    settings.VIEWER_GAP_TIMEOUT = 30
+    viewer = await open_viewer(plot.pk)
+    await viewer.receive_json_from(timeout=5)
+    # Updates are published before their commit: these 100 are not in the database yet, and
+    # they are the stream's last, so no later update would show this viewer what it lost.
+    relay = await get_relay()
+    for start in range(0, 100, 20):
+        batch = [update(plot.token.pk, seq, seq - 1) for seq in range(start + 1, start + 21)]
+        relay.dispatch({"type": "plot.updates", "plot": plot.pk, "updates": batch})
+    while await viewer.receive_nothing(timeout=0.5) is False:
+        message = await viewer.receive_json_from(timeout=5)
+        assert message["type"] == "updates", "a snapshot from before the commit would leave it behind for good"
+    await commit(plot.token, *(f'{{"x": {x}, "y": {x}}}'.encode() for x in range(100)))
+    message = await viewer.receive_json_from(timeout=10)
+    assert message["type"] == "snapshot" and message["resync"] is True
+    assert message["streams"][str(plot.token.pk)]["seq"] == 100
+    assert message["figure"]["data"][0]["x"][-1] == 99
+    await viewer.disconnect()
+
+
 async def test_viewers_of_other_plots_in_the_same_process_are_not_disturbed(plot, alice):
     other = await sync_to_async(Plot.objects.create)(owner=alice, sharing=Plot.PUBLIC)
     a = await open_viewer(plot.pk)

@@ -118,34 +118,36 @@ def test_a_viewer_that_stops_reading_is_closed_and_the_others_get_every_update(s
         reader.start()
         assert reader.ready.wait(10)
     stuck = stuck_viewer(server.port, plot["id"])
-    memory_before = rss_bytes(server.process.pid)
+    try:
+        memory_before = rss_bytes(server.process.pid)
 
-    stream = RawStream(server.port, token).open()
-    for i in range(LINES):
-        stream.write(f'{{"x": {i}, "y": {i}, "text": "{PADDING}"}}\n')
-    assert stream.end().json["accepted"] == LINES
+        stream = RawStream(server.port, token).open()
+        for i in range(LINES):
+            stream.write(f'{{"x": {i}, "y": {i}, "text": "{PADDING}"}}\n')
+        assert stream.end().json["accepted"] == LINES
 
-    wait_for(lambda: "closing it with 4408" in server.log_text(), timeout=60, message="the stuck viewer's close")
-    for reader in readers:
-        reader.join(timeout=120)
-        assert not reader.is_alive()
-        assert reader.error is None, repr(reader.error)
-        # Every update, once, in order: each follows the one before or a snapshot.
-        assert (reader.held, reader.gaps) == (LINES, 0)
-    # 12 MB went to this plot. While it is in flight the server holds it a few times over (the
-    # commit's rows, the published frames, the readers' queues), more of it at once on a loaded
-    # machine; what it must not do is keep it for the stuck viewer, whose share is its queue.
-    # Measured: 20 to 53 MB of growth (the upper figure with benchmarks running beside); a
-    # viewer kept whole would hold the 12 MB once more per copy and grow with every line after.
-    grown = rss_bytes(server.process.pid) - memory_before
-    assert grown < 96 * 1024 * 1024, f"the server grew by {grown} bytes"
-    # Once the client reads again, what remains is bounded and ends with the server's close: at
-    # most its queue, the batch in flight (one frame, shared with every viewer) and the kernel's
-    # socket buffers.
-    remaining = read_to_end(stuck, timeout=30)
-    frames = server_frames(remaining)
-    kernel_buffer = int(Path("/proc/sys/net/ipv4/tcp_wmem").read_text().split()[2])
-    largest = max(len(payload) for _, payload in frames)
-    assert len(remaining) <= QUEUE_BYTES + kernel_buffer + 2 * largest + 128 * 1024
-    assert frames[-1] == (0x8, (4408).to_bytes(2, "big"))
-    stuck.close()
+        wait_for(lambda: "closing it with 4408" in server.log_text(), timeout=60, message="the stuck viewer's close")
+        for reader in readers:
+            reader.join(timeout=120)
+            assert not reader.is_alive()
+            assert reader.error is None, repr(reader.error)
+            # Every update, once, in order: each follows the one before or a snapshot.
+            assert (reader.held, reader.gaps) == (LINES, 0)
+        # 12 MB went to this plot. While it is in flight the server holds it a few times over (the
+        # commit's rows, the published frames, the readers' queues), more of it at once on a loaded
+        # machine; what it must not do is keep it for the stuck viewer, whose share is its queue.
+        # Measured: 20 to 53 MB of growth (the upper figure with benchmarks running beside); a
+        # viewer kept whole would hold the 12 MB once more per copy and grow with every line after.
+        grown = rss_bytes(server.process.pid) - memory_before
+        assert grown < 96 * 1024 * 1024, f"the server grew by {grown} bytes"
+        # Once the client reads again, what remains is bounded and ends with the server's close: at
+        # most its queue, the batch in flight (one frame, shared with every viewer) and the kernel's
+        # socket buffers.
+        remaining = read_to_end(stuck, timeout=30)
+        frames = server_frames(remaining)
+        kernel_buffer = int(Path("/proc/sys/net/ipv4/tcp_wmem").read_text().split()[2])
+        largest = max(len(payload) for _, payload in frames)
+        assert len(remaining) <= QUEUE_BYTES + kernel_buffer + 2 * largest + 128 * 1024
+        assert frames[-1] == (0x8, (4408).to_bytes(2, "big"))
+    finally:
+        stuck.close()  # else the server waits for it at its shutdown
