@@ -163,15 +163,20 @@ async def test_a_plot_made_private_closes_its_anonymous_viewers_with_4404(plot):
     assert (await viewer.receive_output(timeout=5)) == {"type": "websocket.close", "code": 4404}
 
 
+async def hand_on_at_once(plot, count: int) -> None:
+    """Hand the relay `count` updates of the plot's stream, in batches of 20, without a pause."""
+    relay = await get_relay()
+    for start in range(0, count, 20):
+        batch = [update(plot.token.pk, seq, seq - 1) for seq in range(start + 1, start + 21)]
+        relay.dispatch({"type": "plot.updates", "plot": plot.pk, "updates": batch})
+
+
 async def test_a_viewer_whose_queue_overflows_gets_what_fit_then_a_resync_snapshot(plot, settings):
     settings.VIEWER_SEND_QUEUE_BYTES = 2048
     viewer = await open_viewer(plot.pk)
     await viewer.receive_json_from(timeout=5)
     # Ten batches handed on before its socket can take any: far more than 2 KB.
-    relay = await get_relay()
-    for start in range(0, 200, 20):
-        batch = [update(plot.token.pk, seq, seq - 1) for seq in range(start + 1, start + 21)]
-        relay.dispatch({"type": "plot.updates", "plot": plot.pk, "updates": batch})
+    await hand_on_at_once(plot, 200)
     messages = []
     while not messages or messages[-1]["type"] != "snapshot":
         messages.append(await viewer.receive_json_from(timeout=5))
@@ -188,10 +193,7 @@ async def test_a_viewer_that_fell_behind_is_sent_a_snapshot_holding_every_update
     await viewer.receive_json_from(timeout=5)
     # Updates are published before their commit: these 100 are not in the database yet, and
     # they are the stream's last, so no later update would show this viewer what it lost.
-    relay = await get_relay()
-    for start in range(0, 100, 20):
-        batch = [update(plot.token.pk, seq, seq - 1) for seq in range(start + 1, start + 21)]
-        relay.dispatch({"type": "plot.updates", "plot": plot.pk, "updates": batch})
+    await hand_on_at_once(plot, 100)
     while await viewer.receive_nothing(timeout=0.5) is False:
         message = await viewer.receive_json_from(timeout=5)
         assert message["type"] == "updates", "a snapshot from before the commit would leave it behind for good"
