@@ -154,7 +154,7 @@ STREAM_SHUTDOWN_TIMEOUT = env_number("STREAM_SHUTDOWN_TIMEOUT", 10.0, minimum=0.
 STREAM_BACKLOG_BYTES = int(env_number("STREAM_BACKLOG_BYTES", 64 << 20, minimum=1024, kind=int))
 # The same for updates waiting to be handed to the channel layer. Small: a publisher that falls
 # behind means viewers fall behind, and an update held in memory costs several times its line.
-STREAM_PUBLISH_BACKLOG_BYTES = int(env_number("STREAM_PUBLISH_BACKLOG_BYTES", 4 << 20, minimum=1024, kind=int))
+STREAM_PUBLISH_BACKLOG_BYTES = int(env_number("STREAM_PUBLISH_BACKLOG_BYTES", 2 << 20, minimum=1024, kind=int))
 # One channel-layer message carries at most about this many bytes of updates (one line more).
 STREAM_PUBLISH_MAX_BYTES = int(env_number("STREAM_PUBLISH_MAX_BYTES", 1 << 20, minimum=1024, kind=int))
 # Per stream token: trace updates a second (a line counts once per trace bound to the token),
