@@ -22,7 +22,7 @@ from operations import metrics
 from plotserver.rate_limited_log import RateLimitedLog
 from streaming import events, leases
 from streaming.pipeline import OUTAGE_ERRORS, Pipeline, get_pipeline
-from streaming.protocol import LineFramer, LineRejected, parse_line
+from streaming.protocol import LineFramer, LineRejected, Update, parse_line
 from streaming.store import load_stream
 from streaming.stream_state import StreamState
 
@@ -307,6 +307,15 @@ class StreamSession:
             assert self.writer is not None  # loaded by open(), before any line
             self.accepted += 1
             self.pipeline.submit(self.writer, update, len(raw))
+
+    async def start_run(self, name: str) -> tuple[int, int]:
+        """Start a new run as this stream's next update (a run started through the API, not by a
+        line of the producer's); its number and first sequence number, once stored."""
+        assert self.writer is not None
+        committed = self.pipeline.submit(self.writer, Update(run=name))
+        started = self.writer.run, self.writer.seq
+        await asyncio.shield(committed)
+        return started
 
     def _reject(self, reason: str) -> None:
         metrics.LINES_REJECTED.labels(rejection_kind(reason)).inc()  # rare: bad lines only

@@ -236,6 +236,11 @@
       const info = traces[index];
       if (!trace || !info) continue;
       const delta = update.traces[key];
+      // A new run: the window empties first, and the run begins with this update's points.
+      for (const path of delta.clear || []) {
+        setPath(trace, path, path.indexOf(".") < 0 ? [] : null);
+        noteReplaced(index, path);
+      }
       for (const [path, value] of Object.entries(delta.set || {})) {
         setPath(trace, path, value);
         noteReplaced(index, path);
@@ -247,6 +252,10 @@
     for (const [path, value] of Object.entries(update.layout || {})) {
       setPath(model.layout, path, value);
       pending.layout.add(path);
+    }
+    if (update.run) {
+      const detail = { stream: update.stream, seq: update.seq, number: update.run.number, name: update.run.name };
+      el.dispatchEvent(new CustomEvent("plotserver:run", { detail: detail }));
     }
   }
 

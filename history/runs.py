@@ -1,0 +1,120 @@
+"""A stream's runs: spans of its sequence numbers, listed with whether their points are kept.
+
+Run 1 starts at the stream's first update and has no row; each later run is a Run row written
+with its first update (history/models.py). A run ends where the next begins; the newest is the
+current one. A range read of one run (`?run=N`, history/ranges.py) takes the points of its
+span, and folding never puts two runs in one block (history/folding.py), so that read skips
+every other run's blocks whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from history.models import HistoryBlock, Run
+from history.retention import WINDOW
+from plots.models import Plot, StreamToken, Trace
+from streaming.models import StreamChunk
+
+# The newest runs a listing shows: older ones are still read by number.
+MAX_RUNS_LISTED = 500
+
+
+@dataclass(frozen=True)
+class RunSpan:
+    """One run: its updates are those numbered `first_seq` to `last_seq` (None: the current run)."""
+
+    number: int
+    name: str
+    started: datetime
+    first_seq: int
+    last_seq: int | None
+
+    def holds(self, seq: int) -> bool:
+        return seq >= self.first_seq and (self.last_seq is None or seq <= self.last_seq)
+
+
+def stream_runs(token: StreamToken, newest: int = MAX_RUNS_LISTED) -> list[RunSpan]:
+    """The stream's newest runs, oldest first."""
+    rows = list(
+        Run.objects.filter(token=token).order_by("-number").values_list("number", "name", "started", "first_seq")
+    )
+    rows.reverse()
+    if len(rows) < newest:
+        rows.insert(0, (1, "", token.created, 1))
+    rows = rows[-newest:]
+    spans = []
+    for position, (number, name, started, first_seq) in enumerate(rows):
+        after = rows[position + 1][3] - 1 if position + 1 < len(rows) else None
+        spans.append(RunSpan(number, name, started, first_seq, after))
+    return spans
+
+
+def run_span(token_id: int, number: int) -> RunSpan | None:
+    """Run `number` of the stream, or None when it has no such run."""
+    token = StreamToken.objects.filter(pk=token_id).first()
+    if token is None:
+        return None
+    if number == 1:
+        first = (1, "", token.created)
+    else:
+        row = Run.objects.filter(token_id=token_id, number=number).values_list("first_seq", "name", "started").first()
+        if row is None:
+            return None
+        first = row
+    after = (
+        Run.objects.filter(token_id=token_id, number__gt=number).order_by("number").values_list("first_seq", flat=True)
+    )
+    following = after.first()
+    return RunSpan(number, first[1], first[2], first[0], None if following is None else following - 1)
+
+
+def points_stored(token_id: int, trace_ids: list[int], span: RunSpan) -> bool:
+    """Whether any point of the run is still stored for these traces: in their blocks, or in
+    the stream's rows (the history job removes both by the retention)."""
+    blocks = HistoryBlock.objects.filter(trace_id__in=trace_ids, token_id=token_id, last_seq__gte=span.first_seq)
+    rows = StreamChunk.objects.filter(token_id=token_id, last_seq__gte=span.first_seq)
+    if span.last_seq is not None:
+        blocks = blocks.filter(last_seq__lte=span.last_seq)
+        rows = rows.filter(first_seq__lte=span.last_seq)
+    return blocks.exists() or rows.exists()
+
+
+def run_answer(span: RunSpan, kept: bool) -> dict:
+    """A run as the API shows it (docs/api.md, "Runs")."""
+    return {
+        "number": span.number,
+        "name": span.name,
+        "started": span.started,
+        "first_seq": span.first_seq,
+        "last_seq": span.last_seq,
+        "current": span.last_seq is None,
+        "kept": kept,
+    }
+
+
+def listed_runs(token: StreamToken, traces: list[Trace]) -> list[dict]:
+    """The stream's runs as these traces show them: an earlier run is kept when one of the
+    traces' plots keeps more than its window and its points are still stored; the current
+    run always is (the live window holds it)."""
+    keeping = [t.pk for t in traces if t.plot.retention != WINDOW]
+    return [
+        run_answer(span, span.last_seq is None or (bool(keeping) and points_stored(token.pk, keeping, span)))
+        for span in stream_runs(token)
+    ]
+
+
+def plot_runs(plot: Plot) -> list[dict]:
+    """The runs of each stream that feeds the plot, with the indexes of the traces it feeds."""
+    by_token: dict[int, list[Trace]] = {}
+    for trace in (
+        plot.traces.filter(stream_token__isnull=False).select_related("plot", "stream_token").order_by("index")
+    ):
+        by_token.setdefault(trace.stream_token_id or 0, []).append(trace)
+    answer = []
+    for traces in by_token.values():
+        token = traces[0].stream_token
+        assert token is not None
+        answer.append({"stream": token.pk, "traces": [t.index for t in traces], "runs": listed_runs(token, traces)})
+    return answer
