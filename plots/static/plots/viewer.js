@@ -47,6 +47,7 @@
   let framePending = false;
   let drawing = false;
   let held = false; // history.js shows other points: keep the model current, draw nothing
+  let overlays = []; // runs.js: extra traces drawn after the model's (earlier runs), never changed by updates
   const stats = { frames: 0, react: 0, update: 0, extendTraces: 0, updates: 0, snapshots: 0, replays: 0, maxCallsPerFrame: 0 };
 
   function freshPending() {
@@ -349,7 +350,7 @@
     let calls = 0;
     const promises = [];
     if (work.full) {
-      promises.push(Plotly.react(el, copy(model.data), copy(model.layout), config));
+      promises.push(Plotly.react(el, copy(model.data).concat(copy(overlays)), copy(model.layout), config));
       stats.react += 1;
       calls += 1;
     } else {
@@ -454,6 +455,12 @@
     });
   }
 
+  function redrawWhole() {
+    pending = freshPending();
+    pending.full = true;
+    scheduleDraw();
+  }
+
   // For tests, benchmarks and the curious: the figure as this page holds it, and counters.
   window.plotserverViewer = {
     figure: function () { return model; },
@@ -463,14 +470,21 @@
     element: el,
     config: config,
     traces: function () { return traces; },
+    // One rule for a dotted path, for history.js and runs.js too (null removes the attribute).
+    setPath: setPath,
     // history.js: hold() stops drawing (updates still change the model, nothing is lost);
     // release() draws the whole model again, following the tail.
     hold: function () { held = true; },
     release: function () {
       held = false;
-      pending = freshPending();
-      pending.full = true;
-      scheduleDraw();
+      redrawWhole();
+    },
+    // runs.js: traces drawn after the figure's own (their indexes follow the model's, so the
+    // live updates' extendTraces and restyles never reach them).
+    overlays: function () { return overlays; },
+    setOverlays: function (traces) {
+      overlays = traces;
+      redrawWhole();
     },
   };
 
