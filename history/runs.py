@@ -70,15 +70,15 @@ def run_span(token_id: int, number: int) -> RunSpan | None:
     return RunSpan(number, first[1], first[2], first[0], None if following is None else following - 1)
 
 
-def points_stored(token_id: int, trace_ids: list[int], span: RunSpan) -> bool:
-    """Whether any point of the run is still stored for these traces: in their blocks, or in
-    the stream's rows (the history job removes both by the retention)."""
-    blocks = HistoryBlock.objects.filter(trace_id__in=trace_ids, token_id=token_id, last_seq__gte=span.first_seq)
-    rows = StreamChunk.objects.filter(token_id=token_id, last_seq__gte=span.first_seq)
-    if span.last_seq is not None:
-        blocks = blocks.filter(last_seq__lte=span.last_seq)
-        rows = rows.filter(first_seq__lte=span.last_seq)
-    return blocks.exists() or rows.exists()
+def oldest_stored(token_id: int, trace_ids: list[int]) -> int | None:
+    """The first update of the oldest history still stored for these traces, in their blocks or
+    the stream's rows (None: nothing). The history job removes the oldest first, so every run
+    that ends at or after it still has its points (one query per trace and one for the rows,
+    through the (trace, last_seq) and (token, last_seq) indexes, however many runs there are)."""
+    blocks = HistoryBlock.objects.filter(token_id=token_id).order_by("last_seq").values_list("first_seq", flat=True)
+    rows = StreamChunk.objects.filter(token_id=token_id).order_by("last_seq").values_list("first_seq", flat=True)
+    seqs = [blocks.filter(trace_id=trace_id).first() for trace_id in trace_ids] + [rows.first()]
+    return min((seq for seq in seqs if seq is not None), default=None)
 
 
 def run_answer(span: RunSpan, kept: bool) -> dict:
@@ -99,8 +99,9 @@ def listed_runs(token: StreamToken, traces: list[Trace]) -> list[dict]:
     traces' plots keeps more than its window and its points are still stored; the current
     run always is (the live window holds it)."""
     keeping = [t.pk for t in traces if t.plot.retention != WINDOW]
+    oldest = oldest_stored(token.pk, keeping) if keeping else None
     return [
-        run_answer(span, span.last_seq is None or (bool(keeping) and points_stored(token.pk, keeping, span)))
+        run_answer(span, span.last_seq is None or (oldest is not None and span.last_seq >= oldest))
         for span in stream_runs(token)
     ]
 
