@@ -16,6 +16,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -55,7 +56,7 @@ def produce(port: int, token: str, points: int, results) -> None:
     block = chunk * 50
     sock = socket.create_connection(("127.0.0.1", port))
     sock.sendall(
-        b"POST / HTTP/1.1\r\nHost: bench\r\nplotly-streamtoken: %s\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nplotly-streamtoken: %s\r\nTransfer-Encoding: chunked\r\n\r\n"
         % token.encode()
     )
     sent = 0
@@ -99,6 +100,10 @@ def run(code: Path, producers: int, points: int, maxpoints: int, workers: int) -
     env = {**os.environ, "DATABASE_URL": f"{base.rpartition('/')[0]}/{name}"}
     env["LOG_LEVEL"] = os.environ.get("BENCH_LOG_LEVEL", "WARNING")
     env["REDIS_PREFIX"] = name
+    env.setdefault("SECRET_KEY", f"bench-{uuid.uuid4().hex}")
+    # As in `make bench`: past the per-token write rate and the per-address connection cap
+    # (both guard other users) the run would measure the limits instead of the pipeline.
+    env.update(STREAM_TOKEN_RATE="1e9", STREAM_TOKEN_BURST="1e9", HTTP_MAX_CONNECTIONS_PER_CLIENT="0")
     server = None
     try:
         manage(code, env, "migrate", "--noinput")
@@ -147,7 +152,9 @@ def run(code: Path, producers: int, points: int, maxpoints: int, workers: int) -
         }
     finally:
         if server is not None:
-            server.terminate()
+            # SIGINT, not SIGTERM: uvicorn raises the signal again once it has stopped, and only
+            # SIGINT (a KeyboardInterrupt) lets cProfile write BENCH_PROFILE on the way out.
+            server.send_signal(signal.SIGINT)
             try:
                 server.wait(30)
             except subprocess.TimeoutExpired:
