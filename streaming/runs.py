@@ -5,7 +5,8 @@ it. A run the API starts must land between two of the stream's updates just the 
 goes through the token's one writer: the process holding the token's open stream submits it as
 that stream's next update (asked by a `stream.run` message when that is another process); when
 no stream is open, the request opens one of its own through the ingest core, for that one
-update, and ends it (viewers see the stream connected for that instant).
+update, and ends it (viewers see the stream connected for that instant). It never takes a
+stream over: a producer that connected meanwhile is asked like any holder, and streams on.
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ import asyncio
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.utils import timezone
 
-from plots.models import StreamToken
 from streaming.ingest import StreamSession
+from streaming.leases import Held
 from streaming.pipeline import get_pipeline
 
 
@@ -35,11 +35,6 @@ class RunNotStarted(Exception):
         self.status = status
 
 
-def _held_elsewhere(token_id: int) -> bool:
-    """Whether another connection holds the token's stream now (its lease still runs)."""
-    return StreamToken.objects.filter(pk=token_id, holder__gt="", lease_until__gt=timezone.now()).exists()
-
-
 async def start_run(token_id: int, token: str, name: str) -> StartedRun:
     """Start a new run of the stream named `name`; its number and first sequence number once
     the run is stored (RunNotStarted: 404 revoked meanwhile, 503 stopping, 504 not stored
@@ -49,9 +44,10 @@ async def start_run(token_id: int, token: str, name: str) -> StartedRun:
         session = pipeline.holding_session(token_id)
         if session is not None:
             return StartedRun(*await asyncio.wait_for(session.start_run(name), settings.RUN_START_TIMEOUT))
-        if await pipeline.run_sync(_held_elsewhere, token_id):
+        try:
+            opened = await StreamSession.open(token, "api", take_over=False)
+        except Held:  # another process holds the stream: it starts the run
             return StartedRun(*await pipeline.ask_holder_to_start_run(token_id, name))
-        opened = await StreamSession.open(token, "api")
         if not isinstance(opened, StreamSession):
             raise RunNotStarted(opened.status, opened.message)
         try:
@@ -59,4 +55,8 @@ async def start_run(token_id: int, token: str, name: str) -> StartedRun:
         finally:
             await opened.finish(200)
     except TimeoutError:
-        raise RunNotStarted(504, "the run was not stored in time; it starts once the database takes it") from None
+        raise RunNotStarted(
+            504,
+            "the run was not confirmed in time (the database is away, or the process holding the stream did not"
+            " answer); it may still start: list the runs to see",
+        ) from None

@@ -10,9 +10,11 @@ import orjson
 import pytest
 from asgiref.sync import sync_to_async
 from django.test import AsyncClient
+from django.utils import timezone
 
 from history.models import Run
 from plots.models import StreamToken
+from streaming.leases import LEASE
 from tests.asgi_clients import Stream, open_viewer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -134,3 +136,18 @@ async def test_another_process_asks_the_holder_of_the_stream_to_start_the_run(al
     status, _ = await stream.end()
     assert status == 200
     assert await sync_to_async(stored_runs)(alices_plot.token) == [(2, 3, "remote")]
+
+
+async def test_the_api_never_takes_a_producers_stream_over_and_says_when_its_holder_does_not_answer(
+    alices_plot, alice, stream_pipeline, settings
+):
+    settings.RUN_START_TIMEOUT = 0.3
+    # Held by a connection of another process (a live lease) that does not answer.
+    held = StreamToken.objects.filter(pk=alices_plot.token.pk)
+    await sync_to_async(held.update)(holder="elsewhere", connected=True, lease_until=timezone.now() + LEASE)
+    client = await logged_in(alice)
+    response = await client.post(f"/api/streams/{alices_plot.token.pk}/runs/", b"", content_type="application/json")
+    assert response.status_code == 504
+    assert "not confirmed in time" in response.json()["message"]
+    assert await sync_to_async(lambda: held.get().holder)() == "elsewhere"
+    assert await sync_to_async(stored_runs)(alices_plot.token) == []
