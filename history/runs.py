@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import transaction
+
 from history.models import HistoryBlock, Run
 from history.retention import WINDOW
 from plots.models import Plot, StreamToken, Trace
@@ -36,14 +38,15 @@ class RunSpan:
 
 
 def stream_runs(token: StreamToken, newest: int = MAX_RUNS_LISTED) -> list[RunSpan]:
-    """The stream's newest runs, oldest first."""
+    """The stream's newest runs still known, oldest first."""
     rows = list(
-        Run.objects.filter(token=token).order_by("-number").values_list("number", "name", "started", "first_seq")
+        Run.objects.filter(token=token)
+        .order_by("-number")
+        .values_list("number", "name", "started", "first_seq")[:newest]
     )
     rows.reverse()
-    if len(rows) < newest:
+    if len(rows) < newest and _has_run_1(token.pk):
         rows.insert(0, (1, "", token.created, 1))
-    rows = rows[-newest:]
     spans = []
     for position, (number, name, started, first_seq) in enumerate(rows):
         after = rows[position + 1][3] - 1 if position + 1 < len(rows) else None
@@ -51,12 +54,21 @@ def stream_runs(token: StreamToken, newest: int = MAX_RUNS_LISTED) -> list[RunSp
     return spans
 
 
+def _has_run_1(token_id: int) -> bool:
+    """Run 1 has no row: it is known while run 2 is, or when no later run started. (The history
+    job forgets runs whose points are all gone, history/pruning.py.)"""
+    oldest = Run.objects.filter(token_id=token_id).order_by("number").values_list("number", flat=True).first()
+    return oldest is None or oldest == 2
+
+
 def run_span(token_id: int, number: int) -> RunSpan | None:
-    """Run `number` of the stream, or None when it has no such run."""
+    """Run `number` of the stream, or None when it has no such run (or it is forgotten)."""
     token = StreamToken.objects.filter(pk=token_id).first()
     if token is None:
         return None
     if number == 1:
+        if not _has_run_1(token_id):
+            return None
         first = (1, "", token.created)
     else:
         row = Run.objects.filter(token_id=token_id, number=number).values_list("first_seq", "name", "started").first()
@@ -68,6 +80,28 @@ def run_span(token_id: int, number: int) -> RunSpan | None:
     )
     following = after.first()
     return RunSpan(number, first[1], first[2], first[0], None if following is None else following - 1)
+
+
+def streams_with_runs() -> list[int]:
+    """The streams that started a run since run 1 (the (token, number) index, once a stream)."""
+    return list(Run.objects.order_by("token_id").values_list("token_id", flat=True).distinct())
+
+
+def forget_runs(token_id: int, limit: int) -> int:
+    """Remove up to `limit` rows of the stream's runs that ended before the oldest update still
+    stored for it (in its rows, or any of its traces' blocks): their points are all gone. The
+    current run always stays, so numbering goes on. How many went."""
+    oldest = oldest_stored(token_id, list(Trace.objects.filter(stream_token_id=token_id).values_list("pk", flat=True)))
+    runs = Run.objects.filter(token_id=token_id)
+    if oldest is None:  # nothing stored: only the current run is still anything
+        current = runs.order_by("-number").values_list("number", flat=True).first()
+    else:
+        current = runs.filter(first_seq__lte=oldest).order_by("-number").values_list("number", flat=True).first()
+    if current is None:
+        return 0
+    with transaction.atomic():
+        ids = list(runs.filter(number__lt=current).order_by("number").values_list("pk", flat=True)[:limit])
+        return Run.objects.filter(pk__in=ids).delete()[0] if ids else 0
 
 
 def oldest_stored(token_id: int, trace_ids: list[int]) -> int | None:

@@ -14,7 +14,7 @@ from history.folding import fold_history
 from history.models import HistoryBlock, Run
 from history.pruning import prune_history
 from plots.models import Plot
-from tests.history_data import commit_points, streamed_plot, token_of
+from tests.history_data import commit_points, stored_rows, streamed_plot, token_of
 
 pytestmark = pytest.mark.django_db
 
@@ -122,3 +122,29 @@ def test_a_window_plot_reads_only_its_current_run(as_alice, alice):
     commit_points(token_of(plot), [*points(0, 3), {"run": "new", **points(5, 1)[0]}])
     assert read(as_alice, plot, "run=1")["points"] == {}
     assert read(as_alice, plot, "run=2")["points"] == written(points(5, 1))
+
+
+def test_the_history_job_forgets_the_runs_whose_points_are_all_gone(as_alice, alice):
+    plot = streamed_plot(alice, retention="7d")
+    token, now = token_of(plot), timezone.now()
+    commit_points(token, [*points(0, 2), {"run": "new", **points(2, 1)[0]}], at=now - 10 * DAY)
+    commit_points(token, [{"run": {"name": "today"}, **points(3, 1)[0]}], at=now - DAY)
+    fold_history(now)
+    prune_history(now)
+    assert list(Run.objects.filter(token_id=token).values_list("number", flat=True)) == [3]
+    [stream] = as_alice.get(f"/api/plots/{plot.pk}/runs/").json()["streams"]
+    assert [(r["number"], r["name"], r["kept"]) for r in stream["runs"]] == [(3, "today", True)]
+    for number in (1, 2):
+        response = as_alice.get(f"/api/plots/{plot.pk}/traces/0/points/?run={number}")
+        assert response.status_code == 400
+
+
+def test_a_window_plot_keeps_the_runs_of_its_stored_rows_only(alice):
+    plot = streamed_plot(alice, retention="window", maxpoints=2)
+    for x in range(60):  # run x + 2 begins with update x + 1
+        commit_points(token_of(plot), [{"run": "new", "x": x, "y": x}])
+    prune_history()
+    oldest = stored_rows(token_of(plot))[0][0]
+    assert oldest > 1  # the checkpoints trimmed the older rows
+    numbers = list(Run.objects.filter(token_id=token_of(plot)).values_list("number", flat=True))
+    assert numbers == list(range(oldest + 1, 62))  # numbering goes on past the forgotten ones

@@ -63,7 +63,8 @@
 
   function render() {
     list.textContent = "";
-    const earlier = streams.some(function (s) { return s.runs.length > 1; });
+    // Earlier runs: listed, or forgotten already (the list starts past run 1).
+    const earlier = streams.some(function (s) { return s.runs.length > 1 || (s.runs.length && s.runs[0].number > 1); });
     section.hidden = streams.length === 0;
     streams.forEach(function (stream) {
       stream.runs.slice().reverse().forEach(function (run) {
