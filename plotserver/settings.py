@@ -149,10 +149,13 @@ CHANNEL_LAYER_PROBE_INTERVAL = env_number("CHANNEL_LAYER_PROBE_INTERVAL", 2.0, m
 # be away) before they are answered 503 with what was stored and what was not (which is then
 # never stored: the producer resends it). Keep it under uvicorn's --timeout-graceful-shutdown.
 STREAM_SHUTDOWN_TIMEOUT = env_number("STREAM_SHUTDOWN_TIMEOUT", 10.0, minimum=0.0)
-# Accepted lines (their bytes as sent) waiting for a commit, and updates waiting to be handed to
-# the channel layer, per process: past either, every stream of the process stops being read
-# (backpressure) until a commit or a publish makes room (docs/streaming.md, "Limits").
+# Accepted lines (their bytes as sent) waiting for a commit, per process: past it, every stream
+# of the process stops being read (backpressure) until a commit makes room. Large, so that the
+# database can be away for a while (docs/streaming.md, "Limits").
 STREAM_BACKLOG_BYTES = int(env_number("STREAM_BACKLOG_BYTES", 64 << 20, minimum=1024, kind=int))
+# The same for updates waiting to be handed to the channel layer. Small: a publisher that falls
+# behind means viewers fall behind, and an update held in memory costs several times its line.
+STREAM_PUBLISH_BACKLOG_BYTES = int(env_number("STREAM_PUBLISH_BACKLOG_BYTES", 4 << 20, minimum=1024, kind=int))
 # One channel-layer message carries at most about this many bytes of updates (one line more).
 STREAM_PUBLISH_MAX_BYTES = int(env_number("STREAM_PUBLISH_MAX_BYTES", 1 << 20, minimum=1024, kind=int))
 # Per stream token: trace updates a second (a line counts once per trace bound to the token),

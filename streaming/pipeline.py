@@ -163,8 +163,11 @@ class Pipeline:
         return self._committed
 
     def _check_room(self) -> None:
-        limit = settings.STREAM_BACKLOG_BYTES
-        full = self._backlog >= MAX_BACKLOG or self._backlog_bytes >= limit or self._outbox_bytes >= limit
+        full = (
+            self._backlog >= MAX_BACKLOG
+            or self._backlog_bytes >= settings.STREAM_BACKLOG_BYTES
+            or self._outbox_bytes >= settings.STREAM_PUBLISH_BACKLOG_BYTES
+        )
         if full and self._room.is_set():
             metrics.LIMIT_HITS.labels("backpressure").inc()
             self._room.clear()
@@ -172,7 +175,8 @@ class Pipeline:
             self._room.set()
 
     async def room(self) -> None:
-        """Wait while the commit backlog is full (checked here, once a read, not once a line)."""
+        """Wait while the commit backlog or the publisher's is full (checked here, once a read,
+        not once a line)."""
         self._check_room()
         await self._room.wait()
 
@@ -184,21 +188,32 @@ class Pipeline:
             self._publish.clear()
             outbox, self._outbox = self._outbox, defaultdict(list)
             limit, timeout = settings.STREAM_PUBLISH_MAX_BYTES, settings.CHANNEL_LAYER_TIMEOUT
+            failed = False
             for plot_id, pending in outbox.items():
                 # Split above STREAM_PUBLISH_MAX_BYTES: never one giant message.
                 for batch in _batches(pending, limit):
-                    try:
-                        # asyncio.timeout, not wait_for: no task of its own for each message.
-                        with metrics.PUBLISH_SECONDS.time():
-                            async with asyncio.timeout(timeout):
-                                await events.publish_updates(plot_id, batch.updates)
-                    except Exception:
-                        # A channel layer that is away fails every publish: one line per interval.
-                        self._failures.warning("publish", f"could not publish updates to plot {plot_id}", exc_info=True)
+                    if not failed:
+                        failed = not await self._publish_batch(plot_id, batch, timeout)
+                    # After a failure the channel layer is away: the rest of the pass is let go
+                    # at once rather than a timeout each, so that an outage never slows ingest.
+                    # Viewers get what was lost from the database (their relay's repair, or the
+                    # gap the next update shows them).
                     self._outbox_bytes -= batch.size
                     self._check_room()
             if not self._outbox:
                 self._published.set()
+
+    async def _publish_batch(self, plot_id: int, batch: OutboxBatch, timeout: float) -> bool:
+        try:
+            # asyncio.timeout, not wait_for: no task of its own for each message.
+            with metrics.PUBLISH_SECONDS.time():
+                async with asyncio.timeout(timeout):
+                    await events.publish_updates(plot_id, batch.updates)
+            return True
+        except Exception:
+            # A channel layer that is away fails every publish: one line per interval.
+            self._failures.warning("publish", f"could not publish updates to plot {plot_id}", exc_info=True)
+            return False
 
     async def published(self) -> None:
         """Wait until every accepted update so far was handed to the channel layer."""

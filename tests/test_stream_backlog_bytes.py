@@ -1,7 +1,8 @@
-"""The commit backlog is bounded in bytes (STREAM_BACKLOG_BYTES), not only in lines: past it,
-streams stop being read (backpressure, counted in limit_hits) until a commit makes room, and
-nothing accepted is lost. A publish never becomes one giant channel-layer message: updates are
-split into messages of about STREAM_PUBLISH_MAX_BYTES.
+"""The commit backlog is bounded in bytes (STREAM_BACKLOG_BYTES), not only in lines, and so are
+the updates waiting for the channel layer (STREAM_PUBLISH_BACKLOG_BYTES): past either, streams
+stop being read (backpressure, counted in limit_hits) until a commit or a publish makes room,
+and nothing accepted is lost. A publish never becomes one giant channel-layer message: updates
+are split into messages of about STREAM_PUBLISH_MAX_BYTES.
 """
 
 from __future__ import annotations
@@ -70,6 +71,61 @@ async def test_a_backlog_past_its_bytes_stops_reading_until_a_commit_makes_room(
     await committed
     await token.arefresh_from_db()
     assert token.accepted == 11
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_updates_not_yet_handed_to_the_channel_layer_are_bounded_in_bytes_too(
+    stream, pipeline, settings, monkeypatch
+):
+    settings.STREAM_PUBLISH_BACKLOG_BYTES = 10_000
+    _, token = stream
+    publishing, go_on = asyncio.Event(), asyncio.Event()
+    publish = events.publish_updates
+
+    async def slow_publish(plot_id: int, updates: list) -> None:  # a channel layer that lags
+        publishing.set()
+        await go_on.wait()
+        await publish(plot_id, updates)
+
+    monkeypatch.setattr(events, "publish_updates", slow_publish)
+    writer = await pipeline.open_writer(token.pk)
+    before = backpressure_hits()
+    pipeline.submit(writer, parse_line(b'{"x": 0, "y": 0}'), size=1000)
+    await asyncio.wait_for(publishing.wait(), 10)  # the publisher holds the first update
+    for x in range(1, 9):
+        pipeline.submit(writer, parse_line(b'{"x": %d, "y": 0}' % x), size=1000)
+    await asyncio.wait_for(pipeline.room(), 1)  # 9,000 bytes: room still
+    pipeline.submit(writer, parse_line(b'{"x": 9, "y": 0}'), size=1000)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(pipeline.room(), 0.3)
+    assert backpressure_hits() == before + 1
+    go_on.set()
+    await asyncio.wait_for(pipeline.room(), 10)
+    await asyncio.wait_for(pipeline.published(), 10)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_once_a_publish_fails_the_rest_of_that_pass_is_let_go_without_waiting(
+    stream, pipeline, settings, monkeypatch
+):
+    settings.STREAM_PUBLISH_MAX_BYTES = 1000  # every update a message of its own
+    settings.CHANNEL_LAYER_TIMEOUT = 0.2
+    _, token = stream
+    attempts = 0
+
+    async def hung_publish(plot_id: int, updates: list) -> None:  # a channel layer that is away
+        nonlocal attempts
+        attempts += 1
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(events, "publish_updates", hung_publish)
+    writer = await pipeline.open_writer(token.pk)
+    for x in range(20):
+        pipeline.submit(writer, parse_line(b'{"x": %d, "y": 0}' % x), size=1000)
+    await asyncio.wait_for(pipeline.published(), 10)
+    # One timeout for the pass, not twenty: an outage costs live updates, never ingest speed.
+    assert attempts == 1
+    await asyncio.wait_for(pipeline.room(), 1)
 
 
 def rss_bytes(pid: int) -> int:
