@@ -4,10 +4,12 @@ For every trace whose plot keeps history (retention other than "window"), the ro
 stream after its HistoryFold mark and up to its checkpoint (rows a checkpoint holds are final:
 no late row can come before them) are decoded exactly as a range read decodes them
 (history/ranges.py) and written as HistoryBlock rows of HISTORY_BLOCK_POINTS points; a block
-ends at a row's end, so the mark is always a row. Fewer points than a block wait for more
+ends at a row's end, or where a run starts (history/runs.py): no block holds points of two
+runs, so a read of one run skips the others' blocks whole (the mark then stops inside a row,
+and the next fold takes the row's updates after it). Fewer points than a block wait for more
 rows, until the oldest of them is HISTORY_FOLD_AGE seconds old. The blocks and the mark move
-in one transaction, and the mark by compare-and-set: a row is folded once, whichever process
-gets there first. The folded rows are then removed by the pruning job (history/pruning.py).
+in one transaction, and the mark by compare-and-set: an update is folded once, whichever
+process gets there first. The folded rows are then removed by the pruning job (history/pruning.py).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from django.db.models import F
 from django.utils.dateparse import parse_datetime
 
 from history.blocks import pack, to_bytes
-from history.models import HistoryBlock, HistoryFold
+from history.models import HistoryBlock, HistoryFold, Run
 from history.ranges import Columns, add_updates, as_list, keeps_history, x_axis
 from history.retention import WINDOW
 from plots.models import Trace
@@ -78,12 +80,24 @@ def fold_trace(trace_id: int, now: datetime) -> int:
     after = read = mark.seq
     group, first_seq, oldest, newest, last_seq = Columns({}), 0, None, None, 0
     key = str(trace.index)
+    starts = _run_starts(token, after, upto)
     try:
         while rows := _rows(token, trace.plot_id, read, upto):
             for row_first, row_last, time, text in rows:
-                add_updates(group, orjson.loads(text) if text else [], key)
-                first_seq = first_seq or row_first
+                updates = orjson.loads(text) if text else []
+                first_seq = first_seq or max(row_first, after + 1)
                 oldest = oldest or time
+                begin = read + 1
+                for start in (start for start in starts if begin <= start <= row_last):
+                    before = group.count
+                    add_updates(group, updates, key, begin, start - 1)
+                    if group.count:  # a run starts in this row: the block ends just before it
+                        _write(
+                            trace, token, after, first_seq, start - 1, time if group.count > before else newest, group
+                        )
+                        return group.count
+                    first_seq = begin = start
+                add_updates(group, updates, key, begin)
                 newest, last_seq, read = time, row_last, row_last
                 if group.count >= settings.HISTORY_BLOCK_POINTS:
                     _write(trace, token, after, first_seq, last_seq, newest, group)
@@ -96,6 +110,12 @@ def fold_trace(trace_id: int, now: datetime) -> int:
     except FoldConflict:
         pass
     return 0
+
+
+def _run_starts(token: int, after: int, upto: int) -> list[int]:
+    """Where the runs that start after update `after`, up to `upto`, begin."""
+    runs = Run.objects.filter(token_id=token, first_seq__gt=after, first_seq__lte=upto)
+    return list(runs.order_by("first_seq").values_list("first_seq", flat=True))
 
 
 def settle_marks() -> None:

@@ -65,3 +65,23 @@ class HistoryFold(models.Model):
 
     def __str__(self) -> str:
         return f"trace {self.trace_id} folded to {self.seq}"
+
+
+class Run(models.Model):
+    """A run of a stream: its updates from `first_seq` up to the next run's first (the current
+    run has no end). Run 1 has no row: it starts at the stream's first update, when the token
+    was made. A row is written by the commit that stores the run's first update, in the same
+    transaction (streaming/store.py), so a run and its points are stored together."""
+
+    token = models.ForeignKey("plots.StreamToken", on_delete=models.CASCADE, related_name="runs")
+    number = models.PositiveIntegerField()
+    first_seq = models.BigIntegerField()
+    started = models.DateTimeField()
+    name = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["token", "number"], name="one_run_number_per_stream")]
+        ordering = ["token", "number"]
+
+    def __str__(self) -> str:
+        return f"run {self.number} of stream {self.token_id}"

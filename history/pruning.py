@@ -5,7 +5,9 @@ go, whole blocks only (a duration plot's blocks whose newest row is older than i
 point-count plot's blocks whose rows are all older than the newest that many lines), and the
 stream rows that every plot of the stream has folded into blocks or checkpointed into its
 window (one pass after they were folded: a download that reached them can still read them);
-then, as below, rows no plot keeps at all (those not folded yet included).
+then, as below, rows no plot keeps at all (those not folded yet included); and last, the
+runs whose points are all gone (history/runs.py `forget_runs`), whatever the plots' retention,
+so that a stream starting run after run keeps no more of them than of its points.
 
 A stream's rows (streaming/models.py StreamChunk) serve every plot whose traces show it, so a
 row goes only when each of those plots lets it go: a duration plot once the row is older than
@@ -32,6 +34,7 @@ from django.utils import timezone
 from history.folding import fold_trace, history_trace_ids, settle_marks
 from history.models import HistoryBlock, HistoryFold
 from history.retention import WINDOW, parse_retention
+from history.runs import forget_runs, streams_with_runs
 from plots.models import StreamToken, Trace
 from streaming.models import StreamChunk, TraceCheckpoint
 
@@ -169,6 +172,11 @@ def prune_history(now: datetime | None = None, limit: int | None = None) -> int:
             total += deleted
             if deleted < limit:
                 break
+    for token_id in streams_with_runs():
+        while (deleted := forget_runs(token_id, limit)) > 0:
+            total += deleted
+            if deleted < limit:
+                break
     settle_marks()
     return total
 
@@ -196,8 +204,13 @@ async def prune_loop(run_sync) -> None:
                     total += deleted
                     if deleted < limit:
                         break
+            for token_id in await run_sync(streams_with_runs):
+                while (deleted := await run_sync(forget_runs, token_id, limit)) > 0:
+                    total += deleted
+                    if deleted < limit:
+                        break
             await run_sync(settle_marks)
             if folded or total:
-                log.info("history: %d points folded into blocks, %d stored rows and blocks removed", folded, total)
+                log.info("history: %d points folded into blocks, %d rows, blocks and runs removed", folded, total)
         except Exception:
             log.exception("the history job failed; it runs again in %s s", settings.HISTORY_PRUNE_INTERVAL)

@@ -29,6 +29,7 @@ from tsdownsample import LTTBDownsampler, MinMaxDownsampler
 from history.blocks import Packed, from_bytes, pack
 from history.models import HistoryBlock, HistoryFold
 from history.retention import WINDOW
+from history.runs import RunSpan
 from plots.models import Trace
 from streaming.models import StreamChunk
 from streaming.protocol import APPENDABLE, PER_POINT_ATTRIBUTES
@@ -112,21 +113,22 @@ def _updates_sql() -> str:
     return f"SELECT last_seq, {part} FROM {table} WHERE token_id = %s AND last_seq > %s ORDER BY last_seq LIMIT %s"
 
 
-def history_pages(trace: Trace, page_rows: int = PAGE_ROWS) -> Iterator[Columns]:
+def history_pages(trace: Trace, page_rows: int = PAGE_ROWS, run: RunSpan | None = None) -> Iterator[Columns]:
     """The trace's history, oldest first, a block or a page of stored rows at a time: its
     folded blocks, then the stream's rows after them (keyset pages of the (trace, last_seq)
-    and (token, last_seq) indexes: memory stays one page, however long the history)."""
+    and (token, last_seq) indexes: memory stays one page, however long the history). `run`:
+    only that run's points."""
     if not keeps_history(trace):
-        yield _window(trace)
+        yield _window(trace) if run is None or run.last_seq is None else Columns({})
         return
-    folded = 0
+    written, folded = 0, folded_seq(trace)
     # Until no fold happened meanwhile: blocks folded while the earlier ones were written out
-    # start just after them, and the rows after the last block are read as rows.
-    while ids := list(_blocks(trace, folded_seq(trace)).filter(last_seq__gt=folded).values_list("pk", "last_seq")):
+    # start just after them, and the updates after the fold's mark are read as rows.
+    while ids := list(_blocks(trace, folded, run).filter(last_seq__gt=written).values_list("pk", "last_seq")):
         for pk, _ in ids:  # a few per million points
             yield block_columns(HistoryBlock.objects.get(pk=pk)).as_lists()
-        folded = ids[-1][1]
-    yield from _row_pages(trace, folded, page_rows)
+        written, folded = ids[-1][1], folded_seq(trace)
+    yield from _row_pages(trace, folded, page_rows, run)
 
 
 def folded_seq(trace: Trace) -> int:
@@ -135,10 +137,14 @@ def folded_seq(trace: Trace) -> int:
     return seq.first() or 0
 
 
-def _blocks(trace: Trace, folded: int):
-    return HistoryBlock.objects.filter(trace=trace, token_id=trace.stream_token_id or 0, last_seq__lte=folded).order_by(
-        "last_seq", "pk"
-    )
+def _blocks(trace: Trace, folded: int, run: RunSpan | None = None):
+    """The trace's blocks up to `folded`; of one run only (no block holds two runs)."""
+    blocks = HistoryBlock.objects.filter(trace=trace, token_id=trace.stream_token_id or 0, last_seq__lte=folded)
+    if run is not None:
+        blocks = blocks.filter(last_seq__gte=run.first_seq)
+        if run.last_seq is not None:
+            blocks = blocks.filter(last_seq__lte=run.last_seq)
+    return blocks.order_by("last_seq", "pk")
 
 
 def block_columns(block: HistoryBlock) -> Columns:
@@ -152,26 +158,33 @@ def block_columns(block: HistoryBlock) -> Columns:
     return Columns(values, block.count)
 
 
-def _row_pages(trace: Trace, after: int, page_rows: int) -> Iterator[Columns]:
-    """The points of the stream's rows after `after`, a page of rows at a time."""
+def _row_pages(trace: Trace, after: int, page_rows: int, run: RunSpan | None = None) -> Iterator[Columns]:
+    """The points of the stream's updates after `after` (a fold may end inside a row, at a run's
+    start), a page of rows at a time; of one run only when `run` is given."""
     sql, key = _updates_sql(), str(trace.index)
+    first = after + 1 if run is None else max(after + 1, run.first_seq)
+    last = None if run is None else run.last_seq
+    cursor_at = first - 1
     while True:
         with connection.cursor() as cursor:
-            cursor.execute(sql, [str(trace.plot_id), trace.stream_token_id, after, page_rows])
+            cursor.execute(sql, [str(trace.plot_id), trace.stream_token_id, cursor_at, page_rows])
             rows = cursor.fetchall()
         columns = Columns({})
         with _collector_paused():
             for last_seq, text in rows:
-                after = last_seq
-                add_updates(columns, orjson.loads(text) if text else [], key)
+                cursor_at = last_seq
+                add_updates(columns, orjson.loads(text) if text else [], key, first, last)
         columns.padded()
         yield columns
-        if len(rows) < page_rows:
+        if len(rows) < page_rows or (last is not None and cursor_at >= last):
             return
 
 
-def add_updates(columns: Columns, updates: list, key: str) -> None:
+def add_updates(columns: Columns, updates: list, key: str, first: int = 0, last: int | None = None) -> None:
+    """The points of these stored updates, of those numbered from `first` to `last` only."""
     for update in updates:
+        if first and (update["seq"] < first or (last is not None and update["seq"] > last)):
+            continue
         delta = update["traces"].get(key)
         if not delta:
             continue
@@ -205,22 +218,24 @@ def _set_point(values: dict, appending: bool) -> dict[str, list]:
     return point
 
 
-def read_range(trace: Trace, start: Bound | None, end: Bound | None, limit: int) -> tuple[Columns, np.ndarray]:
-    """The points of the trace's history inside [start, end], with their x axis: the folded
-    blocks that overlap the range (their columns left packed), then the stream's rows after
-    them, cut to the range as read. More than `limit` points in the range is a BadRange: what
-    one read holds in memory is bounded (HISTORY_READ_MAX_POINTS)."""
+def read_range(
+    trace: Trace, start: Bound | None, end: Bound | None, limit: int, run: RunSpan | None = None
+) -> tuple[Columns, np.ndarray]:
+    """The points of the trace's history inside [start, end] (of one run, if given), with their
+    x axis: the folded blocks that overlap the range (their columns left packed), then the
+    stream's rows after them, cut to the range as read. More than `limit` points in the range
+    is a BadRange: what one read holds in memory is bounded (HISTORY_READ_MAX_POINTS)."""
     if not keeps_history(trace):
-        return _gathered(ranged_pages(history_pages(trace), start, end), start, end, limit)
+        return _gathered(ranged_pages(history_pages(trace, run=run), start, end), start, end, limit)
     with _one_snapshot():
         folded = folded_seq(trace)
-        return _gathered(_ranged_history(trace, folded, start, end), start, end, limit)
+        return _gathered(_ranged_history(trace, folded, start, end, run), start, end, limit)
 
 
 def _ranged_history(
-    trace: Trace, folded: int, start: Bound | None, end: Bound | None
+    trace: Trace, folded: int, start: Bound | None, end: Bound | None, run: RunSpan | None
 ) -> Iterator[tuple[Columns, tuple[np.ndarray, bool | None]]]:
-    blocks = list(_blocks(trace, folded).values_list("pk", "count", "low_x", "high_x", "x_dates", "layout"))
+    blocks = list(_blocks(trace, folded, run).values_list("pk", "count", "low_x", "high_x", "x_dates", "layout"))
     for _, _, _, _, is_date, _ in blocks:
         _check_kind(is_date, start, end)
     offset, wanted, skipped = 0, [], None
@@ -238,7 +253,7 @@ def _ranged_history(
         loaded = HistoryBlock.objects.in_bulk([pk for pk, _ in page])
         for pk, block_offset in page:
             yield from ranged_pages(iter([block_columns(loaded[pk])]), start, end, block_offset)
-    yield from ranged_pages(_row_pages(trace, folded, 2000), start, end, offset)
+    yield from ranged_pages(_row_pages(trace, folded, 2000, run), start, end, offset)
 
 
 @contextmanager

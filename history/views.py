@@ -1,34 +1,41 @@
 """GET /api/plots/<id>/traces/<i>/points/: a trace's history in a range, as JSON columns
-(downsampled to the screen) or as a raw CSV / NDJSON download. docs/history.md is the
-reference; history/ranges.py does the reading."""
+(downsampled to the screen) or as a raw CSV / NDJSON download; and a stream's runs, listed
+and started (/api/streams/<id>/runs/, /api/plots/<id>/runs/). docs/history.md is the
+reference; history/ranges.py does the reading, history/runs.py knows the runs."""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 
 import orjson
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import permissions
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework import permissions, status
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from history.models import Run
 from history.ranges import METHODS, BadRange, Bound, Columns, history_pages, parse_bound, ranged_pages, read_range
 from history.ranges import select as select_points
-from plots.models import Trace
+from history.runs import RunSpan, listed_runs, plot_runs, run_answer, run_span
+from plots.models import StreamToken, Trace
 from plots.viewsets import visible_plot
+from streaming.protocol import LineRejected, parse_run
+from streaming.runs import RunNotStarted, start_run
 
 DEFAULT_MAX_POINTS = 2000
 FORMATS = ("json", "csv", "ndjson")
@@ -62,6 +69,7 @@ class TracePointsView(APIView):
             OpenApiParameter("max_points", int, description="At most this many points (default 2000)."),
             OpenApiParameter("method", str, enum=METHODS, description="How to downsample (default lttb)."),
             OpenApiParameter("format", str, enum=FORMATS, description="csv or ndjson: the raw range, streamed."),
+            OpenApiParameter("run", int, description="Only the points of this run of the trace's stream."),
             OpenApiParameter("share_key", str, description="A secret plot's share key."),
         ],
         responses={200: OpenApiTypes.OBJECT},
@@ -78,17 +86,18 @@ class TracePointsView(APIView):
         start, end = _bound(params, "from"), _bound(params, "to")
         if start is not None and end is not None and start.is_date == end.is_date and start.value > end.value:
             raise ValidationError({"to": "`to` is at or after `from`."})
+        run = _run(trace, params.get("run"))
         if fmt != "json":
             for name in ("max_points", "method"):
                 if name in params:
                     raise ValidationError({name: f"A {fmt} download is the raw range: `{name}` does not apply."})
-            return _download(request, trace, fmt, start, end)
+            return _download(request, trace, fmt, start, end, run)
         method = params.get("method", "lttb")
         if method not in METHODS:
             raise ValidationError({"method": f"`method` is one of {', '.join(METHODS)}, not {method!r}."})
         max_points = _max_points(params.get("max_points"))
         try:
-            columns, axis = read_range(trace, start, end, settings.HISTORY_READ_MAX_POINTS)
+            columns, axis = read_range(trace, start, end, settings.HISTORY_READ_MAX_POINTS, run)
             answer = select_points(columns, axis, method, max_points)
         except BadRange as exc:
             raise ValidationError({exc.field: str(exc)}) from None
@@ -100,9 +109,24 @@ class TracePointsView(APIView):
                 "to": params.get("to") or None,
                 "method": method,
                 "max_points": max_points,
+                "run": None if run is None else run.number,
                 **answer,
             }
         )
+
+
+def _run(trace: Trace, text: str | None) -> RunSpan | None:
+    """The run `?run=` names, of the trace's stream."""
+    if text is None or text == "":
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise ValidationError({"run": f"`run` is a run's number (1, 2, ...), not {text!r}."})
+    if trace.stream_token_id is None:
+        raise ValidationError({"run": "This trace has no stream, so no runs."})
+    span = run_span(trace.stream_token_id, int(text))
+    if span is None:
+        raise ValidationError({"run": f"The trace's stream has no run {text}."})
+    return span
 
 
 def _bound(params, name: str) -> Bound | None:
@@ -121,13 +145,82 @@ def _max_points(text: str | None) -> int:
     return int(text)
 
 
+# -- runs --------------------------------------------------------------------------------------
+
+
+class RunRefused(APIException):
+    """A run that could not be started (revoked token 409, stopping 503, not stored in time 504)."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class StreamRunsView(APIView):
+    """The runs of one of your streams: GET lists them, POST starts a new one (optional body
+    `{"name": "..."}`), in sequence with what the stream's producer writes."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, pk: str) -> Response:
+        token = _own_token(request, pk)
+        traces = list(Trace.objects.filter(stream_token=token).select_related("plot"))
+        return Response({"stream": token.pk, "runs": listed_runs(token, traces)})
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request: Request, pk: str) -> Response:
+        token = _own_token(request, pk)
+        data = request.data if request.data else {}
+        if not isinstance(data, dict) or set(data) - {"name"}:
+            raise ValidationError({"name": 'The body is a JSON object, {"name": "..."}, or empty.'})
+        try:
+            name = parse_run(data)
+        except LineRejected as exc:
+            raise ValidationError({"name": str(exc).removeprefix("run: ")}) from None
+        if token.revoked is not None:
+            raise RunRefused(status.HTTP_409_CONFLICT, "The stream token is revoked: it starts no runs.")
+        try:
+            started = async_to_sync(start_run)(token.pk, token.token, name)
+        except RunNotStarted as exc:
+            raise RunRefused(exc.status, str(exc)) from None
+        span = RunSpan(started.number, name, timezone.now(), started.first_seq, None)
+        stored = Run.objects.filter(token=token, number=started.number).values_list("started", flat=True).first()
+        return Response(
+            {"stream": token.pk, **run_answer(span if stored is None else replace(span, started=stored), True)},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+def _own_token(request: Request, pk: str) -> StreamToken:
+    if not pk.isdigit():
+        raise NotFound("No such stream token of yours.")
+    token = StreamToken.objects.filter(owner_id=request.user.pk, pk=pk).first()
+    if token is None:
+        raise NotFound("No such stream token of yours.")
+    return token
+
+
+class PlotRunsView(APIView):
+    """The runs of each stream that feeds a plot, readable by whoever may see the plot."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("share_key", str, description="A secret plot's share key.")],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request, plot_pk: str) -> Response:
+        plot = visible_plot(request, plot_pk)
+        return Response({"plot": plot.pk, "retention": plot.retention, "streams": plot_runs(plot)})
+
+
 # -- downloads ---------------------------------------------------------------------------------
 
 
-def _download(request: Request, trace: Trace, fmt: str, start: Bound | None, end: Bound | None):
+def _download(request: Request, trace: Trace, fmt: str, start: Bound | None, end: Bound | None, run: RunSpan | None):
     """Every point of the range, written a page of stored rows at a time as it is read."""
-    name = f"{slugify(trace.plot.title) or 'plot'}-{trace.plot_id}-trace-{trace.index}.{fmt}"
-    ranged = ranged_pages(history_pages(trace), start, end)
+    of_run = "" if run is None else f"-run-{run.number}"
+    name = f"{slugify(trace.plot.title) or 'plot'}-{trace.plot_id}-trace-{trace.index}{of_run}.{fmt}"
+    ranged = ranged_pages(history_pages(trace, run=run), start, end)
     try:  # a bound of the wrong kind is a 400 while one still can be
         first = next(ranged, None)
     except BadRange as exc:

@@ -1,7 +1,7 @@
 from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter, SimpleRouter
 
-from history.views import TracePointsView
+from history.views import PlotRunsView, StreamRunsView, TracePointsView
 from plots import views, viewsets
 
 # Names start with "api-": "plot-list" and "plot-detail" are the pages'.
@@ -18,6 +18,9 @@ for each in (router, without_slash):
 urlpatterns = [
     # A trace's stored history by range (docs/history.md), before the routers' trace routes.
     path("api/plots/<str:plot_pk>/traces/<str:index>/points/", TracePointsView.as_view(), name="api-trace-points"),
+    # A stream's runs (docs/history.md, "Runs"), before the routers' stream and plot routes.
+    path("api/streams/<str:pk>/runs/", StreamRunsView.as_view(), name="api-stream-runs"),
+    path("api/plots/<str:plot_pk>/runs/", PlotRunsView.as_view(), name="api-plot-runs"),
     path("api/", include(router.urls)),
     re_path(r"^api/streams/[^/]+/$", viewsets.StreamByTokenGone.as_view()),
     path("api/", include(without_slash.urls)),

@@ -127,6 +127,7 @@ HTTP_MAX_CONNECTIONS_PER_CLIENT = int(env_number("HTTP_MAX_CONNECTIONS_PER_CLIEN
 STREAM_IDLE_TIMEOUT = env_number("STREAM_IDLE_TIMEOUT", 60.0, minimum=0.1)
 STREAM_MAX_LINE_BYTES = int(env_number("STREAM_MAX_LINE_BYTES", 1 << 20, minimum=64, kind=int))
 STREAM_TAKEOVER_TIMEOUT = env_number("STREAM_TAKEOVER_TIMEOUT", 1.0, minimum=0.05)
+RUN_START_TIMEOUT = env_number("RUN_START_TIMEOUT", 10.0, minimum=0.05)
 STREAM_PORT = int(env_number("STREAM_PORT", 0, minimum=0, kind=int)) or None
 STREAM_HOST = env_str("STREAM_HOST", "0.0.0.0")
 # The stream-host that /clientresp tells Plotly's Node client, e.g. http://stream.example.com;

@@ -8,7 +8,8 @@ Two kinds of group:
   if they may no longer see it) and `plot.stream` (a producer of the plot connected or went away).
 - `stream_group(token_id)`: the process that holds a token's open stream. Messages:
   `stream.takeover` (a newer connection came: close yours with 409 and answer
-  `stream.released`), `stream.revoke` (the token was revoked: close with 410).
+  `stream.released`), `stream.revoke` (the token was revoked: close with 410), `stream.run`
+  (start a new run as the stream's next update: answer `stream.run_started` once it is stored).
 """
 
 from __future__ import annotations
@@ -54,8 +55,16 @@ def channel_layer() -> ChannelLayer:
 
 
 class TraceDelta(TypedDict, total=False):
+    clear: list[str]
     extend: dict[str, list[object]]
     set: dict[str, object]
+
+
+class RunStarted(TypedDict):
+    """The run an update starts (its first line): numbered per stream from 1."""
+
+    number: int
+    name: str
 
 
 class StreamUpdate(TypedDict):
@@ -63,6 +72,7 @@ class StreamUpdate(TypedDict):
     seq: int
     traces: dict[str, TraceDelta]
     layout: NotRequired[dict[str, object]]
+    run: NotRequired[RunStarted]
 
 
 class PlotUpdates(TypedDict):
@@ -93,6 +103,21 @@ class StreamRevoke(TypedDict):
     token_id: int
 
 
+class StreamRun(TypedDict):
+    type: Literal["stream.run"]
+    token_id: int
+    name: str
+    request: str
+    reply_to: str
+
+
+class StreamRunStarted(TypedDict):
+    type: Literal["stream.run_started"]
+    request: str
+    number: int
+    first_seq: int
+
+
 class PlotStream(TypedDict):
     type: Literal["plot.stream"]
     plot: int
@@ -104,7 +129,7 @@ class PlotStream(TypedDict):
 # What a plot group carries (to streaming/relay.py), and what a stream group carries (to
 # streaming/pipeline.py's hub).
 PlotMessage = PlotUpdates | PlotChanged | PlotStream
-StreamMessage = StreamTakeover | StreamRevoke | StreamReleased
+StreamMessage = StreamTakeover | StreamRevoke | StreamReleased | StreamRun | StreamRunStarted
 
 
 async def publish_stream_state(plot_ids: list[int], token_id: int, connected: bool, seq: int | None = None) -> None:
@@ -156,6 +181,27 @@ async def request_takeover(token_id: int, by: str, reply_to: str) -> None:
 
 async def confirm_released(reply_to: str, by: str) -> None:
     message: StreamReleased = {"type": "stream.released", "by": by}
+    await channel_layer().send(reply_to, message)
+
+
+async def request_run(token_id: int, name: str, request: str, reply_to: str) -> None:
+    message: StreamRun = {
+        "type": "stream.run",
+        "token_id": token_id,
+        "name": name,
+        "request": request,
+        "reply_to": reply_to,
+    }
+    await channel_layer().group_send(stream_group(token_id), message)
+
+
+async def confirm_run(reply_to: str, request: str, number: int, first_seq: int) -> None:
+    message: StreamRunStarted = {
+        "type": "stream.run_started",
+        "request": request,
+        "number": number,
+        "first_seq": first_seq,
+    }
     await channel_layer().send(reply_to, message)
 
 

@@ -22,7 +22,7 @@ from operations import metrics
 from plotserver.rate_limited_log import RateLimitedLog
 from streaming import events, leases
 from streaming.pipeline import OUTAGE_ERRORS, Pipeline, get_pipeline
-from streaming.protocol import LineFramer, LineRejected, parse_line
+from streaming.protocol import LineFramer, LineRejected, Update, parse_line
 from streaming.store import load_stream
 from streaming.stream_state import StreamState
 
@@ -178,8 +178,9 @@ class StreamSession:
         self._throttled_at = -1e9
 
     @classmethod
-    async def open(cls, token: str, remote_addr: str) -> StreamSession | Outcome:
-        """Check the token, take the stream over from any older connection, load its writer."""
+    async def open(cls, token: str, remote_addr: str, take_over: bool = True) -> StreamSession | Outcome:
+        """Check the token, take the stream over from any older connection, load its writer.
+        With `take_over` false, leases.Held when a live connection holds the stream."""
         pipeline = await get_pipeline()
         if pipeline.stopping:
             return Outcome(503)
@@ -190,7 +191,11 @@ class StreamSession:
         # Registered first, so that a takeover by an even newer connection, or a revocation,
         # reaches this one from here on.
         await pipeline.register(session)
-        held = await pipeline.run_sync(_hold, state.id, session.session_id, remote_addr)
+        try:
+            held = await pipeline.run_sync(_hold, state.id, session.session_id, remote_addr, take_over)
+        except leases.Held:
+            await pipeline.unregister(session)
+            raise
         if held is None:  # revoked while this connection was being set up
             await pipeline.unregister(session)
             return Outcome(404)
@@ -307,6 +312,15 @@ class StreamSession:
             assert self.writer is not None  # loaded by open(), before any line
             self.accepted += 1
             self.pipeline.submit(self.writer, update, len(raw))
+
+    async def start_run(self, name: str) -> tuple[int, int]:
+        """Start a new run as this stream's next update (a run started through the API, not by a
+        line of the producer's); its number and first sequence number, once stored."""
+        assert self.writer is not None
+        committed = self.pipeline.submit(self.writer, Update(run=name))
+        started = self.writer.run, self.writer.seq
+        await asyncio.shield(committed)
+        return started
 
     def _reject(self, reason: str) -> None:
         metrics.LINES_REJECTED.labels(rejection_kind(reason)).inc()  # rare: bad lines only
@@ -432,10 +446,12 @@ class StreamSession:
         return outcome
 
 
-def _hold(token_id: int, session_id: str, remote_addr: str) -> tuple[str, list[int], StreamState | None] | None:
+def _hold(
+    token_id: int, session_id: str, remote_addr: str, take_over: bool
+) -> tuple[str, list[int], StreamState | None] | None:
     """Hold the token and, when nobody held it before, load its writer in the same trip to the
     database thread (a takeover loads it only once the old writer has let go)."""
-    held = leases.mark_connected(token_id, session_id, remote_addr)
+    held = leases.mark_connected(token_id, session_id, remote_addr, take_over)
     if held is None:
         return None
     previous, plot_ids = held

@@ -37,10 +37,17 @@ def find_token(token: str) -> TokenState | None:
     return TokenState(row["pk"], row["revoked"] is not None)
 
 
-def mark_connected(token_id: int, session_id: str, remote_addr: str) -> tuple[str, list[int]] | None:
+class Held(Exception):
+    """A live connection holds the token's stream, and the caller would not take it over."""
+
+
+def mark_connected(
+    token_id: int, session_id: str, remote_addr: str, take_over: bool = True
+) -> tuple[str, list[int]] | None:
     """Hold the token for this connection. Returns the connection that held it before ("" for
     none), which must be taken over, and the plots whose viewers should hear of the new one;
-    None when the token was revoked meanwhile.
+    None when the token was revoked meanwhile. With `take_over` false, Held when a connection
+    whose lease still runs holds it (a run the API starts never ends a producer's stream).
 
     The hold is taken under a row lock, so of two connections that open at once, the second
     sees the first and takes over from it.
@@ -50,6 +57,8 @@ def mark_connected(token_id: int, session_id: str, remote_addr: str) -> tuple[st
         token = StreamToken.objects.select_for_update().filter(pk=token_id, revoked__isnull=True).first()
         if token is None:
             return None
+        if not take_over and token.holder and token.lease_until is not None and token.lease_until > now:
+            raise Held
         previous = token.holder
         StreamToken.objects.filter(pk=token_id).update(
             connected=True,

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar, TypeVarTuple
+from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
@@ -99,6 +100,9 @@ class Pipeline:
         self._published.set()
         self._sessions: dict[int, set[StreamSession]] = defaultdict(set)
         self._releases: dict[str, asyncio.Future[None]] = {}
+        # Runs asked of another process's stream (start_run), by request id: (number, first seq).
+        self._runs: dict[str, asyncio.Future[tuple[int, int]]] = {}
+        self._run_tasks: set[asyncio.Task[None]] = set()
         self._checkpointed: dict[StreamState, tuple[float, int, int]] = {}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plotserver-store")
         self._tasks: list[asyncio.Task[None]] = []
@@ -414,6 +418,33 @@ class Pipeline:
         except Exception:
             self._failures.warning("release", "the channel layer is away: a takeover's confirmation was not sent")
 
+    def holding_session(self, token_id: int) -> StreamSession | None:
+        """This process's open stream of the token, if it holds it."""
+        return next((s for s in self._sessions.get(token_id, ()) if s.holding and s.kicked is None), None)
+
+    async def ask_holder_to_start_run(self, token_id: int, name: str) -> tuple[int, int]:
+        """Have the process holding the token's stream start a run as its next update; the run's
+        number and first sequence number once stored. TimeoutError past RUN_START_TIMEOUT."""
+        request = uuid.uuid4().hex
+        started: asyncio.Future[tuple[int, int]] = self.loop.create_future()
+        self._runs[request] = started
+        try:
+            async with asyncio.timeout(settings.RUN_START_TIMEOUT):
+                await events.request_run(token_id, name, request, self.channel_name)
+                return await started
+        finally:
+            self._runs.pop(request, None)
+
+    async def _start_run_asked(self, message: dict[str, Any]) -> None:
+        session = self.holding_session(message["token_id"])
+        if session is None:  # it ended meanwhile: the asking request times out and says so
+            return
+        number, first_seq = await session.start_run(message["name"])
+        try:
+            await self._layer_call(events.confirm_run(message["reply_to"], message["request"], number, first_seq))
+        except Exception:
+            self._failures.warning("run", "the channel layer is away: a started run was not confirmed")
+
     async def _control_loop(self) -> None:
         while True:
             message = await self.layer.receive(self.channel_name)
@@ -429,6 +460,14 @@ class Pipeline:
                 future = self._releases.get(message["by"])
                 if future is not None and not future.done():
                     future.set_result(None)
+            elif kind == "stream.run":
+                task = asyncio.create_task(self._start_run_asked(message))
+                self._run_tasks.add(task)
+                task.add_done_callback(self._run_tasks.discard)
+            elif kind == "stream.run_started":
+                started = self._runs.get(message["request"])
+                if started is not None and not started.done():
+                    started.set_result((message["number"], message["first_seq"]))
 
     def shutdown_wait_left(self) -> float:
         """Seconds left of STREAM_SHUTDOWN_TIMEOUT since the server began stopping."""

@@ -53,6 +53,11 @@ SETTABLE = frozenset(
     """.split()
 )
 
+# The key that starts a new run of the stream (docs/streaming.md, "Runs"): `"new"`, or an object
+# naming the run. The line's own points, if any, are the run's first.
+RUN_KEY = "run"
+MAX_RUN_NAME = 100
+
 # Keys a producer may send that are not trace attributes and are ignored on purpose:
 # Plotly's clients pop `type`; raw producers often leave it in.
 IGNORED_KEYS = frozenset({"type"})
@@ -72,6 +77,7 @@ class Update:
 
     trace: dict[str, object] = field(default_factory=dict)
     layout: dict[str, object] = field(default_factory=dict)
+    run: str | None = None  # the name of the run this line starts ("" unnamed); None: no new run
 
 
 class LineFramer:
@@ -191,9 +197,25 @@ def parse_line(raw: bytes) -> Update | None:
                 raise LineRejected(_too_deep())
             update.layout = normalize_layout(value)
             continue
+        if key == RUN_KEY:
+            update.run = parse_run(value)
+            continue
         for path, leaf in flatten(value, key, max_keys=MAX_PATH_KEYS):
             update.trace[path] = _checked(path, leaf)
     return update
+
+
+def parse_run(value: object) -> str:
+    """The name of the run a `run` value starts: `"new"` (unnamed) or `{"name": "..."}`; the
+    same rule for the line convention and POST /api/streams/<id>/runs/."""
+    if value == "new":
+        return ""
+    if isinstance(value, dict) and set(value) <= {"name"}:
+        name = value.get("name", "")
+        if isinstance(name, str) and len(name) <= MAX_RUN_NAME:
+            return name
+        raise LineRejected(f"run: the name is a string of at most {MAX_RUN_NAME} characters")
+    raise LineRejected('run: expected "new" or {"name": "..."}')
 
 
 def _too_deep() -> str:

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
+from history.models import Run
 from history.retention import WINDOW
 from plots.models import Plot, StreamToken, Trace
 from streaming.leases import SEQ_SKIP
@@ -46,7 +47,8 @@ def load_stream(token_id: int, now: datetime, skip: bool = False) -> StreamState
         if seq is None:
             return None
         traces, revisions, signature = checkpoint(token_id, now)
-    return StreamState(token_id, seq, traces, revisions, signature)
+        run = Run.objects.filter(token_id=token_id).aggregate(newest=Max("number"))["newest"] or 1
+    return StreamState(token_id, seq, traces, revisions, signature, run)
 
 
 def commit_chunks(chunks: list[Chunk], now: datetime) -> dict[int, Loaded]:
@@ -65,6 +67,7 @@ def commit_chunks(chunks: list[Chunk], now: datetime) -> dict[int, Loaded]:
                 _retarget(chunk, seen[chunk.token_id])
         _merge_layouts(chunks)
         _append_rows([chunk for chunk in chunks if chunk.first_seq], now)
+        _record_runs(chunks, now)
         _count(chunks)
         for chunk in chunks:
             if chunk.token_id in stale or chunk.checkpoint:
@@ -123,6 +126,18 @@ def _append_rows(chunks: list[Chunk], now: datetime) -> None:
         params += [chunk.token_id, chunk.first_seq, chunk.last_seq, time, plots, chunk.values]
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {quote(StreamChunk._meta.db_table)} ({columns}) VALUES {rows}", params)
+
+
+def _record_runs(chunks: list[Chunk], now: datetime) -> None:
+    """The runs the chunks start, with their first updates. A writer that lost its hold but
+    still commits cannot number a run twice: the newer writer's run stands."""
+    runs = [
+        Run(token_id=chunk.token_id, number=number, first_seq=seq, started=now, name=name)
+        for chunk in chunks
+        for number, seq, name in chunk.runs
+    ]
+    if runs:
+        Run.objects.bulk_create(runs, ignore_conflicts=True)
 
 
 def _merge_layouts(chunks: list[Chunk]) -> None:

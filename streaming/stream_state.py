@@ -55,6 +55,7 @@ class Chunk:
     last_error: tuple[int | None, str, datetime] | None = None
     last_write_at: datetime | None = None
     checkpoint: bool = False
+    runs: list[tuple[int, int, str]] = field(default_factory=list)  # (number, first seq, name)
 
     def updates(self) -> list[tuple[int, StreamUpdate]]:
         """Every (plot id, update) of the chunk, in sequence order within each plot."""
@@ -72,6 +73,7 @@ class Chunk:
                     piece.plots[plot_id] = {**entry, "updates": updates}
             piece.layouts = [u["layout"] for _, u in piece.updates()[:1] if "layout" in u]
             piece.values = sum(values_in(u) for _, u in piece.updates())
+            piece.runs = [run for run in self.runs if run[1] == seq]
             pieces.append(piece)
         counts = Chunk(
             self.token_id,
@@ -88,10 +90,17 @@ class StreamState:
     """The in-memory writer of one token's stream."""
 
     def __init__(
-        self, token_id: int, seq: int, traces: list[LiveTrace], revisions: dict[int, int], signature: Signature
+        self,
+        token_id: int,
+        seq: int,
+        traces: list[LiveTrace],
+        revisions: dict[int, int],
+        signature: Signature,
+        run: int = 1,
     ) -> None:
         self.token_id = token_id
         self.seq = seq
+        self.run = run  # the number of the stream's current run
         self.committed_seq = seq
         self.pending: Chunk | None = None
         self.closing = False
@@ -121,6 +130,9 @@ class StreamState:
             chunk.first_seq = seq
         chunk.last_seq = seq
         chunk.accepted += 1
+        if update.run is not None:
+            self.run += 1
+            chunk.runs.append((self.run, seq, update.run))
         out = []
         values = 0
         for plot_id, traces in self.by_plot:
@@ -131,6 +143,8 @@ class StreamState:
             message: StreamUpdate = {"stream": self.token_id, "seq": seq, "traces": deltas}
             if update.layout:
                 message["layout"] = update.layout
+            if update.run is not None:
+                message["run"] = {"number": self.run, "name": update.run}
             entry = chunk.plots.get(plot_id)
             if entry is None:
                 entry = chunk.plots[plot_id] = {
@@ -181,7 +195,9 @@ class StreamState:
 def _delta_values(delta: Mapping[str, Any]) -> int:
     # Point values nest at most one array deep (protocol.MAX_DEPTH): no recursion needed.
     count = 0
-    for part in delta.values():
+    for kind, part in delta.items():
+        if kind == "clear":
+            continue
         for value in part.values():
             if isinstance(value, list):
                 count += sum(len(item) if isinstance(item, list) else 1 for item in value)

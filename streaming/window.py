@@ -47,23 +47,38 @@ def point_count(spec: dict[str, Any]) -> int:
     return max((len(v) for k in COORDINATES if isinstance(v := spec.get(k), list)), default=0)
 
 
-def clear_window(spec: dict[str, Any]) -> None:
+def clear_window(spec: dict[str, Any]) -> list[str]:
     """Empty a trace's window in place: every per-point attribute it holds, its styles kept.
+    Returns the paths it emptied.
 
     Coordinates and labels stay as empty arrays; a per-point style (`marker.color`, ...) goes
     back to its default."""
-    for path in PER_POINT_ATTRIBUTES:
-        if isinstance(get_path(spec, path), list):
-            set_path(spec, path, [] if "." not in path else None)
+    paths = [path for path in PER_POINT_ATTRIBUTES if isinstance(get_path(spec, path), list)]
+    clear_paths(spec, paths)
+    return paths
+
+
+def clear_paths(spec: dict[str, Any], paths: list[str]) -> None:
+    """Empty these per-point attributes: the `clear` of a delta (viewer.js does the same)."""
+    for path in paths:
+        set_path(spec, path, [] if "." not in path else None)
 
 
 def apply_update(spec: dict[str, Any], update: Update, maxpoints: int) -> dict[str, Any]:
     """Apply one update to a trace spec in place and return the delta a viewer needs.
 
-    The delta is `{"extend": {path: [values]}, "set": {path: value}}`: extend appends and then
-    keeps the newest `maxpoints`; set replaces. A scalar appended to an attribute that holds a
-    single value (a trace-wide `marker.color`, say) first turns it into one value per point.
+    The delta is `{"clear": [paths], "extend": {path: [values]}, "set": {path: value}}`, applied
+    in that order: clear empties the window's per-point attributes (a line that starts a new
+    run: the run begins with the line's own points); extend appends and then keeps the newest
+    `maxpoints`; set replaces. A scalar appended to an attribute that holds a single value (a
+    trace-wide `marker.color`, say) first turns it into one value per point.
     """
+    if update.run is not None:
+        return {"clear": clear_window(spec), **_apply_trace(spec, update, maxpoints)}
+    return _apply_trace(spec, update, maxpoints)
+
+
+def _apply_trace(spec: dict[str, Any], update: Update, maxpoints: int) -> dict[str, Any]:
     appended = _append_only(spec, update.trace, maxpoints)
     if appended is not None:
         return appended
@@ -127,6 +142,8 @@ def apply_delta(spec: dict[str, Any], delta: dict[str, Any], maxpoints: int) -> 
 
     How a stored window catches up from its checkpoint (streaming/snapshots.py), by the same
     rules as the browser's viewer.js."""
+    if "clear" in delta:
+        clear_paths(spec, delta["clear"])
     for path, values in delta.get("extend", {}).items():
         current = get_path(spec, path)
         if isinstance(current, list):

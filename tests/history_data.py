@@ -24,6 +24,11 @@ def streamed_plot(owner, retention: str = "forever", sharing: str = "public", ma
     return plot
 
 
+def token_of(plot: Plot) -> int:
+    """The id of the stream token of the plot's one trace."""
+    return plot.traces.get().stream_token_id
+
+
 def commit_points(token_id: int, points: list[dict], at: datetime | None = None, checkpoint: bool = True) -> None:
     """One commit of the stream, one line per point, stored as written at `at` (no points: a
     checkpoint alone, as a stream's end makes)."""

@@ -9,7 +9,7 @@ from contextlib import ExitStack
 import pytest
 from websockets.sync.client import connect
 
-from harness.live_server import new_user
+from harness.live_server import new_user, wait_for
 from harness.producer import RawStream, open_streaming_plot
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
@@ -79,3 +79,18 @@ def test_workers_2_serves_streams_and_viewers(start_server, integration_db):
         for viewer in viewers:
             assert json.loads(viewer.recv(timeout=5))["updates"][0]["seq"] == 1
     assert stream.end().status == 200
+
+
+def test_a_run_started_through_one_process_lands_in_the_stream_the_other_holds(pair, user):
+    a, b = pair
+    token, plot, stream = open_streaming_plot(user, a.port, first={"x": 1, "y": 1})
+    stream.write({"x": 2, "y": 2})
+    wait_for(lambda: user.figure(plot["id"])["data"][0]["x"] == [1, 2], message="line 2 applied")
+    user.base_url = b.url
+    run = user.ok("POST", f"/api/streams/{user.stream_id(token)}/runs/", {"name": "from b"})
+    assert (run["number"], run["name"], run["first_seq"]) == (2, "from b", 3)
+    stream.write({"x": 3, "y": 3})
+    assert stream.end().status == 200  # the producer on A streamed on through it
+    assert user.figure(plot["id"])["data"][0]["x"] == [3]
+    runs = user.ok("GET", f"/api/streams/{user.stream_id(token)}/runs/")["runs"]
+    assert [(r["number"], r["first_seq"], r["last_seq"]) for r in runs] == [(1, 1, 2), (2, 3, None)]

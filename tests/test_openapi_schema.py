@@ -23,9 +23,11 @@ def test_the_schema_is_valid_openapi_3_describing_the_rest_api(anonymous):
         "/api/plots/{plot_pk}/traces/",
         "/api/plots/{plot_pk}/traces/{index}/",
         "/api/plots/{plot_pk}/traces/{index}/points/",
+        "/api/plots/{plot_pk}/runs/",
         "/api/plots/{id}/share_key/",
         "/api/streams/",
         "/api/streams/{id}/",
+        "/api/streams/{id}/runs/",
     }
     assert schema["components"]["securitySchemes"]["apiKey"] == {
         "type": "http",

@@ -39,6 +39,8 @@ def served(case: dict) -> tuple[dict, dict, list[dict]]:
         if update.layout:
             merge_layout(layout, update.layout)
             message["layout"] = update.layout
+        if update.run is not None:  # as a stream's writer numbers it (streaming/stream_state.py)
+            message["run"] = {"number": 2, "name": update.run}
         updates.append(message)
     return trace, layout, updates
 

@@ -11,7 +11,7 @@ const source = fs.readFileSync(path.join(__dirname, "../../plots/static/plots/vi
 
 function figureAfter(messages) {
   const sockets = [];
-  const plot = { dataset: { plotId: "1" } };
+  const plot = { dataset: { plotId: "1" }, dispatchEvent: () => true };
   const context = {
     document: {
       getElementById: (id) => (id === "plot" ? plot : null),
@@ -22,6 +22,12 @@ function figureAfter(messages) {
     navigator: { onLine: true },
     URLSearchParams,
     structuredClone,
+    CustomEvent: class {
+      constructor(type, init) {
+        this.type = type;
+        this.detail = init && init.detail;
+      }
+    },
     setTimeout: () => 0,
     clearTimeout: () => {},
     setInterval: () => 0,

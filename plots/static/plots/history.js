@@ -159,7 +159,7 @@
       answers.forEach(function (answer) {
         const trace = data[answer.trace];
         if (!trace) return;
-        for (const [path, values] of Object.entries(answer.points)) setPath(trace, path, values);
+        for (const [path, values] of Object.entries(answer.points)) viewer.setPath(trace, path, values);
         total += answer.returned;
       });
       const layout = structuredClone(figure.layout || {});
@@ -168,7 +168,7 @@
       layout.yaxis = Object.assign(layout.yaxis || {}, { autorange: true });
       delete layout.yaxis.range;
       stats.drawn += 1;
-      Plotly.react(el, data, layout, viewer.config);
+      Plotly.react(el, data.concat(structuredClone(viewer.overlays())), layout, viewer.config);
       say("history " + describe(range) + ": " + total.toLocaleString() + " points shown");
     });
   }
@@ -209,7 +209,7 @@
         const info = viewer.traces()[answer.trace];
         if (!trace || !info) continue;
         const paths = Object.keys(answer.points);
-        for (const path of paths) setPath(trace, path, []);
+        for (const path of paths) viewer.setPath(trace, path, []);
         const times = answer.points.x ? answer.points.x.map(playTime) : answer.points[paths[0]].map(function (_, i) { return i * 1000; });
         for (const t of times) if (t < start) start = t;
         tracks.push({ index: answer.trace, paths: paths, columns: answer.points, times: times, next: 0, maxpoints: info.maxpoints });
@@ -298,16 +298,6 @@
   function format(value) {
     if (typeof value === "number") return Number(value.toPrecision(6)).toLocaleString();
     return String(value).replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "");
-  }
-
-  function setPath(object, path, value) {
-    const keys = path.split(".");
-    const last = keys.pop();
-    for (const key of keys) {
-      if (object[key] === null || typeof object[key] !== "object" || Array.isArray(object[key])) object[key] = {};
-      object = object[key];
-    }
-    object[last] = value;
   }
 
   el.dataset.view = mode;

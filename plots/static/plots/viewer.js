@@ -47,6 +47,7 @@
   let framePending = false;
   let drawing = false;
   let held = false; // history.js shows other points: keep the model current, draw nothing
+  let overlays = []; // runs.js: extra traces drawn after the model's (earlier runs), never changed by updates
   const stats = { frames: 0, react: 0, update: 0, extendTraces: 0, updates: 0, snapshots: 0, replays: 0, maxCallsPerFrame: 0 };
 
   function freshPending() {
@@ -236,6 +237,11 @@
       const info = traces[index];
       if (!trace || !info) continue;
       const delta = update.traces[key];
+      // A new run: the window empties first, and the run begins with this update's points.
+      for (const path of delta.clear || []) {
+        setPath(trace, path, path.indexOf(".") < 0 ? [] : null);
+        noteReplaced(index, path);
+      }
       for (const [path, value] of Object.entries(delta.set || {})) {
         setPath(trace, path, value);
         noteReplaced(index, path);
@@ -247,6 +253,10 @@
     for (const [path, value] of Object.entries(update.layout || {})) {
       setPath(model.layout, path, value);
       pending.layout.add(path);
+    }
+    if (update.run) {
+      const detail = { stream: update.stream, seq: update.seq, number: update.run.number, name: update.run.name };
+      el.dispatchEvent(new CustomEvent("plotserver:run", { detail: detail }));
     }
   }
 
@@ -340,7 +350,7 @@
     let calls = 0;
     const promises = [];
     if (work.full) {
-      promises.push(Plotly.react(el, copy(model.data), copy(model.layout), config));
+      promises.push(Plotly.react(el, copy(model.data).concat(copy(overlays)), copy(model.layout), config));
       stats.react += 1;
       calls += 1;
     } else {
@@ -445,6 +455,12 @@
     });
   }
 
+  function redrawWhole() {
+    pending = freshPending();
+    pending.full = true;
+    scheduleDraw();
+  }
+
   // For tests, benchmarks and the curious: the figure as this page holds it, and counters.
   window.plotserverViewer = {
     figure: function () { return model; },
@@ -454,14 +470,21 @@
     element: el,
     config: config,
     traces: function () { return traces; },
+    // One rule for a dotted path, for history.js and runs.js too (null removes the attribute).
+    setPath: setPath,
     // history.js: hold() stops drawing (updates still change the model, nothing is lost);
     // release() draws the whole model again, following the tail.
     hold: function () { held = true; },
     release: function () {
       held = false;
-      pending = freshPending();
-      pending.full = true;
-      scheduleDraw();
+      redrawWhole();
+    },
+    // runs.js: traces drawn after the figure's own (their indexes follow the model's, so the
+    // live updates' extendTraces and restyles never reach them).
+    overlays: function () { return overlays; },
+    setOverlays: function (traces) {
+      overlays = traces;
+      redrawWhole();
     },
   };
 
