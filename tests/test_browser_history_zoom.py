@@ -219,3 +219,29 @@ def test_the_mouse_zooms_into_history_and_a_double_click_returns_live(server, pr
     page.mouse.dblclick(box["x"] + box["width"] / 2, middle)
     page.wait_for_function(f"() => {PLOT}.dataset.view === 'live' && {PLOT}.data[0].x[0] === {BACKFILL - WINDOW}")
     assert page.locator("#history-live").is_hidden()
+
+
+def test_the_toolbar_pan_tool_stays_chosen_after_the_history_is_drawn(server, producer, page):
+    _, plot = history_plot(server, producer)
+    open_live(page, plot)
+    zoom(page, 0, BACKFILL)
+    page.hover(".nsewdrag")
+    page.click(".modebar-btn[data-val='pan']")
+    box = page.locator(".nsewdrag").first.bounding_box()
+    middle = box["y"] + box["height"] / 2
+
+    def drag_left() -> list[float]:
+        """Drag a fifth of the plot to the left, as a person pans; the x range drawn after it."""
+        drawn = page.evaluate("() => window.plotserverHistory.stats.drawn")
+        page.mouse.move(box["x"] + box["width"] * 0.6, middle)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * 0.4, middle, steps=10)
+        page.mouse.up()
+        page.wait_for_function(f"() => window.plotserverHistory.stats.drawn > {drawn}")
+        return page.evaluate(f"() => {PLOT}._fullLayout.xaxis.range")
+
+    for turn in (1, 2):  # the second drag comes after a read was drawn: still a pan, not a box zoom
+        start, end = drag_left()
+        assert page.evaluate(f"() => {PLOT}._fullLayout.dragmode") == "pan"
+        assert end - start == pytest.approx(BACKFILL, rel=0.01)
+        assert start == pytest.approx(turn * 0.2 * BACKFILL, rel=0.1)

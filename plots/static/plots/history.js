@@ -164,6 +164,8 @@
       });
       const layout = structuredClone(figure.layout || {});
       layout.xaxis = Object.assign(layout.xaxis || {}, { autorange: false, range: el._fullLayout.xaxis.range.slice() });
+      // The tool chosen in the toolbar (pan, zoom, ...) stays chosen: the model's layout lacks it.
+      layout.dragmode = el._fullLayout.dragmode;
       // The y axis fits what is in view: older points may lie far from the window's.
       layout.yaxis = Object.assign(layout.yaxis || {}, { autorange: true });
       delete layout.yaxis.range;
