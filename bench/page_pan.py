@@ -184,9 +184,10 @@ class Reads:
         }
 
 
-def stroke(page, left: float, right: float, middle: float) -> int:
+def stroke(page, left: float, right: float, middle: float) -> tuple[int, float]:
     """Press at `left`, move to `right` on a 60-a-second schedule over STROKE_SECONDS, release;
-    the count of reads the page had asked for before the release."""
+    the count of reads the page had asked for before the release, and the stroke's seconds
+    (longer than planned when the page or the driver fell behind the schedule)."""
     moves = round(MOVES_PER_SECOND * STROKE_SECONDS)
     page.mouse.move(left, middle)
     page.mouse.down()
@@ -196,21 +197,22 @@ def stroke(page, left: float, right: float, middle: float) -> int:
         time.sleep(max(0.0, began + i / MOVES_PER_SECOND - time.monotonic()))  # the schedule
     asked = page.evaluate("() => window.plotserverHistory.stats.requests")
     page.mouse.up()
-    return asked
+    return asked, time.monotonic() - began
 
 
-def pan(page, seconds: float) -> int:
+def pan(page, seconds: float) -> list[float]:
     """Pan back and forth for `seconds`, then wait until the page has drawn the last range;
-    strokes made."""
+    the seconds each stroke took."""
     box = page.locator(".nsewdrag").first.bounding_box()
     middle = box["y"] + box["height"] / 2
     a = box["x"] + box["width"] * (0.5 - STROKE_SHARE / 2)
     b = box["x"] + box["width"] * (0.5 + STROKE_SHARE / 2)
-    strokes, asked = 0, 0
+    strokes: list[float] = []
+    asked = 0
     ends = time.monotonic() + seconds
     while time.monotonic() < ends:
-        asked = stroke(page, a, b, middle) if strokes % 2 == 0 else stroke(page, b, a, middle)
-        strokes += 1
+        asked, took = stroke(page, a, b, middle) if len(strokes) % 2 == 0 else stroke(page, b, a, middle)
+        strokes.append(took)
         time.sleep(REST_SECONDS)  # the rest between strokes, part of the gesture
     page.wait_for_function(READ_SETTLED, arg=asked, timeout=120_000)
     return strokes
@@ -241,7 +243,9 @@ def measured_pan(page, cdp, reads: Reads, seconds: float) -> dict:
     after = metrics(cdp)
     long_tasks = [d for t, d in recorded["longTasks"] if t >= start]
     return {
-        "strokes": strokes,
+        "strokes": len(strokes),
+        "stroke_seconds": {"planned": STROKE_SECONDS, "median": round(statistics.median(strokes), 2)},
+        "moves_per_second": round(MOVES_PER_SECOND * STROKE_SECONDS / statistics.median(strokes), 1),
         **frame_rates(recorded["frames"], start, recorded["now"]),
         "long_tasks": len(long_tasks),
         "long_task_ms": round(sum(long_tasks), 1),
