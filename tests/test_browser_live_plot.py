@@ -96,3 +96,16 @@ def test_replacing_arrays_and_layout_restyles_in_one_call(server, producer, page
     page.wait_for_function("() => document.getElementById('plot').data[0].x.length === 4")
     assert page.evaluate("() => document.getElementById('plot').data[0].y") == [3, 2, 1, 0]
     assert stream.end().status == 200
+
+
+def test_the_toolbar_tool_stays_chosen_when_an_edit_redraws_the_whole_figure(server, producer, page):
+    token = producer.make_token()
+    plot = producer.make_plot([token])
+    page.goto(plot["web_url"])
+    page.wait_for_function("() => document.getElementById('status').dataset.state === 'live'")
+    page.hover(".nsewdrag")
+    page.click(".modebar-btn[data-val='pan']")
+    redraws = page.evaluate("() => window.plotserverViewer.stats.react")
+    producer.request("PATCH", f"/api/plots/{plot['id']}/", {"title": "Edited"})  # a snapshot follows
+    page.wait_for_function(f"() => window.plotserverViewer.stats.react > {redraws}")
+    assert page.evaluate("() => document.getElementById('plot')._fullLayout.dragmode") == "pan"

@@ -350,7 +350,10 @@
     let calls = 0;
     const promises = [];
     if (work.full) {
-      promises.push(Plotly.react(el, copy(model.data).concat(copy(overlays)), copy(model.layout), config));
+      const layout = copy(model.layout);
+      // The tool chosen in the toolbar (pan, zoom, ...) stays chosen, unless the figure sets one.
+      if (layout.dragmode === undefined && el._fullLayout) layout.dragmode = el._fullLayout.dragmode;
+      promises.push(Plotly.react(el, copy(model.data).concat(copy(overlays)), layout, config));
       stats.react += 1;
       calls += 1;
     } else {
