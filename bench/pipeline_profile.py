@@ -90,7 +90,7 @@ for i in range({producers}):
 """
 
 
-def run(code: Path, producers: int, points: int, maxpoints: int, workers: int) -> dict:
+def run(code: Path, producers: int, points: int, maxpoints: int, workers: int, http: str = "httptools") -> dict:
     import psycopg
 
     base = os.environ["DATABASE_URL"]
@@ -115,7 +115,7 @@ def run(code: Path, producers: int, points: int, maxpoints: int, workers: int) -
                 sys.executable,
                 # BENCH_PROFILE=file: the server runs under cProfile (one worker), written at its stop.
                 *(("-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]) if os.environ.get("BENCH_PROFILE") else ()),
-                *("-m", "uvicorn", "plotserver.asgi:application", "--http", "httptools"),
+                *("-m", "uvicorn", "plotserver.asgi:application", "--http", http),
                 *("--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"),
             ],
             cwd=code,
@@ -171,8 +171,11 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=20000, help="points per producer")
     parser.add_argument("--maxpoints", type=int, default=500)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--http", default="httptools", help="uvicorn's --http (plotserver.http:GuardedHttpToolsProtocol, as served)"
+    )
     args = parser.parse_args()
-    print(json.dumps(run(args.code, args.producers, args.points, args.maxpoints, args.workers)))
+    print(json.dumps(run(args.code, args.producers, args.points, args.maxpoints, args.workers, args.http)))
 
 
 if __name__ == "__main__":
