@@ -79,6 +79,8 @@ def test_a_hidden_tab_draws_nothing_and_catches_up_in_one_frame_when_shown(serve
     plot = producer.make_plot([token], maxpoints=30)
     page.goto(plot["web_url"])
     wait_for_state(page, "live")
+    # The snapshot is drawn in a frame of its own, which may still be due when the page turns live.
+    page.wait_for_function("() => window.plotserverViewer.stats.frames >= 1")
     # Animation frames stop in a hidden tab; the viewer queues at most a window per trace.
     page.evaluate(
         "() => { window.__held = []; window.__raf = window.requestAnimationFrame;"
