@@ -47,10 +47,33 @@ def wait_for(condition: Callable[[], object], timeout: float = 10.0, interval: f
     raise AssertionError(f"timed out after {timeout}s waiting for {message or condition}") from last_error
 
 
+def _ephemeral_ports() -> range:
+    """The ports the kernel hands out to outgoing connections (and to a bind on port 0)."""
+    try:
+        low, high = (int(n) for n in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    return range(low, high + 1)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port free now, for a server that binds it a moment later.
+
+    Chosen below the ephemeral range: a port the kernel picked (a bind on port 0) is one it may
+    give the next outgoing connection of any process (to PostgreSQL, Redis, a server under test)
+    before the server binds it, and the server then fails to start ("address already in use").
+    """
+    ephemeral = _ephemeral_ports()
+    candidates = range(10000, ephemeral.start) if ephemeral.start > 11000 else range(ephemeral.stop, 65536)
+    for _ in range(100):
+        port = secrets.choice(candidates)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("0.0.0.0", port))  # free on every address: servers here bind 0.0.0.0 too
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {candidates}")
 
 
 class IntegrationDatabase:
