@@ -106,8 +106,11 @@ class TokenStatus(TypedDict):
 
 
 def new_token_string() -> str:
-    # 24 random bytes: 192 bits, URL-safe, 32 characters.
-    return secrets.token_urlsafe(24)
+    """24 random bytes: 192 bits, URL-safe, 32 characters. Never one that begins with "-", which
+    a command line (`plotserver-stream --token TOKEN`, curl, ...) would read as an option."""
+    while (token := secrets.token_urlsafe(24)).startswith("-"):
+        pass
+    return token
 
 
 class StreamToken(models.Model):
