@@ -172,8 +172,11 @@ class ViewerSocket:
         self._let_go_held(entry)
 
     def _let_go_held(self, entry: Held) -> None:
-        if not isinstance(entry, Frame):
-            self._let_go({key: seq for key, seq, _ in entry[0]})
+        if isinstance(entry, Frame):
+            return
+        items, batch = entry
+        # A whole batch knows its last seqs already: no walk over its updates per viewer.
+        self._let_go(batch.lasts if batch is not None else {key: seq for key, seq, _ in items})
 
     def _let_go(self, lasts: dict[str, int]) -> None:
         """Remember the newest updates dropped: updates are published before they are committed,
