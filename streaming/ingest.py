@@ -14,6 +14,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import NotRequired, TypedDict
 
 from django.conf import settings
 from django.utils import timezone
@@ -110,6 +111,30 @@ def rejection_key(reason: str) -> str:
     return text if text and column.isdigit() else reason
 
 
+class RejectionSummary(TypedDict):
+    reason: str
+    count: int
+    lines: list[int]
+
+
+class LastError(TypedDict):
+    line: int
+    message: str
+
+
+class StreamAnswer(TypedDict):
+    """The JSON body of the one answer a stream gets (docs/streaming.md, "Answers")."""
+
+    status: int
+    message: str
+    accepted: int
+    rejected: int
+    rejections: NotRequired[list[RejectionSummary]]
+    last_error: NotRequired[LastError]
+    hint: NotRequired[str]
+    not_stored: NotRequired[int]
+
+
 @dataclass
 class Outcome:
     """How a stream ended, and the answer its producer gets."""
@@ -128,8 +153,8 @@ class Outcome:
             return NOT_STORED.format(not_stored=self.not_stored)
         return MESSAGES[self.status].format(idle=settings.STREAM_IDLE_TIMEOUT, max_line=settings.STREAM_MAX_LINE_BYTES)
 
-    def as_json(self) -> dict[str, object]:
-        body: dict[str, object] = {
+    def as_json(self) -> StreamAnswer:
+        body: StreamAnswer = {
             "status": self.status,
             "message": self.message,
             "accepted": self.accepted,
