@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from plotserver.fastjson import FastJSONDecoder
+
 
 class HistoryBlock(models.Model):
     """Consecutive points of one trace's history, as columns.
@@ -35,10 +37,10 @@ class HistoryBlock(models.Model):
     low_x = models.FloatField(null=True)
     high_x = models.FloatField(null=True)
     x_dates = models.BooleanField(null=True, help_text="Whether x are dates (null: no point has an x).")
-    layout = models.JSONField(default=list)
+    layout = models.JSONField(default=list, decoder=FastJSONDecoder)
     x = models.BinaryField(null=True)
     y = models.BinaryField(null=True)
-    attributes = models.JSONField(null=True, help_text="Columns that are not packed, by path.")
+    attributes = models.JSONField(null=True, decoder=FastJSONDecoder, help_text="Columns that are not packed, by path.")
 
     class Meta:
         indexes = [

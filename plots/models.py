@@ -24,6 +24,7 @@ from history.retention import server_default as default_retention
 from history.retention import validate_retention
 from operations import metrics
 from plots.quotas import check_new_plot, check_new_token
+from plotserver.fastjson import FastJSONDecoder, FastJSONEncoder
 from streaming.events import announce_plot_changed, announce_revoked
 
 MAXPOINTS_DEFAULT = 500
@@ -249,7 +250,7 @@ class Plot(models.Model):
         db_index=True,
         help_text="Where Plotly's clients filed it: 'a/b' for filename 'a/b/title'; empty at the top.",
     )
-    layout = models.JSONField(default=dict, blank=True)
+    layout = models.JSONField(default=dict, blank=True, decoder=FastJSONDecoder)
     sharing = models.CharField(max_length=7, choices=SHARING_CHOICES, default=PUBLIC)
     share_key = models.CharField(max_length=43, default=secrets.token_urlsafe, editable=False)
     retention = models.CharField(
@@ -329,7 +330,13 @@ class Trace(models.Model):
 
     plot = models.ForeignKey(Plot, on_delete=models.CASCADE, related_name="traces")
     index = models.PositiveIntegerField()
-    spec = models.JSONField(default=dict, blank=True, help_text="Plotly trace attributes, without `stream`.")
+    spec = models.JSONField(
+        default=dict,
+        blank=True,
+        encoder=FastJSONEncoder,
+        decoder=FastJSONDecoder,
+        help_text="Plotly trace attributes, without `stream`.",
+    )
     stream_token = models.ForeignKey(
         StreamToken, on_delete=models.SET_NULL, null=True, blank=True, related_name="traces"
     )
@@ -364,7 +371,9 @@ class Grid(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="grids")
     filename = models.CharField(max_length=200, blank=True)
     folder = models.CharField(max_length=255, blank=True)
-    columns = models.JSONField(default=list, blank=True, help_text='[{"name", "uid", "order", "data"}, ...]')
+    columns = models.JSONField(
+        default=list, blank=True, decoder=FastJSONDecoder, help_text='[{"name", "uid", "order", "data"}, ...]'
+    )
     world_readable = models.BooleanField(default=True)
     created = models.DateTimeField(default=timezone.now)
 
