@@ -90,8 +90,14 @@ class IntegrationDatabase:
             prefix, _, _ = base.rpartition("/")
             self.admin_url = base
             self.url = f"{prefix}/{self.name}"
-            with psycopg.connect(base, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{self.name}"')
+            try:
+                with psycopg.connect(base, autocommit=True) as conn:
+                    conn.execute(f'CREATE DATABASE "{self.name}"')
+            except psycopg.OperationalError as error:
+                raise RuntimeError(
+                    f"DATABASE_URL must name a PostgreSQL database that exists (one of its own is made"
+                    f" beside it, as {self.name}): {str(error).strip()}"
+                ) from error
         else:
             self.url = f"sqlite:///{tmp_dir / 'integration.sqlite3'}"
         self.env = {"DATABASE_URL": self.url}
