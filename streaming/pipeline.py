@@ -49,6 +49,12 @@ log = logging.getLogger("plotserver.streaming")
 # bounded too, by STREAM_BACKLOG_BYTES.
 MAX_BACKLOG = 100_000
 
+# A fast stream's windows are folded into their checkpoint once its rows since the last hold
+# four windows' worth of values, and at least this many (docs/streaming.md, "Durability"). At
+# 4,000 values (four 500-point windows of x and y) ingest spent 5 µs a point more than at
+# 8,000 (bench (e), paired runs, docs/performance.md).
+CHECKPOINT_MIN_VALUES = 8_000
+
 # The errors that mean the database is away (retry until it is back). Anything else a commit
 # raises is about the batch's content, and retrying that batch as it is would never succeed:
 # it is split up instead, so that a bad value costs its own line and nothing else.
@@ -267,9 +273,11 @@ class Pipeline:
         at, rows, values = self._checkpointed.setdefault(state, (self.loop.time(), 0, 0))
         rows, values = rows + 1, values + chunk.values
         self._checkpointed[state] = (at, rows, values)
-        # A few windows' worth of values (what catch-up keeps anyway): a fold then costs about
-        # as much as the points it folds, and reading a window at most a few windows of rows.
-        window = 4 * sum(t.maxpoints for t in state.traces)
+        # A few windows' worth of values (what catch-up keeps anyway), and at least
+        # CHECKPOINT_MIN_VALUES: a fold has a fixed part (its queries, the window read, hashed
+        # and written: milliseconds) that small windows must spread over enough points, and
+        # reading a window replays at most that many values of rows.
+        window = max(4 * sum(t.maxpoints for t in state.traces), CHECKPOINT_MIN_VALUES)
         return (
             rows >= settings.STREAM_CHECKPOINT_ROWS
             or values > window

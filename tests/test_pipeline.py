@@ -14,6 +14,7 @@ from django.contrib.auth.models import AnonymousUser
 from plots.models import StreamToken, Trace
 from streaming import events
 from streaming.leases import SEQ_SKIP
+from streaming.models import TraceCheckpoint
 from streaming.protocol import parse_line
 from streaming.snapshots import catch_up, snapshot, traces_with_windows
 
@@ -126,6 +127,32 @@ async def test_a_trace_rewritten_while_streaming_keeps_the_rewrite_and_later_poi
 
     (trace,) = await sync_to_async(traces_with_windows)(Trace.objects.filter(plot=plot))
     assert (trace.spec["name"], trace.spec["x"]) == ("rewritten", [-2, -1, 5, 6])
+
+
+@pytest.mark.parametrize(("maxpoints", "values"), [(500, 8000), (10000, 40000)])
+async def test_a_fast_stream_is_checkpointed_once_its_rows_hold_four_windows_of_values_and_at_least_the_minimum(
+    stream, pipeline, maxpoints, values, settings
+):
+    settings.STREAM_CHECKPOINT_ROWS = 10**6
+    settings.STREAM_CHECKPOINT_INTERVAL = 3600
+    plot, token = stream
+    await sync_to_async(Trace.objects.filter(plot=plot).update)(maxpoints=maxpoints)
+    writer = await pipeline.open_writer(token.pk)
+    batch = values // 32  # points of x and y: 16 commits hold exactly `values` values
+    sent = 0
+
+    async def commit_batch() -> int:
+        for update in points(batch, sent):
+            committed = pipeline.submit(writer, update)
+        await committed
+        checkpoint = await sync_to_async(TraceCheckpoint.objects.filter(trace__plot=plot).first)()
+        return checkpoint.seq if checkpoint is not None else 0
+
+    for _ in range(16):
+        folded = await commit_batch()
+        sent += batch
+        assert folded < batch  # not yet: at most the writer's opening
+    assert await commit_batch() == sent + batch  # past the threshold: folded up to the newest
 
 
 @pytest.mark.parametrize("maxpoints", [500, 10000])
