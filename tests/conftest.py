@@ -21,6 +21,22 @@ ARTIFACTS = ROOT / "test-artifacts"
 os.environ.setdefault("REDIS_PREFIX", f"plotserver-test-{uuid.uuid4().hex[:8]}")
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, dropped at the end even when a thread of an in-process
+    test still holds a connection to it: PostgreSQL refuses to drop a database in use, and the
+    database would be left behind with a warning."""
+    yield
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
