@@ -6,18 +6,23 @@
 from __future__ import annotations
 
 from django.db import InterfaceError, OperationalError
+from psycopg_pool import PoolTimeout, TooManyRequests
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 DATABASE_UNAVAILABLE = "The database is unavailable right now; nothing was changed. Try again in a few seconds."
+DATABASE_BUSY = (
+    "Every database connection of this server is in use (DATABASE_POOL_SIZE); nothing was changed."
+    " Try again in a few seconds."
+)
 # Seconds a client is asked to wait before trying again after a 503.
 RETRY_AFTER = 5
 
 
 def json_exception_handler(exc, context):
     if isinstance(exc, (OperationalError, InterfaceError)):
-        return database_unavailable_response()
+        return database_unavailable_response(exc)
     response = exception_handler(exc, context)
     if response is None:
         return None
@@ -26,10 +31,18 @@ def json_exception_handler(exc, context):
     return response
 
 
-def database_unavailable_response() -> Response:
-    """503, the documented answer while the database cannot be reached."""
+def database_unavailable_message(exc: Exception) -> str:
+    """Why a database error means 503: no connection came free in the pool, or none could be made."""
+    if isinstance(exc.__cause__, (PoolTimeout, TooManyRequests)):
+        return DATABASE_BUSY
+    return DATABASE_UNAVAILABLE
+
+
+def database_unavailable_response(exc: Exception) -> Response:
+    """503, the documented answer while the database cannot be reached or is fully in use."""
+    message = database_unavailable_message(exc)
     return Response(
-        {"message": DATABASE_UNAVAILABLE, "errors": [{"message": DATABASE_UNAVAILABLE}]},
+        {"message": message, "errors": [{"message": message}]},
         status=status.HTTP_503_SERVICE_UNAVAILABLE,
         headers={"Retry-After": str(RETRY_AFTER)},
     )

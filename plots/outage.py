@@ -12,7 +12,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
-from plots.errors import DATABASE_UNAVAILABLE, RETRY_AFTER
+from plots.errors import RETRY_AFTER, database_unavailable_message
 
 logger = logging.getLogger("plotserver.outage")
 
@@ -32,12 +32,11 @@ class DatabaseUnavailableMiddleware:
         if not isinstance(exception, (OperationalError, InterfaceError)):
             return None
         logger.warning("database unavailable during %s %s: %s", request.method, request.path, exception)
+        message = database_unavailable_message(exception)
         if request.path.startswith(API_PREFIXES):
-            response: HttpResponse = JsonResponse(
-                {"message": DATABASE_UNAVAILABLE, "errors": [{"message": DATABASE_UNAVAILABLE}]}, status=503
-            )
+            response: HttpResponse = JsonResponse({"message": message, "errors": [{"message": message}]}, status=503)
         else:
             # Rendered without the request: the page's usual context (the user) needs the database.
-            response = HttpResponse(render_to_string("503.html", {"message": DATABASE_UNAVAILABLE}), status=503)
+            response = HttpResponse(render_to_string("503.html", {"message": message}), status=503)
         response["Retry-After"] = str(RETRY_AFTER)
         return response

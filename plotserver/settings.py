@@ -257,14 +257,32 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": dj_database_url.parse(env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"), conn_max_age=600)
-}
+# Every request gives its connection back when it ends (CONN_MAX_AGE 0): under ASGI each request
+# may run on a thread of its own, and a connection kept per thread is one left open per request.
+DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))}
+DATABASES["default"]["CONN_MAX_AGE"] = 0
 # A connection attempt to an unreachable PostgreSQL gives up after this many seconds (a commit
 # then retries): it bounds how long SIGTERM can wait on an attempt in flight.
 DATABASE_CONNECT_TIMEOUT = int(env_number("DATABASE_CONNECT_TIMEOUT", 5, minimum=1, kind=int))
+# PostgreSQL connections come from a pool of this many per process (docs/deployment.md sizes it
+# against max_connections); a request waits up to DATABASE_POOL_TIMEOUT seconds for one, then gets
+# 503 with Retry-After. Connections idle beyond the pool's minimum close one per
+# DATABASE_POOL_MAX_IDLE seconds.
+DATABASE_POOL_SIZE = int(env_number("DATABASE_POOL_SIZE", 10, minimum=2, kind=int))
+DATABASE_POOL_TIMEOUT = env_number("DATABASE_POOL_TIMEOUT", 5, minimum=0.1)
+DATABASE_POOL_MAX_IDLE = env_number("DATABASE_POOL_MAX_IDLE", 60, minimum=1)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = DATABASE_CONNECT_TIMEOUT
+    database_options = DATABASES["default"].setdefault("OPTIONS", {})
+    database_options["connect_timeout"] = DATABASE_CONNECT_TIMEOUT
+    database_options.setdefault("application_name", "plotserver")  # as pg_stat_activity shows it
+    database_options["pool"] = {
+        "min_size": 1,
+        "max_size": DATABASE_POOL_SIZE,
+        "timeout": DATABASE_POOL_TIMEOUT,
+        # Beyond this many requests queued for a connection, the next is refused at once.
+        "max_waiting": 20 * DATABASE_POOL_SIZE,
+        "max_idle": DATABASE_POOL_MAX_IDLE,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets pages read while the ingest batch writes; IMMEDIATE takes the write lock
     # at BEGIN so two writers queue on the busy timeout instead of failing mid-transaction.
@@ -273,7 +291,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, LifespanScope
 from django.conf import settings
+from django.db import connections
 
 from history.pruning import prune_loop
 from streaming import leases
@@ -80,8 +81,17 @@ class Lifespan:
                 if listener is not None:
                     await listener.close()
                 await pipeline.shutdown()
+                close_database_pools()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def close_database_pools() -> None:
+    """Close each PostgreSQL pool's connections as the process stops, rather than cut them off."""
+    for alias in connections:
+        close_pool = getattr(connections[alias], "close_pool", None)
+        if close_pool is not None:
+            close_pool()
 
 
 def install_stop_hook(pipeline: Pipeline) -> None:

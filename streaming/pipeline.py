@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, close_old_connections, connections
+from django.db import InterfaceError, OperationalError, connections
 from django.utils import timezone
 
 from operations import metrics
@@ -536,7 +536,12 @@ class Pipeline:
 
 
 def _in_thread(function: Callable[[*Args], T], args: tuple[*Args]) -> T:
-    close_old_connections()
+    # The store's thread keeps the connection it took from the pool for as long as it works
+    # (requests give theirs back after each one): commits never queue behind requests for a
+    # connection. One that failed is given back, and the next query takes another.
+    for connection in connections.all(initialized_only=True):
+        connection.close_at = None
+        connection.close_if_unusable_or_obsolete()
     return function(*args)
 
 

@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import pytest
-
 from harness.live_server import IntegrationDatabase, free_port
-
-LOCAL_POSTGRES = "postgres://postgres@127.0.0.1:5432/test"
+from tests.postgres import postgres_database
 
 
 class TcpProxy:
@@ -80,29 +76,14 @@ class TcpProxy:
 
 @contextlib.contextmanager
 def proxied_database(tmp_path: Path) -> Iterator[tuple[IntegrationDatabase, TcpProxy, str]]:
-    """A PostgreSQL database of its own, a proxy to it, and the database's URL through the proxy.
-
-    The outage is a cut TCP connection, so these tests need PostgreSQL even when the suite runs on
-    the embedded defaults: DATABASE_URL when it is PostgreSQL, else the local server at
-    TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test). Without one the test is
-    skipped, and under CI failed."""
-    base = os.environ.get("DATABASE_URL", "")
-    if not base.startswith(("postgres://", "postgresql://")):
-        base = os.environ.get("TEST_POSTGRES_URL") or LOCAL_POSTGRES
-    try:
-        import psycopg
-
-        psycopg.connect(base, connect_timeout=5).close()
-    except Exception as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL at {base} is unreachable ({exc}), and CI must run every test")
-        pytest.skip(f"needs PostgreSQL (DATABASE_URL or TEST_POSTGRES_URL): {exc}")
-    database = IntegrationDatabase(tmp_path, base)
-    direct = urlsplit(database.url)
-    proxy = TcpProxy(direct.hostname, direct.port or 5432).start()
-    netloc = direct.netloc.rsplit("@", 1)[0] + f"@127.0.0.1:{proxy.port}"
-    try:
-        yield database, proxy, urlunsplit(direct._replace(netloc=netloc))
-    finally:
-        proxy.close()
-        database.drop()
+    """A PostgreSQL database of its own (tests/postgres.py), a proxy to it, and the database's URL
+    through the proxy. The outage is a cut TCP connection, so these tests need PostgreSQL even when
+    the suite runs on the embedded defaults."""
+    with postgres_database(tmp_path) as database:
+        direct = urlsplit(database.url)
+        proxy = TcpProxy(direct.hostname, direct.port or 5432).start()
+        netloc = direct.netloc.rsplit("@", 1)[0] + f"@127.0.0.1:{proxy.port}"
+        try:
+            yield database, proxy, urlunsplit(direct._replace(netloc=netloc))
+        finally:
+            proxy.close()
