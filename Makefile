@@ -40,9 +40,10 @@ test: venv
 screenshots: venv
 	$(BIN)/python -m harness.screenshots
 
-# ruff (lint and format), then mypy (configured in pyproject.toml: strict on streaming/).
+# ruff (lint and format), mypy (configured in pyproject.toml: strict on streaming/), then the
+# layers and no import cycle (lint-imports, [tool.importlinter] in pyproject.toml).
 lint: venv
-	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports
 
 bench: venv
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -254,7 +254,7 @@ def bulk_tokens(env: Environment, username: str, count: int) -> list[str]:
     """
     code = (
         "from django.contrib.auth import get_user_model\n"
-        "from plots.models import StreamToken\n"
+        "from core.models import StreamToken\n"
         f"owner = get_user_model().objects.get(username={username!r})\n"
         f"made = StreamToken.objects.bulk_create([StreamToken(owner=owner) for _ in range({count})])\n"
         "print('\\n'.join('token ' + t.token for t in made))\n"

@@ -101,10 +101,10 @@ def bench_commit(env: dict) -> list[tuple[str, str, str]]:
     from django.db import transaction
     from django.utils import timezone
 
-    from plots.models import Plot, StreamToken, Trace
-    from streaming.protocol import parse_line
+    from core.models import Plot, StreamToken, Trace
+    from core.protocol import parse_line
+    from core.window import apply_update
     from streaming.store import commit_chunks, load_stream
-    from streaming.window import apply_update
 
     owner = get_user_model().objects.create_user(f"bench{time.time_ns()}")
     token = StreamToken.objects.create(owner=owner)

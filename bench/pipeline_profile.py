@@ -80,7 +80,7 @@ def manage(code: Path, env: dict, *args: str) -> str:
 
 SETUP = """
 from django.contrib.auth import get_user_model
-from plots.models import Plot, StreamToken, Trace
+from core.models import Plot, StreamToken, Trace
 owner = get_user_model().objects.create_user("bench")
 for i in range({producers}):
     token = StreamToken.objects.create(owner=owner)

@@ -1,4 +1,4 @@
-"""Columns of points packed as arrays, and back: what a HistoryBlock stores (history/models.py).
+"""Columns of points packed as arrays, and back: what a HistoryBlock stores (core/models/history.py).
 
 A column whose values are all numbers, or all date strings written in one format, is packed
 (8 bytes a point before compression, consecutive whole numbers and dates delta-coded so that

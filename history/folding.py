@@ -23,12 +23,10 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils.dateparse import parse_datetime
 
+from core.models import HistoryBlock, HistoryFold, Run, StreamChunk, Trace, TraceCheckpoint
+from core.retention import WINDOW
 from history.blocks import pack, to_bytes
-from history.models import HistoryBlock, HistoryFold, Run
 from history.ranges import Columns, add_updates, as_list, keeps_history, x_axis
-from history.retention import WINDOW
-from plots.models import Trace
-from streaming.models import StreamChunk, TraceCheckpoint
 
 # Stored rows decoded per query while folding.
 FOLD_PAGE_ROWS = 200

@@ -9,7 +9,7 @@ then, as below, rows no plot keeps at all (those not folded yet included); and l
 runs whose points are all gone (history/runs.py `forget_runs`), whatever the plots' retention,
 so that a stream starting run after run keeps no more of them than of its points.
 
-A stream's rows (streaming/models.py StreamChunk) serve every plot whose traces show it, so a
+A stream's rows (core/models/streams.py StreamChunk) serve every plot whose traces show it, so a
 row goes only when each of those plots lets it go: a duration plot once the row is older than
 its duration, a point-count plot once the row's lines are not among the newest that many, a
 "window" plot once its checkpoint holds the row (what the stream's checkpoint trims by itself
@@ -31,12 +31,10 @@ from django.db import connection, transaction
 from django.db.models import Min
 from django.utils import timezone
 
+from core.models import HistoryBlock, HistoryFold, StreamChunk, StreamToken, Trace, TraceCheckpoint
+from core.retention import WINDOW, parse_retention
 from history.folding import fold_trace, history_trace_ids, settle_marks
-from history.models import HistoryBlock, HistoryFold
-from history.retention import WINDOW, parse_retention
 from history.runs import forget_runs, streams_with_runs
-from plots.models import StreamToken, Trace
-from streaming.models import StreamChunk, TraceCheckpoint
 
 log = logging.getLogger("plotserver.history")
 

@@ -1,7 +1,7 @@
 """Reading a trace's stored history: its points in a range of x, downsampled or raw.
 
 A trace's history is the points its stream appended (the `extend` deltas of the stored rows,
-streaming/models.py), in the order they were accepted, as far back as the plot's retention
+core/models/streams.py), in the order they were accepted, as far back as the plot's retention
 keeps rows. A plot that keeps only its window, and a trace without a stream, read their
 current window instead. A line that replaces a trace's arrays with longer ones resets the
 window but adds no history points.
@@ -26,15 +26,13 @@ import orjson
 from django.db import connection, transaction
 from tsdownsample import LTTBDownsampler, MinMaxDownsampler
 
+from core.models import HistoryBlock, HistoryFold, StreamChunk, Trace
+from core.models.windows import traces_with_windows
+from core.protocol import APPENDABLE, PER_POINT_ATTRIBUTES
+from core.retention import WINDOW
+from core.window import get_path
 from history.blocks import Packed, from_bytes, pack
-from history.models import HistoryBlock, HistoryFold
-from history.retention import WINDOW
 from history.runs import RunSpan
-from plots.models import Trace
-from streaming.models import StreamChunk
-from streaming.protocol import APPENDABLE, PER_POINT_ATTRIBUTES
-from streaming.snapshots import traces_with_windows
-from streaming.window import get_path
 
 METHODS = ("none", "minmax", "lttb")
 # Rows read per query by a download: one page of the (token, last_seq) index at a time.

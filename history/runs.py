@@ -1,7 +1,7 @@
 """A stream's runs: spans of its sequence numbers, listed with whether their points are kept.
 
 Run 1 starts at the stream's first update and has no row; each later run is a Run row written
-with its first update (history/models.py). A run ends where the next begins; the newest is the
+with its first update (core/models/history.py). A run ends where the next begins; the newest is the
 current one. A range read of one run (`?run=N`, history/ranges.py) takes the points of its
 span, and folding never puts two runs in one block (history/folding.py), so that read skips
 every other run's blocks whole.
@@ -14,10 +14,8 @@ from datetime import datetime
 
 from django.db import transaction
 
-from history.models import HistoryBlock, Run
-from history.retention import WINDOW
-from plots.models import Plot, StreamToken, Trace
-from streaming.models import StreamChunk
+from core.models import HistoryBlock, Plot, Run, StreamChunk, StreamToken, Trace
+from core.retention import WINDOW
 
 # The newest runs a listing shows: older ones are still read by number.
 MAX_RUNS_LISTED = 500

@@ -28,13 +28,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from history.models import Run
+from core.models import Plot, Run, StreamToken, Trace
+from core.protocol import LineRejected, parse_run
 from history.ranges import METHODS, BadRange, Bound, Columns, history_pages, parse_bound, ranged_pages, read_range
 from history.ranges import select as select_points
 from history.runs import RunSpan, listed_runs, plot_runs, run_answer, run_span
-from plots.models import StreamToken, Trace
-from plots.viewsets import visible_plot
-from streaming.protocol import LineRejected, parse_run
 from streaming.runs import RunNotStarted, start_run
 
 DEFAULT_MAX_POINTS = 2000
@@ -75,7 +73,7 @@ class TracePointsView(APIView):
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request, plot_pk: str, index: str) -> Response | StreamingHttpResponse:
-        plot = visible_plot(request, plot_pk)
+        plot = Plot.objects.visible_or_404(request.user, request.query_params.get("share_key"), plot_pk)
         if not index.isdigit():
             raise NotFound("No such trace.")
         trace = get_object_or_404(Trace.objects.select_related("plot"), plot=plot, index=int(index))
@@ -209,7 +207,7 @@ class PlotRunsView(APIView):
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request, plot_pk: str) -> Response:
-        plot = visible_plot(request, plot_pk)
+        plot = Plot.objects.visible_or_404(request.user, request.query_params.get("share_key"), plot_pk)
         return Response({"plot": plot.pk, "retention": plot.retention, "streams": plot_runs(plot)})
 
 

@@ -10,4 +10,5 @@ class OperationsConfig(AppConfig):
         # Every process defines the metrics as it starts, so each worker reports from its first
         # moment (in multi-process mode: has its files), not from its first /metrics request;
         # the OpenAPI extensions register themselves on import.
-        from operations import metrics, openapi  # noqa: F401
+        from base import metrics  # noqa: F401
+        from operations import exposition, openapi  # noqa: F401

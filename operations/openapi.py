@@ -10,7 +10,7 @@ SCHEMA_VIEWS = ("/api/schema/", "/api/docs/", "/api/redoc/")
 class ApiKeyScheme(OpenApiAuthenticationExtension):
     """The REST API's credentials: HTTP Basic with the username and an API key as password."""
 
-    target_class = "plots.authentication.ApiKeyAuthentication"
+    target_class = "web.authentication.ApiKeyAuthentication"
     name = "apiKey"
 
     def get_security_definition(self, auto_schema):
@@ -39,7 +39,7 @@ def only_the_rest_api(endpoints):
 
 ERROR_SCHEMA = {
     "type": "object",
-    "description": "Every API error has this shape (plots/errors.py).",
+    "description": "Every API error has this shape (web/errors.py).",
     "properties": {
         "message": {"type": "string", "description": "The first error, for people."},
         "errors": {

@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from operations import metrics
+from operations import exposition
 from operations.health import readiness
 
 
@@ -52,4 +52,4 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         return JsonResponse(
             {"detail": "metrics are for the addresses in METRICS_ALLOWED_IPS or a bearer METRICS_TOKEN"}, status=403
         )
-    return HttpResponse(generate_latest(metrics.registry()), content_type=CONTENT_TYPE_LATEST)
+    return HttpResponse(generate_latest(exposition.registry()), content_type=CONTENT_TYPE_LATEST)

@@ -25,10 +25,10 @@ from django.conf import settings  # noqa: E402
 from django.http.request import split_domain_port, validate_host  # noqa: E402
 from django.utils.http import is_same_domain  # noqa: E402
 
-from plots.body_limit import BoundedBody  # noqa: E402
 from plotserver import log_redaction  # noqa: E402
-from streaming.lifespan import Lifespan  # noqa: E402
+from plotserver.lifespan import Lifespan  # noqa: E402
 from streaming.routing import StreamOrDjango, websocket_urlpatterns  # noqa: E402
+from web.body_limit import BoundedBody  # noqa: E402
 
 log = logging.getLogger("plotserver")
 

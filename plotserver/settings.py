@@ -16,7 +16,7 @@ import dj_database_url
 import plotly
 from django.core.exceptions import ImproperlyConfigured
 
-from history.retention import normalize_retention
+from core.retention import normalize_retention
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -220,9 +220,11 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
-    "plots",
+    # The data core first, then what stands on it (docs/architecture.md shows the layers).
+    "core",
     "streaming",
     "history",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -234,7 +236,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "plots.outage.DatabaseUnavailableMiddleware",
+    "web.outage.DatabaseUnavailableMiddleware",
 ]
 if CONTENT_SECURITY_POLICY_ON:
     MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
@@ -320,14 +322,14 @@ LOGOUT_REDIRECT_URL = "plot-list"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "plots.authentication.ApiKeyAuthentication",
+        "web.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["plots.parsers.BoundedJSONParser"],
-    "EXCEPTION_HANDLER": "plots.errors.json_exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "plots.pagination.PageNumberPagination",
+    "DEFAULT_PARSER_CLASSES": ["web.parsers.BoundedJSONParser"],
+    "EXCEPTION_HANDLER": "web.errors.json_exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "web.pagination.PageNumberPagination",
     "PAGE_SIZE": API_PAGE_SIZE,
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"user": THROTTLE_API_USER, "auth_failures": THROTTLE_AUTH_FAILURES},
@@ -374,7 +376,7 @@ LOGGING: dict[str, Any] = {
         # The Redis channel layer logs a traceback a second while Redis is away: one a minute.
         "channels_redis": {"handlers": ["once_a_minute"], "level": "WARNING", "propagate": False},
     },
-    "filters": {"once_a_minute": {"()": "plotserver.rate_limited_log.RateLimitFilter", "interval": 60.0}},
+    "filters": {"once_a_minute": {"()": "base.rate_limited_log.RateLimitFilter", "interval": 60.0}},
 }
 
 # -- Operations: health, readiness, metrics, log format (docs/deployment.md) ---------------------

@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from operations import views as operations
-from plots.authentication import ThrottledLoginView
+from web.authentication import ThrottledLoginView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", include("plots.plotly_api.urls")),  # Plotly's own clients: /v2/..., /clientresp
-    path("", include("plots.urls")),
+    path("", include("web.plotly_api.urls")),  # Plotly's own clients: /v2/..., /clientresp
+    path("", include("history.urls")),  # before web's routers, which would take these paths
+    path("", include("web.urls")),
 ]

@@ -9,7 +9,7 @@ import json
 
 from asgiref.typing import ASGIReceiveCallable, HTTPScope
 
-from plotserver.asgi_types import HTTPSend
+from base.asgi_types import HTTPSend
 from streaming.ingest import TOKEN_HEADER, ConnectionLost, Outcome, Reader, serve_stream
 
 TOKEN_HEADER_BYTES = TOKEN_HEADER.encode()

@@ -23,7 +23,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from plotserver.rate_limited_log import RateLimitedLog
+from base.rate_limited_log import RateLimitedLog
 
 log = logging.getLogger("plotserver.streaming")
 _failures = RateLimitedLog(log)
@@ -151,15 +151,17 @@ async def publish_updates(plot_id: int, updates: list[StreamUpdate]) -> None:
     await channel_layer().group_send(plot_group(plot_id), message)
 
 
-def announce_plot_changed(plot_id: int) -> None:
-    """Tell the plot's viewers it was edited: they take a fresh snapshot. Sent by
-    `Plot.changed()` once the edit committed (the revision bump is the edit's own); call that,
-    not this. Called from sync code."""
+def announce_plot_changed(sender: object, plot_id: int, **kwargs: object) -> None:
+    """Tell the plot's viewers it was edited: they take a fresh snapshot. The receiver of the
+    core's `plot_changed`, which `Plot.changed()` sends once the edit committed (the revision
+    bump is the edit's own); call that, not this. Called from sync code."""
     message: PlotChanged = {"type": "plot.changed", "plot": plot_id}
     _send_from_sync(plot_group(plot_id), message)
 
 
-def announce_revoked(token_id: int) -> None:
+def announce_revoked(sender: object, token_id: int, **kwargs: object) -> None:
+    """Tell the process holding the token's stream to end it (410): the receiver of the core's
+    `token_revoked`, which `StreamToken.revoke()` sends once the revocation committed."""
     message: StreamRevoke = {"type": "stream.revoke", "token_id": token_id}
     _send_from_sync(stream_group(token_id), message)
 

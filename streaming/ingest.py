@@ -19,11 +19,11 @@ from typing import NotRequired, TypedDict
 from django.conf import settings
 from django.utils import timezone
 
-from operations import metrics
-from plotserver.rate_limited_log import RateLimitedLog
+from base import metrics
+from base.rate_limited_log import RateLimitedLog
+from core.protocol import LineFramer, LineRejected, Update, parse_line
 from streaming import events, leases
 from streaming.pipeline import OUTAGE_ERRORS, Pipeline, get_pipeline
-from streaming.protocol import LineFramer, LineRejected, Update, parse_line
 from streaming.store import load_stream
 from streaming.stream_state import StreamState
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 from django.db import models, transaction
 from django.utils import timezone
 
-from plots.models import StreamToken, Trace
+from core.models import StreamToken, Trace
 
 # How long a stream counts as connected after its process last said so (see renew_leases).
 LEASE = timedelta(seconds=10)

@@ -23,7 +23,7 @@ from http import HTTPStatus
 
 from django.conf import settings
 
-from plotserver.http import connection_limits, json_answer
+from base.connections import connection_limits, json_answer
 from streaming.ingest import TOKEN_HEADER, ConnectionLost, FramingError, Outcome, Reader, serve_stream
 
 log = logging.getLogger("plotserver.streaming")

@@ -28,11 +28,11 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 from django.utils import timezone
 
-from operations import metrics
-from plotserver.rate_limited_log import RateLimitedLog
+from base import metrics
+from base.rate_limited_log import RateLimitedLog
+from core.protocol import Update
 from streaming import events, leases, store
 from streaming.events import StreamUpdate
-from streaming.protocol import Update
 from streaming.store import Loaded
 from streaming.stream_state import Chunk, StreamState
 

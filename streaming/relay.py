@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, cast
 import orjson
 from django.conf import settings
 
-from plotserver.rate_limited_log import RateLimitedLog
+from base.rate_limited_log import RateLimitedLog
 from streaming import events
 from streaming.events import PlotMessage, StreamUpdate
 from streaming.viewer_messages import Presence, ServerMessage, Updates

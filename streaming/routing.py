@@ -7,7 +7,7 @@ from typing import Any, cast
 from asgiref.typing import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, HTTPScope
 from django.urls import path
 
-from plotserver.asgi_types import HTTPSend
+from base.asgi_types import HTTPSend
 from streaming.consumers import StreamIngestConsumer, stream_token_of
 from streaming.viewer import PlotViewerConsumer
 

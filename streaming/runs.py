@@ -1,6 +1,6 @@
 """Starting a run from outside the stream (POST /api/streams/<id>/runs/), in sequence with it.
 
-A producer starts a run with a line (`{"run": "new"}`, streaming/protocol.py) where it writes
+A producer starts a run with a line (`{"run": "new"}`, core/protocol.py) where it writes
 it. A run the API starts must land between two of the stream's updates just the same, so it
 goes through the token's one writer: the process holding the token's open stream submits it as
 that stream's next update (asked by a `stream.run` message when that is another process); when

@@ -19,14 +19,13 @@ from django.db import connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from history.models import Run
-from history.retention import WINDOW
-from plots.models import Plot, StreamToken, Trace
+from core.models import Plot, Run, StreamChunk, StreamToken, Trace, TraceCheckpoint
+from core.models.windows import checkpoint_of, current_windows, spec_hash
+from core.retention import WINDOW
+from core.window import merge_layout
 from streaming.leases import SEQ_SKIP
-from streaming.models import StreamChunk, TraceCheckpoint
-from streaming.snapshots import checkpoint_of, current_windows, history_budget, retention, spec_hash
+from streaming.snapshots import history_budget, retention
 from streaming.stream_state import Chunk, LiveTrace, Signature, StreamState, signature_of
-from streaming.window import merge_layout
 
 # What a checkpoint hands back to the writer: its traces' windows, the plot revisions and the
 # signature they were read with.

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from core.protocol import Update
+from core.window import apply_delta, apply_update
 from streaming.events import StreamUpdate
-from streaming.protocol import Update
-from streaming.window import apply_delta, apply_update
 
 
 @dataclass(slots=True)

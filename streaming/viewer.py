@@ -29,8 +29,8 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
-from operations import metrics
-from plotserver.asgi_types import WebSocketSend
+from base import metrics
+from base.asgi_types import WebSocketSend
 from streaming import snapshots
 from streaming.events import StreamUpdate
 from streaming.relay import Frame, UpdateBatch, encode, get_relay

@@ -98,7 +98,7 @@ def new_member(env: dict[str, str], base_url: str, *, staff: bool = False) -> Me
     username = f"member{uuid.uuid4().hex[:8]}"
     password = uuid.uuid4().hex
     script = (
-        "from django.contrib.auth import get_user_model; from plots.models import ApiKey; "
+        "from django.contrib.auth import get_user_model; from core.models import ApiKey; "
         f"User = get_user_model(); u = User.objects.create_user({username!r}, password={password!r}, "
         f"is_staff={staff}, is_superuser={staff}); print(ApiKey.issue(u))"
     )

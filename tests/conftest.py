@@ -68,7 +68,7 @@ def bob(django_user_model):
 @pytest.fixture
 def alices_plot(alice):
     """A public plot of alice's, one trace (maxpoints 100) fed by one stream token: `plot.token`."""
-    from plots.models import Plot, StreamToken, Trace
+    from core.models import Plot, StreamToken, Trace
 
     plot = Plot.objects.create(owner=alice, sharing=Plot.PUBLIC)
     token = StreamToken.objects.create(owner=alice)
@@ -196,7 +196,7 @@ async def stream_pipeline():
 @pytest.fixture
 def stream(alice):
     """A plot of alice's with one trace bound to a stream token of hers: (plot, token)."""
-    from plots.models import Plot, StreamToken, Trace
+    from core.models import Plot, StreamToken, Trace
 
     plot = Plot.objects.create(owner=alice)
     token = StreamToken.objects.create(owner=alice)

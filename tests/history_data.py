@@ -8,9 +8,8 @@ from datetime import datetime
 import orjson
 from django.utils import timezone
 
-from plots.models import Plot, StreamToken, Trace
-from streaming.models import StreamChunk
-from streaming.protocol import parse_line
+from core.models import Plot, StreamChunk, StreamToken, Trace
+from core.protocol import parse_line
 from streaming.store import commit_chunks, load_stream
 
 

@@ -5,7 +5,7 @@ import base64
 import pytest
 from rest_framework.test import APIClient
 
-from plots.models import ApiKey
+from core.models import ApiKey
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,6 @@
 """A deeply nested JSON body is a 400 with a message on every route, never a 500 (finding 1).
 
-One parser (plots/parsers.py) bounds the nesting of every JSON body: the REST API's, Plotly's
+One parser (web/parsers.py) bounds the nesting of every JSON body: the REST API's, Plotly's
 v2 routes', /clientresp's form fields and the pages' pasted JSON.
 """
 
@@ -15,8 +15,8 @@ from urllib.parse import urlencode
 import pytest
 from rest_framework.test import APIClient
 
-from plots.models import ApiKey, Plot
-from plots.parsers import load_json, nesting_depth
+from core.models import ApiKey, Plot
+from web.parsers import load_json, nesting_depth
 
 pytestmark = pytest.mark.django_db
 

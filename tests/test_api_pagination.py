@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from plots.models import Plot, StreamToken, Trace
+from core.models import Plot, StreamToken, Trace
 
 pytestmark = pytest.mark.django_db
 

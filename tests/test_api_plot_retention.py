@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from plots.models import Plot
+from core.models import Plot
 
 pytestmark = pytest.mark.django_db
 

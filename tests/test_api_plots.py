@@ -2,7 +2,7 @@
 
 import pytest
 
-from plots.models import Plot, StreamToken
+from core.models import Plot, StreamToken
 
 pytestmark = pytest.mark.django_db
 

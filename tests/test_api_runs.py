@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from plots.models import StreamToken
+from core.models import StreamToken
 from tests.history_data import commit_points, streamed_plot
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@
 
 import pytest
 
-from plots.models import StreamToken
+from core.models import StreamToken
 
 pytestmark = pytest.mark.django_db
 

@@ -2,10 +2,10 @@
 
 import pytest
 
-from plots.models import Plot, StreamToken, Trace
-from plots.serializers import TraceSerializer
-from streaming.snapshots import traces_with_windows
+from core.models import Plot, StreamToken, Trace
+from core.models.windows import traces_with_windows
 from tests.writers import commit_lines, open_writer
+from web.serializers import TraceSerializer
 
 pytestmark = pytest.mark.django_db
 

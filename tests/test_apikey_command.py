@@ -5,7 +5,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from plots.models import ApiKey
+from core.models import ApiKey
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,8 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from core.models import ApiKey
 from harness.live_server import Api, new_user
-from plots.models import ApiKey
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,7 @@
 
 import pytest
 
-from plots.models import Plot
+from core.models import Plot
 
 pytestmark = pytest.mark.django_db
 

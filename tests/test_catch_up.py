@@ -3,8 +3,7 @@
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
-from plots.models import Plot, StreamToken, Trace
-from streaming.models import StreamChunk
+from core.models import Plot, StreamChunk, StreamToken, Trace
 from streaming.snapshots import catch_up, history_budget, snapshot
 from tests.writers import commit_lines, open_writer
 
@@ -80,7 +79,7 @@ def test_a_viewer_ahead_of_what_was_stored_gets_a_snapshot(alice):
     plot, token = stream_with_one_trace(alice, maxpoints=10)
     writer = open_writer(token)
     commit_lines(writer, b'{"x": 1, "y": 1}')
-    sent = writer.accept(__import__("streaming.protocol").protocol.parse_line(b'{"x": 2, "y": 2}'))
+    sent = writer.accept(__import__("core.protocol").protocol.parse_line(b'{"x": 2, "y": 2}'))
     # Seq 2 reached the viewer, then the writer crashed before storing it.
     position = {"revision": plot.revision, "streams": {str(token.pk): sent[0][1]["seq"]}}
     message = catch_up(plot.pk, AnonymousUser(), None, position)

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import pytest
 from rest_framework.test import APIClient
 
-from plots.models import ApiKey, Plot, StreamToken
+from core.models import ApiKey, Plot, StreamToken
 
 pytestmark = pytest.mark.django_db
 

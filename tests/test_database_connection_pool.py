@@ -21,8 +21,8 @@ import pytest
 
 from harness.live_server import Api, new_user, wait_for
 from harness.producer import RawStream
-from plots.errors import DATABASE_BUSY
 from tests.postgres import postgres_database
+from web.errors import DATABASE_BUSY
 
 CLIENTS = 8
 READS_EACH = 40

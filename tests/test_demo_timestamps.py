@@ -1,6 +1,6 @@
 """The demo producer's x values only ever move forward, across every turn of a second."""
 
-from plots.management.commands.demo import timestamp
+from web.management.commands.demo import timestamp
 
 
 def test_a_timestamp_is_utc_to_the_millisecond():

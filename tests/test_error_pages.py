@@ -15,7 +15,7 @@ def test_a_missing_page_is_a_branded_404_with_a_way_back(client):
 
 
 def test_a_private_plot_looks_like_a_missing_one(client, alice):
-    from plots.models import Plot
+    from core.models import Plot
 
     plot = Plot.objects.create(owner=alice, sharing=Plot.PRIVATE)
     response = client.get(plot.get_absolute_url())

@@ -2,7 +2,7 @@
 
 import pytest
 
-from plots.models import Plot, StreamToken, Trace
+from core.models import Plot, StreamToken, Trace
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +37,7 @@ def test_a_token_in_the_layout_is_refused(as_alice, token):
 
 
 def test_plotly_routes_keep_old_names_but_take_the_token_out(alice, token, client):
-    from plots.models import ApiKey
+    from core.models import ApiKey
 
     key = ApiKey.issue(alice)
     figure = {

@@ -12,12 +12,11 @@ import pytest
 from django.utils import timezone
 from tsdownsample import LTTBDownsampler
 
+from core.models import HistoryBlock, Plot, Trace
 from history.folding import FoldConflict, fold_history
 from history.folding import _write as write_blocks
-from history.models import HistoryBlock
 from history.pruning import prune_history
 from history.ranges import Columns, as_list, history_pages, read_range
-from plots.models import Plot, Trace
 from tests.history_data import commit_points, stored_rows, streamed_plot
 
 pytestmark = pytest.mark.django_db

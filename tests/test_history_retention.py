@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core.models import Plot, Trace
 from history.pruning import prune_history
 from history.ranges import as_list, read_range
-from plots.models import Plot, Trace
 from tests.history_data import commit_points, stored_rows, streamed_plot
 
 pytestmark = pytest.mark.django_db

@@ -10,10 +10,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core.models import HistoryBlock, Plot, Run
 from history.folding import fold_history
-from history.models import HistoryBlock, Run
 from history.pruning import prune_history
-from plots.models import Plot
 from tests.history_data import commit_points, stored_rows, streamed_plot, token_of
 
 pytestmark = pytest.mark.django_db

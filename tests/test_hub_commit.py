@@ -8,10 +8,10 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import connections
 
-from plots.models import Plot, StreamToken, Trace
+from core.models import Plot, StreamToken, Trace
+from core.models.windows import traces_with_windows
+from core.protocol import Update
 from streaming.pipeline import Pipeline
-from streaming.protocol import Update
-from streaming.snapshots import traces_with_windows
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

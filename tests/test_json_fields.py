@@ -5,8 +5,8 @@ import math
 
 import pytest
 
-from plots.models import Plot, Trace
-from plotserver.fastjson import FastJSONDecoder
+from base.fastjson import FastJSONDecoder
+from core.models import Plot, Trace
 
 
 @pytest.mark.django_db

@@ -1,6 +1,6 @@
 """LineFramer: lines are split on newlines, whatever the chunk boundaries."""
 
-from streaming.protocol import LineFramer
+from core.protocol import LineFramer
 
 
 def test_it_splits_one_chunk_into_its_lines():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from streaming.protocol import PER_POINT_ATTRIBUTES, LineRejected, flatten, parse_line
+from core.protocol import PER_POINT_ATTRIBUTES, LineRejected, flatten, parse_line
 
 
 def test_a_blank_line_is_a_heartbeat():

@@ -11,12 +11,12 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.contrib.auth.models import AnonymousUser
 
-from plots.models import StreamToken, Trace
+from core.models import StreamToken, Trace, TraceCheckpoint
+from core.models.windows import traces_with_windows
+from core.protocol import parse_line
 from streaming import events
 from streaming.leases import SEQ_SKIP
-from streaming.models import TraceCheckpoint
-from streaming.protocol import parse_line
-from streaming.snapshots import catch_up, snapshot, traces_with_windows
+from streaming.snapshots import catch_up, snapshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

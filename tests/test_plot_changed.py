@@ -8,7 +8,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from plots.models import Plot, Trace
+from core.models import Plot, Trace
 from streaming.events import plot_group
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ import copy
 import pytest
 from rest_framework.exceptions import ValidationError
 
-from plots.plotly_api.figures import merge_figure
+from web.plotly_api.figures import merge_figure
 
 CURRENT = {
     "data": [{"type": "scatter", "x": [1, 2], "y": [3, 4], "name": "a"}, {"x": [0], "y": [0]}],

@@ -11,7 +11,7 @@ import base64
 import pytest
 from rest_framework.test import APIClient
 
-from plots.models import ApiKey, Grid, Plot, StreamToken
+from core.models import ApiKey, Grid, Plot, StreamToken
 
 pytestmark = pytest.mark.django_db
 

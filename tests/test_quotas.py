@@ -13,8 +13,8 @@ from urllib.parse import urlencode
 import pytest
 from rest_framework.test import APIClient
 
+from core.models import ApiKey, Plot, StreamToken, Trace
 from harness.live_server import new_user
-from plots.models import ApiKey, Plot, StreamToken, Trace
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from plotserver.rate_limited_log import RateLimitedLog
+from base.rate_limited_log import RateLimitedLog
 
 
 def test_repeats_within_the_interval_are_folded_into_the_next_line(caplog):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from history.models import Run
-from streaming.protocol import LineRejected, parse_line
+from core.models import Run
+from core.protocol import LineRejected, parse_line
 from tests.writers import commit_lines, open_writer
 
 

@@ -12,8 +12,7 @@ from asgiref.sync import sync_to_async
 from django.test import AsyncClient
 from django.utils import timezone
 
-from history.models import Run
-from plots.models import StreamToken
+from core.models import Run, StreamToken
 from streaming.leases import LEASE
 from tests.asgi_clients import Stream, open_viewer
 

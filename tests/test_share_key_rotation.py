@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 from websockets.sync.client import connect
 
-from plots.models import Plot
+from core.models import Plot
 
 SECRET_PLOT = {"title": "s", "sharing": "secret"}
 

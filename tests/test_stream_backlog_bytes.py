@@ -15,11 +15,11 @@ import urllib.request
 import pytest
 from channels.layers import get_channel_layer
 
+from base import metrics
+from core.protocol import parse_line
 from harness.live_server import LiveServer, new_user, wait_for
 from harness.producer import RawStream
-from operations import metrics
 from streaming import events
-from streaming.protocol import parse_line
 from tests.tcp_proxy import proxied_database
 
 

@@ -27,7 +27,7 @@ def test_a_revocation_whose_message_never_arrives_still_ends_the_stream(streamin
     manage(
         "shell",
         "-c",
-        "from django.utils import timezone; from plots.models import StreamToken; "
+        "from django.utils import timezone; from core.models import StreamToken; "
         f"StreamToken.objects.filter(token={token!r}).update(revoked=timezone.now())",
         env=integration_db.env,
     )

@@ -13,9 +13,9 @@ from datetime import timedelta
 import pytest
 from asgiref.sync import sync_to_async
 
-from plots.models import StreamToken, Trace
+from core.models import StreamToken, Trace
+from core.models.windows import traces_with_windows
 from streaming import leases
-from streaming.snapshots import traces_with_windows
 from tests.asgi_clients import Stream, open_viewer
 
 pytestmark = pytest.mark.django_db(transaction=True)

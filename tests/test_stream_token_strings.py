@@ -3,7 +3,7 @@
 
 import re
 
-from plots.models import new_token_string
+from core.models import new_token_string
 
 
 def test_new_tokens_never_begin_with_a_dash_and_stay_32_url_safe_characters():

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.test import Client
 
-from plots.models import StreamToken, isostring
+from core.models import StreamToken, isostring
 
 pytestmark = pytest.mark.django_db
 

@@ -6,9 +6,9 @@ import io
 
 import pytest
 
-from plots.models import Plot, Trace
-from streaming.protocol import COORDINATES, PER_POINT_ATTRIBUTES
-from streaming.window import set_path
+from core.models import Plot, Trace
+from core.protocol import COORDINATES, PER_POINT_ATTRIBUTES
+from core.window import set_path
 
 pytestmark = pytest.mark.django_db
 

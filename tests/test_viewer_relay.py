@@ -11,7 +11,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import connections
 
-from plots.models import Plot
+from core.models import Plot
 from streaming import events
 from streaming.relay import get_relay
 from tests.asgi_clients import Viewer, open_viewer

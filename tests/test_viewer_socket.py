@@ -10,7 +10,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import Client
 
-from plots.models import Plot
+from core.models import Plot
 from tests.asgi_clients import Stream, Viewer, open_viewer
 from tests.writers import commit_lines, open_writer
 

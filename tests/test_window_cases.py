@@ -1,5 +1,5 @@
 """One set of window rules, tests/window/cases.json, held by both sides: the server's window
-(streaming/window.py: apply_update, and apply_delta that replays what is stored) and the
+(core/window.py: apply_update, and apply_delta that replays what is stored) and the
 browser's (plots/static/plots/viewer.js, run in node by tests/window/viewer_window.js with the
 deltas the server sends). A viewer's figure and the stored one never drift apart.
 
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from streaming.protocol import parse_line
-from streaming.window import apply_delta, apply_update, merge_layout
+from core.protocol import parse_line
+from core.window import apply_delta, apply_update, merge_layout
 
 HERE = Path(__file__).resolve().parent / "window"
 CASES = json.loads((HERE / "cases.json").read_text())

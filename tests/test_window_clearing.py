@@ -3,10 +3,10 @@ whatever the trace type, and keeps its styles."""
 
 import pytest
 
-from plots.admin import clear_windows, current_window
-from plots.models import Plot, Trace
-from streaming.protocol import PER_POINT_ATTRIBUTES
-from streaming.window import clear_window, get_path
+from core.models import Plot, Trace
+from core.protocol import PER_POINT_ATTRIBUTES
+from core.window import clear_window, get_path
+from web.admin import clear_windows, current_window
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 """apply_update and merge_layout: Plotly's streaming semantics on a stored trace."""
 
-from streaming.protocol import parse_line
-from streaming.window import apply_update, merge_layout
+from core.protocol import parse_line
+from core.window import apply_update, merge_layout
 
 
 def apply(spec: dict, line: bytes, maxpoints: int = 500) -> dict:

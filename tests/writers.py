@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from streaming.protocol import parse_line
+from core.protocol import parse_line
 from streaming.store import commit_chunks, load_stream
 from streaming.stream_state import StreamState
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management.commands.runserver import Command as DjangoRunserver
 
 # What the reloader watches: plotserver's own code and templates, not the virtualenv.
-WATCHED = ["plotserver", "plots", "streaming", "operations", "templates"]
+WATCHED = ["plotserver", "base", "core", "streaming", "history", "web", "operations", "templates"]
 
 
 class Command(DjangoRunserver):

@@ -1,0 +1,188 @@
+"""Who may write and read through the API: API keys, and the stream tokens producers send."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import datetime
+from typing import TypedDict
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import models, transaction
+from django.db.models.signals import pre_delete
+from django.dispatch import receiver
+from django.utils import timezone
+
+from base import metrics
+from core import quotas
+from core.signals import token_revoked
+
+TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9._~-]{10,64}$")
+
+
+def isostring(moment: datetime | None) -> str | None:
+    """The one time format of plotserver's JSON: ISO 8601, UTC written as `Z` (as the REST
+    API's own date fields are), None for no time."""
+    if moment is None:
+        return None
+    text = moment.isoformat()
+    return f"{text[:-6]}Z" if text.endswith("+00:00") else text
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class ApiKey(models.Model):
+    """A user's one API key. Only its SHA-256 is stored: the key is shown once, when made.
+
+    Keys are 256-bit random strings, so a fast hash is enough (as for any bearer token);
+    a password hasher would cost hundreds of milliseconds on every API call.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_key")
+    key_hash = models.CharField(max_length=64)
+    prefix = models.CharField(max_length=8, help_text="The key's first characters, to tell keys apart.")
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.prefix}…)"
+
+    @classmethod
+    def issue(cls, user: AbstractBaseUser) -> str:
+        """Make (or replace) the user's key and return it in the clear, the only time it is."""
+        key = secrets.token_urlsafe(32)
+        cls.objects.update_or_create(
+            user=user, defaults={"key_hash": _digest(key), "prefix": key[:6], "created": timezone.now()}
+        )
+        return key
+
+    @classmethod
+    def user_for(cls, username: str, key: str) -> AbstractBaseUser | None:
+        api_key = cls.objects.select_related("user").filter(user__username=username).first()
+        if api_key is None or not hmac.compare_digest(api_key.key_hash, _digest(key)):
+            return None
+        return api_key.user if api_key.user.is_active else None
+
+
+class LastError(TypedDict):
+    line: int | None
+    message: str
+    at: str | None
+
+
+class TokenStatus(TypedDict):
+    """A stream token's status as JSON: the REST API and the settings page show this shape."""
+
+    connected: bool
+    revoked: str | None
+    connected_since: str | None
+    remote_addr: str
+    last_write_at: str | None
+    accepted: int
+    rejected: int
+    last_error: LastError | None
+    takeovers: int
+    last_seq: int
+
+
+def new_token_string() -> str:
+    """24 random bytes: 192 bits, URL-safe, 32 characters. Never one that begins with "-", which
+    a command line (`plotserver-stream --token TOKEN`, curl, ...) would read as an option."""
+    while (token := secrets.token_urlsafe(24)).startswith("-"):
+        pass
+    return token
+
+
+class StreamToken(models.Model):
+    """The credential a producer sends in `plotly-streamtoken`, and the live state of its stream.
+
+    A token may drive several traces, in one plot or several. The status fields are written
+    by the ingest batches (see streaming/store.py), never by a request handler.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stream_tokens")
+    token = models.CharField(max_length=64, unique=True, default=new_token_string)
+    name = models.CharField(max_length=100, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+    revoked = models.DateTimeField(null=True, blank=True)
+
+    connected = models.BooleanField(default=False)
+    holder = models.CharField(max_length=32, blank=True, help_text="The open connection that holds the stream.")
+    lease_until = models.DateTimeField(
+        null=True, blank=True, help_text="The holding process renews this while it lives; a crashed one stops."
+    )
+    connected_since = models.DateTimeField(null=True, blank=True)
+    remote_addr = models.CharField(max_length=100, blank=True)
+    last_write_at = models.DateTimeField(null=True, blank=True)
+    accepted = models.BigIntegerField(default=0, help_text="Lines accepted, over the token's life.")
+    rejected = models.BigIntegerField(default=0, help_text="Lines rejected, over the token's life.")
+    last_error = models.TextField(blank=True)
+    last_error_line = models.BigIntegerField(null=True, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    takeovers = models.IntegerField(default=0, help_text="Connections closed because a newer one came.")
+    last_seq = models.BigIntegerField(default=0, help_text="Sequence number of the newest update.")
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return self.name or f"{self.token[:6]}…"
+
+    def save(self, *args, **kwargs) -> None:
+        if self._state.adding:
+            quotas.check_new_token(StreamToken.objects.filter(owner=self.owner, revoked__isnull=True).count())
+        super().save(*args, **kwargs)
+
+    @staticmethod
+    def live(prefix: str = "") -> models.Q:
+        """The query form of is_connected, for filters: `prefix` leads to the token."""
+        return models.Q(**{f"{prefix}connected": True, f"{prefix}lease_until__gt": timezone.now()})
+
+    @property
+    def is_connected(self) -> bool:
+        return self.connected and self.lease_until is not None and self.lease_until > timezone.now()
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked is not None
+
+    def status(self) -> TokenStatus:
+        """The live state of the token's stream, as every place that shows it renders it."""
+        last_error: LastError | None = None
+        if self.last_error:
+            last_error = {"line": self.last_error_line, "message": self.last_error, "at": isostring(self.last_error_at)}
+        return {
+            "connected": self.is_connected,
+            "revoked": isostring(self.revoked),
+            "connected_since": isostring(self.connected_since),
+            "remote_addr": self.remote_addr,
+            "last_write_at": isostring(self.last_write_at),
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "last_error": last_error,
+            "takeovers": self.takeovers,
+            "last_seq": self.last_seq,
+        }
+
+    def revoke(self) -> None:
+        """Refuse new streams and end the open one (410), on whichever process holds it."""
+        if self.revoked is None:
+            self.revoked = timezone.now()
+            self.save(update_fields=["revoked"])
+            metrics.REVOCATIONS.inc()
+        token_id = self.pk
+        transaction.on_commit(lambda: token_revoked.send(sender=StreamToken, token_id=token_id))
+
+
+@receiver(pre_delete, sender=StreamToken)
+def revoke_before_delete(sender, instance: StreamToken, **kwargs) -> None:
+    """A token deleted (by the admin, or with its owner) is a token revoked: its open stream
+    ends with 410, by the one rule."""
+    instance.revoke()

@@ -1,0 +1,162 @@
+"""How an update changes a trace's rolling window and a plot's layout. Pure functions.
+
+The browser applies the deltas these return with the same rules (static/plots/viewer.js), so
+a viewer's figure and the stored one never drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.protocol import APPENDABLE, COORDINATES, PER_POINT_ATTRIBUTES, Update
+
+
+def get_path(container: dict[str, Any], path: str) -> object:
+    if "." not in path:  # most paths: x, y, text
+        return container.get(path) if isinstance(container, dict) else None
+    for key in path.split("."):
+        if not isinstance(container, dict) or key not in container:
+            return None
+        container = container[key]
+    return container
+
+
+def set_path(container: dict[str, Any], path: str, value: object) -> None:
+    *parents, last = path.split(".")
+    for key in parents:
+        child = container.get(key)
+        if not isinstance(child, dict):
+            child = container[key] = {}
+        container = child
+    if value is None:
+        # null resets an attribute to its default, as it does in Plotly.relayout / restyle.
+        container.pop(last, None)
+    else:
+        container[last] = value
+
+
+def trim(values: list[Any], maxpoints: int) -> list[Any]:
+    """Keep the newest `maxpoints` values, in place."""
+    excess = len(values) - maxpoints
+    if excess > 0:
+        del values[:excess]
+    return values
+
+
+def point_count(spec: dict[str, Any]) -> int:
+    return max((len(v) for k in COORDINATES if isinstance(v := spec.get(k), list)), default=0)
+
+
+def clear_window(spec: dict[str, Any]) -> list[str]:
+    """Empty a trace's window in place: every per-point attribute it holds, its styles kept.
+    Returns the paths it emptied.
+
+    Coordinates and labels stay as empty arrays; a per-point style (`marker.color`, ...) goes
+    back to its default."""
+    paths = [path for path in PER_POINT_ATTRIBUTES if isinstance(get_path(spec, path), list)]
+    clear_paths(spec, paths)
+    return paths
+
+
+def clear_paths(spec: dict[str, Any], paths: list[str]) -> None:
+    """Empty these per-point attributes: the `clear` of a delta (viewer.js does the same)."""
+    for path in paths:
+        set_path(spec, path, [] if "." not in path else None)
+
+
+def apply_update(spec: dict[str, Any], update: Update, maxpoints: int) -> dict[str, Any]:
+    """Apply one update to a trace spec in place and return the delta a viewer needs.
+
+    The delta is `{"clear": [paths], "extend": {path: [values]}, "set": {path: value}}`, applied
+    in that order: clear empties the window's per-point attributes (a line that starts a new
+    run: the run begins with the line's own points); extend appends and then keeps the newest
+    `maxpoints`; set replaces. A scalar appended to an attribute that holds a single value (a
+    trace-wide `marker.color`, say) first turns it into one value per point.
+    """
+    if update.run is not None:
+        return {"clear": clear_window(spec), **_apply_trace(spec, update, maxpoints)}
+    return _apply_trace(spec, update, maxpoints)
+
+
+def _apply_trace(spec: dict[str, Any], update: Update, maxpoints: int) -> dict[str, Any]:
+    appended = _append_only(spec, update.trace, maxpoints)
+    if appended is not None:
+        return appended
+    extend: dict[str, list[Any]] = {}
+    replace: dict[str, object] = {}
+    # The lists scalars append to, looked up before anything changes: the points a trace had
+    # (counted only for the rare scalar that starts a per-point attribute) are those before.
+    appends = {}
+    points_before = None
+    for path, value in update.trace.items():
+        if path in APPENDABLE and not isinstance(value, list):
+            current = appends[path] = get_path(spec, path)
+            if points_before is None and not isinstance(current, list):
+                points_before = point_count(spec)
+    for path, value in update.trace.items():
+        if path not in APPENDABLE:
+            set_path(spec, path, value)
+            replace[path] = value
+        elif isinstance(value, list):
+            values = trim(list(value), maxpoints)
+            set_path(spec, path, values)
+            replace[path] = list(values)  # a copy: later appends in the batch must not reach the delta
+        else:
+            current = appends[path]
+            if isinstance(current, list):
+                current.append(value)
+                if len(current) > maxpoints:
+                    trim(current, maxpoints)
+                extend[path] = [value]
+            else:
+                fill = [] if current is None else [current] * (points_before or 0)
+                values = trim([*fill, value], maxpoints)
+                set_path(spec, path, values)
+                replace[path] = list(values)
+    delta: dict[str, dict[str, Any]] = {}
+    if extend:
+        delta["extend"] = extend
+    if replace:
+        delta["set"] = replace
+    return delta
+
+
+def _append_only(spec: dict[str, Any], trace: dict[str, Any], maxpoints: int) -> dict[str, Any] | None:
+    """The common update ({"x": 1, "y": 2} onto lists x and y) in one pass; None for any other,
+    which apply_update handles in full. Checked before anything changes."""
+    for path, value in trace.items():
+        if type(value) is list or "." in path or path not in APPENDABLE or type(spec.get(path)) is not list:
+            return None
+    extend = {}
+    for path, value in trace.items():
+        current = spec[path]
+        current.append(value)
+        if len(current) > maxpoints:
+            del current[: len(current) - maxpoints]
+        extend[path] = [value]
+    return {"extend": extend} if extend else {}
+
+
+def apply_delta(spec: dict[str, Any], delta: dict[str, Any], maxpoints: int) -> None:
+    """Apply a delta that apply_update returned, in place: the same change, replayed.
+
+    How a stored window catches up from its checkpoint (streaming/snapshots.py), by the same
+    rules as the browser's viewer.js."""
+    if "clear" in delta:
+        clear_paths(spec, delta["clear"])
+    for path, values in delta.get("extend", {}).items():
+        current = get_path(spec, path)
+        if isinstance(current, list):
+            current.extend(values)
+            trim(current, maxpoints)
+        else:
+            set_path(spec, path, trim(list(values), maxpoints))
+    for path, value in delta.get("set", {}).items():
+        set_path(spec, path, list(value) if isinstance(value, list) else value)
+
+
+def merge_layout(layout: dict[str, Any], changes: dict[str, object]) -> dict[str, Any]:
+    """Apply a flattened layout change (see protocol.normalize_layout) in place."""
+    for path, value in changes.items():
+        set_path(layout, path, value)
+    return layout

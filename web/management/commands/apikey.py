@@ -1,0 +1,26 @@
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from core.models import ApiKey
+
+
+class Command(BaseCommand):
+    help = "Make a new API key for a user (replacing any old one) and print it on the last line."
+
+    def add_arguments(self, parser):
+        parser.add_argument("username")
+        parser.add_argument("--create-user", action="store_true", help="Create the user if it does not exist.")
+
+    def handle(self, username, create_user, **options):
+        User = get_user_model()
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            if not create_user:
+                raise CommandError(f"No user {username!r}. Pass --create-user to create it.")
+            user = User.objects.create_user(username)
+            self.stderr.write(
+                f"Created user {username!r}. It uses the API with this key; to log in to the pages too, "
+                f"give it a password: python manage.py changepassword {username}"
+            )
+        key = ApiKey.issue(user)
+        self.stdout.write(key)

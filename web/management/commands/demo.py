@@ -1,0 +1,121 @@
+"""The live demo of `make run`: a demo account and plot, and a producer streaming into it.
+
+    python manage.py demo --setup                       # once; prints the account on first run
+    python manage.py demo --produce --url http://127.0.0.1:8000
+
+The producer is an ordinary client: it streams over HTTP to the server's stream endpoint with
+nothing but the standard library, and reconnects whenever the server restarts.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import math
+import random
+import secrets
+import time
+from urllib.parse import urlsplit
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from core.models import ApiKey, Plot, StreamToken, Trace
+
+DEMO_USER = "demo"
+TOKENS = {"sine": "demo-sine-wave", "walk": "demo-random-walk"}
+
+
+class Command(BaseCommand):
+    help = "Set up the demo account and plot (--setup), or run the demo producer (--produce)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--setup", action="store_true")
+        parser.add_argument("--produce", action="store_true")
+        parser.add_argument("--url", default="http://127.0.0.1:8000", help="The server to stream to.")
+        parser.add_argument("--interval", type=float, default=0.1, help="Seconds between points.")
+
+    def handle(self, setup, produce, url, interval, **options):
+        if setup:
+            self.set_up(url)
+        if produce:
+            produce_forever(url, interval, self.stdout)
+
+    @transaction.atomic
+    def set_up(self, url: str) -> None:
+        User = get_user_model()
+        user = User.objects.filter(username=DEMO_USER).first()
+        if user is None:
+            password = secrets.token_urlsafe(12)
+            user = User.objects.create_superuser(DEMO_USER, password=password)
+            key = ApiKey.issue(user)
+            self.stdout.write(
+                "\nDemo account created (shown this once):\n"
+                f"  username: {DEMO_USER}\n  password: {password}\n  API key:  {key}\n"
+                f"  try: curl -u {DEMO_USER}:{key} {url}/api/plots/\n"
+            )
+        for name, token in TOKENS.items():
+            StreamToken.objects.get_or_create(token=token, defaults={"owner": user, "name": f"demo {name}"})
+        plot = Plot.objects.filter(owner=user, title="Live demo").first()
+        if plot is None:
+            plot = Plot.objects.create(
+                owner=user,
+                title="Live demo",
+                layout={"title": {"text": "Live demo: two producers streaming"}, "xaxis": {"title": {"text": "time"}}},
+            )
+            for index, (name, token) in enumerate(TOKENS.items()):
+                Trace.objects.create(
+                    plot=plot,
+                    index=index,
+                    spec={"type": "scatter", "mode": "lines", "name": name, "x": [], "y": []},
+                    stream_token=StreamToken.objects.get(token=token),
+                    maxpoints=300,
+                )
+        self.stdout.write(
+            f"Demo account: {DEMO_USER} (lost its password? python manage.py changepassword {DEMO_USER}; "
+            f"its API key? python manage.py apikey {DEMO_USER})"
+        )
+        self.stdout.write(f"Demo plot: {url}{plot.get_absolute_url()}")
+
+
+def timestamp(seconds: float) -> str:
+    """A point's x: UTC to the millisecond, from one reading of the clock.
+
+    Seconds and milliseconds from two readings drew a backward hook whenever a second
+    turned between them (…48.900 then …48.001)."""
+    millis = int(seconds * 1000)
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(millis // 1000)) + f".{millis % 1000:03d}"
+
+
+def produce_forever(url: str, interval: float, out) -> None:
+    """Stream a sine wave and a random walk, one point each per interval, for ever."""
+    target = urlsplit(url)
+    host = target.hostname or "localhost"  # --url names the server; urlsplit leaves a bare path hostless
+    walk = 0.0
+    step = 0
+    while True:
+        connections = {}
+        try:
+            for name, token in TOKENS.items():
+                connection = http.client.HTTPConnection(host, target.port or 80, timeout=30)
+                connection.putrequest("POST", "/")
+                connection.putheader("plotly-streamtoken", token)
+                connection.putheader("Transfer-Encoding", "chunked")
+                connection.endheaders()
+                connections[name] = connection
+            out.write(f"demo producer streaming to {url}")
+            while True:
+                now = timestamp(time.time())
+                walk += random.gauss(0, 0.1)
+                points = {"sine": math.sin(step / 20), "walk": walk}
+                for name, connection in connections.items():
+                    line = json.dumps({"x": now, "y": round(points[name], 4)}).encode() + b"\n"
+                    connection.send(b"%x\r\n%s\r\n" % (len(line), line))
+                step += 1
+                time.sleep(interval)
+        except OSError as exc:
+            out.write(f"demo producer: {exc}; reconnecting")
+            for connection in connections.values():
+                connection.close()
+            time.sleep(1)

@@ -1,0 +1,133 @@
+"""Plotly's files on plotserver's models: a plot's filename is its title, its parent path is
+`Plot.folder`, and its fid is `owner:<plot id>`; what the v2 API answers about a file; saving a
+Plotly figure as a plot."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from rest_framework.exceptions import NotFound, ValidationError
+
+from core.models import Grid, Plot, isostring
+from core.models.windows import traces_with_windows
+from web.plotly_api.grids import inline_sources
+from web.serializers import PlotSerializer
+
+# Both are CharFields, whose max_length is always set.
+MAX_FOLDER_LENGTH = cast(int, Plot._meta.get_field("folder").max_length)
+MAX_FILENAME_LENGTH = cast(int, Plot._meta.get_field("title").max_length)
+
+
+def split_path(value: object, where: str = "path") -> tuple[str, str]:
+    """'a/b/name' -> ('a/b', 'name'), checked; surrounding slashes are ignored as Plotly did."""
+    if not isinstance(value, str) or not value.strip("/"):
+        raise ValidationError({where: "A file path is a non-empty string like 'folder/name'."})
+    parts = value.strip("/").split("/")
+    if any(not part.strip() for part in parts):
+        raise ValidationError({where: f"{value!r} has an empty folder name."})
+    folder, name = "/".join(parts[:-1]), parts[-1]
+    if len(name) > MAX_FILENAME_LENGTH or len(folder) > MAX_FOLDER_LENGTH:
+        raise ValidationError(
+            {where: f"Names are at most {MAX_FILENAME_LENGTH} characters, folders at most {MAX_FOLDER_LENGTH}."}
+        )
+    return folder, name
+
+
+def file_location(body: dict) -> tuple[str, str] | None:
+    """(folder, filename) from a v2 body's `filename` and `parent_path`, or None without a filename."""
+    filename = body.get("filename")
+    if filename in (None, ""):
+        return None
+    parent = body.get("parent_path") or ""
+    if not isinstance(parent, str):
+        raise ValidationError({"parent_path": "parent_path is a string like 'folder/sub'."})
+    return split_path(f"{parent.strip('/')}/{filename}" if parent.strip("/") else filename, "filename")
+
+
+def parse_fid(fid: str) -> tuple[str, int]:
+    owner, _, local_id = fid.rpartition(":")
+    if not owner or not local_id.isdigit():
+        raise NotFound(f"{fid!r} is not a file id; file ids look like 'username:7'.")
+    return owner, int(local_id)
+
+
+def fid_of(obj: Plot | Grid) -> str:
+    return f"{obj.owner.get_username()}:{obj.pk}"
+
+
+def layout_title(layout: dict) -> str:
+    title = layout.get("title")
+    if isinstance(title, dict):
+        title = title.get("text")
+    return title[:MAX_FILENAME_LENGTH] if isinstance(title, str) else ""
+
+
+def sharing_of(body: dict, default: str = Plot.PUBLIC) -> str:
+    """Plotly's `world_readable` / `share_key_enabled` / `sharing` as one of Plot's sharings."""
+    sharing = body.get("sharing")
+    if sharing in (Plot.PUBLIC, Plot.PRIVATE, Plot.SECRET):
+        return sharing
+    if body.get("share_key_enabled") is True:
+        return Plot.SECRET
+    world_readable = body.get("world_readable")
+    if isinstance(world_readable, bool):
+        return Plot.PUBLIC if world_readable else Plot.PRIVATE
+    return default
+
+
+def plot_file(plot: Plot, request, is_owner: bool) -> dict:
+    # web_url keeps its trailing slash: chart_studio cuts the last character to add ?share_key=.
+    info = {
+        "fid": fid_of(plot),
+        "filename": plot.title,
+        "parent_path": plot.folder,
+        "filetype": "plot",
+        "owner": plot.owner.get_username(),
+        "web_url": request.build_absolute_uri(plot.get_absolute_url()),
+        "embed_url": request.build_absolute_uri(plot.embed_path()),
+        "world_readable": plot.sharing == Plot.PUBLIC,
+        "share_key_enabled": plot.sharing == Plot.SECRET,
+        "date_created": isostring(plot.created),
+        "date_modified": isostring(plot.updated),
+    }
+    if is_owner and plot.sharing == Plot.SECRET:
+        info["share_key"] = plot.share_key
+    return info
+
+
+def grid_file(grid: Grid, request) -> dict:
+    fid = fid_of(grid)
+    return {
+        "fid": fid,
+        "filename": grid.filename,
+        "parent_path": grid.folder,
+        "filetype": "grid",
+        "owner": grid.owner.get_username(),
+        "web_url": request.build_absolute_uri(f"/v2/grids/{fid}/content"),
+        "world_readable": grid.world_readable,
+        "cols": [{"name": c["name"], "uid": c["uid"]} for c in grid.columns],
+        "date_created": isostring(grid.created),
+    }
+
+
+def owner_figure(plot: Plot) -> dict:
+    """The figure as Plotly's API gave it to the owner: current data inline, `stream` kept."""
+    traces = traces_with_windows(plot.traces.select_related("stream_token"))
+    return {"data": [t.plotly_spec() for t in traces], "layout": plot.layout}
+
+
+def save_plot(request, plot: Plot | None, figure: object, *, title: str, folder: str, sharing: str) -> Plot:
+    """Create or replace a plot from a Plotly figure, through the one plot serializer."""
+    if not isinstance(figure, dict):
+        raise ValidationError({"figure": 'Expected {"data": [traces], "layout": {...}}.'})
+    figure = inline_sources(figure, request.user)
+    if not title:
+        title = layout_title(figure.get("layout") or {}) if isinstance(figure.get("layout"), dict) else ""
+    serializer = PlotSerializer(
+        plot,
+        data={"title": title, "sharing": sharing, "figure": figure},
+        # Old clients send what plotly.js once knew; tokens are still kept out of sight.
+        context={"request": request, "lenient_figure": True},
+    )
+    serializer.is_valid(raise_exception=True)
+    return serializer.save(owner=request.user, folder=folder) if plot is None else serializer.save(folder=folder)

@@ -1,0 +1,331 @@
+"""REST representations of tokens, plots and traces, and the validation of what users send."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from django.db import transaction
+from rest_framework import serializers
+
+from core import figure_schema
+from core.models import MAXPOINTS_DEFAULT, MAXPOINTS_LIMIT, TOKEN_PATTERN, Plot, StreamToken, Trace
+from core.models.windows import traces_with_windows
+from core.retention import normalize_retention
+
+T = TypeVar("T")
+
+
+class StreamTokenSerializer(serializers.ModelSerializer):
+    token = serializers.CharField(
+        required=False,
+        help_text="Leave out to get a random token; give one (10 to 64 of A-Z a-z 0-9 . _ ~ -) to keep an old one.",
+    )
+    # The status fields are StreamToken.status(), the one shape of a token's status; declared
+    # here for the API's schema.
+    revoked = serializers.DateTimeField(read_only=True, allow_null=True)
+    connected = serializers.BooleanField(read_only=True)
+    last_error = serializers.JSONField(read_only=True, help_text='{"line", "message", "at"} or null.')
+    traces = serializers.SerializerMethodField()
+
+    class Meta:
+        model = StreamToken
+        fields = [
+            "id",
+            "token",
+            "name",
+            "created",
+            "revoked",
+            "connected",
+            "connected_since",
+            "remote_addr",
+            "last_write_at",
+            "accepted",
+            "rejected",
+            "last_error",
+            "takeovers",
+            "last_seq",
+            "traces",
+        ]
+        read_only_fields = [f for f in fields if f not in ("token", "name")]
+
+    def to_representation(self, token: StreamToken) -> dict:
+        return {**super().to_representation(token), **token.status()}
+
+    def get_traces(self, token: StreamToken) -> list[dict]:
+        return [{"plot": t.plot_id, "index": t.index} for t in token.traces.all()]
+
+    def validate_token(self, value: str) -> str:
+        if not TOKEN_PATTERN.match(value):
+            raise serializers.ValidationError("A token is 10 to 64 characters of A-Z, a-z, 0-9, '.', '_', '~' and '-'.")
+        if StreamToken.objects.filter(token=value).exists():
+            raise serializers.ValidationError("This token is taken already; tokens are unique on the server.")
+        return value
+
+
+def parse_trace(trace: object, where: str, owner) -> tuple[dict, StreamToken | None, int]:
+    """Split a Plotly trace into (spec, stream token, maxpoints), checking the binding."""
+    if not isinstance(trace, dict):
+        raise serializers.ValidationError({where: "A trace must be a JSON object."})
+    spec = dict(trace)
+    stream = spec.pop("stream", None)
+    if stream is None:
+        return spec, None, MAXPOINTS_DEFAULT
+    if not isinstance(stream, dict):
+        raise serializers.ValidationError({f"{where}.stream": 'Expected {"token": "...", "maxpoints": 500}.'})
+    token = _owned_token(stream.get("token"), f"{where}.stream.token", owner)
+    return spec, token, _maxpoints(stream.get("maxpoints", MAXPOINTS_DEFAULT), f"{where}.stream.maxpoints")
+
+
+def trace_problems(trace: object, where: str) -> list[figure_schema.FigureProblem]:
+    """The names in a trace (its `stream` included) that Plotly's schema does not know."""
+    if not isinstance(trace, dict):
+        return []
+    spec = {key: value for key, value in trace.items() if key != "stream"}
+    problems = figure_schema.check_trace(spec, where)
+    if isinstance(trace.get("stream"), dict):
+        problems += figure_schema.check_stream(trace["stream"], figure_schema.join(where, "stream"))
+    return problems
+
+
+def raise_problems(problems: list[figure_schema.FigureProblem]) -> None:
+    """Refuse a figure with every problem named by its path (a 400 on the API)."""
+    if problems:
+        raise serializers.ValidationError({problem.path: problem.message for problem in problems})
+
+
+def owner_token_strings(owner) -> set[str]:
+    """Every stream token string of this user, revoked ones too: none may show in a figure."""
+    if owner is None or not owner.is_authenticated:
+        return set()
+    return set(StreamToken.objects.filter(owner=owner).values_list("token", flat=True))
+
+
+def keep_tokens_out(figure_part: T, where: str, tokens: set[str], strict: bool) -> T:
+    """A stream token anywhere but `stream.token` would be shown to every viewer: strict
+    refuses it, naming the place; lenient takes it out."""
+    if not strict:
+        return figure_schema.without_tokens(figure_part, tokens)
+    message = 'holds one of your stream tokens; a token goes only in "stream": {"token": ...}, which viewers never see'
+    raise_problems(
+        [figure_schema.FigureProblem(path, message) for path in figure_schema.token_paths(figure_part, tokens, where)]
+    )
+    return figure_part
+
+
+def _owned_token(value: object, where: str, owner) -> StreamToken | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise serializers.ValidationError({where: "A stream token is a non-empty string."})
+    token = StreamToken.objects.filter(token=value, owner=owner, revoked__isnull=True).first()
+    if token is None:
+        raise serializers.ValidationError(
+            {where: f"No stream token {value!r} among yours (make it with POST /api/streams/ first)."}
+        )
+    return token
+
+
+def _maxpoints(value: object, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAXPOINTS_LIMIT:
+        raise serializers.ValidationError({where: f"maxpoints is a number from 0 to {MAXPOINTS_LIMIT}."})
+    return int(value)
+
+
+class PlotSerializer(serializers.ModelSerializer):
+    figure = serializers.JSONField(
+        required=False,
+        help_text='{"data": [traces], "layout": {...}}; a trace binds a token as "stream": {"token", "maxpoints"}.',
+    )
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    web_url = serializers.SerializerMethodField()
+    embed_url = serializers.SerializerMethodField()
+    share_key = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Plot
+        fields = [
+            "id",
+            "title",
+            "sharing",
+            "share_key",
+            "retention",
+            "owner",
+            "web_url",
+            "embed_url",
+            "figure",
+            "created",
+            "updated",
+        ]
+        read_only_fields = ["id", "created", "updated"]
+
+    def get_web_url(self, plot: Plot) -> str:
+        return self._absolute(plot.get_absolute_url(), plot)
+
+    def get_embed_url(self, plot: Plot) -> str:
+        return self._absolute(plot.embed_path(), plot)
+
+    def get_share_key(self, plot: Plot) -> str | None:
+        return plot.share_key if plot.sharing == Plot.SECRET else None
+
+    def _absolute(self, path: str, plot: Plot) -> str:
+        if plot.sharing == Plot.SECRET:
+            path = f"{path}?share_key={plot.share_key}"
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    def to_representation(self, plot: Plot) -> dict:
+        data = super().to_representation(plot)
+        request = self.context.get("request")
+        is_owner = request is not None and request.user.pk == plot.owner_id
+        # Stream tokens are credentials: only the owner sees them.
+        if is_owner:
+            traces = traces_with_windows(plot.traces.select_related("stream_token"))
+            data["figure"] = {"data": [t.plotly_spec() for t in traces], "layout": plot.layout}
+        else:
+            data["figure"] = plot.viewer_figure()
+        return data
+
+    def validate_retention(self, value: str) -> str:
+        try:
+            return normalize_retention(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def validate_figure(self, figure: object) -> dict:
+        if not isinstance(figure, dict):
+            raise serializers.ValidationError('Expected {"data": [traces], "layout": {...}}.')
+        strict = not self.context.get("lenient_figure", False)
+        data = figure.get("data", [])
+        layout = figure.get("layout", {})
+        if not isinstance(data, list):
+            raise serializers.ValidationError("figure.data must be a list of traces.")
+        if not isinstance(layout, dict):
+            raise serializers.ValidationError("figure.layout must be an object.")
+        if strict:
+            # Strict (the REST API, pages, admin): every name Plotly's schema does not know, at
+            # once. Lenient (Plotly's own routes, whose old clients send what they always sent):
+            # such names are kept, as plotly.js ignores them.
+            problems = figure_schema.check_figure_keys(figure) + figure_schema.check_layout(layout)
+            for i, trace in enumerate(data):
+                problems += trace_problems(trace, f"data[{i}]")
+            raise_problems(problems)
+        owner = self.context["request"].user
+        traces = [parse_trace(trace, f"data[{i}]", owner) for i, trace in enumerate(data)]
+        plot_id = self.instance.pk if self.instance else None
+        Trace.check_quotas(plot_id, len(traces), [_token_id(token) for _, token, _ in traces])
+        tokens = owner_token_strings(owner)
+        traces = [
+            (keep_tokens_out(spec, f"data[{i}]", tokens, strict), token, maxpoints)
+            for i, (spec, token, maxpoints) in enumerate(traces)
+        ]
+        return {"traces": traces, "layout": keep_tokens_out(layout, "layout", tokens, strict)}
+
+    def validate(self, attrs: dict) -> dict:
+        if not self.context.get("lenient_figure", False) and isinstance(self.initial_data, dict):
+            unknown = [key for key in self.initial_data if key not in self.fields]
+            raise_problems(
+                [
+                    figure_schema.FigureProblem(
+                        key, f"a plot has no field `{key}`{figure_schema.suggestion(key, list(self.fields))}"
+                    )
+                    for key in unknown
+                ]
+            )
+        return attrs
+
+    @transaction.atomic
+    def create(self, validated: dict) -> Plot:
+        figure = validated.pop("figure", {"traces": [], "layout": {}})
+        plot = Plot.objects.create(layout=figure["layout"], **validated)
+        _replace_traces(plot, figure["traces"])
+        return plot
+
+    @transaction.atomic
+    def update(self, plot: Plot, validated: dict) -> Plot:
+        plot.changed()
+        figure = validated.pop("figure", None)
+        for field, value in validated.items():
+            setattr(plot, field, value)
+        changed = [*validated, "updated"]
+        if figure is not None:
+            plot.layout = figure["layout"]
+            changed.append("layout")
+            _replace_traces(plot, figure["traces"])
+        # Only what was sent: the layout read with the plot may be older than what streams
+        # have written since.
+        plot.save(update_fields=changed)
+        return plot
+
+
+def _replace_traces(plot: Plot, traces: list[tuple[dict, StreamToken | None, int]]) -> None:
+    plot.traces.all().delete()
+    Trace.objects.bulk_create(
+        Trace(plot=plot, index=i, spec=spec, stream_token=token, maxpoints=maxpoints)
+        for i, (spec, token, maxpoints) in enumerate(traces)
+    )
+
+
+def _token_id(token: StreamToken | None) -> int | None:
+    return token.pk if token is not None else None
+
+
+class TraceSerializer(serializers.ModelSerializer):
+    token = serializers.CharField(
+        source="stream_token.token",
+        allow_null=True,
+        required=False,
+        help_text="The stream token this trace shows, or null.",
+    )
+    maxpoints = serializers.IntegerField(min_value=0, max_value=MAXPOINTS_LIMIT, required=False)
+    spec = serializers.JSONField(required=False, help_text="The Plotly trace attributes, with its data.")
+
+    class Meta:
+        model = Trace
+        fields = ["index", "spec", "token", "maxpoints"]
+        read_only_fields = ["index"]
+
+    def validate_spec(self, spec: object) -> dict:
+        if not isinstance(spec, dict):
+            raise serializers.ValidationError("A trace spec is a JSON object.")
+        if "stream" in spec:
+            raise serializers.ValidationError('Bind a token with "token" and "maxpoints", not inside the spec.')
+        raise_problems(figure_schema.check_trace(spec, ""))
+        return keep_tokens_out(spec, "", owner_token_strings(self.context["request"].user), strict=True)
+
+    def validate(self, attrs: dict) -> dict:
+        if "stream_token" in attrs:
+            token = attrs.pop("stream_token")["token"]
+            attrs["stream_token"] = _owned_token(token, "token", self.context["request"].user)
+        return attrs
+
+    @transaction.atomic
+    def create(self, validated: dict) -> Trace:
+        plot = validated["plot"]
+        plot.changed()
+        bindings = [*plot.traces.values_list("stream_token_id", flat=True), _token_id(validated.get("stream_token"))]
+        Trace.check_quotas(plot.pk, len(bindings), bindings)
+        validated["index"] = plot.traces.count()
+        return super().create(validated)
+
+    @transaction.atomic
+    def update(self, trace: Trace, validated: dict) -> Trace:
+        trace.plot.changed()
+        if "stream_token" in validated:
+            others = trace.plot.traces.exclude(pk=trace.pk).values_list("stream_token_id", flat=True)
+            bindings = [*others, _token_id(validated["stream_token"])]
+            Trace.check_quotas(trace.plot_id, len(bindings), bindings)
+        for field, value in validated.items():
+            setattr(trace, field, value)
+        # Only what was sent: the window read with the trace may be older than what its
+        # stream has written since.
+        trace.save(update_fields=list(validated))
+        return trace
+
+    def to_representation(self, trace: Trace) -> dict:
+        data = super().to_representation(trace)
+        request = self.context.get("request")
+        if request is None or request.user.pk != trace.plot.owner_id:
+            data.pop("token")  # a credential: only the owner sees it
+            tokens = set(StreamToken.objects.filter(owner_id=trace.plot.owner_id).values_list("token", flat=True))
+            data["spec"] = figure_schema.without_tokens(data["spec"], tokens)
+        return data

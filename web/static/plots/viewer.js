@@ -1,0 +1,496 @@
+// plotserver's live viewer: a snapshot, then updates applied in sequence order.
+//
+// The rules mirror core/window.py: "extend" appends and keeps the newest maxpoints,
+// "set" replaces (null resets a style). Every update changes a local model of the figure at
+// once and is noted as pending drawing work. Once per animation frame the pending work goes to
+// plotly.js in as few calls as it allows: one restyle/relayout (Plotly.update) for what was
+// replaced, one extendTraces with maxpoints for what was appended, a full Plotly.react only
+// after a snapshot. Pending appends are capped at maxpoints, so a tab in the background (no
+// animation frames) holds at most one window per trace, and catches up in one frame.
+(function () {
+  "use strict";
+
+  // Tests and embedding pages may tune these by setting window.plotserverViewerOptions first.
+  const options = Object.assign(
+    // fullRedraw: a Plotly.react of the whole figure every frame (the benchmark's baseline).
+    { retryMinMs: 500, retryMaxMs: 10000, offlineAfterMs: 10000, fullRedraw: false },
+    window.plotserverViewerOptions || {}
+  );
+
+  const el = document.getElementById("plot");
+  const badge = document.getElementById("status");
+  const lastUpdate = document.getElementById("last-update");
+  const producers = document.getElementById("producers");
+  const plotId = el.dataset.plotId;
+  const shareKey = el.dataset.shareKey;
+  const config = {
+    responsive: true,
+    displaylogo: false,
+    toImageButtonOptions: { filename: el.dataset.filename || "plot-" + plotId },
+  };
+
+  const CLOSE_TOO_SLOW = 4408; // see docs/websocket.md, "Close codes"
+
+  let socket = null;
+  let retryTimer = null;
+  let failures = 0;
+  let offlineTimer = null;
+  let fatal = false;
+  let resyncing = false;
+
+  let model = null; // {data, layout}: the figure as the server holds it
+  let traces = []; // per trace: {index, stream, maxpoints}
+  let seqs = {}; // stream id -> last sequence number applied
+  let revision = null; // the plot's edit revision, from the snapshot
+  let streams = {}; // stream id -> {connected, last_write_at}
+  let pending = freshPending();
+  let framePending = false;
+  let drawing = false;
+  let held = false; // history.js shows other points: keep the model current, draw nothing
+  let overlays = []; // runs.js: extra traces drawn after the model's (earlier runs), never changed by updates
+  const stats = { frames: 0, react: 0, update: 0, extendTraces: 0, updates: 0, snapshots: 0, replays: 0, maxCallsPerFrame: 0 };
+
+  function freshPending() {
+    // extend: index -> {path: [values]}; replaced: index -> Set of paths; layout: Set of paths.
+    return { full: false, extend: new Map(), replaced: new Map(), layout: new Set() };
+  }
+
+  // -- the connection ---------------------------------------------------------------------
+
+  function socketUrl() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const params = new URLSearchParams();
+    if (shareKey) params.set("share_key", shareKey);
+    params.set("presence", "1"); // tell us when a producer connects or goes away
+    // On a reconnect, say where we are: the server replays what we missed or sends a snapshot.
+    if (model) params.set("since", JSON.stringify({ revision: revision, streams: seqs }));
+    const query = params.toString();
+    return scheme + "://" + location.host + "/ws/plots/" + plotId + "/" + (query ? "?" + query : "");
+  }
+
+  function connect() {
+    clearTimeout(retryTimer);
+    retryTimer = null;
+    resyncing = false;
+    const ws = new WebSocket(socketUrl());
+    socket = ws;
+    ws.onmessage = function (event) {
+      if (ws === socket) handle(JSON.parse(event.data));
+    };
+    ws.onclose = function (event) {
+      if (ws !== socket || fatal) return;
+      socket = null;
+      if (event.code === CLOSE_TOO_SLOW && document.visibilityState === "visible") {
+        // The server closed a socket that took nothing for a while (a page that was busy or
+        // throttled): it reads again now, so come back at once and catch up by sequence number.
+        connect();
+        return;
+      }
+      failures += 1;
+      if (offlineTimer === null) {
+        // Still retrying, but after a while without the server "reconnecting" would be a promise.
+        offlineTimer = setTimeout(function () { setStatus("offline"); }, options.offlineAfterMs);
+      }
+      if (!navigator.onLine) {
+        setStatus("offline");
+        return; // the "online" event reconnects
+      }
+      if (badge && badge.dataset.state !== "offline") setStatus("reconnecting");
+      scheduleReconnect();
+    };
+  }
+
+  function scheduleReconnect() {
+    if (retryTimer !== null) return;
+    const delay = Math.min(options.retryMinMs * Math.pow(2, failures - 1), options.retryMaxMs);
+    retryTimer = setTimeout(connect, delay * (0.75 + Math.random() * 0.25));
+  }
+
+  function reconnectNow() {
+    if (fatal || socket !== null) return;
+    connect();
+  }
+
+  // A tab coming back from the background, or a network coming back, should not wait out a
+  // backoff timer that the browser may have throttled.
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") {
+      reconnectNow();
+      if (hasPending()) scheduleDraw();
+    }
+  });
+  window.addEventListener("online", reconnectNow);
+  // A lost network can leave a socket half-open for minutes: drop it now and say so.
+  window.addEventListener("offline", function () {
+    if (fatal) return;
+    setStatus("offline");
+    if (socket) socket.close();
+  });
+
+  function send(message) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+  }
+
+  function handle(message) {
+    switch (message.type) {
+      case "snapshot":
+        adopt(message);
+        break;
+      case "updates":
+        if (message.replay) stats.replays += 1;
+        if (!model) return;
+        markLive();
+        applyUpdates(message.updates || []);
+        break;
+      case "stream":
+        if (streams[String(message.stream)]) {
+          Object.assign(streams[String(message.stream)], { connected: !!message.connected });
+          showProducers();
+        }
+        // A producer that went away says how far it got: if an update never reached this page,
+        // no later one will reveal the gap, so take a snapshot now.
+        if (message.seq !== undefined && seqs[String(message.stream)] !== undefined &&
+            message.seq > seqs[String(message.stream)]) {
+          requestResync();
+        }
+        break;
+      case "error":
+        fatal = true;
+        setStatus("offline", message.message);
+        if (socket) socket.close();
+        break;
+    }
+  }
+
+  function markLive() {
+    failures = 0;
+    clearTimeout(offlineTimer);
+    offlineTimer = null;
+    setStatus("live");
+  }
+
+  // -- the model --------------------------------------------------------------------------
+
+  function adopt(snapshot) {
+    stats.snapshots += 1;
+    resyncing = false;
+    model = { data: snapshot.figure.data, layout: snapshot.figure.layout || {} };
+    revision = snapshot.revision === undefined ? null : snapshot.revision;
+    traces = snapshot.traces;
+    streams = snapshot.streams || {};
+    seqs = {};
+    let newest = null;
+    Object.keys(streams).forEach(function (id) {
+      seqs[id] = streams[id].seq;
+      const at = streams[id].last_write_at;
+      if (at && (!newest || at > newest)) newest = at;
+    });
+    if (newest) stamp(new Date(newest));
+    pending = freshPending();
+    pending.full = true;
+    markLive();
+    showProducers();
+    scheduleDraw();
+  }
+
+  function applyUpdates(updates) {
+    let applied = 0;
+    for (const update of updates) {
+      if (resyncing) break;
+      const id = String(update.stream);
+      const last = seqs[id];
+      if (last !== undefined && update.seq <= last) continue; // already held
+      if (last === undefined || update.seq !== last + 1) {
+        // A gap: never show a window with a hole in it; take a fresh snapshot instead.
+        requestResync();
+        break;
+      }
+      seqs[id] = update.seq;
+      applyUpdate(update);
+      applied += 1;
+      const stream = streams[id];
+      if (stream) {
+        stream.last_write_at = new Date().toISOString();
+        if (!stream.connected) {
+          stream.connected = true;
+          showProducers();
+        }
+      }
+    }
+    if (applied) {
+      stats.updates += applied;
+      stamp(new Date());
+      scheduleDraw();
+    }
+  }
+
+  function requestResync() {
+    if (resyncing) return;
+    resyncing = true;
+    send({ type: "resync" });
+  }
+
+  function applyUpdate(update) {
+    for (const key of Object.keys(update.traces)) {
+      const index = Number(key);
+      const trace = model.data[index];
+      const info = traces[index];
+      if (!trace || !info) continue;
+      const delta = update.traces[key];
+      // A new run: the window empties first, and the run begins with this update's points.
+      for (const path of delta.clear || []) {
+        setPath(trace, path, path.indexOf(".") < 0 ? [] : null);
+        noteReplaced(index, path);
+      }
+      for (const [path, value] of Object.entries(delta.set || {})) {
+        setPath(trace, path, value);
+        noteReplaced(index, path);
+      }
+      for (const [path, values] of Object.entries(delta.extend || {})) {
+        extendPath(trace, index, path, values, info.maxpoints);
+      }
+    }
+    for (const [path, value] of Object.entries(update.layout || {})) {
+      setPath(model.layout, path, value);
+      pending.layout.add(path);
+    }
+    if (update.run) {
+      const detail = { stream: update.stream, seq: update.seq, number: update.run.number, name: update.run.name };
+      el.dispatchEvent(new CustomEvent("plotserver:run", { detail: detail }));
+    }
+  }
+
+  function extendPath(trace, index, path, values, maxpoints) {
+    const current = getPath(trace, path);
+    if (!Array.isArray(current) || maxpoints <= 0) {
+      setPath(trace, path, maxpoints > 0 ? values.slice(-maxpoints) : []);
+      noteReplaced(index, path);
+      return;
+    }
+    current.push.apply(current, values);
+    if (current.length > maxpoints) current.splice(0, current.length - maxpoints);
+    if (pending.full || covered(pending.replaced.get(index), path)) return; // drawn whole anyway
+    let byPath = pending.extend.get(index);
+    if (!byPath) pending.extend.set(index, (byPath = {}));
+    const queued = byPath[path] || (byPath[path] = []);
+    queued.push.apply(queued, values);
+    // extendTraces keeps the newest maxpoints of old + new: older queued values cannot show.
+    if (queued.length > maxpoints) queued.splice(0, queued.length - maxpoints);
+  }
+
+  function noteReplaced(index, path) {
+    if (pending.full) return;
+    let paths = pending.replaced.get(index);
+    if (!paths) pending.replaced.set(index, (paths = new Set()));
+    paths.add(path);
+    const byPath = pending.extend.get(index);
+    if (byPath) {
+      for (const queued of Object.keys(byPath)) {
+        if (queued === path || queued.startsWith(path + ".") || path.startsWith(queued + ".")) delete byPath[queued];
+      }
+    }
+  }
+
+  function covered(paths, path) {
+    if (!paths) return false;
+    for (const replaced of paths) {
+      if (replaced === path || path.startsWith(replaced + ".") || replaced.startsWith(path + ".")) return true;
+    }
+    return false;
+  }
+
+  function getPath(object, path) {
+    for (const key of path.split(".")) {
+      if (object === null || typeof object !== "object" || !(key in object)) return undefined;
+      object = object[key];
+    }
+    return object;
+  }
+
+  function setPath(object, path, value) {
+    const keys = path.split(".");
+    const last = keys.pop();
+    for (const key of keys) {
+      if (object[key] === null || typeof object[key] !== "object" || Array.isArray(object[key])) object[key] = {};
+      object = object[key];
+    }
+    if (value === null) delete object[last];
+    else object[last] = value;
+  }
+
+  // plotly.js keeps (and mutates) what it is given: it gets copies, never the model itself.
+  function copy(value) {
+    if (value === undefined) return null; // restyle and relayout reset to the default on null
+    return value !== null && typeof value === "object" ? structuredClone(value) : value;
+  }
+
+  // -- drawing ----------------------------------------------------------------------------
+
+  function hasPending() {
+    return pending.full || pending.extend.size > 0 || pending.replaced.size > 0 || pending.layout.size > 0;
+  }
+
+  function scheduleDraw() {
+    if (framePending) return;
+    framePending = true;
+    requestAnimationFrame(draw);
+  }
+
+  function draw() {
+    framePending = false;
+    if (!model || !hasPending() || held) return;
+    if (drawing) {
+      scheduleDraw(); // plotly.js is still busy with the last frame's work
+      return;
+    }
+    const work = pending;
+    pending = freshPending();
+    if (options.fullRedraw) work.full = true;
+    stats.frames += 1;
+    let calls = 0;
+    const promises = [];
+    if (work.full) {
+      const layout = copy(model.layout);
+      // The tool chosen in the toolbar (pan, zoom, ...) stays chosen, unless the figure sets one.
+      if (layout.dragmode === undefined && el._fullLayout) layout.dragmode = el._fullLayout.dragmode;
+      promises.push(Plotly.react(el, copy(model.data).concat(copy(overlays)), layout, config));
+      stats.react += 1;
+      calls += 1;
+    } else {
+      const styleUpdate = {};
+      const indices = Array.from(work.replaced.keys()).sort(function (a, b) { return a - b; });
+      indices.forEach(function (index, position) {
+        for (const path of work.replaced.get(index)) {
+          if (!styleUpdate[path]) styleUpdate[path] = new Array(indices.length).fill(undefined);
+          // An array value must be wrapped: restyle reads the outer array as one value per trace.
+          styleUpdate[path][position] = copy(getPath(model.data[index], path));
+        }
+      });
+      const layoutUpdate = {};
+      for (const path of work.layout) layoutUpdate[path] = copy(getPath(model.layout, path));
+      if (indices.length || work.layout.size) {
+        promises.push(Plotly.update(el, styleUpdate, layoutUpdate, indices));
+        stats.update += 1;
+        calls += 1;
+      }
+      for (const group of extendGroups(work.extend)) {
+        promises.push(Plotly.extendTraces(el, group.update, group.indices, group.maxpoints));
+        stats.extendTraces += 1;
+        calls += 1;
+      }
+    }
+    stats.maxCallsPerFrame = Math.max(stats.maxCallsPerFrame, calls);
+    drawing = true;
+    Promise.all(promises).then(done, function (error) {
+      console.warn("plotserver: drawing failed, redrawing from the model", error);
+      pending.full = true;
+      done();
+    });
+    function done() {
+      drawing = false;
+      if (work.full) el.dispatchEvent(new CustomEvent("plotserver:drawn"));
+      if (hasPending()) scheduleDraw();
+    }
+  }
+
+  // extendTraces takes one value list per path per trace, so traces appending to the same
+  // paths (the usual case: all of them to x and y) share one call.
+  function extendGroups(extend) {
+    const groups = new Map();
+    for (const [index, byPath] of extend) {
+      const paths = Object.keys(byPath).sort();
+      if (!paths.length) continue;
+      const signature = paths.join("|");
+      let group = groups.get(signature);
+      if (!group) groups.set(signature, (group = { update: {}, maxpoints: {}, indices: [] }));
+      group.indices.push(index);
+      for (const path of paths) {
+        (group.update[path] = group.update[path] || []).push(byPath[path]);
+        (group.maxpoints[path] = group.maxpoints[path] || []).push(traces[index].maxpoints);
+      }
+    }
+    return groups.values();
+  }
+
+  // -- status -----------------------------------------------------------------------------
+
+  function setStatus(state, detail) {
+    if (!badge) return;
+    badge.className = badge.className.replace(/\b(live|reconnecting|offline|connecting)\b/g, "").trim() + " " + state;
+    badge.dataset.state = state;
+    const words = { live: "live", reconnecting: "reconnecting…", offline: "offline", connecting: "connecting…" };
+    badge.textContent = detail ? words[state] + ": " + detail : words[state];
+    badge.title = state === "offline" && !fatal ? "The server is unreachable; still retrying." : "";
+  }
+
+  // "last update 5 s ago", the exact time on hover: the one time format of the pages (ui.js),
+  // kept current between updates.
+  function stamp(when) {
+    const iso = when.toISOString();
+    el.dataset.lastUpdate = iso;
+    if (!lastUpdate) return;
+    const time = window.plotserverTime;
+    lastUpdate.textContent = "last update " + (time ? time.relative(iso, Date.now()) : when.toLocaleTimeString());
+    lastUpdate.title = time ? time.exact(iso) : "";
+    lastUpdate.setAttribute("datetime", iso);
+  }
+  if (lastUpdate) {
+    setInterval(function () {
+      if (el.dataset.lastUpdate) stamp(new Date(el.dataset.lastUpdate));
+    }, 10000);
+  }
+
+  function showProducers() {
+    if (!producers) return;
+    producers.textContent = "";
+    traces.forEach(function (trace) {
+      if (trace.stream === null || trace.stream === undefined) return;
+      const info = streams[String(trace.stream)] || {};
+      const item = document.createElement("li");
+      const name = (model.data[trace.index] || {}).name || "trace " + trace.index;
+      const state = info.connected ? "streaming" : "idle";
+      item.className = state;
+      item.dataset.trace = String(trace.index);
+      item.dataset.state = state;
+      item.textContent = name + ": " + state;
+      if (info.last_write_at) item.title = "last write " + new Date(info.last_write_at).toLocaleString();
+      producers.appendChild(item);
+    });
+  }
+
+  function redrawWhole() {
+    pending = freshPending();
+    pending.full = true;
+    scheduleDraw();
+  }
+
+  // For tests, benchmarks and the curious: the figure as this page holds it, and counters.
+  window.plotserverViewer = {
+    figure: function () { return model; },
+    seqs: function () { return Object.assign({}, seqs); },
+    state: function () { return badge ? badge.dataset.state : socket ? "live" : "offline"; },
+    stats: stats,
+    element: el,
+    config: config,
+    traces: function () { return traces; },
+    // One rule for a dotted path, for history.js and runs.js too (null removes the attribute).
+    setPath: setPath,
+    // history.js: hold() stops drawing (updates still change the model, nothing is lost);
+    // release() draws the whole model again, following the tail.
+    hold: function () { held = true; },
+    release: function () {
+      held = false;
+      redrawWhole();
+    },
+    // runs.js: traces drawn after the figure's own (their indexes follow the model's, so the
+    // live updates' extendTraces and restyles never reach them).
+    overlays: function () { return overlays; },
+    setOverlays: function (traces) {
+      overlays = traces;
+      redrawWhole();
+    },
+  };
+
+  setStatus("connecting");
+  connect();
+})();

@@ -1,0 +1,347 @@
+"""The HTML pages: plots to watch (live, embedded, exported) and the owner's pages to manage them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.text import slugify
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.http import require_POST
+
+from core.models import ApiKey, Plot, StreamToken
+from core.models.windows import traces_with_windows
+from core.protocol import COORDINATES, PER_POINT_ATTRIBUTES
+from core.quotas import QuotaExceeded
+from core.window import get_path, point_count
+from web.authentication import SignedInRequest
+from web.cards import card
+from web.cards import cards_json as cards_json_of
+from web.forms import (
+    FigureJsonForm,
+    PlotEditForm,
+    PlotForm,
+    TokenForm,
+    TraceFormSet,
+    create_plot,
+    figure_from_trace_forms,
+    save_plot_edit,
+    trace_initial,
+)
+
+# -- watching ------------------------------------------------------------------------------
+
+
+HOME_CARDS = 120
+
+
+def _listed(request: HttpRequest):
+    """The plots Home lists to this visitor: public ones, and their own (no secret link here)."""
+    return Plot.objects.visible_to(request.user).select_related("owner").prefetch_related("traces__stream_token")
+
+
+def plot_list(request: HttpRequest) -> HttpResponse:
+    plots = _listed(request)[:HOME_CARDS]
+    return render(request, "plots/plot_list.html", {"cards": [{"plot": p, **card(p)} for p in plots]})
+
+
+def cards_json(request: HttpRequest) -> JsonResponse:
+    """The live part of the cards of `?ids=1,2,3` (the visible ones): Home and My plots poll it."""
+    ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isdigit()][:HOME_CARDS]
+    return JsonResponse({"plots": cards_json_of(_listed(request).filter(pk__in=ids))})
+
+
+def _viewable(request: HttpRequest, username: str, pk: int) -> tuple[Plot, str | None]:
+    """The plot if this visitor may see it (the sharing rule, Plot.objects.visible_to), else 404."""
+    share_key = request.GET.get("share_key")
+    plots = Plot.objects.visible_to(request.user, share_key).select_related("owner")
+    plot = plots.filter(pk=pk, owner__username=username).first()
+    if plot is None:
+        raise Http404("No such plot, or it is not shared with you.")
+    return plot, share_key
+
+
+def _with_key(path: str, plot: Plot, share_key: str | None) -> str:
+    return f"{path}?share_key={share_key}" if plot.sharing == Plot.SECRET and share_key else path
+
+
+def stream_commands(request: HttpRequest, token: str) -> list[dict]:
+    """Ready-to-run producers for one token, addressed to this very server: curl, Python, chart_studio.
+
+    curl reads stdin as it comes only with `-T -` (`--data-binary @-` waits for its end)."""
+    host = request.get_host()
+    base = f"{request.scheme}://{host}"
+    hostname, _, port = host.rpartition(":") if not host.endswith("]") and ":" in host else (host, "", "")
+    port = port or ("443" if request.is_secure() else "80")
+    connection = "HTTPSConnection" if request.is_secure() else "HTTPConnection"
+    curl = (
+        'while true; do echo "{\\"x\\": \\"$(date -u +%FT%T.%3N)\\", \\"y\\": $RANDOM}"; sleep 0.2; done |\n'
+        f'  curl -sS -T - -X POST -H "plotly-streamtoken: {token}" -H "Transfer-Encoding: chunked" {base}/'
+    )
+    python = (
+        "import http.client, json, math, time\n\n"
+        f'conn = http.client.{connection}("{hostname}", {port})\n'
+        'conn.putrequest("POST", "/")\n'
+        f'conn.putheader("plotly-streamtoken", "{token}")\n'
+        'conn.putheader("Transfer-Encoding", "chunked")\n'
+        "conn.endheaders()\n"
+        "for i in range(600):\n"
+        '    line = json.dumps({"x": i, "y": math.sin(i / 10)}).encode() + b"\\n"\n'
+        '    conn.send(b"%x\\r\\n%s\\r\\n" % (len(line), line))\n'
+        "    time.sleep(0.1)\n"
+        'conn.send(b"0\\r\\n\\r\\n")\n'
+        "print(conn.getresponse().read().decode())"
+    )
+    chart_studio = (
+        "import math, time\n"
+        "import chart_studio.plotly as py, chart_studio.tools as tls\n\n"
+        f'tls.set_config_file(\n    plotly_domain="{base}",\n    plotly_api_domain="{base}",\n'
+        f'    plotly_streaming_domain="{hostname}",\n)\n'
+        f's = py.Stream("{token}")\n'
+        "s.open()\n"
+        "for i in range(600):\n"
+        "    s.write(dict(x=i, y=math.sin(i / 10)))\n"
+        "    time.sleep(0.1)\n"
+        "s.close()"
+    )
+    listener = settings.STREAM_PORT == 80
+    return [
+        {"id": "curl", "label": "curl", "text": curl, "note": ""},
+        {"id": "python", "label": "Python", "text": python, "note": "Standard library only."},
+        {
+            "id": "chart-studio",
+            "label": "chart_studio",
+            "text": chart_studio,
+            "note": "" if listener else "Plotly's client streams to port 80: the server needs STREAM_PORT=80.",
+        },
+    ]
+
+
+def plot_detail(request: HttpRequest, username: str, pk: int) -> HttpResponse:
+    plot, share_key = _viewable(request, username, pk)
+    is_owner = request.user.is_authenticated and request.user.pk == plot.owner_id
+    if is_owner and plot.sharing == Plot.SECRET:
+        share_key = plot.share_key  # the owner's page shows the link to share
+    shown_key = share_key if plot.sharing == Plot.SECRET else ""
+    traces = traces_with_windows(plot.traces.select_related("stream_token"))
+    bound = [t.stream_token for t in traces if t.stream_token is not None and not t.stream_token.is_revoked]
+    context = {
+        "plot": plot,
+        "share_key": shown_key or "",
+        "is_owner": is_owner,
+        "traces": traces,
+        "waiting": not any(point_count(t.spec) for t in traces),
+        "coordinates": COORDINATES,
+        "commands": stream_commands(request, bound[0].token) if is_owner and bound else [],
+        "command_token": bound[0] if bound else None,
+        "page_url": request.build_absolute_uri(_with_key(plot.get_absolute_url(), plot, shown_key)),
+        "embed_url": request.build_absolute_uri(_with_key(plot.embed_path(), plot, shown_key)),
+        "figure_url": _with_key(reverse("plot-figure-json", args=[username, pk]), plot, shown_key),
+        "csv_query": f"?share_key={shown_key}" if shown_key else "",
+        "filename": slugify(plot.title) or f"plot-{plot.pk}",
+    }
+    return render(request, "plots/plot_detail.html", context)
+
+
+@xframe_options_exempt
+def plot_embed(request: HttpRequest, username: str, pk: int) -> HttpResponse:
+    plot, share_key = _viewable(request, username, pk)
+    if plot.sharing == Plot.PRIVATE:
+        raise Http404("Private plots cannot be embedded.")
+    shown_key = share_key if plot.sharing == Plot.SECRET else ""
+    return render(request, "plots/plot_embed.html", {"plot": plot, "share_key": shown_key or ""})
+
+
+def plot_figure_json(request: HttpRequest, username: str, pk: int) -> HttpResponse:
+    """The figure as its viewers see it, as a download."""
+    plot, _ = _viewable(request, username, pk)
+    response = HttpResponse(json.dumps(plot.viewer_figure(), indent=1), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="{slugify(plot.title) or "plot"}-{plot.pk}.json"'
+    return response
+
+
+def trace_csv(request: HttpRequest, username: str, pk: int, index: int) -> HttpResponse:
+    """One trace's current window as CSV: a column per point attribute, a row per point."""
+    plot, _ = _viewable(request, username, pk)
+    trace = get_object_or_404(plot.traces, index=index)
+    (trace,) = traces_with_windows(plot.traces.filter(pk=trace.pk))
+    columns = {}
+    # Every per-point attribute a stream can append (the protocol's one list), coordinates first.
+    for name in PER_POINT_ATTRIBUTES:
+        values = get_path(trace.spec, name)
+        if isinstance(values, list):
+            columns[name] = values
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    for row in range(max((len(v) for v in columns.values()), default=0)):
+        writer.writerow([_cell(values, row) for values in columns.values()])
+    response = HttpResponse(out.getvalue(), content_type="text/csv")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{slugify(plot.title) or "plot"}-{plot.pk}-trace-{index}.csv"'
+    )
+    return response
+
+
+def _cell(values: list, row: int) -> object:
+    if row >= len(values) or values[row] is None:
+        return ""
+    value = values[row]
+    return json.dumps(value) if isinstance(value, dict | list) else value
+
+
+# -- the owner's pages -----------------------------------------------------------------------
+
+
+def _own_plot(request: SignedInRequest, username: str, pk: int) -> Plot:
+    return get_object_or_404(Plot, pk=pk, owner=request.user, owner__username=username)
+
+
+@login_required
+def my_plots(request: SignedInRequest) -> HttpResponse:
+    plots = Plot.objects.filter(owner=request.user).select_related("owner").prefetch_related("traces__stream_token")
+    return render(request, "plots/my_plots.html", {"cards": [{"plot": p, **card(p)} for p in plots]})
+
+
+@login_required
+def status_json(request: SignedInRequest) -> JsonResponse:
+    """The live status of the owner's tokens, polled by the settings page."""
+    tokens = StreamToken.objects.filter(owner=request.user)
+    return JsonResponse({"tokens": {str(token.pk): token.status() for token in tokens}})
+
+
+@login_required
+def plot_create(request: SignedInRequest) -> HttpResponse:
+    """Make a plot from the form (title, sharing, traces) or from pasted figure JSON."""
+    posted = request.method == "POST"
+    kind = request.POST.get("kind", "form") if posted else "form"
+    form_data = request.POST if posted and kind == "form" else None
+    form = PlotForm(form_data, prefix="plot")
+    # The side not posted comes back as new, one trace ready, whatever happened on the other.
+    traces = TraceFormSet(
+        form_data, prefix="traces", form_kwargs={"owner": request.user}, initial=None if form_data else [{}]
+    )
+    json_form = FigureJsonForm(request.POST if posted and kind == "json" else None, prefix="json")
+    errors: list[str] = []
+    status = 200
+    if request.method == "POST":
+        try:
+            with transaction.atomic():
+                if kind == "json" and json_form.is_valid():
+                    data = json_form.cleaned_data
+                    plot, errors = create_plot(request, data["title"], data["sharing"], data["figure"])
+                elif kind == "form" and form.is_valid() and traces.is_valid():
+                    title = form.cleaned_data["title"]
+                    figure = figure_from_trace_forms(traces, request.user, title)
+                    plot, errors = create_plot(request, title, form.cleaned_data["sharing"], figure)
+                else:
+                    plot = None
+        except QuotaExceeded as exc:
+            plot, errors, status = None, [str(exc.detail)], exc.status_code
+        if plot is not None:
+            messages.success(request, f"Made “{plot}”. Stream to its tokens and it draws itself.")
+            return redirect(plot.get_absolute_url())
+    return render(
+        request,
+        "plots/plot_create.html",
+        {"form": form, "traces": traces, "json_form": json_form, "errors": errors, "kind": kind},
+        status=status,
+    )
+
+
+@login_required
+def plot_edit(request: SignedInRequest, username: str, pk: int) -> HttpResponse:
+    plot = _own_plot(request, username, pk)
+    existing = [trace_initial(t) for t in plot.traces.select_related("stream_token")]
+    if request.method == "POST":
+        form = PlotEditForm(request.POST, prefix="plot", owner=request.user)
+        traces = TraceFormSet(request.POST, prefix="traces", form_kwargs={"owner": request.user})
+        if form.is_valid() and traces.is_valid():
+            try:
+                save_plot_edit(plot, form, traces, request.user)
+            except QuotaExceeded as exc:
+                messages.error(request, str(exc.detail))
+                context = {"plot": plot, "form": form, "traces": traces}
+                return render(request, "plots/plot_edit.html", context, status=exc.status_code)
+            messages.success(request, "Saved. Everyone watching sees the change now.")
+            return redirect(plot.get_absolute_url())
+    else:
+        form = PlotEditForm(
+            prefix="plot",
+            initial={
+                "title": plot.title,
+                "sharing": plot.sharing,
+                "retention": plot.retention,
+                "layout": json.dumps(plot.layout, indent=1),
+            },
+        )
+        traces = TraceFormSet(prefix="traces", form_kwargs={"owner": request.user}, initial=existing)
+    return render(request, "plots/plot_edit.html", {"plot": plot, "form": form, "traces": traces})
+
+
+@login_required
+def plot_delete(request: SignedInRequest, username: str, pk: int) -> HttpResponse:
+    plot = _own_plot(request, username, pk)
+    if request.method == "POST":
+        title = str(plot)
+        with transaction.atomic():
+            plot.changed()  # its viewers are told once it is gone
+            plot.delete()
+        messages.success(request, f"Deleted “{title}”.")
+        return redirect("my-plots")
+    return render(request, "plots/plot_delete.html", {"plot": plot})
+
+
+@login_required
+def account_settings(request: SignedInRequest) -> HttpResponse:
+    context = {
+        "api_key": ApiKey.objects.filter(user=request.user).first(),
+        "new_key": request.session.pop("new_api_key", None),
+        "tokens": StreamToken.objects.filter(owner=request.user).prefetch_related("traces__plot"),
+        "token_form": TokenForm(),
+    }
+    return render(request, "plots/settings.html", context)
+
+
+@login_required
+@require_POST
+def api_key_issue(request: SignedInRequest) -> HttpResponse:
+    # Shown once, on the page the redirect leads to; only its hash is kept.
+    request.session["new_api_key"] = ApiKey.issue(request.user)
+    return redirect("account-settings")
+
+
+@login_required
+@require_POST
+def token_create(request: SignedInRequest) -> HttpResponse:
+    form = TokenForm(request.POST)
+    if form.is_valid():
+        try:
+            token, errors = form.save(request)
+        except QuotaExceeded as exc:
+            messages.error(request, str(exc.detail))
+            response = account_settings(request)
+            response.status_code = exc.status_code
+            return response
+        if token is not None:
+            messages.success(request, f"Token “{token}” is ready.")
+        for error in errors:
+            messages.error(request, error)
+    return redirect("account-settings")
+
+
+@login_required
+@require_POST
+def token_revoke(request: SignedInRequest, pk: int) -> HttpResponse:
+    token = get_object_or_404(StreamToken, pk=pk, owner=request.user)
+    token.revoke()
+    messages.success(request, f"Revoked “{token}”: its stream is closed and new ones are refused.")
+    return redirect("account-settings")
