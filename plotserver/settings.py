@@ -16,6 +16,7 @@ import dj_database_url
 import plotly
 from django.core.exceptions import ImproperlyConfigured
 
+from base.database import TrackedConnection
 from core.retention import normalize_retention
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -278,6 +279,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     database_options["connect_timeout"] = DATABASE_CONNECT_TIMEOUT
     database_options.setdefault("application_name", "plotserver")  # as pg_stat_activity shows it
     database_options["pool"] = {
+        # Notes whether the database answered its last connection attempt: a request refused for
+        # want of a connection is told "unavailable" during an outage, "busy" otherwise.
+        "connection_class": TrackedConnection,
         "min_size": 1,
         "max_size": DATABASE_POOL_SIZE,
         "timeout": DATABASE_POOL_TIMEOUT,

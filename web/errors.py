@@ -11,6 +11,8 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from base.database import reachability
+
 DATABASE_UNAVAILABLE = "The database is unavailable right now; nothing was changed. Try again in a few seconds."
 DATABASE_BUSY = (
     "Every database connection of this server is in use (DATABASE_POOL_SIZE); nothing was changed."
@@ -32,8 +34,10 @@ def json_exception_handler(exc, context):
 
 
 def database_unavailable_message(exc: Exception) -> str:
-    """Why a database error means 503: no connection came free in the pool, or none could be made."""
-    if isinstance(exc.__cause__, (PoolTimeout, TooManyRequests)):
+    """Why a database error means 503: every connection of the pool is in use, or none can be made."""
+    if isinstance(exc.__cause__, TooManyRequests):
+        return DATABASE_BUSY
+    if isinstance(exc.__cause__, PoolTimeout) and not reachability.failing():
         return DATABASE_BUSY
     return DATABASE_UNAVAILABLE
 
