@@ -3,7 +3,7 @@
 For every trace whose plot keeps history (retention other than "window"), the rows of its
 stream after its HistoryFold mark and up to its checkpoint (rows a checkpoint holds are final:
 no late row can come before them) are decoded exactly as a range read decodes them
-(history/ranges.py) and written as HistoryBlock rows of HISTORY_BLOCK_POINTS points; a block
+(history/range_reads.py) and written as HistoryBlock rows of HISTORY_BLOCK_POINTS points; a block
 ends at a row's end, or where a run starts (history/runs.py): no block holds points of two
 runs, so a read of one run skips the others' blocks whole (the mark then stops inside a row,
 and the next fold takes the row's updates after it). Fewer points than a block wait for more
@@ -26,7 +26,9 @@ from django.utils.dateparse import parse_datetime
 from core.models import HistoryBlock, HistoryFold, Run, StreamChunk, Trace, TraceCheckpoint
 from core.retention import WINDOW
 from history.blocks import pack, to_bytes
-from history.ranges import Columns, add_updates, as_list, keeps_history, x_axis
+from history.bounds import x_axis
+from history.columns import Columns, as_list
+from history.range_reads import add_updates, keeps_history
 
 # Stored rows decoded per query while folding.
 FOLD_PAGE_ROWS = 200

@@ -2,7 +2,7 @@
 
 Run 1 starts at the stream's first update and has no row; each later run is a Run row written
 with its first update (core/models/history.py). A run ends where the next begins; the newest is the
-current one. A range read of one run (`?run=N`, history/ranges.py) takes the points of its
+current one. A range read of one run (`?run=N`, history/range_reads.py) takes the points of its
 span, and folding never puts two runs in one block (history/folding.py), so that read skips
 every other run's blocks whole.
 """

@@ -1,7 +1,8 @@
 """GET /api/plots/<id>/traces/<i>/points/: a trace's history in a range, as JSON columns
 (downsampled to the screen) or as a raw CSV / NDJSON download; and a stream's runs, listed
 and started (/api/streams/<id>/runs/, /api/plots/<id>/runs/). docs/history.md is the
-reference; history/ranges.py does the reading, history/runs.py knows the runs."""
+reference; history/range_reads.py does the reading (history/bounds.py the ranges,
+history/downsampling.py the answer), history/runs.py knows the runs."""
 
 from __future__ import annotations
 
@@ -30,8 +31,11 @@ from rest_framework.views import APIView
 
 from core.models import Plot, Run, StreamToken, Trace
 from core.protocol import LineRejected, parse_run
-from history.ranges import METHODS, BadRange, Bound, Columns, history_pages, parse_bound, ranged_pages, read_range
-from history.ranges import select as select_points
+from history.bounds import BadRange, Bound, parse_bound, ranged_pages
+from history.columns import Columns
+from history.downsampling import METHODS
+from history.downsampling import select as select_points
+from history.range_reads import history_pages, read_range
 from history.runs import RunSpan, listed_runs, plot_runs, run_answer, run_span
 from streaming.runs import RunNotStarted, start_run
 

@@ -1,99 +1,37 @@
-"""Reading a trace's stored history: its points in a range of x, downsampled or raw.
+"""Reading a trace's stored history: its points, a page at a time, whole or in a range of x.
 
 A trace's history is the points its stream appended (the `extend` deltas of the stored rows,
 core/models/streams.py), in the order they were accepted, as far back as the plot's retention
 keeps rows. A plot that keeps only its window, and a trace without a stream, read their
 current window instead. A line that replaces a trace's arrays with longer ones resets the
-window but adds no history points.
-
-Ranges compare x (docs/history.md): numbers with numbers; dates (Plotly's date strings,
-"2026-11-28 21:55:00.123" or ISO 8601 with a T) with dates, as instants, a string without a
-time zone read as UTC. A trace without x is numbered 0, 1, 2, … from its oldest kept point.
+window but adds no history points. Bounds and the x axis: history/bounds.py; the answer of a
+range read, downsampled: history/downsampling.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import gc
-import math
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import numpy as np
 import orjson
 from django.db import connection, transaction
-from tsdownsample import LTTBDownsampler, MinMaxDownsampler
 
 from core.models import HistoryBlock, HistoryFold, StreamChunk, Trace
 from core.models.windows import traces_with_windows
 from core.protocol import APPENDABLE, PER_POINT_ATTRIBUTES
 from core.retention import WINDOW
 from core.window import get_path
-from history.blocks import Packed, from_bytes, pack
+from history.blocks import from_bytes
+from history.bounds import BadRange, Bound, check_kind, ranged_pages
+from history.columns import Column, Columns, joined
 from history.runs import RunSpan
 
-METHODS = ("none", "minmax", "lttb")
 # Rows read per query by a download: one page of the (token, last_seq) index at a time.
 PAGE_ROWS = 200
 # Blocks loaded per query by a range read (a few thousand points each).
 PAGE_BLOCKS = 32
-
-Column = list | Packed
-
-
-class BadRange(ValueError):
-    """A range or parameter that does not fit the trace (a 400 naming `field`)."""
-
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-@dataclass
-class Columns:
-    """Points as columns: each attribute path to its values (a list, or a packed column of a
-    block), all `count` long."""
-
-    values: dict[str, Column]
-    count: int = 0
-
-    def add(self, extend: dict[str, list]) -> None:
-        """Append one delta's points; attributes it lacks get null."""
-        count, added = self.count, 0
-        for path, values in extend.items():
-            column = self.values.get(path)
-            if column is None:
-                column = self.values[path] = []
-            assert isinstance(column, list)
-            if len(column) < count:
-                column.extend([None] * (count - len(column)))
-            column.extend(values)
-            if len(values) > added:
-                added = len(values)
-        self.count = count + added
-
-    def padded(self) -> dict[str, Column]:
-        for column in self.values.values():
-            if isinstance(column, list) and len(column) < self.count:
-                column.extend([None] * (self.count - len(column)))
-        return self.values
-
-    def as_lists(self) -> Columns:
-        """The same points with every column a list (for writing them out)."""
-        return Columns({path: as_list(column) for path, column in self.values.items()}, self.count)
-
-
-def as_list(column: Column) -> list:
-    return column.tolist() if isinstance(column, Packed) else column
-
-
-def take(column: Column, indexes: np.ndarray) -> list:
-    """The values at `indexes`."""
-    if isinstance(column, Packed):
-        return column.take(indexes)
-    return [column[i] for i in indexes.tolist()]
 
 
 def keeps_history(trace: Trace) -> bool:
@@ -235,7 +173,7 @@ def _ranged_history(
 ) -> Iterator[tuple[Columns, tuple[np.ndarray, bool | None]]]:
     blocks = list(_blocks(trace, folded, run).values_list("pk", "count", "low_x", "high_x", "x_dates", "layout"))
     for _, _, _, _, is_date, _ in blocks:
-        _check_kind(is_date, start, end)
+        check_kind(is_date, start, end)
     offset, wanted, skipped = 0, [], None
     for pk, count, low, high, _, layout in blocks:
         # A block without usable x (numbered, or x of no kind) is always read: in_range decides.
@@ -282,53 +220,7 @@ def _gathered(
             )
         pages.append(page)
         axes.append(axis)
-    return _joined(pages, kept), np.concatenate(axes) if axes else np.empty(0)
-
-
-def _joined(pages: list[Columns], count: int) -> Columns:
-    """The pages one after the other. A column packed the same way in every page (what the
-    tail's rows pack to included) stays packed; otherwise it becomes a list."""
-    paths = list(dict.fromkeys(path for page in pages for path in page.values))
-    pages = [page for page in pages if page.count]
-    whole = Columns({}, count)
-    for path in paths:
-        parts: list[Column | None] = [page.values.get(path) for page in pages]
-        parts = [pack(part) or part if isinstance(part, list) and len(part) > 0 else part for part in parts]
-        packed = [part for part in parts if isinstance(part, Packed) or part == []]
-        if len(packed) == len(parts) and packed:
-            joined = Packed.join([part for part in packed if isinstance(part, Packed)])
-            if joined is not None:
-                whole.values[path] = joined
-                continue
-        column: list = []
-        for page, part in zip(pages, parts, strict=True):
-            column.extend([None] * page.count if part is None else as_list(part))
-        whole.values[path] = column
-    return whole
-
-
-def ranged_pages(
-    pages: Iterator[Columns], start: Bound | None, end: Bound | None, offset: int = 0
-) -> Iterator[tuple[Columns, tuple[np.ndarray, bool | None]]]:
-    """Each page cut to [start, end], with the x axis of what is left and whether x are dates
-    (`offset`: the points before the first page, which a trace without x is numbered after)."""
-    for page in pages:
-        if page.count == 0:  # nothing to compare: no kind to check the bounds against
-            yield page, (np.empty(0), None)
-            continue
-        axis, is_date = x_axis(page, offset)
-        offset += page.count
-        keep = in_range(axis, is_date, start, end)
-        if len(keep) < page.count:
-            page = Columns({path: _subset(column, keep) for path, column in page.values.items()}, len(keep))
-            axis = axis[keep]
-        yield page, (axis, is_date)
-
-
-def _subset(column: Column, keep: np.ndarray) -> Column:
-    if isinstance(column, Packed):
-        return column.subset(keep)
-    return [column[i] for i in keep.tolist()]
+    return joined(pages, kept), np.concatenate(axes) if axes else np.empty(0)
 
 
 def _window(trace: Trace) -> Columns:
@@ -342,130 +234,3 @@ def _window(trace: Trace) -> Columns:
     columns = Columns(values, max((len(v) for v in values.values()), default=0))
     columns.padded()
     return columns
-
-
-# -- ranges of x -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Bound:
-    """One end of a range: a number, or a date as microseconds since the epoch."""
-
-    value: float
-    is_date: bool
-
-
-def parse_bound(text: str | None, name: str) -> Bound | None:
-    if text is None or text == "":
-        return None
-    try:
-        number = float(text)
-    except ValueError:
-        pass
-    else:
-        if not math.isfinite(number):
-            raise BadRange(f"`{name}` is a finite number or a date, not {text!r}.", name)
-        return Bound(number, False)
-    micros = _dates([text])[0]
-    if np.isnan(micros):
-        raise BadRange(f"`{name}` is a number or a date (2026-11-28, 2026-11-28 21:55:00.5), not {text!r}.", name)
-    return Bound(float(micros), True)
-
-
-def _dates(values: list) -> np.ndarray:
-    """Microseconds since the epoch of each date string (NaN where a value is not a date)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # numpy's notice that an offset in a string was applied
-        try:
-            return np.array(values, dtype="datetime64[us]").astype(np.int64).astype(np.float64)
-        except (ValueError, TypeError):
-            out = np.full(len(values), np.nan)
-            for i, value in enumerate(values):
-                with contextlib.suppress(ValueError):
-                    out[i] = np.datetime64(value, "us").astype(np.int64) if isinstance(value, str) else np.nan
-            return out
-
-
-def _numbers(values: list) -> np.ndarray:
-    """Each value as a float64 (NaN where it is not a number)."""
-    try:
-        return np.array(values, dtype=np.float64)
-    except (ValueError, TypeError):
-        return np.array(
-            [float(v) if isinstance(v, int | float) and not isinstance(v, bool) else np.nan for v in values],
-            dtype=np.float64,
-        )
-
-
-def x_axis(columns: Columns, offset: int = 0) -> tuple[np.ndarray, bool | None]:
-    """The x of each point as a float64 axis, and whether it holds dates (None: no point has
-    an x). Points whose x is neither (null, a stray string) get NaN: outside every range. A
-    trace without x is numbered from `offset`, the points before this page."""
-    xs = columns.values.get("x")
-    if xs is None:
-        return np.arange(offset, offset + columns.count, dtype=np.float64), False
-    if isinstance(xs, Packed):
-        return xs.axis(), xs.kind.startswith("d")
-    first = next((v for v in xs if v is not None), None)
-    if first is None:
-        return np.full(columns.count, np.nan), None
-    if isinstance(first, str):
-        return _dates(xs), True
-    return _numbers(xs), False
-
-
-def in_range(axis: np.ndarray, is_date: bool | None, start: Bound | None, end: Bound | None) -> np.ndarray:
-    """The indexes of the points inside [start, end], in stream order."""
-    _check_kind(is_date, start, end)
-    keep = np.ones(len(axis), dtype=bool) if start is None and end is None else ~np.isnan(axis)
-    if start is not None:
-        keep &= axis >= start.value
-    if end is not None:
-        keep &= axis <= end.value
-    return np.flatnonzero(keep)
-
-
-def _check_kind(is_date: bool | None, start: Bound | None, end: Bound | None) -> None:
-    """A bound of the other kind than the x (a number against dates) is a BadRange."""
-    for bound, name in ((start, "from"), (end, "to")):
-        if bound is not None and is_date is not None and bound.is_date != is_date:
-            kind = "dates" if is_date else "numbers"
-            raise BadRange(f"This trace's x are {kind}: give `{name}` as {'a date' if is_date else 'a number'}.", name)
-
-
-def select(columns: Columns, axis: np.ndarray, method: str, max_points: int) -> dict:
-    """The answer of a range read from the points of the range (read_range): at most
-    `max_points` of them, ordered by x, downsampled by `method`, as columns."""
-    total = columns.count
-    in_order = not total or bool(np.all(axis[1:] >= axis[:-1]))  # a stream's x usually are
-    order = np.arange(total) if in_order else np.argsort(axis, kind="stable")
-    truncated = False
-    if method == "none":
-        if total > max_points:
-            order, truncated = order[:max_points], True
-    elif total > max_points:
-        ys = columns.values.get("y")
-        if ys is None:
-            raise BadRange("This trace has no y to downsample by: use `method`=none.", "method")
-        y = ys.numbers() if isinstance(ys, Packed) else _numbers(ys)
-        x = axis
-        if not in_order:
-            x, y = x[order], y[order]
-        usable = ~(np.isnan(x) | np.isnan(y))
-        if not usable.all():
-            order, x, y = order[usable], x[usable], y[usable]
-        if len(order) > max_points:
-            order = order[_downsample(method, x, y, max_points)]
-    values = {}
-    for path, column in columns.values.items():
-        values[path] = take(column, order)
-    if "x" not in values and columns.count:
-        values = {"x": axis[order].astype(np.int64).tolist(), **values}
-    return {"total": total, "returned": len(order), "truncated": truncated, "points": values}
-
-
-def _downsample(method: str, x: np.ndarray, y: np.ndarray, max_points: int) -> np.ndarray:
-    """Indexes of at most `max_points` of the points (x ascending), by tsdownsample."""
-    if method == "minmax":
-        return MinMaxDownsampler().downsample(x, y, n_out=max_points - max_points % 2)
-    return LTTBDownsampler().downsample(x, y, n_out=max_points)
