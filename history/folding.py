@@ -4,7 +4,7 @@ For every trace whose plot keeps history (retention other than "window"), the ro
 stream after its HistoryFold mark and up to its checkpoint (rows a checkpoint holds are final:
 no late row can come before them) are decoded exactly as a range read decodes them
 (history/range_reads.py) and written as HistoryBlock rows of HISTORY_BLOCK_POINTS points; a block
-ends at a row's end, or where a run starts (history/runs.py): no block holds points of two
+ends at a row's end, or where a run starts (history/run_spans.py): no block holds points of two
 runs, so a read of one run skips the others' blocks whole (the mark then stops inside a row,
 and the next fold takes the row's updates after it). Fewer points than a block wait for more
 rows, until the oldest of them is HISTORY_FOLD_AGE seconds old. The blocks and the mark move

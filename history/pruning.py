@@ -6,7 +6,7 @@ point-count plot's blocks whose rows are all older than the newest that many lin
 stream rows that every plot of the stream has folded into blocks or checkpointed into its
 window (one pass after they were folded: a download that reached them can still read them);
 then, as below, rows no plot keeps at all (those not folded yet included); and last, the
-runs whose points are all gone (history/runs.py `forget_runs`), whatever the plots' retention,
+runs whose points are all gone (history/run_spans.py `forget_runs`), whatever the plots' retention,
 so that a stream starting run after run keeps no more of them than of its points.
 
 A stream's rows (core/models/streams.py StreamChunk) serve every plot whose traces show it, so a
@@ -34,7 +34,7 @@ from django.utils import timezone
 from core.models import HistoryBlock, HistoryFold, StreamChunk, StreamToken, Trace, TraceCheckpoint
 from core.retention import WINDOW, parse_retention
 from history.folding import fold_trace, history_trace_ids, settle_marks
-from history.runs import forget_runs, streams_with_runs
+from history.run_spans import forget_runs, streams_with_runs
 
 log = logging.getLogger("plotserver.history")
 

@@ -26,7 +26,7 @@ from core.window import get_path
 from history.blocks import from_bytes
 from history.bounds import BadRange, Bound, check_kind, ranged_pages
 from history.columns import Column, Columns, joined
-from history.runs import RunSpan
+from history.run_spans import RunSpan
 
 # Rows read per query by a download: one page of the (token, last_seq) index at a time.
 PAGE_ROWS = 200

@@ -2,7 +2,7 @@
 (downsampled to the screen) or as a raw CSV / NDJSON download; and a stream's runs, listed
 and started (/api/streams/<id>/runs/, /api/plots/<id>/runs/). docs/history.md is the
 reference; history/range_reads.py does the reading (history/bounds.py the ranges,
-history/downsampling.py the answer), history/runs.py knows the runs."""
+history/downsampling.py the answer), history/run_spans.py knows the runs."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ from history.columns import Columns
 from history.downsampling import METHODS
 from history.downsampling import select as select_points
 from history.range_reads import history_pages, read_range
-from history.runs import RunSpan, listed_runs, plot_runs, run_answer, run_span
+from history.run_spans import RunSpan, listed_runs, plot_runs, run_answer, run_span
 from streaming.runs import RunNotStarted, start_run
 
 DEFAULT_MAX_POINTS = 2000
