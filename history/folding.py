@@ -24,11 +24,10 @@ from django.db.models import F
 from django.utils.dateparse import parse_datetime
 
 from core.models import HistoryBlock, HistoryFold, Run, StreamChunk, Trace, TraceCheckpoint
-from core.retention import WINDOW
 from history.blocks import pack, to_bytes
 from history.bounds import x_axis
 from history.columns import Columns, as_list
-from history.range_reads import add_updates, keeps_history
+from history.range_reads import add_updates
 
 # Stored rows decoded per query while folding.
 FOLD_PAGE_ROWS = 200
@@ -41,12 +40,7 @@ class FoldConflict(Exception):
 
 def history_trace_ids() -> list[int]:
     """The traces whose history is folded: streamed, on a plot that keeps more than its window."""
-    return list(
-        Trace.objects.filter(stream_token__isnull=False)
-        .exclude(plot__retention=WINDOW)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    return list(Trace.objects.keeping_history().order_by("pk").values_list("pk", flat=True))
 
 
 def fold_history(now: datetime | None = None) -> int:
@@ -64,8 +58,8 @@ def fold_trace(trace_id: int, now: datetime) -> int:
     """Fold the trace's next rows that are ready into blocks, one transaction's worth (about a
     block: the database thread that runs this serves live commits between calls); how many
     points were folded (0: nothing more is ready)."""
-    trace = Trace.objects.select_related("plot").filter(pk=trace_id).first()
-    if trace is None or not keeps_history(trace):
+    trace = Trace.objects.keeping_history().select_related("plot").filter(pk=trace_id).first()
+    if trace is None:
         return 0
     token = trace.stream_token_id
     assert token is not None

@@ -32,7 +32,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from core.models import HistoryBlock, HistoryFold, StreamChunk, StreamToken, Trace, TraceCheckpoint
-from core.retention import WINDOW, parse_retention
+from core.retention import parse_retention
 from history.folding import fold_trace, history_trace_ids, settle_marks
 from history.run_spans import forget_runs, streams_with_runs
 
@@ -52,7 +52,7 @@ class PrunePlan:
 def plan_pruning(now: datetime) -> list[PrunePlan]:
     """What each stream with a plot keeping more than its window may lose now."""
     streams: dict[int, list[str]] = defaultdict(list)
-    kept = Trace.objects.filter(stream_token__isnull=False).exclude(plot__retention=WINDOW)
+    kept = Trace.objects.keeping_history()
     token_ids = set(kept.values_list("stream_token_id", flat=True))
     for token_id, retention in Trace.objects.filter(stream_token_id__in=token_ids).values_list(
         "stream_token_id", "plot__retention"
@@ -92,7 +92,7 @@ def _checkpointed(token_id: int) -> int:
 def _folded(token_id: int) -> int:
     """The newest row every history trace of the stream had folded into blocks by the previous
     pass (0: not all)."""
-    traces = Trace.objects.filter(stream_token_id=token_id).exclude(plot__retention=WINDOW)
+    traces = Trace.objects.keeping_history().filter(stream_token_id=token_id)
     marks = HistoryFold.objects.filter(trace__in=traces, token_id=token_id)
     if marks.count() < traces.count():
         return 0
@@ -112,7 +112,7 @@ class BlockPlan:
 def plan_block_pruning(now: datetime) -> list[BlockPlan]:
     """What each trace of a duration or point-count plot may lose of its blocks now."""
     plans = []
-    traces = Trace.objects.filter(stream_token__isnull=False).exclude(plot__retention=WINDOW)
+    traces = Trace.objects.keeping_history()
     for trace_id, retention, position in traces.values_list("pk", "plot__retention", "stream_token__last_seq").order_by(
         "pk"
     ):

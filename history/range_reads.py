@@ -21,7 +21,6 @@ from django.db import connection, transaction
 from core.models import HistoryBlock, HistoryFold, StreamChunk, Trace
 from core.models.windows import traces_with_windows
 from core.protocol import APPENDABLE, PER_POINT_ATTRIBUTES
-from core.retention import WINDOW
 from core.window import get_path
 from history.blocks import from_bytes
 from history.bounds import BadRange, Bound, check_kind, ranged_pages
@@ -34,8 +33,9 @@ PAGE_ROWS = 200
 PAGE_BLOCKS = 32
 
 
-def keeps_history(trace: Trace) -> bool:
-    return trace.stream_token_id is not None and trace.plot.retention != WINDOW
+def _keeps_history(trace: Trace) -> bool:
+    """Whether the trace's history is kept (Trace.objects.keeping_history, the one rule)."""
+    return Trace.objects.keeping_history().filter(pk=trace.pk).exists()
 
 
 def _updates_sql() -> str:
@@ -54,8 +54,8 @@ def history_pages(trace: Trace, page_rows: int = PAGE_ROWS, run: RunSpan | None 
     folded blocks, then the stream's rows after them (keyset pages of the (trace, last_seq)
     and (token, last_seq) indexes: memory stays one page, however long the history). `run`:
     only that run's points."""
-    if not keeps_history(trace):
-        yield _window(trace) if run is None or run.last_seq is None else Columns({})
+    if not _keeps_history(trace):
+        yield _current_window(trace, run)
         return
     written, folded = 0, folded_seq(trace)
     # Until no fold happened meanwhile: blocks folded while the earlier ones were written out
@@ -161,8 +161,8 @@ def read_range(
     x axis: the folded blocks that overlap the range (their columns left packed), then the
     stream's rows after them, cut to the range as read. More than `limit` points in the range
     is a BadRange: what one read holds in memory is bounded (HISTORY_READ_MAX_POINTS)."""
-    if not keeps_history(trace):
-        return _gathered(ranged_pages(history_pages(trace, run=run), start, end), start, end, limit)
+    if not _keeps_history(trace):
+        return _gathered(ranged_pages(iter([_current_window(trace, run)]), start, end), start, end, limit)
     with _one_snapshot():
         folded = folded_seq(trace)
         return _gathered(_ranged_history(trace, folded, start, end, run), start, end, limit)
@@ -221,6 +221,12 @@ def _gathered(
         pages.append(page)
         axes.append(axis)
     return joined(pages, kept), np.concatenate(axes) if axes else np.empty(0)
+
+
+def _current_window(trace: Trace, run: RunSpan | None) -> Columns:
+    """What a trace that keeps no history holds: its current window, which is of the current
+    run only."""
+    return _window(trace) if run is None or run.last_seq is None else Columns({})
 
 
 def _window(trace: Trace) -> Columns:
