@@ -19,15 +19,15 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import orjson
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils.dateparse import parse_datetime
 
-from core.models import HistoryBlock, HistoryFold, Run, StreamChunk, Trace, TraceCheckpoint
+from core.models import HistoryBlock, HistoryFold, Run, Trace, TraceCheckpoint
 from history.blocks import pack, to_bytes
 from history.bounds import x_axis
 from history.columns import Columns, as_list
 from history.range_reads import add_updates
+from history.stored_updates import aware, plot_update_rows
 
 # Stored rows decoded per query while folding.
 FOLD_PAGE_ROWS = 200
@@ -128,24 +128,8 @@ def _restart(trace: Trace, mark: HistoryFold, token: int) -> None:
 def _rows(token: int, plot_id: int, after: int, upto: int) -> list[tuple[int, int, datetime, str | None]]:
     """A page of the stream's rows in (after, upto]: sequence numbers, time, and this plot's
     updates as JSON text."""
-    table = connection.ops.quote_name(StreamChunk._meta.db_table)
-    if connection.vendor == "postgresql":
-        part = "(plots -> %s -> 'updates')::text"
-    else:
-        part = "json_extract(plots, '$.\"' || %s || '\".updates')"
-    sql = (
-        f"SELECT first_seq, last_seq, {connection.ops.quote_name('time')}, {part} FROM {table}"
-        " WHERE token_id = %s AND last_seq > %s AND last_seq <= %s ORDER BY last_seq LIMIT %s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [str(plot_id), token, after, upto, FOLD_PAGE_ROWS])
-        return [(first, last, _aware(time), text) for first, last, time, text in cursor.fetchall()]
-
-
-def _aware(value: datetime | str) -> datetime:
-    parsed = parse_datetime(value) if isinstance(value, str) else value
-    assert parsed is not None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    rows = plot_update_rows(token, plot_id, after, FOLD_PAGE_ROWS, upto)
+    return [(first, last, aware(time), text) for first, last, time, text in rows]
 
 
 def _write(trace: Trace, token: int, after: int, first_seq: int, last_seq: int, time, group: Columns) -> None:

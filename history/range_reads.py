@@ -16,16 +16,16 @@ from contextlib import contextmanager
 
 import numpy as np
 import orjson
-from django.db import connection, transaction
 
-from core.models import HistoryBlock, HistoryFold, StreamChunk, Trace
-from core.models.windows import traces_with_windows
+from core.models import HistoryBlock, HistoryFold, Trace
+from core.models.windows import consistent_read, traces_with_windows
 from core.protocol import APPENDABLE, PER_POINT_ATTRIBUTES
 from core.window import get_path
 from history.blocks import from_bytes
 from history.bounds import BadRange, Bound, check_kind, ranged_pages
 from history.columns import Column, Columns, joined
 from history.run_spans import RunSpan
+from history.stored_updates import plot_update_rows
 
 # Rows read per query by a download: one page of the (token, last_seq) index at a time.
 PAGE_ROWS = 200
@@ -36,17 +36,6 @@ PAGE_BLOCKS = 32
 def _keeps_history(trace: Trace) -> bool:
     """Whether the trace's history is kept (Trace.objects.keeping_history, the one rule)."""
     return Trace.objects.keeping_history().filter(pk=trace.pk).exists()
-
-
-def _updates_sql() -> str:
-    """The stored updates of one plot in a row, as JSON text: only that plot's part of the
-    row crosses from the database, and orjson decodes it (much faster than the ORM's json)."""
-    table = connection.ops.quote_name(StreamChunk._meta.db_table)
-    if connection.vendor == "postgresql":
-        part = "(plots -> %s -> 'updates')::text"
-    else:
-        part = "json_extract(plots, '$.\"' || %s || '\".updates')"
-    return f"SELECT last_seq, {part} FROM {table} WHERE token_id = %s AND last_seq > %s ORDER BY last_seq LIMIT %s"
 
 
 def history_pages(trace: Trace, page_rows: int = PAGE_ROWS, run: RunSpan | None = None) -> Iterator[Columns]:
@@ -97,17 +86,16 @@ def block_columns(block: HistoryBlock) -> Columns:
 def _row_pages(trace: Trace, after: int, page_rows: int, run: RunSpan | None = None) -> Iterator[Columns]:
     """The points of the stream's updates after `after` (a fold may end inside a row, at a run's
     start), a page of rows at a time; of one run only when `run` is given."""
-    sql, key = _updates_sql(), str(trace.index)
+    key = str(trace.index)
     first = after + 1 if run is None else max(after + 1, run.first_seq)
     last = None if run is None else run.last_seq
-    cursor_at = first - 1
+    cursor_at, token = first - 1, trace.stream_token_id
+    assert token is not None
     while True:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [str(trace.plot_id), trace.stream_token_id, cursor_at, page_rows])
-            rows = cursor.fetchall()
+        rows = plot_update_rows(token, trace.plot_id, cursor_at, page_rows)
         columns = Columns({})
         with _collector_paused():
-            for last_seq, text in rows:
+            for _, last_seq, _, text in rows:
                 cursor_at = last_seq
                 add_updates(columns, orjson.loads(text) if text else [], key, first, last)
         columns.padded()
@@ -163,7 +151,9 @@ def read_range(
     is a BadRange: what one read holds in memory is bounded (HISTORY_READ_MAX_POINTS)."""
     if not _keeps_history(trace):
         return _gathered(ranged_pages(iter([_current_window(trace, run)]), start, end), start, end, limit)
-    with _one_snapshot():
+    # The blocks and the rows after them as of one instant: a fold (and the removal of the rows
+    # it folded) committing in between would show points twice or not at all.
+    with consistent_read():
         folded = folded_seq(trace)
         return _gathered(_ranged_history(trace, folded, start, end, run), start, end, limit)
 
@@ -190,21 +180,6 @@ def _ranged_history(
         for pk, block_offset in page:
             yield from ranged_pages(iter([block_columns(loaded[pk])]), start, end, block_offset)
     yield from ranged_pages(_row_pages(trace, folded, 2000, run), start, end, offset)
-
-
-@contextmanager
-def _one_snapshot() -> Iterator[None]:
-    """The blocks and the rows after them read as of one instant: a fold (and the removal of
-    the rows it folded) committing in between would otherwise show points twice or not at all.
-    PostgreSQL needs REPEATABLE READ for that; SQLite's transactions already are."""
-    if connection.in_atomic_block:
-        yield
-        return
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        yield
 
 
 def _gathered(
