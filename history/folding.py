@@ -14,7 +14,9 @@ process gets there first. The folded rows are then removed by the pruning job (h
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import numpy as np
 import orjson
@@ -26,6 +28,7 @@ from core.models import HistoryBlock, HistoryFold, Run, Trace, TraceCheckpoint
 from history.blocks import pack, to_bytes
 from history.bounds import x_axis
 from history.columns import Columns, as_list
+from history.job_steps import Steps, run_here
 from history.range_reads import add_updates
 from history.stored_updates import aware, plot_update_rows
 
@@ -43,15 +46,23 @@ def history_trace_ids() -> list[int]:
     return list(Trace.objects.keeping_history().order_by("pk").values_list("pk", flat=True))
 
 
-def fold_history(now: datetime | None = None) -> int:
-    """Fold every history trace as far as it is ready; how many points were folded. (The
-    server runs fold_trace per trace from its periodic loop; this is for tests and tools.)"""
-    now = now or datetime.now(UTC)
+def fold_steps(clock: Callable[[], datetime]) -> Steps[int]:
+    """One pass of folding as steps (history/job_steps.py): every history trace folded as far
+    as it is ready, a transaction's worth a step; how many points were folded. `clock` gives
+    the time each step folds as of."""
     total = 0
-    for trace_id in history_trace_ids():
-        while (folded := fold_trace(trace_id, now)) > 0:
+    for trace_id in (yield history_trace_ids):
+        while (folded := (yield partial(fold_trace, trace_id, clock()))) > 0:
             total += folded
     return total
+
+
+def fold_history(now: datetime | None = None) -> int:
+    """One pass of folding run here to its end, as of `now` (the history job runs the same
+    steps through the database thread, history/pruning.py `prune_loop`); how many points were
+    folded."""
+    when = now or datetime.now(UTC)
+    return run_here(fold_steps(lambda: when))
 
 
 def fold_trace(trace_id: int, now: datetime) -> int:

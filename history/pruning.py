@@ -23,8 +23,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -33,7 +36,8 @@ from django.utils import timezone
 
 from core.models import HistoryBlock, HistoryFold, StreamChunk, StreamToken, Trace, TraceCheckpoint
 from core.retention import parse_retention
-from history.folding import fold_trace, history_trace_ids, settle_marks
+from history.folding import fold_steps, settle_marks
+from history.job_steps import Step, Steps, run_here, run_through
 from history.run_spans import forget_runs, streams_with_runs
 
 log = logging.getLogger("plotserver.history")
@@ -153,61 +157,50 @@ def delete_batch(plan: PrunePlan, limit: int) -> int:
         return cursor.rowcount
 
 
-def prune_history(now: datetime | None = None, limit: int | None = None) -> int:
-    """One whole pass of removal, batch after batch: how many rows and blocks went. (The
-    server folds first and runs the same steps from its periodic loop, `prune_loop`; this is
-    for tests and `manage.py prune_history`.)"""
-    limit = limit or settings.HISTORY_PRUNE_BATCH
-    now = now or timezone.now()
+def removal_steps(clock: Callable[[], datetime], limit: int) -> Steps[int]:
+    """One pass of removal as steps (history/job_steps.py), a batch of at most `limit` a step:
+    the blocks, then the stream rows, then the runs that retention lets go; last, what is
+    folded now may go at the next pass. How many rows, blocks and runs went. `clock` gives the
+    time each plan is made as of."""
     total = 0
-    for block_plan in plan_block_pruning(now):
-        while (deleted := delete_blocks(block_plan, limit)) > 0:
-            total += deleted
-            if deleted < limit:
-                break
-    for plan in plan_pruning(now):
-        while (deleted := delete_batch(plan, limit)) > 0:
-            total += deleted
-            if deleted < limit:
-                break
-    for token_id in streams_with_runs():
-        while (deleted := forget_runs(token_id, limit)) > 0:
-            total += deleted
-            if deleted < limit:
-                break
-    settle_marks()
+    for block_plan in (yield partial(plan_block_pruning, clock())):
+        total += yield from _batches(partial(delete_blocks, block_plan, limit), limit)
+    for plan in (yield partial(plan_pruning, clock())):
+        total += yield from _batches(partial(delete_batch, plan, limit), limit)
+    for token_id in (yield streams_with_runs):
+        total += yield from _batches(partial(forget_runs, token_id, limit), limit)
+    yield settle_marks
     return total
 
 
-async def prune_loop(run_sync) -> None:
+def _batches(batch: Step, limit: int) -> Steps[int]:
+    """The batch, again and again until it removes fewer than `limit`; how many went."""
+    total = 0
+    while (deleted := (yield batch)) > 0:
+        total += deleted
+        if deleted < limit:
+            break
+    return total
+
+
+def prune_history(now: datetime | None = None, limit: int | None = None) -> int:
+    """One pass of removal run here to its end, as of `now`: how many rows, blocks and runs
+    went. (The history job, `prune_loop`, folds first and runs the same steps through the
+    database thread.)"""
+    when = now or timezone.now()
+    return run_here(removal_steps(lambda: when, limit or settings.HISTORY_PRUNE_BATCH))
+
+
+async def prune_loop(run_sync: Callable[[Step], Awaitable[Any]]) -> None:
     """Every HISTORY_PRUNE_INTERVAL seconds, one pass: each trace's fold, then each batch of
-    removal, through `run_sync` (the pipeline's database thread): commits run between them,
-    never behind a whole pass."""
+    removal, a step at a time through `run_sync` (the pipeline's database thread): commits run
+    between them, never behind a whole pass."""
     limit = settings.HISTORY_PRUNE_BATCH
     while True:
         await asyncio.sleep(settings.HISTORY_PRUNE_INTERVAL)
         try:
-            folded = 0
-            for trace_id in await run_sync(history_trace_ids):
-                while (points := await run_sync(fold_trace, trace_id, timezone.now())) > 0:
-                    folded += points
-            total = 0
-            for block_plan in await run_sync(plan_block_pruning, timezone.now()):
-                while (deleted := await run_sync(delete_blocks, block_plan, limit)) > 0:
-                    total += deleted
-                    if deleted < limit:
-                        break
-            for plan in await run_sync(plan_pruning, timezone.now()):
-                while (deleted := await run_sync(delete_batch, plan, limit)) > 0:
-                    total += deleted
-                    if deleted < limit:
-                        break
-            for token_id in await run_sync(streams_with_runs):
-                while (deleted := await run_sync(forget_runs, token_id, limit)) > 0:
-                    total += deleted
-                    if deleted < limit:
-                        break
-            await run_sync(settle_marks)
+            folded = await run_through(run_sync, fold_steps(timezone.now))
+            total = await run_through(run_sync, removal_steps(timezone.now, limit))
             if folded or total:
                 log.info("history: %d points folded into blocks, %d rows, blocks and runs removed", folded, total)
         except Exception:
