@@ -3,8 +3,8 @@
 For every trace whose plot keeps history (retention other than "window"), the rows of its
 stream after its HistoryFold mark and up to its checkpoint (rows a checkpoint holds are final:
 no late row can come before them) are decoded exactly as a range read decodes them
-(history/ranges.py) and written as HistoryBlock rows of HISTORY_BLOCK_POINTS points; a block
-ends at a row's end, or where a run starts (history/runs.py): no block holds points of two
+(history/range_reads.py) and written as HistoryBlock rows of HISTORY_BLOCK_POINTS points; a block
+ends at a row's end, or where a run starts (history/run_spans.py): no block holds points of two
 runs, so a read of one run skips the others' blocks whole (the mark then stops inside a row,
 and the next fold takes the row's updates after it). Fewer points than a block wait for more
 rows, until the oldest of them is HISTORY_FOLD_AGE seconds old. The blocks and the mark move
@@ -14,19 +14,23 @@ process gets there first. The folded rows are then removed by the pruning job (h
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import numpy as np
 import orjson
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils.dateparse import parse_datetime
 
-from core.models import HistoryBlock, HistoryFold, Run, StreamChunk, Trace, TraceCheckpoint
-from core.retention import WINDOW
+from core.models import HistoryBlock, HistoryFold, Run, Trace, TraceCheckpoint
 from history.blocks import pack, to_bytes
-from history.ranges import Columns, add_updates, as_list, keeps_history, x_axis
+from history.bounds import x_axis
+from history.columns import Columns, as_list
+from history.job_steps import Steps, run_here
+from history.range_reads import add_updates
+from history.stored_updates import aware, plot_update_rows
 
 # Stored rows decoded per query while folding.
 FOLD_PAGE_ROWS = 200
@@ -39,31 +43,34 @@ class FoldConflict(Exception):
 
 def history_trace_ids() -> list[int]:
     """The traces whose history is folded: streamed, on a plot that keeps more than its window."""
-    return list(
-        Trace.objects.filter(stream_token__isnull=False)
-        .exclude(plot__retention=WINDOW)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    return list(Trace.objects.keeping_history().order_by("pk").values_list("pk", flat=True))
+
+
+def fold_steps(clock: Callable[[], datetime]) -> Steps[int]:
+    """One pass of folding as steps (history/job_steps.py): every history trace folded as far
+    as it is ready, a transaction's worth a step; how many points were folded. `clock` gives
+    the time each step folds as of."""
+    total = 0
+    for trace_id in (yield history_trace_ids):
+        while (folded := (yield partial(fold_trace, trace_id, clock()))) > 0:
+            total += folded
+    return total
 
 
 def fold_history(now: datetime | None = None) -> int:
-    """Fold every history trace as far as it is ready; how many points were folded. (The
-    server runs fold_trace per trace from its periodic loop; this is for tests and tools.)"""
-    now = now or datetime.now(UTC)
-    total = 0
-    for trace_id in history_trace_ids():
-        while (folded := fold_trace(trace_id, now)) > 0:
-            total += folded
-    return total
+    """One pass of folding run here to its end, as of `now` (the history job runs the same
+    steps through the database thread, history/pruning.py `prune_loop`); how many points were
+    folded."""
+    when = now or datetime.now(UTC)
+    return run_here(fold_steps(lambda: when))
 
 
 def fold_trace(trace_id: int, now: datetime) -> int:
     """Fold the trace's next rows that are ready into blocks, one transaction's worth (about a
     block: the database thread that runs this serves live commits between calls); how many
     points were folded (0: nothing more is ready)."""
-    trace = Trace.objects.select_related("plot").filter(pk=trace_id).first()
-    if trace is None or not keeps_history(trace):
+    trace = Trace.objects.keeping_history().select_related("plot").filter(pk=trace_id).first()
+    if trace is None:
         return 0
     token = trace.stream_token_id
     assert token is not None
@@ -132,24 +139,8 @@ def _restart(trace: Trace, mark: HistoryFold, token: int) -> None:
 def _rows(token: int, plot_id: int, after: int, upto: int) -> list[tuple[int, int, datetime, str | None]]:
     """A page of the stream's rows in (after, upto]: sequence numbers, time, and this plot's
     updates as JSON text."""
-    table = connection.ops.quote_name(StreamChunk._meta.db_table)
-    if connection.vendor == "postgresql":
-        part = "(plots -> %s -> 'updates')::text"
-    else:
-        part = "json_extract(plots, '$.\"' || %s || '\".updates')"
-    sql = (
-        f"SELECT first_seq, last_seq, {connection.ops.quote_name('time')}, {part} FROM {table}"
-        " WHERE token_id = %s AND last_seq > %s AND last_seq <= %s ORDER BY last_seq LIMIT %s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [str(plot_id), token, after, upto, FOLD_PAGE_ROWS])
-        return [(first, last, _aware(time), text) for first, last, time, text in cursor.fetchall()]
-
-
-def _aware(value: datetime | str) -> datetime:
-    parsed = parse_datetime(value) if isinstance(value, str) else value
-    assert parsed is not None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    rows = plot_update_rows(token, plot_id, after, FOLD_PAGE_ROWS, upto)
+    return [(first, last, aware(time), text) for first, last, time, text in rows]
 
 
 def _write(trace: Trace, token: int, after: int, first_seq: int, last_seq: int, time, group: Columns) -> None:

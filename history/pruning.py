@@ -6,7 +6,7 @@ point-count plot's blocks whose rows are all older than the newest that many lin
 stream rows that every plot of the stream has folded into blocks or checkpointed into its
 window (one pass after they were folded: a download that reached them can still read them);
 then, as below, rows no plot keeps at all (those not folded yet included); and last, the
-runs whose points are all gone (history/runs.py `forget_runs`), whatever the plots' retention,
+runs whose points are all gone (history/run_spans.py `forget_runs`), whatever the plots' retention,
 so that a stream starting run after run keeps no more of them than of its points.
 
 A stream's rows (core/models/streams.py StreamChunk) serve every plot whose traces show it, so a
@@ -23,8 +23,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -32,9 +35,10 @@ from django.db.models import Min
 from django.utils import timezone
 
 from core.models import HistoryBlock, HistoryFold, StreamChunk, StreamToken, Trace, TraceCheckpoint
-from core.retention import WINDOW, parse_retention
-from history.folding import fold_trace, history_trace_ids, settle_marks
-from history.runs import forget_runs, streams_with_runs
+from core.retention import parse_retention
+from history.folding import fold_steps, settle_marks
+from history.job_steps import Step, Steps, run_here, run_through
+from history.run_spans import forget_runs, streams_with_runs
 
 log = logging.getLogger("plotserver.history")
 
@@ -52,7 +56,7 @@ class PrunePlan:
 def plan_pruning(now: datetime) -> list[PrunePlan]:
     """What each stream with a plot keeping more than its window may lose now."""
     streams: dict[int, list[str]] = defaultdict(list)
-    kept = Trace.objects.filter(stream_token__isnull=False).exclude(plot__retention=WINDOW)
+    kept = Trace.objects.keeping_history()
     token_ids = set(kept.values_list("stream_token_id", flat=True))
     for token_id, retention in Trace.objects.filter(stream_token_id__in=token_ids).values_list(
         "stream_token_id", "plot__retention"
@@ -92,7 +96,7 @@ def _checkpointed(token_id: int) -> int:
 def _folded(token_id: int) -> int:
     """The newest row every history trace of the stream had folded into blocks by the previous
     pass (0: not all)."""
-    traces = Trace.objects.filter(stream_token_id=token_id).exclude(plot__retention=WINDOW)
+    traces = Trace.objects.keeping_history().filter(stream_token_id=token_id)
     marks = HistoryFold.objects.filter(trace__in=traces, token_id=token_id)
     if marks.count() < traces.count():
         return 0
@@ -112,7 +116,7 @@ class BlockPlan:
 def plan_block_pruning(now: datetime) -> list[BlockPlan]:
     """What each trace of a duration or point-count plot may lose of its blocks now."""
     plans = []
-    traces = Trace.objects.filter(stream_token__isnull=False).exclude(plot__retention=WINDOW)
+    traces = Trace.objects.keeping_history()
     for trace_id, retention, position in traces.values_list("pk", "plot__retention", "stream_token__last_seq").order_by(
         "pk"
     ):
@@ -153,61 +157,50 @@ def delete_batch(plan: PrunePlan, limit: int) -> int:
         return cursor.rowcount
 
 
-def prune_history(now: datetime | None = None, limit: int | None = None) -> int:
-    """One whole pass of removal, batch after batch: how many rows and blocks went. (The
-    server folds first and runs the same steps from its periodic loop, `prune_loop`; this is
-    for tests and `manage.py prune_history`.)"""
-    limit = limit or settings.HISTORY_PRUNE_BATCH
-    now = now or timezone.now()
+def removal_steps(clock: Callable[[], datetime], limit: int) -> Steps[int]:
+    """One pass of removal as steps (history/job_steps.py), a batch of at most `limit` a step:
+    the blocks, then the stream rows, then the runs that retention lets go; last, what is
+    folded now may go at the next pass. How many rows, blocks and runs went. `clock` gives the
+    time each plan is made as of."""
     total = 0
-    for block_plan in plan_block_pruning(now):
-        while (deleted := delete_blocks(block_plan, limit)) > 0:
-            total += deleted
-            if deleted < limit:
-                break
-    for plan in plan_pruning(now):
-        while (deleted := delete_batch(plan, limit)) > 0:
-            total += deleted
-            if deleted < limit:
-                break
-    for token_id in streams_with_runs():
-        while (deleted := forget_runs(token_id, limit)) > 0:
-            total += deleted
-            if deleted < limit:
-                break
-    settle_marks()
+    for block_plan in (yield partial(plan_block_pruning, clock())):
+        total += yield from _batches(partial(delete_blocks, block_plan, limit), limit)
+    for plan in (yield partial(plan_pruning, clock())):
+        total += yield from _batches(partial(delete_batch, plan, limit), limit)
+    for token_id in (yield streams_with_runs):
+        total += yield from _batches(partial(forget_runs, token_id, limit), limit)
+    yield settle_marks
     return total
 
 
-async def prune_loop(run_sync) -> None:
+def _batches(batch: Step, limit: int) -> Steps[int]:
+    """The batch, again and again until it removes fewer than `limit`; how many went."""
+    total = 0
+    while (deleted := (yield batch)) > 0:
+        total += deleted
+        if deleted < limit:
+            break
+    return total
+
+
+def prune_history(now: datetime | None = None, limit: int | None = None) -> int:
+    """One pass of removal run here to its end, as of `now`: how many rows, blocks and runs
+    went. (The history job, `prune_loop`, folds first and runs the same steps through the
+    database thread.)"""
+    when = now or timezone.now()
+    return run_here(removal_steps(lambda: when, limit or settings.HISTORY_PRUNE_BATCH))
+
+
+async def prune_loop(run_sync: Callable[[Step], Awaitable[Any]]) -> None:
     """Every HISTORY_PRUNE_INTERVAL seconds, one pass: each trace's fold, then each batch of
-    removal, through `run_sync` (the pipeline's database thread): commits run between them,
-    never behind a whole pass."""
+    removal, a step at a time through `run_sync` (the pipeline's database thread): commits run
+    between them, never behind a whole pass."""
     limit = settings.HISTORY_PRUNE_BATCH
     while True:
         await asyncio.sleep(settings.HISTORY_PRUNE_INTERVAL)
         try:
-            folded = 0
-            for trace_id in await run_sync(history_trace_ids):
-                while (points := await run_sync(fold_trace, trace_id, timezone.now())) > 0:
-                    folded += points
-            total = 0
-            for block_plan in await run_sync(plan_block_pruning, timezone.now()):
-                while (deleted := await run_sync(delete_blocks, block_plan, limit)) > 0:
-                    total += deleted
-                    if deleted < limit:
-                        break
-            for plan in await run_sync(plan_pruning, timezone.now()):
-                while (deleted := await run_sync(delete_batch, plan, limit)) > 0:
-                    total += deleted
-                    if deleted < limit:
-                        break
-            for token_id in await run_sync(streams_with_runs):
-                while (deleted := await run_sync(forget_runs, token_id, limit)) > 0:
-                    total += deleted
-                    if deleted < limit:
-                        break
-            await run_sync(settle_marks)
+            folded = await run_through(run_sync, fold_steps(timezone.now))
+            total = await run_through(run_sync, removal_steps(timezone.now, limit))
             if folded or total:
                 log.info("history: %d points folded into blocks, %d rows, blocks and runs removed", folded, total)
         except Exception:

@@ -1,12 +1,11 @@
 """GET /api/plots/<id>/traces/<i>/points/: a trace's history in a range, as JSON columns
 (downsampled to the screen) or as a raw CSV / NDJSON download; and a stream's runs, listed
 and started (/api/streams/<id>/runs/, /api/plots/<id>/runs/). docs/history.md is the
-reference; history/ranges.py does the reading, history/runs.py knows the runs."""
+reference; history/range_reads.py does the reading (history/bounds.py the ranges,
+history/downsampling.py the answer), history/run_spans.py knows the runs."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 
@@ -28,11 +27,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.csv_export import HISTORY_CSV, csv_pages
 from core.models import Plot, Run, StreamToken, Trace
 from core.protocol import LineRejected, parse_run
-from history.ranges import METHODS, BadRange, Bound, Columns, history_pages, parse_bound, ranged_pages, read_range
-from history.ranges import select as select_points
-from history.runs import RunSpan, listed_runs, plot_runs, run_answer, run_span
+from history.bounds import BadRange, Bound, parse_bound, ranged_pages
+from history.columns import Columns, as_list
+from history.downsampling import METHODS
+from history.downsampling import select as select_points
+from history.range_reads import history_pages, read_range
+from history.run_spans import RunSpan, listed_runs, plot_runs, run_answer, run_span
 from streaming.runs import RunNotStarted, start_run
 
 DEFAULT_MAX_POINTS = 2000
@@ -248,24 +251,11 @@ def _until_bad(first, rest) -> Iterator[Columns]:
 
 
 def _csv_pages(pages: Iterator[Columns]) -> Iterator[bytes]:
-    """CSV: a header of the first page's attributes (x and y first), then a row per point.
-    An attribute that first appears later is not a column (NDJSON carries every one)."""
-    header: list[str] | None = None
-    for page in pages:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        if header is None:
-            header = sorted(page.values, key=lambda path: (path not in ("x", "y"), path != "x", path))
-            writer.writerow(header)
-        columns = [page.values.get(path) or [None] * page.count for path in header]
-        writer.writerows(map(_csv_row, zip(*columns, strict=True)))
-        yield out.getvalue().encode()
-    if header is None:
-        yield b"x,y\r\n"
-
-
-def _csv_row(values: tuple) -> list:
-    return ["" if v is None else orjson.dumps(v).decode() if isinstance(v, dict | list) else v for v in values]
+    """CSV (core/csv_export.py): a header of the first page's attributes (x and y first), then
+    a row per point. An attribute that first appears later is not a column (NDJSON carries
+    every one)."""
+    lists = (({path: as_list(column) for path, column in page.values.items()}, page.count) for page in pages)
+    return csv_pages(lists, HISTORY_CSV)
 
 
 def _ndjson_pages(pages: Iterator[Columns]) -> Iterator[bytes]:

@@ -11,7 +11,7 @@ import pytest
 
 from harness.live_server import new_user, wait_for
 from harness.producer import RawStream
-from history.ranges import PAGE_ROWS
+from history.range_reads import PAGE_ROWS
 from tests.history_data import commit_points, streamed_plot
 
 

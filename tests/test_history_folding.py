@@ -13,10 +13,11 @@ from django.utils import timezone
 from tsdownsample import LTTBDownsampler
 
 from core.models import HistoryBlock, Plot, Trace
+from history.columns import Columns, as_list
 from history.folding import FoldConflict, fold_history
 from history.folding import _write as write_blocks
 from history.pruning import prune_history
-from history.ranges import Columns, as_list, history_pages, read_range
+from history.range_reads import history_pages, read_range
 from tests.history_data import commit_points, stored_rows, streamed_plot
 
 pytestmark = pytest.mark.django_db

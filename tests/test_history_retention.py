@@ -9,8 +9,9 @@ import pytest
 from django.utils import timezone
 
 from core.models import Plot, Trace
+from history.columns import as_list
 from history.pruning import prune_history
-from history.ranges import as_list, read_range
+from history.range_reads import read_range
 from tests.history_data import commit_points, stored_rows, streamed_plot
 
 pytestmark = pytest.mark.django_db

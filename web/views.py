@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 
 from django.conf import settings
@@ -17,6 +15,7 @@ from django.utils.text import slugify
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_POST
 
+from core.csv_export import WINDOW_CSV, csv_pages
 from core.models import ApiKey, Plot, StreamToken
 from core.models.windows import traces_with_windows
 from core.protocol import COORDINATES, PER_POINT_ATTRIBUTES
@@ -179,23 +178,12 @@ def trace_csv(request: HttpRequest, username: str, pk: int, index: int) -> HttpR
         values = get_path(trace.spec, name)
         if isinstance(values, list):
             columns[name] = values
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(columns)
-    for row in range(max((len(v) for v in columns.values()), default=0)):
-        writer.writerow([_cell(values, row) for values in columns.values()])
-    response = HttpResponse(out.getvalue(), content_type="text/csv")
+    points = max((len(v) for v in columns.values()), default=0)
+    response = HttpResponse(b"".join(csv_pages([(columns, points)], WINDOW_CSV)), content_type="text/csv")
     response["Content-Disposition"] = (
         f'attachment; filename="{slugify(plot.title) or "plot"}-{plot.pk}-trace-{index}.csv"'
     )
     return response
-
-
-def _cell(values: list, row: int) -> object:
-    if row >= len(values) or values[row] is None:
-        return ""
-    value = values[row]
-    return json.dumps(value) if isinstance(value, dict | list) else value
 
 
 # -- the owner's pages -----------------------------------------------------------------------

@@ -21,8 +21,8 @@ from core.figure_schema import without_tokens
 from core.models.tokens import StreamToken
 from core.models.windows import figure_of
 from core.retention import HELP as RETENTION_HELP
+from core.retention import WINDOW, validate_retention
 from core.retention import server_default as default_retention
-from core.retention import validate_retention
 from core.signals import plot_changed
 
 MAXPOINTS_DEFAULT = 500
@@ -166,8 +166,18 @@ class Plot(models.Model):
         return without_tokens(figure_of(self), tokens)
 
 
+class TraceQuerySet(models.QuerySet):
+    def keeping_history(self) -> TraceQuerySet:
+        """The traces whose history is kept: the one rule, used by folding, pruning, range
+        reads and the runs' listing alike. A trace keeps history when it is streamed and its
+        plot keeps more than its window (retention other than "window")."""
+        return self.filter(stream_token__isnull=False).exclude(plot__retention=WINDOW)
+
+
 class Trace(models.Model):
     """One trace of a plot: its Plotly spec (with the current window of data) and its stream."""
+
+    objects = TraceQuerySet.as_manager()
 
     plot = models.ForeignKey(Plot, on_delete=models.CASCADE, related_name="traces")
     index = models.PositiveIntegerField()

@@ -2,7 +2,7 @@
 
 Run 1 starts at the stream's first update and has no row; each later run is a Run row written
 with its first update (core/models/history.py). A run ends where the next begins; the newest is the
-current one. A range read of one run (`?run=N`, history/ranges.py) takes the points of its
+current one. A range read of one run (`?run=N`, history/range_reads.py) takes the points of its
 span, and folding never puts two runs in one block (history/folding.py), so that read skips
 every other run's blocks whole.
 """
@@ -15,7 +15,6 @@ from datetime import datetime
 from django.db import transaction
 
 from core.models import HistoryBlock, Plot, Run, StreamChunk, StreamToken, Trace
-from core.retention import WINDOW
 
 # The newest runs a listing shows: older ones are still read by number.
 MAX_RUNS_LISTED = 500
@@ -130,7 +129,8 @@ def listed_runs(token: StreamToken, traces: list[Trace]) -> list[dict]:
     """The stream's runs as these traces show them: an earlier run is kept when one of the
     traces' plots keeps more than its window and its points are still stored; the current
     run always is (the live window holds it)."""
-    keeping = [t.pk for t in traces if t.plot.retention != WINDOW]
+    shown = Trace.objects.keeping_history().filter(pk__in=[t.pk for t in traces])
+    keeping = list(shown.values_list("pk", flat=True))
     oldest = oldest_stored(token.pk, keeping) if keeping else None
     return [
         run_answer(span, span.last_seq is None or (oldest is not None and span.last_seq >= oldest))
