@@ -5,7 +5,7 @@ for windows and returning viewers, about 100 bytes a point and slow to read back
 folding job (history/folding.py) copies the checkpointed rows of every trace whose plot keeps
 history into HistoryBlock rows of a few thousand points each, numbers packed as arrays
 (history/blocks.py); HistoryFold says up to which row of the stream a trace is folded. Reads
-take the blocks up to that row, then the rows after it (history/ranges.py).
+take the blocks up to that row, then the rows after it (history/range_reads.py).
 """
 
 from __future__ import annotations
