@@ -6,7 +6,8 @@ on row i is the i-th value of that path's list, Plotly's rule for per-point arra
 shorter than the points leaves its last rows empty). A null is an empty cell, a nested value
 (a list, or an object an edited spec holds) its JSON. A writer of pages fixes its header at the
 first page: an attribute that first appears in a later page is not a column. No page at all
-is a header of x and y alone.
+is a header of x and y alone. A text value that a spreadsheet would run as a formula
+(`=HYPERLINK(...)`, `@SUM(...)`) is written with a leading apostrophe (`neutralised`).
 
 The two callers differ today in two rules, kept as the two layouts below: the order of the
 columns and how a nested value is spelled as JSON.
@@ -87,7 +88,32 @@ def _aligned(column: list | None, count: int) -> list:
     return column
 
 
+# A cell a spreadsheet would read as a formula begins with one of these (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: object, layout: Layout) -> object:
     if value is None:
         return ""
-    return layout.nested(value) if isinstance(value, dict | list) else value
+    if isinstance(value, dict | list):
+        return layout.nested(value)
+    if isinstance(value, str):
+        return neutralised(value)
+    return value
+
+
+def neutralised(text: str) -> str:
+    """A text cell that a spreadsheet opening the file shows as text and never runs: one that
+    begins like a formula gets a leading apostrophe, as OWASP advises. A number written as text
+    ("-3.5") stays as it is: a spreadsheet reads it as that number, which runs nothing."""
+    if not text.startswith(FORMULA_STARTS) or _is_number(text):
+        return text
+    return "'" + text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return text.strip() == text
