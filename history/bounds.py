@@ -28,6 +28,16 @@ class BadRange(ValueError):
         self.field = field
 
 
+# Dates compare as float64 microseconds, exact within 2**53 us of 1970 (about 285 years): a date
+# bound is accepted inside these years only, so that no stored point is ever too close to a
+# bound to compare exactly (a point beyond them is beyond every bound, as it should be).
+FIRST_DATE, LAST_DATE = "1700-01-01", "2250-12-31T23:59:59.999999"
+_DATE_LIMITS = (
+    float(np.datetime64(FIRST_DATE, "us").astype(np.int64)),
+    float(np.datetime64(LAST_DATE, "us").astype(np.int64)),
+)
+
+
 @dataclass(frozen=True)
 class Bound:
     """One end of a range: a number, or a date as microseconds since the epoch."""
@@ -50,6 +60,8 @@ def parse_bound(text: str | None, name: str) -> Bound | None:
     micros = _dates([text])[0]
     if np.isnan(micros):
         raise BadRange(f"`{name}` is a number or a date (2026-11-28, 2026-11-28 21:55:00.5), not {text!r}.", name)
+    if not _DATE_LIMITS[0] <= micros <= _DATE_LIMITS[1]:
+        raise BadRange(f"`{name}` is a date from {FIRST_DATE} to {LAST_DATE[:10]}, not {text!r}.", name)
     return Bound(float(micros), True)
 
 
