@@ -222,7 +222,7 @@ class Api:
         self.key = key
         self.stream_ids: dict[str, int] = {}  # token -> id, for the REST routes (tokens never go in URLs)
 
-    def request(self, method: str, path: str, body: object = None, headers: dict | None = None):
+    def request(self, method: str, path: str, body: object = None, headers: dict | None = None, timeout: float = 10):
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(f"{self.base_url}{path}", data=data, method=method)
         request.add_header("Content-Type", "application/json")
@@ -232,7 +232,7 @@ class Api:
         for name, value in (headers or {}).items():
             request.add_header(name, value)
         try:
-            with urllib.request.urlopen(request, timeout=10, context=TEST_TLS) as response:
+            with urllib.request.urlopen(request, timeout=timeout, context=TEST_TLS) as response:
                 raw = response.read()
                 return response.status, json.loads(raw) if raw else None
         except urllib.error.HTTPError as error:

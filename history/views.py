@@ -30,6 +30,7 @@ from rest_framework.views import APIView
 from core.csv_export import HISTORY_CSV, csv_pages
 from core.models import Plot, Run, StreamToken, Trace
 from core.protocol import LineRejected, parse_run
+from history.admission import admit
 from history.bounds import BadRange, Bound, parse_bound, ranged_pages
 from history.columns import Columns, as_list
 from history.downsampling import METHODS
@@ -98,8 +99,9 @@ class TracePointsView(APIView):
             raise ValidationError({"method": f"`method` is one of {', '.join(METHODS)}, not {method!r}."})
         max_points = _max_points(params.get("max_points"))
         try:
-            columns, axis = read_range(trace, start, end, settings.HISTORY_READ_MAX_POINTS, run)
-            answer = select_points(columns, axis, method, max_points)
+            with admit(request):
+                columns, axis = read_range(trace, start, end, settings.HISTORY_READ_MAX_POINTS, run)
+                answer = select_points(columns, axis, method, max_points)
         except BadRange as exc:
             raise ValidationError({exc.field: str(exc)}) from None
         return Response(
@@ -221,13 +223,18 @@ def _download(request: Request, trace: Trace, fmt: str, start: Bound | None, end
     """Every point of the range, written a page of stored rows at a time as it is read."""
     of_run = "" if run is None else f"-run-{run.number}"
     name = f"{slugify(trace.plot.title) or 'plot'}-{trace.plot_id}-trace-{trace.index}{of_run}.{fmt}"
+    place = admit(request)
     ranged = ranged_pages(history_pages(trace, run=run), start, end)
     try:  # a bound of the wrong kind is a 400 while one still can be
         first = next(ranged, None)
     except BadRange as exc:
+        place.release()
         raise ValidationError({exc.field: str(exc)}) from None
+    except BaseException:
+        place.release()
+        raise
     encode = _csv_pages if fmt == "csv" else _ndjson_pages
-    encoded = encode(_until_bad(first, ranged))
+    encoded = place.holding(encode(_until_bad(first, ranged)))
     pages: Iterator[bytes] | AsyncIterator[bytes] = encoded
     if isinstance(request._request, ASGIRequest):
         pages = _async_pages(encoded)
@@ -275,5 +282,13 @@ async def _async_pages(pages: Iterator[bytes]) -> AsyncIterator[bytes]:
     def take() -> bytes | None:
         return next(pages, None)
 
-    while (page := await sync_to_async(take)()) is not None:
-        yield page
+    def close() -> None:
+        close_pages = getattr(pages, "close", None)
+        if close_pages is not None:
+            close_pages()
+
+    try:
+        while (page := await sync_to_async(take)()) is not None:
+            yield page
+    finally:  # a client gone before the end: the pages (and their read's place) are let go
+        await sync_to_async(close)()

@@ -183,6 +183,10 @@ HISTORY_FOLD_AGE = env_number("HISTORY_FOLD_AGE", 3600.0, minimum=0.0)
 # with more is refused: narrow it, or download it, which streams).
 HISTORY_MAX_POINTS = int(env_number("HISTORY_MAX_POINTS", 100_000, minimum=10, kind=int))
 HISTORY_READ_MAX_POINTS = int(env_number("HISTORY_READ_MAX_POINTS", 1_000_000, minimum=100, kind=int))
+# History range reads and downloads running at once, per process and per client (history/admission.py):
+# beyond them a read is answered 503 or 429 at once, with Retry-After.
+HISTORY_READS_PER_PROCESS = int(env_number("HISTORY_READS_PER_PROCESS", 4, minimum=1, kind=int))
+HISTORY_READS_PER_CLIENT = int(env_number("HISTORY_READS_PER_CLIENT", 2, minimum=1, kind=int))
 
 # The REST API, Plotly's routes and the pages (docs/api.md): what one request may cost.
 # A body over API_MAX_BODY_BYTES is refused (413) before it is read; JSON nested deeper than

@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from harness.live_server import IntegrationDatabase
@@ -42,3 +43,17 @@ def postgres_database(tmp_path: Path) -> Iterator[IntegrationDatabase]:
         yield database
     finally:
         database.drop()
+
+
+def server_connections(database, **where: str) -> int:
+    """How many connections the server holds to the database (with the given pg_stat_activity
+    values): every connection to it but the test's own, which name themselves "test"."""
+    conditions = "".join(f" AND {column} = %s" for column in where)
+    assert database.admin_url is not None
+    with psycopg.connect(database.admin_url, autocommit=True) as conn:
+        row = conn.execute(
+            f"SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND application_name <> 'test'{conditions}",
+            [database.name, *where.values()],
+        ).fetchone()
+    assert row is not None
+    return int(row[0])

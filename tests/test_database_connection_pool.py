@@ -21,7 +21,7 @@ import pytest
 
 from harness.live_server import Api, new_user, wait_for
 from harness.producer import RawStream
-from tests.postgres import postgres_database
+from tests.postgres import postgres_database, server_connections
 from web.errors import DATABASE_BUSY
 
 CLIENTS = 8
@@ -32,20 +32,6 @@ READS_EACH = 40
 def own_database(tmp_path):
     with postgres_database(tmp_path) as database:
         yield database
-
-
-def server_connections(database, **where: str) -> int:
-    """How many connections the server holds to the database (with the given pg_stat_activity
-    values): every connection to it but the test's own, which name themselves "test"."""
-    conditions = "".join(f" AND {column} = %s" for column in where)
-    assert database.admin_url is not None
-    with psycopg.connect(database.admin_url, autocommit=True) as conn:
-        row = conn.execute(
-            f"SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND application_name <> 'test'{conditions}",
-            [database.name, *where.values()],
-        ).fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 def test_many_concurrent_readers_share_the_pool_and_idle_connections_close_after(start_server, own_database):
