@@ -286,10 +286,11 @@ class StreamSession:
             self._pump_task = None
 
     async def _feed_paced(self, data: bytes) -> bool:
-        """`feed`, at no more than STREAM_TOKEN_RATE: a token bucket of trace updates (a line
-        costs one per trace bound to the token, at least one). Past it, the stream waits
-        between lines, so that one large read cannot hold the process either; the producer is
-        slowed by TCP flow control, nothing is refused or lost."""
+        """Take every complete line of `data` (False when a line outgrew the limit), at no more
+        than STREAM_TOKEN_RATE: a token bucket of trace updates (a line costs one per trace bound
+        to the token, at least one). Past it, the stream waits between lines, so that one large
+        read cannot hold the process either; the producer is slowed by TCP flow control, nothing
+        is refused or lost."""
         assert self.writer is not None  # loaded by open(), before any line
         cost = max(1, len(self.writer.traces))
         budget = self._budget
@@ -315,12 +316,6 @@ class StreamSession:
             metrics.LIMIT_HITS.labels("token_rate").inc()
         self._throttled_at = now
         await asyncio.sleep(-self._budget / rate)
-
-    def feed(self, data: bytes) -> bool:
-        """Take every complete line of `data`; False when a line outgrew the limit."""
-        for raw in self.framer.feed(data):
-            self._take_line(raw)
-        return not self.framer.overflow
 
     def _take_line(self, raw: bytes) -> None:
         self.line_no += 1  # heartbeats count: line numbers are the producer's own

@@ -24,7 +24,7 @@ from core.models.windows import checkpoint_of, current_windows, spec_hash
 from core.retention import WINDOW
 from core.window import merge_layout
 from streaming.leases import SEQ_SKIP
-from streaming.snapshots import history_budget, retention
+from streaming.snapshots import catch_up_updates_limit, history_budget
 from streaming.stream_state import Chunk, LiveTrace, Signature, StreamState, signature_of
 
 # What a checkpoint hands back to the writer: its traces' windows, the plot revisions and the
@@ -259,7 +259,7 @@ def _trim(token_id: int, traces: list[Trace], checkpointed: int, now: datetime) 
     if any(t.plot.retention != WINDOW for t in traces):
         return
     maxpoints = [t.maxpoints for t in traces]
-    budget, updates = history_budget(maxpoints), retention(maxpoints)
+    budget, updates = history_budget(maxpoints), catch_up_updates_limit(maxpoints)
     total, cutoff = 0, None
     for last_seq, values in (
         StreamChunk.objects.filter(token_id=token_id).order_by("-last_seq").values_list("last_seq", "values")

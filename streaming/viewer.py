@@ -62,7 +62,7 @@ class ViewerScope(WebSocketScope):
 
 # What a viewer holds while it gets in step: presence frames, and batches of live updates
 # (the updates still to check, and the batch when it may still be taken whole).
-Held = Frame | tuple[tuple[tuple[str, int, StreamUpdate], ...], UpdateBatch | None]
+HeldEntry = Frame | tuple[tuple[tuple[str, int, StreamUpdate], ...], UpdateBatch | None]
 
 
 class ViewerSocket:
@@ -85,7 +85,7 @@ class ViewerSocket:
         # Live: relayed updates go to the send queue. Otherwise a sync is under way and they
         # are held (bounded) until it ends.
         self.live = False
-        self.held: list[Held] = []
+        self.held: list[HeldEntry] = []
         self.held_bytes = 0
         self.held_overflowed = False
         # The last seq per stream of live updates this viewer let go (its queue or its held
@@ -157,7 +157,7 @@ class ViewerSocket:
         seqs = self.seqs
         return all(seqs.get(key) == first - 1 for key, first in batch.firsts.items())
 
-    def _hold(self, entry: Held, size: int) -> None:
+    def _hold(self, entry: HeldEntry, size: int) -> None:
         if not self.held_overflowed:
             self.held_bytes += size
             if self.held_bytes <= self.limit:
@@ -171,7 +171,7 @@ class ViewerSocket:
             self.held_overflowed = True
         self._let_go_held(entry)
 
-    def _let_go_held(self, entry: Held) -> None:
+    def _let_go_held(self, entry: HeldEntry) -> None:
         if isinstance(entry, Frame):
             return
         items, batch = entry
