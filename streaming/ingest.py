@@ -25,7 +25,7 @@ from core.protocol import LineFramer, LineRejected, Update, parse_line
 from streaming import events, leases
 from streaming.pipeline import OUTAGE_ERRORS, Pipeline, get_pipeline
 from streaming.store import load_stream
-from streaming.stream_state import StreamState
+from streaming.stream_state import StreamWriter
 
 log = logging.getLogger("plotserver.streaming")
 _failures = RateLimitedLog(log)
@@ -179,7 +179,7 @@ class StreamSession:
 
     def __init__(self, pipeline: Pipeline, token: leases.TokenState, remote_addr: str) -> None:
         self.pipeline = pipeline
-        self.writer: StreamState | None = None
+        self.writer: StreamWriter | None = None
         self.token_id = token.id
         self.remote_addr = remote_addr
         self.session_id = uuid.uuid4().hex
@@ -468,7 +468,7 @@ class StreamSession:
 
 def _hold(
     token_id: int, session_id: str, remote_addr: str, take_over: bool
-) -> tuple[str, list[int], StreamState | None] | None:
+) -> tuple[str, list[int], StreamWriter | None] | None:
     """Hold the token and, when nobody held it before, load its writer in the same trip to the
     database thread (a takeover loads it only once the old writer has let go)."""
     held = leases.mark_connected(token_id, session_id, remote_addr, take_over)

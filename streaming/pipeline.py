@@ -34,7 +34,7 @@ from core.protocol import Update
 from streaming import events, leases, store
 from streaming.events import StreamUpdate
 from streaming.store import Loaded
-from streaming.stream_state import Chunk, StreamState
+from streaming.stream_state import Chunk, StreamWriter
 
 if TYPE_CHECKING:
     from streaming.ingest import StreamSession
@@ -90,7 +90,7 @@ class Pipeline:
         self.loop = asyncio.get_running_loop()
         self.layer = events.channel_layer()
         self.channel_name = ""
-        self._dirty: dict[StreamState, None] = {}
+        self._dirty: dict[StreamWriter, None] = {}
         self._backlog = 0
         self._backlog_bytes = 0
         self._outbox_bytes = 0
@@ -109,7 +109,7 @@ class Pipeline:
         # Runs asked of another process's stream (start_run), by request id: (number, first seq).
         self._runs: dict[str, asyncio.Future[tuple[int, int]]] = {}
         self._run_tasks: set[asyncio.Task[None]] = set()
-        self._checkpointed: dict[StreamState, tuple[float, int, int]] = {}
+        self._checkpointed: dict[StreamWriter, tuple[float, int, int]] = {}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plotserver-store")
         self._tasks: list[asyncio.Task[None]] = []
         self._failures = RateLimitedLog(log)
@@ -134,36 +134,36 @@ class Pipeline:
 
     # -- writers -----------------------------------------------------------------------
 
-    async def open_writer(self, token_id: int, skip: bool = False) -> StreamState | None:
+    async def open_writer(self, token_id: int, skip: bool = False) -> StreamWriter | None:
         """Load a token's writer (position and windows); `skip` after a writer that crashed."""
         return await self.run_sync(store.load_stream, token_id, timezone.now(), skip)
 
-    def submit(self, state: StreamState, update: Update, size: int = 0) -> asyncio.Future[None]:
+    def submit(self, writer: StreamWriter, update: Update, size: int = 0) -> asyncio.Future[None]:
         """Number and apply an accepted update (`size` bytes as sent), send it to viewers; return
         its commit's future."""
         # Per line, nothing reads a setting (a Django setting costs about a microsecond): the
         # publisher splits the outbox into messages, and room() checks the limits.
-        for plot_id, message in state.accept(update):
+        for plot_id, message in writer.accept(update):
             self._outbox[plot_id].append((message, size))
             self._outbox_bytes += size
-        if state.by_plot:
+        if writer.by_plot:
             self._published.clear()
             self._publish.set()
         self._backlog_bytes += size
-        return self._queue(state)
+        return self._queue(writer)
 
-    def reject(self, state: StreamState, line: int, reason: str) -> asyncio.Future[None]:
+    def reject(self, writer: StreamWriter, line: int, reason: str) -> asyncio.Future[None]:
         """Count a rejected line; return the future of the commit that stores the count."""
-        state.reject(line, reason, timezone.now())
-        return self._queue(state)
+        writer.reject(line, reason, timezone.now())
+        return self._queue(writer)
 
-    def close_writer(self, state: StreamState) -> asyncio.Future[None]:
+    def close_writer(self, writer: StreamWriter) -> asyncio.Future[None]:
         """The stream ended: its last commit also checkpoints its windows."""
-        state.closing = True
-        return self._queue(state)
+        writer.closing = True
+        return self._queue(writer)
 
-    def _queue(self, state: StreamState) -> asyncio.Future[None]:
-        self._dirty[state] = None
+    def _queue(self, writer: StreamWriter) -> asyncio.Future[None]:
+        self._dirty[writer] = None
         self._backlog += 1
         self._wake.set()
         return self._committed
@@ -233,13 +233,13 @@ class Pipeline:
             self._wake.clear()
             started = self.loop.time()
             now = timezone.now()
-            states, self._dirty = list(self._dirty), {}
-            chunks: list[tuple[StreamState, Chunk]] = []
-            for state in states:
-                chunk = state.take_chunk(now)
+            writers, self._dirty = list(self._dirty), {}
+            chunks: list[tuple[StreamWriter, Chunk]] = []
+            for writer in writers:
+                chunk = writer.take_chunk(now)
                 if chunk is not None:
-                    chunk.checkpoint = chunk.checkpoint or self._checkpoint_due(state, chunk)
-                    chunks.append((state, chunk))
+                    chunk.checkpoint = chunk.checkpoint or self._checkpoint_due(writer, chunk)
+                    chunks.append((writer, chunk))
             done, self._committed = self._committed, self.loop.create_future()
             self._inflight = done
             self._backlog = 0
@@ -258,26 +258,26 @@ class Pipeline:
             metrics.LINES_ACCEPTED.inc(lines)
             metrics.BATCH_LINES.observe(lines + sum(chunk.rejected for _, chunk in chunks))
             metrics.BATCH_COMMIT_SECONDS.observe(self.loop.time() - started)
-            for state, chunk in chunks:
-                state.committed_seq = max(state.committed_seq, chunk.last_seq)
-                if chunk.checkpoint or state.token_id in reloads:
-                    self._checkpointed[state] = (self.loop.time(), 0, 0)
-                if state.token_id in reloads:
-                    state.reload(*reloads[state.token_id])
-                if state.closing:
-                    self._checkpointed.pop(state, None)
+            for writer, chunk in chunks:
+                writer.committed_seq = max(writer.committed_seq, chunk.last_seq)
+                if chunk.checkpoint or writer.token_id in reloads:
+                    self._checkpointed[writer] = (self.loop.time(), 0, 0)
+                if writer.token_id in reloads:
+                    writer.reload(*reloads[writer.token_id])
+                if writer.closing:
+                    self._checkpointed.pop(writer, None)
             log.debug("committed %d streams in %.1f ms", len(chunks), (self.loop.time() - started) * 1000)
             done.set_result(None)
 
-    def _checkpoint_due(self, state: StreamState, chunk: Chunk) -> bool:
-        at, rows, values = self._checkpointed.setdefault(state, (self.loop.time(), 0, 0))
+    def _checkpoint_due(self, writer: StreamWriter, chunk: Chunk) -> bool:
+        at, rows, values = self._checkpointed.setdefault(writer, (self.loop.time(), 0, 0))
         rows, values = rows + 1, values + chunk.values
-        self._checkpointed[state] = (at, rows, values)
+        self._checkpointed[writer] = (at, rows, values)
         # A few windows' worth of values (what catch-up keeps anyway), and at least
         # CHECKPOINT_MIN_VALUES: a fold has a fixed part (its queries, the window read, hashed
         # and written: milliseconds) that small windows must spread over enough points, and
         # reading a window replays at most that many values of rows.
-        window = max(4 * sum(t.maxpoints for t in state.traces), CHECKPOINT_MIN_VALUES)
+        window = max(4 * sum(t.maxpoints for t in writer.traces), CHECKPOINT_MIN_VALUES)
         return (
             rows >= settings.STREAM_CHECKPOINT_ROWS
             or values > window

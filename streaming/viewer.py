@@ -67,7 +67,7 @@ HeldEntry = Frame | tuple[tuple[tuple[str, int, StreamUpdate], ...], UpdateBatch
 
 class ViewerSocket:
     """One viewer's position, held updates and send queue. Driven by the relay (live data),
-    by its own sync task (database reads) and by its writer task (the socket)."""
+    by its own sync task (database reads) and by its write task (the socket)."""
 
     def __init__(self, scope: ViewerScope, send: WebSocketSend) -> None:
         self.loop = asyncio.get_running_loop()
@@ -102,7 +102,7 @@ class ViewerSocket:
 
         self.sync_task: asyncio.Task[None] | None = None
         self.sync_again: str | None = None
-        self.writer: asyncio.Task[None] | None = None
+        self.write_task: asyncio.Task[None] | None = None
         self.last_resync = float("-inf")
         self.resync_timer: asyncio.TimerHandle | None = None
 
@@ -429,11 +429,11 @@ class ViewerSocket:
         self.close_code = CLOSE_TOO_SLOW
         self.outbox.clear()
         self.outbox_bytes = 0
-        if self.writer is not None:
-            self.writer.cancel()
+        if self.write_task is not None:
+            self.write_task.cancel()
 
     def stop(self) -> None:
-        for task in (self.sync_task, self.writer):
+        for task in (self.sync_task, self.write_task):
             if task is not None:
                 task.cancel()
         if self.resync_timer is not None:
@@ -475,11 +475,11 @@ class PlotViewerConsumer:
         relay = await get_relay()
         # Join first: what is published while the first read runs is held, not missed.
         await relay.join(viewer.plot_id, viewer)
-        viewer.writer = asyncio.create_task(viewer.write_loop())
+        viewer.write_task = asyncio.create_task(viewer.write_loop())
         reader = asyncio.create_task(viewer.read_loop(receive))
         try:
             viewer.begin()
-            await asyncio.wait({viewer.writer, reader}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({viewer.write_task, reader}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             client_left = reader.done()
             await relay.leave(viewer.plot_id, viewer)
