@@ -23,7 +23,8 @@ from base import metrics
 from base.rate_limited_log import RateLimitedLog
 from core.protocol import LineFramer, LineRejected, Update, parse_line
 from streaming import events, leases
-from streaming.pipeline import OUTAGE_ERRORS, Pipeline, get_pipeline
+from streaming.committer import OUTAGE_ERRORS
+from streaming.pipeline import Pipeline, get_pipeline
 from streaming.store import load_stream
 from streaming.stream_state import StreamWriter
 
@@ -193,7 +194,7 @@ class StreamSession:
         self.started = 0.0
         self.kicked: int | None = None
         # True while this connection holds the token's row (leases.mark_connected to
-        # mark_disconnected): only then can the lease loop find it taken over.
+        # mark_disconnected): only then can the lease renewal find it taken over.
         self.holding = False
         self.taken_over_by: tuple[str, str] | None = None
         self.closed = asyncio.Event()
