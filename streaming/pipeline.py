@@ -98,6 +98,28 @@ class Pipeline:
         writer.closing = True
         return self.committer.queue(writer)
 
+    async def finish_writer(self, writer: StreamWriter) -> int:
+        """Close the writer and wait for its last commit; return how many accepted lines were not
+        stored.
+
+        Always 0 but when the server stops and the database stays away past
+        STREAM_SHUTDOWN_TIMEOUT: then no further commit is made, and the lines this writer
+        accepted after its last stored commit are reported as not stored (never acknowledged)."""
+        committed = asyncio.shield(self.close_writer(writer))
+        while True:
+            if not self.stopping:
+                try:
+                    await asyncio.wait_for(asyncio.shield(committed), 1.0)
+                    return 0
+                except TimeoutError:
+                    continue  # the server may begin stopping meanwhile
+            try:
+                await asyncio.wait_for(asyncio.shield(committed), self.shutdown_wait_left())
+                return 0
+            except TimeoutError:
+                await self.abandon()
+                return writer.seq - writer.committed_seq
+
     def _check_room(self) -> None:
         full = (
             self.committer.backlog >= MAX_BACKLOG
