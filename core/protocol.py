@@ -67,10 +67,6 @@ class LineRejected(ValueError):
     """A line that cannot be applied. The stream goes on; the line is counted as rejected."""
 
 
-class LineTooLong(ValueError):
-    """More than the line limit arrived without a newline: the stream ends with 413."""
-
-
 @dataclass(slots=True)
 class Update:
     """One accepted line: trace attributes by dotted path, and a layout change by dotted path."""

@@ -34,8 +34,8 @@ log = logging.getLogger("plotserver.streaming")
 # The cyclic garbage collector's thresholds in a serving process (Python's are 700, 10, 10).
 # A full collection walks every object the process holds, and a busy ingest holds many: the
 # lines accepted and not yet committed (up to MAX_BACKLOG), each a few small dicts and lists.
-# At Python's thresholds a busy process ran two or three full collections a second, each 0.1-0.4 s
-# with the event loop stopped: a third of its CPU (bench (e): 21 µs a point, 14 µs with these).
+# At Python's thresholds a busy process spent much of its CPU in full collections, the event loop
+# stopped (measured: docs/performance.md, "Numbers behind the constants in the code").
 # Young collections still free short-lived cycles at once; a full one still comes, after about
 # ten million allocations (every minute or two at full ingest) instead of seventy thousand.
 GC_THRESHOLDS = (10_000, 10, 100)

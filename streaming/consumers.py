@@ -10,7 +10,8 @@ import json
 from asgiref.typing import ASGIReceiveCallable, HTTPScope
 
 from base.asgi_types import HTTPSend
-from streaming.ingest import TOKEN_HEADER, ConnectionLost, Outcome, Reader, serve_stream
+from streaming.answers import Outcome
+from streaming.ingest import TOKEN_HEADER, ConnectionLost, Reader, serve_stream
 
 TOKEN_HEADER_BYTES = TOKEN_HEADER.encode()
 

@@ -127,7 +127,7 @@ class PlotStream(TypedDict):
 
 
 # What a plot group carries (to streaming/relay.py), and what a stream group carries (to
-# streaming/pipeline.py's hub).
+# the stream control, streaming/stream_control.py).
 PlotMessage = PlotUpdates | PlotChanged | PlotStream
 StreamMessage = StreamTakeover | StreamRevoke | StreamReleased | StreamRun | StreamRunStarted
 

@@ -4,7 +4,7 @@ A front door (the ASGI consumer on the main port, the stream listener on STREAM_
 HTTP, then hands the body to a StreamSession through `pump(read)`. The session takes the
 token's stream over (becoming its only writer), frames and parses lines, gives accepted updates
 to the process's pipeline, enforces the idle timeout, obeys takeovers, revocation and shutdown,
-and finally says which answer the producer gets.
+and finally says which answer the producer gets (streaming/answers.py).
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import NotRequired, TypedDict
 
 from django.conf import settings
 from django.utils import timezone
@@ -23,33 +21,15 @@ from base import metrics
 from base.rate_limited_log import RateLimitedLog
 from core.protocol import LineFramer, LineRejected, Update, parse_line
 from streaming import events, leases
-from streaming.pipeline import OUTAGE_ERRORS, Pipeline, get_pipeline
+from streaming.answers import UNBOUND_HINT, Outcome, Rejections
+from streaming.committer import OUTAGE_ERRORS
+from streaming.pipeline import Pipeline, get_pipeline
 from streaming.store import load_stream
-from streaming.stream_state import StreamState
+from streaming.stream_state import StreamWriter
+from streaming.token_rate import TokenBucket
 
 log = logging.getLogger("plotserver.streaming")
 _failures = RateLimitedLog(log)
-
-MESSAGES = {
-    200: "stream ended cleanly",
-    400: "malformed request: the chunked body could not be read",
-    404: "unknown or revoked stream token",
-    405: "use POST to stream",
-    406: "missing header: plotly-streamtoken",
-    408: "no data for {idle:g} seconds: write a newline as a heartbeat to keep a stream open",
-    409: "a newer connection with the same stream token took over this stream",
-    410: "the stream token was revoked",
-    413: "a line longer than {max_line} bytes arrived without a newline",
-    499: "the producer disconnected",
-    500: "the server failed while reading this stream: reconnect; every line accepted before is kept",
-    503: "the server is restarting: reconnect",
-}
-# A 503 whose last lines could not be stored (the database was away as the server stopped).
-NOT_STORED = (
-    "the server is restarting and the database is unavailable: the last {not_stored} accepted lines were "
-    "not stored; reconnect and send them again"
-)
-
 
 # How long an ending stream waits for its last updates to be handed to the channel layer, so
 # that viewers hear "idle" after them; past it, the producer gets its answer all the same.
@@ -60,115 +40,12 @@ PUBLISH_WAIT = 5.0
 LIMITS_BY_STATUS = {408: "idle_timeout", 413: "line_bytes"}
 
 
-def rejection_kind(reason: str) -> str:
-    """A rejected line's reason as one of a few metric labels (never the text: series stay few)."""
-    if reason.startswith(("not JSON", "not valid UTF-8", "expected a JSON object")):
-        return "json"
-    if "nested" in reason:
-        return "nesting"
-    if "cannot be streamed" in reason:
-        return "attribute"
-    if "could not read" in reason:
-        return "internal"
-    return "value"
-
-
 class FramingError(Exception):
     """The front door could not read the request body (broken chunked encoding)."""
 
 
 class ConnectionLost(Exception):
     """The producer went away: there is nobody left to answer."""
-
-
-# How many different rejection reasons an answer lists, and how many line numbers for each: the
-# record of a stream's rejections stays small however many lines it rejects.
-MAX_REJECTION_REASONS = 10
-LINES_PER_REASON = 5
-UNBOUND_HINT = (
-    "no trace uses this stream token, so its points are not shown anywhere: bind it to a trace "
-    "(figure.data[i].stream.token) in a plot"
-)
-
-
-@dataclass
-class Rejection:
-    """The lines a stream rejected for one reason: how many, and the first few line numbers."""
-
-    reason: str
-    count: int = 0
-    lines: list[int] = field(default_factory=list)
-
-    def add(self, line: int) -> None:
-        self.count += 1
-        if len(self.lines) < LINES_PER_REASON:
-            self.lines.append(line)
-
-
-def rejection_key(reason: str) -> str:
-    """Reasons that differ only in a column number count as one."""
-    text, _, column = reason.rpartition(" at column ")
-    return text if text and column.isdigit() else reason
-
-
-class RejectionSummary(TypedDict):
-    reason: str
-    count: int
-    lines: list[int]
-
-
-class LastError(TypedDict):
-    line: int
-    message: str
-
-
-class StreamAnswer(TypedDict):
-    """The JSON body of the one answer a stream gets (docs/streaming.md, "Answers")."""
-
-    status: int
-    message: str
-    accepted: int
-    rejected: int
-    rejections: NotRequired[list[RejectionSummary]]
-    last_error: NotRequired[LastError]
-    hint: NotRequired[str]
-    not_stored: NotRequired[int]
-
-
-@dataclass
-class Outcome:
-    """How a stream ended, and the answer its producer gets."""
-
-    status: int
-    accepted: int = 0
-    rejected: int = 0
-    last_error: tuple[int, str] | None = None
-    rejections: list[Rejection] = field(default_factory=list)
-    hint: str | None = None
-    not_stored: int = 0
-
-    @property
-    def message(self) -> str:
-        if self.not_stored:
-            return NOT_STORED.format(not_stored=self.not_stored)
-        return MESSAGES[self.status].format(idle=settings.STREAM_IDLE_TIMEOUT, max_line=settings.STREAM_MAX_LINE_BYTES)
-
-    def as_json(self) -> StreamAnswer:
-        body: StreamAnswer = {
-            "status": self.status,
-            "message": self.message,
-            "accepted": self.accepted,
-            "rejected": self.rejected,
-        }
-        if self.rejections:
-            body["rejections"] = [{"reason": r.reason, "count": r.count, "lines": r.lines} for r in self.rejections]
-        if self.last_error is not None:
-            body["last_error"] = {"line": self.last_error[0], "message": self.last_error[1]}
-        if self.hint:
-            body["hint"] = self.hint
-        if self.not_stored:
-            body["not_stored"] = self.not_stored
-        return body
 
 
 Reader = Callable[[], Awaitable["bytes | None"]]
@@ -179,28 +56,24 @@ class StreamSession:
 
     def __init__(self, pipeline: Pipeline, token: leases.TokenState, remote_addr: str) -> None:
         self.pipeline = pipeline
-        self.writer: StreamState | None = None
+        self.writer: StreamWriter | None = None
         self.token_id = token.id
         self.remote_addr = remote_addr
         self.session_id = uuid.uuid4().hex
         self.framer = LineFramer(settings.STREAM_MAX_LINE_BYTES)
         self.line_no = 0
         self.accepted = 0
-        self.rejected = 0
-        self.last_error: tuple[int, str] | None = None
-        self.rejections: dict[str, Rejection] = {}
+        self.rejections = Rejections()
         self.unbound = False
         self.started = 0.0
         self.kicked: int | None = None
         # True while this connection holds the token's row (leases.mark_connected to
-        # mark_disconnected): only then can the lease loop find it taken over.
+        # mark_disconnected): only then can the lease renewal find it taken over.
         self.holding = False
         self.taken_over_by: tuple[str, str] | None = None
         self.closed = asyncio.Event()
         self._pump_task: asyncio.Task[None] | None = None
-        self._budget = settings.STREAM_TOKEN_BURST
-        self._budget_at = asyncio.get_running_loop().time()
-        self._throttled_at = -1e9
+        self.pace = TokenBucket()
 
     @classmethod
     async def open(cls, token: str, remote_addr: str, take_over: bool = True) -> StreamSession | Outcome:
@@ -286,40 +159,21 @@ class StreamSession:
             self._pump_task = None
 
     async def _feed_paced(self, data: bytes) -> bool:
-        """`feed`, at no more than STREAM_TOKEN_RATE: a token bucket of trace updates (a line
-        costs one per trace bound to the token, at least one). Past it, the stream waits
-        between lines, so that one large read cannot hold the process either; the producer is
-        slowed by TCP flow control, nothing is refused or lost."""
+        """Take every complete line of `data` (False when a line outgrew the limit), at the
+        token's pace (streaming/token_rate.py): a line costs one trace update per trace bound to
+        the token, at least one."""
         assert self.writer is not None  # loaded by open(), before any line
         cost = max(1, len(self.writer.traces))
-        budget = self._budget
+        pace = self.pace
+        budget = pace.budget
         for raw in self.framer.feed(data):
             self._take_line(raw)
             budget -= cost
             if budget < 0:
-                self._budget = budget
-                await self._wait_for_budget()
-                budget = self._budget
-        self._budget = budget
-        return not self.framer.overflow
-
-    async def _wait_for_budget(self) -> None:
-        rate, burst = settings.STREAM_TOKEN_RATE, settings.STREAM_TOKEN_BURST
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        self._budget = min(burst, self._budget + (now - self._budget_at) * rate)
-        self._budget_at = now
-        if self._budget >= 0:
-            return
-        if loop.time() - self._throttled_at > 10:  # counted once per episode, not per wait
-            metrics.LIMIT_HITS.labels("token_rate").inc()
-        self._throttled_at = now
-        await asyncio.sleep(-self._budget / rate)
-
-    def feed(self, data: bytes) -> bool:
-        """Take every complete line of `data`; False when a line outgrew the limit."""
-        for raw in self.framer.feed(data):
-            self._take_line(raw)
+                pace.budget = budget
+                await pace.refill()
+                budget = pace.budget
+        pace.budget = budget
         return not self.framer.overflow
 
     def _take_line(self, raw: bytes) -> None:
@@ -348,13 +202,7 @@ class StreamSession:
         return started
 
     def _reject(self, reason: str) -> None:
-        metrics.LINES_REJECTED.labels(rejection_kind(reason)).inc()  # rare: bad lines only
-        self.rejected += 1
-        self.last_error = (self.line_no, reason)
-        key = rejection_key(reason)
-        if key not in self.rejections and len(self.rejections) >= MAX_REJECTION_REASONS:
-            key = "other reasons"
-        self.rejections.setdefault(key, Rejection(key)).add(self.line_no)
+        self.rejections.add(self.line_no, reason)
         assert self.writer is not None
         self.pipeline.reject(self.writer, self.line_no, reason)
 
@@ -373,7 +221,7 @@ class StreamSession:
         not_stored = 0
         try:
             # Stored (with a checkpoint of the windows) and sent, before anyone hears it ended.
-            not_stored = await self._stored()
+            not_stored = await self.pipeline.finish_writer(self.writer)
             try:  # a channel layer that is away must not keep the producer from its answer
                 await asyncio.wait_for(self.pipeline.published(), PUBLISH_WAIT)
             except TimeoutError:
@@ -404,35 +252,12 @@ class StreamSession:
         return Outcome(
             status,
             self.accepted - not_stored,
-            self.rejected,
-            self.last_error,
-            list(self.rejections.values()),
+            self.rejections.count,
+            self.rejections.last_error,
+            list(self.rejections.by_reason.values()),
             UNBOUND_HINT if self.unbound else None,
             not_stored,
         )
-
-    async def _stored(self) -> int:
-        """Wait for this stream's last commit; return how many accepted lines were not stored.
-
-        Always 0 but when the server stops and the database stays away past
-        STREAM_SHUTDOWN_TIMEOUT: then no further commit is made, and the lines this stream
-        accepted after its last stored commit are reported as not stored (never acknowledged)."""
-        writer = self.writer
-        assert writer is not None
-        committed = asyncio.shield(self.pipeline.close_writer(writer))
-        while True:
-            if not self.pipeline.stopping:
-                try:
-                    await asyncio.wait_for(asyncio.shield(committed), 1.0)
-                    return 0
-                except TimeoutError:
-                    continue  # the server may begin stopping meanwhile
-            try:
-                await asyncio.wait_for(asyncio.shield(committed), self.pipeline.shutdown_wait_left())
-                return 0
-            except TimeoutError:
-                await self.pipeline.abandon()
-                return writer.seq - writer.committed_seq
 
     async def run(self, read: Reader) -> Outcome:
         """pump then finish, finishing even when the task is cancelled (server shutdown)."""
@@ -473,7 +298,7 @@ class StreamSession:
 
 def _hold(
     token_id: int, session_id: str, remote_addr: str, take_over: bool
-) -> tuple[str, list[int], StreamState | None] | None:
+) -> tuple[str, list[int], StreamWriter | None] | None:
     """Hold the token and, when nobody held it before, load its writer in the same trip to the
     database thread (a takeover loads it only once the old writer has let go)."""
     held = leases.mark_connected(token_id, session_id, remote_addr, take_over)

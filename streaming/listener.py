@@ -24,7 +24,8 @@ from http import HTTPStatus
 from django.conf import settings
 
 from base.connections import connection_limits, json_answer
-from streaming.ingest import TOKEN_HEADER, ConnectionLost, FramingError, Outcome, Reader, serve_stream
+from streaming.answers import Outcome
+from streaming.ingest import TOKEN_HEADER, ConnectionLost, FramingError, Reader, serve_stream
 
 log = logging.getLogger("plotserver.streaming")
 

@@ -212,7 +212,8 @@ class PlotRelay:
             now = self.loop.time()
             for viewers in list(self.viewers.values()):
                 for viewer in list(viewers):
-                    if viewer.stuck_since is not None and now - viewer.stuck_since > timeout:
+                    stuck_since = viewer.queue.stuck_since
+                    if stuck_since is not None and now - stuck_since > timeout:
                         viewer.give_up()
 
     async def _probe_loop(self) -> None:

@@ -24,7 +24,7 @@ from streaming.viewer_messages import CatchUp, Snapshot, StreamPosition
 Visitor = AbstractBaseUser | AnonymousUser
 
 
-def retention(maxpoints: list[int]) -> int:
+def catch_up_updates_limit(maxpoints: list[int]) -> int:
     """How many of a stream's updates a returning viewer may catch up on: its widest window."""
     return min(settings.STREAM_RECOVERY_UPDATES, max(maxpoints, default=0))
 
@@ -110,7 +110,8 @@ def _catch_up(plot_id: int, user: Visitor, share_key: str | None, since: dict[st
         windows[token_id].append(maxpoints)
     for token_id, last_seq in current.items():
         after = seen[str(token_id)]
-        if not isinstance(after, int) or after > last_seq or last_seq - after > retention(windows[token_id]):
+        limit = catch_up_updates_limit(windows[token_id])
+        if not isinstance(after, int) or after > last_seq or last_seq - after > limit:
             return resync(plot_id, user, share_key)
     rows = StreamChunk.objects.filter(
         reduce(operator.or_, (Q(token_id=t, last_seq__gt=seen[str(t)]) for t in current), Q(pk__in=[]))

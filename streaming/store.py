@@ -24,15 +24,15 @@ from core.models.windows import checkpoint_of, current_windows, spec_hash
 from core.retention import WINDOW
 from core.window import merge_layout
 from streaming.leases import SEQ_SKIP
-from streaming.snapshots import history_budget, retention
-from streaming.stream_state import Chunk, LiveTrace, Signature, StreamState, signature_of
+from streaming.snapshots import catch_up_updates_limit, history_budget
+from streaming.stream_state import Chunk, LiveTrace, Signature, StreamWriter, signature_of
 
 # What a checkpoint hands back to the writer: its traces' windows, the plot revisions and the
 # signature they were read with.
 Loaded = tuple[list[LiveTrace], dict[int, int], Signature]
 
 
-def load_stream(token_id: int, now: datetime, skip: bool = False) -> StreamState | None:
+def load_stream(token_id: int, now: datetime, skip: bool = False) -> StreamWriter | None:
     """The writer of a token's stream, as it starts: its position and current windows.
 
     `skip`: the previous writer did not hand over (it crashed), so numbering jumps past what
@@ -47,7 +47,7 @@ def load_stream(token_id: int, now: datetime, skip: bool = False) -> StreamState
             return None
         traces, revisions, signature = checkpoint(token_id, now)
         run = Run.objects.filter(token_id=token_id).aggregate(newest=Max("number"))["newest"] or 1
-    return StreamState(token_id, seq, traces, revisions, signature, run)
+    return StreamWriter(token_id, seq, traces, revisions, signature, run)
 
 
 def commit_chunks(chunks: list[Chunk], now: datetime) -> dict[int, Loaded]:
@@ -259,7 +259,7 @@ def _trim(token_id: int, traces: list[Trace], checkpointed: int, now: datetime) 
     if any(t.plot.retention != WINDOW for t in traces):
         return
     maxpoints = [t.maxpoints for t in traces]
-    budget, updates = history_budget(maxpoints), retention(maxpoints)
+    budget, updates = history_budget(maxpoints), catch_up_updates_limit(maxpoints)
     total, cutoff = 0, None
     for last_seq, values in (
         StreamChunk.objects.filter(token_id=token_id).order_by("-last_seq").values_list("last_seq", "values")

@@ -86,7 +86,7 @@ class Chunk:
         return [*pieces, counts]
 
 
-class StreamState:
+class StreamWriter:
     """The in-memory writer of one token's stream."""
 
     def __init__(

@@ -6,15 +6,15 @@ from django.utils import timezone
 
 from core.protocol import parse_line
 from streaming.store import commit_chunks, load_stream
-from streaming.stream_state import StreamState
+from streaming.stream_state import StreamWriter
 
 
-def open_writer(token) -> StreamState:
+def open_writer(token) -> StreamWriter:
     """The writer of `token`'s stream, loaded as a stream opening would load it."""
     return load_stream(token.pk, timezone.now())
 
 
-def commit_lines(writer: StreamState, *lines: bytes, checkpoint: bool = False) -> list:
+def commit_lines(writer: StreamWriter, *lines: bytes, checkpoint: bool = False) -> list:
     """Accept the lines (numbering and applying them in memory), then store them in one commit.
     Returns what viewers were sent, as (plot id, update) pairs."""
     sent = [pair for line in lines for pair in writer.accept(parse_line(line))]
