@@ -14,7 +14,6 @@ from core.protocol import flatten
 from core.retention import normalize_retention
 from core.window import clear_window, point_count
 from streaming.store import rebase_window
-from web.serializers import owner_token_strings
 from web.templatetags.when import when
 
 PREVIEW_VALUES = 3
@@ -144,7 +143,9 @@ class PlotAdminForm(forms.ModelForm):
             problems = figure_schema.check_layout(layout)
             problems += [
                 figure_schema.FigureProblem(path, "holds one of the owner's stream tokens, which viewers would see")
-                for path in figure_schema.token_paths(layout, owner_token_strings(owner), "layout")
+                for path in figure_schema.token_paths(
+                    layout, StreamToken.objects.strings_of(getattr(owner, "pk", None)), "layout"
+                )
             ]
             if problems:
                 self.add_error("layout", [f"{p.path}: {p.message}" for p in problems])

@@ -162,8 +162,7 @@ class Plot(models.Model):
 
         No token string of the owner's, wherever it was put (figures are checked when saved;
         this also covers what was stored before, or a token named after a value later)."""
-        tokens = set(StreamToken.objects.filter(owner_id=self.owner_id).values_list("token", flat=True))
-        return without_tokens(figure_of(self), tokens)
+        return without_tokens(figure_of(self), StreamToken.objects.strings_of(self.owner_id))
 
 
 class Trace(models.Model):

@@ -100,6 +100,16 @@ def new_token_string() -> str:
     return token
 
 
+class StreamTokenQuerySet(models.QuerySet):
+    def strings_of(self, owner_id: int | None) -> set[str]:
+        """The token strings this user owns, revoked ones too: the one answer to "which strings
+        may never show in a figure" (what a viewer is shown, and what a figure may hold when
+        saved). None (no user, or an anonymous one) owns none."""
+        if owner_id is None:
+            return set()
+        return set(self.filter(owner_id=owner_id).values_list("token", flat=True))
+
+
 class StreamToken(models.Model):
     """The credential a producer sends in `plotly-streamtoken`, and the live state of its stream.
 
@@ -128,6 +138,8 @@ class StreamToken(models.Model):
     last_error_at = models.DateTimeField(null=True, blank=True)
     takeovers = models.IntegerField(default=0, help_text="Connections closed because a newer one came.")
     last_seq = models.BigIntegerField(default=0, help_text="Sequence number of the newest update.")
+
+    objects = StreamTokenQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created"]
