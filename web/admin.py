@@ -204,15 +204,11 @@ class PlotAdmin(admin.ModelAdmin):
             if inline_form.has_changed():
                 save_changed_fields(inline_form)
 
-    @transaction.atomic
     def delete_model(self, request, obj):
-        obj.changed()  # its viewers are told once it is gone
-        super().delete_model(request, obj)
+        obj.remove()
 
-    @transaction.atomic
     def delete_queryset(self, request, queryset):
-        queryset.changed()
-        super().delete_queryset(request, queryset)
+        queryset.remove()
 
     @admin.display(description="traces", ordering="trace_total")
     def trace_count(self, plot: Plot) -> int:

@@ -106,10 +106,8 @@ class PlotViewSet(viewsets.ModelViewSet):
             )
         return super().update(request, *args, **kwargs)
 
-    @transaction.atomic
     def perform_destroy(self, plot: Plot) -> None:
-        plot.changed()  # its viewers are told once it is gone
-        plot.delete()
+        plot.remove()
 
     @action(detail=True, methods=["get"], permission_classes=[permissions.AllowAny])
     def figure(self, request: Request, pk=None) -> Response:
