@@ -215,12 +215,8 @@ def save_plot_edit(plot: Plot, form: PlotEditForm, formset: BaseFormSet[TraceFor
         trace.maxpoints = trace_form.cleaned_data["maxpoints"]
         kept.append(trace)
     Trace.check_quotas(plot.pk, len(kept), [trace.stream_token_id for trace in kept])
-    # Park every index out of the way first: the (plot, index) pair is unique.
-    for offset, trace in enumerate(kept):
-        if trace.pk is not None:
-            Trace.objects.filter(pk=trace.pk).update(index=100000 + offset)
-    for index, trace in enumerate(kept):
-        trace.index = index
+    plot.renumber_traces(kept)
+    for trace in kept:
         trace.save()
 
 

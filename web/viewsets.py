@@ -154,7 +154,4 @@ class TraceViewSet(viewsets.ModelViewSet):
         plot = trace.plot
         plot.changed()
         trace.delete()
-        # Keep indexes dense: Plotly addresses traces by position.
-        for position, rest in enumerate(plot.traces.order_by("index")):
-            if rest.index != position:
-                Trace.objects.filter(pk=rest.pk).update(index=position)
+        plot.renumber_traces()

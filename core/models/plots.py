@@ -27,6 +27,8 @@ from core.signals import plot_changed
 
 MAXPOINTS_DEFAULT = 500
 MAXPOINTS_LIMIT = 10000
+# Where Plot.renumber_traces parks a trace while indexes move.
+PARKED_INDEX = 100000
 
 
 def new_share_key() -> str:
@@ -164,6 +166,26 @@ class Plot(models.Model):
         with transaction.atomic():
             self.changed()
             self.delete()
+
+    def renumber_traces(self, traces: Iterable[Trace] | None = None) -> None:
+        """Give this plot's traces the indexes 0, 1, 2, ... in the order of `traces` (all of
+        them, in their present order, when None): indexes stay dense, as Plotly addresses
+        traces by position. The one renumbering rule.
+
+        Only the `index` of a stored trace is written (by UPDATE, never a save that would write
+        back a window read earlier); each instance's `index` is set, so one not yet stored is
+        saved at its place by the caller. Call it in the edit's transaction, after
+        `changed()`."""
+        ordered = list(self.traces.order_by("index") if traces is None else traces)
+        moving = [(index, trace) for index, trace in enumerate(ordered) if trace.index != index]
+        # Park every stored trace that moves out of the way first: (plot, index) is unique.
+        for offset, (_, trace) in enumerate(moving):
+            if trace.pk is not None:
+                Trace.objects.filter(pk=trace.pk).update(index=PARKED_INDEX + offset)
+        for index, trace in moving:
+            if trace.pk is not None:
+                Trace.objects.filter(pk=trace.pk).update(index=index)
+            trace.index = index
 
     def get_absolute_url(self) -> str:
         return reverse("plot-detail", kwargs={"username": self.owner.get_username(), "pk": self.pk})
