@@ -9,6 +9,7 @@ from django.utils.text import Truncator
 
 from core import figure_schema
 from core.models import ApiKey, Grid, Plot, StreamToken, Trace
+from core.models.tokens import TOKEN_STATUS_FIELDS
 from core.models.windows import traces_with_windows
 from core.protocol import flatten
 from core.retention import normalize_retention
@@ -243,6 +244,10 @@ class ConnectedFilter(admin.SimpleListFilter):
         return queryset
 
 
+# The columns a status field folds in, shown beside it on the token's change form.
+STATUS_DETAIL_COLUMNS = {"connected": ("holder",), "last_error": ("last_error_line", "last_error_at")}
+
+
 class StreamTokenAdminForm(forms.ModelForm):
     """The token's change form. "Revoked" is a checkbox that revokes through StreamToken.revoke
     (so the open stream ends with 410), never a date edited by hand; revoking is for good."""
@@ -287,20 +292,10 @@ class StreamTokenAdmin(admin.ModelAdmin):
     list_select_related = ["owner"]
     raw_id_fields = ["owner"]
     form = StreamTokenAdminForm
+    # The stream's status as stored: StreamToken.status()'s fields, each followed by the columns
+    # behind it that the status folds in.
     readonly_fields = [
-        "revoked",
-        "connected",
-        "holder",
-        "connected_since",
-        "remote_addr",
-        "last_write_at",
-        "accepted",
-        "rejected",
-        "last_error",
-        "last_error_line",
-        "last_error_at",
-        "takeovers",
-        "last_seq",
+        column for field in TOKEN_STATUS_FIELDS for column in (field, *STATUS_DETAIL_COLUMNS.get(field, ()))
     ]
     actions = ["clear_stream_windows", "revoke_tokens"]
 

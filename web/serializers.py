@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from core import figure_schema
 from core.models import MAXPOINTS_DEFAULT, MAXPOINTS_LIMIT, TOKEN_PATTERN, Plot, StreamToken, Trace
+from core.models.tokens import TOKEN_STATUS_FIELDS
 from core.models.windows import traces_with_windows
 from core.retention import normalize_retention
 
@@ -29,23 +30,7 @@ class StreamTokenSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = StreamToken
-        fields = [
-            "id",
-            "token",
-            "name",
-            "created",
-            "revoked",
-            "connected",
-            "connected_since",
-            "remote_addr",
-            "last_write_at",
-            "accepted",
-            "rejected",
-            "last_error",
-            "takeovers",
-            "last_seq",
-            "traces",
-        ]
+        fields = ["id", "token", "name", "created", *TOKEN_STATUS_FIELDS, "traces"]
         read_only_fields = [f for f in fields if f not in ("token", "name")]
 
     def to_representation(self, token: StreamToken) -> dict:

@@ -78,10 +78,12 @@ class LastError(TypedDict):
 
 
 class TokenStatus(TypedDict):
-    """A stream token's status as JSON: the REST API and the settings page show this shape."""
+    """A stream token's status as JSON: the REST API and the settings page show this shape.
+    The one list of its fields (TOKEN_STATUS_FIELDS, in this order): each is also a column of
+    StreamToken."""
 
-    connected: bool
     revoked: str | None
+    connected: bool
     connected_since: str | None
     remote_addr: str
     last_write_at: str | None
@@ -90,6 +92,9 @@ class TokenStatus(TypedDict):
     last_error: LastError | None
     takeovers: int
     last_seq: int
+
+
+TOKEN_STATUS_FIELDS: tuple[str, ...] = tuple(TokenStatus.__annotations__)
 
 
 def new_token_string() -> str:
