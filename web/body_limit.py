@@ -25,6 +25,7 @@ from asgiref.typing import (
 from django.conf import settings
 
 from base.asgi_types import HTTPSend
+from base.refusals import refusal_body
 
 # Plotly's form API answers errors in its own fields (see web/plotly_api/views.py).
 PLOTLY_FORM_PATHS = ("/clientresp",)
@@ -40,7 +41,7 @@ def too_large_body(path: str, limit: int) -> bytes:
     if path in PLOTLY_FORM_PATHS:
         body = {"url": "", "message": "", "warning": "", "filename": "", "error": message}
     else:
-        body = {"message": message, "errors": [{"message": message}]}
+        body = dict(refusal_body(message))
     return json.dumps(body).encode()
 
 

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from base.refusals import refusal_body
 from core.models import Plot, StreamToken, Trace
 from web.serializers import PlotSerializer, StreamTokenSerializer, TraceSerializer
 
@@ -47,7 +48,7 @@ class StreamByTokenGone(APIView):
     def gone(self, request: Request, *args, **kwargs) -> Response:
         # The path is not echoed: it holds a credential.
         return Response(
-            {"message": STREAM_BY_TOKEN_GONE, "errors": [{"message": STREAM_BY_TOKEN_GONE}]},
+            refusal_body(STREAM_BY_TOKEN_GONE),
             status=status.HTTP_410_GONE,
         )
 
