@@ -1,5 +1,6 @@
 """Open connections of a process, counted for both doors (the main port's protocol,
-plotserver/http.py, and the stream listener), and the JSON answer that refuses one.
+plotserver/http.py, and the stream listener), and the JSON answer that refuses one (its body
+is base/refusals.py's).
 
 Loaded by uvicorn before the application, so before Django is set up: settings are read only
 when a connection comes.
@@ -17,6 +18,7 @@ from django.conf import settings
 
 from base import metrics
 from base.rate_limited_log import RateLimitedLog
+from base.refusals import refusal_body
 
 log = logging.getLogger("plotserver.http")
 
@@ -25,8 +27,9 @@ RESERVED_DESCRIPTORS = 100
 
 
 def json_answer(status: int, message: str) -> bytes:
-    """A complete HTTP/1.1 response with a JSON error body that closes the connection."""
-    body = json.dumps({"error": message}).encode()
+    """A complete HTTP/1.1 response with the JSON refusal body (base/refusals.py, its `error`
+    key included) that closes the connection."""
+    body = json.dumps(refusal_body(message, with_error=True)).encode()
     return (
         f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
         "Content-Type: application/json\r\n"

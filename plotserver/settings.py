@@ -334,7 +334,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON is the default answer; the browsable API: DRF's pages for a browser at /api/.
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_PARSER_CLASSES": ["web.parsers.BoundedJSONParser"],
     "EXCEPTION_HANDLER": "web.errors.json_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "web.pagination.PageNumberPagination",
@@ -343,13 +347,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"user": THROTTLE_API_USER, "auth_failures": THROTTLE_AUTH_FAILURES},
     "NUM_PROXIES": THROTTLE_NUM_PROXIES,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # The REST API's OpenAPI 3 schema (/api/schema/): see SPECTACULAR_SETTINGS below.
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
-
-# The browsable API: DRF's pages for a browser at /api/ (JSON stays the default answer).
-REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = [
-    "rest_framework.renderers.JSONRenderer",
-    "rest_framework.renderers.BrowsableAPIRenderer",
-]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -414,8 +414,8 @@ if LOG_FORMAT == "json":
     for server_logger in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         LOGGING["loggers"][server_logger] = {"handlers": ["console"], "level": "INFO", "propagate": False}
 
-# The REST API's OpenAPI 3 schema (/api/schema/), with Swagger UI and Redoc served from here.
-REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "drf_spectacular.openapi.AutoSchema"
+# The REST API's OpenAPI 3 schema (/api/schema/, REST_FRAMEWORK's DEFAULT_SCHEMA_CLASS), with
+# Swagger UI and Redoc served from here.
 SPECTACULAR_SETTINGS = {
     "TITLE": "plotserver REST API",
     "DESCRIPTION": "Plots, traces and stream tokens. Streaming itself is not REST: see docs/streaming.md.",

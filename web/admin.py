@@ -9,12 +9,12 @@ from django.utils.text import Truncator
 
 from core import figure_schema
 from core.models import ApiKey, Grid, Plot, StreamToken, Trace
+from core.models.tokens import TOKEN_STATUS_FIELDS
 from core.models.windows import traces_with_windows
 from core.protocol import flatten
 from core.retention import normalize_retention
 from core.window import clear_window, point_count
 from streaming.store import rebase_window
-from web.serializers import owner_token_strings
 from web.templatetags.when import when
 
 PREVIEW_VALUES = 3
@@ -144,7 +144,9 @@ class PlotAdminForm(forms.ModelForm):
             problems = figure_schema.check_layout(layout)
             problems += [
                 figure_schema.FigureProblem(path, "holds one of the owner's stream tokens, which viewers would see")
-                for path in figure_schema.token_paths(layout, owner_token_strings(owner), "layout")
+                for path in figure_schema.token_paths(
+                    layout, StreamToken.objects.strings_of(getattr(owner, "pk", None)), "layout"
+                )
             ]
             if problems:
                 self.add_error("layout", [f"{p.path}: {p.message}" for p in problems])
@@ -203,15 +205,11 @@ class PlotAdmin(admin.ModelAdmin):
             if inline_form.has_changed():
                 save_changed_fields(inline_form)
 
-    @transaction.atomic
     def delete_model(self, request, obj):
-        obj.changed()  # its viewers are told once it is gone
-        super().delete_model(request, obj)
+        obj.remove()
 
-    @transaction.atomic
     def delete_queryset(self, request, queryset):
-        queryset.changed()
-        super().delete_queryset(request, queryset)
+        queryset.remove()
 
     @admin.display(description="traces", ordering="trace_total")
     def trace_count(self, plot: Plot) -> int:
@@ -244,6 +242,10 @@ class ConnectedFilter(admin.SimpleListFilter):
         if self.value() == "no":
             return queryset.exclude(StreamToken.live())
         return queryset
+
+
+# The columns a status field folds in, shown beside it on the token's change form.
+STATUS_DETAIL_COLUMNS = {"connected": ("holder",), "last_error": ("last_error_line", "last_error_at")}
 
 
 class StreamTokenAdminForm(forms.ModelForm):
@@ -290,20 +292,10 @@ class StreamTokenAdmin(admin.ModelAdmin):
     list_select_related = ["owner"]
     raw_id_fields = ["owner"]
     form = StreamTokenAdminForm
+    # The stream's status as stored: StreamToken.status()'s fields, each followed by the columns
+    # behind it that the status folds in.
     readonly_fields = [
-        "revoked",
-        "connected",
-        "holder",
-        "connected_since",
-        "remote_addr",
-        "last_write_at",
-        "accepted",
-        "rejected",
-        "last_error",
-        "last_error_line",
-        "last_error_at",
-        "takeovers",
-        "last_seq",
+        column for field in TOKEN_STATUS_FIELDS for column in (field, *STATUS_DETAIL_COLUMNS.get(field, ()))
     ]
     actions = ["clear_stream_windows", "revoke_tokens"]
 

@@ -25,8 +25,10 @@ from asgiref.typing import (
 from django.conf import settings
 
 from base.asgi_types import HTTPSend
+from base.refusals import refusal_body
+from web.plotly_api.clientresp_form import clientresp_body
 
-# Plotly's form API answers errors in its own fields (see web/plotly_api/views.py).
+# Plotly's form API answers errors in its own fields (web/plotly_api/clientresp_form.py).
 PLOTLY_FORM_PATHS = ("/clientresp",)
 
 
@@ -36,12 +38,9 @@ def too_large_message(limit: int) -> str:
 
 def too_large_body(path: str, limit: int) -> bytes:
     message = too_large_message(limit)
-    body: dict[str, object]
     if path in PLOTLY_FORM_PATHS:
-        body = {"url": "", "message": "", "warning": "", "filename": "", "error": message}
-    else:
-        body = {"message": message, "errors": [{"message": message}]}
-    return json.dumps(body).encode()
+        return json.dumps(clientresp_body(error=message)).encode()
+    return json.dumps(refusal_body(message)).encode()
 
 
 class BoundedBody:

@@ -1,4 +1,5 @@
-"""One shape for every API error: `{"message": ..., "errors": [{"message": ..., "field": ...}]}`.
+"""One shape for every API error: `{"message": ..., "errors": [{"message": ..., "field": ...}]}`,
+built by base/refusals.py's `refusal_body`, as every refusal is.
 
 `errors[].message` is also what Plotly's clients read from an error body.
 """
@@ -12,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from base.database import reachability
+from base.refusals import refusal_body
 
 DATABASE_UNAVAILABLE = "The database is unavailable right now; nothing was changed. Try again in a few seconds."
 DATABASE_BUSY = (
@@ -29,7 +31,7 @@ def json_exception_handler(exc, context):
     if response is None:
         return None
     errors = flatten_errors(response.data)
-    response.data = {"message": errors[0]["message"] if errors else "Request failed.", "errors": errors}
+    response.data = refusal_body(errors[0]["message"] if errors else "Request failed.", errors)
     return response
 
 
@@ -46,13 +48,13 @@ def database_unavailable_response(exc: Exception) -> Response:
     """503, the documented answer while the database cannot be reached or is fully in use."""
     message = database_unavailable_message(exc)
     return Response(
-        {"message": message, "errors": [{"message": message}]},
+        refusal_body(message),
         status=status.HTTP_503_SERVICE_UNAVAILABLE,
         headers={"Retry-After": str(RETRY_AFTER)},
     )
 
 
-def flatten_errors(data) -> list[dict]:
+def flatten_errors(data) -> list[dict[str, str]]:
     """DRF's nested errors (dicts and lists of messages) as a flat list, each naming its field."""
     return list(_flatten(data))
 

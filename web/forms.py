@@ -17,7 +17,7 @@ from core.retention import HELP as RETENTION_HELP
 from core.retention import normalize_retention
 from web.errors import flatten_errors
 from web.parsers import load_json
-from web.serializers import PlotSerializer, StreamTokenSerializer, owner_token_strings
+from web.serializers import PlotSerializer, StreamTokenSerializer
 
 TRACE_TYPES = [
     ("scatter", "scatter"),
@@ -57,7 +57,7 @@ class TraceForm(forms.Form):
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"]
-        if name and name in owner_token_strings(self.owner):
+        if name and name in StreamToken.objects.strings_of(getattr(self.owner, "pk", None)):
             raise forms.ValidationError("This is one of your stream tokens: viewers see a trace's name.")
         return name
 
@@ -165,7 +165,9 @@ class PlotEditForm(PlotForm):
         problems = figure_schema.check_layout(layout)
         problems += [
             figure_schema.FigureProblem(path, "holds one of your stream tokens, which viewers would see")
-            for path in figure_schema.token_paths(layout, owner_token_strings(self.owner), "layout")
+            for path in figure_schema.token_paths(
+                layout, StreamToken.objects.strings_of(getattr(self.owner, "pk", None)), "layout"
+            )
         ]
         if problems:
             raise forms.ValidationError([f"{p.path}: {p.message}" for p in problems])
@@ -213,12 +215,8 @@ def save_plot_edit(plot: Plot, form: PlotEditForm, formset: BaseFormSet[TraceFor
         trace.maxpoints = trace_form.cleaned_data["maxpoints"]
         kept.append(trace)
     Trace.check_quotas(plot.pk, len(kept), [trace.stream_token_id for trace in kept])
-    # Park every index out of the way first: the (plot, index) pair is unique.
-    for offset, trace in enumerate(kept):
-        if trace.pk is not None:
-            Trace.objects.filter(pk=trace.pk).update(index=100000 + offset)
-    for index, trace in enumerate(kept):
-        trace.index = index
+    plot.renumber_traces(kept)
+    for trace in kept:
         trace.save()
 
 

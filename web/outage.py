@@ -12,6 +12,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
+from base.refusals import refusal_body
 from web.errors import RETRY_AFTER, database_unavailable_message
 
 logger = logging.getLogger("plotserver.outage")
@@ -34,7 +35,7 @@ class DatabaseUnavailableMiddleware:
         logger.warning("database unavailable during %s %s: %s", request.method, request.path, exception)
         message = database_unavailable_message(exception)
         if request.path.startswith(API_PREFIXES):
-            response: HttpResponse = JsonResponse({"message": message, "errors": [{"message": message}]}, status=503)
+            response: HttpResponse = JsonResponse(refusal_body(message), status=503)
         else:
             # Rendered without the request: the page's usual context (the user) needs the database.
             response = HttpResponse(render_to_string("503.html", {"message": message}), status=503)

@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from core import figure_schema
 from core.models import MAXPOINTS_DEFAULT, MAXPOINTS_LIMIT, TOKEN_PATTERN, Plot, StreamToken, Trace
+from core.models.tokens import TOKEN_STATUS_FIELDS
 from core.models.windows import traces_with_windows
 from core.retention import normalize_retention
 
@@ -29,23 +30,7 @@ class StreamTokenSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = StreamToken
-        fields = [
-            "id",
-            "token",
-            "name",
-            "created",
-            "revoked",
-            "connected",
-            "connected_since",
-            "remote_addr",
-            "last_write_at",
-            "accepted",
-            "rejected",
-            "last_error",
-            "takeovers",
-            "last_seq",
-            "traces",
-        ]
+        fields = ["id", "token", "name", "created", *TOKEN_STATUS_FIELDS, "traces"]
         read_only_fields = [f for f in fields if f not in ("token", "name")]
 
     def to_representation(self, token: StreamToken) -> dict:
@@ -91,13 +76,6 @@ def raise_problems(problems: list[figure_schema.FigureProblem]) -> None:
     """Refuse a figure with every problem named by its path (a 400 on the API)."""
     if problems:
         raise serializers.ValidationError({problem.path: problem.message for problem in problems})
-
-
-def owner_token_strings(owner) -> set[str]:
-    """Every stream token string of this user, revoked ones too: none may show in a figure."""
-    if owner is None or not owner.is_authenticated:
-        return set()
-    return set(StreamToken.objects.filter(owner=owner).values_list("token", flat=True))
 
 
 def keep_tokens_out(figure_part: T, where: str, tokens: set[str], strict: bool) -> T:
@@ -213,7 +191,7 @@ class PlotSerializer(serializers.ModelSerializer):
         traces = [parse_trace(trace, f"data[{i}]", owner) for i, trace in enumerate(data)]
         plot_id = self.instance.pk if self.instance else None
         Trace.check_quotas(plot_id, len(traces), [_token_id(token) for _, token, _ in traces])
-        tokens = owner_token_strings(owner)
+        tokens = StreamToken.objects.strings_of(owner.pk)
         traces = [
             (keep_tokens_out(spec, f"data[{i}]", tokens, strict), token, maxpoints)
             for i, (spec, token, maxpoints) in enumerate(traces)
@@ -290,7 +268,7 @@ class TraceSerializer(serializers.ModelSerializer):
         if "stream" in spec:
             raise serializers.ValidationError('Bind a token with "token" and "maxpoints", not inside the spec.')
         raise_problems(figure_schema.check_trace(spec, ""))
-        return keep_tokens_out(spec, "", owner_token_strings(self.context["request"].user), strict=True)
+        return keep_tokens_out(spec, "", StreamToken.objects.strings_of(self.context["request"].user.pk), strict=True)
 
     def validate(self, attrs: dict) -> dict:
         if "stream_token" in attrs:
@@ -326,6 +304,7 @@ class TraceSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         if request is None or request.user.pk != trace.plot.owner_id:
             data.pop("token")  # a credential: only the owner sees it
-            tokens = set(StreamToken.objects.filter(owner_id=trace.plot.owner_id).values_list("token", flat=True))
-            data["spec"] = figure_schema.without_tokens(data["spec"], tokens)
+            data["spec"] = figure_schema.without_tokens(
+                data["spec"], StreamToken.objects.strings_of(trace.plot.owner_id)
+            )
         return data

@@ -280,9 +280,7 @@ def plot_delete(request: SignedInRequest, username: str, pk: int) -> HttpRespons
     plot = _own_plot(request, username, pk)
     if request.method == "POST":
         title = str(plot)
-        with transaction.atomic():
-            plot.changed()  # its viewers are told once it is gone
-            plot.delete()
+        plot.remove()
         messages.success(request, f"Deleted “{title}”.")
         return redirect("my-plots")
     return render(request, "plots/plot_delete.html", {"plot": plot})

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from base.refusals import refusal_body
 from core.models import Plot, StreamToken, Trace
 from web.serializers import PlotSerializer, StreamTokenSerializer, TraceSerializer
 
@@ -47,7 +48,7 @@ class StreamByTokenGone(APIView):
     def gone(self, request: Request, *args, **kwargs) -> Response:
         # The path is not echoed: it holds a credential.
         return Response(
-            {"message": STREAM_BY_TOKEN_GONE, "errors": [{"message": STREAM_BY_TOKEN_GONE}]},
+            refusal_body(STREAM_BY_TOKEN_GONE),
             status=status.HTTP_410_GONE,
         )
 
@@ -106,10 +107,8 @@ class PlotViewSet(viewsets.ModelViewSet):
             )
         return super().update(request, *args, **kwargs)
 
-    @transaction.atomic
     def perform_destroy(self, plot: Plot) -> None:
-        plot.changed()  # its viewers are told once it is gone
-        plot.delete()
+        plot.remove()
 
     @action(detail=True, methods=["get"], permission_classes=[permissions.AllowAny])
     def figure(self, request: Request, pk=None) -> Response:
@@ -156,7 +155,4 @@ class TraceViewSet(viewsets.ModelViewSet):
         plot = trace.plot
         plot.changed()
         trace.delete()
-        # Keep indexes dense: Plotly addresses traces by position.
-        for position, rest in enumerate(plot.traces.order_by("index")):
-            if rest.index != position:
-                Trace.objects.filter(pk=rest.pk).update(index=position)
+        plot.renumber_traces()

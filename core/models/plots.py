@@ -27,6 +27,8 @@ from core.signals import plot_changed
 
 MAXPOINTS_DEFAULT = 500
 MAXPOINTS_LIMIT = 10000
+# Where Plot.renumber_traces parks a trace while indexes move.
+PARKED_INDEX = 100000
 
 
 def new_share_key() -> str:
@@ -74,6 +76,13 @@ class PlotQuerySet(models.QuerySet):
             Plot.objects.filter(pk__in=plot_ids).update(revision=models.F("revision") + 1)
         for plot_id in plot_ids:
             transaction.on_commit(partial(plot_changed.send, sender=Plot, plot_id=plot_id))
+
+    def remove(self) -> None:
+        """Delete these plots, the one way: their viewers are told once the deletion commits
+        (and leave, as the plots are gone). See Plot.remove for one plot."""
+        with transaction.atomic():
+            self.changed()
+            self.delete()
 
 
 class Plot(models.Model):
@@ -151,6 +160,33 @@ class Plot(models.Model):
         # A later save() of this instance writes every field: it must not write the old revision back.
         self.refresh_from_db(fields=["revision"])
 
+    def remove(self) -> None:
+        """Delete this plot (its traces with it), the one way: in one transaction with the
+        revision bump, so its viewers are told once it is gone."""
+        with transaction.atomic():
+            self.changed()
+            self.delete()
+
+    def renumber_traces(self, traces: Iterable[Trace] | None = None) -> None:
+        """Give this plot's traces the indexes 0, 1, 2, ... in the order of `traces` (all of
+        them, in their present order, when None): indexes stay dense, as Plotly addresses
+        traces by position. The one renumbering rule.
+
+        Only the `index` of a stored trace is written (by UPDATE, never a save that would write
+        back a window read earlier); each instance's `index` is set, so one not yet stored is
+        saved at its place by the caller. Call it in the edit's transaction, after
+        `changed()`."""
+        ordered = list(self.traces.order_by("index") if traces is None else traces)
+        moving = [(index, trace) for index, trace in enumerate(ordered) if trace.index != index]
+        # Park every stored trace that moves out of the way first: (plot, index) is unique.
+        for offset, (_, trace) in enumerate(moving):
+            if trace.pk is not None:
+                Trace.objects.filter(pk=trace.pk).update(index=PARKED_INDEX + offset)
+        for index, trace in moving:
+            if trace.pk is not None:
+                Trace.objects.filter(pk=trace.pk).update(index=index)
+            trace.index = index
+
     def get_absolute_url(self) -> str:
         return reverse("plot-detail", kwargs={"username": self.owner.get_username(), "pk": self.pk})
 
@@ -162,8 +198,7 @@ class Plot(models.Model):
 
         No token string of the owner's, wherever it was put (figures are checked when saved;
         this also covers what was stored before, or a token named after a value later)."""
-        tokens = set(StreamToken.objects.filter(owner_id=self.owner_id).values_list("token", flat=True))
-        return without_tokens(figure_of(self), tokens)
+        return without_tokens(figure_of(self), StreamToken.objects.strings_of(self.owner_id))
 
 
 class TraceQuerySet(models.QuerySet):

@@ -78,10 +78,12 @@ class LastError(TypedDict):
 
 
 class TokenStatus(TypedDict):
-    """A stream token's status as JSON: the REST API and the settings page show this shape."""
+    """A stream token's status as JSON: the REST API and the settings page show this shape.
+    The one list of its fields (TOKEN_STATUS_FIELDS, in this order): each is also a column of
+    StreamToken."""
 
-    connected: bool
     revoked: str | None
+    connected: bool
     connected_since: str | None
     remote_addr: str
     last_write_at: str | None
@@ -92,12 +94,25 @@ class TokenStatus(TypedDict):
     last_seq: int
 
 
+TOKEN_STATUS_FIELDS: tuple[str, ...] = tuple(TokenStatus.__annotations__)
+
+
 def new_token_string() -> str:
     """24 random bytes: 192 bits, URL-safe, 32 characters. Never one that begins with "-", which
     a command line (`plotserver-stream --token TOKEN`, curl, ...) would read as an option."""
     while (token := secrets.token_urlsafe(24)).startswith("-"):
         pass
     return token
+
+
+class StreamTokenQuerySet(models.QuerySet):
+    def strings_of(self, owner_id: int | None) -> set[str]:
+        """The token strings this user owns, revoked ones too: the one answer to "which strings
+        may never show in a figure" (what a viewer is shown, and what a figure may hold when
+        saved). None (no user, or an anonymous one) owns none."""
+        if owner_id is None:
+            return set()
+        return set(self.filter(owner_id=owner_id).values_list("token", flat=True))
 
 
 class StreamToken(models.Model):
@@ -128,6 +143,8 @@ class StreamToken(models.Model):
     last_error_at = models.DateTimeField(null=True, blank=True)
     takeovers = models.IntegerField(default=0, help_text="Connections closed because a newer one came.")
     last_seq = models.BigIntegerField(default=0, help_text="Sequence number of the newest update.")
+
+    objects = StreamTokenQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created"]

@@ -104,7 +104,8 @@ def traces_with_windows(traces: QuerySet[Trace]) -> list[Trace]:
 
 
 def figure_of(plot: Plot) -> dict[str, Any]:
-    """The figure as a viewer sees it now: streamed windows in the data, no tokens."""
+    """The figure with the streamed windows in its data, as stored: token strings are not taken
+    out. What a viewer is shown is Plot.viewer_figure(), which takes them out."""
     return {"data": [t.spec for t in traces_with_windows(plot.traces.all())], "layout": plot.layout}
 
 

@@ -1,4 +1,5 @@
-"""Reading /clientresp's form body: the form API of the Node client and of plotly.py < 4."""
+"""Reading /clientresp's form body, the form API of the Node client and of plotly.py < 4, and
+the one shape of its answers."""
 
 from __future__ import annotations
 
@@ -12,6 +13,12 @@ from web.parsers import JsonTooDeep, load_json
 
 FORM_FIELDS = ("platform", "version", "args", "kwargs", "un", "key", "origin")
 FORM_SPLIT = re.compile(r"(?:^|&)(" + "|".join(FORM_FIELDS) + r")=")
+
+
+def clientresp_body(**fields: str) -> dict[str, str]:
+    """A /clientresp answer: Plotly's fields, each empty unless given; a refusal says why in
+    `error` (its clients read that, not the REST API's refusal body)."""
+    return {"url": "", "message": "", "warning": "", "filename": "", "error": "", **fields}
 
 
 def split_clientresp_form(raw: str) -> dict[str, str]:

@@ -13,7 +13,12 @@ from rest_framework.views import APIView
 
 from core.models import Grid, Plot
 from web.authentication import ApiKeyAuthentication, SignedInApiRequest, user_for_key
-from web.plotly_api.clientresp_form import RawBodyParser, clientresp_arguments, split_clientresp_form
+from web.plotly_api.clientresp_form import (
+    RawBodyParser,
+    clientresp_arguments,
+    clientresp_body,
+    split_clientresp_form,
+)
 from web.plotly_api.figures import merge_figure
 from web.plotly_api.files import (
     file_location,
@@ -225,8 +230,7 @@ class ClientrespView(APIView):
         return self.answer(url=url, filename=plot.title, **extra)  # type: ignore[arg-type]
 
     def answer(self, status: int = 200, **fields) -> Response:
-        body = {"url": "", "message": "", "warning": "", "filename": "", "error": "", **fields}
-        return Response(body, status=status)
+        return Response(clientresp_body(**fields), status=status)
 
     def handle_exception(self, exc):
         response = super().handle_exception(exc)
