@@ -67,7 +67,7 @@ def _snapshot(plot_id: int, user: Visitor, share_key: str | None) -> Snapshot | 
     # Rows past a stream's stored position cannot exist (a commit writes both at once), so the
     # windows and the positions agree. No token string of the owner's reaches a viewer, wherever
     # it was put (figures are checked when saved; this covers what was stored before).
-    tokens = set(StreamToken.objects.filter(owner_id=plot.owner_id).values_list("token", flat=True))
+    tokens = StreamToken.objects.strings_of(plot.owner_id)
     figure = {"data": current_windows(traces), "layout": plot.layout}
     message: Snapshot = {
         "type": "snapshot",

@@ -21,7 +21,6 @@ from django.utils import timezone
 
 from core.models import Plot, Run, StreamChunk, StreamToken, Trace, TraceCheckpoint
 from core.models.windows import checkpoint_of, current_windows, spec_hash
-from core.retention import WINDOW
 from core.window import merge_layout
 from streaming.leases import SEQ_SKIP
 from streaming.snapshots import catch_up_updates_limit, history_budget
@@ -256,7 +255,7 @@ def _trim(token_id: int, traces: list[Trace], checkpointed: int, now: datetime) 
     (a snapshot is cheaper past a few windows' worth): the log stays a few windows long.
     STREAM_HISTORY_SECONDS keeps rows for longer; a plot whose retention keeps more than its
     window leaves them to the history pruning job (history/pruning.py)."""
-    if any(t.plot.retention != WINDOW for t in traces):
+    if any(t.keeps_history for t in traces):
         return
     maxpoints = [t.maxpoints for t in traces]
     budget, updates = history_budget(maxpoints), catch_up_updates_limit(maxpoints)

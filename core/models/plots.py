@@ -249,6 +249,12 @@ class Trace(models.Model):
         bound = Counter(elsewhere.values_list("stream_token_id", flat=True)) if wanted else Counter()
         quotas.check_traces(trace_count, wanted, bound)
 
+    @property
+    def keeps_history(self) -> bool:
+        """Whether this trace's history is kept: TraceQuerySet.keeping_history, for one trace
+        whose plot is loaded."""
+        return self.stream_token_id is not None and self.plot.retention != WINDOW
+
     def plotly_spec(self) -> dict:
         """The trace as its owner wrote it, Plotly's way: the spec plus `stream`."""
         spec = dict(self.spec)
