@@ -3,7 +3,7 @@
 For every trace whose plot keeps history (retention other than "window"), the rows of its
 stream after its HistoryFold mark and up to its checkpoint (rows a checkpoint holds are final:
 no late row can come before them) are decoded exactly as a range read decodes them
-(history/range_reads.py) and written as HistoryBlock rows of HISTORY_BLOCK_POINTS points; a block
+(history/range_reads.py) and written as HistoryBlock rows of BLOCK_POINTS points; a block
 ends at a row's end, or where a run starts (history/run_spans.py): no block holds points of two
 runs, so a read of one run skips the others' blocks whole (the mark then stops inside a row,
 and the next fold takes the row's updates after it). Fewer points than a block wait for more
@@ -34,6 +34,9 @@ from history.stored_updates import aware, plot_update_rows
 
 # Stored rows decoded per query while folding.
 FOLD_PAGE_ROWS = 200
+# Points a history block holds: a block is written once that many are waiting, or with fewer once
+# the oldest row waiting is HISTORY_FOLD_AGE seconds old (docs/history.md).
+BLOCK_POINTS = 4096
 PACKED = ("x", "y")
 
 
@@ -104,7 +107,7 @@ def fold_trace(trace_id: int, now: datetime) -> int:
                     first_seq = begin = start
                 add_updates(group, updates, key, begin)
                 newest, last_seq, read = time, row_last, row_last
-                if group.count >= settings.HISTORY_BLOCK_POINTS:
+                if group.count >= BLOCK_POINTS:
                     _write(trace, token, after, first_seq, last_seq, newest, group)
                     return group.count
             if len(rows) < FOLD_PAGE_ROWS:
@@ -146,7 +149,7 @@ def _rows(token: int, plot_id: int, after: int, upto: int) -> list[tuple[int, in
 def _write(trace: Trace, token: int, after: int, first_seq: int, last_seq: int, time, group: Columns) -> None:
     """The group's points as blocks, and the mark moved to `last_seq`, in one transaction."""
     group.padded()
-    size = settings.HISTORY_BLOCK_POINTS
+    size = BLOCK_POINTS
     blocks = [
         encode_block(
             trace.pk,

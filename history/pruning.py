@@ -14,7 +14,7 @@ row goes only when each of those plots lets it go: a duration plot once the row 
 its duration, a point-count plot once the row's lines are not among the newest that many, a
 "window" plot once its checkpoint holds the row (what the stream's checkpoint trims by itself
 when every plot of the stream keeps only the window), a "forever" plot never. Rows are removed
-oldest first, HISTORY_PRUNE_BATCH at a time, each batch one short transaction found through
+oldest first, PRUNE_BATCH at a time, each batch one short transaction found through
 the (token, time) or (token, last_seq) index: never a scan of the table.
 """
 
@@ -41,6 +41,10 @@ from history.job_steps import Step, Steps, run_here, run_through
 from history.run_spans import forget_runs, streams_with_runs
 
 log = logging.getLogger("plotserver.history")
+
+# Stored rows or history blocks one delete of the history job removes, each delete one short
+# transaction (docs/history.md).
+PRUNE_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -188,14 +192,14 @@ def prune_history(now: datetime | None = None, limit: int | None = None) -> int:
     went. (The history job, `prune_loop`, folds first and runs the same steps through the
     database thread.)"""
     when = now or timezone.now()
-    return run_here(removal_steps(lambda: when, limit or settings.HISTORY_PRUNE_BATCH))
+    return run_here(removal_steps(lambda: when, limit or PRUNE_BATCH))
 
 
 async def prune_loop(run_sync: Callable[[Step], Awaitable[Any]]) -> None:
     """Every HISTORY_PRUNE_INTERVAL seconds, one pass: each trace's fold, then each batch of
     removal, a step at a time through `run_sync` (the pipeline's database thread): commits run
     between them, never behind a whole pass."""
-    limit = settings.HISTORY_PRUNE_BATCH
+    limit = PRUNE_BATCH
     while True:
         await asyncio.sleep(settings.HISTORY_PRUNE_INTERVAL)
         try:

@@ -18,43 +18,9 @@ from django.core.exceptions import ImproperlyConfigured
 
 from base.database import TrackedConnection
 from core.retention import normalize_retention
+from plotserver.environment import env_bool, env_list, env_number, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def env_str(name: str, default: str) -> str:
-    return os.environ.get(name, default)
-
-
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    if value.lower() in ("1", "true", "yes", "on"):
-        return True
-    if value.lower() in ("0", "false", "no", "off"):
-        return False
-    raise ImproperlyConfigured(f"{name}={value!r}: use true or false")
-
-
-def env_number(name: str, default: float, *, minimum: float, kind: type = float) -> float:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        number = kind(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={value!r}: expected a {kind.__name__}") from None
-    if number < minimum:
-        raise ImproperlyConfigured(f"{name}={value!r}: must be at least {minimum}")
-    return number
-
-
-def env_list(name: str, default: list[str]) -> list[str]:
-    value = os.environ.get(name)
-    if value is None or value.strip() == "":
-        return default
-    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 # -- Security (docs/security.md) --------------------------------------------------------------
@@ -135,17 +101,12 @@ STREAM_HOST = env_str("STREAM_HOST", "0.0.0.0")
 # empty: the host the client called, on STREAM_PORT (or the main port without one).
 STREAM_PUBLIC_URL = env_str("STREAM_PUBLIC_URL", "")
 STREAM_RECOVERY_UPDATES = int(env_number("STREAM_RECOVERY_UPDATES", 10000, minimum=0, kind=int))
-# Windows are checkpointed (the appended rows folded into Trace.spec) at a stream's end and
-# when this many seconds or rows have passed since the last checkpoint (docs/streaming.md).
-STREAM_CHECKPOINT_INTERVAL = env_number("STREAM_CHECKPOINT_INTERVAL", 5.0, minimum=0.0)
-STREAM_CHECKPOINT_ROWS = int(env_number("STREAM_CHECKPOINT_ROWS", 500, minimum=1, kind=int))
 # Appended rows are kept at least this many seconds (0: only as long as windows and
 # returning viewers need them).
 STREAM_HISTORY_SECONDS = env_number("STREAM_HISTORY_SECONDS", 0.0, minimum=0.0)
-# The channel layer (Redis): how long one call to it may take before it counts as away, and how
-# often each process checks that its subscriptions deliver (docs/operations.md, "Redis away").
+# The channel layer (Redis): how long one call to it may take before it counts as away
+# (docs/operations.md, "Redis away").
 CHANNEL_LAYER_TIMEOUT = env_number("CHANNEL_LAYER_TIMEOUT", 2.0, minimum=0.05)
-CHANNEL_LAYER_PROBE_INTERVAL = env_number("CHANNEL_LAYER_PROBE_INTERVAL", 2.0, minimum=0.05)
 # On SIGTERM, how long open streams wait for their accepted lines to be stored (the database may
 # be away) before they are answered 503 with what was stored and what was not (which is then
 # never stored: the producer resends it). Keep it under uvicorn's --timeout-graceful-shutdown.
@@ -157,26 +118,21 @@ STREAM_BACKLOG_BYTES = int(env_number("STREAM_BACKLOG_BYTES", 64 << 20, minimum=
 # The same for updates waiting to be handed to the channel layer. Small: a publisher that falls
 # behind means viewers fall behind, and an update held in memory costs several times its line.
 STREAM_PUBLISH_BACKLOG_BYTES = int(env_number("STREAM_PUBLISH_BACKLOG_BYTES", 2 << 20, minimum=1024, kind=int))
-# One channel-layer message carries at most about this many bytes of updates (one line more).
-STREAM_PUBLISH_MAX_BYTES = int(env_number("STREAM_PUBLISH_MAX_BYTES", 1 << 20, minimum=1024, kind=int))
 # Per stream token: trace updates a second (a line counts once per trace bound to the token),
 # and the burst it may send at once. Past it, the stream is read more slowly (backpressure).
 STREAM_TOKEN_RATE = env_number("STREAM_TOKEN_RATE", 5000.0, minimum=1.0)
 STREAM_TOKEN_BURST = env_number("STREAM_TOKEN_BURST", 2000.0, minimum=1.0)
 # History beyond the window (docs/history.md): a new plot's retention ("window", "7d",
-# "forever", "100000000 points"), how often the pruning job runs, and how many rows one of its
-# deletes removes (one short transaction each, so commits never wait long behind it).
+# "forever", "100000000 points"), and how often the pruning job runs.
 PLOT_RETENTION_DEFAULT = env_str("PLOT_RETENTION_DEFAULT", "window")
 try:
     PLOT_RETENTION_DEFAULT = normalize_retention(PLOT_RETENTION_DEFAULT)
 except ValueError as exc:
     raise ImproperlyConfigured(f"PLOT_RETENTION_DEFAULT: {exc}") from None
 HISTORY_PRUNE_INTERVAL = env_number("HISTORY_PRUNE_INTERVAL", 60.0, minimum=0.1)
-HISTORY_PRUNE_BATCH = int(env_number("HISTORY_PRUNE_BATCH", 1000, minimum=1, kind=int))
-# The same job folds checkpointed rows into blocks of packed columns (history/folding.py):
-# HISTORY_BLOCK_POINTS points a block, and fewer only once the oldest row waiting is
+# The same job folds checkpointed rows into blocks of packed columns (history/folding.py,
+# BLOCK_POINTS points a block), a block of fewer only once the oldest row waiting is
 # HISTORY_FOLD_AGE seconds old (a slow stream's rows wait as JSON until then).
-HISTORY_BLOCK_POINTS = int(env_number("HISTORY_BLOCK_POINTS", 4096, minimum=16, kind=int))
 HISTORY_FOLD_AGE = env_number("HISTORY_FOLD_AGE", 3600.0, minimum=0.0)
 # Range reads: the most points one answer carries (max_points above it is refused), and the
 # most points of a range one read holds in memory to downsample (about 100 bytes each; a range

@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TypeVar, TypeVarTuple
 
-from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 from django.utils import timezone
 
@@ -44,6 +43,11 @@ CHECKPOINT_MIN_VALUES = 8_000
 # raises is about the batch's content, and retrying that batch as it is would never succeed:
 # it is split up instead, so that a bad value costs its own line and nothing else.
 OUTAGE_ERRORS = (OperationalError, InterfaceError)
+# A streaming trace's window is checkpointed (its stored rows folded into Trace.spec) at its
+# stream's end, and once this many seconds or stored commits have passed since its last
+# checkpoint (docs/streaming.md; the numbers behind them: docs/performance.md).
+CHECKPOINT_INTERVAL = 5.0
+CHECKPOINT_ROWS = 500
 
 
 class Abandoned(Exception):
@@ -135,11 +139,7 @@ class Committer:
         # and written: milliseconds) that small windows must spread over enough points, and
         # reading a window replays at most that many values of rows.
         window = max(4 * sum(t.maxpoints for t in writer.traces), CHECKPOINT_MIN_VALUES)
-        return (
-            rows >= settings.STREAM_CHECKPOINT_ROWS
-            or values > window
-            or self.loop.time() - at >= settings.STREAM_CHECKPOINT_INTERVAL
-        )
+        return rows >= CHECKPOINT_ROWS or values > window or self.loop.time() - at >= CHECKPOINT_INTERVAL
 
     async def _commit(self, chunks: list[Chunk], now: datetime) -> dict[int, Loaded]:
         """Commit, retrying while the database is away: accepted lines are never dropped.

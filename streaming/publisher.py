@@ -1,7 +1,7 @@
 """Publishing: accepted updates go to their plots' viewers at once, before they are committed.
 
 One channel-layer message per plot per pass of the publisher (a chunk of ten lines is one
-message), split above STREAM_PUBLISH_MAX_BYTES. A channel layer that is away costs the pass its
+message), split above PUBLISH_MAX_BYTES. A channel layer that is away costs the pass its
 updates, never ingest its pace: viewers get what was lost from the database.
 """
 
@@ -19,6 +19,10 @@ from base import metrics
 from base.rate_limited_log import RateLimitedLog
 from streaming import events
 from streaming.events import StreamUpdate
+
+# One channel-layer message carries at most about this many bytes of updates (one line more):
+# a larger pass of the publisher is split, never one giant message.
+PUBLISH_MAX_BYTES = 1 << 20
 
 log = logging.getLogger("plotserver.streaming")
 
@@ -75,10 +79,10 @@ class Publisher:
             await self._publish.wait()
             self._publish.clear()
             outbox, self._outbox = self._outbox, defaultdict(list)
-            limit, timeout = settings.STREAM_PUBLISH_MAX_BYTES, settings.CHANNEL_LAYER_TIMEOUT
+            limit, timeout = PUBLISH_MAX_BYTES, settings.CHANNEL_LAYER_TIMEOUT
             failed = False
             for plot_id, pending in outbox.items():
-                # Split above STREAM_PUBLISH_MAX_BYTES: never one giant message.
+                # Split above PUBLISH_MAX_BYTES: never one giant message.
                 for batch in _batches(pending, limit):
                     if not failed:
                         failed = not await self._publish_batch(plot_id, batch, timeout)

@@ -8,7 +8,7 @@ decides, without encoding anything, whether the shared frame is the next thing i
 
 The channel layer may be away (Redis down). Viewers then still connect and get their snapshot
 from the database; the relay notices the outage by a probe it sends itself every
-CHANNEL_LAYER_PROBE_INTERVAL, and when the probe comes back it joins again every group it
+PROBE_INTERVAL, and when the probe comes back it joins again every group it
 could not and gives every viewer a fresh snapshot, since messages (updates, a producer's end,
 an edit) were lost meanwhile.
 """
@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("plotserver.streaming")
 
 PROBE = "relay.probe"
+# Seconds between the probes each process sends its own relay channel: when one comes back after
+# an outage, the relay joins its groups again and resyncs its viewers (docs/operations.md).
+PROBE_INTERVAL = 2.0
 
 
 def encode(message: ServerMessage) -> tuple[str, int]:
@@ -217,11 +220,11 @@ class PlotRelay:
                         viewer.give_up()
 
     async def _probe_loop(self) -> None:
-        """Send a probe to this relay's own channel every CHANNEL_LAYER_PROBE_INTERVAL: one that
+        """Send a probe to this relay's own channel every PROBE_INTERVAL: one that
         does not come back within CHANNEL_LAYER_TIMEOUT means messages are being lost."""
         timeout = settings.CHANNEL_LAYER_TIMEOUT
         while True:
-            await asyncio.sleep(settings.CHANNEL_LAYER_PROBE_INTERVAL)
+            await asyncio.sleep(PROBE_INTERVAL)
             try:
                 if not self._channel_ready.is_set():
                     await self._open_channel()

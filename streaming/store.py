@@ -2,7 +2,7 @@
 
 A commit appends one StreamChunk row per stream and adds to the token counters; it rewrites
 no window. Now and then (a stream ends, a few seconds passed, a window's worth of values or
-STREAM_CHECKPOINT_ROWS rows piled up, or the writer's view went stale) it checkpoints a
+CHECKPOINT_ROWS (streaming/committer.py) rows piled up, or the writer's view went stale) it checkpoints a
 stream: folds the rows into Trace.spec (TraceCheckpoint says up to where) and trims rows that
 neither a window nor a returning viewer needs. Synchronous: the pipeline runs it on its own
 database thread.

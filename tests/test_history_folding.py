@@ -13,6 +13,7 @@ from django.utils import timezone
 from tsdownsample import LTTBDownsampler
 
 from core.models import HistoryBlock, Plot, Trace
+from history import folding
 from history.columns import Columns, as_list
 from history.folding import FoldConflict, fold_history
 from history.folding import _write as write_blocks
@@ -26,8 +27,8 @@ DAY = timedelta(days=1)
 
 
 @pytest.fixture(autouse=True)
-def small_blocks(settings):
-    settings.HISTORY_BLOCK_POINTS = 16
+def small_blocks(settings, monkeypatch):
+    monkeypatch.setattr(folding, "BLOCK_POINTS", 16)
     settings.HISTORY_FOLD_AGE = 3600
 
 

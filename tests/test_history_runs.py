@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from core.models import HistoryBlock, Plot, Run
+from history import folding
 from history.folding import fold_history
 from history.pruning import prune_history
 from tests.history_data import commit_points, stored_rows, streamed_plot, token_of
@@ -21,8 +22,9 @@ DAY = timedelta(days=1)
 
 
 @pytest.fixture(autouse=True)
-def blocks_of_16_points_folded_at_once(settings):
-    settings.HISTORY_BLOCK_POINTS, settings.HISTORY_FOLD_AGE = 16, 0
+def blocks_of_16_points_folded_at_once(settings, monkeypatch):
+    monkeypatch.setattr(folding, "BLOCK_POINTS", 16)
+    settings.HISTORY_FOLD_AGE = 0
 
 
 def points(first: int, n: int) -> list[dict]:

@@ -14,7 +14,7 @@ from django.contrib.auth.models import AnonymousUser
 from core.models import StreamToken, Trace, TraceCheckpoint
 from core.models.windows import traces_with_windows
 from core.protocol import parse_line
-from streaming import events
+from streaming import committer, events
 from streaming.leases import SEQ_SKIP
 from streaming.snapshots import catch_up, snapshot
 
@@ -131,10 +131,10 @@ async def test_a_trace_rewritten_while_streaming_keeps_the_rewrite_and_later_poi
 
 @pytest.mark.parametrize(("maxpoints", "values"), [(500, 8000), (10000, 40000)])
 async def test_a_fast_stream_is_checkpointed_once_its_rows_hold_four_windows_of_values_and_at_least_the_minimum(
-    stream, pipeline, maxpoints, values, settings
+    stream, pipeline, maxpoints, values, monkeypatch
 ):
-    settings.STREAM_CHECKPOINT_ROWS = 10**6
-    settings.STREAM_CHECKPOINT_INTERVAL = 3600
+    monkeypatch.setattr(committer, "CHECKPOINT_ROWS", 10**6)
+    monkeypatch.setattr(committer, "CHECKPOINT_INTERVAL", 3600)
     plot, token = stream
     await sync_to_async(Trace.objects.filter(plot=plot).update)(maxpoints=maxpoints)
     writer = await pipeline.open_writer(token.pk)
@@ -157,9 +157,9 @@ async def test_a_fast_stream_is_checkpointed_once_its_rows_hold_four_windows_of_
 
 @pytest.mark.parametrize("maxpoints", [500, 10000])
 async def test_a_window_is_its_checkpoint_plus_the_rows_after_it_and_a_restart_reads_the_same(
-    stream, pipeline, maxpoints, settings
+    stream, pipeline, maxpoints, monkeypatch
 ):
-    settings.STREAM_CHECKPOINT_ROWS = 7  # checkpoints between the commits, not only at the end
+    monkeypatch.setattr(committer, "CHECKPOINT_ROWS", 7)  # checkpoints between the commits, not only at the end
     plot, token = stream
     await sync_to_async(Trace.objects.filter(plot=plot).update)(maxpoints=maxpoints)
     writer = await pipeline.open_writer(token.pk)

@@ -53,7 +53,7 @@ class Viewer:
 
 
 def test_a_redis_outage_costs_live_updates_only_and_viewers_are_repaired_after(start_server, own_redis):
-    server = start_server(name="redis-outage", REDIS_URL=own_redis.url, CHANNEL_LAYER_PROBE_INTERVAL="0.5")
+    server = start_server(name="redis-outage", REDIS_URL=own_redis.url)
     user = new_user(server.env, server.url)
     ending, revoked, taken, fresh = (user.make_token(name) for name in ("ending", "revoked", "taken", "fresh"))
     plot = user.make_plot([ending, revoked, taken, fresh])

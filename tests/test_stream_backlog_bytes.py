@@ -2,7 +2,7 @@
 the updates waiting for the channel layer (STREAM_PUBLISH_BACKLOG_BYTES): past either, streams
 stop being read (backpressure, counted in limit_hits) until a commit or a publish makes room,
 and nothing accepted is lost. A publish never becomes one giant channel-layer message: updates
-are split into messages of about STREAM_PUBLISH_MAX_BYTES.
+are split into messages of about PUBLISH_MAX_BYTES (streaming/publisher.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from base import metrics
 from core.protocol import parse_line
 from harness.live_server import LiveServer, new_user, wait_for
 from harness.producer import RawStream
-from streaming import events
+from streaming import events, publisher
 from tests.tcp_proxy import proxied_database
 
 
@@ -28,8 +28,8 @@ def backpressure_hits() -> float:
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_a_large_publish_is_split_into_messages_of_about_the_limit(stream, pipeline, settings):
-    settings.STREAM_PUBLISH_MAX_BYTES = 2000
+async def test_a_large_publish_is_split_into_messages_of_about_the_limit(stream, pipeline, monkeypatch):
+    monkeypatch.setattr(publisher, "PUBLISH_MAX_BYTES", 2000)
     plot, token = stream
     layer = get_channel_layer()
     channel = await layer.new_channel("test-viewer.")
@@ -108,7 +108,7 @@ async def test_updates_not_yet_handed_to_the_channel_layer_are_bounded_in_bytes_
 async def test_once_a_publish_fails_the_rest_of_that_pass_is_let_go_without_waiting(
     stream, pipeline, settings, monkeypatch
 ):
-    settings.STREAM_PUBLISH_MAX_BYTES = 1000  # every update a message of its own
+    monkeypatch.setattr(publisher, "PUBLISH_MAX_BYTES", 1000)  # every update a message of its own
     settings.CHANNEL_LAYER_TIMEOUT = 0.2
     _, token = stream
     attempts = 0
