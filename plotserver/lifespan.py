@@ -15,15 +15,18 @@ import gc
 import logging
 import signal
 from collections.abc import Callable
+from datetime import datetime
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, LifespanScope
 from django.conf import settings
 from django.db import connections
+from django.utils import timezone
 
 from history.pruning import prune_loop
 from streaming import leases
+from streaming.committer import OUTAGE_ERRORS
 from streaming.pipeline import Pipeline, get_pipeline
 
 if TYPE_CHECKING:
@@ -52,6 +55,7 @@ class Lifespan:
     async def __call__(self, scope: LifespanScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         listener: StreamListener | None = None
         pruner: asyncio.Task[None] | None = None
+        forgetting: asyncio.Task[None] | None = None
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
@@ -60,7 +64,10 @@ class Lifespan:
                     if not settings.REDIS_URL:
                         # One process is the whole server: any stream marked connected was
                         # cut off by a crash, not held by another process.
-                        await pipeline.run_sync(leases.forget_connections)
+                        forgetting = asyncio.create_task(
+                            forget_connections_once_reachable(pipeline, timezone.now()),
+                            name="plotserver-forget-connections",
+                        )
                     install_stop_hook(pipeline)
                     pruner = asyncio.create_task(prune_loop(pipeline.run_sync), name="plotserver-history-pruning")
                     tune_garbage_collector()
@@ -76,14 +83,30 @@ class Lifespan:
             elif message["type"] == "lifespan.shutdown":
                 pipeline = await get_pipeline()
                 pipeline.end_streams()
-                if pruner is not None:
-                    pruner.cancel()
+                for task in (pruner, forgetting):
+                    if task is not None:
+                        task.cancel()
                 if listener is not None:
                     await listener.close()
                 await pipeline.shutdown()
                 close_database_pools()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+async def forget_connections_once_reachable(pipeline: Pipeline, started: datetime) -> None:
+    """Mark the streams a crashed process held as disconnected, as soon as the database answers:
+    a server starts while its database is away (reporting not ready, /readyz 503, meanwhile)."""
+    delay = 1.0
+    while True:
+        try:
+            await pipeline.run_sync(leases.forget_connections, started)
+            return
+        except OUTAGE_ERRORS as exc:
+            if delay == 1.0:
+                log.warning("the database is unavailable at start (%s): retrying; /readyz says not ready", exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
 
 
 def close_database_pools() -> None:

@@ -27,6 +27,10 @@ MESSAGES = {
     500: "the server failed while reading this stream: reconnect; every line accepted before is kept",
     503: "the server is restarting: reconnect",
 }
+# A 503 before any line was read: the database was away when the stream opened.
+DATABASE_AWAY = "the database is unavailable: no line was read; reconnect in a few seconds"
+# Seconds a producer answered 503 is asked to wait before it reconnects (Retry-After).
+RETRY_AFTER = 5
 # A 503 whose last lines could not be stored (the database was away as the server stopped).
 NOT_STORED = (
     "the server is restarting and the database is unavailable: the last {not_stored} accepted lines were "
@@ -130,12 +134,23 @@ class Outcome:
     rejections: list[Rejection] = field(default_factory=list)
     hint: str | None = None
     not_stored: int = 0
+    database_away: bool = False
 
     @property
     def message(self) -> str:
+        if self.database_away:
+            return DATABASE_AWAY
         if self.not_stored:
             return NOT_STORED.format(not_stored=self.not_stored)
         return MESSAGES[self.status].format(idle=settings.STREAM_IDLE_TIMEOUT, max_line=settings.STREAM_MAX_LINE_BYTES)
+
+    def headers(self) -> list[tuple[str, str]]:
+        """The answer's headers, the same on both doors: JSON, one answer per connection, and
+        when to come back after a 503."""
+        headers = [("Content-Type", "application/json"), ("Connection", "close")]
+        if self.status == 503:
+            headers.append(("Retry-After", str(RETRY_AFTER)))
+        return headers
 
     def as_json(self) -> StreamAnswer:
         body: StreamAnswer = {

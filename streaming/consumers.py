@@ -62,9 +62,8 @@ async def respond(send: HTTPSend, outcome: Outcome) -> None:
             "type": "http.response.start",
             "status": outcome.status,
             "headers": [
-                (b"content-type", b"application/json"),
+                *((name.lower().encode(), value.encode()) for name, value in outcome.headers()),
                 (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
             ],
         }
     )

@@ -91,7 +91,7 @@ class StreamSession:
         await pipeline.register(session)
         try:
             held = await pipeline.run_sync(_hold, state.id, session.session_id, remote_addr, take_over)
-        except leases.Held:
+        except BaseException:  # leases.Held, or the database gone meanwhile
             await pipeline.unregister(session)
             raise
         if held is None:  # revoked while this connection was being set up
@@ -341,7 +341,11 @@ async def serve_stream(method: str, token: str | None, remote_addr: str, body: C
     if not token:
         return Outcome(406)
     read = body()
-    opened = await StreamSession.open(token, remote_addr)
+    try:
+        opened = await StreamSession.open(token, remote_addr)
+    except OUTAGE_ERRORS:
+        _failures.warning("open", f"a stream from {remote_addr} was answered 503: the database is unavailable")
+        return Outcome(503, database_away=True)
     if isinstance(opened, Outcome):
         return opened
     outcome = await opened.run(read)

@@ -7,7 +7,7 @@ every change of holder goes through here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import models, transaction
 from django.utils import timezone
@@ -87,10 +87,12 @@ def renew_leases(session_ids: list[str], token_ids: set[int]) -> tuple[set[int],
     return token_ids - live, set(session_ids) - holders
 
 
-def forget_connections() -> None:
-    """At the start of the only process: every stream marked connected was cut off by a crash.
-    Their next writer's numbers jump (SEQ_SKIP) past what the crashed one may have sent."""
-    StreamToken.objects.filter(connected=True).update(
+def forget_connections(before: datetime) -> None:
+    """At the start of the only process: every stream marked connected since before `before`
+    (the start) was cut off by a crash. Their next writer's numbers jump (SEQ_SKIP) past what
+    the crashed one may have sent. Streams this process opened meanwhile are its own."""
+    since_before = models.Q(connected_since__lt=before) | models.Q(connected_since__isnull=True)
+    StreamToken.objects.filter(since_before, connected=True).update(
         connected=False, holder="", last_seq=models.F("last_seq") + SEQ_SKIP
     )
 

@@ -294,10 +294,6 @@ async def serve_request(reader: asyncio.StreamReader, remote_addr: str) -> Outco
 def answer_bytes(outcome: Outcome) -> bytes:
     body = json.dumps(outcome.as_json()).encode()
     reason = HTTPStatus(outcome.status).phrase if outcome.status in HTTPStatus._value2member_map_ else ""
-    head = (
-        f"HTTP/1.1 {outcome.status} {reason}\r\n"
-        "Content-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n"
-        "Connection: close\r\n\r\n"
-    )
+    headers = "".join(f"{name}: {value}\r\n" for name, value in outcome.headers())
+    head = f"HTTP/1.1 {outcome.status} {reason}\r\n{headers}Content-Length: {len(body)}\r\n\r\n"
     return head.encode() + body
