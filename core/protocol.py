@@ -14,6 +14,8 @@ from typing import Any
 
 import orjson
 
+from core.figure_schema import check_layout
+
 MAX_ARRAY_LENGTH = 10000
 
 # How deeply a line may nest objects and arrays. A point value is at most an array of arrays
@@ -191,6 +193,9 @@ def parse_line(raw: bytes) -> Update | None:
                 raise LineRejected(f"layout must be an object, got {_kind(value)}")
             if 1 + _depth(value) > MAX_DEPTH:  # the line's own object is one level
                 raise LineRejected(_too_deep())
+            # The names a REST figure may use, and no others (a typo gets a did-you-mean).
+            if problems := check_layout(value):
+                raise LineRejected(f"{problems[0].path}: {problems[0].message}")
             update.layout = normalize_layout(value)
             continue
         if key == RUN_KEY:

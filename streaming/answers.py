@@ -44,7 +44,7 @@ def rejection_kind(reason: str) -> str:
         return "json"
     if "nested" in reason:
         return "nesting"
-    if "cannot be streamed" in reason:
+    if "cannot be streamed" in reason or "has no attribute" in reason:
         return "attribute"
     if "could not read" in reason:
         return "internal"

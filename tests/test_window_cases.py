@@ -1,6 +1,6 @@
 """One set of window rules, tests/window/cases.json, held by both sides: the server's window
 (core/window.py: apply_update, and apply_delta that replays what is stored) and the
-browser's (plots/static/plots/viewer.js, run in node by tests/window/viewer_window.js with the
+browser's (web/static/plots/viewer.js, run in node by tests/window/viewer_window.js with the
 deltas the server sends). A viewer's figure and the stored one never drift apart.
 
 Each case: a trace (`initial`, and `initial_layout`), its `maxpoints`, the stream `lines` written

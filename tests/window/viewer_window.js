@@ -7,7 +7,7 @@ const fs = require("fs");
 const path = require("path");
 const vm = require("vm");
 
-const source = fs.readFileSync(path.join(__dirname, "../../plots/static/plots/viewer.js"), "utf8");
+const source = fs.readFileSync(path.join(__dirname, "../../web/static/plots/viewer.js"), "utf8");
 
 function figureAfter(messages) {
   const sockets = [];

@@ -1,6 +1,6 @@
 """`{% when value %}`: an instant in plotserver's one time format.
 
-The page shows it relative ("5 min ago", kept current by plots/static/plots/ui.js) with the
+The page shows it relative ("5 min ago", kept current by web/static/plots/ui.js) with the
 exact UTC time on hover; without JavaScript the exact time shows.
 """
 
