@@ -105,7 +105,10 @@ class RejectionSummary(TypedDict):
     lines: list[int]
 
 
-class LastError(TypedDict):
+class AnswerError(TypedDict):
+    """The last rejected line of this connection, in its answer (the token's status keeps its
+    own, with the time: core.models.LastError)."""
+
     line: int
     message: str
 
@@ -118,7 +121,7 @@ class StreamAnswer(TypedDict):
     accepted: int
     rejected: int
     rejections: NotRequired[list[RejectionSummary]]
-    last_error: NotRequired[LastError]
+    last_error: NotRequired[AnswerError]
     hint: NotRequired[str]
     not_stored: NotRequired[int]
 
