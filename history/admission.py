@@ -8,6 +8,7 @@ and database time of reads in flight stay bounded, and everyone else's requests 
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import Counter
 from collections.abc import Iterator
 
@@ -87,7 +88,14 @@ class Place:
         self.release()
 
     def holding(self, pages: Iterator[bytes]) -> Iterator[bytes]:
-        """The pages of a download, the place given back when they end or are abandoned."""
+        """The pages of a download, the place given back when they end, or when they are let go
+        unread or half read (a client gone, a response never sent): a generator closed before
+        its first page never runs its `finally`, so the place also goes back once it is freed."""
+        held = self._holding(pages)
+        weakref.finalize(held, self.release)
+        return held
+
+    def _holding(self, pages: Iterator[bytes]) -> Iterator[bytes]:
         try:
             yield from pages
         finally:

@@ -43,6 +43,15 @@ def fast_password_hasher(settings):
 
 
 @pytest.fixture(autouse=True)
+def fresh_history_places():
+    """Each in-process test starts with every history-read place free: a test client's download
+    left unread holds its place until it is garbage-collected (history/admission.py)."""
+    from history import admission
+
+    admission.PLACES = admission.Places()
+
+
+@pytest.fixture(autouse=True)
 def fresh_throttles():
     """Each in-process test starts with no throttle counts (they live in Django's cache)."""
     from django.core.cache import cache
