@@ -76,9 +76,10 @@ def test_reads_past_the_limits_are_refused_at_once_and_places_come_free_when_rea
 
 
 def _raw_get(url: str) -> tuple[int, str | None]:
-    """An anonymous GET: its status and Retry-After."""
+    """An anonymous GET, read to its end: its status and Retry-After."""
     try:
         with urllib.request.urlopen(url, timeout=30) as response:
+            response.read()
             return response.status, response.headers.get("Retry-After")
     except urllib.error.HTTPError as error:
         return error.code, error.headers.get("Retry-After")
