@@ -36,8 +36,10 @@ log = logging.getLogger("plotserver.streaming")
 
 PROBE = "relay.probe"
 # Seconds between the probes each process sends its own relay channel: when one comes back after
-# an outage, the relay joins its groups again and resyncs its viewers (docs/operations.md).
-PROBE_INTERVAL = 2.0
+# an outage, the relay joins its groups again and resyncs its viewers (docs/operations.md). An
+# outage shorter than this can pass between two probes unseen, its cut subscriptions not joined
+# again (docs/performance.md): a probe costs one small message.
+PROBE_INTERVAL = 0.5
 
 
 def encode(message: ServerMessage) -> tuple[str, int]:
