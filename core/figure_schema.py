@@ -14,13 +14,16 @@ viewer, so `token_paths` finds those places and `without_tokens` takes them out.
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache
 from typing import TypeVar, cast
 
+import orjson
 import plotly.graph_objects as go
 from _plotly_utils.basevalidators import CompoundArrayValidator, CompoundValidator
+from django.conf import settings
 
 T = TypeVar("T")
 
@@ -116,6 +119,23 @@ def _is_subplot_name(node, key: str) -> bool:
     pattern = getattr(node, "_subplotid_prop_re", None)
     match = pattern.match(key) if pattern is not None else None
     return match is not None and int(match[2]) >= 1
+
+
+def layout_bytes(layout: dict) -> int:
+    """The size of a layout as stored: its JSON, in bytes."""
+    try:
+        return len(orjson.dumps(layout, option=orjson.OPT_NON_STR_KEYS))
+    except TypeError:  # integers past 64 bits, which orjson does not write
+        return len(json.dumps(layout, separators=(",", ":"), default=str).encode())
+
+
+def check_layout_size(layout: dict, where: str = "layout") -> list[FigureProblem]:
+    """A layout larger than PLOT_LAYOUT_MAX_BYTES, the one bound on a plot's layout: an edit
+    that would store it is refused (400), and so is a stream line that would grow it past it."""
+    size, limit = layout_bytes(layout), settings.PLOT_LAYOUT_MAX_BYTES
+    if size <= limit:
+        return []
+    return [FigureProblem(where, f"the layout would be {size} bytes, more than PLOT_LAYOUT_MAX_BYTES ({limit})")]
 
 
 def check_figure_keys(figure: dict) -> list[FigureProblem]:

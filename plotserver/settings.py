@@ -149,6 +149,9 @@ HISTORY_READS_PER_CLIENT = int(env_number("HISTORY_READS_PER_CLIENT", 2, minimum
 # API_MAX_JSON_DEPTH is refused (400) before anything walks it.
 API_MAX_BODY_BYTES = int(env_number("API_MAX_BODY_BYTES", 10 << 20, minimum=1024, kind=int))
 API_MAX_JSON_DEPTH = int(env_number("API_MAX_JSON_DEPTH", 64, minimum=4, kind=int))
+# A plot's layout as stored, in bytes: an edit past it is refused (400), a stream line that would
+# grow it past it is rejected alone (core/figure_schema.py).
+PLOT_LAYOUT_MAX_BYTES = int(env_number("PLOT_LAYOUT_MAX_BYTES", 1 << 20, minimum=1024, kind=int))
 API_PAGE_SIZE = int(env_number("API_PAGE_SIZE", 100, minimum=1, kind=int))
 # Per-user quotas, each answered 429 with a message when reached.
 QUOTA_TOKENS_PER_USER = int(env_number("QUOTA_TOKENS_PER_USER", 1000, minimum=1, kind=int))

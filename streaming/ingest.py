@@ -189,8 +189,12 @@ class StreamSession:
             return
         if update is not None:
             assert self.writer is not None  # loaded by open(), before any line
+            try:
+                self.pipeline.submit(self.writer, update, len(raw))
+            except LineRejected as exc:  # a layout the line would grow past its bound
+                self._reject(str(exc))
+                return
             self.accepted += 1
-            self.pipeline.submit(self.writer, update, len(raw))
 
     async def start_run(self, name: str) -> tuple[int, int]:
         """Start a new run as this stream's next update (a run started through the API, not by a

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import Any
 
 import orjson
 from django.conf import settings
@@ -28,7 +29,8 @@ from streaming.stream_state import Chunk, LiveTrace, Signature, StreamWriter, si
 
 # What a checkpoint hands back to the writer: its traces' windows, the plot revisions and the
 # signature they were read with.
-Loaded = tuple[list[LiveTrace], dict[int, int], Signature]
+# A writer's fresh view: its traces' windows, its plots' revisions and layouts, and the signature.
+Loaded = tuple[list[LiveTrace], dict[int, int], Signature, dict[int, dict[str, Any]]]
 
 
 def load_stream(token_id: int, now: datetime, skip: bool = False) -> StreamWriter | None:
@@ -44,9 +46,9 @@ def load_stream(token_id: int, now: datetime, skip: bool = False) -> StreamWrite
         seq = tokens.values_list("last_seq", flat=True).first()
         if seq is None:
             return None
-        traces, revisions, signature = checkpoint(token_id, now)
+        traces, revisions, signature, layouts = checkpoint(token_id, now)
         run = Run.objects.filter(token_id=token_id).aggregate(newest=Max("number"))["newest"] or 1
-    return StreamWriter(token_id, seq, traces, revisions, signature, run)
+    return StreamWriter(token_id, seq, traces, revisions, signature, layouts, run)
 
 
 def commit_chunks(chunks: list[Chunk], now: datetime) -> dict[int, Loaded]:
@@ -230,7 +232,8 @@ def checkpoint(token_id: int, now: datetime) -> Loaded:
     live = [LiveTrace(t.pk, t.plot_id, t.index, t.maxpoints, spec) for t, spec in zip(traces, specs, strict=True)]
     revisions = {t.plot_id: t.plot.revision for t in traces}
     signature = signature_of((t.pk, t.plot_id, t.index, t.maxpoints, t.plot.revision) for t in traces)
-    return live, revisions, signature
+    layouts = {t.plot_id: t.plot.layout for t in traces}
+    return live, revisions, signature, layouts
 
 
 def rebase_window(trace: Trace) -> None:

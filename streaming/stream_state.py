@@ -8,13 +8,15 @@ viewer deltas on at once; what it accepted waits in a Chunk for the next commit
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from core.protocol import Update
-from core.window import apply_delta, apply_update
+from core.figure_schema import check_layout_size
+from core.protocol import LineRejected, Update
+from core.window import apply_delta, apply_update, merge_layout
 from streaming.events import StreamUpdate
 
 
@@ -96,6 +98,7 @@ class StreamWriter:
         traces: list[LiveTrace],
         revisions: dict[int, int],
         signature: Signature,
+        layouts: dict[int, dict[str, Any]] | None = None,
         run: int = 1,
     ) -> None:
         self.token_id = token_id
@@ -104,13 +107,22 @@ class StreamWriter:
         self.committed_seq = seq
         self.pending: Chunk | None = None
         self.closing = False
-        self.load(traces, revisions, signature)
+        self.load(traces, revisions, signature, layouts or {})
 
-    def load(self, traces: list[LiveTrace], revisions: dict[int, int], signature: Signature) -> None:
-        """Take fresh windows (after an edit of the traces or plots, or a refused update)."""
+    def load(
+        self,
+        traces: list[LiveTrace],
+        revisions: dict[int, int],
+        signature: Signature,
+        layouts: dict[int, dict[str, Any]],
+    ) -> None:
+        """Take fresh windows and layouts (after an edit of the traces or plots, or a refused update)."""
         self.traces = traces
         self.revisions = revisions
         self.signature = signature
+        # Each plot's layout as it will be stored, to refuse a line that would grow one past
+        # PLOT_LAYOUT_MAX_BYTES before it is numbered.
+        self.layouts = layouts
         by_plot: dict[int, list[LiveTrace]] = {}
         for trace in traces:
             by_plot.setdefault(trace.plot_id, []).append(trace)
@@ -122,7 +134,11 @@ class StreamWriter:
         return self.pending
 
     def accept(self, update: Update) -> list[tuple[int, StreamUpdate]]:
-        """Number the update, apply it to the windows; return each plot's StreamUpdate."""
+        """Number the update, apply it to the windows; return each plot's StreamUpdate.
+        LineRejected, before anything changes, for a layout change that would make a plot's
+        layout larger than PLOT_LAYOUT_MAX_BYTES."""
+        if update.layout:
+            self.layouts = self._grown_layouts(update.layout)
         self.seq += 1
         seq = self.seq
         chunk = self._chunk()
@@ -160,6 +176,15 @@ class StreamWriter:
         chunk.values += values
         return out
 
+    def _grown_layouts(self, change: dict[str, object]) -> dict[int, dict[str, Any]]:
+        grown = dict(self.layouts)
+        for plot_id, _ in self.by_plot:
+            layout = merge_layout(copy.deepcopy(self.layouts.get(plot_id, {})), change)
+            if problems := check_layout_size(layout):
+                raise LineRejected(f"plot {plot_id}: {problems[0].message}")
+            grown[plot_id] = layout
+        return grown
+
     def reject(self, line: int, reason: str, at: datetime) -> None:
         chunk = self._chunk()
         chunk.rejected += 1
@@ -175,11 +200,20 @@ class StreamWriter:
             chunk.checkpoint = chunk.checkpoint or self.closing
         return chunk
 
-    def reload(self, traces: list[LiveTrace], revisions: dict[int, int], signature: Signature) -> None:
-        """Take the windows a commit read back, then replay onto them what was accepted since
-        that commit began (its deltas, as the stored rows will hold them)."""
+    def reload(
+        self,
+        traces: list[LiveTrace],
+        revisions: dict[int, int],
+        signature: Signature,
+        layouts: dict[int, dict[str, Any]],
+    ) -> None:
+        """Take the windows and layouts a commit read back, then replay onto them what was
+        accepted since that commit began (its deltas and layout changes, as they will be stored)."""
         by_pk = {t.pk: t for t in traces}
         if self.pending is not None:
+            for change in self.pending.layouts:
+                for plot_id in layouts:
+                    merge_layout(layouts[plot_id], change)
             for plot_id, entry in self.pending.plots.items():
                 for key, pk in entry["traces"].items():
                     trace = by_pk.get(pk)
@@ -189,7 +223,7 @@ class StreamWriter:
                         delta = update["traces"].get(key)
                         if delta:
                             apply_delta(trace.spec, delta, trace.maxpoints)
-        self.load(traces, revisions, signature)
+        self.load(traces, revisions, signature, layouts)
 
 
 def _delta_values(delta: Mapping[str, Any]) -> int:

@@ -141,7 +141,7 @@ class PlotAdminForm(forms.ModelForm):
         layout = data.get("layout")
         if isinstance(layout, dict):
             owner = data.get("owner")
-            problems = figure_schema.check_layout(layout)
+            problems = figure_schema.check_layout(layout) + figure_schema.check_layout_size(layout)
             problems += [
                 figure_schema.FigureProblem(path, "holds one of the owner's stream tokens, which viewers would see")
                 for path in figure_schema.token_paths(

@@ -179,6 +179,7 @@ class PlotSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError("figure.data must be a list of traces.")
         if not isinstance(layout, dict):
             raise serializers.ValidationError("figure.layout must be an object.")
+        raise_problems(figure_schema.check_layout_size(layout, "figure.layout"))
         if strict:
             # Strict (the REST API, pages, admin): every name Plotly's schema does not know, at
             # once. Lenient (Plotly's own routes, whose old clients send what they always sent):
