@@ -17,12 +17,57 @@ It is uvicorn's own httptools protocol (so Plotly's duplicate `Host` header stil
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from base.connections import connection_limits, json_answer
+from base.rate_limited_log import RateLimitedLog
+
+log = logging.getLogger("plotserver.http")
+
+
+class GuardedWebSocketsProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol with a write deadline: a socket whose send buffer stays
+    full for twice VIEWER_SEND_TIMEOUT (its client takes nothing, however large the message it
+    was given: a snapshot of a multi-megabyte window, or updates piling up) is dropped at once
+    and its memory released. The viewer's own close (4408, at VIEWER_SEND_TIMEOUT) comes first
+    and reaches a client that reads again in time; one that does not would keep the socket open
+    for ever, its close frame waiting behind data it never takes."""
+
+    stalled_log = RateLimitedLog(log)
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self.stalled: asyncio.TimerHandle | None = None
+        super().connection_made(transport)
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self.stalled is None:
+            self.stalled = self.loop.call_later(2 * settings.VIEWER_SEND_TIMEOUT, self._drop_stalled)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self._clear_stalled()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._clear_stalled()
+        super().connection_lost(exc)
+
+    def _clear_stalled(self) -> None:
+        if self.stalled is not None:
+            self.stalled.cancel()
+            self.stalled = None
+
+    def _drop_stalled(self) -> None:
+        self.stalled = None
+        waited = 2 * settings.VIEWER_SEND_TIMEOUT
+        message = f"dropping a socket that took nothing for {waited:g} s (2 x VIEWER_SEND_TIMEOUT)"
+        self.stalled_log.warning("stalled", message)
+        self.transport.abort()
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -30,6 +75,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        if self.ws_protocol_class is WebSocketsSansIOProtocol:  # uvicorn's default (--ws auto)
+            self.ws_protocol_class = GuardedWebSocketsProtocol
         self.client_host = self.client[0] if self.client else ""
         self.refusal = connection_limits.admit(self.client_host)
         self.admitted = self.refusal is None

@@ -149,6 +149,9 @@ HISTORY_READS_PER_CLIENT = int(env_number("HISTORY_READS_PER_CLIENT", 2, minimum
 # API_MAX_JSON_DEPTH is refused (400) before anything walks it.
 API_MAX_BODY_BYTES = int(env_number("API_MAX_BODY_BYTES", 10 << 20, minimum=1024, kind=int))
 API_MAX_JSON_DEPTH = int(env_number("API_MAX_JSON_DEPTH", 64, minimum=4, kind=int))
+# Django's own cap on a body it reads, left at its 2.5 MB default, answered a body between that
+# and API_MAX_BODY_BYTES with an HTML 400: the one limit is API_MAX_BODY_BYTES (413 past it).
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 # A plot's layout as stored, in bytes: an edit past it is refused (400), a stream line that would
 # grow it past it is rejected alone (core/figure_schema.py).
 PLOT_LAYOUT_MAX_BYTES = int(env_number("PLOT_LAYOUT_MAX_BYTES", 1 << 20, minimum=1024, kind=int))

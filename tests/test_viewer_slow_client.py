@@ -44,8 +44,9 @@ def stuck_viewer(port: int, plot_id: int) -> socket.socket:
     return sock
 
 
-def read_to_end(sock: socket.socket, timeout: float) -> bytes:
-    """Everything the server still sends, until it closes the connection."""
+def read_to_end(sock: socket.socket, timeout: float) -> tuple[bytes, bool]:
+    """Everything the server still sends, and whether it then let the connection go (an end or
+    a reset) rather than keep it open past `timeout`."""
     sock.settimeout(timeout)
     data = b""
     try:
@@ -53,7 +54,9 @@ def read_to_end(sock: socket.socket, timeout: float) -> bytes:
             data += chunk
     except ConnectionResetError:
         pass
-    return data
+    except TimeoutError:
+        return data, False
+    return data, True
 
 
 def server_frames(data: bytes) -> list[tuple[int, bytes]]:
@@ -140,14 +143,43 @@ def test_a_viewer_that_stops_reading_is_closed_and_the_others_get_every_update(s
         # viewer kept whole would hold the 12 MB once more per copy and grow with every line after.
         grown = rss_bytes(server.process.pid) - memory_before
         assert grown < 96 * 1024 * 1024, f"the server grew by {grown} bytes"
-        # Once the client reads again, what remains is bounded and ends with the server's close: at
-        # most its queue, the batch in flight (one frame, shared with every viewer) and the kernel's
-        # socket buffers.
-        remaining = read_to_end(stuck, timeout=30)
+        # Once the client reads again, what remains is bounded and the connection is gone: at most
+        # its queue, the batch in flight (one frame, shared with every viewer) and the kernel's
+        # socket buffers. Its close (4408) came first; it reaches a client that reads again within
+        # twice VIEWER_SEND_TIMEOUT, and after that the socket is dropped: this one read too late.
+        remaining, gone = read_to_end(stuck, timeout=30)
+        assert gone
         frames = server_frames(remaining)
         kernel_buffer = int(Path("/proc/sys/net/ipv4/tcp_wmem").read_text().split()[2])
-        largest = max(len(payload) for _, payload in frames)
+        largest = max((len(payload) for _, payload in frames), default=0)
         assert len(remaining) <= QUEUE_BYTES + kernel_buffer + 2 * largest + 128 * 1024
-        assert frames[-1] == (0x8, (4408).to_bytes(2, "big"))
     finally:
         stuck.close()  # else the server waits for it at its shutdown
+
+
+def test_sockets_that_never_read_a_large_snapshot_are_dropped_and_another_viewer_is_served(
+    start_server, integration_db
+):
+    """A snapshot of a multi-megabyte window leaves in one write and fills the socket at once; a
+    client that never reads it held the socket and the memory for ten minutes and more."""
+    from harness.live_server import new_user
+
+    server = start_server("stuck-viewers", VIEWER_SEND_TIMEOUT="1")
+    owner = new_user(integration_db.env, server.url)
+    points = 10_000
+    text = ["a point's text, long enough to make the window weigh megabytes: " + "x" * 250] * points
+    trace = {"type": "scatter", "x": list(range(points)), "y": list(range(points)), "text": text}
+    plot = owner.ok("POST", "/api/plots/", {"title": "heavy", "sharing": "public", "figure": {"data": [trace]}})
+
+    stuck = [stuck_viewer(server.port, plot["id"]) for _ in range(3)]
+    try:
+        wait_for(lambda: "took nothing for 2 s" in server.log_text(), timeout=60, message="stuck sockets dropped")
+        for sock in stuck:
+            got, gone = read_to_end(sock, timeout=30)
+            assert gone and len(got) < sum(len(t) for t in text), (len(got), gone)
+    finally:
+        for sock in stuck:
+            sock.close()
+    with connect(f"ws://127.0.0.1:{server.port}/ws/plots/{plot['id']}/", open_timeout=10, max_size=None) as viewer:
+        snapshot = json.loads(viewer.recv(timeout=30))
+    assert snapshot["type"] == "snapshot" and len(snapshot["figure"]["data"][0]["x"]) == points
