@@ -27,8 +27,10 @@ def rss_bytes(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
-def stuck_viewer(port: int, plot_id: int) -> socket.socket:
-    """A WebSocket client that completes the handshake and then never reads again."""
+def stuck_viewer(port: int, plot_id: int, take_snapshot: bool = False) -> socket.socket:
+    """A WebSocket client that completes the handshake (and, with `take_snapshot`, reads its
+    snapshot: it is then in step, so what is streamed afterwards is sent to it), and then never
+    reads again."""
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window fills at once
     sock.connect(("127.0.0.1", port))
@@ -41,7 +43,30 @@ def stuck_viewer(port: int, plot_id: int) -> socket.socket:
     while b"\r\n\r\n" not in head:
         head += sock.recv(1)
     assert head.startswith(b"HTTP/1.1 101"), head
+    if take_snapshot:
+        opcode, payload = read_frame(sock)
+        assert (opcode, json.loads(payload)["type"]) == (0x1, "snapshot")
     return sock
+
+
+def read_exactly(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        assert chunk, "the server closed the connection"
+        data += chunk
+    return data
+
+
+def read_frame(sock: socket.socket) -> tuple[int, bytes]:
+    """One (unmasked) server frame: its opcode and payload."""
+    first, second = read_exactly(sock, 2)
+    length = second & 0x7F
+    if length == 126:
+        length = int.from_bytes(read_exactly(sock, 2), "big")
+    elif length == 127:
+        length = int.from_bytes(read_exactly(sock, 8), "big")
+    return first & 0x0F, read_exactly(sock, length)
 
 
 def read_to_end(sock: socket.socket, timeout: float) -> tuple[bytes, bool]:
@@ -120,7 +145,9 @@ def test_a_viewer_that_stops_reading_is_closed_and_the_others_get_every_update(s
     for reader in readers:
         reader.start()
         assert reader.ready.wait(10)
-    stuck = stuck_viewer(server.port, plot["id"])
+    # In step before the stream starts: a viewer whose snapshot is read after the stream ended
+    # would get it all in that one small snapshot, and never fall behind.
+    stuck = stuck_viewer(server.port, plot["id"], take_snapshot=True)
     try:
         memory_before = rss_bytes(server.process.pid)
 
