@@ -213,6 +213,19 @@ class LiveServer:
             self.log.close()
 
 
+def fetch(
+    url: str, data: bytes | None = None, headers: dict | None = None, timeout: float = 30
+) -> tuple[int, dict, str]:
+    """One request as a plain client makes it, read to its end: the status, the headers (names in
+    lower case) and the body, whatever the status."""
+    request = urllib.request.Request(url, data=data, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout, context=TEST_TLS) as response:
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read().decode()
+
+
 class Api:
     """A REST client for one user of a live server (or an anonymous visitor)."""
 

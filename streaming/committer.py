@@ -21,8 +21,7 @@ from django.utils import timezone
 from base import metrics
 from base.rate_limited_log import RateLimitedLog
 from streaming import store
-from streaming.store import Loaded
-from streaming.stream_state import Chunk, StreamWriter
+from streaming.stream_state import Chunk, StreamWriter, WriterView
 
 Args = TypeVarTuple("Args")
 T = TypeVar("T")
@@ -124,7 +123,7 @@ class Committer:
                 if chunk.checkpoint or writer.token_id in reloads:
                     self._checkpointed[writer] = (self.loop.time(), 0, 0)
                 if writer.token_id in reloads:
-                    writer.reload(*reloads[writer.token_id])
+                    writer.reload(reloads[writer.token_id])
                 if writer.closing:
                     self._checkpointed.pop(writer, None)
             log.debug("committed %d streams in %.1f ms", len(chunks), (self.loop.time() - started) * 1000)
@@ -141,7 +140,7 @@ class Committer:
         window = max(4 * sum(t.maxpoints for t in writer.traces), CHECKPOINT_MIN_VALUES)
         return rows >= CHECKPOINT_ROWS or values > window or self.loop.time() - at >= CHECKPOINT_INTERVAL
 
-    async def _commit(self, chunks: list[Chunk], now: datetime) -> dict[int, Loaded]:
+    async def _commit(self, chunks: list[Chunk], now: datetime) -> dict[int, WriterView]:
         """Commit, retrying while the database is away: accepted lines are never dropped.
 
         Chunks the database refuses for their content (not for being away) are stored one by
@@ -154,7 +153,7 @@ class Committer:
             raise
         except Exception:
             log.exception("the database refused a commit of %d streams; storing them one by one", len(chunks))
-        reloads: dict[int, Loaded] = {}
+        reloads: dict[int, WriterView] = {}
         for chunk in chunks:
             try:
                 reloads.update(await self._commit_retrying([chunk], now))
@@ -176,7 +175,7 @@ class Committer:
                 log.exception("stream %s: its counts could not be stored", chunk.token_id)
         return reloads
 
-    async def _commit_retrying(self, chunks: list[Chunk], now: datetime) -> dict[int, Loaded]:
+    async def _commit_retrying(self, chunks: list[Chunk], now: datetime) -> dict[int, WriterView]:
         delay = 0.1
         while True:
             if self.abandoned:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
-from typing import Any
 
 import orjson
 from django.conf import settings
@@ -25,12 +24,10 @@ from core.models.windows import checkpoint_of, current_windows, spec_hash
 from core.window import merge_layout
 from streaming.leases import SEQ_SKIP
 from streaming.snapshots import catch_up_updates_limit, history_budget
-from streaming.stream_state import Chunk, LiveTrace, Signature, StreamWriter, signature_of
+from streaming.stream_state import Chunk, LiveTrace, StreamWriter, WriterView, signature_of
 
 # What a checkpoint hands back to the writer: its traces' windows, the plot revisions and the
 # signature they were read with.
-# A writer's fresh view: its traces' windows, its plots' revisions and layouts, and the signature.
-Loaded = tuple[list[LiveTrace], dict[int, int], Signature, dict[int, dict[str, Any]]]
 
 
 def load_stream(token_id: int, now: datetime, skip: bool = False) -> StreamWriter | None:
@@ -46,15 +43,15 @@ def load_stream(token_id: int, now: datetime, skip: bool = False) -> StreamWrite
         seq = tokens.values_list("last_seq", flat=True).first()
         if seq is None:
             return None
-        traces, revisions, signature, layouts = checkpoint(token_id, now)
+        view = checkpoint(token_id, now)
         run = Run.objects.filter(token_id=token_id).aggregate(newest=Max("number"))["newest"] or 1
-    return StreamWriter(token_id, seq, traces, revisions, signature, layouts, run)
+    return StreamWriter(token_id, seq, view, run)
 
 
-def commit_chunks(chunks: list[Chunk], now: datetime) -> dict[int, Loaded]:
+def commit_chunks(chunks: list[Chunk], now: datetime) -> dict[int, WriterView]:
     """Store the chunks in one transaction. Returns fresh windows for each stream whose
     writer's view went stale (its traces or plots were edited), which it must take."""
-    reloads: dict[int, Loaded] = {}
+    reloads: dict[int, WriterView] = {}
     token_ids = [chunk.token_id for chunk in chunks]
     with transaction.atomic():
         existing, seen = _streams(token_ids)
@@ -195,7 +192,7 @@ def _count(chunks: list[Chunk]) -> None:
         cursor.executemany(sql, params)
 
 
-def checkpoint(token_id: int, now: datetime) -> Loaded:
+def checkpoint(token_id: int, now: datetime) -> WriterView:
     """Fold a stream's rows into its traces' specs, trim what is no longer needed, and return
     the windows (the writer's fresh view). Run inside a commit's transaction."""
     traces = list(
@@ -233,7 +230,7 @@ def checkpoint(token_id: int, now: datetime) -> Loaded:
     revisions = {t.plot_id: t.plot.revision for t in traces}
     signature = signature_of((t.pk, t.plot_id, t.index, t.maxpoints, t.plot.revision) for t in traces)
     layouts = {t.plot_id: t.plot.layout for t in traces}
-    return live, revisions, signature, layouts
+    return WriterView(live, revisions, signature, layouts)
 
 
 def rebase_window(trace: Trace) -> None:

@@ -88,41 +88,38 @@ class Chunk:
         return [*pieces, counts]
 
 
+@dataclass(slots=True)
+class WriterView:
+    """What a writer knows of the stored stream, as a commit or a load reads it: its traces'
+    windows, its plots' revisions and layouts, and the signature that tells when they went stale."""
+
+    traces: list[LiveTrace]
+    revisions: dict[int, int]
+    signature: Signature
+    # Each plot's layout as it will be stored, to refuse a line that would grow one past
+    # PLOT_LAYOUT_MAX_BYTES before it is numbered.
+    layouts: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+
 class StreamWriter:
     """The in-memory writer of one token's stream."""
 
-    def __init__(
-        self,
-        token_id: int,
-        seq: int,
-        traces: list[LiveTrace],
-        revisions: dict[int, int],
-        signature: Signature,
-        layouts: dict[int, dict[str, Any]] | None = None,
-        run: int = 1,
-    ) -> None:
+    def __init__(self, token_id: int, seq: int, view: WriterView, run: int = 1) -> None:
         self.token_id = token_id
         self.seq = seq
         self.run = run  # the number of the stream's current run
         self.committed_seq = seq
         self.pending: Chunk | None = None
         self.closing = False
-        self.load(traces, revisions, signature, layouts or {})
+        self.load(view)
 
-    def load(
-        self,
-        traces: list[LiveTrace],
-        revisions: dict[int, int],
-        signature: Signature,
-        layouts: dict[int, dict[str, Any]],
-    ) -> None:
+    def load(self, view: WriterView) -> None:
         """Take fresh windows and layouts (after an edit of the traces or plots, or a refused update)."""
+        traces = view.traces
         self.traces = traces
-        self.revisions = revisions
-        self.signature = signature
-        # Each plot's layout as it will be stored, to refuse a line that would grow one past
-        # PLOT_LAYOUT_MAX_BYTES before it is numbered.
-        self.layouts = layouts
+        self.revisions = view.revisions
+        self.signature = view.signature
+        self.layouts = view.layouts
         by_plot: dict[int, list[LiveTrace]] = {}
         for trace in traces:
             by_plot.setdefault(trace.plot_id, []).append(trace)
@@ -200,20 +197,14 @@ class StreamWriter:
             chunk.checkpoint = chunk.checkpoint or self.closing
         return chunk
 
-    def reload(
-        self,
-        traces: list[LiveTrace],
-        revisions: dict[int, int],
-        signature: Signature,
-        layouts: dict[int, dict[str, Any]],
-    ) -> None:
+    def reload(self, view: WriterView) -> None:
         """Take the windows and layouts a commit read back, then replay onto them what was
         accepted since that commit began (its deltas and layout changes, as they will be stored)."""
-        by_pk = {t.pk: t for t in traces}
+        by_pk = {t.pk: t for t in view.traces}
         if self.pending is not None:
             for change in self.pending.layouts:
-                for plot_id in layouts:
-                    merge_layout(layouts[plot_id], change)
+                for layout in view.layouts.values():
+                    merge_layout(layout, change)
             for plot_id, entry in self.pending.plots.items():
                 for key, pk in entry["traces"].items():
                     trace = by_pk.get(pk)
@@ -223,7 +214,7 @@ class StreamWriter:
                         delta = update["traces"].get(key)
                         if delta:
                             apply_delta(trace.spec, delta, trace.maxpoints)
-        self.load(traces, revisions, signature, layouts)
+        self.load(view)
 
 
 def _delta_values(delta: Mapping[str, Any]) -> int:

@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import json
 import threading
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from email.message import Message
 
 import psycopg
 import pytest
 
-from harness.live_server import Api, new_user, wait_for
+from harness.live_server import Api, fetch, new_user, wait_for
 from harness.producer import RawStream
 from tests.postgres import postgres_database, server_connections
 from web.errors import DATABASE_BUSY
@@ -92,19 +89,10 @@ def test_a_request_that_finds_every_connection_busy_gets_503_with_retry_after_an
         wait_for(lambda: server_connections(own_database, wait_event_type="Lock") == 2, timeout=30)
         assert server_connections(own_database) == 3
 
-        status, headers, body = get(server.url + path)
+        status, headers, body = fetch(server.url + path)
         locker.rollback()
 
-        assert (status, headers.get("Retry-After")) == (503, "5")
+        assert (status, headers.get("retry-after")) == (503, "5")
         assert json.loads(body) == {"message": DATABASE_BUSY, "errors": [{"message": DATABASE_BUSY}]}
         assert [future.result(timeout=30) for future in held] == [(200, visitor.get(path)[1])] * 2
     assert server_connections(own_database) <= 3
-
-
-def get(url: str) -> tuple[int, Message, bytes]:
-    """GET `url`: the status, headers and body of the answer, whatever the status."""
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, error.read()

@@ -7,14 +7,12 @@ ones are terminated; on SQLite its file is moved away and a directory put in its
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 
-from harness.live_server import IntegrationDatabase, LiveServer, new_user, wait_for
+from harness.live_server import IntegrationDatabase, LiveServer, fetch, new_user, wait_for
 
 
 @pytest.fixture
@@ -49,15 +47,6 @@ def set_reachable(database: IntegrationDatabase, reachable: bool) -> None:
         for file in away.iterdir():
             file.rename(path.parent / file.name)
         away.rmdir()
-
-
-def fetch(url: str, data: bytes | None = None, headers: dict | None = None) -> tuple[int, dict, str]:
-    request = urllib.request.Request(url, data=data, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=15) as response:
-            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read().decode()
 
 
 def test_an_outage_answers_json_503_on_the_api_a_503_page_and_recovers(outage_db, artifacts):

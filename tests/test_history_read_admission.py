@@ -9,14 +9,12 @@ test lets go."""
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
 
-from harness.live_server import Api, new_user, wait_for
+from harness.live_server import Api, fetch, new_user, wait_for
 from harness.producer import send_lines
 from tests.postgres import postgres_database, server_connections
 
@@ -77,9 +75,5 @@ def test_reads_past_the_limits_are_refused_at_once_and_places_come_free_when_rea
 
 def _raw_get(url: str) -> tuple[int, str | None]:
     """An anonymous GET, read to its end: its status and Retry-After."""
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            response.read()
-            return response.status, response.headers.get("Retry-After")
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers.get("Retry-After")
+    status, headers, _ = fetch(url)
+    return status, headers.get("retry-after")

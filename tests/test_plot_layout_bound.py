@@ -10,7 +10,7 @@ import pytest
 from core.protocol import LineRejected, parse_line
 from harness.live_server import new_user
 from harness.producer import send_lines
-from streaming.stream_state import LiveTrace, StreamWriter
+from streaming.stream_state import LiveTrace, StreamWriter, WriterView
 
 LIMIT = 4096
 
@@ -22,7 +22,7 @@ def titled(axis: int, size: int) -> dict:
 def test_a_writer_refuses_a_layout_change_past_the_bound_before_numbering_it(settings):
     settings.PLOT_LAYOUT_MAX_BYTES = LIMIT
     trace = LiveTrace(1, 7, 0, 500, {"x": [], "y": []})
-    writer = StreamWriter(1, 0, [trace], {7: 0}, (), {7: {"title": {"text": "kept"}}})
+    writer = StreamWriter(1, 0, WriterView([trace], {7: 0}, (), {7: {"title": {"text": "kept"}}}))
     writer.accept(parse_line(b'{"layout": {"xaxis2": {"title": "%s"}}}' % (b"a" * 3000)))
     with pytest.raises(LineRejected, match="PLOT_LAYOUT_MAX_BYTES"):
         writer.accept(parse_line(b'{"layout": {"xaxis3": {"title": "%s"}}}' % (b"b" * 3000)))

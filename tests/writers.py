@@ -24,5 +24,5 @@ def commit_lines(writer: StreamWriter, *lines: bytes, checkpoint: bool = False) 
     reloads = commit_chunks([chunk], now)
     writer.committed_seq = writer.seq
     if writer.token_id in reloads:
-        writer.reload(*reloads[writer.token_id])
+        writer.reload(reloads[writer.token_id])
     return sent
