@@ -14,16 +14,16 @@ viewer, so `token_paths` finds those places and `without_tokens` takes them out.
 from __future__ import annotations
 
 import difflib
-import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache
 from typing import TypeVar, cast
 
-import orjson
 import plotly.graph_objects as go
 from _plotly_utils.basevalidators import CompoundArrayValidator, CompoundValidator
 from django.conf import settings
+
+from base.fastjson import FastJSONEncoder
 
 T = TypeVar("T")
 
@@ -123,10 +123,7 @@ def _is_subplot_name(node, key: str) -> bool:
 
 def layout_bytes(layout: dict) -> int:
     """The size of a layout as stored: its JSON, in bytes."""
-    try:
-        return len(orjson.dumps(layout, option=orjson.OPT_NON_STR_KEYS))
-    except TypeError:  # integers past 64 bits, which orjson does not write
-        return len(json.dumps(layout, separators=(",", ":"), default=str).encode())
+    return len(FastJSONEncoder().encode(layout).encode())
 
 
 def check_layout_size(layout: dict, where: str = "layout") -> list[FigureProblem]:
