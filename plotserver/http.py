@@ -21,28 +21,63 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
+from uvicorn._types import ASGISendEvent
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.exceptions import InvalidState
 
 from base.connections import connection_limits, json_answer
 from base.rate_limited_log import RateLimitedLog
 
 log = logging.getLogger("plotserver.http")
 
+# A text message longer than this many characters (a snapshot of a large window) leaves in
+# fragments of this size, each written only once the socket has taken the one before: what a
+# socket's buffer holds is one fragment (at most 4 bytes a character) and the transport's
+# high-water mark (64 KiB), whatever the message's size.
+FRAGMENT_CHARACTERS = 32 * 1024
+
 
 class GuardedWebSocketsProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's WebSocket protocol with a write deadline: a socket whose send buffer stays
-    full for twice VIEWER_SEND_TIMEOUT (its client takes nothing, however large the message it
-    was given: a snapshot of a multi-megabyte window, or updates piling up) is dropped at once
-    and its memory released. The viewer's own close (4408, at VIEWER_SEND_TIMEOUT) comes first
-    and reaches a client that reads again in time; one that does not would keep the socket open
-    for ever, its close frame waiting behind data it never takes."""
+    """uvicorn's WebSocket protocol with its buffer bounded in bytes and in time.
+
+    In bytes: a long text message is sent in fragments (FRAGMENT_CHARACTERS), the next one only
+    once the transport has taken the last, so a client that stops reading holds at most a
+    fragment and the transport's high-water mark in the server, not the whole message.
+
+    In time: a socket whose send buffer stays full for twice VIEWER_SEND_TIMEOUT (its client
+    takes nothing: a snapshot of a multi-megabyte window, or updates piling up) is dropped at
+    once and its memory released. The viewer's own close (4408, at VIEWER_SEND_TIMEOUT) comes
+    first, cancels the message in flight, and reaches a client that reads again in time; one that
+    does not would keep the socket open for ever, its close frame waiting behind data it never
+    takes."""
 
     stalled_log = RateLimitedLog(log)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self.stalled: asyncio.TimerHandle | None = None
         super().connection_made(transport)
+
+    async def send(self, message: ASGISendEvent) -> None:
+        text = message.get("text") if message["type"] == "websocket.send" else None
+        if not isinstance(text, str) or len(text) <= FRAGMENT_CHARACTERS or not self.handshake_complete:
+            await super().send(message)
+            return
+        last = len(text) - FRAGMENT_CHARACTERS
+        for start in range(0, len(text), FRAGMENT_CHARACTERS):
+            await self.writable.wait()
+            if self.disconnected or self.close_sent:
+                raise ClientDisconnected()
+            piece = text[start : start + FRAGMENT_CHARACTERS].encode()
+            try:
+                if start == 0:
+                    self.conn.send_text(piece, fin=False)
+                else:
+                    self.conn.send_continuation(piece, fin=start >= last)
+            except InvalidState:
+                raise ClientDisconnected() from None
+            self.transport.write(b"".join(self.conn.data_to_send()))
 
     def pause_writing(self) -> None:
         super().pause_writing()

@@ -280,7 +280,11 @@ class ViewerSocket:
     def stop(self) -> None:
         self.sync.cancel()
         if self.write_task is not None:
+            # Let go of the task: a cancelled one keeps its traceback, and with it the message it
+            # was sending (a snapshot of megabytes), for as long as the task is referenced; the
+            # close that follows may wait on a stuck socket until it is dropped.
             self.write_task.cancel()
+            self.write_task = None
         if self.resync_timer is not None:
             self.resync_timer.cancel()
         self.held.entries.clear()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from websockets.sync.client import connect
 
-from harness.live_server import wait_for
+from harness.live_server import fetch, wait_for
 from harness.producer import RawStream
 
 QUEUE_BYTES = 256 * 1024
@@ -210,3 +210,52 @@ def test_sockets_that_never_read_a_large_snapshot_are_dropped_and_another_viewer
     with connect(f"ws://127.0.0.1:{server.port}/ws/plots/{plot['id']}/", open_timeout=10, max_size=None) as viewer:
         snapshot = json.loads(viewer.recv(timeout=30))
     assert snapshot["type"] == "snapshot" and len(snapshot["figure"]["data"][0]["x"]) == points
+
+
+def test_sockets_stuck_on_a_large_snapshot_hold_a_fragment_each_not_the_snapshot(start_server, integration_db):
+    """Once a stuck viewer is given up (4408 at VIEWER_SEND_TIMEOUT), what the server still holds
+    for its socket until the socket is dropped is a fragment of its snapshot and the transport's
+    high-water mark, not the multi-megabyte snapshot: a long message leaves in fragments, each
+    written once the socket took the one before."""
+    from harness.live_server import new_user
+
+    stuck_count, timeout = 8, 4
+    # Large blocks go back to the system when freed (glibc otherwise keeps some once it has
+    # freed a few), so the server's RSS shows what it still holds.
+    server = start_server(
+        "stuck-memory", VIEWER_SEND_TIMEOUT=str(timeout), LOG_LEVEL="INFO", MALLOC_MMAP_THRESHOLD_="131072"
+    )
+    owner = new_user(integration_db.env, server.url)
+    points = 10_000
+    text = ["a point's text, long enough to make the window weigh megabytes: " + "x" * 250] * points
+    trace = {"type": "scatter", "x": list(range(points)), "y": list(range(points)), "text": text}
+    plot = owner.ok("POST", "/api/plots/", {"title": "heavy", "sharing": "public", "figure": {"data": [trace]}})
+    with connect(f"ws://127.0.0.1:{server.port}/ws/plots/{plot['id']}/", open_timeout=10, max_size=None) as viewer:
+        snapshot_bytes = len(viewer.recv(timeout=30))
+
+    def viewers_open() -> float:
+        body = fetch(f"{server.url}/metrics")[2]
+        return sum(float(line.split()[-1]) for line in body.splitlines() if line.startswith("plotserver_viewers "))
+
+    def stuck_round(number: int) -> int:
+        """Open `stuck_count` sockets that never read; once each is given up, and before it is
+        dropped (at twice VIEWER_SEND_TIMEOUT), the server's RSS."""
+        stuck = [stuck_viewer(server.port, plot["id"]) for _ in range(stuck_count)]
+        try:
+            wait_for(
+                lambda: server.log_text().count("closing it with 4408") >= number * stuck_count,
+                timeout=60,
+                message="every stuck viewer given up",
+            )
+            return rss_bytes(server.process.pid)
+        finally:
+            for sock in stuck:
+                sock.close()
+            wait_for(lambda: viewers_open() == 0, timeout=60, message="the stuck sockets gone")
+
+    # The first round leaves what serving eight snapshots at once costs the server's allocator.
+    stuck_round(1)
+    memory_before = rss_bytes(server.process.pid)
+    grown = stuck_round(2) - memory_before
+    held_whole = stuck_count * snapshot_bytes  # about 26 MB: each socket's buffer holding its snapshot
+    assert grown < held_whole / 3, f"the server grew by {grown} bytes for {stuck_count} stuck sockets"
