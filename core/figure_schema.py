@@ -121,15 +121,38 @@ def _is_subplot_name(node, key: str) -> bool:
     return match is not None and int(match[2]) >= 1
 
 
-def layout_bytes(layout: dict) -> int:
-    """The size of a layout as stored: its JSON, in bytes."""
-    return len(FastJSONEncoder().encode(layout).encode())
+def json_bytes(value: object) -> int:
+    """The size of a layout or a trace as stored: its JSON, in bytes."""
+    return len(FastJSONEncoder().encode(value).encode())
+
+
+def trace_bytes_limit(trace_count: int) -> int:
+    """What one trace of a plot of `trace_count` traces may hold: an even share of
+    PLOT_DATA_MAX_BYTES, so that a plot's traces together never hold more. The one bound on a
+    trace's data: an edit past it is refused (400), a stream line that would grow a window past
+    it is rejected alone (streaming/window_weight.py)."""
+    return settings.PLOT_DATA_MAX_BYTES // max(trace_count, 1)
+
+
+def trace_size_problem(size: int, trace_count: int, where: str) -> FigureProblem | None:
+    """The problem with a trace of `size` bytes in a plot of `trace_count` traces, if any."""
+    limit = trace_bytes_limit(trace_count)
+    if size <= limit:
+        return None
+    share = f"PLOT_DATA_MAX_BYTES ({settings.PLOT_DATA_MAX_BYTES}) / {trace_count} traces"
+    return FigureProblem(where, f"the trace would be {size} bytes, more than its share of the plot's data: {share}")
+
+
+def check_trace_sizes(specs: list[dict], trace_count: int, where: str = "data") -> list[FigureProblem]:
+    """The traces among `specs` (the plot will have `trace_count`) larger than their share."""
+    problems = (trace_size_problem(json_bytes(spec), trace_count, f"{where}[{i}]") for i, spec in enumerate(specs))
+    return [problem for problem in problems if problem is not None]
 
 
 def check_layout_size(layout: dict, where: str = "layout") -> list[FigureProblem]:
     """A layout larger than PLOT_LAYOUT_MAX_BYTES, the one bound on a plot's layout: an edit
     that would store it is refused (400), and so is a stream line that would grow it past it."""
-    size, limit = layout_bytes(layout), settings.PLOT_LAYOUT_MAX_BYTES
+    size, limit = json_bytes(layout), settings.PLOT_LAYOUT_MAX_BYTES
     if size <= limit:
         return []
     return [FigureProblem(where, f"the layout would be {size} bytes, more than PLOT_LAYOUT_MAX_BYTES ({limit})")]

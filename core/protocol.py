@@ -76,6 +76,7 @@ class Update:
     trace: dict[str, object] = field(default_factory=dict)
     layout: dict[str, object] = field(default_factory=dict)
     run: str | None = None  # the name of the run this line starts ("" unnamed); None: no new run
+    size: int = 0  # the line's length in bytes: what each point it appends counts in a window's weight
 
 
 class LineFramer:
@@ -178,7 +179,7 @@ def parse_line(raw: bytes) -> Update | None:
     if not isinstance(message, dict):
         raise LineRejected(f"expected a JSON object, got {_kind(message)}")
 
-    update = Update()
+    update = Update(size=len(raw))
     for key, value in message.items():
         kind = type(value)
         if (kind is int or kind is float or kind is str) and key in APPENDABLE:

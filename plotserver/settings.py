@@ -155,6 +155,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 # A plot's layout as stored, in bytes: an edit past it is refused (400), a stream line that would
 # grow it past it is rejected alone (core/figure_schema.py).
 PLOT_LAYOUT_MAX_BYTES = int(env_number("PLOT_LAYOUT_MAX_BYTES", 1 << 20, minimum=1024, kind=int))
+# A plot's traces together, as stored JSON, in bytes: each trace holds at most an even share
+# (PLOT_DATA_MAX_BYTES / its plot's traces); an edit past it is refused (400), a stream line that
+# would grow a window past it is rejected alone (core/figure_schema.py).
+PLOT_DATA_MAX_BYTES = int(env_number("PLOT_DATA_MAX_BYTES", 16 << 20, minimum=64 * 1024, kind=int))
 API_PAGE_SIZE = int(env_number("API_PAGE_SIZE", 100, minimum=1, kind=int))
 # Per-user quotas, each answered 429 with a message when reached.
 QUOTA_TOKENS_PER_USER = int(env_number("QUOTA_TOKENS_PER_USER", 1000, minimum=1, kind=int))

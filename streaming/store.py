@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import orjson
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Max
+from django.db.models import Count, F, Max
 from django.utils import timezone
 
 from core.models import Plot, Run, StreamChunk, StreamToken, Trace, TraceCheckpoint
@@ -226,7 +226,16 @@ def checkpoint(token_id: int, now: datetime) -> WriterView:
             update_fields=["token_id", "seq", "spec_hash", "time"],
         )
     _trim(token_id, traces, floor, now)
-    live = [LiveTrace(t.pk, t.plot_id, t.index, t.maxpoints, spec) for t, spec in zip(traces, specs, strict=True)]
+    counts = dict(
+        Trace.objects.filter(plot_id__in={t.plot_id for t in traces})
+        .values_list("plot_id")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    live = [
+        LiveTrace(t.pk, t.plot_id, t.index, t.maxpoints, spec, counts.get(t.plot_id, 1))
+        for t, spec in zip(traces, specs, strict=True)
+    ]
     revisions = {t.plot_id: t.plot.revision for t in traces}
     signature = signature_of((t.pk, t.plot_id, t.index, t.maxpoints, t.plot.revision) for t in traces)
     layouts = {t.plot_id: t.plot.layout for t in traces}

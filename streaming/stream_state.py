@@ -14,21 +14,28 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from core.figure_schema import check_layout_size
+from core.figure_schema import check_layout_size, trace_bytes_limit
 from core.protocol import LineRejected, Update
-from core.window import apply_delta, apply_update, merge_layout
+from core.window import apply_delta, merge_layout
 from streaming.events import StreamUpdate
+from streaming.window_weight import WindowWeight
 
 
 @dataclass(slots=True)
 class LiveTrace:
-    """One trace of the stream: where it is, and its current window."""
+    """One trace of the stream: where it is, its current window, and that window's weight
+    against its share of PLOT_DATA_MAX_BYTES (its plot has `plot_traces` traces)."""
 
     pk: int
     plot_id: int
     index: int
     maxpoints: int
     spec: dict[str, Any]
+    plot_traces: int = 1
+    weight: WindowWeight = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.weight = WindowWeight(self.spec, trace_bytes_limit(self.plot_traces))
 
 
 # What a writer's view of its traces was made from; a commit compares it with the database
@@ -133,7 +140,15 @@ class StreamWriter:
     def accept(self, update: Update) -> list[tuple[int, StreamUpdate]]:
         """Number the update, apply it to the windows; return each plot's StreamUpdate.
         LineRejected, before anything changes, for a layout change that would make a plot's
-        layout larger than PLOT_LAYOUT_MAX_BYTES."""
+        layout larger than PLOT_LAYOUT_MAX_BYTES, or points that would make a window heavier
+        than its share of PLOT_DATA_MAX_BYTES."""
+        weights = [
+            [
+                trace.weight.check(trace.spec, update, trace.maxpoints, f"plot {plot_id}, trace {key}")
+                for key, trace in traces
+            ]
+            for plot_id, traces in self.by_plot
+        ]
         if update.layout:
             self.layouts = self._grown_layouts(update.layout)
         self.seq += 1
@@ -148,10 +163,10 @@ class StreamWriter:
             chunk.runs.append((self.run, seq, update.run))
         out = []
         values = 0
-        for plot_id, traces in self.by_plot:
+        for (plot_id, traces), totals in zip(self.by_plot, weights, strict=True):
             deltas: dict[str, Any] = {}
-            for key, trace in traces:
-                deltas[key] = apply_update(trace.spec, update, trace.maxpoints)
+            for (key, trace), total in zip(traces, totals, strict=True):
+                deltas[key] = trace.weight.apply(trace.spec, update, trace.maxpoints, total)
             values += _update_values(update) * len(traces)
             message: StreamUpdate = {"stream": self.token_id, "seq": seq, "traces": deltas}
             if update.layout:
@@ -210,10 +225,14 @@ class StreamWriter:
                     trace = by_pk.get(pk)
                     if trace is None or trace.plot_id != plot_id:
                         continue
+                    replayed = False
                     for update in entry["updates"]:
                         delta = update["traces"].get(key)
                         if delta:
                             apply_delta(trace.spec, delta, trace.maxpoints)
+                            replayed = True
+                    if replayed:
+                        trace.weight.measure(trace.spec)
         self.load(view)
 
 

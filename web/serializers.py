@@ -190,6 +190,7 @@ class PlotSerializer(serializers.ModelSerializer):
             raise_problems(problems)
         owner = self.context["request"].user
         traces = [parse_trace(trace, f"data[{i}]", owner) for i, trace in enumerate(data)]
+        raise_problems(figure_schema.check_trace_sizes([spec for spec, _, _ in traces], len(traces), "data"))
         plot_id = self.instance.pk if self.instance else None
         Trace.check_quotas(plot_id, len(traces), [_token_id(token) for _, token, _ in traces])
         tokens = StreamToken.objects.strings_of(owner.pk)
@@ -244,6 +245,12 @@ def _replace_traces(plot: Plot, traces: list[tuple[dict, StreamToken | None, int
     )
 
 
+def _check_trace_size(spec: dict, trace_count: int) -> None:
+    """A trace's spec within its share of PLOT_DATA_MAX_BYTES, in a plot of `trace_count` traces."""
+    problem = figure_schema.trace_size_problem(figure_schema.json_bytes(spec), trace_count, "spec")
+    raise_problems([problem] if problem is not None else [])
+
+
 def _token_id(token: StreamToken | None) -> int | None:
     return token.pk if token is not None else None
 
@@ -284,6 +291,7 @@ class TraceSerializer(serializers.ModelSerializer):
         bindings = [*plot.traces.values_list("stream_token_id", flat=True), _token_id(validated.get("stream_token"))]
         Trace.check_quotas(plot.pk, len(bindings), bindings)
         validated["index"] = plot.traces.count()
+        _check_trace_size(validated.get("spec", {}), validated["index"] + 1)
         return super().create(validated)
 
     @transaction.atomic
@@ -293,6 +301,8 @@ class TraceSerializer(serializers.ModelSerializer):
             others = trace.plot.traces.exclude(pk=trace.pk).values_list("stream_token_id", flat=True)
             bindings = [*others, _token_id(validated["stream_token"])]
             Trace.check_quotas(trace.plot_id, len(bindings), bindings)
+        if "spec" in validated:
+            _check_trace_size(validated["spec"], trace.plot.traces.count())
         for field, value in validated.items():
             setattr(trace, field, value)
         # Only what was sent: the window read with the trace may be older than what its
