@@ -9,17 +9,17 @@ first page: an attribute that first appears in a later page is not a column. No 
 is a header of x and y alone. A text value that a spreadsheet would run as a formula
 (`=HYPERLINK(...)`, `@SUM(...)`) is written with a leading apostrophe (`neutralised`).
 
-The two callers differ today in two rules, kept as the two layouts below: the order of the
-columns and how a nested value is spelled as JSON.
+Both downloads of a trace are written alike: the columns in the protocol's order of per-point
+attributes (coordinates first, core/protocol.py), a nested value as compact JSON (`[1,2]`), and a
+value on the row of the point it came with (core/window.py starts an attribute a trace lacked
+with nulls for the points before it, as history does).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
 
 import orjson
 
@@ -36,44 +36,21 @@ def protocol_order(paths: Iterable[str]) -> list[str]:
     return sorted(paths, key=lambda path: (_PROTOCOL_POSITION.get(path, len(_PROTOCOL_POSITION)), path))
 
 
-def x_y_first(paths: Iterable[str]) -> list[str]:
-    """x, then y, then the others by name."""
-    return sorted(paths, key=lambda path: (path not in ("x", "y"), path != "x", path))
-
-
-def _spaced_json(value: object) -> str:
-    return json.dumps(value)
-
-
-def _compact_json(value: object) -> str:
+def _nested_json(value: object) -> str:
     return orjson.dumps(value).decode()
 
 
-@dataclass(frozen=True)
-class Layout:
-    """The rules a caller chooses: the order of the columns, the JSON of a nested value."""
-
-    order: Callable[[Iterable[str]], list[str]]
-    nested: Callable[[object], str]
-
-
-# A trace's window: the protocol's order; nested values as Python's json writes them ([1, 2]).
-WINDOW_CSV = Layout(order=protocol_order, nested=_spaced_json)
-# A history download: x, y, then by name; nested values as compact JSON ([1,2]).
-HISTORY_CSV = Layout(order=x_y_first, nested=_compact_json)
-
-
-def csv_pages(pages: Iterable[Page], layout: Layout) -> Iterator[bytes]:
+def csv_pages(pages: Iterable[Page]) -> Iterator[bytes]:
     """The points as CSV (UTF-8, CRLF rows), a chunk of bytes per page as it is read."""
     header: list[str] | None = None
     for values, count in pages:
         out = io.StringIO()
         writer = csv.writer(out)
         if header is None:
-            header = layout.order(values)
+            header = protocol_order(values)
             writer.writerow(header)
         columns = [_aligned(values.get(path), count) for path in header]
-        writer.writerows([_cell(value, layout) for value in row] for row in zip(*columns, strict=True))
+        writer.writerows([_cell(value) for value in row] for row in zip(*columns, strict=True))
         yield out.getvalue().encode()
     if header is None:
         yield b"x,y\r\n"
@@ -92,11 +69,11 @@ def _aligned(column: list | None, count: int) -> list:
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: object, layout: Layout) -> object:
+def _cell(value: object) -> object:
     if value is None:
         return ""
     if isinstance(value, dict | list):
-        return layout.nested(value)
+        return _nested_json(value)
     if isinstance(value, str):
         return neutralised(value)
     return value

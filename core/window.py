@@ -71,7 +71,9 @@ def apply_update(spec: dict[str, Any], update: Update, maxpoints: int) -> dict[s
     in that order: clear empties the window's per-point attributes (a line that starts a new
     run: the run begins with the line's own points); extend appends and then keeps the newest
     `maxpoints`; set replaces. A scalar appended to an attribute that holds a single value (a
-    trace-wide `marker.color`, say) first turns it into one value per point.
+    trace-wide `marker.color`, say) first turns it into one value per point; appended to one
+    the trace lacks (a first `text` after 20 points), it starts it with null for the points
+    before, so that it sits on the point it came with.
     """
     if update.run is not None:
         return {"clear": clear_window(spec), **_apply_trace(spec, update, maxpoints)}
@@ -109,7 +111,9 @@ def _apply_trace(spec: dict[str, Any], update: Update, maxpoints: int) -> dict[s
                     trim(current, maxpoints)
                 extend[path] = [value]
             else:
-                fill = [] if current is None else [current] * (points_before or 0)
+                # The earlier points keep the trace-wide value, or have none (null): the new
+                # value sits on the point it came with, as history stores it.
+                fill = [current] * (points_before or 0)
                 values = trim([*fill, value], maxpoints)
                 set_path(spec, path, values)
                 replace[path] = list(values)

@@ -27,7 +27,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.csv_export import HISTORY_CSV, csv_pages
+from core.csv_export import csv_pages
 from core.models import Plot, Run, StreamToken, Trace
 from core.protocol import LineRejected, parse_run
 from history.admission import admit
@@ -258,11 +258,11 @@ def _until_bad(first, rest) -> Iterator[Columns]:
 
 
 def _csv_pages(pages: Iterator[Columns]) -> Iterator[bytes]:
-    """CSV (core/csv_export.py): a header of the first page's attributes (x and y first), then
+    """CSV (core/csv_export.py): a header of the first page's attributes (coordinates first), then
     a row per point. An attribute that first appears later is not a column (NDJSON carries
     every one)."""
     lists = (({path: as_list(column) for path, column in page.values.items()}, page.count) for page in pages)
-    return csv_pages(lists, HISTORY_CSV)
+    return csv_pages(lists)
 
 
 def _ndjson_pages(pages: Iterator[Columns]) -> Iterator[bytes]:

@@ -15,7 +15,7 @@ from django.utils.text import slugify
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_POST
 
-from core.csv_export import WINDOW_CSV, csv_pages
+from core.csv_export import csv_pages
 from core.models import ApiKey, Plot, StreamToken
 from core.models.windows import traces_with_windows
 from core.protocol import COORDINATES, PER_POINT_ATTRIBUTES
@@ -179,7 +179,7 @@ def trace_csv(request: HttpRequest, username: str, pk: int, index: int) -> HttpR
         if isinstance(values, list):
             columns[name] = values
     points = max((len(v) for v in columns.values()), default=0)
-    response = HttpResponse(b"".join(csv_pages([(columns, points)], WINDOW_CSV)), content_type="text/csv")
+    response = HttpResponse(b"".join(csv_pages([(columns, points)])), content_type="text/csv")
     response["Content-Disposition"] = (
         f'attachment; filename="{slugify(plot.title) or "plot"}-{plot.pk}-trace-{index}.csv"'
     )
