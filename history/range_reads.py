@@ -25,10 +25,13 @@ from history.blocks import from_bytes
 from history.bounds import BadRange, Bound, check_kind, ranged_pages
 from history.columns import Column, Columns, joined
 from history.run_spans import RunSpan
-from history.stored_updates import plot_update_rows
+from history.stored_updates import page_end, plot_update_rows
 
 # Rows read per query by a download: one page of the (token, last_seq) index at a time.
 PAGE_ROWS = 200
+# Updates a page of stored rows holds, about: a fast stream stores hundreds a row, so a page of
+# PAGE_ROWS rows alone could be a whole range (what a read holds at once: history.md).
+PAGE_UPDATES = 2000
 # Blocks loaded per query by a range read (a few thousand points each).
 PAGE_BLOCKS = 32
 
@@ -92,7 +95,8 @@ def _row_pages(trace: Trace, after: int, page_rows: int, run: RunSpan | None = N
     cursor_at, token = first - 1, trace.stream_token_id
     assert token is not None
     while True:
-        rows = plot_update_rows(token, trace.plot_id, cursor_at, page_rows)
+        end = page_end(token, cursor_at, page_rows, PAGE_UPDATES)
+        rows = [] if end is None else plot_update_rows(token, trace.plot_id, cursor_at, page_rows, end)
         columns = Columns({})
         with _collector_paused():
             for _, last_seq, _, text in rows:
@@ -100,7 +104,7 @@ def _row_pages(trace: Trace, after: int, page_rows: int, run: RunSpan | None = N
                 add_updates(columns, orjson.loads(text) if text else [], key, first, last)
         columns.padded()
         yield columns
-        if len(rows) < page_rows or (last is not None and cursor_at >= last):
+        if not rows or (last is not None and cursor_at >= last):
             return
 
 
@@ -146,16 +150,33 @@ def read_range(
     trace: Trace, start: Bound | None, end: Bound | None, limit: int, run: RunSpan | None = None
 ) -> tuple[Columns, np.ndarray]:
     """The points of the trace's history inside [start, end] (of one run, if given), with their
-    x axis: the folded blocks that overlap the range (their columns left packed), then the
-    stream's rows after them, cut to the range as read. More than `limit` points in the range
-    is a BadRange: what one read holds in memory is bounded (HISTORY_READ_MAX_POINTS)."""
-    if not _keeps_history(trace):
-        return _gathered(ranged_pages(iter([_current_window(trace, run)]), start, end), start, end, limit)
-    # The blocks and the rows after them as of one instant: a fold (and the removal of the rows
-    # it folded) committing in between would show points twice or not at all.
+    x axis, all at once. More than `limit` points in the range is a BadRange. (A range read's
+    answer holds only what it returns: history/range_answer.py.)"""
     with consistent_read():
-        folded = folded_seq(trace)
-        return _gathered(_ranged_history(trace, folded, start, end, run), start, end, limit)
+        return _gathered(range_pages(trace, start, end, run), start, limit)
+
+
+def range_pages(
+    trace: Trace, start: Bound | None, end: Bound | None, run: RunSpan | None = None
+) -> Iterator[tuple[Columns, tuple[np.ndarray, bool | None]]]:
+    """The points of the trace's history inside [start, end] (of one run, if given), a page at
+    a time, each with its x axis: the folded blocks that overlap the range (their columns left
+    packed), then the stream's rows after them, cut to the range as read. Read it inside
+    `consistent_read()`: the blocks and the rows after them as of one instant (a fold, and the
+    removal of the rows it folded, committing in between would show points twice or not at all),
+    and the same points however often it is read in that transaction."""
+    if not _keeps_history(trace):
+        yield from ranged_pages(iter([_current_window(trace, run)]), start, end)
+        return
+    yield from _ranged_history(trace, folded_seq(trace), start, end, run)
+
+
+def too_many_points(limit: int, start: Bound | None) -> BadRange:
+    """A range of more than `limit` points (HISTORY_READ_MAX_POINTS) is not read whole."""
+    return BadRange(
+        f"The range holds more than {limit} points: narrow `from`/`to`, or download it (?format=csv).",
+        "from" if start is not None else "to",
+    )
 
 
 def _ranged_history(
@@ -179,20 +200,17 @@ def _ranged_history(
         loaded = HistoryBlock.objects.in_bulk([pk for pk, _ in page])
         for pk, block_offset in page:
             yield from ranged_pages(iter([block_columns(loaded[pk])]), start, end, block_offset)
-    yield from ranged_pages(_row_pages(trace, folded, 2000, run), start, end, offset)
+    yield from ranged_pages(_row_pages(trace, folded, PAGE_ROWS, run), start, end, offset)
 
 
 def _gathered(
-    ranged: Iterator[tuple[Columns, tuple[np.ndarray, bool | None]]], start: Bound | None, end: Bound | None, limit: int
+    ranged: Iterator[tuple[Columns, tuple[np.ndarray, bool | None]]], start: Bound | None, limit: int
 ) -> tuple[Columns, np.ndarray]:
     pages, axes, kept = [], [], 0
     for page, (axis, _) in ranged:
         kept += page.count
         if kept > limit:
-            raise BadRange(
-                f"The range holds more than {limit} points: narrow `from`/`to`, or download it (?format=csv).",
-                "from" if start is not None else "to",
-            )
+            raise too_many_points(limit, start)
         pages.append(page)
         axes.append(axis)
     return joined(pages, kept), np.concatenate(axes) if axes else np.empty(0)

@@ -41,6 +41,21 @@ def plot_update_rows(
         return cursor.fetchall()
 
 
+def page_end(token_id: int, after: int, limit: int, updates: int) -> int | None:
+    """The `last_seq` up to which a page of the stream's rows after `after` holds about `updates`
+    updates (at least one row, at most `limit`): how a reader keeps a page bounded in points when
+    a fast stream stores hundreds of updates a row. None when there is no row after `after`.
+    Reads the rows' sequence numbers only, from the (token, last_seq) index."""
+    spans = StreamChunk.objects.filter(token_id=token_id, last_seq__gt=after).order_by("last_seq")
+    held, end = 0, None
+    for first_seq, last_seq in spans.values_list("first_seq", "last_seq")[:limit]:
+        end = last_seq
+        held += last_seq - first_seq + 1 if first_seq else 0  # a row of counts alone holds none
+        if held >= updates:
+            break
+    return end
+
+
 def aware(value: datetime | str) -> datetime:
     """A row's time as an aware datetime (SQLite gives it back as text, without a zone)."""
     parsed = parse_datetime(value) if isinstance(value, str) else value

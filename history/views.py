@@ -34,8 +34,8 @@ from history.admission import admit
 from history.bounds import BadRange, Bound, parse_bound, ranged_pages
 from history.columns import Columns, as_list
 from history.downsampling import METHODS
-from history.downsampling import select as select_points
-from history.range_reads import history_pages, read_range
+from history.range_answer import range_answer
+from history.range_reads import history_pages
 from history.run_spans import RunSpan, listed_runs, plot_runs, run_answer, run_span
 from streaming.runs import RunNotStarted, start_run
 
@@ -100,8 +100,7 @@ class TracePointsView(APIView):
         max_points = _max_points(params.get("max_points"))
         try:
             with admit(request):
-                columns, axis = read_range(trace, start, end, settings.HISTORY_READ_MAX_POINTS, run)
-                answer = select_points(columns, axis, method, max_points)
+                answer = range_answer(trace, start, end, method, max_points, settings.HISTORY_READ_MAX_POINTS, run)
         except BadRange as exc:
             raise ValidationError({exc.field: str(exc)}) from None
         return Response(

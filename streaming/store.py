@@ -30,6 +30,11 @@ from streaming.stream_state import Chunk, LiveTrace, StreamWriter, WriterView, s
 # signature they were read with.
 
 
+# Updates a stored row holds at most: a fast stream's commit is written as several rows, so that
+# a history reader's page of rows (history/range_reads.py) holds a bounded number of points.
+ROW_MAX_UPDATES = 1000
+
+
 def load_stream(token_id: int, now: datetime, skip: bool = False) -> StreamWriter | None:
     """The writer of a token's stream, as it starts: its position and current windows.
 
@@ -115,12 +120,15 @@ def _append_rows(chunks: list[Chunk], now: datetime) -> None:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(c) for c in ("token_id", "first_seq", "last_seq", "time", "plots", "values"))
     json_value = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-    rows = ", ".join([f"(%s, %s, %s, %s, {json_value}, %s)"] * len(chunks))
     time = connection.ops.adapt_datetimefield_value(now)
-    params = []
+    params: list[int | str | None] = []
+    count = 0
     for chunk in chunks:
-        plots = orjson.dumps(chunk.plots, option=orjson.OPT_NON_STR_KEYS).decode()
-        params += [chunk.token_id, chunk.first_seq, chunk.last_seq, time, plots, chunk.values]
+        for first_seq, last_seq, plots, values in chunk.rows(ROW_MAX_UPDATES):
+            encoded = orjson.dumps(plots, option=orjson.OPT_NON_STR_KEYS).decode()
+            params += [chunk.token_id, first_seq, last_seq, time, encoded, values]
+            count += 1
+    rows = ", ".join([f"(%s, %s, %s, %s, {json_value}, %s)"] * count)
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {quote(StreamChunk._meta.db_table)} ({columns}) VALUES {rows}", params)
 

@@ -70,6 +70,29 @@ class Chunk:
         """Every (plot id, update) of the chunk, in sequence order within each plot."""
         return [(plot_id, u) for plot_id, entry in self.plots.items() for u in entry["updates"]]
 
+    def rows(self, max_updates: int) -> list[tuple[int, int, dict[int, dict[str, Any]], int]]:
+        """The stored rows of the chunk's updates, (first seq, last seq, plots, values), each of
+        at most `max_updates` updates, so that a reader of a page of rows holds a bounded number
+        of points however fast the stream (one row for most chunks)."""
+        if self.last_seq - self.first_seq < max_updates:
+            return [(self.first_seq, self.last_seq, self.plots, self.values)]
+        count = (self.last_seq - self.first_seq) // max_updates + 1
+        pieces: list[dict[int, dict[str, Any]]] = [{} for _ in range(count)]
+        values = [0] * count
+        for plot_id, entry in self.plots.items():
+            for update in entry["updates"]:
+                at = (update["seq"] - self.first_seq) // max_updates
+                piece = pieces[at].get(plot_id)
+                if piece is None:
+                    piece = pieces[at][plot_id] = {**entry, "updates": []}
+                piece["updates"].append(update)
+                values[at] += values_in(update)
+        firsts = range(self.first_seq, self.last_seq + 1, max_updates)
+        return [
+            (first, min(first + max_updates - 1, self.last_seq), plots, value)
+            for first, plots, value in zip(firsts, pieces, values, strict=True)
+        ]
+
     def split(self) -> list[Chunk]:
         """One chunk per update, then one with the counts: how a chunk the database refused
         is stored piece by piece, so that a bad value costs its own line alone."""
