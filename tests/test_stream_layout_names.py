@@ -5,6 +5,7 @@ line before and after it are kept."""
 import pytest
 
 from core.protocol import LineRejected, parse_line
+from harness.producer import send_lines
 
 
 @pytest.mark.parametrize(
@@ -33,3 +34,20 @@ def test_a_layout_name_plotly_does_not_have_rejects_the_line(line, message):
 )
 def test_the_names_of_plotly_layouts_are_accepted(layout):
     assert parse_line(b'{"layout": %s}' % layout).layout
+
+
+def test_a_live_stream_keeps_the_lines_around_a_misnamed_layout_and_says_why(server, producer):
+    token = producer.make_token()
+    plot = producer.make_plot([token])
+    lines = [
+        {"x": 1, "y": 1, "layout": {"title": "Reactor"}},
+        {"x": 2, "y": 2, "layout": {"xaxis": {"bogus": 2}, "titel": "typo"}},
+        {"x": 3, "y": 3},
+    ]
+    answer = send_lines(server.port, token, lines).json
+    assert (answer["accepted"], answer["rejected"]) == (2, 1)
+    assert answer["last_error"]["line"] == 2 and "has no attribute" in answer["last_error"]["message"]
+    figure = producer.figure(plot["id"])
+    assert figure["data"][0]["x"] == [1, 3]
+    assert figure["layout"]["title"] == {"text": "Reactor"}
+    assert "titel" not in figure["layout"] and "bogus" not in figure["layout"].get("xaxis", {})
