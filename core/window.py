@@ -10,6 +10,8 @@ from typing import Any
 
 from core.protocol import APPENDABLE, COORDINATES, PER_POINT_ATTRIBUTES, Update
 
+_COORDINATES = frozenset(COORDINATES)
+
 
 def get_path(container: dict[str, Any], path: str) -> object:
     if "." not in path:  # most paths: x, y, text
@@ -43,6 +45,11 @@ def trim(values: list[Any], maxpoints: int) -> list[Any]:
     return values
 
 
+def point_lists(spec: dict[str, Any]) -> frozenset[str]:
+    """The per-point attributes the trace holds as lists (a writer keeps them for apply_update)."""
+    return frozenset(path for path in PER_POINT_ATTRIBUTES if isinstance(get_path(spec, path), list))
+
+
 def point_count(spec: dict[str, Any]) -> int:
     return max((len(v) for k in COORDINATES if isinstance(v := spec.get(k), list)), default=0)
 
@@ -64,7 +71,9 @@ def clear_paths(spec: dict[str, Any], paths: list[str]) -> None:
         set_path(spec, path, [] if "." not in path else None)
 
 
-def apply_update(spec: dict[str, Any], update: Update, maxpoints: int) -> dict[str, Any]:
+def apply_update(
+    spec: dict[str, Any], update: Update, maxpoints: int, lists: frozenset[str] | None = None
+) -> dict[str, Any]:
     """Apply one update to a trace spec in place and return the delta a viewer needs.
 
     The delta is `{"clear": [paths], "extend": {path: [values]}, "set": {path: value}}`, applied
@@ -73,28 +82,30 @@ def apply_update(spec: dict[str, Any], update: Update, maxpoints: int) -> dict[s
     `maxpoints`; set replaces. A scalar appended to an attribute that holds a single value (a
     trace-wide `marker.color`, say) first turns it into one value per point; appended to one
     the trace lacks (a first `text` after 20 points), it starts it with null for the points
-    before, so that it sits on the point it came with.
+    before, so that it sits on the point it came with. A line that adds a point and lacks a
+    per-point attribute that holds a value for every point (a `text` the line leaves out) gives
+    it null, so that the values that follow stay on their points (as history stores them).
+
+    `lists`: the trace's per-point lists (`point_lists(spec)`), when the caller keeps them up to
+    date; without them, apply_update finds them, which costs more than the common update.
     """
     if update.run is not None:
-        return {"clear": clear_window(spec), **_apply_trace(spec, update, maxpoints)}
-    return _apply_trace(spec, update, maxpoints)
+        return {"clear": clear_window(spec), **_apply_trace(spec, update, maxpoints, None)}
+    return _apply_trace(spec, update, maxpoints, lists)
 
 
-def _apply_trace(spec: dict[str, Any], update: Update, maxpoints: int) -> dict[str, Any]:
-    appended = _append_only(spec, update.trace, maxpoints)
+def _apply_trace(spec: dict[str, Any], update: Update, maxpoints: int, lists: frozenset[str] | None) -> dict[str, Any]:
+    appended = _append_only(spec, update.trace, maxpoints, lists)
     if appended is not None:
         return appended
     extend: dict[str, list[Any]] = {}
     replace: dict[str, object] = {}
-    # The lists scalars append to, looked up before anything changes: the points a trace had
-    # (counted only for the rare scalar that starts a per-point attribute) are those before.
+    # The lists scalars append to, and the points the trace had, looked up before anything changes.
     appends = {}
-    points_before = None
+    points_before = point_count(spec)
     for path, value in update.trace.items():
         if path in APPENDABLE and not isinstance(value, list):
-            current = appends[path] = get_path(spec, path)
-            if points_before is None and not isinstance(current, list):
-                points_before = point_count(spec)
+            appends[path] = get_path(spec, path)
     for path, value in update.trace.items():
         if path not in APPENDABLE:
             set_path(spec, path, value)
@@ -113,10 +124,12 @@ def _apply_trace(spec: dict[str, Any], update: Update, maxpoints: int) -> dict[s
             else:
                 # The earlier points keep the trace-wide value, or have none (null): the new
                 # value sits on the point it came with, as history stores it.
-                fill = [current] * (points_before or 0)
+                fill = [current] * points_before
                 values = trim([*fill, value], maxpoints)
                 set_path(spec, path, values)
                 replace[path] = list(values)
+    if points_before and any(path in _COORDINATES for path in appends):
+        _pad_left_out(spec, update.trace, points_before, maxpoints, extend)
     delta: dict[str, dict[str, Any]] = {}
     if extend:
         delta["extend"] = extend
@@ -125,12 +138,32 @@ def _apply_trace(spec: dict[str, Any], update: Update, maxpoints: int) -> dict[s
     return delta
 
 
-def _append_only(spec: dict[str, Any], trace: dict[str, Any], maxpoints: int) -> dict[str, Any] | None:
-    """The common update ({"x": 1, "y": 2} onto lists x and y) in one pass; None for any other,
-    which apply_update handles in full. Checked before anything changes."""
+def _pad_left_out(
+    spec: dict[str, Any], trace: dict[str, Any], points_before: int, maxpoints: int, extend: dict[str, list[Any]]
+) -> None:
+    """A line added a point: each per-point attribute it left out that held a value for every
+    point gets null for it, in place and in `extend`."""
+    for path in PER_POINT_ATTRIBUTES:
+        if path in trace:
+            continue
+        current = get_path(spec, path)
+        if isinstance(current, list) and len(current) == points_before:
+            current.append(None)
+            trim(current, maxpoints)
+            extend[path] = [None]
+
+
+def _append_only(
+    spec: dict[str, Any], trace: dict[str, Any], maxpoints: int, lists: frozenset[str] | None
+) -> dict[str, Any] | None:
+    """The common update ({"x": 1, "y": 2} onto lists x and y, and no other per-point list that
+    might need a null) in one pass; None for any other, which apply_update handles in full.
+    Checked before anything changes."""
     for path, value in trace.items():
         if type(value) is list or "." in path or path not in APPENDABLE or type(spec.get(path)) is not list:
             return None
+    if not trace.keys() >= (point_lists(spec) if lists is None else lists):
+        return None
     extend = {}
     for path, value in trace.items():
         current = spec[path]

@@ -17,13 +17,15 @@ from typing import Any
 
 from core.figure_schema import json_bytes
 from core.protocol import APPENDABLE, LineRejected, Update
-from core.window import apply_update, point_count
+from core.window import apply_update, point_count, point_lists
 
 
 class WindowWeight:
-    """One trace window's weight in bytes: a count per point, and its bound."""
+    """One trace window's weight in bytes (a count per point, and its bound), and the per-point
+    lists it holds. A line that only appends points creates no list: both stay true without
+    looking at the window again."""
 
-    __slots__ = ("limit", "sizes", "total")
+    __slots__ = ("limit", "lists", "sizes", "total")
 
     def __init__(self, spec: dict[str, Any], limit: int) -> None:
         self.limit = limit
@@ -31,7 +33,9 @@ class WindowWeight:
 
     def measure(self, spec: dict[str, Any], unweighable: int = 0) -> None:
         """Weigh the window as stored; its points share the weight evenly. A window the encoder
-        cannot write (never one a parsed line made; the commit refuses it) weighs `unweighable`."""
+        cannot write (never one a parsed line made; the commit refuses it) weighs `unweighable`.
+        Also notes which per-point lists it holds (what apply_update's common path needs)."""
+        self.lists = point_lists(spec)
         try:
             self.total = json_bytes(spec)
         except (TypeError, ValueError, RecursionError):
@@ -57,7 +61,7 @@ class WindowWeight:
 
     def apply(self, spec: dict[str, Any], update: Update, maxpoints: int, total: int | None) -> dict[str, Any]:
         """Apply `update` (core/window.apply_update) once `check` returned `total`; its delta."""
-        delta = apply_update(spec, update, maxpoints)
+        delta = apply_update(spec, update, maxpoints, self.lists)
         if total is None:
             if update.trace or update.run is not None:
                 self.measure(spec, unweighable=self.total + update.size)

@@ -1,7 +1,8 @@
 """The two CSV downloads of a streamed trace, its window (the page's link) and its history
 (`?format=csv`), say the same thing: the same columns in the same order, each value on the row
 of the point it came with, nested values spelled alike. An attribute that first appears
-mid-stream once sat on the window's first point and on its own point in the history."""
+mid-stream once sat on the window's first point, and one a line left out shifted the values
+after it by a point, where the history kept each on its own point."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from harness.producer import send_lines
 LINES = [
     {"x": 0, "y": 10},
     {"x": 1, "y": 11},
-    {"x": 2, "y": 12, "text": "first label"},
-    {"x": 3, "y": 13, "text": "=1+1", "marker": {"color": "red"}},
-    {"x": 4, "y": 14, "text": "last", "marker": {"color": "blue"}},
+    {"x": 2, "y": 12, "text": "first label", "marker": {"color": "red"}},
+    {"x": 3, "y": 13, "text": "=1+1"},  # no colour for this point
+    {"x": 4, "y": 14, "marker": {"color": "blue"}},  # no label for this one
 ]
 
 
@@ -40,6 +41,6 @@ def test_the_window_and_history_csv_of_a_trace_agree_row_for_row(server, integra
     assert window[0] == ["x", "y", "text", "marker.color"]
     by_x = {row[0]: dict(zip(window[0], row, strict=True)) for row in window[1:]}
     assert by_x["0"] == {"x": "0", "y": "10", "text": "", "marker.color": ""}
-    assert by_x["2"] == {"x": "2", "y": "12", "text": "first label", "marker.color": ""}
-    assert by_x["3"] == {"x": "3", "y": "13", "text": "'=1+1", "marker.color": "red"}  # a formula is text
-    assert by_x["4"] == {"x": "4", "y": "14", "text": "last", "marker.color": "blue"}
+    assert by_x["2"] == {"x": "2", "y": "12", "text": "first label", "marker.color": "red"}
+    assert by_x["3"] == {"x": "3", "y": "13", "text": "'=1+1", "marker.color": ""}  # a formula is text
+    assert by_x["4"] == {"x": "4", "y": "14", "text": "", "marker.color": "blue"}
