@@ -7,10 +7,15 @@ import asyncio
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from base.database import reachability
 
 
 def _query_database() -> None:
     connection = connections["default"]
+    if _every_connection_busy(connection):
+        return
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -18,6 +23,19 @@ def _query_database() -> None:
     finally:
         # A thread of the check's own: it must not keep a connection open after it.
         connection.close()
+
+
+def _every_connection_busy(connection: BaseDatabaseWrapper) -> bool:
+    """Whether every connection of this process's pool (PostgreSQL) is in use and the newest
+    attempt to open one succeeded: the database answers the requests that hold them. The
+    process is busy, not cut off, and a check that waited for a connection would say it is
+    not ready (taking a loaded process out of its load balancer, and the load onto the others)."""
+    pool = getattr(connection, "pool", None) if connection.vendor == "postgresql" else None
+    if pool is None:
+        return False
+    stats = pool.get_stats()
+    full = stats.get("pool_available", 0) == 0 and stats.get("pool_size", 0) >= stats.get("pool_max", 1)
+    return full and not reachability.failing()
 
 
 async def check_database() -> None:
