@@ -68,7 +68,8 @@ BAD_LINES = [
 
 def misbehave(port: int, token: str, until: float, counts: dict) -> None:
     """One producer doing what it should not, over and over: bad lines, a line past the length
-    limit, broken chunked framing, and connections dropped without an end."""
+    limit (rejected alone: its stream ends cleanly, 200), broken chunked framing (400), and
+    connections dropped without an end."""
     round_ = 0
     while time.time() < until:
         round_ += 1
@@ -83,8 +84,9 @@ def misbehave(port: int, token: str, until: float, counts: dict) -> None:
                 if round_ % 3 == 0:
                     sock.sendall(b"zz\r\nbroken framing\r\n")  # 400
                 elif round_ % 3 == 1:
-                    big = b"y" * (2 << 20)  # past STREAM_MAX_LINE_BYTES: 413
-                    sock.sendall(b"%x\r\n%s\r\n" % (len(big), big))
+                    # Past STREAM_MAX_LINE_BYTES: that line is rejected alone, and the body ends.
+                    big = b"y" * (2 << 20) + b"\n"
+                    sock.sendall(b"%x\r\n%s\r\n0\r\n\r\n" % (len(big), big))
                 else:
                     counts["dropped"] += 1
                     continue  # dropped without an end

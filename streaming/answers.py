@@ -22,7 +22,6 @@ MESSAGES = {
     408: "no data for {idle:g} seconds: write a newline as a heartbeat to keep a stream open",
     409: "a newer connection with the same stream token took over this stream",
     410: "the stream token was revoked",
-    413: "a line longer than {max_line} bytes arrived without a newline",
     499: "the producer disconnected",
     500: "the server failed while reading this stream: reconnect; every line accepted before is kept",
     503: "the server is restarting: reconnect",
@@ -145,7 +144,7 @@ class Outcome:
             return DATABASE_AWAY
         if self.not_stored:
             return NOT_STORED.format(not_stored=self.not_stored)
-        return MESSAGES[self.status].format(idle=settings.STREAM_IDLE_TIMEOUT, max_line=settings.STREAM_MAX_LINE_BYTES)
+        return MESSAGES[self.status].format(idle=settings.STREAM_IDLE_TIMEOUT)
 
     def headers(self) -> list[tuple[str, str]]:
         """The answer's headers, the same on both doors: JSON, one answer per connection, and

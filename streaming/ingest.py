@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from base import metrics
 from base.rate_limited_log import RateLimitedLog
-from core.protocol import LineFramer, LineRejected, Update, parse_line
+from core.protocol import LineFramer, LineRejected, TooLong, Update, parse_line
 from streaming import events, leases
 from streaming.answers import UNBOUND_HINT, Outcome, Rejections
 from streaming.committer import OUTAGE_ERRORS
@@ -37,7 +37,7 @@ PUBLISH_WAIT = 5.0
 
 
 # The streams that end at a limit, for the metrics.
-LIMITS_BY_STATUS = {408: "idle_timeout", 413: "line_bytes"}
+LIMITS_BY_STATUS = {408: "idle_timeout"}
 
 
 class FramingError(Exception):
@@ -139,8 +139,7 @@ class StreamSession:
                     # Waiting on the server (its backlog, this token's rate) is not the
                     # producer's silence: the idle time counts from when reading resumes.
                     deadline.reschedule(None)
-                    if not await self._feed_paced(data):
-                        return 413
+                    await self._feed_paced(data)
                     await self.pipeline.room()
                     deadline.reschedule(loop.time() + idle)
             if rest := self.framer.finish():
@@ -158,10 +157,9 @@ class StreamSession:
         finally:
             self._pump_task = None
 
-    async def _feed_paced(self, data: bytes) -> bool:
-        """Take every complete line of `data` (False when a line outgrew the limit), at the
-        token's pace (streaming/token_rate.py): a line costs one trace update per trace bound to
-        the token, at least one."""
+    async def _feed_paced(self, data: bytes) -> None:
+        """Take every complete line of `data`, at the token's pace (streaming/token_rate.py): a
+        line costs one trace update per trace bound to the token, at least one."""
         assert self.writer is not None  # loaded by open(), before any line
         cost = max(1, len(self.writer.traces))
         pace = self.pace
@@ -174,10 +172,14 @@ class StreamSession:
                 await pace.refill()
                 budget = pace.budget
         pace.budget = budget
-        return not self.framer.overflow
 
-    def _take_line(self, raw: bytes) -> None:
+    def _take_line(self, raw: bytes | TooLong) -> None:
         self.line_no += 1  # heartbeats count: line numbers are the producer's own
+        if isinstance(raw, TooLong):
+            metrics.LIMIT_HITS.labels("line_bytes").inc()
+            limit = settings.STREAM_MAX_LINE_BYTES
+            self._reject(f"the line is {raw.size} bytes, longer than STREAM_MAX_LINE_BYTES ({limit}): rejected alone")
+            return
         try:
             update = parse_line(raw)
         except LineRejected as exc:

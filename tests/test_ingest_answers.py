@@ -40,15 +40,18 @@ def test_a_bad_line_is_counted_and_the_stream_goes_on(streaming_plot, producer):
     assert status["last_write_at"] is not None
 
 
-def test_a_line_longer_than_the_limit_is_a_413_that_keeps_earlier_points(start_server, integration_db):
+def test_a_line_longer_than_the_limit_is_rejected_alone_and_the_stream_goes_on(start_server, integration_db):
     server = start_server(name="small-lines", STREAM_MAX_LINE_BYTES="1000")
     user = new_user(integration_db.env, server.url)
     _, plot, stream = open_streaming_plot(user, server.port, first={"x": 1, "y": 1})
-    stream.write('{"text": "' + "a" * 2000)
-    answer = stream.answer()
-    assert (answer.status, answer.json["accepted"]) == (413, 1)
-    assert "1000 bytes" in answer.json["message"]
-    assert user.figure(plot["id"])["data"][0]["x"] == [1]
+    stream.write('{"x": 9, "y": 9, "text": "' + "a" * 2000 + '"}\n')  # a 2 kB line, its newline included
+    stream.write('{"x": 2, "y": 2}\n')
+    stream.write('{"x": 3, "y": 3, "text": "' + "b" * 5000)  # the last line, never ended
+    answer = stream.end()
+    assert (answer.status, answer.json["accepted"], answer.json["rejected"]) == (200, 2, 2)
+    assert answer.json["last_error"]["line"] == 4
+    assert "longer than STREAM_MAX_LINE_BYTES (1000)" in answer.json["last_error"]["message"]
+    assert user.figure(plot["id"])["data"][0]["x"] == [1, 2]
 
 
 def test_broken_chunked_framing_is_a_400_that_keeps_earlier_points(streaming_plot, producer):
