@@ -128,6 +128,11 @@ def _apply_trace(spec: dict[str, Any], update: Update, maxpoints: int, lists: fr
                 values = trim([*fill, value], maxpoints)
                 set_path(spec, path, values)
                 replace[path] = list(values)
+    if "y" in appends and "x" not in update.trace and spec.get("x") == []:
+        # A stream of y alone into a trace made with "x": []: plotly.js draws no point against
+        # an empty x, and numbers the points when there is none.
+        del spec["x"]
+        replace["x"] = None
     if points_before and any(path in _COORDINATES for path in appends):
         _pad_left_out(spec, update.trace, points_before, maxpoints, extend)
     delta: dict[str, dict[str, Any]] = {}

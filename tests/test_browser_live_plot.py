@@ -109,3 +109,21 @@ def test_the_toolbar_tool_stays_chosen_when_an_edit_redraws_the_whole_figure(ser
     producer.request("PATCH", f"/api/plots/{plot['id']}/", {"title": "Edited"})  # a snapshot follows
     page.wait_for_function(f"() => window.plotserverViewer.stats.react > {redraws}")
     assert page.evaluate("() => document.getElementById('plot')._fullLayout.dragmode") == "pan"
+
+
+def test_a_stream_of_y_alone_into_a_trace_made_with_empty_x_is_drawn_numbered(server, producer, page):
+    token = producer.make_token()
+    plot = producer.make_plot([token], title="y only")  # its trace has "x": [], "y": []
+    page.goto(plot["web_url"])
+    page.wait_for_function("() => document.getElementById('status').dataset.state === 'live'")
+
+    stream = RawStream(server.port, token).open()
+    for y in (3, 1, 4, 1, 5):
+        stream.write({"y": y})
+    page.wait_for_function("() => document.getElementById('plot').data?.[0]?.y?.length === 5", timeout=10_000)
+    # Drawn: one marker per point, numbered 0 to 4 (an empty x once drew none of them).
+    assert page.locator(".scatterlayer .trace .points path").count() == 5
+    assert page.evaluate("() => document.getElementById('plot').data[0].x") is None
+    assert stream.end().status == 200
+    figure = producer.figure(plot["id"])["data"][0]
+    assert "x" not in figure and figure["y"] == [3, 1, 4, 1, 5]
