@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TypeVar, cast
 
+import orjson
 import plotly.graph_objects as go
 from _plotly_utils.basevalidators import CompoundArrayValidator, CompoundValidator
 from django.conf import settings
@@ -123,14 +124,18 @@ def _is_subplot_name(node, key: str) -> bool:
 
 def json_bytes(value: object) -> int:
     """The size of a layout or a trace as stored: its JSON, in bytes."""
-    return len(FastJSONEncoder().encode(value).encode())
+    try:
+        return len(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS))
+    except orjson.JSONEncodeError:  # what orjson cannot write (an integer past 64 bits)
+        return len(FastJSONEncoder().encode(value).encode())
 
 
 def trace_bytes_limit(trace_count: int) -> int:
     """What one trace of a plot of `trace_count` traces may hold: an even share of
-    PLOT_DATA_MAX_BYTES, so that a plot's traces together never hold more. The one bound on a
-    trace's data: an edit past it is refused (400), a stream line that would grow a window past
-    it is rejected alone (streaming/window_weight.py)."""
+    PLOT_DATA_MAX_BYTES, so that a plot's traces together do not grow past it. The one bound on
+    a trace's data: an edit past it is refused (400), a stream line that would grow a window past
+    it is rejected alone (streaming/window_weight.py). A trace that holds more than a new, smaller
+    share (another trace was added) keeps what it holds and grows no further."""
     return settings.PLOT_DATA_MAX_BYTES // max(trace_count, 1)
 
 

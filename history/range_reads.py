@@ -200,7 +200,8 @@ def _ranged_history(
         loaded = HistoryBlock.objects.in_bulk([pk for pk, _ in page])
         for pk, block_offset in page:
             yield from ranged_pages(iter([block_columns(loaded[pk])]), start, end, block_offset)
-    yield from ranged_pages(_row_pages(trace, folded, PAGE_ROWS, run), start, end, offset)
+    # Pages of up to PAGE_UPDATES rows (a row holds one update or more): page_end bounds them.
+    yield from ranged_pages(_row_pages(trace, folded, PAGE_UPDATES, run), start, end, offset)
 
 
 def _gathered(

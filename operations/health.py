@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import asyncio
 
+import psycopg
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from base.database import reachability
-
 
 def _query_database() -> None:
     connection = connections["default"]
     if _every_connection_busy(connection):
+        _query_outside_the_pool(connection)
         return
     try:
         with connection.cursor() as cursor:
@@ -26,16 +26,23 @@ def _query_database() -> None:
 
 
 def _every_connection_busy(connection: BaseDatabaseWrapper) -> bool:
-    """Whether every connection of this process's pool (PostgreSQL) is in use and the newest
-    attempt to open one succeeded: the database answers the requests that hold them. The
-    process is busy, not cut off, and a check that waited for a connection would say it is
-    not ready (taking a loaded process out of its load balancer, and the load onto the others)."""
+    """Whether every connection of this process's pool (PostgreSQL) is in use: a check that
+    waited for one would say a busy process is not ready (taking it out of its load balancer,
+    and its load onto the others)."""
     pool = getattr(connection, "pool", None) if connection.vendor == "postgresql" else None
     if pool is None:
         return False
     stats = pool.get_stats()
-    full = stats.get("pool_available", 0) == 0 and stats.get("pool_size", 0) >= stats.get("pool_max", 1)
-    return full and not reachability.failing()
+    return stats.get("pool_available", 0) == 0 and stats.get("pool_size", 0) >= stats.get("pool_max", 1)
+
+
+def _query_outside_the_pool(connection: BaseDatabaseWrapper) -> None:
+    """Ask the database on a connection of the check's own, opened and closed at once: it
+    answers (busy, not cut off), or the check fails as it would with a pooled one."""
+    params = connection.get_connection_params()
+    params["connect_timeout"] = max(1, int(settings.READYZ_TIMEOUT))
+    with psycopg.connect(**params) as probe:
+        probe.execute("SELECT 1").fetchone()
 
 
 async def check_database() -> None:

@@ -57,14 +57,20 @@ class GuardedWebSocketsProtocol(WebSocketsSansIOProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self.stalled: asyncio.TimerHandle | None = None
+        self.cut_off = False
         super().connection_made(transport)
 
     async def send(self, message: ASGISendEvent) -> None:
+        if message["type"] == "websocket.send" and self.cut_off:
+            # A message was cut off mid-way (its sender cancelled): no other can follow it on
+            # this socket, only its close.
+            raise ClientDisconnected()
         text = message.get("text") if message["type"] == "websocket.send" else None
         if not isinstance(text, str) or len(text) <= FRAGMENT_CHARACTERS or not self.handshake_complete:
             await super().send(message)
             return
         last = len(text) - FRAGMENT_CHARACTERS
+        self.cut_off = True  # until its last fragment is written
         for start in range(0, len(text), FRAGMENT_CHARACTERS):
             await self.writable.wait()
             if self.disconnected or self.close_sent:
@@ -78,6 +84,7 @@ class GuardedWebSocketsProtocol(WebSocketsSansIOProtocol):
             except InvalidState:
                 raise ClientDisconnected() from None
             self.transport.write(b"".join(self.conn.data_to_send()))
+        self.cut_off = False
 
     def pause_writing(self) -> None:
         super().pause_writing()

@@ -32,10 +32,15 @@ class LiveTrace:
     maxpoints: int
     spec: dict[str, Any]
     plot_traces: int = 1
-    weight: WindowWeight = field(init=False)
+    _weight: WindowWeight | None = field(default=None, init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        self.weight = WindowWeight(self.spec, trace_bytes_limit(self.plot_traces))
+    @property
+    def weight(self) -> WindowWeight:
+        """Weighed when the writer first needs it: a checkpoint's view that no writer takes
+        costs no encoding."""
+        if self._weight is None:
+            self._weight = WindowWeight(self.spec, trace_bytes_limit(self.plot_traces))
+        return self._weight
 
 
 # What a writer's view of its traces was made from; a commit compares it with the database
@@ -166,10 +171,7 @@ class StreamWriter:
         layout larger than PLOT_LAYOUT_MAX_BYTES, or points that would make a window heavier
         than its share of PLOT_DATA_MAX_BYTES."""
         weights = [
-            [
-                trace.weight.check(trace.spec, update, trace.maxpoints, f"plot {plot_id}, trace {key}")
-                for key, trace in traces
-            ]
+            [trace.weight.check(trace.spec, update, trace.maxpoints, plot_id, key) for key, trace in traces]
             for plot_id, traces in self.by_plot
         ]
         if update.layout:

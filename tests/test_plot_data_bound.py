@@ -89,3 +89,27 @@ def test_a_stream_line_past_the_share_is_rejected_alone_and_an_edit_past_it_is_4
     status, body = owner.request("POST", f"/api/plots/{plot['id']}/traces/", {"spec": {**heavy, "text": ["t" * LIMIT]}})
     assert status == 400 and "PLOT_DATA_MAX_BYTES" in body["message"]
     assert owner.figure(plot["id"])["data"][0]["x"] == [0, 1, 2, 9]
+
+
+def test_a_value_that_becomes_one_a_point_is_weighed_as_it_would_be_stored(settings):
+    settings.PLOT_DATA_MAX_BYTES = LIMIT
+    colour = "rgba(10, 20, 30, 0.5)" * 4  # a trace-wide colour, set by an edit
+    trace = LiveTrace(1, 7, 0, 10_000, {"x": list(range(3000)), "y": [0] * 3000, "marker": {"color": colour}})
+    writer = writer_of(trace)
+    # A per-point colour turns the trace-wide one into one a point: 3,000 copies, past the share.
+    with pytest.raises(LineRejected, match="PLOT_DATA_MAX_BYTES"):
+        writer.accept(parse_line(b'{"x": 1, "y": 2, "marker": {"color": "red"}}'))
+    assert trace.spec["marker"]["color"] == colour and len(trace.spec["x"]) == 3000
+
+
+def test_the_count_stays_above_what_the_window_weighs(settings):
+    from core.figure_schema import json_bytes
+
+    settings.PLOT_DATA_MAX_BYTES = 16 << 20
+    spec = {"x": [0], "y": [0], "text": ["a"], "customdata": [1], "hovertext": ["h"], "marker": {"size": [3]}}
+    trace = LiveTrace(1, 7, 0, 300, spec)
+    writer = writer_of(trace)
+    for i in range(1000):  # lines that leave the other per-point lists out: each gets a null
+        writer.accept(parse_line(b'{"x": %d, "y": %d}' % (i, i)))
+    assert len(trace.spec["text"]) == len(trace.spec["x"]) == 300
+    assert trace.weight.total >= json_bytes(trace.spec)

@@ -1,5 +1,5 @@
-"""/readyz says ready while every database connection of the pool is in use: the database
-answers the requests that hold them, the process is busy, not cut off. A check that waited for a
+"""/readyz says ready while every database connection of the pool is in use and the database
+answers (asked on a connection of the check's own): the process is busy, not cut off. A check that waited for a
 connection answered 503 (no answer within READYZ_TIMEOUT) and would take a loaded process out of
 its load balancer, and its load onto the others. A real server on a PostgreSQL database of the
 test's own, whose history tables another client locks so that two reads hold both connections."""
