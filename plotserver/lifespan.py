@@ -11,6 +11,7 @@ server then stops as usual.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import signal
@@ -61,13 +62,10 @@ class Lifespan:
             if message["type"] == "lifespan.startup":
                 try:
                     pipeline = await get_pipeline()
-                    if not settings.REDIS_URL:
-                        # One process is the whole server: any stream marked connected was
-                        # cut off by a crash, not held by another process.
-                        forgetting = asyncio.create_task(
-                            forget_connections_once_reachable(pipeline, timezone.now()),
-                            name="plotserver-forget-connections",
-                        )
+                    forgetting = asyncio.create_task(
+                        forget_connections_once_reachable(pipeline, timezone.now()),
+                        name="plotserver-forget-connections",
+                    )
                     install_stop_hook(pipeline)
                     pruner = asyncio.create_task(prune_loop(pipeline.run_sync), name="plotserver-history-pruning")
                     tune_garbage_collector()
@@ -95,18 +93,24 @@ class Lifespan:
 
 
 async def forget_connections_once_reachable(pipeline: Pipeline, started: datetime) -> None:
-    """Mark the streams a crashed process held as disconnected, as soon as the database answers:
-    a server starts while its database is away (reporting not ready, /readyz 503, meanwhile)."""
+    """Mark the streams a crashed process held as disconnected (streaming/leases.py), as soon
+    as the database answers (a server starts while its database is away, reporting not ready,
+    /readyz 503, meanwhile), then once more when a lease has had time to run out: those of a
+    process that crashed just before this one started. Another process's streams, on the same
+    database, are its own: it renews their leases."""
     delay = 1.0
     while True:
         try:
             await pipeline.run_sync(leases.forget_connections, started)
-            return
+            break
         except OUTAGE_ERRORS as exc:
             if delay == 1.0:
                 log.warning("the database is unavailable at start (%s): retrying; /readyz says not ready", exc)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
+    await asyncio.sleep(leases.LEASE.total_seconds() + 1)
+    with contextlib.suppress(*OUTAGE_ERRORS):  # the database away now: the takeovers will do it
+        await pipeline.run_sync(leases.forget_connections, started)
 
 
 def close_database_pools() -> None:

@@ -87,12 +87,16 @@ def renew_leases(session_ids: list[str], token_ids: set[int]) -> tuple[set[int],
     return token_ids - live, set(session_ids) - holders
 
 
-def forget_connections(before: datetime) -> None:
-    """At the start of the only process: every stream marked connected since before `before`
-    (the start) was cut off by a crash. Their next writer's numbers jump (SEQ_SKIP) past what
-    the crashed one may have sent. Streams this process opened meanwhile are its own."""
+def forget_connections(before: datetime) -> int:
+    """Mark disconnected the streams a crashed process held: marked connected since before
+    `before` (this process's start), their lease run out. A live process, this one's peer on
+    the same database, renews its own leases, so its streams are never forgotten; a crashed
+    one's lease ends within LEASE. Their next writer's numbers jump (SEQ_SKIP) past what the
+    crashed one may have sent. Streams this process opened meanwhile are its own. Returns how
+    many were forgotten."""
     since_before = models.Q(connected_since__lt=before) | models.Q(connected_since__isnull=True)
-    StreamToken.objects.filter(since_before, connected=True).update(
+    lease_over = models.Q(lease_until__lt=timezone.now()) | models.Q(lease_until__isnull=True)
+    return StreamToken.objects.filter(since_before, lease_over, connected=True).update(
         connected=False, holder="", last_seq=models.F("last_seq") + SEQ_SKIP
     )
 
