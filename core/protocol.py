@@ -77,6 +77,9 @@ class Update:
     layout: dict[str, object] = field(default_factory=dict)
     run: str | None = None  # the name of the run this line starts ("" unnamed); None: no new run
     size: int = 0  # the line's length in bytes: what each point it appends counts in a window's weight
+    # Every trace attribute of the line is a number or a string for a per-point attribute (the
+    # common line, {"x": 1, "y": 2.5}): what a writer's one-pass path needs to know of it.
+    points_only: bool = False
 
 
 class TooLong:
@@ -203,6 +206,7 @@ def parse_line(raw: bytes) -> Update | None:
         raise LineRejected(f"expected a JSON object, got {_kind(message)}")
 
     update = Update(size=len(raw))
+    points_only = True
     for key, value in message.items():
         kind = type(value)
         if (kind is int or kind is float or kind is str) and key in APPENDABLE:
@@ -224,9 +228,12 @@ def parse_line(raw: bytes) -> Update | None:
             continue
         if key == RUN_KEY:
             update.run = parse_run(value)
+            points_only = False  # a new run empties the windows first
             continue
+        points_only = False
         for path, leaf in flatten(value, key, max_keys=MAX_PATH_KEYS):
             update.trace[path] = _checked(path, leaf)
+    update.points_only = points_only and bool(update.trace)
     return update
 
 

@@ -169,6 +169,12 @@ def _append_only(
             return None
     if not trace.keys() >= (point_lists(spec) if lists is None else lists):
         return None
+    return append_points(spec, trace, maxpoints)
+
+
+def append_points(spec: dict[str, Any], trace: dict[str, Any], maxpoints: int) -> dict[str, Any]:
+    """The common update in one pass, once it is known to be one: each value of `trace` (one
+    for each per-point list the window holds, none of them nested) appended to its list."""
     extend = {}
     for path, value in trace.items():
         current = spec[path]

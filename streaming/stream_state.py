@@ -158,7 +158,8 @@ class StreamWriter:
         by_plot: dict[int, list[LiveTrace]] = {}
         for trace in traces:
             by_plot.setdefault(trace.plot_id, []).append(trace)
-        self.by_plot = [(plot_id, [(str(t.index), t) for t in group]) for plot_id, group in by_plot.items()]
+        # (plot id, [(trace key, trace, its weight)]): what accept walks, weighed as it is taken.
+        self.by_plot = [(plot_id, [(str(t.index), t, t.weight) for t in group]) for plot_id, group in by_plot.items()]
 
     def _chunk(self) -> Chunk:
         if self.pending is None:
@@ -170,9 +171,10 @@ class StreamWriter:
         LineRejected, before anything changes, for a layout change that would make a plot's
         layout larger than PLOT_LAYOUT_MAX_BYTES, or points that would make a window heavier
         than its share of PLOT_DATA_MAX_BYTES."""
-        weights = [
-            [trace.weight.check(trace.spec, update, trace.maxpoints, plot_id, key) for key, trace in traces]
+        totals = [
+            weight.check(trace.spec, update, trace.maxpoints, plot_id, key)
             for plot_id, traces in self.by_plot
+            for key, trace, weight in traces
         ]
         if update.layout:
             self.layouts = self._grown_layouts(update.layout)
@@ -188,10 +190,12 @@ class StreamWriter:
             chunk.runs.append((self.run, seq, update.run))
         out = []
         values = 0
-        for (plot_id, traces), totals in zip(self.by_plot, weights, strict=True):
+        at = 0
+        for plot_id, traces in self.by_plot:
             deltas: dict[str, Any] = {}
-            for (key, trace), total in zip(traces, totals, strict=True):
-                deltas[key] = trace.weight.apply(trace.spec, update, trace.maxpoints, total)
+            for key, trace, weight in traces:
+                deltas[key] = weight.apply(trace.spec, update, trace.maxpoints, totals[at])
+                at += 1
             values += _update_values(update) * len(traces)
             message: StreamUpdate = {"stream": self.token_id, "seq": seq, "traces": deltas}
             if update.layout:
@@ -202,7 +206,7 @@ class StreamWriter:
             if entry is None:
                 entry = chunk.plots[plot_id] = {
                     "revision": self.revisions.get(plot_id, 0),
-                    "traces": {key: trace.pk for key, trace in traces},
+                    "traces": {key: trace.pk for key, trace, _ in traces},
                     "updates": [],
                 }
             entry["updates"].append(message)

@@ -18,7 +18,7 @@ from typing import Any
 
 from core.figure_schema import json_bytes
 from core.protocol import APPENDABLE, LineRejected, Update
-from core.window import apply_update, get_path, point_count, point_lists
+from core.window import append_points, apply_update, get_path, point_count, point_lists
 
 # What a null a line leaves in a per-point list weighs in the window's JSON ("null,").
 NULL_BYTES = 5
@@ -29,7 +29,7 @@ class WindowWeight:
     lists it holds. A line that only appends points creates no list: both stay true without
     looking at the window again."""
 
-    __slots__ = ("limit", "lists", "sizes", "total")
+    __slots__ = ("limit", "lists", "one_pass", "plain_lists", "sizes", "total")
 
     def __init__(self, spec: dict[str, Any], limit: int) -> None:
         self.limit = limit
@@ -40,6 +40,9 @@ class WindowWeight:
         cannot write (never one a parsed line made; the commit refuses it) weighs `unweighable`.
         Also notes which per-point lists it holds (what apply_update's common path needs)."""
         self.lists = point_lists(spec)
+        # The lists a line fills in one pass when it carries a value for each (none nested).
+        self.plain_lists = None if any("." in path for path in self.lists) else self.lists
+        self.one_pass = False
         try:
             self.total = json_bytes(spec)
         except (TypeError, ValueError, RecursionError):
@@ -50,7 +53,18 @@ class WindowWeight:
     def check(self, spec: dict[str, Any], update: Update, maxpoints: int, plot_id: int, key: str) -> int | None:
         """Raise LineRejected if `update` would leave the window heavier than its bound and
         heavier than it was; else return its weight after a line that only appends points
-        (None for another line, measured once applied). Changes nothing."""
+        (None for another line, measured once applied). Changes nothing but which way `apply`
+        goes: the common line (a value for each of the window's per-point lists, and nothing
+        else) in one pass."""
+        if update.points_only and update.trace.keys() == self.plain_lists:
+            total = self.total + update.size
+            if maxpoints and len(self.sizes) >= maxpoints:
+                total -= self.sizes[0]
+            if total > self.limit and total > self.total:
+                self._check(total, plot_id, key)
+            self.one_pass = True
+            return total
+        self.one_pass = False
         if not update.trace and update.run is None:
             return None  # a layout change alone: the window stays as it is
         if update.run is None and _appends_points(spec, update):
@@ -71,6 +85,14 @@ class WindowWeight:
 
     def apply(self, spec: dict[str, Any], update: Update, maxpoints: int, total: int | None) -> dict[str, Any]:
         """Apply `update` (core/window.apply_update) once `check` returned `total`; its delta."""
+        if self.one_pass:
+            assert total is not None  # check() counted the point
+            delta = append_points(spec, update.trace, maxpoints)
+            if maxpoints:
+                evicted = self.sizes.popleft() if len(self.sizes) >= maxpoints else 0
+                self.sizes.append(total - self.total + evicted)  # what the new point weighs
+                self.total = total
+            return delta
         delta = apply_update(spec, update, maxpoints, self.lists)
         if total is None:
             if update.trace or update.run is not None:
