@@ -146,6 +146,7 @@ class Stream:
         self._last_send = time.monotonic()
         self._lock = threading.RLock()
         self._stop = threading.Event()
+        self._interrupted = threading.Event()  # interrupt(): stop waiting for a server that does not answer
         self._error: StreamError | None = None
         self._closed = False
         self._thread: threading.Thread | None = None
@@ -350,7 +351,18 @@ class Stream:
             self._error = StreamError(f"could not reach {self.url} for {self.retry_for:g} seconds")
             raise self._error
         delay = min(self.max_backoff, self.backoff * 2 ** (self._failures - 1))
-        time.sleep(random.uniform(delay / 2, delay))
+        self._interrupted.wait(random.uniform(delay / 2, delay))
+        if self._interrupted.is_set():
+            self._error = StreamError(
+                f"interrupted while {self.url} could not be reached: {len(self._pending)} lines not delivered"
+            )
+            raise self._error
+
+    def interrupt(self) -> None:
+        """Stop waiting for a server that cannot be reached (a signal, say): the write or close
+        that waits raises StreamError, saying how many lines were not delivered. A stream that
+        is connected delivers what it holds as usual."""
+        self._interrupted.set()
 
     # -- heartbeats --------------------------------------------------------------------------
 
@@ -538,13 +550,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--token is required (or set PLOTSERVER_TOKEN)")
     if args.columns is not None and not args.csv:
         parser.error("--columns needs --csv")
+    target = urlsplit(args.url)
+    if target.scheme not in ("http", "https") or not target.hostname:
+        parser.error(f"--url is an http:// or https:// URL, such as http://{args.url.split('://')[-1]}")
     return args
 
 
 class Interruption:
-    """Ctrl-C or SIGTERM ends the input, never a write halfway: what was read is still delivered."""
+    """Ctrl-C or SIGTERM ends the input, never a write halfway: what was read is still delivered,
+    unless the server cannot be reached, which is then waited for no longer."""
 
-    def __init__(self) -> None:
+    def __init__(self, stream: Stream) -> None:
+        self.stream = stream
         self.requested = False
         self.reading = False
 
@@ -554,6 +571,7 @@ class Interruption:
 
     def handle(self, signum, frame) -> None:
         self.requested = True
+        self.stream.interrupt()
         if self.reading:  # blocked waiting for input: stop waiting
             raise KeyboardInterrupt
 
@@ -589,7 +607,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     show_progress = sys.stderr.isatty() if args.progress is None else args.progress
     progress = Progress(stream, sys.stderr).start() if show_progress else None
-    interruption = Interruption()
+    interruption = Interruption(stream)
     interruption.install()
     try:
         stream.open()
@@ -604,7 +622,7 @@ def main(argv: list[str] | None = None) -> int:
     except StreamError as exc:
         _finish(progress)
         print(f"plotserver-stream: {exc}", file=sys.stderr)
-        return 1
+        return 130 if interruption.requested else 1
     _finish(progress)
     if args.progress is not False:
         reconnects = totals["reconnects"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import pty
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 
@@ -124,3 +126,38 @@ def test_pip_installs_the_client_as_the_plotserver_stream_command(tmp_path):
         check=True,
     )
     assert version.stdout.strip() == b"plotserver-stream 1.0.0"
+
+
+def test_a_url_without_its_scheme_is_a_usage_error_that_shows_the_fix():
+    done = run_cli("--url", "127.0.0.1:8000", "--token", "sometoken12", input=b"")
+    assert done.returncode == 2
+    assert b"--url is an http:// or https:// URL, such as http://127.0.0.1:8000" in done.stderr
+    assert b"Traceback" not in done.stderr
+
+
+def test_sigterm_stops_it_while_the_server_cannot_be_reached_and_says_what_was_not_delivered(tmp_path):
+    with socket.socket() as unused:  # a port nothing listens on: every connection is refused
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    errors = tmp_path / "stderr"
+    with errors.open("wb") as stderr:
+        command = ["--url", f"http://127.0.0.1:{port}", "--token", "sometoken12", "--progress"]
+        cli = subprocess.Popen(
+            [sys.executable, str(CLIENT_FILE), *command],
+            stdin=subprocess.PIPE,
+            stderr=stderr,
+        )
+    try:
+        assert cli.stdin is not None
+        cli.stdin.write(b'{"x": 1, "y": 1}\n{"x": 2, "y": 2}\n')
+        cli.stdin.flush()
+        # Its progress line: it runs, its signal handlers are in place, it is trying to connect
+        # (it connects before it reads its input).
+        wait_for(lambda: b" sent (" in errors.read_bytes(), timeout=30, message="the progress line")
+        cli.send_signal(signal.SIGTERM)
+        status = cli.wait(timeout=30)  # it once retried for ever, silent
+    finally:
+        cli.kill()
+    assert status == 130
+    message = errors.read_bytes()
+    assert b"interrupted while http://127.0.0.1:" in message and b"lines not delivered" in message
