@@ -9,6 +9,7 @@ viewer deltas on at once; what it accepted waits in a Chunk for the next commit
 from __future__ import annotations
 
 import copy
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -78,25 +79,26 @@ class Chunk:
     def rows(self, max_updates: int) -> list[tuple[int, int, dict[int, dict[str, Any]], int]]:
         """The stored rows of the chunk's updates, (first seq, last seq, plots, values), each of
         at most `max_updates` updates, so that a reader of a page of rows holds a bounded number
-        of points however fast the stream (one row for most chunks)."""
+        of points however fast the stream (one row for most chunks). The chunk's values (what
+        catch-up budgets count) are shared by the rows in proportion to their updates."""
         if self.last_seq - self.first_seq < max_updates:
             return [(self.first_seq, self.last_seq, self.plots, self.values)]
-        count = (self.last_seq - self.first_seq) // max_updates + 1
-        pieces: list[dict[int, dict[str, Any]]] = [{} for _ in range(count)]
-        values = [0] * count
-        for plot_id, entry in self.plots.items():
-            for update in entry["updates"]:
-                at = (update["seq"] - self.first_seq) // max_updates
-                piece = pieces[at].get(plot_id)
-                if piece is None:
-                    piece = pieces[at][plot_id] = {**entry, "updates": []}
-                piece["updates"].append(update)
-                values[at] += values_in(update)
-        firsts = range(self.first_seq, self.last_seq + 1, max_updates)
-        return [
-            (first, min(first + max_updates - 1, self.last_seq), plots, value)
-            for first, plots, value in zip(firsts, pieces, values, strict=True)
-        ]
+        rows = []
+        total = self.last_seq - self.first_seq + 1
+        shared = 0
+        for first in range(self.first_seq, self.last_seq + 1, max_updates):
+            last = min(first + max_updates - 1, self.last_seq)
+            plots = {}
+            for plot_id, entry in self.plots.items():
+                updates = entry["updates"]  # in sequence order
+                start = bisect_left(updates, first, key=_seq)
+                end = bisect_right(updates, last, lo=start, key=_seq)
+                if end > start:
+                    plots[plot_id] = {**entry, "updates": updates[start:end]}
+            values = self.values * (last - self.first_seq + 1) // total - shared
+            shared += values
+            rows.append((first, last, plots, values))
+        return rows
 
     def split(self) -> list[Chunk]:
         """One chunk per update, then one with the counts: how a chunk the database refused
@@ -263,6 +265,10 @@ class StreamWriter:
                     if replayed:
                         trace.weight.measure(trace.spec)
         self.load(view)
+
+
+def _seq(update: StreamUpdate) -> int:
+    return update["seq"]
 
 
 def _delta_values(delta: Mapping[str, Any]) -> int:
