@@ -34,7 +34,8 @@ TAKEOVERS = Counter("plotserver_takeovers", "Streams closed because a newer conn
 REVOCATIONS = Counter("plotserver_revocations", "Stream tokens revoked.")
 LIMIT_HITS = Counter(
     "plotserver_limit_hits",
-    "Limits reached: streams ended at idle_timeout or line_bytes, commit backlogs full (backpressure), "
+    "Limits reached: streams ended at idle_timeout, lines rejected for line_bytes, "
+    "commit backlogs full (backpressure), "
     "tokens slowed to their write rate (token_rate), "
     "quota 429s (quota), connections refused (connections, connections_per_client), "
     "history reads refused (history_reads, history_reads_per_client).",

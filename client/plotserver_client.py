@@ -47,11 +47,14 @@ __version__ = "1.0.0"
 # Answers after which connecting again cannot help: the stream stops and says why.
 FATAL_STATUSES = {400, 404, 405, 406, 409, 410, 413}
 CHUNK_BYTES = 64 * 1024
+# Seconds a stream interrupted while it worked may still spend reconnecting to deliver its lines.
+INTERRUPT_GRACE = 10.0
 
 
 class StreamError(Exception):
     """The server refused the stream for good (unknown or revoked token, a newer connection
-    took over, a line too long...), or the server stayed unreachable past `retry_for`."""
+    took over, ...), the server stayed unreachable past `retry_for`, or `interrupt()` was called
+    while it could not be reached."""
 
     def __init__(self, message: str, status: int | None = None, answer: dict | None = None) -> None:
         super().__init__(message)
@@ -147,6 +150,7 @@ class Stream:
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._interrupted = threading.Event()  # interrupt(): stop waiting for a server that does not answer
+        self._interrupted_at = 0.0
         self._error: StreamError | None = None
         self._closed = False
         self._thread: threading.Thread | None = None
@@ -350,9 +354,24 @@ class Stream:
         if self.retry_for is not None and failing_for > self.retry_for:
             self._error = StreamError(f"could not reach {self.url} for {self.retry_for:g} seconds")
             raise self._error
-        delay = min(self.max_backoff, self.backoff * 2 ** (self._failures - 1))
-        self._interrupted.wait(random.uniform(delay / 2, delay))
+        longest = min(self.max_backoff, self.backoff * 2 ** (self._failures - 1))
+        delay = random.uniform(longest / 2, longest)
+        self._give_up_if_interrupted()
         if self._interrupted.is_set():
+            # Interrupted while it worked: a passing failure (a restart) still gets its retries,
+            # for INTERRUPT_GRACE seconds from the interruption.
+            time.sleep(max(0.0, min(delay, self._interrupted_at + INTERRUPT_GRACE - time.monotonic())))
+        else:
+            self._interrupted.wait(delay)
+        self._give_up_if_interrupted()
+
+    def _give_up_if_interrupted(self) -> None:
+        """Raise StreamError once interrupted, if the server could not be reached already before
+        the interruption, or for INTERRUPT_GRACE seconds since."""
+        if not self._interrupted.is_set():
+            return
+        failing_since = self._failing_since or time.monotonic()
+        if failing_since <= self._interrupted_at or time.monotonic() - self._interrupted_at >= INTERRUPT_GRACE:
             self._error = StreamError(
                 f"interrupted while {self.url} could not be reached: {len(self._pending)} lines not delivered"
             )
@@ -361,7 +380,9 @@ class Stream:
     def interrupt(self) -> None:
         """Stop waiting for a server that cannot be reached (a signal, say): the write or close
         that waits raises StreamError, saying how many lines were not delivered. A stream that
-        is connected delivers what it holds as usual."""
+        is connected delivers what it holds as usual, and may reconnect for INTERRUPT_GRACE seconds."""
+        if not self._interrupted.is_set():
+            self._interrupted_at = time.monotonic()
         self._interrupted.set()
 
     # -- heartbeats --------------------------------------------------------------------------

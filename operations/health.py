@@ -41,6 +41,9 @@ def _query_outside_the_pool(connection: BaseDatabaseWrapper) -> None:
     answers (busy, not cut off), or the check fails as it would with a pooled one."""
     params = connection.get_connection_params()
     params["connect_timeout"] = max(1, int(settings.READYZ_TIMEOUT))
+    # A database that takes connections but answers no query must not keep one open per check.
+    timeout = f"-c statement_timeout={max(1, int(settings.READYZ_TIMEOUT * 1000))}"
+    params["options"] = f"{params['options']} {timeout}" if params.get("options") else timeout
     with psycopg.connect(**params) as probe:
         probe.execute("SELECT 1").fetchone()
 

@@ -62,10 +62,15 @@ class Lifespan:
             if message["type"] == "lifespan.startup":
                 try:
                     pipeline = await get_pipeline()
-                    forgetting = asyncio.create_task(
-                        forget_connections_once_reachable(pipeline, timezone.now()),
-                        name="plotserver-forget-connections",
-                    )
+                    if not settings.REDIS_URL:
+                        # Processes on the embedded default coordinate only through the
+                        # database; with Redis, a crashed process's streams are taken over by
+                        # their next connection (and a live one whose lease ran out while the
+                        # database was away keeps its streams).
+                        forgetting = asyncio.create_task(
+                            forget_connections_once_reachable(pipeline, timezone.now()),
+                            name="plotserver-forget-connections",
+                        )
                     install_stop_hook(pipeline)
                     pruner = asyncio.create_task(prune_loop(pipeline.run_sync), name="plotserver-history-pruning")
                     tune_garbage_collector()

@@ -94,9 +94,11 @@ class WindowWeight:
                 self.total = total
             return delta
         delta = apply_update(spec, update, maxpoints, self.lists)
-        if total is None:
+        if total is None or "set" in delta:
+            # Weighed again: a line that is not a plain append, or one whose points reshaped the
+            # window (a list started, an empty x dropped): its lists are not what they were.
             if update.trace or update.run is not None:
-                self.measure(spec, unweighable=self.total + update.size)
+                self.measure(spec, unweighable=(self.total if total is None else total) + update.size)
         elif maxpoints:
             evicted = self.sizes.popleft() if len(self.sizes) >= maxpoints else 0
             self.sizes.append(total - self.total + evicted)  # what the new point weighs

@@ -113,3 +113,13 @@ def test_the_count_stays_above_what_the_window_weighs(settings):
         writer.accept(parse_line(b'{"x": %d, "y": %d}' % (i, i)))
     assert len(trace.spec["text"]) == len(trace.spec["x"]) == 300
     assert trace.weight.total >= json_bytes(trace.spec)
+
+
+def test_a_point_that_reshapes_the_window_leaves_the_counts_true_for_the_next_line(settings):
+    settings.PLOT_DATA_MAX_BYTES = LIMIT
+    trace = LiveTrace(1, 7, 0, 500, {"x": [], "y": []})
+    writer = writer_of(trace)
+    writer.accept(parse_line(b'{"y": 1}'))  # y alone: the empty x is dropped (points numbered)
+    writer.accept(parse_line(b'{"x": 2, "y": 3}'))  # x again: it starts with a null for the point before
+    assert trace.spec == {"x": [None, 2], "y": [1, 3]}
+    assert trace.weight.lists == {"x", "y"}
