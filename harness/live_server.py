@@ -294,7 +294,14 @@ class Api:
         """DELETE /api/streams/<id>/: the token's open stream ends and new ones are refused."""
         self.ok("DELETE", f"/api/streams/{self.stream_id(token)}/")
 
-    def make_plot(self, tokens: list[str], maxpoints: int = 500, sharing: str = "public", title: str = "live") -> dict:
+    def make_plot(
+        self,
+        tokens: list[str],
+        maxpoints: int = 500,
+        sharing: str = "public",
+        title: str = "live",
+        retention: str | None = None,
+    ) -> dict:
         traces = [
             {
                 "type": "scatter",
@@ -305,7 +312,10 @@ class Api:
             }
             for t in tokens
         ]
-        return self.ok("POST", "/api/plots/", {"title": title, "sharing": sharing, "figure": {"data": traces}})
+        plot = {"title": title, "sharing": sharing, "figure": {"data": traces}}
+        if retention is not None:  # else the server's PLOT_RETENTION_DEFAULT
+            plot["retention"] = retention
+        return self.ok("POST", "/api/plots/", plot)
 
     def figure(self, plot_id: int, query: str = "") -> dict:
         return self.ok("GET", f"/api/plots/{plot_id}/figure/{query}")

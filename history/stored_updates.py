@@ -50,7 +50,7 @@ def page_end(token_id: int, after: int, limit: int, updates: int) -> int | None:
     held, end = 0, None
     for first_seq, last_seq in spans.values_list("first_seq", "last_seq")[:limit]:
         end = last_seq
-        held += last_seq - first_seq + 1 if first_seq else 0  # a row of counts alone holds none
+        held += last_seq - first_seq + 1
         if held >= updates:
             break
     return end

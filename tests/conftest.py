@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from harness.live_server import ROOT, Api, IntegrationDatabase, LiveServer, new_user
 from harness.producer import StreamingPlot, open_streaming_plot
+from tests.postgres import postgres_database
 
 # Browser fixtures (browser, page, member) live in their own module.
 pytest_plugins = ["tests.browser"]
@@ -120,6 +121,14 @@ def integration_db(tmp_path_factory):
     database = IntegrationDatabase(tmp_path_factory.mktemp("integration"))
     yield database
     database.drop()
+
+
+@pytest.fixture
+def own_database(tmp_path):
+    """A PostgreSQL database of the test's own, beside DATABASE_URL's (skipped, or failed in CI,
+    without PostgreSQL): for tests that count or lock the server's connections."""
+    with postgres_database(tmp_path) as database:
+        yield database
 
 
 @pytest.fixture(scope="session")

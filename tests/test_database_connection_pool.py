@@ -14,21 +14,14 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
-import pytest
 
 from harness.live_server import Api, fetch, new_user, wait_for
 from harness.producer import RawStream
-from tests.postgres import postgres_database, server_connections
+from tests.postgres import server_connections
 from web.errors import DATABASE_BUSY
 
 CLIENTS = 8
 READS_EACH = 40
-
-
-@pytest.fixture
-def own_database(tmp_path):
-    with postgres_database(tmp_path) as database:
-        yield database
 
 
 def test_many_concurrent_readers_share_the_pool_and_idle_connections_close_after(start_server, own_database):

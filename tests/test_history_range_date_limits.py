@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from harness.live_server import fetch
+from harness.producer import send_lines
 from tests.history_data import commit_points, streamed_plot, token_of
 
 pytestmark = pytest.mark.django_db
@@ -50,3 +52,15 @@ def test_a_date_bound_outside_the_accepted_years_is_a_400_naming_it(anonymous, p
     assert answer.status_code == 400
     assert answer.json()["errors"][0]["field"] == field
     assert "1700-01-01 to 2250-12-31" in answer.json()["message"]
+
+
+def test_a_live_server_tells_the_last_microseconds_apart_from_streamed_points(server, producer):
+    token = producer.make_token()
+    plot = producer.make_plot([token], retention="forever")
+    lines = [{"x": x, "y": i} for i, x in enumerate([*LAST_MICROSECONDS, "9999-12-31 23:59:59.999999"])]
+    assert send_lines(server.port, token, lines).json["accepted"] == 3
+    points = f"/api/plots/{plot['id']}/traces/0/points/?method=none"
+    answer = producer.ok("GET", f"{points}&from=2250-12-31T23:59:59.999999&to=2250-12-31T23:59:59.999999")
+    assert answer["points"]["x"] == [LAST_MICROSECONDS[1]]
+    status, _, body = fetch(f"{server.url}{points}&from=10000-01-01")
+    assert status == 400 and "1700-01-01 to 2250-12-31" in body

@@ -12,17 +12,10 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
-import pytest
 
 from harness.live_server import Api, fetch, new_user, wait_for
 from harness.producer import send_lines
-from tests.postgres import postgres_database, server_connections
-
-
-@pytest.fixture
-def own_database(tmp_path):
-    with postgres_database(tmp_path) as database:
-        yield database
+from tests.postgres import server_connections
 
 
 def test_reads_past_the_limits_are_refused_at_once_and_places_come_free_when_reads_end(start_server, own_database):
@@ -36,11 +29,7 @@ def test_reads_past_the_limits_are_refused_at_once_and_places_come_free_when_rea
     bob = new_user({"DATABASE_URL": own_database.url}, server.url)
     visitor = Api(server.url)
     token = alice.make_token()
-    plot = alice.ok(
-        "POST",
-        "/api/plots/",
-        {"title": "kept", "retention": "forever", "figure": {"data": [{"x": [], "y": [], "stream": {"token": token}}]}},
-    )
+    plot = alice.make_plot([token], title="kept", retention="forever")
     assert send_lines(server.port, token, [{"x": i, "y": i * i} for i in range(50)]).json["accepted"] == 50
     points = f"/api/plots/{plot['id']}/traces/0/points/?method=none"
 

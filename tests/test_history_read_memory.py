@@ -34,11 +34,7 @@ def test_a_downsampled_read_of_a_long_text_trace_holds_about_its_answer(start_se
     )
     owner = new_user(integration_db.env, server.url)
     token = owner.make_token()
-    plot = owner.ok(
-        "POST",
-        "/api/plots/",
-        {"title": "kept", "retention": "forever", "figure": {"data": [{"x": [], "y": [], "stream": {"token": token}}]}},
-    )
+    plot = owner.make_plot([token], title="kept", retention="forever")
     lines = [{"x": i, "y": (i * 7919) % 1000, "text": TEXT} for i in range(POINTS)]
     # What a first read costs once (imports, caches), before the baseline: a small one. (A second
     # read of the same range would reuse what the first let go without growing the process.)

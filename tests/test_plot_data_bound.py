@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.figure_schema import json_bytes
 from core.protocol import LineRejected, parse_line
 from harness.live_server import new_user
 from harness.producer import send_lines
@@ -103,8 +104,6 @@ def test_a_value_that_becomes_one_a_point_is_weighed_as_it_would_be_stored(setti
 
 
 def test_the_count_stays_above_what_the_window_weighs(settings):
-    from core.figure_schema import json_bytes
-
     settings.PLOT_DATA_MAX_BYTES = 16 << 20
     spec = {"x": [0], "y": [0], "text": ["a"], "customdata": [1], "hovertext": ["h"], "marker": {"size": [3]}}
     trace = LiveTrace(1, 7, 0, 300, spec)

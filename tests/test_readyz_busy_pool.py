@@ -10,17 +10,10 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
-import pytest
 
 from harness.live_server import fetch, new_user, wait_for
 from harness.producer import send_lines
-from tests.postgres import postgres_database, server_connections
-
-
-@pytest.fixture
-def own_database(tmp_path):
-    with postgres_database(tmp_path) as database:
-        yield database
+from tests.postgres import server_connections
 
 
 def test_readyz_is_ready_while_every_pooled_connection_is_busy(start_server, own_database):
@@ -32,11 +25,7 @@ def test_readyz_is_ready_while_every_pooled_connection_is_busy(start_server, own
     )
     alice = new_user({"DATABASE_URL": own_database.url}, server.url)
     token = alice.make_token()
-    plot = alice.ok(
-        "POST",
-        "/api/plots/",
-        {"title": "kept", "retention": "forever", "figure": {"data": [{"x": [], "y": [], "stream": {"token": token}}]}},
-    )
+    plot = alice.make_plot([token], title="kept", retention="forever")
     assert send_lines(server.port, token, [{"x": i, "y": i} for i in range(20)]).json["accepted"] == 20
     points = f"/api/plots/{plot['id']}/traces/0/points/?method=none"
 
