@@ -16,14 +16,11 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(BIN)/.installed
 
-# A key of this checkout's own, made once and kept out of git: sessions survive restarts, and the
-# server is not running on a key anyone can read. Set SECRET_KEY to use your own.
-SECRET_KEY_FILE := .plotserver-secret-key
-$(SECRET_KEY_FILE):
-	umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
-
-run: venv $(SECRET_KEY_FILE)
-	export SECRET_KEY="$${SECRET_KEY:-$$(cat $(SECRET_KEY_FILE))}"; \
+# A key of this checkout's own, made once and kept out of git (plotserver/secret_key.py, which
+# every manage.py command reads too): sessions survive restarts, and the server is not running on
+# a key anyone can read. Set SECRET_KEY to use your own.
+run: venv
+	$(BIN)/python -m plotserver.secret_key && \
 	$(BIN)/python manage.py migrate --noinput && \
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0 && \
 	$(BIN)/python manage.py demo --setup --url http://$(HOST):$(PORT) && \

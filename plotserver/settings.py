@@ -19,19 +19,20 @@ from django.core.exceptions import ImproperlyConfigured
 from base.database import TrackedConnection
 from core.retention import normalize_retention
 from plotserver.environment import env_bool, env_list, env_number, env_str
+from plotserver.secret_key import key_file, read_key_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 # -- Security (docs/security.md) --------------------------------------------------------------
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY", "")
+SECRET_KEY = env_str("SECRET_KEY", "") or read_key_file()
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Set it to a long random string (python -c 'import secrets; "
-            "print(secrets.token_urlsafe(50))'), or set DEBUG=1 for a throwaway development server. "
-            "`make run` keeps a generated key in .plotserver-secret-key."
+            f"SECRET_KEY is not set, and there is no {key_file()}. `make run` makes that file (or run "
+            "`python -m plotserver.secret_key`); or set SECRET_KEY to a long random string (python -c "
+            "'import secrets; print(secrets.token_urlsafe(50))'); or set DEBUG=1 for a throwaway development server."
         )
     SECRET_KEY = "plotserver-development-key-do-not-use-in-production"
 

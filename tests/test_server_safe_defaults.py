@@ -7,7 +7,9 @@ import http.client
 import secrets
 import subprocess
 import sys
+from pathlib import Path
 
+from harness.checkout import fresh_checkout
 from harness.live_server import ROOT, free_port, server_env
 
 
@@ -44,7 +46,8 @@ def test_listed_allowed_hosts_replace_the_local_default(start_server):
     assert "ALLOWED_HOSTS is not set" not in server.log_text()
 
 
-def start_without_a_key(**env: str) -> subprocess.CompletedProcess:
+def start_without_a_key(checkout: Path, **env: str) -> subprocess.CompletedProcess:
+    """uvicorn in `checkout`, a fresh clone (no .plotserver-secret-key), without SECRET_KEY."""
     environment = server_env(env)
     environment.pop("SECRET_KEY", None)
     environment.pop("DEBUG", None)
@@ -52,12 +55,12 @@ def start_without_a_key(**env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "uvicorn", "plotserver.asgi:application", "--http",
          "plotserver.http:GuardedHttpToolsProtocol", "--port", str(free_port())],
-        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60,
+        cwd=checkout, env=environment, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
 
 
-def test_without_a_secret_key_the_server_refuses_to_start_and_says_why():
-    result = start_without_a_key()
+def test_without_a_secret_key_the_server_refuses_to_start_and_says_why(tmp_path):
+    result = start_without_a_key(fresh_checkout(tmp_path / "plotserver"))
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr + result.stdout
 

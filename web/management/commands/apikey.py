@@ -2,6 +2,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from core.models import ApiKey
+from web.management.manage_py import manage_py
 
 
 class Command(BaseCommand):
@@ -20,7 +21,7 @@ class Command(BaseCommand):
             user = User.objects.create_user(username)
             self.stderr.write(
                 f"Created user {username!r}. It uses the API with this key; to log in to the pages too, "
-                f"give it a password: python manage.py changepassword {username}"
+                f"give it a password: {manage_py(f'changepassword {username}')}"
             )
         key = ApiKey.issue(user)
         self.stdout.write(key)

@@ -22,6 +22,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from core.models import ApiKey, Plot, StreamToken, Trace
+from web.management.manage_py import manage_py
 
 DEMO_USER = "demo"
 TOKENS = {"sine": "demo-sine-wave", "walk": "demo-random-walk"}
@@ -73,8 +74,8 @@ class Command(BaseCommand):
                     maxpoints=300,
                 )
         self.stdout.write(
-            f"Demo account: {DEMO_USER} (lost its password? python manage.py changepassword {DEMO_USER}; "
-            f"its API key? python manage.py apikey {DEMO_USER})"
+            f"Demo account: {DEMO_USER} (lost its password? {manage_py(f'changepassword {DEMO_USER}')}; "
+            f"its API key? {manage_py(f'apikey {DEMO_USER}')})"
         )
         self.stdout.write(f"Demo plot: {url}{plot.get_absolute_url()}")
 
