@@ -10,3 +10,5 @@ from django.dispatch import Signal
 plot_changed = Signal()
 # A stream token was revoked (or deleted); sent with token_id=.
 token_revoked = Signal()
+# The last plot a stream token fed was deleted: its open stream ends; sent with token_id=.
+token_plot_deleted = Signal()

@@ -31,7 +31,7 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
             f"SECRET_KEY is not set, and there is no {key_file()}. `make run` makes that file (or run "
-            "`python -m plotserver.secret_key`); or set SECRET_KEY to a long random string (python -c "
+            "`.venv/bin/python -m plotserver.secret_key`); or set SECRET_KEY to a long random string (python -c "
             "'import secrets; print(secrets.token_urlsafe(50))'); or set DEBUG=1 for a throwaway development server."
         )
     SECRET_KEY = "plotserver-development-key-do-not-use-in-production"

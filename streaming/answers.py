@@ -28,6 +28,11 @@ MESSAGES = {
 }
 # A 503 before any line was read: the database was away when the stream opened.
 DATABASE_AWAY = "the database is unavailable: no line was read; reconnect in a few seconds"
+# A 410 for a stream whose plot was deleted (while it streamed, or before it opened).
+PLOT_DELETED = (
+    "the plot this stream token fed was deleted: its stream ended and no new one is taken until a trace "
+    "uses the token again"
+)
 # Seconds a producer answered 503 is asked to wait before it reconnects (Retry-After).
 RETRY_AFTER = 5
 # A 503 whose last lines could not be stored (the database was away as the server stopped).
@@ -137,11 +142,14 @@ class Outcome:
     hint: str | None = None
     not_stored: int = 0
     database_away: bool = False
+    plot_deleted: bool = False
 
     @property
     def message(self) -> str:
         if self.database_away:
             return DATABASE_AWAY
+        if self.plot_deleted:
+            return PLOT_DELETED
         if self.not_stored:
             return NOT_STORED.format(not_stored=self.not_stored)
         return MESSAGES[self.status].format(idle=settings.STREAM_IDLE_TIMEOUT)

@@ -8,7 +8,8 @@ Two kinds of group:
   if they may no longer see it) and `plot.stream` (a producer of the plot connected or went away).
 - `stream_group(token_id)`: the process that holds a token's open stream. Messages:
   `stream.takeover` (a newer connection came: close yours with 409 and answer
-  `stream.released`), `stream.revoke` (the token was revoked: close with 410), `stream.run`
+  `stream.released`), `stream.revoke` (the token was revoked: close with 410), `stream.plot_deleted`
+  (the last plot the token fed was deleted: close with 410, saying so), `stream.run`
   (start a new run as the stream's next update: answer `stream.run_started` once it is stored).
 """
 
@@ -103,6 +104,11 @@ class StreamRevoke(TypedDict):
     token_id: int
 
 
+class StreamPlotDeleted(TypedDict):
+    type: Literal["stream.plot_deleted"]
+    token_id: int
+
+
 class StreamRun(TypedDict):
     type: Literal["stream.run"]
     token_id: int
@@ -129,7 +135,7 @@ class PlotStream(TypedDict):
 # What a plot group carries (to streaming/relay.py), and what a stream group carries (to
 # the stream control, streaming/stream_control.py).
 PlotMessage = PlotUpdates | PlotChanged | PlotStream
-StreamMessage = StreamTakeover | StreamRevoke | StreamReleased | StreamRun | StreamRunStarted
+StreamMessage = StreamTakeover | StreamRevoke | StreamPlotDeleted | StreamReleased | StreamRun | StreamRunStarted
 
 
 async def publish_stream_state(plot_ids: list[int], token_id: int, connected: bool, seq: int | None = None) -> None:
@@ -166,10 +172,19 @@ def announce_revoked(sender: object, token_id: int, **kwargs: object) -> None:
     _send_from_sync(stream_group(token_id), message)
 
 
-def _send_from_sync(group: str, message: PlotChanged | StreamRevoke) -> None:
+def announce_plot_deleted(sender: object, token_id: int, **kwargs: object) -> None:
+    """Tell the process holding the token's stream to end it (410, the plot was deleted): the
+    receiver of the core's `token_plot_deleted`, which `StreamToken.end_streams_of_deleted_plots`
+    sends once the deletion committed."""
+    message: StreamPlotDeleted = {"type": "stream.plot_deleted", "token_id": token_id}
+    _send_from_sync(stream_group(token_id), message)
+
+
+def _send_from_sync(group: str, message: PlotChanged | StreamRevoke | StreamPlotDeleted) -> None:
     """The edit is stored already; its message is a courtesy that must not fail the request.
     With the channel layer away, viewers catch up by the revision when it is back (the relay
-    resyncs them), and a revoked token's stream ends by its process's database re-check."""
+    resyncs them), and a revoked token's stream (or one whose plot was deleted) ends by its process's
+    database re-check."""
     try:
         async_to_sync(_group_send_in_time)(group, message)
     except Exception:

@@ -71,6 +71,7 @@ class StreamSession:
         # mark_disconnected): only then can the lease renewal find it taken over.
         self.holding = False
         self.taken_over_by: tuple[str, str] | None = None
+        self.plot_deleted = False
         self.closed = asyncio.Event()
         self._pump_task: asyncio.Task[None] | None = None
         self.pace = TokenBucket()
@@ -85,6 +86,8 @@ class StreamSession:
         state = await pipeline.run_sync(leases.find_token, token)
         if state is None or state.revoked:
             return Outcome(404)
+        if state.plot_deleted:
+            return Outcome(410, plot_deleted=True)
         session = cls(pipeline, state, remote_addr)
         # Registered first, so that a takeover by an even newer connection, or a revocation,
         # reaches this one from here on.
@@ -212,12 +215,13 @@ class StreamSession:
         assert self.writer is not None
         self.pipeline.reject(self.writer, self.line_no, reason)
 
-    def kick(self, status: int, taken_over_by: tuple[str, str] | None = None) -> None:
-        """End the stream from outside (takeover 409, revocation 410, shutdown 503)."""
+    def kick(self, status: int, taken_over_by: tuple[str, str] | None = None, plot_deleted: bool = False) -> None:
+        """End the stream from outside (takeover 409, revocation or its plot deleted 410, shutdown 503)."""
         if self.kicked is not None or self.closed.is_set():
             return
         self.kicked = status
         self.taken_over_by = taken_over_by
+        self.plot_deleted = plot_deleted
         if self._pump_task is not None:
             self._pump_task.cancel()
 
@@ -263,6 +267,7 @@ class StreamSession:
             list(self.rejections.by_reason.values()),
             UNBOUND_HINT if self.unbound else None,
             not_stored,
+            plot_deleted=self.plot_deleted and status == 410,
         )
 
     async def run(self, read: Reader) -> Outcome:

@@ -1,6 +1,7 @@
 """Lease renewal: every few seconds, the leases of the streams this process holds are renewed.
 
-The same trip to the database ends the streams whose token was revoked, or whose row another
+The same trip to the database ends the streams whose token was revoked (or whose last plot was
+deleted), or whose row another
 connection holds, whether or not the message that says so (streaming/stream_control.py)
 reached this process: the database is the fallback of the control channel.
 """
@@ -37,14 +38,16 @@ class LeaseRenewal:
             if not holding:
                 continue
             try:
-                revoked, lost = await self.committer.run_sync(
+                renewed = await self.committer.run_sync(
                     leases.renew_leases, [s.session_id for s in holding], {s.token_id for s in holding}
                 )
             except Exception:
                 self._failures.warning("lease", f"could not renew the leases of {len(holding)} streams", exc_info=True)
                 continue
             for session in holding:
-                if session.token_id in revoked:
+                if session.token_id in renewed.revoked:
                     session.kick(410)
-                elif session.session_id in lost and session.holding:
+                elif session.token_id in renewed.plot_deleted:
+                    session.kick(410, plot_deleted=True)
+                elif session.session_id in renewed.lost and session.holding:
                     session.kick(409)  # a newer connection holds the row: its message was lost

@@ -28,13 +28,16 @@ SEQ_SKIP = 1_000_000
 class TokenState:
     id: int
     revoked: bool
+    # The last plot it fed was deleted, and no trace uses it since: its streams are refused.
+    plot_deleted: bool = False
 
 
 def find_token(token: str) -> TokenState | None:
-    row = StreamToken.objects.filter(token=token).values("pk", "revoked").first()
+    row = StreamToken.objects.filter(token=token).values("pk", "revoked", "plot_deleted").first()
     if row is None:
         return None
-    return TokenState(row["pk"], row["revoked"] is not None)
+    plot_deleted = row["plot_deleted"] is not None and not Trace.objects.filter(stream_token_id=row["pk"]).exists()
+    return TokenState(row["pk"], row["revoked"] is not None, plot_deleted)
 
 
 class Held(Exception):
@@ -74,17 +77,30 @@ def plots_of_token(token_id: int) -> list[int]:
     return list(Trace.objects.filter(stream_token_id=token_id).values_list("plot_id", flat=True).distinct())
 
 
-def renew_leases(session_ids: list[str], token_ids: set[int]) -> tuple[set[int], set[str]]:
-    """The streams this process holds are still connected: one query for all of them.
+@dataclass(frozen=True)
+class Renewed:
+    """What a lease renewal found: streams that must end even if the message saying so never
+    arrived (the channel layer was away)."""
 
-    Returns those of `token_ids` that were revoked or deleted meanwhile, and those of
-    `session_ids` that no longer hold their token (a newer connection took it over): their
-    streams must end even if the message saying so never arrived (the channel layer was away)."""
+    revoked: set[int]  # tokens revoked or deleted meanwhile
+    lost: set[str]  # sessions that no longer hold their token: a newer connection took it over
+    plot_deleted: set[int]  # tokens whose last plot was deleted meanwhile
+
+
+def renew_leases(session_ids: list[str], token_ids: set[int]) -> Renewed:
+    """The streams this process holds are still connected: one query for all of them (and one
+    more only when a plot they fed was deleted)."""
     StreamToken.objects.filter(holder__in=session_ids).update(lease_until=timezone.now() + LEASE)
-    rows = StreamToken.objects.filter(pk__in=token_ids).values_list("pk", "revoked", "holder")
-    live = {pk for pk, revoked, _ in rows if revoked is None}
-    holders = {holder for _, _, holder in rows}
-    return token_ids - live, set(session_ids) - holders
+    rows = StreamToken.objects.filter(pk__in=token_ids).values_list("pk", "revoked", "holder", "plot_deleted")
+    live = {pk for pk, revoked, _, _ in rows if revoked is None}
+    holders = {holder for _, _, holder, _ in rows}
+    marked = {pk for pk, revoked, _, deleted in rows if revoked is None and deleted is not None}
+    fed = (
+        set(Trace.objects.filter(stream_token_id__in=marked).values_list("stream_token_id", flat=True))
+        if marked
+        else set()
+    )
+    return Renewed(token_ids - live, set(session_ids) - holders, marked - fed)
 
 
 def forget_connections(before: datetime) -> int:

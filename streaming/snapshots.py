@@ -35,6 +35,10 @@ def history_budget(maxpoints: list[int]) -> int:
     return 4 * max(sum(maxpoints), 1)
 
 
+def plot_exists(plot_id: int) -> bool:
+    return Plot.objects.filter(pk=plot_id).exists()
+
+
 def snapshot(plot_id: int, user: Visitor, share_key: str | None) -> Snapshot | None:
     """What a new viewer gets first: the figure, each trace's stream, each stream's position.
 

@@ -1,9 +1,10 @@
 """The stream control: this process's open streams, and its control channel.
 
 Through the control channel other processes (or this one) take over a token's stream, revoke
-it, confirm that an old stream has let go, and ask the process holding a stream to start a run
-(streaming/runs.py). Each process joins the channel-layer group of every token it has a stream
-of (events.stream_group), so that a message about a token reaches whoever holds it.
+it, end it when its plot was deleted, confirm that an old stream has let go, and ask the
+process holding a stream to start a run (streaming/runs.py). Each process joins the
+channel-layer group of every token it has a stream of (events.stream_group), so that a message
+about a token reaches whoever holds it.
 """
 
 from __future__ import annotations
@@ -172,6 +173,9 @@ class StreamControl:
             elif kind == "stream.revoke":
                 for session in list(self._sessions.get(message["token_id"], ())):
                     session.kick(410)
+            elif kind == "stream.plot_deleted":
+                for session in list(self._sessions.get(message["token_id"], ())):
+                    session.kick(410, plot_deleted=True)
             elif kind == "stream.released":
                 future = self._releases.get(message["by"])
                 if future is not None and not future.done():

@@ -42,8 +42,10 @@ log = logging.getLogger("plotserver.streaming")
 # Close codes (documented in docs/websocket.md).
 CLOSE_NOT_SHARED = 4404
 CLOSE_TOO_SLOW = 4408
+CLOSE_DELETED = 4410
 
 NOT_SHARED: Error = {"type": "error", "status": 404, "message": "no such plot, or not shared with you"}
+DELETED: Error = {"type": "error", "status": 410, "message": "the plot was deleted"}
 
 
 class ViewerScope(WebSocketScope):
@@ -257,6 +259,11 @@ class ViewerSocket:
         """Tell the viewer it may not see the plot, then close with 4404."""
         self._queue(Frame(*encode(NOT_SHARED)))
         self.close(CLOSE_NOT_SHARED)
+
+    def close_deleted(self) -> None:
+        """Tell a viewer of the plot that it was deleted, then close with 4410."""
+        self._queue(Frame(*encode(DELETED)))
+        self.close(CLOSE_DELETED)
 
     def close(self, code: int) -> None:
         if self.close_code is None:

@@ -60,7 +60,7 @@ class Presence(TypedDict):
 
 
 class Error(TypedDict):
-    """Sent before the socket closes with 4404."""
+    """Sent before the socket closes with 4404 (not shared) or 4410 (deleted)."""
 
     type: Literal["error"]
     status: int

@@ -91,7 +91,7 @@ class ViewerSync:
             if self._stale():
                 return
             if message is None:
-                viewer.close_not_shared()
+                await self._close_unseen()
                 return
             if viewer.held.overflowed:
                 # Held updates were lost: only a snapshot read from now on can replace them.
@@ -110,12 +110,22 @@ class ViewerSync:
                 if self._stale():
                     return
                 if message is None:
-                    viewer.close_not_shared()
+                    await self._close_unseen()
                     return
                 viewer.adopt(message, RESYNC, position_of(message))
                 return
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.2)
+
+    async def _close_unseen(self) -> None:
+        """The plot can no longer be read for this viewer: a viewer that was shown it hears that
+        it was deleted, if it was (telling it leaks nothing it did not see); any other, that
+        there is no such plot or it is not shared with it."""
+        viewer = self.viewer
+        if viewer.revision is not None and not await database_sync_to_async(snapshots.plot_exists)(viewer.plot_id):
+            viewer.close_deleted()
+        else:
+            viewer.close_not_shared()
 
     async def _read(self, mode: str) -> Snapshot | CatchUp | None:
         viewer = self.viewer

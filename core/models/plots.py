@@ -79,10 +79,15 @@ class PlotQuerySet(models.QuerySet):
 
     def remove(self) -> None:
         """Delete these plots, the one way: their viewers are told once the deletion commits
-        (and leave, as the plots are gone). See Plot.remove for one plot."""
+        (and leave, as the plots are gone), and the open streams of the tokens that fed only
+        them end. See Plot.remove for one plot."""
         with transaction.atomic():
             self.changed()
+            token_ids = set(
+                Trace.objects.filter(plot__in=self, stream_token__isnull=False).values_list("stream_token", flat=True)
+            )
             self.delete()
+            StreamToken.end_streams_of_deleted_plots(token_ids)
 
 
 class Plot(models.Model):
@@ -162,10 +167,9 @@ class Plot(models.Model):
 
     def remove(self) -> None:
         """Delete this plot (its traces with it), the one way: in one transaction with the
-        revision bump, so its viewers are told once it is gone."""
-        with transaction.atomic():
-            self.changed()
-            self.delete()
+        revision bump, so its viewers are told once it is gone, and the streams that fed only
+        it end (StreamToken.end_streams_of_deleted_plots)."""
+        Plot.objects.filter(pk=self.pk).remove()
 
     def renumber_traces(self, traces: Iterable[Trace] | None = None) -> None:
         """Give this plot's traces the indexes 0, 1, 2, ... in the order of `traces` (all of

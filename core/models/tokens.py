@@ -7,6 +7,7 @@ import hmac
 import re
 import secrets
 from datetime import datetime
+from functools import partial
 from typing import TypedDict
 
 from django.conf import settings
@@ -18,7 +19,7 @@ from django.utils import timezone
 
 from base import metrics
 from core import quotas
-from core.signals import token_revoked
+from core.signals import token_plot_deleted, token_revoked
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9._~-]{10,64}$")
 
@@ -127,6 +128,12 @@ class StreamToken(models.Model):
     name = models.CharField(max_length=100, blank=True)
     created = models.DateTimeField(default=timezone.now)
     revoked = models.DateTimeField(null=True, blank=True)
+    plot_deleted = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the last plot it fed was deleted: its stream ended then, and a new one is refused "
+        "(410) while no trace uses the token.",
+    )
 
     connected = models.BooleanField(default=False)
     holder = models.CharField(max_length=32, blank=True, help_text="The open connection that holds the stream.")
@@ -187,6 +194,21 @@ class StreamToken(models.Model):
             "takeovers": self.takeovers,
             "last_seq": self.last_seq,
         }
+
+    @classmethod
+    def end_streams_of_deleted_plots(cls, token_ids: set[int]) -> None:
+        """The plots that these tokens fed are being deleted, in the current transaction, their
+        traces already gone: each token that now feeds no trace is marked, and once the deletion
+        commits its open stream ends (410, "the plot was deleted"), on whichever process holds it.
+        A token that still feeds another plot streams on: its points still show there."""
+        orphaned = list(
+            cls.objects.filter(pk__in=token_ids, revoked__isnull=True, traces__isnull=True).values_list("pk", flat=True)
+        )
+        if not orphaned:
+            return
+        cls.objects.filter(pk__in=orphaned).update(plot_deleted=timezone.now())
+        for token_id in orphaned:
+            transaction.on_commit(partial(token_plot_deleted.send, sender=StreamToken, token_id=token_id))
 
     def revoke(self) -> None:
         """Refuse new streams and end the open one (410), on whichever process holds it."""

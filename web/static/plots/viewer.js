@@ -36,6 +36,7 @@
   let failures = 0;
   let offlineTimer = null;
   let fatal = false;
+  let deleted = false;
   let resyncing = false;
 
   let model = null; // {data, layout}: the figure as the server holds it
@@ -156,7 +157,10 @@
         break;
       case "error":
         fatal = true;
-        setStatus("offline", message.message);
+        // 410: the plot was deleted; its producers' streams ended with it.
+        deleted = message.status === 410;
+        setStatus(deleted ? "deleted" : "offline", deleted ? "" : message.message);
+        if (deleted && model) showProducers();
         if (socket) socket.close();
         break;
     }
@@ -416,9 +420,9 @@
 
   function setStatus(state, detail) {
     if (!badge) return;
-    badge.className = badge.className.replace(/\b(live|reconnecting|offline|connecting)\b/g, "").trim() + " " + state;
+    badge.className = badge.className.replace(/\b(live|reconnecting|offline|connecting|deleted)\b/g, "").trim() + " " + state;
     badge.dataset.state = state;
-    const words = { live: "live", reconnecting: "reconnecting…", offline: "offline", connecting: "connecting…" };
+    const words = { live: "live", reconnecting: "reconnecting…", offline: "offline", connecting: "connecting…", deleted: "deleted" };
     badge.textContent = detail ? words[state] + ": " + detail : words[state];
     badge.title = state === "offline" && !fatal ? "The server is unreachable; still retrying." : "";
   }
@@ -448,7 +452,7 @@
       const info = streams[String(trace.stream)] || {};
       const item = document.createElement("li");
       const name = (model.data[trace.index] || {}).name || "trace " + trace.index;
-      const state = info.connected ? "streaming" : "idle";
+      const state = deleted ? "deleted" : info.connected ? "streaming" : "idle";
       item.className = state;
       item.dataset.trace = String(trace.index);
       item.dataset.state = state;
