@@ -49,6 +49,8 @@ FATAL_STATUSES = {400, 404, 405, 406, 409, 410, 413}
 CHUNK_BYTES = 64 * 1024
 # Seconds a stream interrupted while it worked may still spend reconnecting to deliver its lines.
 INTERRUPT_GRACE = 10.0
+# With `acknowledge_every`, the longest the interval between acknowledgements grows to (seconds).
+ACKNOWLEDGE_MAX = 30.0
 
 
 class StreamError(Exception):
@@ -113,6 +115,7 @@ class Stream:
         timeout: float = 30.0,
         max_pending_bytes: int = 8 << 20,
         ssl_context: ssl.SSLContext | None = None,
+        acknowledge_every: float | None = None,
     ) -> None:
         target = urlsplit(url)
         if target.scheme not in ("http", "https") or not target.hostname:
@@ -127,6 +130,12 @@ class Stream:
         self.retry_for = retry_for
         self.timeout = timeout
         self.max_pending_bytes = max_pending_bytes
+        # The server counts accepted and rejected lines only in its answer: asking for one after
+        # `acknowledge_every` seconds of a connection (then twice as long each time, up to
+        # ACKNOWLEDGE_MAX) keeps the counters current while the stream runs.
+        self.acknowledge_every = acknowledge_every
+        self._acknowledge_interval = acknowledge_every or 0.0
+        self._acknowledge_at = 0.0
         self._target = target
         self._host: str = target.hostname
         self._ssl_context = ssl_context
@@ -276,6 +285,7 @@ class Stream:
         conn.putheader("User-Agent", f"plotserver-client/{__version__}")
         conn.endheaders()
         self._last_send = time.monotonic()
+        self._acknowledge_at = self._last_send + self._acknowledge_interval
 
     def _send_chunk(self, data: bytes) -> None:
         assert self._conn is not None and self._conn.sock is not None
@@ -395,6 +405,9 @@ class Stream:
             self._connection_lost()
             self._ensure_connected()
 
+    def _acknowledgement_due(self) -> bool:
+        return bool(self.acknowledge_every and self._pending and time.monotonic() >= self._acknowledge_at)
+
     def _start_heartbeats(self) -> None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._keep_alive, name="plotserver-heartbeat", daemon=True)
@@ -413,6 +426,9 @@ class Stream:
                         self._connection_lost()
                     if self._conn is None:
                         self._ensure_connected()
+                    elif self._acknowledgement_due():
+                        self._checkpoint()  # the next pass connects again
+                        self._acknowledge_interval = min(self._acknowledge_interval * 2, ACKNOWLEDGE_MAX)
                     elif time.monotonic() - self._last_send >= self.heartbeat:
                         self._send_chunk(b"\n")
                 except OSError:
@@ -465,10 +481,20 @@ def csv_value(field: str) -> Any:
     return text
 
 
+# A column's attribute: `x`, `marker.color`.
+ATTRIBUTE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+class NotAHeader(ValueError):
+    """The first CSV row, read as the header, does not name attributes: it is data."""
+
+
 class CsvRows:
     """Turns CSV lines into points: column i becomes attribute columns[i] ('-' or '' skips it).
 
-    Without columns, the first row is a header that names them (`x,y` or `x,y,marker.color`).
+    Without columns, the first row is a header that names them (`x,y` or `x,y,marker.color`);
+    a first row that names no attributes (`1,20.5`: the header was lost, as `tail -f` loses
+    it) raises NotAHeader rather than have every row rejected.
     """
 
     def __init__(self, columns: list[str] | None, skip_header: bool = False) -> None:
@@ -481,7 +507,15 @@ class CsvRows:
             return None
         row = next(csv.reader([line]))
         if self.columns is None:
-            self.columns = [name.strip() for name in row]
+            columns = [name.strip() for name in row]
+            wrong = [name for name in columns if name not in ("", "-") and not ATTRIBUTE.fullmatch(name)]
+            if wrong:
+                raise NotAHeader(
+                    f"the first CSV row is read as the header, which names each column's attribute (x,y), "
+                    f"but {line.strip()!r} names none ({wrong[0]!r}): name the columns with --columns x,y, "
+                    "or send the file from its first line (tail -n +1 -f sensor.csv, not tail -f)"
+                )
+            self.columns = columns
             return None
         if self.skip_header:
             self.skip_header = False
@@ -517,10 +551,14 @@ class Progress:
             self.rate = (sent - sent_then) / (now - then)
             self._last = (now, sent)
         plural = "" if s.reconnects == 1 else "s"
-        return (
+        line = (
             f"{s.sent} sent ({self.rate:.1f}/s), {s.accepted} accepted, {s.rejected} rejected, "
             f"{s.pending} awaiting acknowledgement, {s.reconnects} reconnect{plural}"
         )
+        if s.last_error:
+            reason = str(s.last_error.get("message", ""))
+            line += f"; last rejected: line {s.last_error.get('line')}: {reason[:60]}"
+        return line
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -539,7 +577,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="plotserver-stream",
         description="Stream lines to a plotserver stream token: NDJSON as is, or CSV rows as points.",
-        epilog="Example: tail -f sensor.csv | plotserver-stream --url http://plots:8000 --token $TOKEN --csv",
+        epilog="Example: tail -n +1 -f sensor.csv | plotserver-stream --url http://plots:8000 --token $TOKEN --csv",
     )
     parser.add_argument("file", nargs="?", default="-", help="file to read (default: standard input, also '-')")
     parser.add_argument("--url", default=os.environ.get("PLOTSERVER_URL"), help="server URL ($PLOTSERVER_URL)")
@@ -623,10 +661,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.csv:
         columns = [name.strip() for name in args.columns.split(",")] if args.columns is not None else None
         rows = CsvRows(columns, skip_header=args.skip_header)
-    stream = Stream(
-        args.url, args.token, heartbeat=args.heartbeat, max_backoff=args.max_backoff, retry_for=args.retry_for
-    )
     show_progress = sys.stderr.isatty() if args.progress is None else args.progress
+    stream = Stream(
+        args.url,
+        args.token,
+        heartbeat=args.heartbeat,
+        max_backoff=args.max_backoff,
+        retry_for=args.retry_for,
+        # The progress line shows rejected lines as they happen: the server counts them in its
+        # answers, so the command asks for one soon (then less and less often).
+        acknowledge_every=1.0 if show_progress else None,
+    )
     progress = Progress(stream, sys.stderr).start() if show_progress else None
     interruption = Interruption(stream)
     interruption.install()
@@ -640,6 +685,12 @@ def main(argv: list[str] | None = None) -> int:
                 if point:
                     stream.write(point)
         totals = stream.close()
+    except NotAHeader as exc:
+        _finish(progress)
+        with contextlib.suppress(StreamError):
+            stream.close()
+        print(f"plotserver-stream: {exc}", file=sys.stderr)
+        return 2
     except StreamError as exc:
         _finish(progress)
         print(f"plotserver-stream: {exc}", file=sys.stderr)
@@ -671,4 +722,4 @@ if __name__ == "__main__":
     run()
 
 
-__all__ = ["Answer", "CsvRows", "Stream", "StreamError", "csv_value", "main"]
+__all__ = ["Answer", "CsvRows", "NotAHeader", "Stream", "StreamError", "csv_value", "main"]
