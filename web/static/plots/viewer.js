@@ -23,9 +23,14 @@
   const producers = document.getElementById("producers");
   const plotId = el.dataset.plotId;
   const shareKey = el.dataset.shareKey;
+  // The one plot config of every page that draws a plot (history.js draws with it too).
+  // plotly.js 4 shows a "Share chart..." button that uploads the figure to Plotly's cloud
+  // (showSendToCloud, on by default, to plotlyServerURL): nothing leaves this server.
   const config = {
     responsive: true,
     displaylogo: false,
+    showSendToCloud: false,
+    plotlyServerURL: "",
     toImageButtonOptions: { filename: el.dataset.filename || "plot-" + plotId },
   };
 
