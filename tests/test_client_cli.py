@@ -96,7 +96,7 @@ def test_on_a_terminal_it_shows_a_progress_line(server, producer):
 
 
 def test_pip_installs_the_client_as_the_plotserver_stream_command(tmp_path):
-    # From a copy: a build leaves build/ and egg-info behind in the folder it builds.
+    # From a copy, without what an earlier setuptools build may have left in the checkout.
     source = tmp_path / "client"
     shutil.copytree(ROOT / "client", source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     target = tmp_path / "site"
