@@ -66,6 +66,7 @@ if HTTPS and not SECURE_HSTS_PRELOAD:
 
 # Pages run only the server's own scripts: no inline script, no other origin. plotly.js sets
 # inline styles, so styles may be inline. Sockets and fetches go to the served host only.
+# Redoc (/api/redoc/) runs its search in a worker made from a blob: URL of the page itself.
 CONTENT_SECURITY_POLICY_ON = env_bool("CONTENT_SECURITY_POLICY", HTTPS)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -74,6 +75,7 @@ CONTENT_SECURITY_POLICY = {
         "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:", "blob:"],
         "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
         "font-src": ["'self'", "data:"],
         "object-src": ["'none'"],
         "base-uri": ["'none'"],
@@ -382,7 +384,8 @@ if LOG_FORMAT == "json":
         LOGGING["loggers"][server_logger] = {"handlers": ["console"], "level": "INFO", "propagate": False}
 
 # The REST API's OpenAPI 3 schema (/api/schema/, REST_FRAMEWORK's DEFAULT_SCHEMA_CLASS), with
-# Swagger UI and Redoc served from here.
+# Swagger UI and Redoc served from here, and nothing loaded from elsewhere: Redoc's page is
+# templates/drf_spectacular/redoc.html (the system's fonts, not Google's; no inline script).
 SPECTACULAR_SETTINGS = {
     "TITLE": "plotserver REST API",
     "DESCRIPTION": "Plots, traces and stream tokens. Streaming itself is not REST: see docs/streaming.md.",
