@@ -1,6 +1,8 @@
 """An empty plot says "waiting for data"; its owner gets commands that stream as shown: the
 real token and this server's address, curl with `-T -` (so a `while true` producer streams
-as it goes), Python and chart_studio, each with a copy button."""
+as it goes), Python with plotserver's client, and chart_studio, each with a copy button.
+chart_studio streams to port 80 only, to the stream listener: without a listener it can reach,
+its tab says how to get one instead of showing a script that cannot work."""
 
 from __future__ import annotations
 
@@ -8,12 +10,16 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
-from harness.live_server import wait_for
+from harness.live_server import free_port, wait_for
 
 pytestmark = pytest.mark.browser
+
+CLIENT = Path(__file__).resolve().parent.parent / "client"
 
 
 @pytest.fixture
@@ -48,13 +54,17 @@ def test_the_curl_command_carries_the_real_token_and_host_and_streams_while_it_r
         producer.wait(10)
 
 
-def test_the_python_command_streams_as_shown(member_page, server, empty_plot, member):
+def test_the_python_command_uses_the_client_and_streams_as_shown(member_page, server, empty_plot, member):
     plot, token = empty_plot
     page = member_page
     page.goto(plot["web_url"])
     python = command(page, "python")
-    assert f'"{token}"' in python and f'"127.0.0.1", {server.port}' in python
-    producer = subprocess.Popen([sys.executable, "-c", python], stdout=subprocess.DEVNULL)
+    assert "from plotserver_client import Stream" in python
+    assert f'Stream("{server.url}", "{token}")' in python
+    assert "pip install ./client" in page.locator("#waiting [data-panel='python']").inner_text()
+    # The client importable as `pip install ./client` would make it.
+    env = {**os.environ, "PYTHONPATH": str(CLIENT)}
+    producer = subprocess.Popen([sys.executable, "-c", python], env=env, stdout=subprocess.DEVNULL)
     try:
         wait_for(lambda: len(member.api.figure(plot["id"])["data"][0]["x"]) >= 2, message="points from Python")
     finally:
@@ -62,11 +72,40 @@ def test_the_python_command_streams_as_shown(member_page, server, empty_plot, me
         producer.wait(10)
 
 
-def test_the_chart_studio_command_names_the_token_and_this_server(member_page, server, empty_plot):
+def chart_studio_tab(page, url: str) -> tuple[str, int]:
+    """The chart_studio tab's text, and how many scripts the whole page shows for chart_studio."""
+    page.goto(url)
+    page.click("#waiting [data-tab='chart-studio']")
+    tab = page.locator("#waiting [data-panel='chart-studio']").inner_text()
+    return tab, page.locator("[data-panel='chart-studio'] pre").count()
+
+
+def test_without_a_stream_listener_the_chart_studio_tab_says_how_to_start_one(member_page, empty_plot):
+    tab, scripts = chart_studio_tab(member_page, empty_plot[0]["web_url"])
+    assert scripts == 0 and "py.Stream" not in tab
+    assert "STREAM_PORT=80" in tab and "off on this server" in tab
+
+
+def test_with_the_listener_on_another_port_the_chart_studio_tab_says_it_needs_port_80(
+    member_page, start_server, empty_plot
+):
+    port = free_port()
+    other = start_server(name="listener", STREAM_PORT=str(port), STREAM_HOST="127.0.0.1")
+    tab, scripts = chart_studio_tab(member_page, other.url + urlsplit(empty_plot[0]["web_url"]).path)
+    assert scripts == 0 and "py.Stream" not in tab
+    assert f"http://127.0.0.1:{port}" in tab and "port 80 only" in tab and "STREAM_PUBLIC_URL" in tab
+
+
+def test_with_the_listener_on_port_80_the_chart_studio_script_names_it(member_page, start_server, empty_plot):
+    # Port 80 of stream.test: the address STREAM_PUBLIC_URL gives (a TCP proxy there, say).
+    other = start_server(
+        name="listener80", STREAM_PORT=str(free_port()), STREAM_HOST="127.0.0.1", STREAM_PUBLIC_URL="http://stream.test"
+    )
     plot, token = empty_plot
-    member_page.goto(plot["web_url"])
+    member_page.goto(other.url + urlsplit(plot["web_url"]).path)
     chart_studio = command(member_page, "chart-studio")
-    assert f'py.Stream("{token}")' in chart_studio and f'plotly_domain="{server.url}"' in chart_studio
+    assert f'py.Stream("{token}")' in chart_studio and f'plotly_domain="{other.url}"' in chart_studio
+    assert 'plotly_streaming_domain="http://stream.test"' in chart_studio
 
 
 def test_the_copy_button_copies_the_command(member_page, server, empty_plot):

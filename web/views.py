@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -35,6 +36,7 @@ from web.forms import (
     save_plot_edit,
     trace_initial,
 )
+from web.plotly_api.views import stream_host_url
 
 # -- watching ------------------------------------------------------------------------------
 
@@ -75,52 +77,64 @@ def _with_key(path: str, plot: Plot, share_key: str | None) -> str:
 def stream_commands(request: HttpRequest, token: str) -> list[dict]:
     """Ready-to-run producers for one token, addressed to this very server: curl, Python, chart_studio.
 
-    curl reads stdin as it comes only with `-T -` (`--data-binary @-` waits for its end)."""
-    host = request.get_host()
-    base = f"{request.scheme}://{host}"
-    hostname, _, port = host.rpartition(":") if not host.endswith("]") and ":" in host else (host, "", "")
-    port = port or ("443" if request.is_secure() else "80")
-    connection = "HTTPSConnection" if request.is_secure() else "HTTPConnection"
+    curl reads stdin as it comes only with `-T -` (`--data-binary @-` waits for its end). The
+    Python one uses plotserver's own client (client/, docs/client.md). chart_studio streams to
+    port 80 of `plotly_streaming_domain` (443 when it says https), whatever port is written
+    there, and only the stream listener reads what it sends: without a listener on such a port,
+    the tab says how to get one instead of showing a script that cannot work."""
+    base = f"{request.scheme}://{request.get_host()}"
     curl = (
         'while true; do echo "{\\"x\\": \\"$(date -u +%FT%T.%3N)\\", \\"y\\": $RANDOM}"; sleep 0.2; done |\n'
         f'  curl -sS -T - -X POST -H "plotly-streamtoken: {token}" -H "Transfer-Encoding: chunked" {base}/'
     )
     python = (
-        "import http.client, json, math, time\n\n"
-        f'conn = http.client.{connection}("{hostname}", {port})\n'
-        'conn.putrequest("POST", "/")\n'
-        f'conn.putheader("plotly-streamtoken", "{token}")\n'
-        'conn.putheader("Transfer-Encoding", "chunked")\n'
-        "conn.endheaders()\n"
-        "for i in range(600):\n"
-        '    line = json.dumps({"x": i, "y": math.sin(i / 10)}).encode() + b"\\n"\n'
-        '    conn.send(b"%x\\r\\n%s\\r\\n" % (len(line), line))\n'
-        "    time.sleep(0.1)\n"
-        'conn.send(b"0\\r\\n\\r\\n")\n'
-        "print(conn.getresponse().read().decode())"
+        "import math, time\n\n"
+        "from plotserver_client import Stream\n\n"
+        f'with Stream("{base}", "{token}") as stream:\n'
+        "    for i in range(600):\n"
+        '        stream.write({"x": i, "y": math.sin(i / 10)})\n'
+        "        time.sleep(0.1)\n"
+        "print(stream.totals())"
     )
-    chart_studio = (
-        "import math, time\n"
-        "import chart_studio.plotly as py, chart_studio.tools as tls\n\n"
-        f'tls.set_config_file(\n    plotly_domain="{base}",\n    plotly_api_domain="{base}",\n'
-        f'    plotly_streaming_domain="{hostname}",\n)\n'
-        f's = py.Stream("{token}")\n'
-        "s.open()\n"
-        "for i in range(600):\n"
-        "    s.write(dict(x=i, y=math.sin(i / 10)))\n"
-        "    time.sleep(0.1)\n"
-        "s.close()"
-    )
-    listener = settings.STREAM_PORT == 80
+    stream_url = stream_host_url(request)
+    if settings.STREAM_PORT is None:
+        chart_studio = ""
+        chart_studio_note = (
+            "chart_studio streams to port 80, to the stream listener, which is off on this server:"
+            " start it with STREAM_PORT=80 (make run STREAM_PORT=80), and this tab shows a script"
+            " to run. See docs/migrating-from-plotly.md."
+        )
+    elif urlsplit(stream_url).port is not None:
+        chart_studio = ""
+        chart_studio_note = (
+            f"chart_studio streams to port 80 only, and this server's stream listener is at {stream_url}:"
+            " run it with STREAM_PORT=80, or put a TCP proxy on port 80 in front of it and name that"
+            " address in STREAM_PUBLIC_URL. See docs/migrating-from-plotly.md."
+        )
+    else:
+        chart_studio = (
+            "import math, time\n"
+            "import chart_studio.plotly as py, chart_studio.tools as tls\n\n"
+            f'tls.set_config_file(\n    plotly_domain="{base}",\n    plotly_api_domain="{base}",\n'
+            f'    plotly_streaming_domain="{stream_url}",\n)\n'
+            f's = py.Stream("{token}")\n'
+            "s.open()\n"
+            "for i in range(600):\n"
+            "    s.write(dict(x=i, y=math.sin(i / 10)))\n"
+            "    time.sleep(0.1)\n"
+            "s.close()"
+        )
+        chart_studio_note = "chart_studio 1.1.0 with plotly 5.x (docs/migrating-from-plotly.md)."
     return [
         {"id": "curl", "label": "curl", "text": curl, "note": ""},
-        {"id": "python", "label": "Python", "text": python, "note": "Standard library only."},
         {
-            "id": "chart-studio",
-            "label": "chart_studio",
-            "text": chart_studio,
-            "note": "" if listener else "Plotly's client streams to port 80: the server needs STREAM_PORT=80.",
+            "id": "python",
+            "label": "Python",
+            "text": python,
+            "note": "plotserver's client: pip install ./client in a plotserver checkout,"
+            " or client/plotserver_client.py beside the script (standard library only).",
         },
+        {"id": "chart-studio", "label": "chart_studio", "text": chart_studio, "note": chart_studio_note},
     ]
 
 
