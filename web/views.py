@@ -97,6 +97,7 @@ def stream_commands(request: HttpRequest, token: str) -> list[dict]:
         "print(stream.totals())"
     )
     stream_url = stream_host_url(request)
+    chart_studio_port = 443 if "https" in stream_url else 80  # as chart_studio's Stream picks it
     if settings.STREAM_PORT is None:
         chart_studio = ""
         chart_studio_note = (
@@ -104,7 +105,7 @@ def stream_commands(request: HttpRequest, token: str) -> list[dict]:
             " start it with STREAM_PORT=80 (make run STREAM_PORT=80), and this tab shows a script"
             " to run. See docs/migrating-from-plotly.md."
         )
-    elif urlsplit(stream_url).port is not None:
+    elif urlsplit(stream_url).port not in (None, chart_studio_port):
         chart_studio = ""
         chart_studio_note = (
             f"chart_studio streams to port 80 only, and this server's stream listener is at {stream_url}:"
