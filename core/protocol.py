@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from core.figure_schema import check_layout
+from core.instants import DATED, NotAnInstant, coordinate_in_declared_zone, in_declared_zone
 
 MAX_ARRAY_LENGTH = 10000
 
@@ -212,6 +213,11 @@ def parse_line(raw: bytes) -> Update | None:
         if (kind is int or kind is float or kind is str) and key in APPENDABLE:
             # The common line ({"x": 1, "y": 2.5}) in one step: a number here is always
             # finite (NaN, Infinity and 1e999 were read as null) and needs no further check.
+            if kind is str and key in DATED:
+                try:
+                    value = in_declared_zone(value)  # a date with an offset: the same instant in UTC
+                except NotAnInstant as exc:
+                    raise LineRejected(f"{key}: {exc}") from None
             update.trace[key] = value
             continue
         if key in IGNORED_KEYS:
@@ -232,9 +238,18 @@ def parse_line(raw: bytes) -> Update | None:
             continue
         points_only = False
         for path, leaf in flatten(value, key, max_keys=MAX_PATH_KEYS):
-            update.trace[path] = _checked(path, leaf)
+            checked = _checked(path, leaf)
+            update.trace[path] = _instant(path, checked) if path in DATED else checked
     update.points_only = points_only and bool(update.trace)
     return update
+
+
+def _instant(path: str, value: object) -> object:
+    """A coordinate with its dates that carry an offset in the declared zone (core/instants.py)."""
+    try:
+        return coordinate_in_declared_zone(value)
+    except NotAnInstant as exc:
+        raise LineRejected(f"{path}: {exc}") from None
 
 
 def parse_run(value: object) -> str:

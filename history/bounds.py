@@ -3,19 +3,22 @@ range keeps.
 
 Ranges compare x (docs/history.md): numbers with numbers; dates (Plotly's date strings,
 "2026-11-28 21:55:00.123" or ISO 8601 with a T) with dates, as instants, a string without a
-time zone read as UTC. A trace without x is numbered 0, 1, 2, … from its oldest kept point.
+time zone read as UTC; a bound with an offset is the instant it names, by the rule points follow
+(core/instants.py). A trace without x is numbered 0, 1, 2, … from its oldest kept point.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
+from core.instants import NotAnInstant, in_declared_zone
 from history.blocks import Packed
 from history.columns import Columns, subset
 
@@ -57,12 +60,20 @@ def parse_bound(text: str | None, name: str) -> Bound | None:
         if not math.isfinite(number):
             raise BadRange(f"`{name}` is a finite number or a date, not {text!r}.", name)
         return Bound(number, False)
-    micros = _dates([text])[0]
+    try:
+        micros = _dates([in_declared_zone(text)])[0]
+    except NotAnInstant as exc:
+        raise BadRange(f"`{name}`: {exc}.", name) from None
     if np.isnan(micros):
-        raise BadRange(f"`{name}` is a number or a date (2026-11-28, 2026-11-28 21:55:00.5), not {text!r}.", name)
+        hint = " (a + in a URL is a space: write an offset +01:00 as %2B01:00)" if _SPACED_OFFSET.search(text) else ""
+        raise BadRange(f"`{name}` is a number or a date (2026-11-28, 2026-11-28 21:55:00.5), not {text!r}{hint}.", name)
     if not _DATE_LIMITS[0] <= micros <= _DATE_LIMITS[1]:
         raise BadRange(f"`{name}` is a date from {FIRST_DATE} to {LAST_DATE[:10]}, not {text!r}.", name)
     return Bound(float(micros), True)
+
+
+# A date whose offset's + a query string turned into a space ("...06:20:30 01:00").
+_SPACED_OFFSET = re.compile(r"\d\d:\d\d(?::\d\d(?:\.\d+)?)? \d\d(?::?\d\d)?$")
 
 
 def _dates(values: list) -> np.ndarray:

@@ -8,6 +8,7 @@ from django.db import transaction
 from rest_framework import serializers
 
 from core import figure_schema
+from core.instants import NotAnInstant, trace_in_declared_zone
 from core.models import MAXPOINTS_DEFAULT, MAXPOINTS_LIMIT, TOKEN_PATTERN, Plot, StreamToken, Trace
 from core.models.tokens import TOKEN_STATUS_FIELDS
 from core.models.windows import traces_with_windows
@@ -51,7 +52,7 @@ def parse_trace(trace: object, where: str, owner) -> tuple[dict, StreamToken | N
     """Split a Plotly trace into (spec, stream token, maxpoints), checking the binding."""
     if not isinstance(trace, dict):
         raise serializers.ValidationError({where: "A trace must be a JSON object."})
-    spec = dict(trace)
+    spec = _dates_in_declared_zone(trace, where)
     stream = spec.pop("stream", None)
     if stream is None:
         return spec, None, MAXPOINTS_DEFAULT
@@ -70,6 +71,14 @@ def trace_problems(trace: object, where: str) -> list[figure_schema.FigureProble
     if isinstance(trace.get("stream"), dict):
         problems += figure_schema.check_stream(trace["stream"], figure_schema.join(where, "stream"))
     return problems
+
+
+def _dates_in_declared_zone(spec: dict, where: str) -> dict:
+    """The trace with its dates that carry an offset as the instants they name (core/instants.py)."""
+    try:
+        return trace_in_declared_zone(spec)
+    except NotAnInstant as exc:
+        raise serializers.ValidationError({f"{where}.{exc.path}" if where else exc.path: str(exc)}) from None
 
 
 def raise_problems(problems: list[figure_schema.FigureProblem]) -> None:
@@ -276,6 +285,7 @@ class TraceSerializer(serializers.ModelSerializer):
         if "stream" in spec:
             raise serializers.ValidationError('Bind a token with "token" and "maxpoints", not inside the spec.')
         raise_problems(figure_schema.check_trace(spec, ""))
+        spec = _dates_in_declared_zone(spec, "")
         return keep_tokens_out(spec, "", StreamToken.objects.strings_of(self.context["request"].user.pk), strict=True)
 
     def validate(self, attrs: dict) -> dict:
