@@ -467,6 +467,24 @@
     });
   }
 
+  // Dates are kept in UTC and plotly.js draws them as they are (docs/viewing.md, "Dates"): the
+  // label says so while an axis, whichever draw made it, shows dates.
+  const timeZone = document.getElementById("time-zone");
+  function labelTimeZone() {
+    const full = el._fullLayout || {};
+    timeZone.hidden = !Object.keys(full).some(function (key) {
+      const axes = /^scene\d*$/.test(key) ? [full[key].xaxis, full[key].yaxis, full[key].zaxis] : [full[key]];
+      return /^([xy]axis|scene)\d*$/.test(key) && axes.some(function (axis) { return axis && axis.type === "date"; });
+    });
+  }
+  if (timeZone) {
+    el.addEventListener("plotserver:drawn", function first() {
+      el.removeEventListener("plotserver:drawn", first);
+      labelTimeZone();
+      el.on("plotly_afterplot", labelTimeZone); // plotly.js's event API exists once it drew
+    });
+  }
+
   function redrawWhole() {
     pending = freshPending();
     pending.full = true;
