@@ -1,9 +1,16 @@
 """Figures checked against Plotly's own schema, and stream tokens kept out of what viewers see.
 
 The schema is the one the `plotly` package carries (plotly.graph_objects): every trace type,
-every attribute name, nested objects and arrays of objects. Names are checked, values are
+every attribute name, nested objects and arrays of objects. Names are checked, and so are the
+string values of attributes that take a fixed set (`mode`, `xaxis.type`); other values are
 left to plotly.js, which ignores what it cannot use. Suggestions come from the valid names
-at the same place ("did you mean `scatter`?").
+(or values) at the same place ("did you mean `scatter`?").
+
+Plotly's older figure forms, which the schema still takes but plotly.js (since v3) no longer
+draws, are upgraded on the way in by `upgrade_layout` and `upgrade_trace`: a title given as a
+string (`"title": "T"`, on the plot, an axis, a colorbar, a legend) becomes `{"text": "T"}`, and
+`titlefont`, `titleside`, `titleposition`, `titleoffset` become `title.font` and so on. Every
+door runs them first: the REST API, Plotly's own routes, the pages and stream lines.
 
 Stream tokens are credentials. A trace binds one under `stream.token`, which plotserver
 takes out of the spec and keeps beside it; a token string put anywhere else (a typo such
@@ -21,7 +28,13 @@ from typing import TypeVar, cast
 
 import orjson
 import plotly.graph_objects as go
-from _plotly_utils.basevalidators import CompoundArrayValidator, CompoundValidator
+from _plotly_utils.basevalidators import (
+    CompoundArrayValidator,
+    CompoundValidator,
+    EnumeratedValidator,
+    FlaglistValidator,
+    TitleValidator,
+)
 from django.conf import settings
 
 from base.fastjson import FastJSONEncoder
@@ -49,9 +62,24 @@ def join(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
 
 
-def suggestion(name: str, valid: Collection[str]) -> str:
-    close = difflib.get_close_matches(name, sorted(valid), n=1, cutoff=0.6)
-    return f"; did you mean `{close[0]}`?" if close else ""
+# British spellings, tried before the closest match: Plotly's names are American.
+AMERICAN = {"colour": "color", "centre": "center", "grey": "gray"}
+
+
+def closest(name: str, valid: Collection[str], cutoff: float = 0.6) -> str | None:
+    """The valid name `name` most likely meant, if one is close enough (difflib's ratio)."""
+    american = name
+    for british, us in AMERICAN.items():
+        american = american.replace(british, us)
+    if american != name and american in valid:
+        return american
+    close = difflib.get_close_matches(american, sorted(valid), n=1, cutoff=cutoff)
+    return close[0] if close else None
+
+
+def suggestion(name: str, valid: Collection[str], cutoff: float = 0.6) -> str:
+    meant = closest(name, valid, cutoff)
+    return f"; did you mean `{meant}`?" if meant is not None else ""
 
 
 @cache
@@ -97,14 +125,28 @@ def check_layout(layout: dict, where: str = "layout") -> list[FigureProblem]:
     return list(_check_object(layout, go.Layout(), where, "the layout"))
 
 
+def check_setting(path: str, value: object) -> str | None:
+    """What is wrong with a stream line's whole-trace setting (`mode`, `line.dash`), if anything:
+    the value checked as a scatter trace's, the trace most streams feed."""
+    node = go.Scatter()
+    *parents, key = path.split(".")
+    for parent in parents:
+        validator = node._get_validator(parent) if parent in node._valid_props else None
+        if not isinstance(validator, CompoundValidator):
+            return None
+        node = validator.data_class()
+    if key not in node._valid_props or not isinstance(value, str):
+        return None
+    return _value_problem(node._get_validator(key), key, value)
+
+
 def _check_object(value: dict, node, where: str, what: str, extra: frozenset | set = frozenset()):
     for key, child in value.items():
         path = join(where, key)
         if key in OPAQUE and key in node._valid_props:
             continue
         if key not in node._valid_props and not _is_subplot_name(node, key):
-            hint = suggestion(key, node._valid_props | extra)
-            yield FigureProblem(path, f"{what} has no attribute `{key}`{hint}")
+            yield FigureProblem(path, f"{what} has no attribute `{key}`{suggestion(key, node._valid_props | extra)}")
             continue
         validator = node._get_validator(key)
         if isinstance(validator, CompoundValidator) and isinstance(child, dict):
@@ -113,6 +155,88 @@ def _check_object(value: dict, node, where: str, what: str, extra: frozenset | s
             for position, item in enumerate(child):
                 if isinstance(item, dict):
                     yield from _check_object(item, validator.data_class(), f"{path}[{position}]", f"`{key}`")
+        elif isinstance(child, str) and (problem := _value_problem(validator, key, child)):
+            yield FigureProblem(path, problem)
+
+
+def _value_problem(validator, key: str, value: str) -> str | None:
+    """Why `value` is not one that `key` takes, for an attribute of a fixed set of values."""
+    if not isinstance(validator, FlaglistValidator | EnumeratedValidator):
+        return None
+    try:
+        validator.validate_coerce(value)
+        return None
+    except ValueError:
+        pass
+    if isinstance(validator, FlaglistValidator):
+        flags, extras = list(validator.flags), list(validator.extras or ())
+        meant = [closest(part, flags + extras) or part for part in value.split("+")]
+        hint = f"; did you mean `{'+'.join(meant)}`?" if meant != value.split("+") else ""
+        takes = "".join(f" or `{extra}`" for extra in extras)
+        joined = ", ".join(f"`{flag}`" for flag in flags)
+        return f"`{key}` is {joined} joined with `+`{takes}, not `{value}`{hint}"
+    names = [v for v in validator.values if isinstance(v, str) and not v.startswith("/")]
+    shown = ", ".join(f"`{name}`" for name in names[:12]) + (", ..." if len(names) > 12 else "")
+    return f"`{key}` is one of {shown}, not `{value}`{suggestion(value, names)}"
+
+
+# -- older forms upgraded ------------------------------------------------------------------
+
+
+def upgrade_layout(layout: dict) -> dict:
+    """`layout` with Plotly's older forms in the ones plotly.js draws (see the module's doc).
+    Names the schema does not know are kept as they are, for the check to name them."""
+    return _upgrade(layout, go.Layout())
+
+
+def upgrade_trace(spec: dict) -> dict:
+    """One trace (a `stream` key and all) with Plotly's older forms upgraded, as `upgrade_layout`."""
+    trace_type = spec.get("type", DEFAULT_TRACE_TYPE)
+    if not isinstance(trace_type, str) or trace_type not in trace_classes():
+        return spec
+    return _upgrade(spec, _node_for_trace(trace_type))
+
+
+def _upgrade(value: dict, node) -> dict:
+    upgraded: dict = {}
+    title_parts: dict = {}  # titlefont -> {"font": ...}: for `title`
+    for key, child in value.items():
+        if key in OPAQUE or (key not in node._valid_props and not _is_subplot_name(node, key)):
+            if (part := _title_part(node, key)) is not None:
+                title_parts[part] = child
+            else:
+                upgraded[key] = child
+            continue
+        validator = node._get_validator(key)
+        if (
+            isinstance(validator, TitleValidator)
+            and isinstance(child, str | int | float)
+            and not isinstance(child, bool)
+        ):
+            upgraded[key] = {"text": child}
+        elif isinstance(validator, CompoundValidator) and isinstance(child, dict):
+            upgraded[key] = _upgrade(child, validator.data_class())
+        elif isinstance(validator, CompoundArrayValidator) and isinstance(child, list):
+            upgraded[key] = [
+                _upgrade(item, validator.data_class()) if isinstance(item, dict) else item for item in child
+            ]
+        else:
+            upgraded[key] = child
+    if title_parts:
+        title = upgraded.get("title", {})
+        if isinstance(title, dict):
+            upgraded["title"] = {**title_parts, **title}  # what the title itself says wins
+        else:  # a title that is neither text nor an object: left for the check to name
+            upgraded.update({f"title{part}": child for part, child in title_parts.items()})
+    return upgraded
+
+
+def _title_part(node, key: str) -> str | None:
+    """`font` for `titlefont` where `title.font` exists: Plotly's older flat names for a title's parts."""
+    part = key.removeprefix("title")
+    if part == key or not part or "title" not in node._valid_props:
+        return None
+    return part if part in node._get_validator("title").data_class()._valid_props else None
 
 
 def _is_subplot_name(node, key: str) -> bool:

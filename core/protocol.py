@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from core.figure_schema import check_layout
+from core.figure_schema import check_layout, check_setting, suggestion, upgrade_layout
 from core.instants import DATED, NotAnInstant, coordinate_in_declared_zone, in_declared_zone
 
 MAX_ARRAY_LENGTH = 10000
@@ -227,7 +227,8 @@ def parse_line(raw: bytes) -> Update | None:
                 raise LineRejected(f"layout must be an object, got {_kind(value)}")
             if 1 + _depth(value) > MAX_DEPTH:  # the line's own object is one level
                 raise LineRejected(_too_deep())
-            # The names a REST figure may use, and no others (a typo gets a did-you-mean).
+            # The forms and names a REST figure may use, and no others (a typo gets a did-you-mean).
+            value = upgrade_layout(value)
             if problems := check_layout(value):
                 raise LineRejected(f"{problems[0].path}: {problems[0].message}")
             update.layout = normalize_layout(value)
@@ -326,8 +327,16 @@ def _checked(path: str, value: object) -> object:
             return value
         if isinstance(value, (dict, list)):
             raise LineRejected(f"{path}: expected a single value, got {_kind(value)}")
+        if problem := check_setting(path, value):
+            raise LineRejected(f"{path}: {problem}")
         return value
-    raise LineRejected(f"{path}: this attribute cannot be streamed")
+    raise LineRejected(f"{path}: this attribute cannot be streamed{suggestion(path, _siblings(path), cutoff=0.75)}")
+
+
+def _siblings(path: str) -> set[str]:
+    """The streamable attributes beside `path` (`marker.color` for `marker.colour`): what a typo meant."""
+    parent = path.rpartition(".")[0]
+    return {name for name in APPENDABLE | SETTABLE if name.rpartition(".")[0] == parent}
 
 
 def _is_point_value(value: object) -> bool:
@@ -353,14 +362,6 @@ def _kind(value: object) -> str:
 
 
 def normalize_layout(layout: dict[str, Any]) -> dict[str, object]:
-    """Flatten a layout change to dotted paths, the form Plotly.relayout takes.
-
-    A string title (Plotly's older form, which plotly.js no longer reads) becomes `title.text`,
-    for the plot and for every axis.
-    """
-    flat: dict[str, object] = {}
-    for path, value in flatten(layout):
-        if isinstance(value, str) and (path == "title" or path.endswith(".title")):
-            path = f"{path}.text"
-        flat[path] = value
-    return flat
+    """Flatten a layout change (its older forms upgraded already: figure_schema.upgrade_layout)
+    to dotted paths, the form Plotly.relayout takes."""
+    return dict(flatten(layout))

@@ -52,7 +52,7 @@ def test_it_reads_the_node_clients_unencoded_body(key):
     assert answer["error"] == ""
     plot = Plot.objects.get()
     assert plot.title == "node & stream"
-    assert plot.layout == {"title": "a+b=100%"}
+    assert plot.layout == {"title": {"text": "a+b=100%"}}  # the form plotly.js draws
     [trace] = plot.traces.all()
     assert (trace.spec, trace.stream_token.token, trace.maxpoints) == ({"x": [], "y": []}, TOKEN, 200)
 
@@ -127,7 +127,7 @@ def test_fileopt_overwrite_replaces_the_figure_of_the_plot_with_that_filename(ke
     assert second["url"] == first["url"]
     plot = Plot.objects.get()
     assert [t.spec for t in plot.traces.all()] == [{"x": [9]}]
-    assert plot.layout == {"title": "t"}
+    assert plot.layout == {"title": {"text": "t"}}
 
 
 def test_fileopt_extend_appends_each_traces_arrays_to_the_same_trace(key):

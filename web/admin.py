@@ -140,6 +140,7 @@ class PlotAdminForm(forms.ModelForm):
         data = super().clean()
         layout = data.get("layout")
         if isinstance(layout, dict):
+            data["layout"] = layout = figure_schema.upgrade_layout(layout)
             owner = data.get("owner")
             problems = figure_schema.check_layout(layout) + figure_schema.check_layout_size(layout)
             problems += [

@@ -161,6 +161,7 @@ class PlotEditForm(PlotForm):
             raise forms.ValidationError(f"Not valid JSON: {exc}") from None
         if not isinstance(layout, dict):
             raise forms.ValidationError("The layout is a JSON object.")
+        layout = figure_schema.upgrade_layout(layout)
         # The API's rule: Plotly's schema, its size, and no stream token where viewers would see it.
         problems = figure_schema.check_layout(layout) + figure_schema.check_layout_size(layout)
         problems += [

@@ -188,6 +188,10 @@ class PlotSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError("figure.data must be a list of traces.")
         if not isinstance(layout, dict):
             raise serializers.ValidationError("figure.layout must be an object.")
+        # Plotly's older forms (a string title) in the ones plotly.js draws, at every door.
+        layout = figure_schema.upgrade_layout(layout)
+        data = [figure_schema.upgrade_trace(trace) if isinstance(trace, dict) else trace for trace in data]
+        figure = {**figure, "data": data, "layout": layout}
         raise_problems(figure_schema.check_layout_size(layout, "figure.layout"))
         if strict:
             # Strict (the REST API, pages, admin): every name Plotly's schema does not know, at
@@ -284,6 +288,7 @@ class TraceSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError("A trace spec is a JSON object.")
         if "stream" in spec:
             raise serializers.ValidationError('Bind a token with "token" and "maxpoints", not inside the spec.')
+        spec = figure_schema.upgrade_trace(spec)
         raise_problems(figure_schema.check_trace(spec, ""))
         spec = _dates_in_declared_zone(spec, "")
         return keep_tokens_out(spec, "", StreamToken.objects.strings_of(self.context["request"].user.pk), strict=True)
