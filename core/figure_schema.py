@@ -175,9 +175,13 @@ def _value_problem(validator, key: str, value: str) -> str | None:
         takes = "".join(f" or `{extra}`" for extra in extras)
         joined = ", ".join(f"`{flag}`" for flag in flags)
         return f"`{key}` is {joined} joined with `+`{takes}, not `{value}`{hint}"
+    # Plain strings, JSON values (true, false, numbers) and patterns (`/^x([2-9]|...)$/`).
+    shown = [v if isinstance(v, str) else orjson.dumps(v).decode() for v in validator.values]
+    listed = ", ".join(f"`{v}`" for v in shown[:12]) + (", ..." if len(shown) > 12 else "")
+    if value in shown and value not in validator.values:
+        return f"`{key}` is one of {listed}, not the string `{value}`; send `{value}` without quotes"
     names = [v for v in validator.values if isinstance(v, str) and not v.startswith("/")]
-    shown = ", ".join(f"`{name}`" for name in names[:12]) + (", ..." if len(names) > 12 else "")
-    return f"`{key}` is one of {shown}, not `{value}`{suggestion(value, names)}"
+    return f"`{key}` is one of {listed}, not `{value}`{suggestion(value, names)}"
 
 
 # -- older forms upgraded ------------------------------------------------------------------

@@ -114,7 +114,7 @@ def test_it_plots_over_https_and_streams_every_point_to_the_stream_host(
     plot = int(url.rsplit("/", 1)[1])
     info = user.ok("GET", f"/api/plots/{plot}/")
     assert info["title"] == "live & more"
-    assert info["figure"]["layout"] == {"title": "a+b=100%"}
+    assert info["figure"]["layout"] == {"title": {"text": "a+b=100%"}}  # the form plotly.js draws
     with urllib.request.urlopen(url, timeout=10, context=TEST_TLS) as page:  # redirected to .../<n>/
         assert page.status == 200
 
