@@ -8,17 +8,24 @@ SCHEMA_VIEWS = ("/api/schema/", "/api/docs/", "/api/redoc/")
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
-    """The REST API's credentials: HTTP Basic with the username and an API key as password."""
+    """The REST API's credentials: HTTP Basic with the username and an API key as password, or
+    the key alone as a bearer token; either will do."""
 
     target_class = "web.authentication.ApiKeyAuthentication"
-    name = "apiKey"
+    name = ["apiKey", "bearerKey"]
+
+    def get_security_requirement(self, auto_schema):
+        return [{"apiKey": []}, {"bearerKey": []}]
 
     def get_security_definition(self, auto_schema):
-        return {
-            "type": "http",
-            "scheme": "basic",
-            "description": "Username and API key (from the settings page or `manage.py apikey USERNAME`).",
-        }
+        return [
+            {
+                "type": "http",
+                "scheme": "basic",
+                "description": "Username and API key (from the settings page or `manage.py apikey USERNAME`).",
+            },
+            {"type": "http", "scheme": "bearer", "description": "The API key alone: `Authorization: Bearer API_KEY`."},
+        ]
 
 
 def only_the_rest_api(endpoints):

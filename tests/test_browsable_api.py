@@ -25,12 +25,11 @@ def test_a_logged_in_browser_gets_the_browsable_api(client, alice):
     assert "mine" in response.content.decode()
 
 
-def test_an_anonymous_browser_gets_a_page_with_a_login_link_not_a_popup(client):
-    response = client.get("/api/plots/", HTTP_ACCEPT=HTML)
-    assert response.status_code == 403
+def test_an_anonymous_browser_is_sent_to_log_in_and_back_not_a_popup(client):
+    response = client.get("/api/plots/?page=2", HTTP_ACCEPT=HTML)
+    assert response.status_code == 302
     assert "WWW-Authenticate" not in response
-    assert response["Content-Type"].startswith("text/html")
-    assert 'href="/login/?next=/api/plots/"' in response.content.decode()
+    assert response["Location"] == "/login/?next=%2Fapi%2Fplots%2F%3Fpage%3D2"
 
 
 def test_an_api_client_without_credentials_still_gets_401_with_basic(client):

@@ -34,6 +34,7 @@ def test_the_schema_is_valid_openapi_3_describing_the_rest_api(anonymous):
         "scheme": "basic",
         "description": "Username and API key (from the settings page or `manage.py apikey USERNAME`).",
     }
+    assert schema["components"]["securitySchemes"]["bearerKey"]["scheme"] == "bearer"
 
 
 def test_the_schema_is_also_served_as_yaml(anonymous):

@@ -1,5 +1,6 @@
 """Who is calling: HTTP Basic with `username:api_key` (Plotly's convention for its REST API),
-and the login page; both throttle failed attempts per client address."""
+`Authorization: Bearer api_key` (or `Token api_key`), and the login page; all throttle failed
+attempts per client address."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from django.contrib.auth.models import User
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.http import urlencode
 from rest_framework import exceptions
 from rest_framework.authentication import BasicAuthentication, get_authorization_header
 from rest_framework.request import Request
@@ -67,12 +70,17 @@ class AuthFailureThrottle(SimpleRateThrottle):
         return f"Too many failed sign-ins from your address; try again in {wait:.0f} seconds (THROTTLE_AUTH_FAILURES)."
 
 
-def user_for_key(request, username: str, key: str):
-    """The active user whose API key this is, or None; raises Throttled past the failure rate."""
+# The schemes of `Authorization` that carry the API key alone.
+KEY_SCHEMES = (b"bearer", b"token")
+
+
+def user_for_key(request, username: str | None, key: str):
+    """The active user whose API key this is (with their username, or alone: None), or None;
+    raises Throttled past the failure rate."""
     throttle = AuthFailureThrottle()
     if throttle.exhausted(request):
         raise exceptions.Throttled(wait=throttle.wait(), detail=throttle.refusal())
-    user = ApiKey.user_for(username, key)
+    user = ApiKey.user_for_key(key) if username is None else ApiKey.user_for(username, key)
     if user is None:
         throttle.record_failure(request)
     return user
@@ -108,8 +116,25 @@ class ThrottledLoginView(LoginView):
         return super().form_invalid(form)
 
 
+def login_url(request) -> str:
+    """The login page, leading back to this request's address once logged in."""
+    return f"{reverse('login')}?{urlencode({'next': request.get_full_path()})}"
+
+
+def missing_credentials_message(request) -> str:
+    """What a request without credentials that plotserver reads is told to send instead."""
+    login = request.build_absolute_uri(login_url(request))
+    header = get_authorization_header(request).split()
+    unread = f"`Authorization: {header[0].decode('latin-1')} ...` is not a scheme plotserver reads. " if header else ""
+    return (
+        f"{unread}Send your API key as `Authorization: Bearer API_KEY`, or with your username as HTTP Basic"
+        f" (`curl -u USERNAME:API_KEY`), or log in at {login}. Make a key on your settings page or with"
+        " `python manage.py apikey USERNAME`."
+    )
+
+
 class ApiKeyAuthentication(BasicAuthentication):
-    """Basic auth whose password is the user's API key.
+    """Basic auth whose password is the user's API key, or the key alone as `Bearer` (or `Token`).
 
     Plotly's clients send the same credentials in `plotly-authorization` when a proxy needs
     `authorization` for itself; that header is read first.
@@ -129,9 +154,20 @@ class ApiKeyAuthentication(BasicAuthentication):
         if plotly_header:
             return self._from_header(plotly_header.encode("latin-1"), request)
         header = get_authorization_header(request)
-        if not header.lower().startswith(b"basic "):
+        scheme, _, key = header.partition(b" ")
+        if scheme.lower() in KEY_SCHEMES:
+            return self._from_key(key.strip(), request)
+        if scheme.lower() != b"basic":
             return None
         return self._from_header(header, request)
+
+    def _from_key(self, key: bytes, request):
+        if not key or b" " in key:
+            raise exceptions.AuthenticationFailed("Authorization must be `Bearer API_KEY`, the key alone.")
+        try:
+            return self.authenticate_credentials(None, key.decode("ascii"), request)
+        except UnicodeDecodeError:
+            raise exceptions.AuthenticationFailed("An API key is ASCII letters, digits, '-' and '_'.") from None
 
     def _from_header(self, header: bytes, request):
         parts = header.split()
@@ -146,8 +182,8 @@ class ApiKeyAuthentication(BasicAuthentication):
     def authenticate_credentials(self, userid, password, request=None):
         user = user_for_key(request, userid, password)
         if user is None:
+            wrong = "Invalid username or API key" if userid is not None else "Invalid API key"
             raise exceptions.AuthenticationFailed(
-                "Invalid username or API key. Make a key on your settings page or with "
-                "`python manage.py apikey USERNAME`."
+                f"{wrong}. Make a key on your settings page or with `python manage.py apikey USERNAME`."
             )
         return (user, None)

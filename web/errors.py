@@ -7,13 +7,17 @@ built by base/refusals.py's `refusal_body`, as every refusal is.
 from __future__ import annotations
 
 from django.db import InterfaceError, OperationalError
+from django.http import HttpResponseRedirect
 from psycopg_pool import PoolTimeout, TooManyRequests
 from rest_framework import status
+from rest_framework.exceptions import ErrorDetail, NotAuthenticated, UnsupportedMediaType
+from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from base.database import reachability
 from base.refusals import refusal_body
+from web.authentication import login_url, missing_credentials_message
 
 DATABASE_UNAVAILABLE = "The database is unavailable right now; nothing was changed. Try again in a few seconds."
 DATABASE_BUSY = (
@@ -27,6 +31,19 @@ RETRY_AFTER = 5
 def json_exception_handler(exc, context):
     if isinstance(exc, (OperationalError, InterfaceError)):
         return database_unavailable_response(exc)
+    # Said with what to send instead; the exception itself is kept (DRF set its 401 or 403 and
+    # WWW-Authenticate on it). A browser opening the browsable API is sent to log in, and back.
+    request = context.get("request")
+    if request is not None and isinstance(exc, NotAuthenticated):
+        renderer = getattr(request, "accepted_renderer", None)
+        if request.method == "GET" and isinstance(renderer, BrowsableAPIRenderer):
+            return HttpResponseRedirect(login_url(request))
+        exc.detail = ErrorDetail(missing_credentials_message(request), exc.default_code)
+    elif request is not None and isinstance(exc, UnsupportedMediaType):
+        sent = request.content_type or "of no declared type"
+        exc.detail = ErrorDetail(
+            f"The body is {sent}; send JSON, with `Content-Type: application/json`.", exc.default_code
+        )
     response = exception_handler(exc, context)
     if response is None:
         return None

@@ -71,6 +71,13 @@ class ApiKey(models.Model):
             return None
         return api_key.user if api_key.user.is_active else None
 
+    @classmethod
+    def user_for_key(cls, key: str) -> AbstractBaseUser | None:
+        """The active user whose key this is, from the key alone (`Authorization: Bearer KEY`):
+        keys are random and 256 bits long, so no two users' keys share a hash."""
+        api_key = cls.objects.select_related("user").filter(key_hash=_digest(key)).first()
+        return api_key.user if api_key is not None and api_key.user.is_active else None
+
 
 class LastError(TypedDict):
     line: int | None
