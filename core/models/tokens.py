@@ -45,7 +45,7 @@ class ApiKey(models.Model):
     """
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_key")
-    key_hash = models.CharField(max_length=64)
+    key_hash = models.CharField(max_length=64, db_index=True)  # Bearer keys are looked up by it
     prefix = models.CharField(max_length=8, help_text="The key's first characters, to tell keys apart.")
     created = models.DateTimeField(default=timezone.now)
 
