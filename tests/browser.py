@@ -20,23 +20,29 @@ from harness.chromium import CHROMIUM_ARGS
 from harness.live_server import Api, manage
 
 
-def launch_chromium(playwright, **options):
+def launch_chromium(playwright, extra_args: tuple[str, ...] = (), **options):
     """Debian's chromium (the path Playwright is told), with flags that keep it off the network."""
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     if executable is None:
         pytest.skip("chromium is not installed (apt-get install chromium)")
-    return playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, **options)
+    return playwright.chromium.launch(executable_path=executable, args=[*CHROMIUM_ARGS, *extra_args], **options)
 
 
 @pytest.fixture(scope="session")
-def browser():
-    """One headless Chromium for the whole session."""
+def playwright():
+    """Playwright, once a session: its sync API runs only one instance in a thread."""
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
+    with sync_playwright() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="session")
+def browser(playwright):
+    """One headless Chromium for the whole session."""
+    chromium = launch_chromium(playwright)
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture

@@ -5,12 +5,11 @@ asks its online validator for a badge only when the schema's address is not a lo
 
 from __future__ import annotations
 
-import shutil
 from urllib.parse import urlsplit
 
 import pytest
 
-from harness.chromium import CHROMIUM_ARGS
+from tests.browser import launch_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -23,17 +22,10 @@ def named_server(start_server):
 
 
 @pytest.fixture
-def docs_page(named_server):
+def docs_page(named_server, playwright):
     """A page in a Chromium that resolves docs.test to this machine, recording every request."""
-    from playwright.sync_api import sync_playwright
-
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    if executable is None:
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable, args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {HOST} 127.0.0.1"]
-        )
+    browser = launch_chromium(playwright, extra_args=(f"--host-resolver-rules=MAP {HOST} 127.0.0.1",))
+    try:
         page = browser.new_page(viewport={"width": 1200, "height": 800})
         page.set_default_timeout(15_000)
         page.requested = []
@@ -50,6 +42,7 @@ def docs_page(named_server):
         page.on("pageerror", lambda error: page.errors.append(str(error)))
         page.base = f"http://{HOST}:{named_server.port}"
         yield page
+    finally:
         browser.close()
 
 
