@@ -3,8 +3,10 @@
     python manage.py demo --setup                       # once; prints the account on first run
     python manage.py demo --produce --url http://127.0.0.1:8000
 
-The producer is an ordinary client: it streams over HTTP to the server's stream endpoint with
-nothing but the standard library, and reconnects whenever the server restarts.
+The demo account is an ordinary user (no admin), and its plot's stream tokens are random, made
+like any other: the producer reads them from the demo plot in the database. The producer is an
+ordinary client: it streams over HTTP to the server's stream endpoint with nothing but the
+standard library, and reconnects whenever the server restarts.
 """
 
 from __future__ import annotations
@@ -18,14 +20,18 @@ import time
 from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from core.models import ApiKey, Plot, StreamToken, Trace
+from core.models.tokens import new_token_string
 from web.management.manage_py import manage_py
 
 DEMO_USER = "demo"
-TOKENS = {"sine": "demo-sine-wave", "walk": "demo-random-walk"}
+DEMO_PLOT = "Live demo"
+TRACES = ("sine", "walk")
+# The fixed tokens of earlier releases: anyone could have streamed into the demo plot with them.
+GUESSABLE_TOKENS = {"demo-sine-wave", "demo-random-walk"}
 
 
 class Command(BaseCommand):
@@ -41,7 +47,7 @@ class Command(BaseCommand):
         if setup:
             self.set_up(url)
         if produce:
-            produce_forever(url, interval, self.stdout)
+            produce_forever(url, interval, demo_tokens(), self.stdout)
 
     @transaction.atomic
     def set_up(self, url: str) -> None:
@@ -49,35 +55,58 @@ class Command(BaseCommand):
         user = User.objects.filter(username=DEMO_USER).first()
         if user is None:
             password = secrets.token_urlsafe(12)
-            user = User.objects.create_superuser(DEMO_USER, password=password)
+            user = User.objects.create_user(DEMO_USER, password=password)
             key = ApiKey.issue(user)
             self.stdout.write(
                 "\nDemo account created (shown this once):\n"
                 f"  username: {DEMO_USER}\n  password: {password}\n  API key:  {key}\n"
                 f"  try: curl -u {DEMO_USER}:{key} {url}/api/plots/\n"
             )
-        for name, token in TOKENS.items():
-            StreamToken.objects.get_or_create(token=token, defaults={"owner": user, "name": f"demo {name}"})
-        plot = Plot.objects.filter(owner=user, title="Live demo").first()
+        elif user.is_superuser or user.is_staff:
+            # Earlier releases made the demo account an administrator, with a password printed on a terminal.
+            user.is_superuser = user.is_staff = False
+            user.save(update_fields=["is_superuser", "is_staff"])
+            self.stdout.write(
+                f"Demo account {DEMO_USER} is an ordinary user now, no longer an administrator "
+                "(an administrator of your own: python manage.py createsuperuser)."
+            )
+        plot = Plot.objects.filter(owner=user, title=DEMO_PLOT).first()
         if plot is None:
             plot = Plot.objects.create(
                 owner=user,
-                title="Live demo",
+                title=DEMO_PLOT,
                 layout={"title": {"text": "Live demo: two producers streaming"}, "xaxis": {"title": {"text": "time"}}},
             )
-            for index, (name, token) in enumerate(TOKENS.items()):
+            for index, name in enumerate(TRACES):
                 Trace.objects.create(
                     plot=plot,
                     index=index,
                     spec={"type": "scatter", "mode": "lines", "name": name, "x": [], "y": []},
-                    stream_token=StreamToken.objects.get(token=token),
+                    stream_token=StreamToken.objects.create(owner=user, name=f"demo {name}"),
                     maxpoints=300,
                 )
+        for token in StreamToken.objects.filter(owner=user, token__in=GUESSABLE_TOKENS):
+            token.token = new_token_string()
+            token.save(update_fields=["token"])
         self.stdout.write(
             f"Demo account: {DEMO_USER} (lost its password? {manage_py(f'changepassword {DEMO_USER}')}; "
             f"its API key? {manage_py(f'apikey {DEMO_USER}')})"
         )
         self.stdout.write(f"Demo plot: {url}{plot.get_absolute_url()}")
+
+
+def demo_tokens() -> dict[str, str]:
+    """The token strings of the demo plot's traces, each with the trace's name (what it draws)."""
+    traces = Trace.objects.filter(
+        plot__owner__username=DEMO_USER, plot__title=DEMO_PLOT, stream_token__revoked__isnull=True
+    ).select_related("stream_token")
+    tokens = {t.stream_token.token: t.spec.get("name", "") for t in traces if t.stream_token}
+    if not tokens:
+        raise CommandError(
+            f"No demo plot with a stream token to feed: run `python manage.py demo --setup` first "
+            f"(it makes the {DEMO_USER} account's plot “{DEMO_PLOT}”)."
+        )
+    return tokens
 
 
 def timestamp(seconds: float) -> str:
@@ -89,7 +118,7 @@ def timestamp(seconds: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(millis // 1000)) + f".{millis % 1000:03d}"
 
 
-def produce_forever(url: str, interval: float, out) -> None:
+def produce_forever(url: str, interval: float, tokens: dict[str, str], out) -> None:
     """Stream a sine wave and a random walk, one point each per interval, for ever."""
     target = urlsplit(url)
     host = target.hostname or "localhost"  # --url names the server; urlsplit leaves a bare path hostless
@@ -98,20 +127,21 @@ def produce_forever(url: str, interval: float, out) -> None:
     while True:
         connections = {}
         try:
-            for name, token in TOKENS.items():
+            for token in tokens:
                 connection = http.client.HTTPConnection(host, target.port or 80, timeout=30)
                 connection.putrequest("POST", "/")
                 connection.putheader("plotly-streamtoken", token)
                 connection.putheader("Transfer-Encoding", "chunked")
                 connection.endheaders()
-                connections[name] = connection
+                connections[token] = connection
             out.write(f"demo producer streaming to {url}")
             while True:
                 now = timestamp(time.time())
                 walk += random.gauss(0, 0.1)
                 points = {"sine": math.sin(step / 20), "walk": walk}
-                for name, connection in connections.items():
-                    line = json.dumps({"x": now, "y": round(points[name], 4)}).encode() + b"\n"
+                for token, connection in connections.items():
+                    y = points.get(tokens[token], math.cos(step / 20))  # a trace the owner added or renamed
+                    line = json.dumps({"x": now, "y": round(y, 4)}).encode() + b"\n"
                     connection.send(b"%x\r\n%s\r\n" % (len(line), line))
                 step += 1
                 time.sleep(interval)
