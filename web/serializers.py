@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from django.db import transaction
+from django.urls import reverse
 from rest_framework import serializers
 
 from core import figure_schema
@@ -163,6 +164,15 @@ class PlotSerializer(serializers.ModelSerializer):
     def to_representation(self, plot: Plot) -> dict:
         data = super().to_representation(plot)
         request = self.context.get("request")
+        if self.context.get("summary"):
+            # A list names each plot and where to read it, not every figure (docs/api.md, "Plots").
+            data.pop("figure", None)
+            traces = plot.traces.all()
+            data["url"] = self._absolute(reverse("api-plot-detail", args=[plot.pk]), plot)
+            data["figure_url"] = self._absolute(reverse("api-plot-figure", args=[plot.pk]), plot)
+            data["traces"] = len(traces)
+            data["streams"] = len({t.stream_token_id for t in traces if t.stream_token_id is not None})
+            return data
         is_owner = request is not None and request.user.pk == plot.owner_id
         # Stream tokens are credentials: only the owner sees them.
         if is_owner:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -83,12 +84,30 @@ class PlotViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the OpenAPI generator, with no user
             return Plot.objects.none()
-        return Plot.objects.filter(owner=self.request.user).select_related("owner")
+        return Plot.objects.filter(owner=self.request.user).select_related("owner").prefetch_related("traces")
 
+    @extend_schema(
+        description=(
+            "Your plots, paged: each a summary (id, title, sharing, urls, `traces` and `streams` counts, "
+            "`url` and `figure_url` to read it whole), without its figure unless `?expand=figure`."
+        ),
+        parameters=[OpenApiParameter("expand", str, description="`figure`: each plot with its whole figure.")],
+    )
     def list(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
             self.permission_denied(request)
         return super().list(request, *args, **kwargs)
+
+    def get_serializer_context(self) -> dict:
+        """A list answers a summary of each plot; `?expand=figure` adds the whole figure."""
+        context = super().get_serializer_context()
+        if self.action == "list":
+            expand = self.request.query_params.get("expand", "")
+            wanted = {part.strip() for part in expand.split(",") if part.strip()}
+            if wanted - {"figure"}:
+                raise ValidationError({"expand": "The one thing a plot list can expand is `figure`: ?expand=figure."})
+            context["summary"] = "figure" not in wanted
+        return context
 
     def get_object(self) -> Plot:
         plot = Plot.objects.visible_or_404(
