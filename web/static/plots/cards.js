@@ -13,10 +13,13 @@
       const plot = plots[card.dataset.plot];
       if (!plot) return;
       const status = card.querySelector(".plot-status");
-      status.className = "plot-status " + (plot.streaming ? "streaming" : "idle");
-      status.textContent = !plot.streams ? "no streams" : plot.streaming ? "streaming " + plot.streaming + " of " + plot.streams : "idle";
+      status.className = "plot-status " + (plot.streaming ? "streaming" : plot.streams ? "idle" : "static");
+      status.textContent = !plot.streams ? "static" : plot.streaming ? "streaming " + plot.streaming + " of " + plot.streams : "idle";
       card.querySelector(".spark polyline").setAttribute("points", plot.spark);
-      window.plotserverTime.setTime(card.querySelector(".last-point time"), plot.last_point_at);
+      // No point streamed yet (or never: a static plot): no "last point" line at all.
+      const last = card.querySelector(".last-point");
+      last.hidden = !plot.last_point_at;
+      window.plotserverTime.setTime(last.querySelector("time"), plot.last_point_at);
     });
   }
 

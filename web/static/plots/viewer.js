@@ -145,13 +145,14 @@
       case "updates":
         if (message.replay) stats.replays += 1;
         if (!model) return;
-        markLive();
         applyUpdates(message.updates || []);
+        markLive();
         break;
       case "stream":
         if (streams[String(message.stream)]) {
           Object.assign(streams[String(message.stream)], { connected: !!message.connected });
           showProducers();
+          if (badge && badge.dataset.state === "live") setStatus("live");
         }
         // A producer that went away says how far it got: if an update never reached this page,
         // no later one will reveal the gap, so take a snapshot now.
@@ -423,13 +424,31 @@
 
   // -- status -----------------------------------------------------------------------------
 
+  // Connected, the badge says what the plot is: "live" once a stream has fed it, "static" when
+  // no trace has a stream (it changes only when edited), "waiting for data" before the first point.
+  // data-state stays the connection's.
+  function kind() {
+    const ids = traces.filter(function (t) { return t.stream !== null && t.stream !== undefined; }).map(function (t) { return String(t.stream); });
+    if (!ids.length) return "static";
+    const fed = ids.some(function (id) {
+      const info = streams[id] || {};
+      return info.connected || info.last_write_at || info.seq > 0;
+    });
+    return fed ? "live" : "waiting";
+  }
+
   function setStatus(state, detail) {
     if (!badge) return;
-    badge.className = badge.className.replace(/\b(live|reconnecting|offline|connecting|deleted)\b/g, "").trim() + " " + state;
+    const shown = state === "live" && model ? kind() : state;
+    badge.className = badge.className.replace(/\b(live|reconnecting|offline|connecting|deleted|static|waiting)\b/g, "").trim() + " " + shown;
     badge.dataset.state = state;
-    const words = { live: "live", reconnecting: "reconnecting…", offline: "offline", connecting: "connecting…", deleted: "deleted" };
-    badge.textContent = detail ? words[state] + ": " + detail : words[state];
-    badge.title = state === "offline" && !fatal ? "The server is unreachable; still retrying." : "";
+    const words = { live: "live", static: "static", waiting: "waiting for data", reconnecting: "reconnecting…", offline: "offline", connecting: "connecting…", deleted: "deleted" };
+    badge.textContent = detail ? words[shown] + ": " + detail : words[shown];
+    const titles = {
+      static: "No trace of this plot has a stream: it changes when it is edited.",
+      waiting: "Connected; no producer has streamed to this plot yet.",
+    };
+    badge.title = state === "offline" && !fatal ? "The server is unreachable; still retrying." : titles[shown] || "";
   }
 
   // "last update 5 s ago", the exact time on hover: the one time format of the pages (ui.js),
