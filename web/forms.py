@@ -8,6 +8,7 @@ trace's spec keeps its streamed window and any attribute the form does not know 
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.db import transaction
 from django.forms import BaseFormSet, formset_factory
 
@@ -83,8 +84,25 @@ TraceFormSet = formset_factory(TraceForm, extra=0, min_num=0, can_delete=False)
 
 
 class PlotForm(forms.Form):
+    """What every plot form asks: title, sharing, and what is kept of the streamed points."""
+
     title = forms.CharField(max_length=200, required=False)
     sharing = forms.ChoiceField(choices=Plot.SHARING_CHOICES, initial=Plot.PUBLIC, widget=forms.RadioSelect)
+    retention = forms.CharField(
+        max_length=40, required=False, help_text=f"What is kept of the streamed points: {RETENTION_HELP}"
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["retention"].widget.attrs["placeholder"] = settings.PLOT_RETENTION_DEFAULT
+
+    def clean_retention(self) -> str:
+        if not self.cleaned_data["retention"].strip():
+            return ""  # left out: a new plot takes the server's default, an edited one keeps its own
+        try:
+            return normalize_retention(self.cleaned_data["retention"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
 
 class FigureJsonForm(PlotForm):
@@ -105,17 +123,21 @@ class FigureJsonForm(PlotForm):
         return figure
 
 
-def create_plot(request, title: str, sharing: str, figure: dict) -> tuple[Plot | None, list[str]]:
-    """Make a plot the way POST /api/plots/ does; return it, or the reasons it was refused."""
-    serializer = PlotSerializer(
-        data={"title": title, "sharing": sharing, "figure": figure}, context={"request": request}
-    )
+def create_plot(request, title: str, sharing: str, figure: dict, retention: str = "") -> tuple[Plot | None, list[str]]:
+    """Make a plot the way POST /api/plots/ does; return it, or the reasons it was refused.
+    An empty retention is the server's default (PLOT_RETENTION_DEFAULT)."""
+    data = {"title": title, "sharing": sharing, "figure": figure}
+    if retention:
+        data["retention"] = retention
+    serializer = PlotSerializer(data=data, context={"request": request})
     if not serializer.is_valid():
         return None, [e["message"] for e in flatten_errors(serializer.errors)]
     return serializer.save(owner=request.user), []
 
 
-def figure_from_trace_forms(formset: BaseFormSet[TraceForm], owner, title: str) -> dict:
+def figure_from_trace_forms(formset: BaseFormSet[TraceForm], owner, title: str, layout: dict | None = None) -> dict:
+    """The figure the form side describes: its traces, and its layout with the title drawn
+    (unless the layout gives a title of its own)."""
     data = []
     for form in formset:
         if form.cleaned_data.get("DELETE"):
@@ -127,25 +149,18 @@ def figure_from_trace_forms(formset: BaseFormSet[TraceForm], owner, title: str) 
         if token:
             trace["stream"] = {"token": token, "maxpoints": form.cleaned_data["maxpoints"]}
         data.append(trace)
-    return {"data": data, "layout": {"title": {"text": title}} if title else {}}
+    layout = dict(layout or {})
+    if title and "title" not in layout:
+        layout["title"] = {"text": title}
+    return {"data": data, "layout": layout}
 
 
-class PlotEditForm(PlotForm):
+class PlotLayoutForm(PlotForm):
+    """The plot form with its layout as JSON: New (the form side) and Edit."""
+
     def __init__(self, *args, owner=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.owner = owner
-
-    retention = forms.CharField(
-        max_length=40, required=False, help_text=f"What is kept of the streamed points: {RETENTION_HELP}"
-    )
-
-    def clean_retention(self) -> str:
-        if not self.cleaned_data["retention"].strip():
-            return ""  # left out (a form from before retention): the plot keeps its own
-        try:
-            return normalize_retention(self.cleaned_data["retention"])
-        except ValueError as exc:
-            raise forms.ValidationError(str(exc)) from None
 
     layout = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
@@ -187,7 +202,7 @@ def trace_initial(trace: Trace) -> dict:
 
 
 @transaction.atomic
-def save_plot_edit(plot: Plot, form: PlotEditForm, formset: BaseFormSet[TraceForm], owner) -> None:
+def save_plot_edit(plot: Plot, form: PlotLayoutForm, formset: BaseFormSet[TraceForm], owner) -> None:
     """Apply the edit form: plot fields, then each trace in order; removed traces go and the
     rest are renumbered, since Plotly addresses traces by position. Traces are locked as the
     ingest batch locks them, so no streamed point is lost to the edit."""

@@ -27,8 +27,7 @@ from web.cards import card
 from web.cards import cards_json as cards_json_of
 from web.forms import (
     FigureJsonForm,
-    PlotEditForm,
-    PlotForm,
+    PlotLayoutForm,
     TokenForm,
     TraceFormSet,
     create_plot,
@@ -227,7 +226,7 @@ def plot_create(request: SignedInRequest) -> HttpResponse:
     posted = request.method == "POST"
     kind = request.POST.get("kind", "form") if posted else "form"
     form_data = request.POST if posted and kind == "form" else None
-    form = PlotForm(form_data, prefix="plot")
+    form = PlotLayoutForm(form_data, prefix="plot", owner=request.user)
     # The side not posted comes back as new, one trace ready, whatever happened on the other.
     traces = TraceFormSet(
         form_data, prefix="traces", form_kwargs={"owner": request.user}, initial=None if form_data else [{}]
@@ -240,11 +239,13 @@ def plot_create(request: SignedInRequest) -> HttpResponse:
             with transaction.atomic():
                 if kind == "json" and json_form.is_valid():
                     data = json_form.cleaned_data
-                    plot, errors = create_plot(request, data["title"], data["sharing"], data["figure"])
+                    plot, errors = create_plot(
+                        request, data["title"], data["sharing"], data["figure"], data["retention"]
+                    )
                 elif kind == "form" and form.is_valid() and traces.is_valid():
-                    title = form.cleaned_data["title"]
-                    figure = figure_from_trace_forms(traces, request.user, title)
-                    plot, errors = create_plot(request, title, form.cleaned_data["sharing"], figure)
+                    data = form.cleaned_data
+                    figure = figure_from_trace_forms(traces, request.user, data["title"], data["layout"])
+                    plot, errors = create_plot(request, data["title"], data["sharing"], figure, data["retention"])
                 else:
                     plot = None
         except QuotaExceeded as exc:
@@ -265,7 +266,7 @@ def plot_edit(request: SignedInRequest, username: str, pk: int) -> HttpResponse:
     plot = _own_plot(request, username, pk)
     existing = [trace_initial(t) for t in plot.traces.select_related("stream_token")]
     if request.method == "POST":
-        form = PlotEditForm(request.POST, prefix="plot", owner=request.user)
+        form = PlotLayoutForm(request.POST, prefix="plot", owner=request.user)
         traces = TraceFormSet(request.POST, prefix="traces", form_kwargs={"owner": request.user})
         if form.is_valid() and traces.is_valid():
             try:
@@ -277,7 +278,7 @@ def plot_edit(request: SignedInRequest, username: str, pk: int) -> HttpResponse:
             messages.success(request, "Saved. Everyone watching sees the change now.")
             return redirect(plot.get_absolute_url())
     else:
-        form = PlotEditForm(
+        form = PlotLayoutForm(
             prefix="plot",
             initial={
                 "title": plot.title,
