@@ -170,6 +170,7 @@
       layout.yaxis = Object.assign(layout.yaxis || {}, { autorange: true });
       delete layout.yaxis.range;
       stats.drawn += 1;
+      if (window.plotserverTheme) window.plotserverTheme.layout(layout);
       Plotly.react(el, data.concat(structuredClone(viewer.overlays())), layout, viewer.config);
       say("history " + describe(range) + ": " + total.toLocaleString() + " points shown");
     });
@@ -221,6 +222,7 @@
       layout.yaxis = Object.assign(layout.yaxis || {}, { autorange: true });
       delete layout.xaxis.range;
       delete layout.yaxis.range;
+      if (window.plotserverTheme) window.plotserverTheme.layout(layout);
       Plotly.react(el, data, layout, viewer.config);
       replay = { tracks: tracks, start: start, speed: speed, began: performance.now(), frame: 0, range: range };
       say("replaying " + describe(range) + " at " + speed + "×");

@@ -360,7 +360,7 @@
     let calls = 0;
     const promises = [];
     if (work.full) {
-      const layout = copy(model.layout);
+      const layout = window.plotserverTheme ? window.plotserverTheme.layout(copy(model.layout)) : copy(model.layout);
       // The tool chosen in the toolbar (pan, zoom, ...) stays chosen, unless the figure sets one.
       if (layout.dragmode === undefined && el._fullLayout) layout.dragmode = el._fullLayout.dragmode;
       promises.push(Plotly.react(el, copy(model.data).concat(copy(overlays)), layout, config));
