@@ -19,6 +19,11 @@ from web.templatetags.when import when
 
 PREVIEW_VALUES = 3
 
+# plotserver's admin, named as such (templates/admin/base_site.html adds its mark and colours).
+admin.site.site_header = "plotserver admin"
+admin.site.site_title = "plotserver admin"
+admin.site.index_title = "Plots, streams and accounts"
+
 
 def clear_windows(traces) -> set[int]:
     """Empty the streamed windows of these traces (their styles stay); return the plots touched.
@@ -176,8 +181,7 @@ class PlotAdmin(admin.ModelAdmin):
     inlines = [TraceInline]
     actions = ["clear_plot_windows"]
 
-    class Media:
-        css = {"all": ["plots/admin.css"]}
+    class Media:  # admin.css is on every admin page (templates/admin/base_site.html)
         js = ["plots/ui.js"]
 
     def get_queryset(self, request):
@@ -328,8 +332,7 @@ class StreamTokenAdmin(admin.ModelAdmin):
     def revoked_at(self, token: StreamToken) -> str:
         return when(token.revoked, empty="-")
 
-    class Media:
-        css = {"all": ["plots/admin.css"]}
+    class Media:  # admin.css is on every admin page (templates/admin/base_site.html)
         js = ["plots/ui.js"]
 
     @admin.action(description="Clear the windows of the traces these streams feed")
