@@ -6,7 +6,9 @@
 The demo account is an ordinary user (no admin), and its plot's stream tokens are random, made
 like any other: the producer reads them from the demo plot in the database. The producer is an
 ordinary client: it streams over HTTP to the server's stream endpoint with nothing but the
-standard library, and reconnects whenever the server restarts.
+standard library. It waits quietly for the server to listen (`make run` starts it just before
+uvicorn), comes back whenever the server restarts, gives up with a clear message when no
+server listens within --wait seconds, and ends quietly on Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import json
 import math
 import random
 import secrets
+import signal
+import sys
 import time
 from urllib.parse import urlsplit
 
@@ -32,6 +36,8 @@ DEMO_PLOT = "Live demo"
 TRACES = ("sine", "walk")
 # The fixed tokens of earlier releases: anyone could have streamed into the demo plot with them.
 GUESSABLE_TOKENS = {"demo-sine-wave", "demo-random-walk"}
+WAIT_DEFAULT = 60.0
+RETRY_EVERY = 0.2
 
 
 class Command(BaseCommand):
@@ -42,12 +48,24 @@ class Command(BaseCommand):
         parser.add_argument("--produce", action="store_true")
         parser.add_argument("--url", default="http://127.0.0.1:8000", help="The server to stream to.")
         parser.add_argument("--interval", type=float, default=0.1, help="Seconds between points.")
+        parser.add_argument(
+            "--wait",
+            type=float,
+            default=WAIT_DEFAULT,
+            help="Seconds to wait for the server to listen (at start, and after it goes away) before giving up.",
+        )
 
-    def handle(self, setup, produce, url, interval, **options):
+    def handle(self, setup, produce, url, interval, wait, **options):
         if setup:
             self.set_up(url)
         if produce:
-            produce_forever(url, interval, demo_tokens(), self.stdout)
+            tokens = demo_tokens()
+            # SIGTERM (make run's trap, a service manager) ends the producer as Ctrl-C does: quietly.
+            signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+            try:
+                produce_forever(url, interval, tokens, self.stdout, wait)
+            except KeyboardInterrupt:
+                return
 
     @transaction.atomic
     def set_up(self, url: str) -> None:
@@ -118,23 +136,32 @@ def timestamp(seconds: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(millis // 1000)) + f".{millis % 1000:03d}"
 
 
-def produce_forever(url: str, interval: float, tokens: dict[str, str], out) -> None:
-    """Stream a sine wave and a random walk, one point each per interval, for ever."""
+def produce_forever(url: str, interval: float, tokens: dict[str, str], out, wait: float = WAIT_DEFAULT) -> None:
+    """Stream a sine wave and a random walk, one point each per interval, for ever.
+
+    A server not listening yet (or gone for a restart) is waited for without a word, up to
+    `wait` seconds; past that, CommandError says so. A server that answers a stream with a
+    refusal (a revoked token, say) ends the producer with that answer."""
     target = urlsplit(url)
     host = target.hostname or "localhost"  # --url names the server; urlsplit leaves a bare path hostless
+    port = target.port or 80
     walk = 0.0
     step = 0
+    announced = False
+    deadline = time.monotonic() + wait
     while True:
-        connections = {}
+        connections: dict[str, http.client.HTTPConnection] = {}
         try:
             for token in tokens:
-                connection = http.client.HTTPConnection(host, target.port or 80, timeout=30)
+                connection = http.client.HTTPConnection(host, port, timeout=30)
+                connections[token] = connection
                 connection.putrequest("POST", "/")
                 connection.putheader("plotly-streamtoken", token)
                 connection.putheader("Transfer-Encoding", "chunked")
                 connection.endheaders()
-                connections[token] = connection
-            out.write(f"demo producer streaming to {url}")
+            if not announced:
+                out.write(f"demo producer streaming to {url}")
+                announced = True
             while True:
                 now = timestamp(time.time())
                 walk += random.gauss(0, 0.1)
@@ -144,9 +171,33 @@ def produce_forever(url: str, interval: float, tokens: dict[str, str], out) -> N
                     line = json.dumps({"x": now, "y": round(y, 4)}).encode() + b"\n"
                     connection.send(b"%x\r\n%s\r\n" % (len(line), line))
                 step += 1
+                deadline = time.monotonic() + wait  # streaming: the next wait starts when it ends
                 time.sleep(interval)
-        except OSError as exc:
-            out.write(f"demo producer: {exc}; reconnecting")
+        except OSError:
+            refusal = next(filter(None, (refused(c) for c in connections.values())), None)
             for connection in connections.values():
                 connection.close()
-            time.sleep(1)
+            if refusal:
+                raise CommandError(f"demo producer: the server at {url} refused the stream: {refusal}") from None
+            if time.monotonic() >= deadline:
+                raise CommandError(
+                    f"demo producer: no server listening at {url} after {wait:g} s; "
+                    "start it (make run starts both), or give the right --url"
+                ) from None
+            time.sleep(RETRY_EVERY)
+
+
+def refused(connection: http.client.HTTPConnection) -> str:
+    """The server's answer on a stream it ended, when it was a refusal that a retry cannot mend
+    (not a 503 of a server shutting down, nor a connection that simply dropped)."""
+    if connection.sock is None:
+        return ""
+    try:
+        connection.sock.settimeout(2)
+        response = connection.getresponse()
+        body = response.read(2000).decode(errors="replace")
+    except (OSError, http.client.HTTPException):
+        return ""
+    if response.status < 400 or response.status == 503:
+        return ""
+    return f"{response.status} {body.strip()}"
