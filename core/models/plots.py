@@ -129,7 +129,7 @@ class Plot(models.Model):
         ordering = ["-updated"]
 
     def __str__(self) -> str:
-        return self.title or f"Plot {self.pk}"
+        return self.title or f"Untitled plot #{self.pk}"
 
     @classmethod
     def from_db(cls, db, field_names, values):
