@@ -440,7 +440,8 @@
   function setStatus(state, detail) {
     if (!badge) return;
     const shown = state === "live" && model ? kind() : state;
-    badge.className = badge.className.replace(/\b(live|reconnecting|offline|connecting|deleted|static|waiting)\b/g, "").trim() + " " + shown;
+    // (The class "waiting" is the waiting section's: the badge's is "awaiting".)
+    badge.className = badge.className.replace(/\b(live|reconnecting|offline|connecting|deleted|static|awaiting)\b/g, "").trim() + " " + (shown === "waiting" ? "awaiting" : shown);
     badge.dataset.state = state;
     const words = { live: "live", static: "static", waiting: "waiting for data", reconnecting: "reconnecting…", offline: "offline", connecting: "connecting…", deleted: "deleted" };
     badge.textContent = detail ? words[shown] + ": " + detail : words[shown];
