@@ -42,7 +42,7 @@ def test_the_figure_downloads_as_json(page, streamed_plot, producer):
 def test_each_traces_window_downloads_as_csv(page, streamed_plot):
     page.goto(streamed_plot["web_url"])
     name, content = download(page, ".download-csv >> nth=0")
-    assert name == f"export-me-{streamed_plot['id']}-trace-0.csv"
+    assert name == f"export-me-{streamed_plot['id']}-trace-0-window.csv"
     rows = list(csv.reader(io.StringIO(content.decode())))
     assert rows == [["x", "y", "text"]] + [[str(i), str(i * 10), f"p{i}"] for i in range(3, 8)]
     _, empty = download(page, ".download-csv >> nth=1")

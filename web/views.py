@@ -21,6 +21,7 @@ from core.models import ApiKey, Plot, StreamToken
 from core.models.windows import traces_with_windows
 from core.protocol import COORDINATES, PER_POINT_ATTRIBUTES
 from core.quotas import QuotaExceeded
+from core.retention import WINDOW
 from core.window import get_path, point_count
 from web.authentication import SignedInRequest
 from web.cards import card
@@ -159,6 +160,8 @@ def plot_detail(request: HttpRequest, username: str, pk: int) -> HttpResponse:
         "embed_url": request.build_absolute_uri(_with_key(plot.embed_path(), plot, shown_key)),
         "figure_url": _with_key(reverse("plot-figure-json", args=[username, pk]), plot, shown_key),
         "csv_query": f"?share_key={shown_key}" if shown_key else "",
+        "history_query": f"&share_key={shown_key}" if shown_key else "",
+        "keeps_history": plot.retention != WINDOW,
         "filename": slugify(plot.title) or f"plot-{plot.pk}",
     }
     return render(request, "plots/plot_detail.html", context)
@@ -195,7 +198,8 @@ def trace_csv(request: HttpRequest, username: str, pk: int, index: int) -> HttpR
     points = max((len(v) for v in columns.values()), default=0)
     response = HttpResponse(b"".join(csv_pages([(columns, points)])), content_type="text/csv")
     response["Content-Disposition"] = (
-        f'attachment; filename="{slugify(plot.title) or "plot"}-{plot.pk}-trace-{index}.csv"'
+        # "-window": beside the trace's full history (history/views.py), named without it.
+        f'attachment; filename="{slugify(plot.title) or "plot"}-{plot.pk}-trace-{index}-window.csv"'
     )
     return response
 
