@@ -42,7 +42,7 @@ def test_the_list_names_each_plot_without_its_figure(integration_db, server):
 
 
 def test_the_list_carries_every_figure_when_asked_to(integration_db, server):
-    user, plot = a_user_with_a_large_plot(integration_db, server)
+    user, _ = a_user_with_a_large_plot(integration_db, server)
     (expanded,) = user.ok("GET", "/api/plots/?expand=figure")["results"]
     assert len(expanded["figure"]["data"][0]["x"]) == POINTS
     assert expanded["figure"]["data"][1]["stream"]["maxpoints"] == 100  # the owner's view: tokens kept

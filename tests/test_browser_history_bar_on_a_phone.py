@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-pytestmark = pytest.mark.browser
-
 from harness.producer import send_lines
+
+pytestmark = pytest.mark.browser
 
 PLOT = "document.getElementById('plot')"
 

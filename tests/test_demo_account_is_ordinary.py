@@ -16,7 +16,8 @@ GUESSABLE = {"demo-sine-wave", "demo-random-walk"}
 DEMO_STATE = (
     "import json; from django.contrib.auth import get_user_model; from core.models import Trace; "
     "u = get_user_model().objects.get(username='demo'); "
-    "t = [tr.stream_token.token for tr in Trace.objects.filter(plot__owner=u, plot__title='Live demo').order_by('index')]; "
+    "traces = Trace.objects.filter(plot__owner=u, plot__title='Live demo').order_by('index'); "
+    "t = [tr.stream_token.token for tr in traces]; "
     "print(json.dumps({'staff': u.is_staff, 'superuser': u.is_superuser, 'tokens': t}))"
 )
 

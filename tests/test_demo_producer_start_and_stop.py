@@ -13,6 +13,7 @@ import pytest
 
 from harness.live_server import ROOT, Api, IntegrationDatabase, LiveServer, free_port, manage, server_env, wait_for
 
+
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory):
     """A database of the module's own with the demo set up (the demo user is one per database)."""

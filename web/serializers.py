@@ -167,11 +167,11 @@ class PlotSerializer(serializers.ModelSerializer):
         if self.context.get("summary"):
             # A list names each plot and where to read it, not every figure (docs/api.md, "Plots").
             data.pop("figure", None)
-            traces = plot.traces.all()
+            bound = [trace.stream_token_id for trace in plot.traces.all()]
             data["url"] = self._absolute(reverse("api-plot-detail", args=[plot.pk]), plot)
             data["figure_url"] = self._absolute(reverse("api-plot-figure", args=[plot.pk]), plot)
-            data["traces"] = len(traces)
-            data["streams"] = len({t.stream_token_id for t in traces if t.stream_token_id is not None})
+            data["traces"] = len(bound)
+            data["streams"] = len({token for token in bound if token is not None})
             return data
         is_owner = request is not None and request.user.pk == plot.owner_id
         # Stream tokens are credentials: only the owner sees them.
