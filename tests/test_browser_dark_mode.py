@@ -57,7 +57,7 @@ def streamed_plot(server, producer, title="Dark or light", layout=None) -> dict:
     return plot
 
 
-def test_a_browser_that_prefers_dark_gets_dark_pages_and_a_dark_plot(dark_page, server, producer):
+def test_a_browser_that_prefers_dark_gets_dark_pages_and_a_dark_plot(dark_page, server, producer, artifacts):
     plot = streamed_plot(server, producer)
     dark_page.goto(server.url + "/")
     assert background(dark_page, "body") < 60
@@ -70,6 +70,7 @@ def test_a_browser_that_prefers_dark_gets_dark_pages_and_a_dark_plot(dark_page, 
     assert brightness(dark_page.evaluate("() => document.getElementById('plot')._fullLayout.plot_bgcolor")) < 60
     font = dark_page.evaluate("() => document.getElementById('plot')._fullLayout.font.color")
     assert brightness(font) > 180
+    dark_page.screenshot(path=str(artifacts / "dark-plot.png"), full_page=True)
 
 
 def test_a_browser_that_prefers_light_gets_light_pages_and_a_light_plot(page, server, producer):
