@@ -23,7 +23,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Collection
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import TypeVar, cast
 
 import orjson
@@ -128,6 +128,16 @@ def check_layout(layout: dict, where: str = "layout") -> list[FigureProblem]:
 def check_setting(path: str, value: object) -> str | None:
     """What is wrong with a stream line's whole-trace setting (`mode`, `line.dash`), if anything:
     the value checked as a scatter trace's, the trace most streams feed."""
+    if not isinstance(value, str):
+        return None
+    validator = _setting_validator(path)
+    return None if validator is None else _value_problem(validator, path.rpartition(".")[2], value)
+
+
+@lru_cache(maxsize=256)  # a stream line's settings are few paths, asked on every line
+def _setting_validator(path: str):
+    """The validator of a scatter trace's attribute at `path` when it takes a fixed set of values;
+    None otherwise (building a trace to find it costs tens of microseconds)."""
     node = go.Scatter()
     *parents, key = path.split(".")
     for parent in parents:
@@ -135,9 +145,10 @@ def check_setting(path: str, value: object) -> str | None:
         if not isinstance(validator, CompoundValidator):
             return None
         node = validator.data_class()
-    if key not in node._valid_props or not isinstance(value, str):
+    if key not in node._valid_props:
         return None
-    return _value_problem(node._get_validator(key), key, value)
+    validator = node._get_validator(key)
+    return validator if isinstance(validator, FlaglistValidator | EnumeratedValidator) else None
 
 
 def _check_object(value: dict, node, where: str, what: str, extra: frozenset | set = frozenset()):
@@ -235,10 +246,15 @@ def _upgrade(value: dict, node) -> dict:
     return upgraded
 
 
+# Plotly's older flat names for a title's parts (titlefont, titleside, ...); another `title...`
+# name (`titlex`) is a typo for the check to name, not a part.
+OLDER_TITLE_PARTS = frozenset({"font", "side", "position", "offset"})
+
+
 def _title_part(node, key: str) -> str | None:
-    """`font` for `titlefont` where `title.font` exists: Plotly's older flat names for a title's parts."""
+    """`font` for `titlefont` where `title.font` exists."""
     part = key.removeprefix("title")
-    if part == key or not part or "title" not in node._valid_props:
+    if part == key or part not in OLDER_TITLE_PARTS or "title" not in node._valid_props:
         return None
     return part if part in node._get_validator("title").data_class()._valid_props else None
 

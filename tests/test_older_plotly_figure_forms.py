@@ -50,6 +50,13 @@ def test_an_old_title_name_that_has_no_new_place_is_refused_with_a_hint(producer
     assert body["errors"][0]["field"] == "figure.layout.xaxis.titleside"
 
 
+def test_a_misspelled_title_name_is_named_not_taken_for_an_old_one(producer):
+    status, body = producer.post("/api/plots/", {"figure": {"layout": {"xaxis": {"titlex": "time"}}}})
+    assert status == 400
+    assert body["errors"][0]["field"] == "figure.layout.xaxis.titlex"
+    assert "did you mean `title`?" in body["errors"][0]["message"]
+
+
 def test_plotlys_v2_route_stores_string_titles_as_title_text(producer):
     status, body = producer.request("POST", "/v2/plots", {"figure": {"data": [OLD_HEATMAP], "layout": OLD_LAYOUT}})
     assert status == 201, body
@@ -75,7 +82,7 @@ def test_clientresp_stores_string_titles_as_title_text(server, producer):
     assert status == 200 and json.loads(body)["error"] == "", body
     plots = producer.ok("GET", "/api/plots/")["results"]
     [plot] = [p for p in plots if p["title"] == "old titles"]
-    assert plot["figure"]["layout"] == NEW_LAYOUT
+    assert owner_layout(producer, plot["id"]) == NEW_LAYOUT
 
 
 def test_a_stream_lines_string_titles_and_titlefont_become_title_text_and_font(server, producer):
