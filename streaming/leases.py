@@ -36,8 +36,17 @@ def find_token(token: str) -> TokenState | None:
     row = StreamToken.objects.filter(token=token).values("pk", "revoked", "plot_deleted").first()
     if row is None:
         return None
-    plot_deleted = row["plot_deleted"] is not None and not Trace.objects.filter(stream_token_id=row["pk"]).exists()
+    plot_deleted = row["plot_deleted"] is not None and not _clear_if_fed({row["pk"]})
     return TokenState(row["pk"], row["revoked"] is not None, plot_deleted)
+
+
+def _clear_if_fed(marked: set[int]) -> set[int]:
+    """Of these tokens marked for a deleted plot, the ones a trace uses again: their mark is
+    cleared, so that a later edit leaving them unbound does not end their streams as deleted."""
+    fed = set(Trace.objects.filter(stream_token_id__in=marked).values_list("stream_token_id", flat=True))
+    if fed:
+        StreamToken.objects.filter(pk__in=fed).update(plot_deleted=None)
+    return fed
 
 
 class Held(Exception):
@@ -95,11 +104,7 @@ def renew_leases(session_ids: list[str], token_ids: set[int]) -> Renewed:
     live = {pk for pk, revoked, _, _ in rows if revoked is None}
     holders = {holder for _, _, holder, _ in rows}
     marked = {pk for pk, revoked, _, deleted in rows if revoked is None and deleted is not None}
-    fed = (
-        set(Trace.objects.filter(stream_token_id__in=marked).values_list("stream_token_id", flat=True))
-        if marked
-        else set()
-    )
+    fed = _clear_if_fed(marked) if marked else set()
     return Renewed(token_ids - live, set(session_ids) - holders, marked - fed)
 
 
