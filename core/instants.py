@@ -23,6 +23,7 @@ DATED = frozenset({"x", "y", "z"})
 # Plotly's own spelling of a date with a time and an offset (its DATETIME_REGEXP), in full years.
 _WITH_OFFSET = re.compile(
     r"(\d{4}-\d\d-\d\d)([Tt ])(\d\d:\d\d(?::\d\d(?:\.(\d+))?)?)(Z|z|[+-]\d\d(?::?\d\d)?)",
+    re.ASCII,  # digits 0-9 only: a date in other digits is text, kept as sent
 )
 
 # The shortest date with an offset: "2026-12-07T05:20Z".

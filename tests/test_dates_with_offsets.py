@@ -87,6 +87,7 @@ def test_a_bound_that_names_no_instant_is_a_400_saying_why(server, streamed, bou
         ("2026-12-07 05:20:00", "2026-12-07 05:20:00"),  # no offset: UTC already, kept as sent
         ("2026-12-07", "2026-12-07"),  # a day: kept
         ("pump-07", "pump-07"),  # a category: kept
+        ("\u0662\u0660\u0662\u0666-12-07T05:20Z", "\u0662\u0660\u0662\u0666-12-07T05:20Z"),  # other digits: text
     ],
 )
 def test_a_coordinate_date_is_kept_as_the_utc_wall_clock_of_its_instant(sent, kept):
