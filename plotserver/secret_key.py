@@ -19,12 +19,25 @@ def key_file(checkout: Path = CHECKOUT) -> Path:
     return checkout / FILE_NAME
 
 
+class KeyFileUnusable(Exception):
+    """The key file is there but holds no key this process can use: the message says why."""
+
+
 def read_key_file(checkout: Path = CHECKOUT) -> str:
-    """The key kept in the checkout, or "" when there is none."""
+    """The key kept in the checkout, or "" when there is none (KeyFileUnusable when the file
+    cannot be read or is empty: a key that silently changed would log everyone out)."""
+    path = key_file(checkout)
     try:
-        return key_file(checkout).read_text().strip()
+        key = path.read_text().strip()
     except FileNotFoundError:
         return ""
+    except OSError as exc:
+        raise KeyFileUnusable(
+            f"{path} cannot be read ({exc.strerror}): run the command as the user who made it, or set SECRET_KEY"
+        ) from None
+    if not key:
+        raise KeyFileUnusable(f"{path} is empty: delete it and `make run` makes a new one, or set SECRET_KEY")
+    return key
 
 
 def make_key_file(checkout: Path = CHECKOUT) -> Path:

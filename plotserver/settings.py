@@ -19,14 +19,17 @@ from django.core.exceptions import ImproperlyConfigured
 from base.database import TrackedConnection
 from core.retention import normalize_retention
 from plotserver.environment import env_bool, env_list, env_number, env_str
-from plotserver.secret_key import key_file, read_key_file
+from plotserver.secret_key import KeyFileUnusable, key_file, read_key_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 # -- Security (docs/security.md) --------------------------------------------------------------
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY", "") or read_key_file()
+try:
+    SECRET_KEY = env_str("SECRET_KEY", "") or read_key_file()
+except KeyFileUnusable as exc:
+    raise ImproperlyConfigured(str(exc)) from None
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(

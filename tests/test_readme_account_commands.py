@@ -177,3 +177,18 @@ def test_without_secret_key_or_key_file_a_command_says_how_to_get_one(tmp_path):
     assert "SECRET_KEY is not set" in result.stderr
     assert str(checkout / ".plotserver-secret-key") in result.stderr
     assert "make run" in result.stderr
+
+
+def test_an_empty_key_file_is_named_not_taken_for_a_missing_one(tmp_path):
+    checkout = fresh_checkout(tmp_path / "plotserver")
+    (checkout / ".plotserver-secret-key").write_text("")  # a write cut short
+    result = subprocess.run(
+        shlex.split(".venv/bin/python manage.py check"),
+        cwd=checkout,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert f"{checkout / '.plotserver-secret-key'} is empty: delete it" in result.stderr
