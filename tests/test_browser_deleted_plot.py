@@ -20,5 +20,13 @@ def test_a_viewer_sees_the_plot_deleted_while_it_streams(streaming_plot, produce
     assert status == 204
     page.wait_for_function("() => document.getElementById('status').dataset.state === 'deleted'")
     assert page.evaluate("() => document.getElementById('status').textContent") == "deleted"
+    # Drawn as an error, like "offline" (and unlike a plain badge).
+    colours = page.evaluate("""() => {
+        const probe = (cls) => { const s = document.createElement("span"); s.className = cls;
+            document.body.appendChild(s); const c = getComputedStyle(s).backgroundColor; s.remove(); return c; };
+        return [getComputedStyle(document.getElementById("status")).backgroundColor,
+                probe("badge offline"), probe("badge")];
+    }""")
+    assert colours[0] == colours[1] != colours[2]
     page.wait_for_function(f"() => {producer_state(0)} === 'deleted'")
     assert stream.answer(timeout=30).status == 410
