@@ -56,7 +56,7 @@ def test_a_token_that_still_feeds_another_plot_streams_on(server, producer):
     assert producer.figure(kept["id"])["data"][0]["x"] == [1, 2]
 
 
-def test_a_token_bound_to_a_new_plot_streams_again(streaming_plot, producer, server):
+def test_a_token_bound_to_a_new_plot_streams_again_and_unbound_later_streams_on(streaming_plot, producer, server):
     token, plot, stream = streaming_plot(first={"x": 1, "y": 1})
     delete_plot(producer, plot["id"])
     assert stream.answer(timeout=30).status == 410
@@ -65,16 +65,6 @@ def test_a_token_bound_to_a_new_plot_streams_again(streaming_plot, producer, ser
     again.write({"x": 2, "y": 2})
     assert again.end().status == 200
     assert producer.figure(fresh["id"])["data"][0]["x"] == [2]
-
-
-def test_a_token_bound_again_then_unbound_streams_on_like_any_unbound_token(streaming_plot, producer, server):
-    token, plot, stream = streaming_plot(first={"x": 1, "y": 1})
-    delete_plot(producer, plot["id"])
-    assert stream.answer(timeout=30).status == 410
-    fresh = producer.make_plot([token])
-    again = RawStream(server.port, token).open()
-    again.write({"x": 2, "y": 2})
-    assert again.end().status == 200
     status, body = producer.request("PATCH", f"/api/plots/{fresh['id']}/traces/0/", {"token": None})
     assert status == 200, body
     # The deletion is long past: the token is now one no trace uses, not a deleted plot's.

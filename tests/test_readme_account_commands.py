@@ -163,16 +163,15 @@ def test_every_account_command_of_the_readme_works_as_written_without_secret_key
             server.wait()
 
 
+def run_in(checkout, command: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        shlex.split(command), cwd=checkout, env=clean_env(), capture_output=True, text=True, timeout=120
+    )
+
+
 def test_without_secret_key_or_key_file_a_command_says_how_to_get_one(tmp_path):
     checkout = fresh_checkout(tmp_path / "plotserver")
-    result = subprocess.run(
-        shlex.split(".venv/bin/python manage.py apikey alice --create-user"),
-        cwd=checkout,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_in(checkout, ".venv/bin/python manage.py apikey alice --create-user")
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
     assert str(checkout / ".plotserver-secret-key") in result.stderr
@@ -182,13 +181,6 @@ def test_without_secret_key_or_key_file_a_command_says_how_to_get_one(tmp_path):
 def test_an_empty_key_file_is_named_not_taken_for_a_missing_one(tmp_path):
     checkout = fresh_checkout(tmp_path / "plotserver")
     (checkout / ".plotserver-secret-key").write_text("")  # a write cut short
-    result = subprocess.run(
-        shlex.split(".venv/bin/python manage.py check"),
-        cwd=checkout,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_in(checkout, ".venv/bin/python manage.py check")
     assert result.returncode != 0
     assert f"{checkout / '.plotserver-secret-key'} is empty: delete it" in result.stderr
