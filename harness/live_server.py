@@ -6,6 +6,7 @@ Tests talk to them only as users do: REST, raw sockets, WebSockets and a browser
 from __future__ import annotations
 
 import base64
+import fcntl
 import http.client
 import json
 import os
@@ -15,6 +16,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -30,6 +32,9 @@ os.environ.setdefault("SECRET_KEY", f"plotserver-test-{secrets.token_urlsafe(48)
 
 # Servers started with --ssl-certfile use a test certificate: the harness does not verify it.
 TEST_TLS = ssl._create_unverified_context()
+# How long a server waits for a fixed stream port (80) that another test process's server holds:
+# the longest a test module keeps such a server, with a wide margin for a loaded machine.
+FIXED_PORT_WAIT = 900
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 10.0, interval: float = 0.02, message: str = ""):
@@ -152,6 +157,7 @@ class LiveServer:
         return f"{scheme}://127.0.0.1:{self.port}"
 
     def start(self) -> LiveServer:
+        self._hold_fixed_stream_port()
         self.log = open(self.log_path, "ab")  # noqa: SIM115
         self.process = subprocess.Popen(
             [
@@ -177,6 +183,33 @@ class LiveServer:
         wait_for(self._ready, timeout=30, message=f"server on port {self.port} (log: {self.log_path})")
         return self
 
+    def _hold_fixed_stream_port(self) -> None:
+        """A stream listener on a fixed port (port 80, where Plotly's clients stream) can be held
+        by one server on the machine at a time: a server asking for it waits, up to
+        FIXED_PORT_WAIT, until any other test process's server on it has stopped."""
+        port = self.env.get("STREAM_PORT", "")
+        self._port_lock = None
+        if not port.isdigit() or int(port) >= 1024:  # a free port chosen for the test: its own
+            return
+        lock = open(Path(tempfile.gettempdir()) / f"plotserver-tests-stream-port-{port}.lock", "w")  # noqa: SIM115
+
+        def taken() -> bool:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                return False
+
+        held = f"stream port {port}, held by another test server"
+        wait_for(taken, timeout=FIXED_PORT_WAIT, interval=0.5, message=held)
+        self._port_lock = lock
+
+    def _let_go_of_fixed_stream_port(self) -> None:
+        lock = getattr(self, "_port_lock", None)
+        if lock is not None:
+            lock.close()  # closing the file releases its lock
+            self._port_lock = None
+
     def _ready(self) -> bool:
         """True once the server answers HTTP at all (its answer may be a redirect or a refused host)."""
         assert self.process is not None
@@ -201,6 +234,7 @@ class LiveServer:
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
         """Signal the server and wait for it to exit; return its exit code."""
         if self.process is None or self.process.poll() is not None:
+            self._let_go_of_fixed_stream_port()
             return self.process.returncode if self.process else 0
         self.process.send_signal(sig)
         try:
@@ -211,6 +245,7 @@ class LiveServer:
             raise AssertionError(f"server did not stop within {timeout}s:\n{self.log_text()}") from None
         finally:
             self.log.close()
+            self._let_go_of_fixed_stream_port()
 
 
 def fetch(
