@@ -53,8 +53,9 @@ def chart_studio_python() -> Path:
     """The python of a virtual environment holding exactly CHART_STUDIO_PINS."""
     folder = CLIENTS / ("python-" + "-".join(pin.replace("==", "-") for pin in CHART_STUDIO_PINS))
     python = folder / "bin" / "python"
+    complete = folder / ".installed"  # written last: a build cut short (a killed run) is redone
     with _locked(folder):
-        if not python.exists():
+        if not complete.exists():
             # The venv is made in place (its scripts hold absolute paths), so no scratch move.
             shutil.rmtree(folder, ignore_errors=True)
             base = getattr(sys, "_base_executable", sys.executable)
@@ -66,6 +67,7 @@ def chart_studio_python() -> Path:
                 if result.returncode != 0:
                     shutil.rmtree(folder, ignore_errors=True)
                     raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
+            complete.touch()
     return python
 
 
