@@ -83,9 +83,10 @@ class PlotQuerySet(models.QuerySet):
         them end. See Plot.remove for one plot."""
         with transaction.atomic():
             self.changed()
-            token_ids = set(
-                Trace.objects.filter(plot__in=self, stream_token__isnull=False).values_list("stream_token", flat=True)
-            )
+            # Their traces locked too (after the plots, in the ingest commit's order): a commit
+            # checkpointing one of them meanwhile would add a row the deletion did not see.
+            traces = Trace.objects.select_for_update().filter(plot__in=self).order_by("plot_id", "index")
+            token_ids = {token for token in traces.values_list("stream_token", flat=True) if token is not None}
             self.delete()
             StreamToken.end_streams_of_deleted_plots(token_ids)
 
