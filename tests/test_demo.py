@@ -2,34 +2,33 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import pytest
 
-from harness.live_server import ROOT, Api, manage, server_env, wait_for
+from harness.live_server import Api, IntegrationDatabase, LiveServer, manage
+from tests.demo import demo_producer_running, set_up_demo, wait_for_demo_points
 
 
-def test_the_demo_plot_moves_as_soon_as_the_demo_producer_runs(server, integration_db):
-    setup = manage("demo", "--setup", "--url", server.url, env=integration_db.env)
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory, artifacts):
+    """A server on a database of the module's own, where no demo was set up yet: the first
+    `demo --setup` is this module's, whatever other tests ran before it."""
+    database = IntegrationDatabase(tmp_path_factory.mktemp("demo-first"))
+    server = LiveServer(database.env, artifacts, name="demo-first").start()
+    yield server, database.env
+    server.stop()
+    database.drop()
+
+
+def test_the_demo_plot_moves_as_soon_as_the_demo_producer_runs(fresh):
+    server, env = fresh
+    setup, plot_id = set_up_demo(env, "--url", server.url)
     assert "password:" in setup and "API key:" in setup
-    again = manage("demo", "--setup", "--url", server.url, env=integration_db.env)
+    again = manage("demo", "--setup", "--url", server.url, env=env)
     assert "password:" not in again  # shown once, on the first run
-    plot_url = setup.strip().splitlines()[-1].split()[-1]
-    plot_id = int(plot_url.rstrip("/").rsplit("/", 1)[1])
 
-    producer = subprocess.Popen(
-        [sys.executable, "manage.py", "demo", "--produce", "--url", server.url, "--interval", "0.05"],
-        cwd=ROOT,
-        env=server_env(integration_db.env),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        visitor = Api(server.url)
-        wait_for(lambda: all(len(t["y"]) >= 5 for t in visitor.figure(plot_id)["data"]), timeout=20)
-    finally:
-        producer.terminate()
-        producer.wait(10)
-    assert [t["name"] for t in visitor.figure(plot_id)["data"]] == ["sine", "walk"]
+    with demo_producer_running(server.url, env):
+        wait_for_demo_points(server.url, plot_id, 5)
+    assert [t["name"] for t in Api(server.url).figure(plot_id)["data"]] == ["sine", "walk"]
 
 
 def test_a_lost_demo_password_is_recovered_with_changepassword(server, integration_db):

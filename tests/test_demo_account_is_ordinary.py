@@ -6,10 +6,9 @@ tokens) is mended by the next `demo --setup`, and the demo producer follows the 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-from harness.live_server import ROOT, Api, manage, server_env, wait_for
+from harness.live_server import manage
+from tests.demo import demo_producer_running, set_up_demo, wait_for_demo_points
 
 GUESSABLE = {"demo-sine-wave", "demo-random-walk"}
 
@@ -43,8 +42,7 @@ def test_the_demo_account_is_no_administrator_and_its_tokens_are_random(server, 
 
 
 def test_an_earlier_releases_demo_is_mended_and_the_producer_follows_its_new_tokens(server, integration_db):
-    setup = manage("demo", "--setup", "--url", server.url, env=integration_db.env)
-    plot_id = int(setup.strip().splitlines()[-1].rstrip("/").rsplit("/", 1)[1])
+    _, plot_id = set_up_demo(integration_db.env, "--url", server.url)
     manage("shell", "-c", AS_AN_EARLIER_RELEASE_LEFT_IT, env=integration_db.env)
     assert demo_state(integration_db.env)["superuser"] is True
 
@@ -54,16 +52,5 @@ def test_an_earlier_releases_demo_is_mended_and_the_producer_follows_its_new_tok
     assert state["staff"] is False and state["superuser"] is False
     assert not GUESSABLE & set(state["tokens"])
 
-    producer = subprocess.Popen(
-        [sys.executable, "manage.py", "demo", "--produce", "--url", server.url, "--interval", "0.05"],
-        cwd=ROOT,
-        env=server_env(integration_db.env),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        visitor = Api(server.url)
-        wait_for(lambda: all(len(t["y"]) >= 5 for t in visitor.figure(plot_id)["data"]), timeout=20)
-    finally:
-        producer.terminate()
-        producer.wait(10)
+    with demo_producer_running(server.url, integration_db.env):
+        wait_for_demo_points(server.url, plot_id, 5)

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 
 import pytest
 
-from harness.live_server import ROOT, Api, IntegrationDatabase, LiveServer, free_port, manage, server_env, wait_for
+from harness.live_server import IntegrationDatabase, LiveServer, free_port, manage, wait_for
+from tests.demo import set_up_demo, start_demo_producer, wait_for_demo_points
 
 
 @pytest.fixture(scope="module")
@@ -21,22 +21,6 @@ def demo_db(tmp_path_factory):
     manage("demo", "--setup", env=database.env)
     yield database
     database.drop()
-
-
-def demo_plot_id(env) -> int:
-    setup = manage("demo", "--setup", env=env)
-    return int(setup.strip().splitlines()[-1].rstrip("/").rsplit("/", 1)[1])
-
-
-def start_producer(url: str, env, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "demo", "--produce", "--url", url, "--interval", "0.05", *extra],
-        cwd=ROOT,
-        env=server_env(env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def stop(producer: subprocess.Popen, sig: int = signal.SIGTERM) -> tuple[int, str]:
@@ -54,19 +38,14 @@ def streaming(producer: subprocess.Popen) -> None:
     wait_for(lambda: "streaming to" in producer.stdout.readline(), timeout=30)
 
 
-def points_arrive(server: LiveServer, plot_id: int, count: int) -> None:
-    visitor = Api(server.url)
-    wait_for(lambda: all(len(t["y"]) >= count for t in visitor.figure(plot_id)["data"]), timeout=30)
-
-
 def test_it_waits_quietly_for_a_server_that_listens_later_then_streams(demo_db, artifacts):
-    plot_id = demo_plot_id(demo_db.env)
+    plot_id = set_up_demo(demo_db.env)[1]
     server = LiveServer(demo_db.env, artifacts, name="demo-later")
-    producer = start_producer(server.url, demo_db.env)
+    producer = start_demo_producer(server.url, demo_db.env)
     try:
         wait_for(lambda: producer.poll() is None, timeout=2)  # started, and still waiting
         server.start()  # a uvicorn start-up later: the producer tried and was refused meanwhile
-        points_arrive(server, plot_id, 5)
+        wait_for_demo_points(server.url, plot_id, 5)
         code, printed = stop(producer)
     finally:
         if producer.poll() is None:
@@ -77,12 +56,12 @@ def test_it_waits_quietly_for_a_server_that_listens_later_then_streams(demo_db, 
 
 
 def test_it_stops_quietly_after_the_server_went_first(demo_db, artifacts):
-    plot_id = demo_plot_id(demo_db.env)
+    plot_id = set_up_demo(demo_db.env)[1]
     server = LiveServer(demo_db.env, artifacts, name="demo-first").start()
-    producer = start_producer(server.url, demo_db.env)
+    producer = start_demo_producer(server.url, demo_db.env)
     try:
         streaming(producer)
-        points_arrive(server, plot_id, 3)
+        wait_for_demo_points(server.url, plot_id, 3)
         server.stop()  # what Ctrl-C does to `make run`: uvicorn ends first, the producer is left
         code, printed = stop(producer)
     finally:
@@ -94,7 +73,7 @@ def test_it_stops_quietly_after_the_server_went_first(demo_db, artifacts):
 
 def test_ctrl_c_ends_it_quietly_too(demo_db, artifacts):
     server = LiveServer(demo_db.env, artifacts, name="demo-ctrl-c").start()
-    producer = start_producer(server.url, demo_db.env)
+    producer = start_demo_producer(server.url, demo_db.env)
     try:
         streaming(producer)
         code, printed = stop(producer, signal.SIGINT)
@@ -108,7 +87,7 @@ def test_ctrl_c_ends_it_quietly_too(demo_db, artifacts):
 
 def test_it_gives_up_with_a_clear_message_when_no_server_ever_listens(demo_db):
     url = f"http://127.0.0.1:{free_port()}"
-    producer = start_producer(url, demo_db.env, "--wait", "1")
+    producer = start_demo_producer(url, demo_db.env, "--wait", "1")
     _, stderr = producer.communicate(timeout=30)
     assert producer.returncode == 1
     assert f"no server listening at {url} after 1 s" in stderr
