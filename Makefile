@@ -30,8 +30,12 @@ run: venv
 		--http plotserver.http:GuardedHttpToolsProtocol --ws-per-message-deflate false \
 		--host $(HOST) --port $(PORT) --timeout-graceful-shutdown 15; }
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist; each with its own databases, Redis key
+# prefix and servers): most of a test's time is spent waiting on servers, sockets and browsers,
+# so four share two cores well. `make test TEST_WORKERS=0` runs it in this one process.
+TEST_WORKERS ?= 4
 test: venv
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 # The pictures in docs/ are the browser tests' (which write only into test-artifacts/).
 screenshots: venv
