@@ -9,7 +9,17 @@ import pytest
 pytestmark = pytest.mark.browser
 
 
-def plot_of(page, member) -> dict:
+def submit_new(page, server, form: str, fields: dict[str, str]) -> None:
+    """Fill the New plot page's `form` (its element id) with `fields` (by selector) and submit it."""
+    page.goto(f"{server.url}/plots/new/")
+    for selector, value in fields.items():
+        page.fill(selector, value)
+    page.click(f"#{form} button[type=submit]")
+
+
+def plot_made(page, member) -> dict:
+    """The plot the submitted form made, once the page has gone on to it."""
+    page.wait_for_url(lambda url: "/plots/new/" not in url)
     plot_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
     return member.api.ok("GET", f"/api/plots/{plot_id}/")
 
@@ -28,13 +38,13 @@ def test_new_offers_the_fields_edit_offers(member_page, server, member):
 
 def test_a_plot_made_from_the_form_keeps_its_retention_and_layout(member_page, server, member):
     page = member_page
-    page.goto(f"{server.url}/plots/new/")
-    page.fill("#id_plot-title", "Kept a week")
-    page.fill("#id_plot-retention", "7d")
-    page.fill("#id_plot-layout", '{"yaxis": {"title": {"text": "°C"}}}')
-    page.click("#plot-form button[type=submit]")
-    page.wait_for_url(lambda url: "/plots/new/" not in url)
-    plot = plot_of(page, member)
+    fields = {
+        "#id_plot-title": "Kept a week",
+        "#id_plot-retention": "7d",
+        "#id_plot-layout": '{"yaxis": {"title": {"text": "°C"}}}',
+    }
+    submit_new(page, server, "plot-form", fields)
+    plot = plot_made(page, member)
     assert plot["retention"] == "7d"
     assert plot["figure"]["layout"]["yaxis"] == {"title": {"text": "°C"}}
     assert plot["figure"]["layout"]["title"] == {"text": "Kept a week"}
@@ -42,10 +52,8 @@ def test_a_plot_made_from_the_form_keeps_its_retention_and_layout(member_page, s
 
 def test_a_wrong_retention_or_layout_is_named_on_the_form(member_page, server):
     page = member_page
-    page.goto(f"{server.url}/plots/new/")
-    page.fill("#id_plot-retention", "3 fortnights")
-    page.fill("#id_plot-layout", '{"yaxis": {"titel": {"text": "t"}}}')
-    page.click("#plot-form button[type=submit]")
+    fields = {"#id_plot-retention": "3 fortnights", "#id_plot-layout": '{"yaxis": {"titel": {"text": "t"}}}'}
+    submit_new(page, server, "plot-form", fields)
     errors = " ".join(page.locator("#plot-form .errorlist").all_inner_texts())
     assert "/plots/new/" in page.url
     assert "forever" in errors  # the accepted forms are named
@@ -54,10 +62,10 @@ def test_a_wrong_retention_or_layout_is_named_on_the_form(member_page, server):
 
 def test_a_plot_made_from_json_keeps_its_retention(member_page, server, member):
     page = member_page
-    page.goto(f"{server.url}/plots/new/")
-    page.fill("#id_json-title", "From JSON, kept")
-    page.fill("#id_json-retention", "forever")
-    page.fill("#id_json-figure", '{"data": [{"type": "scatter", "x": [1], "y": [2]}]}')
-    page.click("#json-form button[type=submit]")
-    page.wait_for_url(lambda url: "/plots/new/" not in url)
-    assert plot_of(page, member)["retention"] == "forever"
+    fields = {
+        "#id_json-title": "From JSON, kept",
+        "#id_json-retention": "forever",
+        "#id_json-figure": '{"data": [{"type": "scatter", "x": [1], "y": [2]}]}',
+    }
+    submit_new(page, server, "json-form", fields)
+    assert plot_made(page, member)["retention"] == "forever"

@@ -33,6 +33,13 @@ def command_shell(tmp_path, token: str) -> dict[str, str]:
     return {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "TOKEN": token}
 
 
+def run_in_shell(command: str, tmp_path, token: str) -> subprocess.CompletedProcess:
+    """Run a shell command line in `tmp_path` (the sensor file's folder) as a user would, to its end."""
+    return subprocess.run(
+        ["bash", "-c", command], cwd=tmp_path, env=command_shell(tmp_path, token), capture_output=True, timeout=60
+    )
+
+
 def test_the_readmes_tail_command_streams_every_row_and_follows_new_ones(server, producer, tmp_path):
     token = producer.make_token()
     plot = producer.make_plot([token])
@@ -65,13 +72,7 @@ def test_a_first_row_of_data_stops_the_command_and_names_the_fix(server, produce
     sensor = tmp_path / "sensor.csv"
     sensor.write_text("x,y\n" + "".join(f"{i},{i * 1.5}\n" for i in range(12)))
     # What the README once wrote: tail -f starts at the last 10 lines, without the header.
-    done = subprocess.run(
-        ["bash", "-c", f"tail sensor.csv | plotserver-stream --url {server.url} --token $TOKEN --csv"],
-        cwd=tmp_path,
-        env=command_shell(tmp_path, token),
-        capture_output=True,
-        timeout=60,
-    )
+    done = run_in_shell(f"tail sensor.csv | plotserver-stream --url {server.url} --token $TOKEN --csv", tmp_path, token)
     assert done.returncode == 2
     assert b"'2,3.0' names none ('2')" in done.stderr
     assert b"--columns x,y" in done.stderr and b"tail -n +1 -f" in done.stderr
@@ -83,12 +84,7 @@ def test_columns_name_a_headerless_csv_followed_from_its_end(server, producer, t
     plot = producer.make_plot([token])
     sensor = tmp_path / "sensor.csv"
     sensor.write_text("".join(f"{i},{i * 1.5}\n" for i in range(12)))
-    done = subprocess.run(
-        ["bash", "-c", f"tail sensor.csv | plotserver-stream --url {server.url} --token $TOKEN --csv --columns x,y"],
-        cwd=tmp_path,
-        env=command_shell(tmp_path, token),
-        capture_output=True,
-        timeout=60,
-    )
+    command = f"tail sensor.csv | plotserver-stream --url {server.url} --token $TOKEN --csv --columns x,y"
+    done = run_in_shell(command, tmp_path, token)
     assert done.returncode == 0, done.stderr
     assert producer.figure(plot["id"])["data"][0]["x"] == list(range(2, 12))
