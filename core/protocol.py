@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from core.annotation_fields import AnnotationInvalid, check_stream_form
 from core.figure_schema import check_layout, check_setting, suggestion, upgrade_layout
 from core.instants import DATED, NotAnInstant, coordinate_in_declared_zone, in_declared_zone
 
@@ -61,6 +62,10 @@ SETTABLE = frozenset(
 RUN_KEY = "run"
 MAX_RUN_NAME = 100
 
+# The key that marks an event on the stream's plots (docs/annotations.md): `{"text": ...}`, at the
+# stream's current x unless it gives one (core/annotation_fields.py checks its fields).
+ANNOTATION_KEY = "annotation"
+
 # Keys a producer may send that are not trace attributes and are ignored on purpose:
 # Plotly's clients pop `type`; raw producers often leave it in.
 IGNORED_KEYS = frozenset({"type"})
@@ -77,6 +82,7 @@ class Update:
     trace: dict[str, object] = field(default_factory=dict)
     layout: dict[str, object] = field(default_factory=dict)
     run: str | None = None  # the name of the run this line starts ("" unnamed); None: no new run
+    annotation: dict[str, Any] | None = None  # the annotation this line marks (text, color, maybe x)
     size: int = 0  # the line's length in bytes: what each point it appends counts in a window's weight
     # Every trace attribute of the line is a number or a string for a per-point attribute (the
     # common line, {"x": 1, "y": 2.5}): what a writer's one-pass path needs to know of it.
@@ -236,6 +242,13 @@ def parse_line(raw: bytes) -> Update | None:
         if key == RUN_KEY:
             update.run = parse_run(value)
             points_only = False  # a new run empties the windows first
+            continue
+        if key == ANNOTATION_KEY:
+            try:
+                update.annotation = check_stream_form(value)
+            except AnnotationInvalid as exc:
+                field = "" if exc.field == ANNOTATION_KEY else f".{exc.field}"
+                raise LineRejected(f"{ANNOTATION_KEY}{field}: {exc}") from None
             continue
         points_only = False
         for path, leaf in flatten(value, key, max_keys=MAX_PATH_KEYS):

@@ -7,7 +7,8 @@ stream rows that every plot of the stream has folded into blocks or checkpointed
 window (one pass after they were folded: a download that reached them can still read them);
 then, as below, rows no plot keeps at all (those not folded yet included); and last, the
 runs whose points are all gone (history/run_spans.py `forget_runs`), whatever the plots' retention,
-so that a stream starting run after run keeps no more of them than of its points.
+so that a stream starting run after run keeps no more of them than of its points; and the
+annotations the plots' retention lets go (core/models/annotations.py `expired`).
 
 A stream's rows (core/models/streams.py StreamChunk) serve every plot whose traces show it, so a
 row goes only when each of those plots lets it go: a duration plot once the row is older than
@@ -34,7 +35,7 @@ from django.db import connection, transaction
 from django.db.models import Min
 from django.utils import timezone
 
-from core.models import HistoryBlock, HistoryFold, StreamChunk, StreamToken, Trace, TraceCheckpoint
+from core.models import Annotation, HistoryBlock, HistoryFold, StreamChunk, StreamToken, Trace, TraceCheckpoint
 from core.retention import parse_retention
 from history.folding import fold_steps, settle_marks
 from history.job_steps import Step, Steps, run_here, run_through
@@ -161,9 +162,16 @@ def delete_batch(plan: PrunePlan, limit: int) -> int:
         return cursor.rowcount
 
 
+def delete_annotations(now: datetime, limit: int) -> int:
+    """Delete up to `limit` annotations that their plot's retention lets go, in one transaction."""
+    with transaction.atomic():
+        ids = list(Annotation.objects.expired(now).order_by("pk").values_list("pk", flat=True)[:limit])
+        return Annotation.objects.filter(pk__in=ids).delete()[0] if ids else 0
+
+
 def removal_steps(clock: Callable[[], datetime], limit: int) -> Steps[int]:
     """One pass of removal as steps (history/job_steps.py), a batch of at most `limit` a step:
-    the blocks, then the stream rows, then the runs that retention lets go; last, what is
+    the blocks, then the stream rows, then the runs and annotations that retention lets go; last, what is
     folded now may go at the next pass. How many rows, blocks and runs went. `clock` gives the
     time each plan is made as of."""
     total = 0
@@ -173,6 +181,7 @@ def removal_steps(clock: Callable[[], datetime], limit: int) -> Steps[int]:
         total += yield from _batches(partial(delete_batch, plan, limit), limit)
     for token_id in (yield streams_with_runs):
         total += yield from _batches(partial(forget_runs, token_id, limit), limit)
+    total += yield from _batches(partial(delete_annotations, clock(), limit), limit)
     yield settle_marks
     return total
 

@@ -166,6 +166,10 @@ PLOT_LAYOUT_MAX_BYTES = int(env_number("PLOT_LAYOUT_MAX_BYTES", 1 << 20, minimum
 # would grow a window past it is rejected alone (core/figure_schema.py).
 PLOT_DATA_MAX_BYTES = int(env_number("PLOT_DATA_MAX_BYTES", 16 << 20, minimum=64 * 1024, kind=int))
 API_PAGE_SIZE = int(env_number("API_PAGE_SIZE", 100, minimum=1, kind=int))
+# Annotations (docs/annotations.md): the longest text one may have, in characters, and how many
+# one plot may hold; past either, a REST write is refused (400) and a stream line rejected alone.
+ANNOTATION_TEXT_MAX_CHARS = int(env_number("ANNOTATION_TEXT_MAX_CHARS", 500, minimum=1, kind=int))
+ANNOTATIONS_PER_PLOT = int(env_number("ANNOTATIONS_PER_PLOT", 500, minimum=1, kind=int))
 # Per-user quotas, each answered 429 with a message when reached.
 QUOTA_TOKENS_PER_USER = int(env_number("QUOTA_TOKENS_PER_USER", 1000, minimum=1, kind=int))
 QUOTA_PLOTS_PER_USER = int(env_number("QUOTA_PLOTS_PER_USER", 10000, minimum=1, kind=int))

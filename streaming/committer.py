@@ -20,7 +20,8 @@ from django.utils import timezone
 
 from base import metrics
 from base.rate_limited_log import RateLimitedLog
-from streaming import store
+from core.models import AnnotationData
+from streaming import events, store
 from streaming.stream_state import Chunk, StreamWriter, WriterView
 
 Args = TypeVarTuple("Args")
@@ -77,6 +78,7 @@ class Committer:
         self.abandoned = False
         self._attempt_ended = asyncio.Event()
         self._attempt_ended.set()
+        self._announcing: set[asyncio.Task[None]] = set()
 
     def queue(self, writer: StreamWriter, size: int = 0) -> asyncio.Future[None]:
         """The writer changed (`size` bytes of lines): the future of the commit that stores it."""
@@ -118,6 +120,7 @@ class Committer:
             metrics.LINES_ACCEPTED.inc(lines)
             metrics.BATCH_LINES.observe(lines + sum(chunk.rejected for _, chunk in chunks))
             metrics.BATCH_COMMIT_SECONDS.observe(self.loop.time() - started)
+            self._announce_annotations([chunk for _, chunk in chunks])
             for writer, chunk in chunks:
                 writer.committed_seq = max(writer.committed_seq, chunk.last_seq)
                 if chunk.checkpoint or writer.token_id in reloads:
@@ -128,6 +131,18 @@ class Committer:
                     self._checkpointed.pop(writer, None)
             log.debug("committed %d streams in %.1f ms", len(chunks), (self.loop.time() - started) * 1000)
             done.set_result(None)
+
+    def _announce_annotations(self, chunks: list[Chunk]) -> None:
+        """Tell viewers of the annotations the commit stored, off the commit loop."""
+        by_plot: dict[int, list[AnnotationData]] = {}
+        for chunk in chunks:
+            for annotation in chunk.annotations:
+                if annotation.stored is not None:
+                    by_plot.setdefault(annotation.plot_id, []).append(annotation.stored)
+        for plot_id, stored in by_plot.items():
+            task = asyncio.create_task(events.publish_annotations(plot_id, stored))
+            self._announcing.add(task)
+            task.add_done_callback(self._announcing.discard)
 
     def _checkpoint_due(self, writer: StreamWriter, chunk: Chunk) -> bool:
         at, rows, values = self._checkpointed.setdefault(writer, (self.loop.time(), 0, 0))

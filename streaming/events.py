@@ -5,7 +5,8 @@ Two kinds of group:
   (streaming/relay.py: one member per process, not one per viewer). Messages, each naming its
   `plot`: `plot.updates` (one per plot per ingest batch, carrying every update of that batch),
   `plot.changed` (the plot or its traces were edited: viewers take a fresh snapshot, or leave
-  if they may no longer see it) and `plot.stream` (a producer of the plot connected or went away).
+  if they may no longer see it), `plot.stream` (a producer of the plot connected or went away)
+  and `plot.annotation` (an annotation of the plot was stored, or deleted).
 - `stream_group(token_id)`: the process that holds a token's open stream. Messages:
   `stream.takeover` (a newer connection came: close yours with 409 and answer
   `stream.released`), `stream.revoke` (the token was revoked: close with 410), `stream.plot_deleted`
@@ -25,6 +26,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from base.rate_limited_log import RateLimitedLog
+from core.models.annotations import AnnotationData
 
 log = logging.getLogger("plotserver.streaming")
 _failures = RateLimitedLog(log)
@@ -132,9 +134,18 @@ class PlotStream(TypedDict):
     seq: NotRequired[int]
 
 
+class PlotAnnotation(TypedDict):
+    """An annotation of the plot was stored (`annotation`) or deleted (`deleted`, its id)."""
+
+    type: Literal["plot.annotation"]
+    plot: int
+    annotation: NotRequired[AnnotationData]
+    deleted: NotRequired[int]
+
+
 # What a plot group carries (to streaming/relay.py), and what a stream group carries (to
 # the stream control, streaming/stream_control.py).
-PlotMessage = PlotUpdates | PlotChanged | PlotStream
+PlotMessage = PlotUpdates | PlotChanged | PlotStream | PlotAnnotation
 StreamMessage = StreamTakeover | StreamRevoke | StreamPlotDeleted | StreamReleased | StreamRun | StreamRunStarted
 
 
@@ -165,6 +176,34 @@ def announce_plot_changed(sender: object, plot_id: int, **kwargs: object) -> Non
     _send_from_sync(plot_group(plot_id), message)
 
 
+def announce_annotation(
+    sender: object, plot_id: int, annotation: AnnotationData | None = None, deleted: int | None = None, **kwargs: object
+) -> None:
+    """Tell the plot's viewers an annotation was stored or deleted: the receiver of the core's
+    `annotation_changed`, which Annotation's actions send once they committed. Called from sync code."""
+    _send_from_sync(plot_group(plot_id), annotation_message(plot_id, annotation, deleted))
+
+
+async def publish_annotations(plot_id: int, annotations: list[AnnotationData]) -> None:
+    """Annotations a stream's lines made, stored by the commit that stored the lines: to the
+    viewers of the plot. Called by the pipeline (async); a failure is logged, never raised."""
+    for annotation in annotations:
+        try:
+            await _group_send_in_time(plot_group(plot_id), annotation_message(plot_id, annotation, None))
+        except Exception:
+            _failures.warning("announce", f"could not tell plot {plot_id}'s viewers of an annotation: no channel layer")
+            return
+
+
+def annotation_message(plot_id: int, annotation: AnnotationData | None, deleted: int | None) -> PlotAnnotation:
+    message: PlotAnnotation = {"type": "plot.annotation", "plot": plot_id}
+    if annotation is not None:
+        message["annotation"] = annotation
+    if deleted is not None:
+        message["deleted"] = deleted
+    return message
+
+
 def announce_revoked(sender: object, token_id: int, **kwargs: object) -> None:
     """Tell the process holding the token's stream to end it (410): the receiver of the core's
     `token_revoked`, which `StreamToken.revoke()` sends once the revocation committed."""
@@ -180,7 +219,7 @@ def announce_plot_deleted(sender: object, token_id: int, **kwargs: object) -> No
     _send_from_sync(stream_group(token_id), message)
 
 
-def _send_from_sync(group: str, message: PlotChanged | StreamRevoke | StreamPlotDeleted) -> None:
+def _send_from_sync(group: str, message: PlotChanged | PlotAnnotation | StreamRevoke | StreamPlotDeleted) -> None:
     """The edit is stored already; its message is a courtesy that must not fail the request.
     With the channel layer away, viewers catch up by the revision when it is back (the relay
     resyncs them), and a revoked token's stream (or one whose plot was deleted) ends by its process's

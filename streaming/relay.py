@@ -2,7 +2,7 @@
 
 Each process (each event loop) has one relay with one channel. The relay joins the group of
 every plot that has viewers in this process and leaves it when the last one goes. It receives
-each `plot.updates`, `plot.stream` and `plot.changed` message once, encodes what viewers get
+each `plot.updates`, `plot.stream`, `plot.changed` and `plot.annotation` message once, encodes what viewers get
 once, and hands the same text to every local viewer of the plot (streaming/viewer.py), which
 decides, without encoding anything, whether the shared frame is the next thing it needs.
 
@@ -27,7 +27,7 @@ from django.conf import settings
 from base.rate_limited_log import RateLimitedLog
 from streaming import events
 from streaming.events import PlotMessage, StreamUpdate
-from streaming.viewer_messages import Presence, ServerMessage, Updates
+from streaming.viewer_messages import Annotated, AnnotationDeleted, Presence, ServerMessage, Updates
 
 if TYPE_CHECKING:
     from streaming.viewer import ViewerSocket
@@ -208,6 +208,15 @@ class PlotRelay:
         elif message["type"] == "plot.changed":
             for viewer in list(viewers):
                 viewer.on_plot_changed()
+        elif message["type"] == "plot.annotation":
+            note: Annotated | AnnotationDeleted
+            if "annotation" in message:
+                note = {"type": "annotation", "annotation": message["annotation"]}
+            else:
+                note = {"type": "annotation_deleted", "id": message["deleted"]}
+            frame = Frame(*encode(note))
+            for viewer in list(viewers):
+                viewer.on_annotation(frame)
 
     async def _watchdog_loop(self) -> None:
         """Close viewers whose socket has not taken a frame for VIEWER_SEND_TIMEOUT seconds."""

@@ -80,6 +80,7 @@ def _snapshot(plot_id: int, user: Visitor, share_key: str | None) -> Snapshot | 
         "figure": without_tokens(figure, tokens),
         "traces": [{"index": t.index, "stream": t.stream_token_id, "maxpoints": t.maxpoints} for t in traces],
         "streams": streams,
+        "annotations": plot.annotation_list(),
     }
     return message
 
@@ -144,6 +145,7 @@ def _catch_up(plot_id: int, user: Visitor, share_key: str | None, since: dict[st
         "replay": True,
         "updates": missed,
         "streams": {str(token_id): seq for token_id, seq in current.items()},
+        "annotations": plot.annotation_list(),
     }
 
 

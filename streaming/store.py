@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Max
 from django.utils import timezone
 
-from core.models import Plot, Run, StreamChunk, StreamToken, Trace, TraceCheckpoint
+from core.models import Annotation, Plot, Run, StreamChunk, StreamToken, Trace, TraceCheckpoint
 from core.models.windows import checkpoint_of, current_windows, spec_hash
 from core.window import merge_layout
 from streaming.leases import SEQ_SKIP
@@ -70,6 +70,7 @@ def commit_chunks(chunks: list[Chunk], now: datetime) -> dict[int, WriterView]:
         _merge_layouts(chunks)
         _append_rows([chunk for chunk in chunks if chunk.first_seq], now)
         _record_runs(chunks, now)
+        _record_annotations(chunks, now)
         _count(chunks)
         for chunk in chunks:
             if chunk.token_id in stale or chunk.checkpoint:
@@ -143,6 +144,21 @@ def _record_runs(chunks: list[Chunk], now: datetime) -> None:
     ]
     if runs:
         Run.objects.bulk_create(runs, ignore_conflicts=True)
+
+
+def _record_annotations(chunks: list[Chunk], now: datetime) -> None:
+    """The annotations the chunks' lines made, with them; each learns its stored form, which
+    the committer then hands to the plot's viewers. A plot deleted meanwhile takes none."""
+    made = [(chunk.token_id, annotation) for chunk in chunks for annotation in chunk.annotations]
+    if not made:
+        return
+    for _, annotation in made:
+        annotation.stored = None  # what an attempt that rolled back said is not so
+    plots = set(Plot.objects.filter(pk__in={a.plot_id for _, a in made}).values_list("pk", flat=True))
+    made = [(token_id, a) for token_id, a in made if a.plot_id in plots]
+    rows = Annotation.record_from_streams([(a.plot_id, token_id, a.seq, a.fields) for token_id, a in made], now)
+    for (_, annotation), row in zip(made, rows, strict=True):
+        annotation.stored = row.as_dict()
 
 
 def _merge_layouts(chunks: list[Chunk]) -> None:
@@ -247,7 +263,10 @@ def checkpoint(token_id: int, now: datetime) -> WriterView:
     revisions = {t.plot_id: t.plot.revision for t in traces}
     signature = signature_of((t.pk, t.plot_id, t.index, t.maxpoints, t.plot.revision) for t in traces)
     layouts = {t.plot_id: t.plot.layout for t in traces}
-    return WriterView(live, revisions, signature, layouts)
+    annotation_counts = dict(
+        Annotation.objects.filter(plot_id__in=revisions).values_list("plot_id").annotate(count=Count("pk")).order_by()
+    )
+    return WriterView(live, revisions, signature, layouts, annotation_counts)
 
 
 def rebase_window(trace: Trace) -> None:

@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from core.annotation_fields import AnnotationInvalid
 from core.figure_schema import check_layout_size, trace_bytes_limit
-from core.protocol import LineRejected, Update
+from core.models.annotations import Annotation, AnnotationData
+from core.protocol import ANNOTATION_KEY, LineRejected, Update
 from core.window import apply_delta, merge_layout
 from streaming.events import StreamUpdate
 from streaming.window_weight import WindowWeight
@@ -54,6 +56,17 @@ def signature_of(rows: Iterable[tuple[int, int, int, int, int]]) -> Signature:
     return tuple(sorted(rows))
 
 
+@dataclass(slots=True)
+class StreamAnnotation:
+    """An annotation a line made on one plot, placed at its x: stored by the commit that stores
+    the line (`stored` is then what viewers are told)."""
+
+    plot_id: int
+    seq: int
+    fields: dict[str, Any]
+    stored: AnnotationData | None = None
+
+
 @dataclass
 class Chunk:
     """What one stream accepted and rejected since its last commit: one StreamChunk row."""
@@ -71,6 +84,7 @@ class Chunk:
     last_write_at: datetime | None = None
     checkpoint: bool = False
     runs: list[tuple[int, int, str]] = field(default_factory=list)  # (number, first seq, name)
+    annotations: list[StreamAnnotation] = field(default_factory=list)
 
     def updates(self) -> list[tuple[int, StreamUpdate]]:
         """Every (plot id, update) of the chunk, in sequence order within each plot."""
@@ -113,6 +127,7 @@ class Chunk:
             piece.layouts = [u["layout"] for _, u in piece.updates()[:1] if "layout" in u]
             piece.values = sum(values_in(u) for _, u in piece.updates())
             piece.runs = [run for run in self.runs if run[1] == seq]
+            piece.annotations = [a for a in self.annotations if a.seq == seq]
             pieces.append(piece)
         counts = Chunk(
             self.token_id,
@@ -136,6 +151,8 @@ class WriterView:
     # Each plot's layout as it will be stored, to refuse a line that would grow one past
     # PLOT_LAYOUT_MAX_BYTES before it is numbered.
     layouts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # How many annotations each plot holds, to refuse a line past ANNOTATIONS_PER_PLOT.
+    annotation_counts: dict[int, int] = field(default_factory=dict)
 
 
 class StreamWriter:
@@ -157,6 +174,7 @@ class StreamWriter:
         self.revisions = view.revisions
         self.signature = view.signature
         self.layouts = view.layouts
+        self.annotation_counts = view.annotation_counts
         by_plot: dict[int, list[LiveTrace]] = {}
         for trace in traces:
             by_plot.setdefault(trace.plot_id, []).append(trace)
@@ -171,13 +189,15 @@ class StreamWriter:
     def accept(self, update: Update) -> list[tuple[int, StreamUpdate]]:
         """Number the update, apply it to the windows; return each plot's StreamUpdate.
         LineRejected, before anything changes, for a layout change that would make a plot's
-        layout larger than PLOT_LAYOUT_MAX_BYTES, or points that would make a window heavier
-        than its share of PLOT_DATA_MAX_BYTES."""
+        layout larger than PLOT_LAYOUT_MAX_BYTES, points that would make a window heavier
+        than its share of PLOT_DATA_MAX_BYTES, or an annotation with no x to stand at or past
+        ANNOTATIONS_PER_PLOT."""
         totals = [
             weight.check(trace.spec, update, trace.maxpoints, plot_id, key)
             for plot_id, traces in self.by_plot
             for key, trace, weight in traces
         ]
+        placed = self._placed(update) if update.annotation is not None else []
         if update.layout:
             self.layouts = self._grown_layouts(update.layout)
         self.seq += 1
@@ -216,8 +236,35 @@ class StreamWriter:
         if update.layout:
             chunk.layouts.append(update.layout)
             values += len(update.layout)
+        for plot_id, fields in placed:
+            chunk.annotations.append(StreamAnnotation(plot_id, seq, fields))
+            self.annotation_counts[plot_id] = self.annotation_counts.get(plot_id, 0) + 1
         chunk.values += values
         return out
+
+    def _placed(self, update: Update) -> list[tuple[int, dict[str, Any]]]:
+        """The annotation of a line on each of the stream's plots, at its own x or else at the
+        stream's current x there (the line's own x, or its first trace's newest)."""
+        assert update.annotation is not None
+        annotation = update.annotation
+        own = _newest(update.trace.get("x"))
+        placed = []
+        for plot_id, traces in self.by_plot:
+            try:
+                Annotation.check_room(plot_id, 1, self.annotation_counts.get(plot_id, 0))
+            except AnnotationInvalid as exc:
+                raise LineRejected(f"{ANNOTATION_KEY}: {exc}") from None
+            fields = dict(annotation)
+            if "x" not in fields:
+                x = own if own is not None else _newest(traces[0][1].spec.get("x")) if traces else None
+                if x is None:
+                    raise LineRejected(
+                        f"{ANNOTATION_KEY}: the stream has no x yet to place it at: send it on a line with an x, "
+                        'or give it one ({"text": ..., "x": ...})'
+                    )
+                fields["x"] = x
+            placed.append((plot_id, fields))
+        return placed
 
     def _grown_layouts(self, change: dict[str, object]) -> dict[int, dict[str, Any]]:
         grown = dict(self.layouts)
@@ -248,6 +295,9 @@ class StreamWriter:
         accepted since that commit began (its deltas and layout changes, as they will be stored)."""
         by_pk = {t.pk: t for t in view.traces}
         if self.pending is not None:
+            for annotation in self.pending.annotations:
+                counts = view.annotation_counts
+                counts[annotation.plot_id] = counts.get(annotation.plot_id, 0) + 1
             for change in self.pending.layouts:
                 for layout in view.layouts.values():
                     merge_layout(layout, change)
@@ -265,6 +315,13 @@ class StreamWriter:
                     if replayed:
                         trace.weight.measure(trace.spec)
         self.load(view)
+
+
+def _newest(x: object) -> object:
+    """The newest x a value (a point's, or an array of them) holds; None when it has none."""
+    if isinstance(x, list):
+        x = x[-1] if x else None
+    return x if isinstance(x, (int, float, str)) and not isinstance(x, bool) else None
 
 
 def _seq(update: StreamUpdate) -> int:

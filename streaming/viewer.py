@@ -33,7 +33,7 @@ from streaming.events import StreamUpdate
 from streaming.relay import Frame, UpdateBatch, encode, get_relay
 from streaming.snapshots import Visitor
 from streaming.viewer_held import HeldUpdates
-from streaming.viewer_messages import CatchUp, Error, Snapshot, Updates, as_updates
+from streaming.viewer_messages import Annotations, CatchUp, Error, Snapshot, Updates, as_updates
 from streaming.viewer_queue import SendQueue
 from streaming.viewer_sync import FIRST, GAP, RESYNC, SINCE, SNAPSHOT, ViewerSync
 
@@ -129,6 +129,16 @@ class ViewerSocket:
         else:
             self.held.hold(frame, frame.size)
 
+    def on_annotation(self, frame: Frame) -> None:
+        """An annotation was stored or deleted. Held like presence while a sync runs: one its
+        snapshot holds already comes again, and drawing it twice (by id) changes nothing."""
+        if self.close_code is not None or self.dropping:
+            return  # a viewer that is dropping gets a snapshot anyway, annotations included
+        if self.live:
+            self._queue(frame)
+        else:
+            self.held.hold(frame, frame.size)
+
     def on_plot_changed(self) -> None:
         if self.close_code is not None or self.dropping:
             return  # a viewer that is dropping gets a snapshot anyway
@@ -186,6 +196,12 @@ class ViewerSocket:
             assert self.since is not None
             self.revision = orjson.loads(self.since).get("revision")
             self._queue(Frame(*encode(as_updates(message))))
+            # Annotations are not in the replayed rows: the viewer gets them whole, when there are
+            # any now or it held some (`since` says how many), so that a deleted one goes too.
+            held = orjson.loads(self.since).get("annotations")
+            if message["annotations"] or (isinstance(held, int) and held > 0):
+                annotations: Annotations = {"type": "annotations", "annotations": message["annotations"]}
+                self._queue(Frame(*encode(annotations)))
         elif message["updates"]:
             self._queue_updates(message["updates"])
         self.seqs = dict(position)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, TypedDict
 
+from core.models.annotations import AnnotationData
 from streaming.events import StreamUpdate
 
 # -- from the server ---------------------------------------------------------------------
@@ -39,6 +40,7 @@ class Snapshot(TypedDict):
     figure: dict[str, Any]
     traces: list[TraceStream]
     streams: dict[str, StreamPosition]
+    annotations: list[AnnotationData]
     resync: NotRequired[bool]
 
 
@@ -59,6 +61,28 @@ class Presence(TypedDict):
     seq: NotRequired[int]
 
 
+class Annotated(TypedDict):
+    """An annotation of the plot was made or changed: draw it (replacing one of the same id)."""
+
+    type: Literal["annotation"]
+    annotation: AnnotationData
+
+
+class AnnotationDeleted(TypedDict):
+    """An annotation of the plot was deleted: stop drawing it."""
+
+    type: Literal["annotation_deleted"]
+    id: int
+
+
+class Annotations(TypedDict):
+    """Every annotation of the plot, replacing those held: after a catch-up (`since`), which
+    replays streamed updates only."""
+
+    type: Literal["annotations"]
+    annotations: list[AnnotationData]
+
+
 class Error(TypedDict):
     """Sent before the socket closes with 4404 (not shared) or 4410 (deleted)."""
 
@@ -67,7 +91,7 @@ class Error(TypedDict):
     message: str
 
 
-ServerMessage = Snapshot | Updates | Presence | Error
+ServerMessage = Snapshot | Updates | Presence | Annotated | AnnotationDeleted | Annotations | Error
 
 
 class CatchUp(TypedDict):
@@ -79,6 +103,7 @@ class CatchUp(TypedDict):
     replay: Literal[True]
     updates: list[StreamUpdate]
     streams: dict[str, int]
+    annotations: list[AnnotationData]
 
 
 def as_updates(catch_up: CatchUp) -> Updates:

@@ -8,7 +8,8 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from core import figure_schema
-from core.models import ApiKey, Grid, Plot, StreamToken, Trace
+from core.annotation_fields import AnnotationInvalid
+from core.models import Annotation, ApiKey, Grid, Plot, StreamToken, Trace
 from core.models.tokens import TOKEN_STATUS_FIELDS
 from core.models.windows import traces_with_windows
 from core.protocol import flatten
@@ -362,3 +363,58 @@ class GridAdmin(admin.ModelAdmin):
     search_fields = ["filename", "folder", "owner__username"]
     list_select_related = ["owner"]
     raw_id_fields = ["owner"]
+
+
+ANNOTATION_FIELDS = ("x", "x_end", "text", "trace", "color")
+
+
+class AnnotationAdminForm(forms.ModelForm):
+    """Checked by the model's rules (core/annotation_fields.py), the per-plot bound included."""
+
+    class Meta:
+        model = Annotation
+        fields = ["plot", *ANNOTATION_FIELDS]
+
+    def clean(self):
+        data = super().clean()
+        plot = data.get("plot")
+        if plot is None or self.errors:
+            return data
+        probe = Annotation(plot=plot)
+        try:
+            if self.instance.pk is None:
+                Annotation.check_room(plot.pk, 1, plot.annotations.count())
+            probe.assign_checked({name: data.get(name) for name in ANNOTATION_FIELDS})
+        except AnnotationInvalid as exc:
+            raise forms.ValidationError({exc.field if exc.field in self.fields else None: str(exc)}) from None
+        return data
+
+
+@admin.register(Annotation)
+class AnnotationAdmin(admin.ModelAdmin):
+    """Events and spans marked on plots; saved and deleted the one way, so viewers see it live."""
+
+    list_display = ["id", "plot", "x", "x_end", "short_text", "stream", "created"]
+    search_fields = ["text", "plot__title", "plot__owner__username"]
+    list_select_related = ["plot", "stream"]
+    raw_id_fields = ["plot"]
+    readonly_fields = ["stream", "seq", "created", "updated"]
+    form = AnnotationAdminForm
+
+    def save_model(self, request, obj, form, change):
+        fields = {name: form.cleaned_data.get(name) for name in ANNOTATION_FIELDS}
+        if change:
+            obj.edit(fields)
+        else:
+            obj.pk = Annotation.add(obj.plot_id, fields).pk
+
+    def delete_model(self, request, obj):
+        obj.remove()
+
+    def delete_queryset(self, request, queryset):
+        for annotation in queryset:
+            annotation.remove()
+
+    @admin.display(description="text")
+    def short_text(self, annotation: Annotation) -> str:
+        return Truncator(annotation.text).chars(60)

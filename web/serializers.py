@@ -1,7 +1,9 @@
-"""REST representations of tokens, plots and traces, and the validation of what users send."""
+"""REST representations of tokens, plots, traces and annotations, and the validation of what users send."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from django.db import transaction
@@ -9,8 +11,9 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from core import figure_schema
+from core.annotation_fields import AnnotationInvalid
 from core.instants import NotAnInstant, trace_in_declared_zone
-from core.models import MAXPOINTS_DEFAULT, MAXPOINTS_LIMIT, TOKEN_PATTERN, Plot, StreamToken, Trace
+from core.models import MAXPOINTS_DEFAULT, MAXPOINTS_LIMIT, TOKEN_PATTERN, Annotation, Plot, StreamToken, Trace
 from core.models.tokens import TOKEN_STATUS_FIELDS
 from core.models.windows import traces_with_windows
 from core.retention import normalize_retention
@@ -344,3 +347,45 @@ class TraceSerializer(serializers.ModelSerializer):
                 data["spec"], StreamToken.objects.strings_of(trace.plot.owner_id)
             )
         return data
+
+
+class AnnotationSerializer(serializers.Serializer):
+    """An annotation of a plot (docs/annotations.md). The fields' rules and the per-plot bound
+    are the model's (core/models/annotations.py); a field they refuse is a 400 naming it."""
+
+    id = serializers.IntegerField(read_only=True)
+    x = serializers.JSONField(help_text="Where: a number, or a date string (an offset is read as its instant in UTC).")
+    x_end = serializers.JSONField(
+        required=False, allow_null=True, help_text="A span's end (same kind as x, not before it); null for an event."
+    )
+    text = serializers.CharField(trim_whitespace=False, help_text="At most ANNOTATION_TEXT_MAX_CHARS characters.")
+    trace = serializers.IntegerField(
+        required=False, allow_null=True, help_text="The index of the trace it is about (its x axis is used)."
+    )
+    color = serializers.CharField(
+        required=False, allow_blank=True, help_text='A colour Plotly takes ("red", "#e45756"); empty for the default.'
+    )
+    stream = serializers.IntegerField(read_only=True, allow_null=True, help_text="The stream whose line made it.")
+    created = serializers.DateTimeField(read_only=True)
+    updated = serializers.DateTimeField(read_only=True)
+
+    def to_representation(self, annotation: Annotation) -> dict:
+        return dict(annotation.as_dict())
+
+    def create(self, validated: dict) -> Annotation:
+        with _refused_fields():
+            return Annotation.add(validated.pop("plot_id"), validated)
+
+    def update(self, annotation: Annotation, validated: dict) -> Annotation:
+        with _refused_fields():
+            annotation.edit(validated)
+        return annotation
+
+
+@contextmanager
+def _refused_fields() -> Iterator[None]:
+    """A field the model's rules refuse, as a 400 that names it."""
+    try:
+        yield
+    except AnnotationInvalid as exc:
+        raise serializers.ValidationError({exc.field: [str(exc)]}) from None

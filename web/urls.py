@@ -13,6 +13,7 @@ for each in (router, without_slash):
     each.register("streams", viewsets.StreamTokenViewSet, basename=f"api-stream{suffix}")
     each.register("plots", viewsets.PlotViewSet, basename=f"api-plot{suffix}")
     each.register(r"plots/(?P<plot_pk>\d+)/traces", viewsets.TraceViewSet, basename=f"api-trace{suffix}")
+    each.register(r"plots/(?P<plot_pk>\d+)/annotations", viewsets.AnnotationViewSet, basename=f"api-annotation{suffix}")
 
 urlpatterns = [
     path("api/", include(router.urls)),

@@ -1,4 +1,4 @@
-"""The REST API under /api/: stream tokens, plots, and a plot's traces."""
+"""The REST API under /api/: stream tokens, plots, a plot's traces and its annotations."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from base.refusals import refusal_body
-from core.models import Plot, StreamToken, Trace
-from web.serializers import PlotSerializer, StreamTokenSerializer, TraceSerializer
+from core.models import Annotation, Plot, StreamToken, Trace
+from web.serializers import AnnotationSerializer, PlotSerializer, StreamTokenSerializer, TraceSerializer
 
 
 class StreamTokenViewSet(
@@ -175,3 +175,33 @@ class TraceViewSet(viewsets.ModelViewSet):
         plot.changed()
         trace.delete()
         plot.renumber_traces()
+
+
+class AnnotationViewSet(viewsets.ModelViewSet):
+    """The annotations of one plot, at /api/plots/<id>/annotations/<annotation id>/: whoever may
+    see the plot reads them (a secret plot with `?share_key=`), its owner writes them."""
+
+    serializer_class = AnnotationSerializer
+    permission_classes = [ViewerOrOwner]
+    lookup_value_regex = r"\d+"
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    pagination_class = None  # at most ANNOTATIONS_PER_PLOT, answered whole
+
+    def plot(self) -> Plot:
+        plot = Plot.objects.visible_or_404(
+            self.request.user, self.request.query_params.get("share_key"), self.kwargs["plot_pk"]
+        )
+        if self.request.method not in permissions.SAFE_METHODS and self.request.user.pk != plot.owner_id:
+            raise PermissionDenied("Only the plot's owner may change its annotations.")
+        return plot
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the OpenAPI generator, with no plot
+            return Annotation.objects.none()
+        return Annotation.objects.of_plot(self.plot().pk)
+
+    def perform_create(self, serializer) -> None:
+        serializer.save(plot_id=self.plot().pk)
+
+    def perform_destroy(self, annotation: Annotation) -> None:
+        annotation.remove()

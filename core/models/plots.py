@@ -18,6 +18,7 @@ from django.utils import timezone
 from base.fastjson import FastJSONDecoder, FastJSONEncoder
 from core import quotas
 from core.figure_schema import without_tokens
+from core.models.annotations import Annotation
 from core.models.tokens import StreamToken
 from core.models.windows import figure_of
 from core.retention import HELP as RETENTION_HELP
@@ -199,11 +200,17 @@ class Plot(models.Model):
         return reverse("plot-embed", kwargs={"username": self.owner.get_username(), "pk": self.pk})
 
     def viewer_figure(self) -> dict:
-        """The figure as a viewer sees it now: streamed windows in the data, no tokens.
+        """The figure as a viewer sees it now: streamed windows in the data, no tokens, the
+        plot's annotations drawn in its layout (the stored layout is not changed).
 
         No token string of the owner's, wherever it was put (figures are checked when saved;
         this also covers what was stored before, or a token named after a value later)."""
-        return without_tokens(figure_of(self), StreamToken.objects.strings_of(self.owner_id))
+        figure = without_tokens(figure_of(self), StreamToken.objects.strings_of(self.owner_id))
+        return Annotation.drawn_in(figure, self.annotation_list())
+
+    def annotation_list(self) -> list:
+        """The plot's annotations (docs/annotations.md), oldest first, as viewers get them."""
+        return [a.as_dict() for a in Annotation.objects.of_plot(self.pk)]
 
 
 class TraceQuerySet(models.QuerySet):

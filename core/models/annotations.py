@@ -1,0 +1,262 @@
+"""Annotations: events (at an x) and spans (x to x_end) marked on a plot, with a text.
+
+Kept beside the plot, never in its stored layout: viewers get them with their snapshot and live
+as they change (core.signals.annotation_changed, which the live side relays), and the figure a
+viewer reads carries them drawn as Plotly shapes and annotations (`drawn_in`). docs/annotations.md.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any, TypedDict
+
+from django.apps import apps
+from django.conf import settings
+from django.db import models, transaction
+from django.utils import timezone
+
+from base.fastjson import FastJSONDecoder, FastJSONEncoder
+from core.annotation_fields import AnnotationInvalid, check_color, check_span, check_text, check_x
+from core.models.tokens import isostring
+from core.retention import parse_retention
+from core.signals import annotation_changed
+
+# What every drawn shape and Plotly annotation of ours is named, followed by the id: the page
+# tells them from the owner's own by it.
+DRAWN_NAME = "plotserver-annotation-"
+DEFAULT_COLOR = "#e45756"
+
+
+class AnnotationData(TypedDict):
+    """An annotation as the API, the viewer socket and the figure give it."""
+
+    id: int
+    x: float | int | str
+    x_end: float | int | str | None
+    text: str
+    trace: int | None
+    color: str
+    stream: int | None
+    created: str
+    updated: str
+
+
+class AnnotationQuerySet(models.QuerySet):
+    def of_plot(self, plot_id: int) -> AnnotationQuerySet:
+        """A plot's annotations, oldest first."""
+        return self.filter(plot_id=plot_id).order_by("pk")
+
+    def expired(self, now: datetime) -> AnnotationQuerySet:
+        """What the plots' retention lets go: on a duration plot, annotations older than its
+        duration; on a point-count plot, those a stream made on a line that is no longer among
+        the newest that many of it. A "window" or "forever" plot keeps its annotations (within
+        ANNOTATIONS_PER_PLOT)."""
+        rule = models.Q(pk__in=[])
+        for retention in self.values_list("plot__retention", flat=True).distinct():
+            parsed = parse_retention(retention)
+            if parsed.kind == "duration":
+                rule |= models.Q(plot__retention=retention, created__lt=now - timedelta(seconds=parsed.seconds))
+            elif parsed.kind == "points":
+                rule |= models.Q(
+                    plot__retention=retention,
+                    seq__isnull=False,
+                    seq__lte=models.F("stream__last_seq") - parsed.points,
+                )
+        return self.filter(rule)
+
+
+class Annotation(models.Model):
+    plot = models.ForeignKey("plots.Plot", on_delete=models.CASCADE, related_name="annotations")
+    x = models.JSONField(encoder=FastJSONEncoder, decoder=FastJSONDecoder, help_text="Where: a number or a date.")
+    x_end = models.JSONField(
+        null=True,
+        blank=True,
+        encoder=FastJSONEncoder,
+        decoder=FastJSONDecoder,
+        help_text="A span's end; null: an event.",
+    )
+    text = models.TextField()
+    trace = models.PositiveIntegerField(null=True, blank=True, help_text="The index of the trace it is about, if one.")
+    color = models.CharField(max_length=64, blank=True)
+    stream = models.ForeignKey(
+        "plots.StreamToken",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The stream whose line made it, if one.",
+    )
+    seq = models.BigIntegerField(null=True, blank=True, help_text="The sequence number of that line.")
+    created = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = AnnotationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["plot", "pk"]
+        indexes = [models.Index(fields=["plot", "created"])]
+
+    def __str__(self) -> str:
+        return f"{self.text[:40]} at {self.x}"
+
+    # -- the actions ---------------------------------------------------------------------------
+
+    @classmethod
+    def add(cls, plot_id: int, fields: dict[str, Any]) -> Annotation:
+        """A new annotation on the plot, its fields checked (AnnotationInvalid names the one
+        that is wrong, the plot's count included); its viewers are told once it is stored."""
+        annotation = cls(plot_id=plot_id)
+        with transaction.atomic():
+            # The plot's row locked: two writers racing for the last place cannot both take it.
+            plots = apps.get_model("plots", "Plot")._default_manager
+            list(plots.select_for_update().filter(pk=plot_id).values_list("pk", flat=True))
+            cls.check_room(plot_id, 1, cls.objects.filter(plot_id=plot_id).count())
+            annotation.assign_checked(fields)
+            annotation.save()
+            annotation._announce_on_commit()
+        return annotation
+
+    def edit(self, fields: dict[str, Any]) -> None:
+        """Change some fields (PATCH), checked as a whole; viewers are told once it is stored."""
+        with transaction.atomic():
+            self.assign_checked({**self._fields(), **fields})
+            self.save()
+            self._announce_on_commit()
+
+    def remove(self) -> None:
+        """Delete it; viewers are told once it is gone."""
+        plot_id, pk = self.plot_id, self.pk
+        with transaction.atomic():
+            self.delete()
+            transaction.on_commit(partial(annotation_changed.send, sender=Annotation, plot_id=plot_id, deleted=pk))
+
+    @staticmethod
+    def record_from_streams(made: list[tuple[int, int, int, dict[str, Any]]], now: datetime) -> list[Annotation]:
+        """Store what stream lines made, as (plot id, token id, seq, fields) with their x placed
+        already, in the caller's transaction (the ingest commit's, with the points). The stream's
+        writer counted them against ANNOTATIONS_PER_PLOT; its process tells the viewers."""
+        rows = [
+            Annotation(
+                plot_id=plot_id,
+                stream_id=token_id,
+                seq=seq,
+                x=fields["x"],
+                x_end=fields.get("x_end"),
+                text=fields["text"],
+                color=fields.get("color", ""),
+                created=now,
+                updated=now,
+            )
+            for plot_id, token_id, seq, fields in made
+        ]
+        return Annotation.objects.bulk_create(rows) if rows else []
+
+    # -- the rules -----------------------------------------------------------------------------
+
+    @staticmethod
+    def check_room(plot_id: int, adding: int, held: int) -> None:
+        """A plot holding `held` annotations takes `adding` more: within ANNOTATIONS_PER_PLOT?"""
+        limit = settings.ANNOTATIONS_PER_PLOT
+        if held + adding > limit:
+            raise AnnotationInvalid(
+                "plot",
+                f"plot {plot_id} has {held} annotations, the most a plot holds is {limit} (ANNOTATIONS_PER_PLOT): "
+                "delete some first",
+            )
+
+    def assign_checked(self, fields: dict[str, Any]) -> None:
+        """Set the fields (x, x_end, text, trace, color) as the rules allow; AnnotationInvalid
+        names the first that is wrong. The actions call it; a form may, to check before saving."""
+        self.x = check_x(fields.get("x"))
+        self.x_end = None if fields.get("x_end") is None else check_x(fields["x_end"], "x_end")
+        check_span(self.x, self.x_end)
+        self.text = check_text(fields.get("text"))
+        self.color = check_color(fields.get("color"))
+        trace = fields.get("trace")
+        if trace is not None:
+            if isinstance(trace, bool) or not isinstance(trace, int) or trace < 0:
+                raise AnnotationInvalid("trace", "the index of one of the plot's traces (0, 1, ...), or null")
+            if not self.plot.traces.filter(index=trace).exists():
+                raise AnnotationInvalid("trace", f"the plot has no trace {trace}")
+        self.trace = trace
+
+    def _fields(self) -> dict[str, Any]:
+        return {"x": self.x, "x_end": self.x_end, "text": self.text, "trace": self.trace, "color": self.color}
+
+    def _announce_on_commit(self) -> None:
+        data = self.as_dict()
+        announce = partial(annotation_changed.send, sender=Annotation, plot_id=self.plot_id, annotation=data)
+        transaction.on_commit(announce)
+
+    # -- what others see -----------------------------------------------------------------------
+
+    def as_dict(self) -> AnnotationData:
+        """The one JSON form: the API's, the viewer socket's and the figure's."""
+        return {
+            "id": self.pk,
+            "x": self.x,
+            "x_end": self.x_end,
+            "text": self.text,
+            "trace": self.trace,
+            "color": self.color,
+            "stream": self.stream_id,
+            "created": isostring(self.created) or "",
+            "updated": isostring(self.updated) or "",
+        }
+
+    @staticmethod
+    def drawn_in(figure: dict[str, Any], annotations: list[AnnotationData]) -> dict[str, Any]:
+        """The figure with the annotations drawn after the owner's own shapes and annotations
+        (the stored layout is not changed): an event a dotted line across the plot, a span a
+        shaded band, each with its text at the top. web/static/plots/annotations.js draws the
+        page's the same way."""
+        if not annotations:
+            return figure
+        layout = copy.copy(figure.get("layout") or {})
+        shapes = list(layout.get("shapes") or [])
+        notes = list(layout.get("annotations") or [])
+        data = figure.get("data") or []
+        for item in annotations:
+            trace = item["trace"]
+            axis = "x"
+            if trace is not None and trace < len(data) and isinstance(data[trace].get("xaxis"), str):
+                axis = data[trace]["xaxis"]
+            color = item["color"] or DEFAULT_COLOR
+            name = f"{DRAWN_NAME}{item['id']}"
+            span = item["x_end"] is not None
+            shape: dict[str, Any] = {
+                "type": "rect" if span else "line",
+                "name": name,
+                "xref": axis,
+                "yref": "paper",
+                "x0": item["x"],
+                "x1": item["x_end"] if span else item["x"],
+                "y0": 0,
+                "y1": 1,
+            }
+            if span:
+                shape.update(fillcolor=color, opacity=0.15, line={"width": 0}, layer="below")
+            else:
+                shape["line"] = {"color": color, "width": 1.5, "dash": "dot"}
+            shapes.append(shape)
+            notes.append(
+                {
+                    "name": name,
+                    "xref": axis,
+                    "yref": "paper",
+                    "x": item["x"],
+                    "y": 1,
+                    "xanchor": "left",
+                    "yanchor": "bottom",
+                    "showarrow": False,
+                    # Plotly reads a few HTML tags in a text: an annotation's is shown as written.
+                    "text": html.escape(item["text"], quote=False),
+                    "font": {"color": color},
+                }
+            )
+        layout["shapes"] = shapes
+        layout["annotations"] = notes
+        return {**figure, "layout": layout}

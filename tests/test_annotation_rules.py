@@ -1,0 +1,249 @@
+"""Annotations, in process: what their fields may hold, the per-plot bound, the actions telling
+viewers once they commit, the figure viewers read, retention, and a stream line's annotation
+placed at the stream's x and stored with its points (docs/annotations.md)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from core.annotation_fields import AnnotationInvalid, check_stream_form
+from core.models import Annotation, Plot, StreamToken, Trace
+from core.protocol import LineRejected, parse_line
+from core.signals import annotation_changed
+from streaming.store import commit_chunks
+from tests.writers import commit_lines, open_writer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def told():
+    """What annotation_changed said, as (plot_id, annotation or None, deleted id or None)."""
+    heard: list[tuple] = []
+
+    def listen(sender, plot_id, annotation=None, deleted=None, **kwargs):
+        heard.append((plot_id, annotation, deleted))
+
+    annotation_changed.connect(listen, dispatch_uid="test-annotation-rules")
+    yield heard
+    annotation_changed.disconnect(dispatch_uid="test-annotation-rules")
+
+
+def refused_field(fields: dict, plot: Plot) -> str:
+    with pytest.raises(AnnotationInvalid) as refused:
+        Annotation.add(plot.pk, fields)
+    return refused.value.field
+
+
+# -- the fields --------------------------------------------------------------------------------
+
+
+def test_an_event_and_a_span_are_stored_with_their_fields(alices_plot):
+    event = Annotation.add(alices_plot.pk, {"x": 3, "text": "valve open"})
+    span = Annotation.add(alices_plot.pk, {"x": 4, "x_end": 7.5, "text": "run", "trace": 0, "color": "#00aa00"})
+    assert (event.x, event.x_end, event.trace, event.color) == (3, None, None, "")
+    assert span.as_dict() | {"created": "", "updated": ""} == {
+        "id": span.pk,
+        "x": 4,
+        "x_end": 7.5,
+        "text": "run",
+        "trace": 0,
+        "color": "#00aa00",
+        "stream": None,
+        "created": "",
+        "updated": "",
+    }
+
+
+def test_a_date_with_an_offset_is_read_as_its_instant_in_utc(alices_plot):
+    annotation = Annotation.add(alices_plot.pk, {"x": "2026-12-07T10:00:00+02:00", "text": "deploy"})
+    assert annotation.x == "2026-12-07T08:00:00"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"text": "no x"}, "x"),
+        ({"x": True, "text": "a boolean x"}, "x"),
+        ({"x": 1}, "text"),
+        ({"x": 1, "text": "   "}, "text"),
+        ({"x": 1, "text": "x" * 501}, "text"),
+        ({"x": 5, "x_end": 4, "text": "backwards"}, "x_end"),
+        ({"x": "2026-12-07 10:00", "x_end": "2026-12-07 09:00", "text": "backwards"}, "x_end"),
+        ({"x": 5, "x_end": "2026-12-07", "text": "mixed kinds"}, "x_end"),
+        ({"x": 1, "text": "t", "color": "not-a-colour"}, "color"),
+        ({"x": 1, "text": "t", "trace": 1}, "trace"),
+        ({"x": 1, "text": "t", "trace": -1}, "trace"),
+    ],
+)
+def test_a_field_the_rules_refuse_is_named(alices_plot, fields, field):
+    assert refused_field(fields, alices_plot) == field
+    assert not Annotation.objects.exists()
+
+
+def test_a_plot_holds_at_most_annotations_per_plot(alices_plot, settings):
+    settings.ANNOTATIONS_PER_PLOT = 2
+    Annotation.add(alices_plot.pk, {"x": 1, "text": "a"})
+    Annotation.add(alices_plot.pk, {"x": 2, "text": "b"})
+    with pytest.raises(AnnotationInvalid, match="ANNOTATIONS_PER_PLOT"):
+        Annotation.add(alices_plot.pk, {"x": 3, "text": "c"})
+    assert Annotation.objects.count() == 2
+
+
+def test_the_text_bound_is_a_setting(alices_plot, settings):
+    settings.ANNOTATION_TEXT_MAX_CHARS = 5
+    with pytest.raises(AnnotationInvalid, match="ANNOTATION_TEXT_MAX_CHARS"):
+        Annotation.add(alices_plot.pk, {"x": 1, "text": "longer"})
+
+
+# -- the actions tell viewers once they commit -------------------------------------------------
+
+
+def test_adding_editing_and_removing_are_told_once_committed(alices_plot, told, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        annotation = Annotation.add(alices_plot.pk, {"x": 1, "text": "a"})
+    with django_capture_on_commit_callbacks(execute=True):
+        annotation.edit({"text": "b"})
+    pk = annotation.pk
+    with django_capture_on_commit_callbacks(execute=True):
+        annotation.remove()
+    assert [(plot, a and a["text"], deleted) for plot, a, deleted in told] == [
+        (alices_plot.pk, "a", None),
+        (alices_plot.pk, "b", None),
+        (alices_plot.pk, None, pk),
+    ]
+
+
+def test_an_edit_is_checked_as_a_whole(alices_plot):
+    annotation = Annotation.add(alices_plot.pk, {"x": 5, "text": "a"})
+    with pytest.raises(AnnotationInvalid):
+        annotation.edit({"x_end": 1})
+    annotation.refresh_from_db()
+    assert annotation.x_end is None
+
+
+# -- the figure viewers read -------------------------------------------------------------------
+
+
+def test_the_viewer_figure_draws_them_but_the_stored_layout_keeps_none(alices_plot):
+    alices_plot.layout = {"shapes": [{"type": "line", "x0": 0, "x1": 1, "y0": 0, "y1": 1}]}
+    alices_plot.save()
+    Annotation.add(alices_plot.pk, {"x": 3, "text": "<b>valve</b> open"})
+    Annotation.add(alices_plot.pk, {"x": 4, "x_end": 6, "text": "run", "color": "blue"})
+    layout = alices_plot.viewer_figure()["layout"]
+    assert [s["type"] for s in layout["shapes"]] == ["line", "line", "rect"]
+    assert layout["shapes"][2]["fillcolor"] == "blue"
+    assert [a["text"] for a in layout["annotations"]] == ["&lt;b&gt;valve&lt;/b&gt; open", "run"]
+    alices_plot.refresh_from_db()
+    assert len(alices_plot.layout["shapes"]) == 1 and "annotations" not in alices_plot.layout
+
+
+def test_an_annotation_about_a_trace_is_drawn_on_its_x_axis(alices_plot):
+    Trace.objects.create(plot=alices_plot, index=1, spec={"x": [1], "y": [1], "xaxis": "x2"})
+    Annotation.add(alices_plot.pk, {"x": 1, "text": "on x2", "trace": 1})
+    assert alices_plot.viewer_figure()["layout"]["shapes"][0]["xref"] == "x2"
+
+
+# -- retention ---------------------------------------------------------------------------------
+
+
+def test_a_duration_plot_lets_old_annotations_go_and_a_window_plot_keeps_them(alice, alices_plot):
+    week = Plot.objects.create(owner=alice, retention="7d")
+    old = timezone.now() - timedelta(days=8)
+    kept = Annotation.add(week.pk, {"x": 2, "text": "recent"})
+    gone = Annotation.add(week.pk, {"x": 1, "text": "old"})
+    Annotation.objects.filter(pk=gone.pk).update(created=old)
+    window = Annotation.add(alices_plot.pk, {"x": 1, "text": "window plot"})
+    Annotation.objects.filter(pk=window.pk).update(created=old)
+    assert list(Annotation.objects.expired(timezone.now())) == [gone]
+    assert kept.pk in Annotation.objects.values_list("pk", flat=True)
+
+
+def test_a_point_count_plot_lets_go_of_stream_annotations_older_than_its_points(alice):
+    token = StreamToken.objects.create(owner=alice, last_seq=1000)
+    plot = Plot.objects.create(owner=alice, retention="100 points")
+    old = Annotation.record_from_streams([(plot.pk, token.pk, 800, {"x": 1, "text": "old"})], timezone.now())[0]
+    Annotation.record_from_streams([(plot.pk, token.pk, 950, {"x": 2, "text": "new"})], timezone.now())
+    Annotation.add(plot.pk, {"x": 0, "text": "made by hand"})
+    assert list(Annotation.objects.expired(timezone.now())) == [old]
+
+
+# -- the stream line form ----------------------------------------------------------------------
+
+
+def test_a_line_carries_an_annotation_beside_its_points():
+    update = parse_line(b'{"x": 5, "y": 1, "annotation": {"text": "valve open", "color": "red"}}')
+    assert update.annotation == {"text": "valve open", "color": "red"}
+    assert update.trace == {"x": 5, "y": 1}
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        (b'{"annotation": "valve open"}', "annotation: expected an object"),
+        (b'{"annotation": {}}', "annotation.text: a text is required"),
+        (b'{"annotation": {"text": "t", "trace": 0}}', "annotation.trace: not a field"),
+        (b'{"annotation": {"text": "t", "color": "nope"}}', "annotation.color:"),
+        (b'{"annotation": {"text": "t", "x_end": 3}}', "annotation.x_end: a span in a stream line gives its x"),
+    ],
+)
+def test_a_bad_annotation_rejects_its_line_with_the_reason(line, says):
+    with pytest.raises(LineRejected, match=says.replace(".", r"\.")):
+        parse_line(line)
+
+
+def test_the_stream_form_keeps_an_x_it_is_given():
+    assert check_stream_form({"text": "t", "x": 2, "x_end": 4}) == {"text": "t", "color": "", "x": 2, "x_end": 4}
+
+
+def test_a_streamed_annotation_stands_at_the_lines_x_and_is_stored_with_its_points(stream):
+    plot, token = stream
+    writer = open_writer(token)
+    commit_lines(writer, b'{"x": 1, "y": 1}', b'{"x": 2, "y": 5, "annotation": {"text": "valve open"}}')
+    annotation = Annotation.objects.get()
+    assert (annotation.plot_id, annotation.x, annotation.text) == (plot.pk, 2, "valve open")
+    assert (annotation.stream_id, annotation.seq) == (token.pk, 2)
+
+
+def test_a_streamed_annotation_without_points_stands_at_the_streams_newest_x(stream):
+    _plot, token = stream
+    writer = open_writer(token)
+    commit_lines(writer, b'{"x": "2026-12-07 10:00:00", "y": 1}')
+    commit_lines(writer, b'{"annotation": {"text": "deploy"}}')
+    assert Annotation.objects.get().x == "2026-12-07 10:00:00"
+
+
+def test_the_commit_hands_on_what_it_stored(stream):
+    _plot, token = stream
+    writer = open_writer(token)
+    writer.accept(parse_line(b'{"x": 3, "y": 1, "annotation": {"text": "t"}}'))
+    now = timezone.now()
+    chunk = writer.take_chunk(now)
+    commit_chunks([chunk], now)
+    [made] = chunk.annotations
+    assert made.stored == Annotation.objects.get().as_dict()
+
+
+def test_a_stream_with_no_x_yet_rejects_the_line_and_nothing_else(stream):
+    _plot, token = stream
+    writer = open_writer(token)
+    with pytest.raises(LineRejected, match="no x yet"):
+        writer.accept(parse_line(b'{"annotation": {"text": "too early"}}'))
+    assert writer.seq == 0
+    commit_lines(writer, b'{"annotation": {"text": "placed", "x": 7}}')
+    assert Annotation.objects.get().x == 7
+
+
+def test_a_stream_line_past_the_per_plot_bound_is_rejected_alone(stream, settings):
+    settings.ANNOTATIONS_PER_PLOT = 1
+    plot, token = stream
+    writer = open_writer(token)
+    commit_lines(writer, b'{"x": 1, "y": 1, "annotation": {"text": "first"}}')
+    with pytest.raises(LineRejected, match="ANNOTATIONS_PER_PLOT"):
+        writer.accept(parse_line(b'{"x": 2, "y": 1, "annotation": {"text": "second"}}'))
+    commit_lines(writer, b'{"x": 2, "y": 2}')
+    assert list(Annotation.objects.values_list("text", flat=True)) == ["first"]
+    assert plot.viewer_figure()["data"][0]["x"] == [1, 2]
