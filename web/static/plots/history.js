@@ -171,6 +171,7 @@
       delete layout.yaxis.range;
       stats.drawn += 1;
       if (window.plotserverTheme) window.plotserverTheme.layout(layout);
+      viewer.decorate(layout, data); // the annotations in the range read (docs/annotations.md)
       Plotly.react(el, data.concat(structuredClone(viewer.overlays())), layout, viewer.config);
       say("history " + describe(range) + ": " + total.toLocaleString() + " points shown");
     });

@@ -7,6 +7,8 @@
 // replaced, one extendTraces with maxpoints for what was appended, a full Plotly.react only
 // after a snapshot. Pending appends are capped at maxpoints, so a tab in the background (no
 // animation frames) holds at most one window per trace, and catches up in one frame.
+// Annotations (docs/annotations.md) come with the snapshot and as messages of their own; they
+// are drawn over the figure by annotations.js, never written into the model's layout.
 (function () {
   "use strict";
 
@@ -54,11 +56,15 @@
   let drawing = false;
   let held = false; // history.js shows other points: keep the model current, draw nothing
   let overlays = []; // runs.js: extra traces drawn after the model's (earlier runs), never changed by updates
-  const stats = { frames: 0, react: 0, update: 0, extendTraces: 0, updates: 0, snapshots: 0, replays: 0, maxCallsPerFrame: 0 };
+  let annotations = new Map(); // id -> annotation, in the order they were made
+  let drawnAnnotations = ""; // which of them the last frame drew (annotations.js key)
+  // annotations.js, loaded before this file; without it, annotations are kept but not drawn.
+  const annotationDrawing = window.plotserverAnnotations || null;
+  const stats = { frames: 0, react: 0, update: 0, extendTraces: 0, updates: 0, snapshots: 0, replays: 0, annotations: 0, maxCallsPerFrame: 0 };
 
   function freshPending() {
     // extend: index -> {path: [values]}; replaced: index -> Set of paths; layout: Set of paths.
-    return { full: false, extend: new Map(), replaced: new Map(), layout: new Set() };
+    return { full: false, extend: new Map(), replaced: new Map(), layout: new Set(), annotations: false };
   }
 
   // -- the connection ---------------------------------------------------------------------
@@ -69,7 +75,7 @@
     if (shareKey) params.set("share_key", shareKey);
     params.set("presence", "1"); // tell us when a producer connects or goes away
     // On a reconnect, say where we are: the server replays what we missed or sends a snapshot.
-    if (model) params.set("since", JSON.stringify({ revision: revision, streams: seqs }));
+    if (model) params.set("since", JSON.stringify({ revision: revision, streams: seqs, annotations: annotations.size }));
     const query = params.toString();
     return scheme + "://" + location.host + "/ws/plots/" + plotId + "/" + (query ? "?" + query : "");
   }
@@ -148,6 +154,18 @@
         applyUpdates(message.updates || []);
         markLive();
         break;
+      case "annotation":
+        annotations.set(message.annotation.id, message.annotation);
+        annotationsChanged();
+        break;
+      case "annotation_deleted":
+        annotations.delete(message.id);
+        annotationsChanged();
+        break;
+      case "annotations":
+        setAnnotations(message.annotations || []);
+        annotationsChanged();
+        break;
       case "stream":
         if (streams[String(message.stream)]) {
           Object.assign(streams[String(message.stream)], { connected: !!message.connected });
@@ -188,6 +206,7 @@
     revision = snapshot.revision === undefined ? null : snapshot.revision;
     traces = snapshot.traces;
     streams = snapshot.streams || {};
+    setAnnotations(snapshot.annotations || []);
     seqs = {};
     let newest = null;
     Object.keys(streams).forEach(function (id) {
@@ -232,6 +251,27 @@
       stamp(new Date());
       scheduleDraw();
     }
+  }
+
+  function setAnnotations(list) {
+    annotations = new Map();
+    for (const item of list) annotations.set(item.id, item);
+  }
+
+  function annotationList() {
+    return Array.from(annotations.values()).sort(function (a, b) { return a.id - b.id; });
+  }
+
+  function annotationsChanged() {
+    stats.annotations += 1;
+    if (!model || !annotationDrawing) return;
+    if (held) {
+      // history.js (or runs.js) shows other points: redraw the annotations over what is drawn.
+      if (el.data && el.layout) Plotly.relayout(el, annotationDrawing.parts(el.layout, el.data, annotationList()));
+      return;
+    }
+    pending.annotations = true;
+    scheduleDraw();
   }
 
   function requestResync() {
@@ -337,7 +377,8 @@
   // -- drawing ----------------------------------------------------------------------------
 
   function hasPending() {
-    return pending.full || pending.extend.size > 0 || pending.replaced.size > 0 || pending.layout.size > 0;
+    return pending.full || pending.extend.size > 0 || pending.replaced.size > 0 || pending.layout.size > 0 ||
+      pending.annotations;
   }
 
   function scheduleDraw() {
@@ -356,6 +397,9 @@
     const work = pending;
     pending = freshPending();
     if (options.fullRedraw) work.full = true;
+    // A streamed change of the layout's own shapes or annotations moves their indexes: the
+    // annotations drawn after them are laid out again with the whole figure.
+    for (const path of work.layout) if (/^(shapes|annotations)\b/.test(path)) work.full = true;
     stats.frames += 1;
     let calls = 0;
     const promises = [];
@@ -363,6 +407,11 @@
       const layout = window.plotserverTheme ? window.plotserverTheme.layout(copy(model.layout)) : copy(model.layout);
       // The tool chosen in the toolbar (pan, zoom, ...) stays chosen, unless the figure sets one.
       if (layout.dragmode === undefined && el._fullLayout) layout.dragmode = el._fullLayout.dragmode;
+      if (annotationDrawing) {
+        const list = annotationList();
+        annotationDrawing.decorate(layout, model.data, list);
+        drawnAnnotations = annotationDrawing.key(layout, model.data, list);
+      }
       promises.push(Plotly.react(el, copy(model.data).concat(copy(overlays)), layout, config));
       stats.react += 1;
       calls += 1;
@@ -378,7 +427,14 @@
       });
       const layoutUpdate = {};
       for (const path of work.layout) layoutUpdate[path] = copy(getPath(model.layout, path));
-      if (indices.length || work.layout.size) {
+      // Annotations changed, or points moved the x range past one: draw them again.
+      const list = annotationList();
+      const now = annotationDrawing && (list.length || drawnAnnotations) ? annotationDrawing.key(model.layout, model.data, list) : "";
+      if (annotationDrawing && (work.annotations || now !== drawnAnnotations)) {
+        Object.assign(layoutUpdate, annotationDrawing.parts(model.layout, model.data, list));
+        drawnAnnotations = now;
+      }
+      if (indices.length || Object.keys(layoutUpdate).length) {
         promises.push(Plotly.update(el, styleUpdate, layoutUpdate, indices));
         stats.update += 1;
         calls += 1;
@@ -520,6 +576,12 @@
     element: el,
     config: config,
     traces: function () { return traces; },
+    // The plot's annotations, oldest first; decorate(layout, data) draws them in a layout
+    // (history.js and runs.js draw with it).
+    annotations: annotationList,
+    decorate: function (layout, data) {
+      return annotationDrawing ? annotationDrawing.decorate(layout, data, annotationList()) : layout;
+    },
     // One rule for a dotted path, for history.js and runs.js too (null removes the attribute).
     setPath: setPath,
     // history.js: hold() stops drawing (updates still change the model, nothing is lost);
