@@ -247,3 +247,34 @@ def test_a_stream_line_past_the_per_plot_bound_is_rejected_alone(stream, setting
     commit_lines(writer, b'{"x": 2, "y": 2}')
     assert list(Annotation.objects.values_list("text", flat=True)) == ["first"]
     assert plot.viewer_figure()["data"][0]["x"] == [1, 2]
+
+
+def test_the_history_job_deletes_what_retention_lets_go(alice):
+    from history.pruning import prune_history
+
+    week = Plot.objects.create(owner=alice, retention="7d")
+    gone = Annotation.add(week.pk, {"x": 1, "text": "old"})
+    Annotation.objects.filter(pk=gone.pk).update(created=timezone.now() - timedelta(days=8))
+    kept = Annotation.add(week.pk, {"x": 2, "text": "recent"})
+    prune_history()
+    assert list(Annotation.objects.all()) == [kept]
+
+
+def test_the_admin_saves_and_deletes_through_the_rules(
+    admin_client, alices_plot, told, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            "/admin/plots/annotation/add/", {"plot": alices_plot.pk, "x": "5", "text": "from the admin", "color": ""}
+        )
+    assert response.status_code == 302, response.content
+    annotation = Annotation.objects.get()
+    assert (annotation.x, annotation.text) == (5, "from the admin")
+    refused = admin_client.post(
+        "/admin/plots/annotation/add/", {"plot": alices_plot.pk, "x": "5", "text": "t", "color": "nope"}
+    )
+    assert refused.status_code == 200 and Annotation.objects.count() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(f"/admin/plots/annotation/{annotation.pk}/delete/", {"post": "yes"})
+    assert not Annotation.objects.exists()
+    assert [(a and a["text"], deleted) for _, a, deleted in told] == [("from the admin", None), (None, annotation.pk)]
