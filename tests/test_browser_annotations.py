@@ -1,11 +1,12 @@
 """The live plot page in headless Chromium draws an annotation the moment it is made, moves it
-when it is changed and drops it when it is deleted, without a reload (docs/annotations.md)."""
+when it is changed and drops it when it is deleted, without a reload; an old one shows when the
+page zooms into history; the embed draws them too (docs/annotations.md)."""
 
 from __future__ import annotations
 
 import pytest
 
-from harness.producer import RawStream
+from harness.producer import RawStream, send_lines
 
 pytestmark = pytest.mark.browser
 
@@ -47,3 +48,27 @@ def test_the_page_draws_a_new_annotation_live_and_drops_a_deleted_one(server, pr
     assert page.evaluate("() => window.plotserverViewer.stats.snapshots") == snapshots
     assert "shapes" not in producer.ok("GET", f"/api/plots/{plot['id']}/")["figure"]["layout"]
     assert stream.end().status == 200
+
+
+def test_an_old_annotation_shows_when_the_page_zooms_into_history_and_the_embed_draws_too(server, producer, page):
+    token = producer.make_token()
+    plot = producer.make_plot([token], maxpoints=20, retention="forever")
+    assert send_lines(server.port, token, [{"x": i, "y": i % 7} for i in range(200)]).status == 200
+    path = f"/api/plots/{plot['id']}/annotations/"
+    old = producer.ok("POST", path, {"x": 50, "text": "long ago"})
+    recent = producer.ok("POST", path, {"x": 190, "text": "just now"})
+    drawn_ids = f"() => ({DRAWN})().map(s => Number(s.name.split('-').at(-1)))"
+
+    page.goto(plot["web_url"])
+    page.wait_for_function("() => document.getElementById('plot').data?.[0]?.x?.at(-1) === 199")
+    page.wait_for_function(f"() => ({drawn_ids})().length === 1")
+    assert page.evaluate(drawn_ids) == [recent["id"]]  # the window holds 180..199
+
+    drawn = page.evaluate("() => window.plotserverHistory.stats.drawn")
+    page.evaluate("() => Plotly.relayout(document.getElementById('plot'), {'xaxis.range': [0, 199]})")
+    page.wait_for_function(f"() => window.plotserverHistory.stats.drawn > {drawn}")
+    assert sorted(page.evaluate(drawn_ids)) == [old["id"], recent["id"]]
+
+    page.goto(plot["embed_url"])
+    page.wait_for_function(f"() => ({drawn_ids})().length === 1")
+    assert page.evaluate(drawn_ids) == [recent["id"]]
