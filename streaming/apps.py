@@ -5,8 +5,8 @@ class StreamingConfig(AppConfig):
     name = "streaming"
 
     def ready(self) -> None:
-        # The core says when a plot or an annotation changed or a token was revoked; the live side tells viewers
-        # and the stream's holder (the core imports nothing of it).
+        # The core says when a plot or an annotation changed or a token was revoked; the live side
+        # tells viewers and the stream's holder (the core imports nothing of it).
         from core.signals import annotation_changed, plot_changed, token_plot_deleted, token_revoked
         from streaming.events import announce_annotation, announce_plot_changed, announce_plot_deleted, announce_revoked
 

@@ -2,8 +2,8 @@
 
 Each process (each event loop) has one relay with one channel. The relay joins the group of
 every plot that has viewers in this process and leaves it when the last one goes. It receives
-each `plot.updates`, `plot.stream`, `plot.changed` and `plot.annotation` message once, encodes what viewers get
-once, and hands the same text to every local viewer of the plot (streaming/viewer.py), which
+each `plot.updates`, `plot.stream`, `plot.changed` and `plot.annotation` message once, encodes
+what viewers get once, and hands the same text to every local viewer of the plot (streaming/viewer.py), which
 decides, without encoding anything, whether the shared frame is the next thing it needs.
 
 The channel layer may be away (Redis down). Viewers then still connect and get their snapshot

@@ -198,8 +198,8 @@ class ViewerSocket:
             self._queue(Frame(*encode(as_updates(message))))
             # Annotations are not in the replayed rows: the viewer gets them whole, when there are
             # any now or it held some (`since` says how many), so that a deleted one goes too.
-            held = orjson.loads(self.since).get("annotations")
-            if message["annotations"] or (isinstance(held, int) and held > 0):
+            had = orjson.loads(self.since).get("annotations")
+            if message["annotations"] or (isinstance(had, int) and had > 0):
                 annotations: Annotations = {"type": "annotations", "annotations": message["annotations"]}
                 self._queue(Frame(*encode(annotations)))
         elif message["updates"]:
