@@ -68,3 +68,23 @@ VIEWERS = Gauge(
 RELAY_QUEUE_DROPS = Counter(
     "plotserver_relay_queue_drops", "Messages not queued for a viewer that fell behind (it is resynced or dropped)."
 )
+
+# -- the channel layer (Redis) ------------------------------------------------------------------
+
+CHANNEL_LAYER_AWAY = Gauge(
+    "plotserver_channel_layer_away",
+    "1 while a process with viewers finds the channel layer away (its relay's probe does not come back).",
+    multiprocess_mode="livemax",
+)
+CHANNEL_LAYER_OUTAGES = Counter(
+    "plotserver_channel_layer_outages", "Times a relay found the channel layer away (a Redis outage or failover began)."
+)
+CHANNEL_LAYER_RECOVERIES = Counter(
+    "plotserver_channel_layer_recoveries",
+    "Times a relay found the channel layer back, joined its groups again and resynced its viewers.",
+)
+PUBLISH_FAILURES = Counter(
+    "plotserver_publish_failures",
+    "Passes of the publisher cut short by a failed publish (the channel layer was away); "
+    "viewers get those updates from the database.",
+)

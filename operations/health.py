@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from base import redis_hosts
+
 
 def _query_database() -> None:
     connection = connections["default"]
@@ -55,17 +57,32 @@ async def check_database() -> None:
 
 
 async def check_channel_layer() -> None:
-    """Raise unless the channel layer's Redis answers a PING (the in-memory layer always can)."""
-    if not settings.REDIS_URL:
+    """Raise unless every Redis host of the channel layer answers a PING (through its sentinels
+    for a Sentinel master) and no other process lists the hosts in another order (the in-memory
+    layer always passes)."""
+    hosts = settings.REDIS_HOSTS
+    if not hosts:
         return
-    import redis.asyncio
+    problem = redis_hosts.shard_positions().problem
+    if problem:
+        raise redis_hosts.ShardOrderDiffers(problem)
+    await asyncio.gather(*(_ping(host) for host in hosts))
 
-    timeout = settings.READYZ_TIMEOUT
-    client = redis.asyncio.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=timeout, socket_timeout=timeout)
+
+class RedisAway(Exception):
+    """One shard of several did not answer (the message names it)."""
+
+
+async def _ping(host: redis_hosts.RedisHost) -> None:
+    client = redis_hosts.redis_client(host, settings.READYZ_TIMEOUT)
     try:
         await client.ping()
+    except Exception as exc:
+        if len(settings.REDIS_HOSTS) == 1:
+            raise
+        raise RedisAway(f"{redis_hosts.describe(host)}: {type(exc).__name__}: {exc}") from exc
     finally:
-        await client.aclose()
+        await redis_hosts.close_client(client)
 
 
 CHECKS = {"database": check_database, "channel_layer": check_channel_layer}

@@ -1,7 +1,8 @@
 """Start and stop what a plotserver process runs beside its requests.
 
-On startup: the pipeline, the stream listener when STREAM_PORT is set, the history pruning job
-(history/pruning.py), and a SIGTERM/SIGINT hook.
+On startup: a check of the Redis hosts (and the renewal of their shard positions), the pipeline,
+the stream listener when STREAM_PORT is set, the history pruning job (history/pruning.py), and a
+SIGTERM/SIGINT hook.
 The hook matters because a stream never ends by itself: without it, the server would wait for
 every open stream forever (or cancel it after its graceful timeout, answering 500). With it,
 every open stream commits what it accepted and is answered 503 "reconnect" at once, and the
@@ -25,6 +26,7 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
+from base import redis_hosts
 from history.pruning import prune_loop
 from streaming import leases
 from streaming.committer import OUTAGE_ERRORS
@@ -57,12 +59,14 @@ class Lifespan:
         listener: StreamListener | None = None
         pruner: asyncio.Task[None] | None = None
         forgetting: asyncio.Task[None] | None = None
+        positions: asyncio.Task[None] | None = None
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 try:
+                    positions = await check_redis()
                     pipeline = await get_pipeline()
-                    if not settings.REDIS_URL:
+                    if not settings.REDIS_HOSTS:
                         # Processes on the embedded default coordinate only through the
                         # database; with Redis, a crashed process's streams are taken over by
                         # their next connection (and a live one whose lease ran out while the
@@ -86,7 +90,7 @@ class Lifespan:
             elif message["type"] == "lifespan.shutdown":
                 pipeline = await get_pipeline()
                 pipeline.end_streams()
-                for task in (pruner, forgetting):
+                for task in (pruner, forgetting, positions):
                     if task is not None:
                         task.cancel()
                 if listener is not None:
@@ -95,6 +99,23 @@ class Lifespan:
                 close_database_pools()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+async def check_redis() -> asyncio.Task[None] | None:
+    """Refuse to start with Redis hosts that cannot be right: sentinels that monitor no master of
+    the name given, or shards another process lists in another order (base/redis_hosts.py). Redis
+    away at start is an outage, not a mistake: the process starts, and the channel layer joins
+    once it is back. Returns the task that keeps this process's shard positions claimed."""
+    hosts = settings.REDIS_HOSTS
+    if not hosts:
+        return None
+    timeout = settings.CHANNEL_LAYER_TIMEOUT
+    for host in hosts:
+        await redis_hosts.check_master_known(host, timeout)
+    positions = redis_hosts.shard_positions()
+    if not await positions.claim():
+        log.warning("Redis is away at start: viewers get no live updates until it answers")
+    return asyncio.create_task(positions.keep(), name="plotserver-redis-shard-positions")
 
 
 async def forget_connections_once_reachable(pipeline: Pipeline, started: datetime) -> None:

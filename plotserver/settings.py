@@ -17,6 +17,7 @@ import plotly
 from django.core.exceptions import ImproperlyConfigured
 
 from base.database import TrackedConnection
+from base.redis_hosts import RedisSettingUnusable, redis_hosts
 from core.retention import normalize_retention
 from plotserver.environment import env_bool, env_list, env_number, env_str
 from plotserver.secret_key import KeyFileUnusable, key_file, read_key_file
@@ -278,12 +279,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
 
-REDIS_URL = env_str("REDIS_URL", "")
-if REDIS_URL:
+# Redis (docs/deployment.md, "Redis"): REDIS_URL (one URL, or several: shards), or REDIS_SENTINELS
+# with REDIS_SENTINEL_MASTER; REDIS_PASSWORD, REDIS_SENTINEL_PASSWORD. A setting that names Redis
+# but cannot be used stops the start: never the in-memory layer in its place.
+try:
+    REDIS_HOSTS = redis_hosts(os.environ, CHANNEL_LAYER_TIMEOUT)
+except RedisSettingUnusable as exc:
+    raise ImproperlyConfigured(str(exc)) from None
+REDIS_PREFIX = env_str("REDIS_PREFIX", "plotserver")
+if REDIS_HOSTS:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("REDIS_PREFIX", "plotserver")},
+            "CONFIG": {"hosts": REDIS_HOSTS, "prefix": REDIS_PREFIX},
         }
     }
 else:

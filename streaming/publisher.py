@@ -86,6 +86,8 @@ class Publisher:
                 for batch in _batches(pending, limit):
                     if not failed:
                         failed = not await self._publish_batch(plot_id, batch, timeout)
+                        if failed:
+                            metrics.PUBLISH_FAILURES.inc()
                     # After a failure the channel layer is away: the rest of the pass is let go
                     # at once rather than a timeout each, so that an outage never slows ingest.
                     # Viewers get what was lost from the database (their relay's repair, or the

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, cast
 import orjson
 from django.conf import settings
 
+from base import metrics
 from base.rate_limited_log import RateLimitedLog
 from streaming import events
 from streaming.events import PlotMessage, StreamUpdate
@@ -112,7 +113,7 @@ class PlotRelay:
         try:
             await self._open_channel()
         except Exception:
-            self.away = True  # the probe loop opens it once the layer answers
+            self._mark_away()  # the probe loop opens it once the layer answers
             self._failures.warning("relay", "the channel layer is away: viewers get snapshots, no live updates")
         self._tasks = [
             asyncio.create_task(self._receive_loop(), name="plotserver-relay"),
@@ -147,7 +148,7 @@ class PlotRelay:
                 self.layer.group_add(events.plot_group(plot_id), self.channel_name), settings.CHANNEL_LAYER_TIMEOUT
             )
         except Exception:
-            self.away = True  # joined again, with a snapshot for its viewers, once the probe is back
+            self._mark_away()  # joined again, with a snapshot for its viewers, once the probe is back
             self._failures.warning("relay-join", "the channel layer is away: a viewer gets no live updates yet")
             return False
         self._subscribed.add(plot_id)
@@ -246,10 +247,17 @@ class PlotRelay:
             except Exception:
                 if not self.away:
                     log.warning("the channel layer is away: viewers get no live updates until it is back")
-                self.away = True
+                self._mark_away()
                 continue
             if self.away:
                 await self._repair()
+
+    def _mark_away(self) -> None:
+        """Messages are being lost: counted once per outage (plotserver_channel_layer_outages)."""
+        if not self.away:
+            metrics.CHANNEL_LAYER_OUTAGES.inc()
+            metrics.CHANNEL_LAYER_AWAY.set(1)
+        self.away = True
 
     async def _repair(self) -> None:
         """The channel layer is back: join every group again and resync every viewer."""
@@ -258,6 +266,8 @@ class PlotRelay:
                 if not await self._subscribe(plot_id):
                     return  # away again: the next probe tries anew
         self.away = False
+        metrics.CHANNEL_LAYER_AWAY.set(0)
+        metrics.CHANNEL_LAYER_RECOVERIES.inc()
         count = 0
         for viewers in list(self.viewers.values()):
             for viewer in list(viewers):

@@ -13,8 +13,9 @@ from harness.live_server import ROOT, Api, IntegrationDatabase, LiveServer, new_
 from harness.producer import StreamingPlot, open_streaming_plot
 from tests.postgres import postgres_database
 
-# Browser fixtures (browser, page, member) live in their own module.
-pytest_plugins = ["tests.browser"]
+# Browser fixtures (browser, page, member) and Redis servers of a test's own (sentinel_masters,
+# two_shards) live in their own modules.
+pytest_plugins = ["tests.browser", "tests.redis_topology"]
 
 ARTIFACTS = ROOT / "test-artifacts"
 
