@@ -166,6 +166,8 @@ async def check_master_known(host: RedisHost, timeout: float) -> None:
             async with asyncio.timeout(timeout):
                 known |= set(cast(dict[str, object], await sentinel.sentinel_masters()))
             answered = True
+        except redis.AuthenticationError as exc:
+            raise RedisSettingUnusable(f"REDIS_SENTINEL_PASSWORD: the sentinel {address}:{port} says {exc}") from None
         except (redis.RedisError, OSError, TimeoutError):
             continue
         finally:
@@ -187,12 +189,12 @@ class ShardPositions:
         self.hosts = hosts
         self.key = f"{prefix}:{SHARD_POSITION_KEY}"
         self.timeout = timeout
-        # What the last claim found wrong (for /readyz), or "" when nothing was.
-        self.problem = ""
+        # What the last claim found wrong (for /readyz), or None.
+        self.problem: ShardOrderDiffers | RedisSettingUnusable | None = None
 
     async def claim(self) -> bool:
         """Claim every shard's position; True when every shard answered. Raises ShardOrderDiffers
-        when a shard holds another position."""
+        when a shard holds another position, RedisSettingUnusable when it refuses the password."""
         answered = True
         for index, host in enumerate(self.hosts):
             position = f"{index + 1} of {len(self.hosts)}"
@@ -203,18 +205,25 @@ class ShardPositions:
                         stored = await client.get(self.key)
                         found = stored.decode() if isinstance(stored, bytes) else stored
                         if found is not None and found != position:
-                            self.problem = (
+                            raise ShardOrderDiffers(
                                 f"{describe(host)} is shard {found} for another plotserver process, "
                                 f"but shard {position} here: every process must list the same Redis hosts in "
                                 "the same order (REDIS_URL, or REDIS_SENTINEL_MASTER)"
                             )
-                            raise ShardOrderDiffers(self.problem)
                         await client.expire(self.key, SHARD_POSITION_SECONDS)
+            except ShardOrderDiffers as exc:
+                self.problem = exc
+                raise
+            except redis.AuthenticationError as exc:
+                self.problem = RedisSettingUnusable(
+                    f"{describe(host)} refuses the password given (REDIS_PASSWORD, or the URL's own): {exc}"
+                )
+                raise self.problem from None
             except (redis.RedisError, OSError, TimeoutError):
                 answered = False
             finally:
                 await close_client(client)
-        self.problem = ""
+        self.problem = None
         return answered
 
     async def keep(self) -> None:
@@ -223,7 +232,7 @@ class ShardPositions:
             await asyncio.sleep(SHARD_POSITION_RENEWAL)
             try:
                 await self.claim()
-            except ShardOrderDiffers as exc:
+            except (ShardOrderDiffers, RedisSettingUnusable) as exc:
                 log.error("%s", exc)
 
 

@@ -64,8 +64,8 @@ async def check_channel_layer() -> None:
     if not hosts:
         return
     problem = redis_hosts.shard_positions().problem
-    if problem:
-        raise redis_hosts.ShardOrderDiffers(problem)
+    if problem is not None:
+        raise type(problem)(str(problem))
     await asyncio.gather(*(_ping(host) for host in hosts))
 
 

@@ -103,9 +103,10 @@ class Lifespan:
 
 async def check_redis() -> asyncio.Task[None] | None:
     """Refuse to start with Redis hosts that cannot be right: sentinels that monitor no master of
-    the name given, or shards another process lists in another order (base/redis_hosts.py). Redis
-    away at start is an outage, not a mistake: the process starts, and the channel layer joins
-    once it is back. Returns the task that keeps this process's shard positions claimed."""
+    the name given, a password refused, or shards another process lists in another order
+    (base/redis_hosts.py). Redis away at start is an outage, not a mistake: the process starts,
+    and the channel layer joins once it is back. Returns the task that keeps this process's shard
+    positions claimed."""
     hosts = settings.REDIS_HOSTS
     if not hosts:
         return None

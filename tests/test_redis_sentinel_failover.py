@@ -2,13 +2,16 @@
 sentinels) live through the master's death: the stream open on one process is not cut and all it
 sends is stored, the viewer on the other process catches up with every point once Sentinel has
 promoted the replica, the newest connection still wins and a revocation still ends a stream across
-the two, and /metrics and /readyz show the outage and its end. Real servers and sockets,
-configured as docs/deployment.md ("Redis Sentinel") says."""
+the two, and /metrics and /readyz show the outage and its end. A misspelled master name or a
+wrong password stops a process's start. Real servers and sockets, configured as
+docs/deployment.md ("Redis Sentinel") says."""
 
 from __future__ import annotations
 
 import json
 import re
+
+import pytest
 
 from harness.live_server import fetch, new_user, wait_for
 from harness.producer import RawStream
@@ -44,8 +47,8 @@ def test_a_master_killed_mid_stream_costs_no_point_and_the_processes_go_on_throu
     user = new_user({"DATABASE_URL": own_database.url}, a.url)
     token, other_token = user.make_token("kept"), user.make_token("revoked")
     plot = user.make_plot([token, other_token])
-    viewer = Viewer(b, plot["id"])
-    wait_for(viewer.snapshots, message="the viewer's first snapshot")
+    viewer, viewer_on_a = Viewer(b, plot["id"]), Viewer(a, plot["id"])
+    wait_for(lambda: viewer.snapshots() and viewer_on_a.snapshots(), message="the viewers' first snapshots")
     stream = RawStream(a.port, token).open()
     sent = 0
 
@@ -66,18 +69,20 @@ def test_a_master_killed_mid_stream_costs_no_point_and_the_processes_go_on_throu
         send_one()
         return sentinel_masters.master_port("plotserver") != old_master
 
-    wait_for(promoted, timeout=60, interval=0.1, message="Sentinel promoting the replica")
+    wait_for(promoted, timeout=60, interval=0.25, message="Sentinel promoting the replica")
     for _ in range(3):
         send_one()
-    # B's viewer catches up with every point: those that were lost on the bus come in its snapshot.
-    wait_for(
-        lambda: viewer_points(viewer) == list(range(1, sent + 1)),
-        timeout=30,
-        message=f"the viewer on B holding all {sent} points",
-    )
+    # The viewers catch up with every point: those lost on the bus come in a fresh snapshot. (A's
+    # viewer also tells that A's subscriptions are back, through which the takeover below goes.)
+    for each in (viewer, viewer_on_a):
+        wait_for(
+            lambda each=each: viewer_points(each) == list(range(1, sent + 1)),
+            timeout=30,
+            message=f"a viewer holding all {sent} points",
+        )
     assert not stream.has_answered(), "the stream was cut"
     wait_for(lambda: user.stream_status(token)["accepted"] == sent, message="every point sent stored")
-    assert any(m["type"] == "updates" for m in viewer.messages[-3:]), "live updates flow again"
+    seen = len(viewer.messages)
 
     # Newest connection wins across the processes, handed over through the new master: numbering
     # goes on without the jump a holder that does not answer would cost.
@@ -86,6 +91,11 @@ def test_a_master_killed_mid_stream_costs_no_point_and_the_processes_go_on_throu
     assert stream.answer(timeout=20).status == 409
     assert newest.end().status == 200
     assert user.stream_status(token)["last_seq"] == sent + 1
+    # Live updates flow again: the last point reaches B's viewer as an update.
+    wait_for(
+        lambda: any(m["type"] == "updates" for m in viewer.messages[seen:]),
+        message="a live update after the failover",
+    )
     # A revocation made on A ends the stream open on B.
     revoked = RawStream(b.port, other_token).open()
     revoked.write({"x": 1, "y": 1})
@@ -97,6 +107,7 @@ def test_a_master_killed_mid_stream_costs_no_point_and_the_processes_go_on_throu
     assert user.figure(plot["id"])["data"][0]["x"] == list(range(1, sent + 2))
     wait_for(lambda: viewer_points(viewer) == list(range(1, sent + 2)), message="the viewer holding the last point")
     viewer.close()
+    viewer_on_a.close()
 
     # What an operator sees: B's relay counted the outage and its end, A its failed publishes;
     # both are ready again, through the new master.
@@ -108,3 +119,9 @@ def test_a_master_killed_mid_stream_costs_no_point_and_the_processes_go_on_throu
         status, _, body = fetch(f"{server.url}/readyz")
         assert (status, json.loads(body)["checks"]["channel_layer"]) == (200, "ok")
     assert "the channel layer is back" in b.log_text()
+
+    # Settings that name this Redis in a way that cannot be used stop a process's start.
+    with pytest.raises(RuntimeError, match="the sentinels monitor no master named 'plotserver-typo'"):
+        start_server(name="sentinel-typo", **{**env, "REDIS_SENTINEL_MASTER": "plotserver-typo"})
+    with pytest.raises(RuntimeError, match="refuses the password given"):
+        start_server(name="sentinel-password", **{**env, "REDIS_PASSWORD": "wrong"})
