@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 from urllib.parse import urlsplit
 
 import redis.asyncio
-from channels_redis.utils import create_pool
+from channels_redis.utils import _consistent_hash, create_pool
 
 log = logging.getLogger("plotserver.redis")
 
@@ -234,6 +234,19 @@ class ShardPositions:
                 await self.claim()
             except (ShardOrderDiffers, RedisSettingUnusable) as exc:
                 log.error("%s", exc)
+
+
+def group_on_each_shard(name: Callable[[int], str], shards: int, prefix: str) -> list[str]:
+    """One group name per shard, in shard order, from name(0), name(1), ... channels_redis puts a
+    group on the shard that a CRC of its channel name (`<prefix>__group__<group>`) picks
+    (channels_redis 4.3, pinned; tests/test_redis_settings.py checks this against the layer)."""
+    found: dict[int, str] = {}
+    for n in range(1000 * shards):
+        group = name(n)
+        found.setdefault(_consistent_hash(f"{prefix}__group__{group}", shards), group)
+        if len(found) == shards:
+            return [found[shard] for shard in range(shards)]
+    raise RuntimeError(f"no group name found for each of {shards} shards")
 
 
 _positions: ShardPositions | None = None

@@ -1,6 +1,6 @@
 """The channel-layer groups and messages of plotserver, named and sent from this one place.
 
-Two kinds of group:
+Two kinds of group (and the relays' own probe groups, `relay_probe_group`):
 - `plot_group(plot_id)`: the viewer relay of every process that has viewers of the plot
   (streaming/relay.py: one member per process, not one per viewer). Messages, each naming its
   `plot`: `plot.updates` (one per plot per ingest batch, carrying every update of that batch),
@@ -38,6 +38,12 @@ def plot_group(plot_id: int) -> str:
 
 def stream_group(token_id: int) -> str:
     return f"stream-{token_id}"
+
+
+def relay_probe_group(channel_name: str, n: int) -> str:
+    """A group of one member, a viewer relay (streaming/relay.py), that carries its own probes:
+    the relay picks by `n` one such group on each shard of the channel layer."""
+    return f"relay-probe.{channel_name}.{n}"
 
 
 class ChannelLayer(Protocol):

@@ -6,11 +6,11 @@ each `plot.updates`, `plot.stream`, `plot.changed` and `plot.annotation` message
 what viewers get once, and hands the same text to every local viewer of the plot (streaming/viewer.py), which
 decides, without encoding anything, whether the shared frame is the next thing it needs.
 
-The channel layer may be away (Redis down). Viewers then still connect and get their snapshot
-from the database; the relay notices the outage by a probe it sends itself every
-PROBE_INTERVAL, and when the probe comes back it joins again every group it
-could not and gives every viewer a fresh snapshot, since messages (updates, a producer's end,
-an edit) were lost meanwhile.
+The channel layer may be away (Redis down, or one of its shards). Viewers then still connect and
+get their snapshot from the database; the relay notices the outage by a probe it sends itself
+every PROBE_INTERVAL through each shard (a group of its own on each), and when every probe comes
+back it joins again every group it could not and gives every viewer a fresh snapshot, since
+messages (updates, a producer's end, an edit) were lost meanwhile.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, cast
 import orjson
 from django.conf import settings
 
-from base import metrics
+from base import metrics, redis_hosts
 from base.rate_limited_log import RateLimitedLog
 from streaming import events
 from streaming.events import PlotMessage, StreamUpdate
@@ -107,6 +107,9 @@ class PlotRelay:
         # Whether the last probe failed: the next one that comes back resyncs every viewer.
         self.away = False
         self._probe = 0
+        # The relay's own groups, one on each shard of the channel layer, that carry its probes.
+        self._probe_groups: list[str] = []
+        self._probes_back = 0
         self._probe_back = asyncio.Event()
 
     async def start(self) -> None:
@@ -125,7 +128,18 @@ class PlotRelay:
         self.channel_name = await asyncio.wait_for(
             self.layer.new_channel("viewer-relay."), settings.CHANNEL_LAYER_TIMEOUT
         )
+        self._probe_groups = redis_hosts.group_on_each_shard(
+            lambda n: events.relay_probe_group(self.channel_name, n),
+            len(settings.REDIS_HOSTS) or 1,
+            settings.REDIS_PREFIX,
+        )
         self._channel_ready.set()
+        await self._join_probe_groups()
+
+    async def _join_probe_groups(self) -> None:
+        """Join the probe groups (again: a no-op for those joined already)."""
+        for group in self._probe_groups:
+            await asyncio.wait_for(self.layer.group_add(group, self.channel_name), settings.CHANNEL_LAYER_TIMEOUT)
 
     @property
     def subscriptions(self) -> set[int]:
@@ -183,7 +197,9 @@ class PlotRelay:
                 continue
             if message.get("type") == PROBE:
                 if message.get("n") == self._probe:
-                    self._probe_back.set()
+                    self._probes_back += 1
+                    if self._probes_back >= len(self._probe_groups):
+                        self._probe_back.set()
                 continue
             try:
                 self.dispatch(cast(PlotMessage, message))  # what events.py sent to the plot's group
@@ -232,17 +248,21 @@ class PlotRelay:
                         viewer.give_up()
 
     async def _probe_loop(self) -> None:
-        """Send a probe to this relay's own channel every PROBE_INTERVAL: one that
-        does not come back within CHANNEL_LAYER_TIMEOUT means messages are being lost."""
+        """Send a probe through every shard (to this relay's group on it) every PROBE_INTERVAL:
+        one that does not come back within CHANNEL_LAYER_TIMEOUT means messages are being lost."""
         timeout = settings.CHANNEL_LAYER_TIMEOUT
         while True:
             await asyncio.sleep(PROBE_INTERVAL)
             try:
                 if not self._channel_ready.is_set():
                     await self._open_channel()
+                elif self.away:
+                    await self._join_probe_groups()
                 self._probe += 1
+                self._probes_back = 0
                 self._probe_back.clear()
-                await asyncio.wait_for(self.layer.send(self.channel_name, {"type": PROBE, "n": self._probe}), timeout)
+                for group in self._probe_groups:
+                    await asyncio.wait_for(self.layer.group_send(group, {"type": PROBE, "n": self._probe}), timeout)
                 await asyncio.wait_for(self._probe_back.wait(), timeout)
             except Exception:
                 if not self.away:

@@ -8,8 +8,9 @@ import subprocess
 import sys
 
 import pytest
+from channels_redis.pubsub import RedisPubSubLoopLayer
 
-from base.redis_hosts import RedisSettingUnusable, describe, parse_sentinels, redis_hosts
+from base.redis_hosts import RedisSettingUnusable, describe, group_on_each_shard, parse_sentinels, redis_hosts
 from harness.live_server import ROOT, server_env
 
 
@@ -94,3 +95,12 @@ def test_the_server_refuses_to_start_with_sentinels_but_no_master_name():
     )
     assert done.returncode != 0
     assert "ImproperlyConfigured: REDIS_SENTINELS is set but REDIS_SENTINEL_MASTER is not" in done.stderr
+
+
+def test_a_relays_probe_groups_land_one_on_each_shard_as_channels_redis_places_them():
+    """The relay probes every shard through a group of its own on each (streaming/relay.py): the
+    names are picked by channels_redis's placement, checked here against the layer itself."""
+    hosts = redis_hosts({"REDIS_URL": "redis://a/0,redis://b/0,redis://c/0"}, 2.0)
+    layer = RedisPubSubLoopLayer(hosts=hosts, prefix="plotserver")
+    groups = group_on_each_shard(lambda n: f"relay-probe.viewer-relay.abc.{n}", 3, "plotserver")
+    assert [layer._get_shard(layer._get_group_channel_name(group)) for group in groups] == layer._shards
