@@ -132,6 +132,15 @@ def own_database(tmp_path):
         yield database
 
 
+@pytest.fixture
+def postgres_db(request, integration_db):
+    """PostgreSQL for a test's servers whatever the suite runs on: the session's integration
+    database when it is PostgreSQL (migrated once), else own_database."""
+    if integration_db.admin_url is not None:
+        return integration_db
+    return request.getfixturevalue("own_database")
+
+
 @pytest.fixture(scope="session")
 def server(integration_db, artifacts):
     """One uvicorn server for the whole session, with the default settings but one.

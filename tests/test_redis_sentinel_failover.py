@@ -38,13 +38,13 @@ def metric(server, name: str) -> float:
 
 
 def test_a_master_killed_mid_stream_costs_no_point_and_the_processes_go_on_through_its_replica(
-    own_database, sentinel_masters, start_server
+    postgres_db, sentinel_masters, start_server
 ):
     # Servers find their Redis through the sentinels only (REDIS_URL, if the suite sets one, is not theirs).
-    env = {"DATABASE_URL": own_database.url, "REDIS_URL": "", "STREAM_TAKEOVER_TIMEOUT": "10", **sentinel_masters.env}
+    env = {"DATABASE_URL": postgres_db.url, "REDIS_URL": "", "STREAM_TAKEOVER_TIMEOUT": "10", **sentinel_masters.env}
     a = start_server(name="sentinel-a", **env)
     b = start_server(name="sentinel-b", **env)
-    user = new_user({"DATABASE_URL": own_database.url}, a.url)
+    user = new_user({"DATABASE_URL": postgres_db.url}, a.url)
     token, other_token = user.make_token("kept"), user.make_token("revoked")
     plot = user.make_plot([token, other_token])
     viewer, viewer_on_a = Viewer(b, plot["id"]), Viewer(a, plot["id"])

@@ -26,13 +26,13 @@ def shard_of_plot(plot_id: int) -> int:
 
 
 def test_two_shards_carry_fan_out_takeover_and_revocation_and_a_process_listing_them_otherwise_stops(
-    own_database, two_shards, start_server
+    postgres_db, two_shards, start_server
 ):
     first, second = two_shards
-    env = {"DATABASE_URL": own_database.url, "REDIS_PREFIX": PREFIX, "STREAM_TAKEOVER_TIMEOUT": "10"}
+    env = {"DATABASE_URL": postgres_db.url, "REDIS_PREFIX": PREFIX, "STREAM_TAKEOVER_TIMEOUT": "10"}
     a = start_server(name="shards-a", REDIS_URL=f"{first.url},{second.url}", **env)
     b = start_server(name="shards-b", REDIS_URL=f"{first.url},{second.url}", **env)
-    user = new_user({"DATABASE_URL": own_database.url}, a.url)
+    user = new_user({"DATABASE_URL": postgres_db.url}, a.url)
 
     # A plot whose group is on each shard (plot ids are the database's: made until both are covered).
     plots: dict[int, tuple[str, dict]] = {}
