@@ -151,6 +151,14 @@ HISTORY_READ_MAX_POINTS = int(env_number("HISTORY_READ_MAX_POINTS", 1_000_000, m
 HISTORY_READS_PER_PROCESS = int(env_number("HISTORY_READS_PER_PROCESS", 4, minimum=1, kind=int))
 HISTORY_READS_PER_CLIENT = int(env_number("HISTORY_READS_PER_CLIENT", 2, minimum=1, kind=int))
 
+# InfluxDB line protocol over HTTP (docs/ingest.md): a write's body after gzip is undone, in bytes
+# (413 past it; the body as sent is bounded by API_MAX_BODY_BYTES first); the series (measurement,
+# tag set, field: each a trace) a plot may have; and how long a write waits for a series that
+# another write is storing before it answers 503.
+LINEPROTO_MAX_BODY_BYTES = int(env_number("LINEPROTO_MAX_BODY_BYTES", 4 << 20, minimum=1024, kind=int))
+LINEPROTO_MAX_SERIES = int(env_number("LINEPROTO_MAX_SERIES", 100, minimum=1, kind=int))
+LINEPROTO_SERIES_WAIT = env_number("LINEPROTO_SERIES_WAIT", 4.0, minimum=0.05)
+
 # The REST API, Plotly's routes and the pages (docs/api.md): what one request may cost.
 # A body over API_MAX_BODY_BYTES is refused (413) before it is read; JSON nested deeper than
 # API_MAX_JSON_DEPTH is refused (400) before anything walks it.
@@ -207,6 +215,7 @@ INSTALLED_APPS = [
     "streaming",
     "history",
     "web",
+    "lineproto",
 ]
 
 MIDDLEWARE = [

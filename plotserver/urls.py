@@ -19,5 +19,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("web.plotly_api.urls")),  # Plotly's own clients: /v2/..., /clientresp
     path("", include("history.urls")),  # before web's routers, which would take these paths
+    path("", include("lineproto.urls")),  # InfluxDB line protocol: /api/v2/write, /write
     path("", include("web.urls")),
 ]
