@@ -4,7 +4,7 @@
     python -m bench --quick              a few seconds a scenario: checks that everything runs
     python -m bench --runs 3             each scenario three times; the median run is reported
     python -m bench --only a,e,h         some rows only (a-d latency, e/f ingest, g memory, h restart, i history,
-                                         j panning history in Chromium)
+                                         j panning history in Chromium, k line protocol beside NDJSON)
 
 The table is printed and written as JSON to bench/results/latest.json (or --json PATH).
 Scenarios, each also runnable alone with its own flags:
@@ -15,6 +15,7 @@ Scenarios, each also runnable alone with its own flags:
     bench.restart      (h) restart time with 1,000 stored windows
     bench.history_reads (i) a week at 1 point/s: range reads to 2,000 points, bytes per point stored
     bench.page_pan     (j) the plot page panning that week in Chromium: frames a second, reads, JS heap
+    bench.lineproto_door (k) line protocol (/api/v2/write) beside the NDJSON door: points/s, CPU per point
     bench.soak         (soak) 30 minutes of load with a stuck viewer and a misbehaving producer:
                        only with --only soak (--soak-seconds sets its length)
 
@@ -29,7 +30,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import history_reads, live, memory, page_pan, restart, soak, throughput
+from bench import history_reads, lineproto_door, live, memory, page_pan, restart, soak, throughput
 from bench.common import RESULTS, Environment, Row, print_table, raise_fd_limit, say, write_results
 
 
@@ -85,6 +86,9 @@ def plan(args: argparse.Namespace, env: Environment) -> list[tuple[str, Callable
         points = 10_000 if quick else history_reads.WEEK
         return [history_reads.row(history_reads.run(env, points=points, reads=2 if quick else 3))]
 
+    def lineproto_rows() -> list[Row]:
+        return lineproto_door.rows(env, writers=10, points=points, batch=500)
+
     def pan_rows() -> list[Row]:
         return [page_pan.row(page_pan.run(env, **(page_pan.QUICK if quick else page_pan.FULL)))]
 
@@ -99,6 +103,7 @@ def plan(args: argparse.Namespace, env: Environment) -> list[tuple[str, Callable
         ("h", restart_rows, lambda r: r.figures["full"]["accepts_stream_s"]),
         ("i", history_rows, lambda r: r.figures["numbers"]["week_lttb_2000"]["median_ms"]),
         ("j", pan_rows, lambda r: r.figures["pan"]["median_fps"]),
+        ("k", lineproto_rows, lambda r: r.figures["lineproto"]["cpu_us_per_point"]),
         ("soak", soak_rows, lambda r: r.figures["memory_growth_mb"]),
     ]
 
@@ -108,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="a few seconds a scenario")
     parser.add_argument("--runs", type=int, default=1, help="run each scenario this many times, report the median")
     parser.add_argument("--seconds", type=float, default=10, help="streaming time of each latency scenario")
-    parser.add_argument("--only", default="", help="comma-separated rows: a,b,c,d,e (with f),g,h,i,j,soak")
+    parser.add_argument("--only", default="", help="comma-separated rows: a,b,c,d,e (with f),g,h,i,j,k,soak")
     parser.add_argument("--soak-seconds", type=float, default=1800, help="length of the soak (--only soak)")
     parser.add_argument("--json", default=str(RESULTS / "latest.json"), help="where to write the results")
     args = parser.parse_args(argv)

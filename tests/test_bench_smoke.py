@@ -19,8 +19,8 @@ import pytest
 from harness.live_server import ROOT, server_env
 
 # The rows of docs/performance.md's table that the quick run covers: (a) latency, (e) and (f)
-# ingest with one and two workers, (g) memory, (h) restart, (i) history reads.
-ROWS = "a,e,g,h,i"
+# ingest with one and two workers, (g) memory, (h) restart, (i) history reads, (k) line protocol.
+ROWS = "a,e,g,h,i,k"
 
 # The quick run takes 1-3 minutes, longer on a loaded machine: a generous deadline for it, and
 # the test's own timeout above it.
@@ -113,3 +113,12 @@ def test_the_history_scenario_reads_back_every_point_it_backfilled(rows):
         assert figures[kind]["accepted"] == points
         assert figures[kind]["week_lttb_2000"]["total"] == points
         assert figures[kind]["ndjson_week"]["lines"] == points
+
+
+def test_the_line_protocol_scenario_stores_every_point_beside_the_ndjson_door(rows):
+    lineproto, ndjson = rows["k"]["lineproto"], rows["k"]["ndjson"]
+    assert lineproto["errors"] == [] and ndjson["errors"] == []
+    assert lineproto["sent"] > 0
+    assert lineproto["sent"] == lineproto["stored"]
+    assert ndjson["sent"] == ndjson["stored"] + ndjson["rejected"]
+    assert lineproto["cpu_us_per_point"] is not None and ndjson["cpu_us_per_point"] is not None
