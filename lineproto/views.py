@@ -14,7 +14,8 @@ import zlib
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -78,28 +79,52 @@ def too_large(v1: bool) -> Response:
 
 
 WRITE_REQUEST = {"text/plain": OpenApiTypes.STR}
+# Every error answer of these endpoints: InfluxDB's shape. (`message` is all that is certain: the
+# server's own guards, a body over API_MAX_BODY_BYTES as sent and the database away, answer
+# `{"message", "errors"}`, docs/ingest.md.)
+INFLUXDB_ERROR = inline_serializer(
+    "InfluxDBError",
+    fields={
+        "code": serializers.CharField(required=False, help_text="InfluxDB's code: invalid, unauthorized, ..."),
+        "message": serializers.CharField(help_text="What went wrong; for a bad line, its number and text."),
+        "error": serializers.CharField(
+            required=False, help_text="The message again, for InfluxDB 1's clients (/write)."
+        ),
+    },
+)
+
+
+def error_response(description: str, **extra) -> OpenApiResponse:
+    return OpenApiResponse(INFLUXDB_ERROR, description=description, **extra)
+
+
 WRITE_RESPONSES = {
     204: OpenApiResponse(description="Every line was stored and sent to the plot's viewers."),
-    400: OpenApiResponse(
-        OpenApiTypes.OBJECT,
-        description="A line could not be read or stored (the message names the first), a bad `precision`, a "
-        "missing plot, or a series past LINEPROTO_MAX_SERIES or a quota: every good line was stored.",
+    400: error_response(
+        "A line could not be read or stored (the message names the first), a bad `precision`, no plot named, an "
+        "empty body, or a series past LINEPROTO_MAX_SERIES or a quota: every good line was stored.",
         examples=[
             OpenApiExample(
                 "a bad line",
-                {"code": "invalid", "message": "partial write: line 2: unable to parse 'cpu x=': ..."},
+                {
+                    "code": "invalid",
+                    "message": "partial write: line 2: unable to parse 'cpu x=': ...; 3 points written",
+                },
             )
         ],
     ),
-    401: OpenApiResponse(OpenApiTypes.OBJECT, description="No credentials, or a wrong API key."),
-    403: OpenApiResponse(OpenApiTypes.OBJECT, description="The plot is another user's (one you may see)."),
-    404: OpenApiResponse(OpenApiTypes.OBJECT, description="No such plot, or not one you may see."),
-    413: OpenApiResponse(OpenApiTypes.OBJECT, description="The body is larger than LINEPROTO_MAX_BODY_BYTES."),
-    429: OpenApiResponse(OpenApiTypes.OBJECT, description="Too many failed sign-ins, or calls."),
-    503: OpenApiResponse(
-        OpenApiTypes.OBJECT,
-        description="The server is stopping, the database is away, or a series stayed held by another write: "
-        "retry after Retry-After (the other series of the write were stored).",
+    401: error_response("No credentials, or a wrong API key."),
+    403: error_response("The plot is another user's (one you may see)."),
+    404: error_response("No such plot, or not one you may see."),
+    405: error_response("Only POST writes."),
+    413: error_response(
+        "The body is larger than LINEPROTO_MAX_BODY_BYTES (after gzip) or API_MAX_BODY_BYTES (as sent)."
+    ),
+    429: error_response("Too many failed sign-ins from this address, or too many calls."),
+    500: error_response("The server failed while storing the write (a defect: the log says which)."),
+    503: error_response(
+        "The server is stopping, the database is away, or a series stayed held by another write past "
+        "LINEPROTO_SERIES_WAIT: retry after Retry-After (the other series of the write were stored)."
     ),
 }
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 SCHEMA_VIEWS = ("/api/schema/", "/api/docs/", "/api/redoc/")
+# InfluxDB's write paths (lineproto/urls.py), at the paths its clients post to: without a slash.
+LINE_PROTOCOL_WRITES = ("/api/v2/write", "/write")
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
@@ -29,7 +31,8 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 
 
 def only_the_rest_api(endpoints):
-    """Describe plotserver's own REST API: not Plotly's compatibility endpoints, not these docs.
+    """Describe plotserver's own REST API and InfluxDB's write endpoints: not Plotly's
+    compatibility endpoints, not these docs.
 
     Each route is described once, with its trailing slash (the same routes also answer without
     one), and the old token-addressed stream route, which only says where streams went, is left out.
@@ -37,10 +40,13 @@ def only_the_rest_api(endpoints):
     return [
         endpoint
         for endpoint in endpoints
-        if endpoint[0].startswith("/api/")
-        and endpoint[0].endswith("/")
-        and "[" not in endpoint[0]
-        and not endpoint[0].startswith(SCHEMA_VIEWS)
+        if endpoint[0] in LINE_PROTOCOL_WRITES
+        or (
+            endpoint[0].startswith("/api/")
+            and endpoint[0].endswith("/")
+            and "[" not in endpoint[0]
+            and not endpoint[0].startswith(SCHEMA_VIEWS)
+        )
     ]
 
 

@@ -227,3 +227,28 @@ def test_a_series_shows_up_live_for_a_viewer(server, producer):
             )
 
         wait_for(extended, timeout=20)
+
+
+TELEGRAF_LINES = (
+    "cpu,cpu=cpu-total,host=h1 usage_idle=97.1,usage_user=1.2 1796637600000000000\n"
+    "mem,host=h1 used_percent=41.5,available=8123456i 1796637600000000000\n"
+)
+
+
+def test_telegrafs_requests_are_written_as_its_outputs_send_them(server, producer):
+    """What docs/ingest.md's Telegraf configuration sends: outputs.influxdb_v2 (Token, gzip,
+    bucket and org, no precision) and outputs.influxdb (Basic, gzip, db, no precision)."""
+    v2, v1 = producer.make_plot([]), producer.make_plot([])
+    common = {"Content-Encoding": "gzip", "Content-Type": "text/plain; charset=utf-8", "User-Agent": "Telegraf/1.36.1"}
+    body = gzip.compress(TELEGRAF_LINES.encode())
+    status, _, _ = post(
+        server.port, "/api/v2/write", {"bucket": v2["id"], "org": "any"}, body, {**common, **token_header(producer)}
+    )
+    assert status == 204
+    status, _, _ = post(server.port, "/write", {"db": v1["id"]}, body, {**common, **basic(producer)})
+    assert status == 204
+    for plot in (v2, v1):
+        traces = traces_by_name(producer, plot["id"])
+        assert traces["cpu usage_idle cpu=cpu-total,host=h1"]["y"] == [97.1]
+        assert traces["mem available host=h1"]["y"] == [8123456]
+        assert traces["mem used_percent host=h1"]["x"] == ["2026-12-07T10:00:00.000000"]
