@@ -252,3 +252,16 @@ def test_telegrafs_requests_are_written_as_its_outputs_send_them(server, produce
         assert traces["cpu usage_idle cpu=cpu-total,host=h1"]["y"] == [97.1]
         assert traces["mem available host=h1"]["y"] == [8123456]
         assert traces["mem used_percent host=h1"]["x"] == ["2026-12-07T10:00:00.000000"]
+
+
+def test_a_series_keeps_its_history_past_the_window(server, producer):
+    plot = producer.make_plot([], retention="forever")
+    body = "\n".join(f"h v={i} {T0 + i}" for i in range(600)).encode()
+    status, _, _ = post(
+        server.port, "/api/v2/write", {"bucket": plot["id"], "precision": "s"}, body, token_header(producer)
+    )
+    assert status == 204
+    assert len(producer.figure(plot["id"])["data"][0]["y"]) == 500  # the window
+    answer = producer.ok("GET", f"/api/plots/{plot['id']}/traces/0/points/?method=none&max_points=1000")
+    assert answer["points"]["y"] == list(range(600))
+    assert answer["points"]["x"][0] == "2026-12-07T10:00:00"
