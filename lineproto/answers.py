@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from lineproto.writes import SeriesResult
+from lineproto.writes import SeriesOutcome, SeriesWrite
 
 # InfluxDB's error codes by HTTP status.
 CODES = {
@@ -92,40 +92,28 @@ class WriteSummary:
 
     written: int = 0
     rejected: dict[int, str] = field(default_factory=dict)
-    busy: list[str] = field(default_factory=list)  # series another connection held too long
     unavailable: str = ""  # the server was stopping or the database away
     failed: bool = False  # the server failed while storing a series (a defect: the log says which)
 
     def reject(self, line: int, reason: str) -> None:
         self.rejected.setdefault(line, reason)
 
-    def add(self, result: SeriesResult, series_name: str) -> None:
-        write, outcome = result.write, result.outcome
-        if outcome is None:
-            self.busy.append(series_name)
-            return
+    def add(self, write: SeriesWrite, outcome: SeriesOutcome, series_name: str) -> None:
         self.written += outcome.accepted
-        for rejection in outcome.rejections:
-            for line in rejection.lines:
-                self.reject(write.body_lines[line - 1], f"series {series_name!r}: {rejection.reason}")
-        if outcome.last_error is not None:
-            line, reason = outcome.last_error
+        for line, reason in outcome.rejected:
             self.reject(write.body_lines[line - 1], f"series {series_name!r}: {reason}")
         if outcome.status == 503:
-            self.unavailable = outcome.message
+            self.unavailable = self.unavailable or outcome.message
         elif outcome.status == 500:
             self.failed = True
         elif outcome.status != 200:
-            for line in write.body_lines[outcome.accepted + outcome.rejected :]:
+            for line in write.body_lines[outcome.taken :]:
                 self.reject(line, f"series {series_name!r}: {outcome.message}")
 
     def answer(self, v1: bool) -> Response:
         """204 when every line was stored; else InfluxDB's error, naming the first bad line."""
-        if self.unavailable or self.busy:
-            reason = self.unavailable or (
-                f"series {self.busy[0]!r} is being written by another connection (LINEPROTO_SERIES_WAIT passed): retry"
-            )
-            return error_answer(503, f"{self._written()}{reason}", v1)
+        if self.unavailable:
+            return error_answer(503, f"{self._written()}{self.unavailable}", v1)
         if self.failed:
             return error_answer(500, f"{self._written()}the server failed while storing this write", v1)
         if not self.rejected:

@@ -123,8 +123,8 @@ WRITE_RESPONSES = {
     429: error_response("Too many failed sign-ins from this address, or too many calls."),
     500: error_response("The server failed while storing the write (a defect: the log says which)."),
     503: error_response(
-        "The server is stopping, the database is away, or a series stayed held by another write past "
-        "LINEPROTO_SERIES_WAIT: retry after Retry-After (the other series of the write were stored)."
+        "The server is stopping, or the database is away (the write was not stored within "
+        "LINEPROTO_WRITE_TIMEOUT): retry after Retry-After (the other series of the write were stored)."
     ),
 }
 
@@ -166,7 +166,7 @@ class LineProtocolWrite(APIView):
         for line, reason in batch.errors:
             summary.reject(line, reason)
         resolved = Series.objects.streams_for(plot, batch.points)
-        names = {}
+        names = []
         writes = []
         for key, lines in batch.points.items():
             if key in resolved.refused:
@@ -174,13 +174,12 @@ class LineProtocolWrite(APIView):
                     summary.reject(line, resolved.refused[key])
                 continue
             stream = resolved.streams[key]
-            write = SeriesWrite(stream.token_id, stream.token, [ndjson for _, ndjson in lines], [n for n, _ in lines])
-            names[id(write)] = key.name
-            writes.append(write)
+            writes.append(SeriesWrite(stream.token_id, stream.token, [p for _, p in lines], [n for n, _ in lines]))
+            names.append(key.name)
         if writes:
-            remote_addr = request.META.get("REMOTE_ADDR", "")
-            for result in async_to_sync(write_all)(writes, remote_addr):
-                summary.add(result, names[id(result.write)])
+            outcomes = async_to_sync(write_all)(writes, request.META.get("REMOTE_ADDR", ""))
+            for write, outcome, name in zip(writes, outcomes, names, strict=True):
+                summary.add(write, outcome, name)
         return summary.answer(v1)
 
     def plot(self, request: Request, reference: str) -> Plot:

@@ -1,34 +1,37 @@
-"""A write's points into the one ingest core: each series' lines as one finite stream of its token.
+"""A write's points into the one ingest core: each series' lines fed to its token's stream.
 
 The core does the rest as for any producer's stream (streaming/ingest.py): it parses each line,
-applies it to the trace's window, numbers it, sends it to viewers, stores it (the answer waits
-for the commit), keeps history, counts accepted and rejected lines on the token, and paces the
-token. A series' stream is opened without taking over: when another write (or another process)
-holds it, this one waits for it, up to LINEPROTO_SERIES_WAIT.
+applies it to the trace's window, numbers it, sends it to viewers, stores it, keeps history,
+counts accepted and rejected lines on the token, and paces the token.
+
+Opening a stream costs a few trips to the database (the token's hold, its windows) and ending
+it a checkpoint, so a series' stream is not opened per write: this process holds it open
+between writes, as a producer holds its stream, and ends it after LINEPROTO_SERIES_IDLE seconds
+without a write (Telegraf writes every 10 s; a series written in every batch stays open). Writes
+of one series take turns; a write is answered once its lines are stored. A newer connection to
+the token (another process's write of the same series, or a producer) takes the stream over, as
+for any stream; the next write here opens it again.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 
 from streaming.answers import Outcome
 from streaming.committer import OUTAGE_ERRORS
-from streaming.ingest import Reader, StreamSession
-from streaming.leases import Held
+from streaming.ingest import StreamSession
 from streaming.pipeline import get_pipeline
-
-# The first pause before a series held by another process is tried again; it doubles up to the last.
-FIRST_PAUSE = 0.02
-LAST_PAUSE = 0.5
 
 
 @dataclass(slots=True)
 class SeriesWrite:
     """One series' share of a write: its stream token, its stream lines, and the line of the body
-    each came from (the stream's line i is `body_lines[i - 1]`)."""
+    each came from (the write's line i is `body_lines[i - 1]`)."""
 
     token_id: int
     token: str
@@ -36,68 +39,175 @@ class SeriesWrite:
     body_lines: list[int]
 
 
-class SeriesBusy(Exception):
-    """Another connection held the series' stream for all of LINEPROTO_SERIES_WAIT."""
+@dataclass(slots=True)
+class SeriesOutcome:
+    """What became of one series' lines: how many the core accepted, which it rejected (by their
+    number in the write, from 1) and why, and whether all were taken and stored (status 200), or
+    why not: 503 the server stopping, the database away or the write not stored within
+    LINEPROTO_WRITE_TIMEOUT; another status when the stream ended first (`message` says why)."""
+
+    status: int = 200
+    accepted: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    taken: int = 0
+    message: str = ""
 
 
-def one_read(body: bytes) -> Reader:
-    """A reader that gives the whole body at once, then its end."""
-    pending = [body]
-
-    async def read() -> bytes | None:
-        return pending.pop() if pending else None
-
-    return read
+def series_idle() -> float:
+    """Seconds a series' stream stays open without a write: LINEPROTO_SERIES_IDLE, and never so
+    long that the stream's own idle timeout (STREAM_IDLE_TIMEOUT, 408) ends it first."""
+    return min(settings.LINEPROTO_SERIES_IDLE, settings.STREAM_IDLE_TIMEOUT / 2)
 
 
-async def write_series(write: SeriesWrite, remote_addr: str) -> Outcome:
-    """Feed one series' lines through the ingest core as one stream of its token; the stream's
-    outcome (accepted and rejected lines, numbered as `write.lines`). SeriesBusy when the stream
-    stayed held by another connection."""
-    pipeline = await get_pipeline()
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + settings.LINEPROTO_SERIES_WAIT
-    pause = FIRST_PAUSE
-    body = b"\n".join(write.lines) + b"\n"
-    while True:
-        try:
-            opened = await StreamSession.open(write.token, remote_addr, take_over=False)
-        except Held:
-            left = deadline - loop.time()
-            if left <= 0:
-                raise SeriesBusy from None
-            holder = pipeline.holding_session(write.token_id)
+class SeriesSession(StreamSession):
+    """A series' stream held open between writes: each rejected line is also told to the write
+    it came from (`on_reject`, the line's number in the stream)."""
+
+    on_reject: Callable[[int, str], None] | None = None
+
+    def _reject(self, reason: str) -> None:
+        super()._reject(reason)
+        if self.on_reject is not None:
+            self.on_reject(self.line_no, reason)
+
+
+class HeldSeries:
+    """One series' stream as this process holds it: the session, the task that reads it, and the
+    queue of writes' lines that task reads from."""
+
+    def __init__(self, token_id: int, token: str) -> None:
+        self.token_id = token_id
+        self.token = token
+        self.lock = asyncio.Lock()
+        self.session: SeriesSession | None = None
+        self.task: asyncio.Task[Outcome] | None = None
+        # Each write's lines, with the future set once the stream has taken all of them.
+        self.chunks: asyncio.Queue[tuple[bytes, asyncio.Future[None]] | None] = asyncio.Queue()
+        self.feeding: asyncio.Future[None] | None = None
+        self.ending = False
+        self.idle: asyncio.TimerHandle | None = None
+
+    async def read(self) -> bytes | None:
+        """The stream's reader: asked again once every line of the last write was taken."""
+        if self.feeding is not None and not self.feeding.done():
+            self.feeding.set_result(None)
+        chunk = await self.chunks.get()
+        if chunk is None:
+            return None
+        data, self.feeding = chunk
+        return data
+
+    async def write(self, lines: list[bytes], remote_addr: str) -> SeriesOutcome:
+        async with self.lock:
+            if self.idle is not None:
+                self.idle.cancel()
+            outcome = SeriesOutcome()
             try:
-                if holder is not None:  # a write of this process: it ends when its lines are stored
-                    await asyncio.wait_for(holder.closed.wait(), left)
-                else:
-                    await asyncio.sleep(min(pause, left))
-                    pause = min(pause * 2, LAST_PAUSE)
+                await asyncio.wait_for(self._write(lines, remote_addr, outcome), settings.LINEPROTO_WRITE_TIMEOUT)
             except TimeoutError:
-                pass
-            continue
+                outcome.status = 503
+                outcome.message = (
+                    f"the write was not stored within LINEPROTO_WRITE_TIMEOUT ({settings.LINEPROTO_WRITE_TIMEOUT:g} s; "
+                    "the database is away?): its lines taken may still be stored"
+                )
+            finally:
+                if self.task is not None and not self.task.done():
+                    self.idle = asyncio.get_running_loop().call_later(series_idle(), self._end_if_idle)
+            return outcome
+
+    async def _write(self, lines: list[bytes], remote_addr: str, outcome: SeriesOutcome) -> None:
+        session = await self._session(remote_addr)
+        if isinstance(session, Outcome):
+            outcome.status, outcome.message = session.status, session.message
+            return
+        assert self.task is not None
+        first, accepted = session.line_no, session.accepted
+
+        def rejected(line: int, reason: str) -> None:
+            outcome.rejected.append((line - first, reason))
+
+        session.on_reject = rejected
+        taken = asyncio.get_running_loop().create_future()
+        self.chunks.put_nowait((b"\n".join(lines) + b"\n", taken))
+        try:
+            waits: set[asyncio.Future[Any]] = {taken, self.task}
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            session.on_reject = None
+            outcome.taken = session.line_no - first
+            outcome.accepted = session.accepted - accepted
+        if self.task.done():  # the stream ended (taken over, revoked, stopping): it stored what it took
+            ended = self._ended()
+            if outcome.taken < len(lines):
+                outcome.status, outcome.message = ended.status, ended.message
+            return
+        await session.pipeline.flush()
+
+    async def _session(self, remote_addr: str) -> SeriesSession | Outcome:
+        """The series' open stream, opened when there is none (after the last one has ended)."""
+        if self.task is not None and self.feeding is not None and not self.feeding.done():
+            # A write that timed out is still being read (backpressure): its lines come first.
+            waits: set[asyncio.Future[Any]] = {self.feeding, self.task}
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        if self.task is not None and not self.task.done() and not self.ending:
+            assert self.session is not None
+            return self.session
+        if self.task is not None:
+            await asyncio.wait({self.task})
+            self._ended()
+        try:
+            opened = await SeriesSession.open(self.token, remote_addr)
         except OUTAGE_ERRORS:
             return Outcome(503, database_away=True)
         if isinstance(opened, Outcome):
             return opened
-        return await opened.run(one_read(body))
+        assert isinstance(opened, SeriesSession)
+        self.session = opened
+        self.chunks, self.feeding = asyncio.Queue(), None
+        self.task = asyncio.create_task(opened.run(self.read), name=f"lineproto-series-{self.token_id}")
+        self.task.add_done_callback(self._forget_if_idle)
+        return opened
+
+    def _ended(self) -> Outcome:
+        """The stream's end (its task done): forget the session; how it ended."""
+        assert self.task is not None
+        task, self.task, self.session, self.ending = self.task, None, None, False
+        if task.cancelled():
+            return Outcome(503)
+        return task.result()
+
+    def _end_if_idle(self) -> None:
+        """No write for LINEPROTO_SERIES_IDLE seconds: end the stream (it stores and checkpoints)."""
+        if self.lock.locked() or self.task is None or self.task.done():
+            return
+        self.ending = True
+        self.chunks.put_nowait(None)
+
+    def _forget_if_idle(self, task: asyncio.Task[Outcome]) -> None:
+        if not self.lock.locked() and _held.get(self.token_id) is self:
+            del _held[self.token_id]
 
 
-@dataclass(slots=True)
-class SeriesResult:
-    """How one series' share of a write went: the core's outcome, or busy."""
-
-    write: SeriesWrite
-    outcome: Outcome | None  # None: SeriesBusy
+# The series streams this process holds, by token id; for the event loop they were opened on
+# (tests run several loops in turn).
+_held: dict[int, HeldSeries] = {}
+_held_loop: asyncio.AbstractEventLoop | None = None
 
 
-async def write_all(writes: list[SeriesWrite], remote_addr: str) -> list[SeriesResult]:
-    """Every series of a write at once (their streams are independent)."""
+def held_series(token_id: int, token: str) -> HeldSeries:
+    global _held_loop
+    loop = asyncio.get_running_loop()
+    if _held_loop is not loop:
+        _held.clear()
+        _held_loop = loop
+    held = _held.get(token_id)
+    if held is None or held.token != token:
+        held = _held[token_id] = HeldSeries(token_id, token)
+    return held
 
-    async def one(write: SeriesWrite) -> SeriesResult:
-        try:
-            return SeriesResult(write, await write_series(write, remote_addr))
-        except SeriesBusy:
-            return SeriesResult(write, None)
 
-    return list(await asyncio.gather(*(one(write) for write in writes)))
+async def write_all(writes: list[SeriesWrite], remote_addr: str) -> list[SeriesOutcome]:
+    """Every series of a write at once (their streams are independent), once the process's
+    pipeline runs."""
+    await get_pipeline()
+    return list(await asyncio.gather(*(held_series(w.token_id, w.token).write(w.lines, remote_addr) for w in writes)))

@@ -153,11 +153,13 @@ HISTORY_READS_PER_CLIENT = int(env_number("HISTORY_READS_PER_CLIENT", 2, minimum
 
 # InfluxDB line protocol over HTTP (docs/ingest.md): a write's body after gzip is undone, in bytes
 # (413 past it; the body as sent is bounded by API_MAX_BODY_BYTES first); the series (measurement,
-# tag set, field: each a trace) a plot may have; and how long a write waits for a series that
-# another write is storing before it answers 503.
+# tag set, field: each a trace) a plot may have; how long a write waits for its lines to be
+# taken and stored (503 past it); and how long a series' stream stays open without a write.
 LINEPROTO_MAX_BODY_BYTES = int(env_number("LINEPROTO_MAX_BODY_BYTES", 4 << 20, minimum=1024, kind=int))
 LINEPROTO_MAX_SERIES = int(env_number("LINEPROTO_MAX_SERIES", 100, minimum=1, kind=int))
-LINEPROTO_SERIES_WAIT = env_number("LINEPROTO_SERIES_WAIT", 4.0, minimum=0.05)
+LINEPROTO_WRITE_TIMEOUT = env_number("LINEPROTO_WRITE_TIMEOUT", 10.0, minimum=0.05)
+# (At most half of STREAM_IDLE_TIMEOUT, whichever is set: lineproto/writes.py.)
+LINEPROTO_SERIES_IDLE = env_number("LINEPROTO_SERIES_IDLE", 30.0, minimum=0.01)
 
 # The REST API, Plotly's routes and the pages (docs/api.md): what one request may cost.
 # A body over API_MAX_BODY_BYTES is refused (413) before it is read; JSON nested deeper than

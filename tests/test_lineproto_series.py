@@ -13,7 +13,7 @@ from core.models import Plot, StreamToken, Trace
 from core.models.windows import traces_with_windows
 from lineproto.models import Series
 from lineproto.points import SeriesKey
-from lineproto.writes import SeriesWrite, write_all, write_series
+from lineproto.writes import SeriesWrite, held_series, write_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -79,25 +79,63 @@ def points(plot) -> list:
     return [trace.spec.get("y", []) for trace in traces_with_windows(Trace.objects.filter(plot=plot))]
 
 
-async def test_two_writes_of_one_series_at_once_both_land_one_after_the_other(plot, stream_pipeline):
+def lines(*ys: int) -> list[bytes]:
+    return [b'{"x": %d, "y": %d}' % (y, y) for y in ys]
+
+
+@pytest.fixture
+async def series(plot):
+    """The stream of a series of alice's plot: (token id, token)."""
     stream = (await sync_to_async(Series.objects.streams_for)(plot, [key(1)])).streams[key(1)]
+    return stream.token_id, stream.token
 
-    def write(ys: range) -> SeriesWrite:
-        return SeriesWrite(stream.token_id, stream.token, [b'{"x": 1, "y": %d}' % y for y in ys], list(ys))
 
-    results = await write_all([write(range(1, 4))], "test") + await asyncio.gather(
-        *(write_series(write(range(start, start + 3)), "test") for start in (10, 20))
+async def test_writes_of_one_series_at_once_take_turns_each_whole(plot, series, stream_pipeline):
+    [first] = await write_all([SeriesWrite(*series, lines(1, 2, 3), [1, 2, 3])], "test")
+    second, third = await asyncio.gather(
+        held_series(*series).write(lines(10, 11, 12), "test"), held_series(*series).write(lines(20, 21, 22), "test")
     )
-    assert [r.accepted for r in [results[0].outcome, *results[1:]]] == [3, 3, 3]
-    [ys] = await sync_to_async(points)(plot)
-    assert sorted(ys) == [1, 2, 3, 10, 11, 12, 20, 21, 22]
-    assert ys[:3] == [1, 2, 3] and ys[3:6] in ([10, 11, 12], [20, 21, 22])  # each write whole, in turn
+    assert [(o.status, o.accepted, o.taken) for o in (first, second, third)] == [(200, 3, 3)] * 3
+    assert await sync_to_async(points)(plot) == [[1, 2, 3, 10, 11, 12, 20, 21, 22]]
 
 
-async def test_the_core_rejects_a_line_it_cannot_take_and_keeps_the_others(plot, stream_pipeline):
-    stream = (await sync_to_async(Series.objects.streams_for)(plot, [key(1)])).streams[key(1)]
-    lines = [b'{"x": 1, "y": 1}', b'{"x": "2026-02-30T05:20Z", "y": 2}', b'{"x": 3, "y": 3}']
-    outcome = await write_series(SeriesWrite(stream.token_id, stream.token, lines, [7, 8, 9]), "test")
-    assert (outcome.status, outcome.accepted, outcome.rejected) == (200, 2, 1)
-    assert outcome.last_error is not None and outcome.last_error[0] == 2
-    assert await sync_to_async(points)(plot) == [[1, 3]]
+async def test_a_series_stream_stays_open_between_writes_and_ends_when_idle(plot, series, stream_pipeline, settings):
+    settings.LINEPROTO_SERIES_IDLE = 0.3
+    token_id, _ = series
+    for y in (1, 2):
+        [outcome] = await write_all([SeriesWrite(*series, lines(y), [1])], "test")
+        assert outcome.status == 200
+    status = await sync_to_async(StreamToken.objects.get)(pk=token_id)
+    assert status.is_connected and status.accepted == 2 and status.takeovers == 0
+
+    async def disconnected() -> bool:
+        while (await sync_to_async(StreamToken.objects.get)(pk=token_id)).connected:
+            await asyncio.sleep(0.05)
+        return True
+
+    assert await asyncio.wait_for(disconnected(), 10)
+    [outcome] = await write_all([SeriesWrite(*series, lines(3), [1])], "test")  # opens it again
+    assert outcome.status == 200
+    assert await sync_to_async(points)(plot) == [[1, 2, 3]]
+
+
+async def test_the_core_rejects_a_line_it_cannot_take_and_keeps_the_others(plot, series, stream_pipeline):
+    bad = [b'{"x": 1, "y": 1}', b'{"x": "2026-02-30T05:20Z", "y": 2}', b'{"x": 3, "y": 3}']
+    first = await held_series(*series).write(bad, "test")
+    second = await held_series(*series).write([b'{"x": 4, "y": 4}', b"{nope"], "test")
+    assert (first.status, first.accepted, first.taken) == (200, 2, 3)
+    assert [line for line, _ in first.rejected] == [2]
+    assert "is not a date" in first.rejected[0][1]
+    assert [line for line, _ in second.rejected] == [2]  # numbered within its own write
+    assert await sync_to_async(points)(plot) == [[1, 3, 4]]
+
+
+async def test_a_stream_taken_over_by_a_producer_is_opened_again_by_the_next_write(plot, series, stream_pipeline):
+    from tests.asgi_clients import Stream
+
+    assert (await held_series(*series).write(lines(1), "test")).status == 200
+    producer = Stream(series[1])
+    await producer.write({"x": 2, "y": 2})
+    assert (await producer.end())[0] == 200
+    assert (await held_series(*series).write(lines(3), "test")).status == 200
+    assert await sync_to_async(points)(plot) == [[1, 2, 3]]
