@@ -92,7 +92,7 @@ class WriteSummary:
 
     written: int = 0
     rejected: dict[int, str] = field(default_factory=dict)
-    unavailable: str = ""  # the server was stopping or the database away
+    unavailable: str = ""  # the server was stopping, the database away, the series taken over
     failed: bool = False  # the server failed while storing a series (a defect: the log says which)
 
     def reject(self, line: int, reason: str) -> None:
@@ -102,8 +102,8 @@ class WriteSummary:
         self.written += outcome.accepted
         for line, reason in outcome.rejected:
             self.reject(write.body_lines[line - 1], f"series {series_name!r}: {reason}")
-        if outcome.status == 503:
-            self.unavailable = self.unavailable or outcome.message
+        if outcome.status in (409, 503):  # taken over meanwhile, or stopping: a retry will do
+            self.unavailable = self.unavailable or f"series {series_name!r}: {outcome.message}"
         elif outcome.status == 500:
             self.failed = True
         elif outcome.status != 200:

@@ -53,6 +53,21 @@ class SeriesOutcome:
     message: str = ""
 
 
+async def stored(session: StreamSession) -> bool:
+    """Wait until every update the session accepted so far is committed; False when they never
+    will be (the server stopped with the database away). (Pipeline.flush() alone
+    can return while the commit that took them is still in flight: it waits for the commit in
+    flight, then for the next only if anything is still waiting to be taken.)"""
+    writer, pipeline = session.writer, session.pipeline
+    assert writer is not None
+    target = writer.seq
+    while writer.committed_seq < target and not pipeline.abandoned:
+        await pipeline.flush()
+        if writer.committed_seq < target:
+            await asyncio.sleep(0.005)  # the next commit, already running: check again shortly
+    return writer.committed_seq >= target
+
+
 def series_idle() -> float:
     """Seconds a series' stream stays open without a write: LINEPROTO_SERIES_IDLE, and never so
     long that the stream's own idle timeout (STREAM_IDLE_TIMEOUT, 408) ends it first."""
@@ -141,7 +156,8 @@ class HeldSeries:
             if outcome.taken < len(lines):
                 outcome.status, outcome.message = ended.status, ended.message
             return
-        await session.pipeline.flush()
+        if not await stored(session):
+            outcome.status, outcome.message = 503, "the server stopped with the database away: the write was not stored"
 
     async def _session(self, remote_addr: str) -> SeriesSession | Outcome:
         """The series' open stream, opened when there is none (after the last one has ended)."""
