@@ -7,6 +7,7 @@ import base64
 import gzip
 import http.client
 import json
+import signal
 from urllib.parse import urlencode
 
 from harness.live_server import Api, new_user, wait_for
@@ -265,3 +266,22 @@ def test_a_series_keeps_its_history_past_the_window(server, producer):
     answer = producer.ok("GET", f"/api/plots/{plot['id']}/traces/0/points/?method=none&max_points=1000")
     assert answer["points"]["y"] == list(range(600))
     assert answer["points"]["x"][0] == "2026-12-07T10:00:00"
+
+
+def test_held_series_streams_end_cleanly_on_sigterm_and_a_restart_writes_on(start_server, integration_db):
+    server = start_server(name="lineproto-restart")
+    user = new_user(integration_db.env, server.url)
+    plot = user.make_plot([])
+    params = {"bucket": plot["id"], "precision": "s"}
+    assert (
+        post(server.port, "/api/v2/write", params, f"r,a=1 v=1 {T0}\nr,a=2 v=2 {T0}".encode(), token_header(user))[0]
+        == 204
+    )
+    assert server.stop() in (0, -signal.SIGTERM)  # the two held streams end with the server
+    assert [line for line in server.log_text().splitlines() if " ERROR " in line or "Traceback" in line] == []
+    server.start()
+    assert post(server.port, "/api/v2/write", params, f"r,a=1 v=3 {T0 + 1}".encode(), token_header(user))[0] == 204
+    traces = traces_by_name(user, plot["id"])
+    assert {name: trace["y"] for name, trace in traces.items()} == {"r v a=1": [1, 3], "r v a=2": [2]}
+    streams = {s["name"]: s for s in user.ok("GET", "/api/streams/")["results"]}
+    assert streams["line protocol: r v a=2"]["connected"] is False
