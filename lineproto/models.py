@@ -1,7 +1,9 @@
-"""Which trace of a plot each line-protocol series feeds, and the stream token it feeds it by."""
+"""Which trace of a plot each line-protocol series feeds, and the stream token it feeds it by;
+and the bucket names owners give their plots."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -119,3 +121,23 @@ class Series(models.Model):
 
     def __str__(self) -> str:
         return f"series {self.key[:8]} of plot {self.plot_id}"
+
+
+# A bucket name: what InfluxDB's clients and Telegraf take as a bucket or database, and never a
+# number (a number names a plot by its id).
+BUCKET_NAME = re.compile(r"^(?![0-9]+$)[A-Za-z0-9._-]{1,64}$")
+
+
+class Bucket(models.Model):
+    """A name its owner gives a plot, to write line protocol to it as `bucket=<name>` (or
+    `db=<name>`) instead of its id. Each owner's names are their own."""
+
+    plot = models.OneToOneField(Plot, on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="unique_bucket_name_of_owner")]
+
+    def __str__(self) -> str:
+        return f"bucket {self.name} (plot {self.plot_id})"

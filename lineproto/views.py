@@ -13,10 +13,11 @@ import zlib
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
+from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,7 +25,7 @@ from rest_framework.views import APIView
 
 from core.models import Plot
 from lineproto.answers import WriteSummary, error_answer, exception_handler_for
-from lineproto.models import Series
+from lineproto.models import BUCKET_NAME, Bucket, Series
 from lineproto.points import PRECISIONS, BadPrecision, read_batch
 from lineproto.writes import SeriesWrite, write_all
 
@@ -183,14 +184,19 @@ class LineProtocolWrite(APIView):
         return summary.answer(v1)
 
     def plot(self, request: Request, reference: str) -> Plot:
-        """The plot `reference` names, if it is the writer's own (404 unseen, 403 another's)."""
+        """The plot `reference` names (its id, or a bucket name of the writer's), if it is the
+        writer's own (404 unseen, 403 another's)."""
         plot = None
         if reference.isascii() and reference.isdigit() and len(reference) <= MAX_ID_DIGITS:
             plot = Plot.objects.visible_to(request.user).filter(pk=int(reference)).first()
+        elif BUCKET_NAME.match(reference):
+            bucket = Bucket.objects.filter(owner_id=request.user.pk, name=reference).select_related("plot").first()
+            plot = bucket.plot if bucket is not None else None
         if plot is None:
             shown = reference if len(reference) <= 40 else f"{reference[:40]}…"
             raise NotFound(
-                f"{self.plot_parameter} {shown!r} not found: it is a plot's id, and no such plot is shared with you"
+                f"{self.plot_parameter} {shown!r} not found: it is a plot's id or a bucket name you gave a plot,"
+                " and no such plot is shared with you"
             )
         if plot.owner_id != request.user.pk:
             raise PermissionDenied(f"plot {plot.pk} is another user's: write to plots of your own")
@@ -249,3 +255,58 @@ class WriteV1(LineProtocolWrite):
     )
     def post(self, request: Request) -> Response:
         return self.write(request)
+
+
+class BucketSerializer(serializers.Serializer):
+    """A plot's bucket name: letters, digits, `.`, `_` and `-`, not a number; null for none."""
+
+    plot = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(max_length=64, allow_null=True)
+
+    def validate_name(self, name: str | None) -> str | None:
+        if name is not None and not BUCKET_NAME.match(name):
+            raise serializers.ValidationError(
+                "A bucket name is 1 to 64 letters, digits, '.', '_' or '-', and not a number (numbers are plot ids)."
+            )
+        return name
+
+
+class PlotBucketView(APIView):
+    """The bucket name of one of your plots: line protocol may be written to `bucket=<name>` (or
+    `db=<name>`) instead of its id (docs/ingest.md). PUT `{"name": "..."}` sets it, `{"name":
+    null}` or DELETE removes it."""
+
+    def _own_plot(self, request: Request, plot_pk: str) -> Plot:
+        plot = Plot.objects.visible_or_404(request.user, None, plot_pk)
+        if plot.owner_id != request.user.pk:
+            raise PermissionDenied("Only the plot's owner names its bucket.")
+        return plot
+
+    def _answer(self, plot: Plot) -> Response:
+        name = Bucket.objects.filter(plot=plot).values_list("name", flat=True).first()
+        return Response({"plot": plot.pk, "name": name})
+
+    @extend_schema(responses={200: BucketSerializer})
+    def get(self, request: Request, plot_pk: str) -> Response:
+        return self._answer(self._own_plot(request, plot_pk))
+
+    @extend_schema(request=BucketSerializer, responses={200: BucketSerializer})
+    def put(self, request: Request, plot_pk: str) -> Response:
+        plot = self._own_plot(request, plot_pk)
+        serializer = BucketSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        name = serializer.validated_data["name"]
+        with transaction.atomic():
+            if name is None:
+                Bucket.objects.filter(plot=plot).delete()
+            else:
+                taken = Bucket.objects.filter(owner_id=plot.owner_id, name=name).exclude(plot=plot).first()
+                if taken is not None:
+                    raise ValidationError({"name": f"{name!r} already names your plot {taken.plot_id}."})
+                Bucket.objects.update_or_create(plot=plot, defaults={"owner_id": plot.owner_id, "name": name})
+        return self._answer(plot)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, plot_pk: str) -> Response:
+        Bucket.objects.filter(plot=self._own_plot(request, plot_pk)).delete()
+        return Response(status=204)

@@ -285,3 +285,14 @@ def test_held_series_streams_end_cleanly_on_sigterm_and_a_restart_writes_on(star
     assert {name: trace["y"] for name, trace in traces.items()} == {"r v a=1": [1, 3], "r v a=2": [2]}
     streams = {s["name"]: s for s in user.ok("GET", "/api/streams/")["results"]}
     assert streams["line protocol: r v a=2"]["connected"] is False
+
+
+def test_a_bucket_name_the_owner_gave_the_plot_names_it_too(server, producer, integration_db):
+    plot = producer.make_plot([])
+    assert producer.request("PUT", f"/api/plots/{plot['id']}/bucket/", {"name": "lab-7"})[0] == 200
+    assert post(server.port, "/api/v2/write", {"bucket": "lab-7"}, b"n v=1", token_header(producer))[0] == 204
+    assert post(server.port, "/write", {"db": "lab-7"}, b"n v=2", basic(producer))[0] == 204
+    assert producer.figure(plot["id"])["data"][0]["y"] == [1, 2]
+    other = new_user(integration_db.env, server.url)  # names are each owner's own
+    status, answer, _ = post(server.port, "/api/v2/write", {"bucket": "lab-7"}, b"n v=3", token_header(other))
+    assert (status, answer["code"]) == (404, "not found")

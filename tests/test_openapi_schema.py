@@ -26,6 +26,7 @@ def test_the_schema_is_valid_openapi_3_describing_the_rest_api(anonymous):
         "/api/plots/{plot_pk}/runs/",
         "/api/plots/{plot_pk}/annotations/",
         "/api/plots/{plot_pk}/annotations/{id}/",
+        "/api/plots/{plot_pk}/bucket/",
         "/api/plots/{id}/share_key/",
         "/api/streams/",
         "/api/streams/{id}/",
