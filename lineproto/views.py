@@ -1,4 +1,5 @@
-"""The two write endpoints: InfluxDB 2's `/api/v2/write` and InfluxDB 1's `/write`.
+"""The two write endpoints, InfluxDB 2's `/api/v2/write` and InfluxDB 1's `/write`; and a
+plot's bucket name (`/api/plots/<id>/bucket/`).
 
 Thin: who is writing (the REST API's own authentication: `Token`/`Bearer` key, or Basic with the
 username, or InfluxDB 1's `u` and `p`), to which plot, the body undone from gzip and bounded;
@@ -149,7 +150,9 @@ class LineProtocolWrite(APIView):
         v1 = self.v1
         reference = request.query_params.get(self.plot_parameter, "")
         if not reference:
-            return error_answer(400, f"`{self.plot_parameter}` is required: the id of the plot to write to", v1)
+            return error_answer(
+                400, f"`{self.plot_parameter}` is required: the id (or bucket name) of the plot to write to", v1
+            )
         plot = self.plot(request, reference)
         try:
             body = body_of(request)
@@ -211,7 +214,7 @@ class WriteV2(LineProtocolWrite):
         operation_id="lineproto_write_v2",
         summary="Write InfluxDB line protocol (InfluxDB 2)",
         parameters=[
-            OpenApiParameter("bucket", str, required=True, description="The plot's id."),
+            OpenApiParameter("bucket", str, required=True, description="The plot's id, or a bucket name you gave it."),
             OpenApiParameter("org", str, description="Any organisation: not read."),
             PRECISION,
         ],
@@ -242,7 +245,7 @@ class WriteV1(LineProtocolWrite):
         operation_id="lineproto_write_v1",
         summary="Write InfluxDB line protocol (InfluxDB 1)",
         parameters=[
-            OpenApiParameter("db", str, required=True, description="The plot's id."),
+            OpenApiParameter("db", str, required=True, description="The plot's id, or a bucket name you gave it."),
             OpenApiParameter("u", str, description="Username (instead of Basic credentials)."),
             OpenApiParameter("p", str, description="API key (instead of Basic credentials)."),
             OpenApiParameter("rp", str, description="Any retention policy: not read."),
