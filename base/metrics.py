@@ -38,7 +38,8 @@ LIMIT_HITS = Counter(
     "commit backlogs full (backpressure), "
     "tokens slowed to their write rate (token_rate), "
     "quota 429s (quota), connections refused (connections, connections_per_client), "
-    "history reads refused (history_reads, history_reads_per_client).",
+    "history reads refused (history_reads, history_reads_per_client), "
+    "image requests refused for a full render pool (image_renders) or given up (image_render_timeout).",
     ["limit"],
 )
 
@@ -87,4 +88,17 @@ PUBLISH_FAILURES = Counter(
     "plotserver_publish_failures",
     "Passes of the publisher cut short by a failed publish (the channel layer was away); "
     "viewers get those updates from the database.",
+)
+
+# -- static images (images/) -----------------------------------------------------------------------
+
+IMAGE_RENDERS = Gauge(
+    "plotserver_image_renders",
+    "Image requests holding a place in the render pool now (drawing, or waiting for a page).",
+    multiprocess_mode="livesum",
+)
+IMAGE_RENDER_SECONDS = Histogram(
+    "plotserver_image_render_seconds",
+    "Time to draw one image, its wait for a page included.",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60),
 )

@@ -2,7 +2,8 @@
 
 On startup: a check of the Redis hosts (and the renewal of their shard positions), the pipeline,
 the stream listener when STREAM_PORT is set, the history pruning job (history/pruning.py), and a
-SIGTERM/SIGINT hook.
+SIGTERM/SIGINT hook. On shutdown, besides, the Chromium that draws images (images/renderer.py),
+when one was started.
 The hook matters because a stream never ends by itself: without it, the server would wait for
 every open stream forever (or cancel it after its graceful timeout, answering 500). With it,
 every open stream commits what it accepted and is answered 503 "reconnect" at once, and the
@@ -28,6 +29,7 @@ from django.utils import timezone
 
 from base import redis_hosts
 from history.pruning import prune_loop
+from images.renderer import POOL as IMAGE_RENDERERS
 from streaming import leases
 from streaming.committer import OUTAGE_ERRORS
 from streaming.pipeline import Pipeline, get_pipeline
@@ -96,6 +98,7 @@ class Lifespan:
                 if listener is not None:
                     await listener.close()
                 await pipeline.shutdown()
+                await asyncio.to_thread(IMAGE_RENDERERS.close)  # Chromium, if an image started it
                 close_database_pools()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

@@ -198,6 +198,23 @@ VIEWER_SEND_TIMEOUT = env_number("VIEWER_SEND_TIMEOUT", 10.0, minimum=0.1)
 VIEWER_GAP_TIMEOUT = env_number("VIEWER_GAP_TIMEOUT", 2.0, minimum=0.0)
 VIEWER_RESYNC_INTERVAL = env_number("VIEWER_RESYNC_INTERVAL", 1.0, minimum=0.0)
 
+# Static images (docs/images.md): plots drawn by plotly.js in Chromium, in a pool of warm pages.
+# Renders at once per process; beyond them, IMAGE_RENDER_QUEUE more may wait for a page, and past
+# that a request is answered 503 with Retry-After. A render (its wait included) past
+# IMAGE_RENDER_TIMEOUT seconds is given up (503); Chromium's start, on the first image, may take
+# up to IMAGE_RENDERER_START_TIMEOUT. A figure of more than IMAGE_MAX_POINTS points or
+# IMAGE_MAX_FIGURE_BYTES bytes (as JSON) is refused (413); an image of more than IMAGE_MAX_PIXELS
+# pixels (width x height x scale squared) is refused (400).
+IMAGE_RENDER_CONCURRENCY = int(env_number("IMAGE_RENDER_CONCURRENCY", 2, minimum=1, kind=int))
+IMAGE_RENDER_QUEUE = int(env_number("IMAGE_RENDER_QUEUE", 8, minimum=0, kind=int))
+IMAGE_RENDER_TIMEOUT = env_number("IMAGE_RENDER_TIMEOUT", 20.0, minimum=0.1)
+IMAGE_RENDERER_START_TIMEOUT = env_number("IMAGE_RENDERER_START_TIMEOUT", 60.0, minimum=1.0)
+IMAGE_MAX_POINTS = int(env_number("IMAGE_MAX_POINTS", 100_000, minimum=1, kind=int))
+IMAGE_MAX_FIGURE_BYTES = int(env_number("IMAGE_MAX_FIGURE_BYTES", 8 << 20, minimum=1024, kind=int))
+IMAGE_MAX_PIXELS = int(env_number("IMAGE_MAX_PIXELS", 25_000_000, minimum=10_000, kind=int))
+# The Chromium that draws them: a command on PATH or a path (Debian's `chromium` package).
+IMAGE_CHROMIUM = env_str("IMAGE_CHROMIUM", "chromium")
+
 INSTALLED_APPS = [
     # First, so that its runserver (uvicorn: pages, REST, WebSockets, streams) is the one found.
     "operations",
@@ -218,6 +235,7 @@ INSTALLED_APPS = [
     "history",
     "web",
     "lineproto",
+    "images",
 ]
 
 MIDDLEWARE = [
