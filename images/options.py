@@ -42,7 +42,7 @@ class ImageOptions:
 def image_options(format: object, width: object, height: object, scale: object, layout: object) -> ImageOptions:
     """The options of one image, checked. Width and height default to the layout's, else 700 x 500;
     scale to 1. `format` may be any case ("PNG"); "jpg" is taken for "jpeg"."""
-    name = format.lower() if isinstance(format, str) else format
+    name = format.lower() if isinstance(format, str) else ""
     name = "jpeg" if name == "jpg" else name
     if name not in FORMATS:
         raise ImageRefused(400, f"format is one of {', '.join(FORMATS)}, not {format!r}.")
@@ -62,8 +62,9 @@ def image_options(format: object, width: object, height: object, scale: object, 
 
 def _side(name: str, asked: object, from_layout: object, default: int) -> int:
     if asked is None or asked == "":
-        in_range = isinstance(from_layout, (int, float)) and MIN_SIDE <= from_layout <= MAX_SIDE
-        return round(from_layout) if in_range else default  # type: ignore[arg-type]
+        if isinstance(from_layout, (int, float)) and MIN_SIDE <= from_layout <= MAX_SIDE:
+            return round(from_layout)
+        return default
     value = _number(name, asked, float(default), MIN_SIDE, MAX_SIDE)
     if value != int(value):
         raise ImageRefused(400, f"{name} is a whole number of pixels, {MIN_SIDE} to {MAX_SIDE}, not {asked!r}.")
@@ -88,8 +89,10 @@ def plotly_figure(value: object) -> dict:
     figure = {"data": value} if isinstance(value, list) else value
     if not isinstance(figure, dict):
         raise ImageRefused(400, 'figure is {"data": [traces], "layout": {...}}.')
-    data = figure.get("data") or []
-    layout = figure.get("layout") or {}
+    data = figure.get("data")
+    data = [] if data is None else data
+    layout = figure.get("layout")
+    layout = {} if layout is None else layout
     if not isinstance(data, list) or not all(isinstance(trace, dict) for trace in data):
         raise ImageRefused(400, "figure.data is a list of traces, each a JSON object.")
     if not isinstance(layout, dict):

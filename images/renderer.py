@@ -89,6 +89,7 @@ class RenderPool:
         self._context: Any = None
         self._starting: asyncio.Task[None] | None = None
         self._pages: asyncio.Queue[Any] | None = None
+        self._replacing: set[asyncio.Future[None]] = set()
 
     # -- on a request's thread ------------------------------------------------------------------
 
@@ -215,7 +216,9 @@ class RenderPool:
         except asyncio.CancelledError:
             # Given up (IMAGE_RENDER_TIMEOUT): the page may still be drawing; a fresh one takes its place.
             give_back = False
-            asyncio.ensure_future(self._replace(page))
+            replacing = asyncio.ensure_future(self._replace(page))
+            self._replacing.add(replacing)
+            replacing.add_done_callback(self._replacing.discard)
             raise
         except PlaywrightError as exc:
             if page is None or page.is_closed() or not self._browser.is_connected():

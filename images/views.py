@@ -80,9 +80,13 @@ class PlotImageView(ImageView):
             raise NotFound("No such plot, or it is not shared with you.")
         figure = plot.viewer_figure()
         query = request.query_params
-        options = image_options(extension, query.get("width"), query.get("height"), query.get("scale"), figure["layout"])
+        options = image_options(
+            extension, query.get("width"), query.get("height"), query.get("scale"), figure["layout"]
+        )
         response = self.image(figure, options)
-        response["Content-Disposition"] = f'inline; filename="{slugify(plot.title) or "plot"}-{plot.pk}.{options.format}"'
+        response["Content-Disposition"] = (
+            f'inline; filename="{slugify(plot.title) or "plot"}-{plot.pk}.{options.format}"'
+        )
         # Live plots change: every fetch is drawn anew; only the public ones may be kept by proxies.
         patch_cache_control(response, no_cache=True, **({} if plot.sharing == Plot.PUBLIC else {"private": True}))
         return response

@@ -28,7 +28,8 @@ tls.set_config_file(plotly_domain=CONFIG["url"], plotly_api_domain=CONFIG["url"]
 def emit(**result):
     print("RESULT " + json.dumps(result), flush=True)
 
-fig = go.Figure([go.Scatter(x=[1, 2, 3], y=[3, 1, 2], name="sensor-a")], layout=dict(title="from chart_studio", showlegend=True))
+layout = dict(title="from chart_studio", showlegend=True)
+fig = go.Figure([go.Scatter(x=[1, 2, 3], y=[3, 1, 2], name="sensor-a")], layout=layout)
 png = py.image.get(fig, "png", width=400, height=300, scale=2)
 py.image.save_as(fig, "saved.svg")
 py.image.save_as(fig, "saved", format="pdf", width=500, height=400)
