@@ -4,7 +4,8 @@
     python -m bench --quick              a few seconds a scenario: checks that everything runs
     python -m bench --runs 3             each scenario three times; the median run is reported
     python -m bench --only a,e,h         some rows only (a-d latency, e/f ingest, g memory, h restart, i history,
-                                         j panning history in Chromium, k line protocol beside NDJSON)
+                                         j panning history in Chromium, k line protocol beside NDJSON,
+                                         l static images)
 
 The table is printed and written as JSON to bench/results/latest.json (or --json PATH).
 Scenarios, each also runnable alone with its own flags:
@@ -16,6 +17,7 @@ Scenarios, each also runnable alone with its own flags:
     bench.history_reads (i) a week at 1 point/s: range reads to 2,000 points, bytes per point stored
     bench.page_pan     (j) the plot page panning that week in Chromium: frames a second, reads, JS heap
     bench.lineproto_door (k) line protocol (/api/v2/write) beside the NDJSON door: points/s, CPU per point
+    bench.images       (l) a 10,000-point plot as PNG: renders a second, p50 latency
     bench.soak         (soak) 30 minutes of load with a stuck viewer and a misbehaving producer:
                        only with --only soak (--soak-seconds sets its length)
 
@@ -30,7 +32,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import history_reads, lineproto_door, live, memory, page_pan, restart, soak, throughput
+from bench import history_reads, images, lineproto_door, live, memory, page_pan, restart, soak, throughput
 from bench.common import RESULTS, Environment, Row, print_table, raise_fd_limit, say, write_results
 
 
@@ -88,6 +90,8 @@ def plan(args: argparse.Namespace, env: Environment) -> list[tuple[str, Callable
 
     def lineproto_rows() -> list[Row]:
         return lineproto_door.rows(env, writers=10, points=points, batch=500)
+    def image_rows() -> list[Row]:
+        return [images.row(images.run(env, images=6 if quick else 40, clients=2))]
 
     def pan_rows() -> list[Row]:
         return [page_pan.row(page_pan.run(env, **(page_pan.QUICK if quick else page_pan.FULL)))]
@@ -104,6 +108,7 @@ def plan(args: argparse.Namespace, env: Environment) -> list[tuple[str, Callable
         ("i", history_rows, lambda r: r.figures["numbers"]["week_lttb_2000"]["median_ms"]),
         ("j", pan_rows, lambda r: r.figures["pan"]["median_fps"]),
         ("k", lineproto_rows, lambda r: r.figures["lineproto"]["cpu_us_per_point"]),
+        ("l", image_rows, lambda r: r.figures["points"]["latency"]["p50_ms"]),
         ("soak", soak_rows, lambda r: r.figures["memory_growth_mb"]),
     ]
 
