@@ -13,9 +13,9 @@ import urllib.request
 from harness.live_server import Api, new_user, wait_for
 
 SMALL = {"figure": {"data": [{"y": [1, 3, 2]}]}, "format": "png", "width": 200, "height": 100}
-# Two hundred thousand markers: seconds of drawing for Chromium, whatever the machine.
+# Sixty thousand markers: seconds of drawing for Chromium, whatever the machine.
 HEAVY = {
-    "figure": {"data": [{"type": "scatter", "mode": "markers", "y": [i % 97 for i in range(200_000)]}]},
+    "figure": {"data": [{"type": "scatter", "mode": "markers", "y": [i % 97 for i in range(60_000)]}]},
     "format": "png",
 }
 
@@ -67,13 +67,13 @@ def test_a_full_pool_answers_503_with_retry_after_and_draws_again_once_free(inte
 
 
 def test_a_render_past_its_timeout_is_a_503_and_the_pool_goes_on(integration_db, start_server):
-    server = start_server("images-timeout", IMAGE_RENDER_TIMEOUT="1", IMAGE_MAX_POINTS="300000")
+    server = start_server("images-timeout", IMAGE_RENDER_TIMEOUT="0.3", IMAGE_MAX_POINTS="300000")
     api = new_user(integration_db.env, server.url)
     status, headers, body = post_image(api, HEAVY)
     assert status == 503 and b"IMAGE_RENDER_TIMEOUT" in body and headers["retry-after"] == "2"
 
     # The page that was still drawing is replaced; small images are drawn again (a loaded machine
-    # may need a few tries within the one-second timeout while the fresh page loads plotly.js).
+    # may need a few tries within the 0.3-second timeout while the fresh page loads plotly.js).
     answers: list[int] = []
     wait_for(lambda: answers.append(post_image(api, SMALL)[0]) or answers[-1] == 200, timeout=120, interval=0.5)
     assert set(answers) <= {200, 503}
