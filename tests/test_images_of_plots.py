@@ -134,3 +134,26 @@ def test_a_plot_of_more_points_than_images_hold_is_a_413(images_server, owner):
     assert status == 413
     assert "5,001 points" in json.loads(body)["message"] and "IMAGE_MAX_POINTS" in json.loads(body)["message"]
     assert get(f"{images_server.url}/~{owner.username}/{plot['id']}.embed")[0] == 200, "web's routes come first"
+
+
+def test_a_figure_naming_an_image_by_url_makes_the_server_fetch_nothing(images_server, owner):
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.setblocking(False)
+        port = listener.getsockname()[1]
+        source = f"http://127.0.0.1:{port}/secret.png"
+        picture = {"source": source, "xref": "paper", "yref": "paper", "x": 0, "y": 1, "sizex": 1, "sizey": 1}
+        figure = {"data": [{"y": [1, 2]}], "layout": {"images": [picture]}}
+        request = urllib.request.Request(
+            f"{images_server.url}/v2/images",
+            data=json.dumps({"figure": figure, "format": "svg"}).encode(),
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": "Basic " + base64.b64encode(f"{owner.username}:{owner.key}".encode()).decode(),
+            },
+        )
+        with urllib.request.urlopen(request, timeout=120) as response:
+            assert response.status == 200 and response.read().startswith(b"<svg")
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nobody came
