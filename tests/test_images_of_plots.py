@@ -107,6 +107,7 @@ def test_a_private_plot_is_drawn_for_its_owner_alone(integration_db, images_serv
     assert status == 404 and "not shared with you" in json.loads(body)["message"]
     status, _, image = get(url, owner)
     assert status == 200 and image[:8] == PNG_SIGNATURE
+    assert get(url, Api(images_server.url, owner.username, "not-the-key"))[0] == 401
 
 
 def test_a_secret_plot_is_drawn_with_its_share_key(images_server, owner):
