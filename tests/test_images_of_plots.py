@@ -61,21 +61,25 @@ def image_url(server: LiveServer, owner: Api, plot: dict, extension: str, query:
     return f"{server.url}/~{owner.username}/{plot['id']}.{extension}{query}"
 
 
-def test_the_svg_of_a_live_plot_shows_its_streamed_window(images_server, owner):
+def test_the_svg_of_a_live_plot_shows_its_streamed_window_and_annotations(images_server, owner):
     plot, token = labelled_plot(owner)
     status, headers, before = get(image_url(images_server, owner, plot, "svg"))
     assert status == 200 and headers["content-type"] == "image/svg+xml"
     assert b"<svg" in before and b"pt7" not in before
 
     lines = [{"x": i, "y": i * i, "text": f"pt{i}"} for i in range(8)]
+    note = {"text": "note-42", "x": 5, "y": 25, "showarrow": False}
+    lines.append({"layout": {"annotations": [note]}})
     assert send_lines(images_server.port, token, lines).status == 200
     wait_for(lambda: owner.figure(plot["id"])["data"][0]["x"] == [3, 4, 5, 6, 7])
+    wait_for(lambda: owner.figure(plot["id"])["layout"].get("annotations"))
 
     status, headers, after = get(image_url(images_server, owner, plot, "svg"))
     assert status == 200
     shown = after.decode()
     assert all(f">pt{i}<" in shown for i in range(3, 8)), "the window's five points, labelled"
     assert not any(f">pt{i}<" in shown for i in range(3)), "points out of the window are not drawn"
+    assert ">note-42<" in shown, "the annotation streamed into the layout"
     assert "sandbox" in headers["content-security-policy"]
 
 
