@@ -7,7 +7,7 @@ import threading
 
 from harness.live_server import new_user, wait_for
 from harness.producer import send_lines
-from tests.test_images_pool_bounds import HEAVY, post_image, renders_held
+from tests.image_requests import HEAVY, post_image, renders_held
 
 
 def test_a_stream_is_served_while_an_image_is_drawn(integration_db, start_server):

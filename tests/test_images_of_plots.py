@@ -13,6 +13,7 @@ import pytest
 
 from harness.live_server import Api, LiveServer, new_user, wait_for
 from harness.producer import send_lines
+from tests.image_requests import post_image
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -150,15 +151,7 @@ def test_a_figure_naming_an_image_by_url_makes_the_server_fetch_nothing(images_s
         source = f"http://127.0.0.1:{port}/secret.png"
         picture = {"source": source, "xref": "paper", "yref": "paper", "x": 0, "y": 1, "sizex": 1, "sizey": 1}
         figure = {"data": [{"y": [1, 2]}], "layout": {"images": [picture]}}
-        request = urllib.request.Request(
-            f"{images_server.url}/v2/images",
-            data=json.dumps({"figure": figure, "format": "svg"}).encode(),
-            headers={
-                "Content-Type": "application/json",
-                "Authorization": "Basic " + base64.b64encode(f"{owner.username}:{owner.key}".encode()).decode(),
-            },
-        )
-        with urllib.request.urlopen(request, timeout=120) as response:
-            assert response.status == 200 and response.read().startswith(b"<svg")
+        status, _, image = post_image(owner, {"figure": figure, "format": "svg"})
+        assert status == 200 and image.startswith(b"<svg")
         with pytest.raises(BlockingIOError):
             listener.accept()  # nobody came

@@ -4,7 +4,7 @@ install, and everything else as usual."""
 from __future__ import annotations
 
 from harness.live_server import new_user
-from tests.test_images_pool_bounds import SMALL, post_image
+from tests.image_requests import SMALL, post_image
 
 
 def test_images_are_refused_with_what_to_install(integration_db, start_server):
