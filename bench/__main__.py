@@ -90,6 +90,7 @@ def plan(args: argparse.Namespace, env: Environment) -> list[tuple[str, Callable
 
     def lineproto_rows() -> list[Row]:
         return lineproto_door.rows(env, writers=10, points=points, batch=500)
+
     def image_rows() -> list[Row]:
         return [images.row(images.run(env, images=6 if quick else 40, clients=2))]
 

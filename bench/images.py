@@ -1,4 +1,4 @@
-"""Static images: renders a second and latency of a 10,000-point plot as PNG (row (k)).
+"""Static images: renders a second and latency of a 10,000-point plot as PNG (row (l)).
 
     python -m bench.images                 40 images by 2 clients (IMAGE_RENDER_CONCURRENCY 2)
     python -m bench.images --images 100 --clients 4
@@ -134,7 +134,7 @@ def run(env: Environment, images: int, clients: int) -> dict:
 def row(figures: dict) -> Row:
     big, small = figures["points"], figures["baseline_10_points"]
     return Row(
-        scenario=f"(k) images: a {POINTS:,}-point line plot as PNG, {figures['clients']} clients",
+        scenario=f"(l) images: a {POINTS:,}-point line plot as PNG, {figures['clients']} clients",
         measured=(
             f"{big['renders_per_s']:.1f} renders/s, p50 {big['latency']['p50_ms']:,.0f} ms"
             f" (p99 {big['latency']['p99_ms']:,.0f} ms; {big['ok']}/{big['images']} PNG)"

@@ -1,4 +1,4 @@
-"""Row (k) of the benchmark, in its quick form: every image asked for comes back a PNG, the
+"""Row (l) of the benchmark, in its quick form: every image asked for comes back a PNG, the
 10,000-point plot's and the 10-point baseline's. Accounting only, never a timing."""
 
 from __future__ import annotations
