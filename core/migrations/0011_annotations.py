@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('x', models.JSONField(decoder=base.fastjson.FastJSONDecoder, encoder=base.fastjson.FastJSONEncoder, help_text='Where: a number or a date.')),
-                ('x_end', models.JSONField(blank=True, decoder=base.fastjson.FastJSONDecoder, encoder=base.fastjson.FastJSONEncoder, help_text="A span's end; null for an event.", null=True)),
+                ('x_end', models.JSONField(blank=True, decoder=base.fastjson.FastJSONDecoder, encoder=base.fastjson.FastJSONEncoder, help_text="A span's end; null: an event.", null=True)),
                 ('text', models.TextField()),
                 ('trace', models.PositiveIntegerField(blank=True, help_text='The index of the trace it is about, if one.', null=True)),
                 ('color', models.CharField(blank=True, max_length=64)),
