@@ -12,6 +12,6 @@ plot_changed = Signal()
 token_revoked = Signal()
 # The last plot a stream token fed was deleted: its open stream ends; sent with token_id=.
 token_plot_deleted = Signal()
-# An annotation of a plot was stored (annotation=its as_dict()) or deleted (deleted=its id);
-# sent with plot_id=.
+# Annotations of a plot were stored (annotations=[their as_dict()]) or deleted (deleted=[their
+# ids]), one signal per plot per transaction; sent with plot_id=.
 annotation_changed = Signal()

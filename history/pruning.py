@@ -7,8 +7,8 @@ stream rows that every plot of the stream has folded into blocks or checkpointed
 window (one pass after they were folded: a download that reached them can still read them);
 then, as below, rows no plot keeps at all (those not folded yet included); and last, the
 runs whose points are all gone (history/run_spans.py `forget_runs`), whatever the plots' retention,
-so that a stream starting run after run keeps no more of them than of its points; and the
-annotations the plots' retention lets go (core/models/annotations.py `expired`).
+so that a stream starting run after run keeps no more of them than of its points; and, plot by
+plot, the annotations the plot's retention lets go (core/models/annotations.py `expired_on`).
 
 A stream's rows (core/models/streams.py StreamChunk) serve every plot whose traces show it, so a
 row goes only when each of those plots lets it go: a duration plot once the row is older than
@@ -162,17 +162,11 @@ def delete_batch(plan: PrunePlan, limit: int) -> int:
         return cursor.rowcount
 
 
-def delete_annotations(now: datetime, limit: int) -> int:
-    """Delete up to `limit` annotations that their plot's retention lets go, in one transaction."""
-    with transaction.atomic():
-        ids = list(Annotation.objects.expired(now).order_by("pk").values_list("pk", flat=True)[:limit])
-        return Annotation.objects.filter(pk__in=ids).delete()[0] if ids else 0
-
-
 def removal_steps(clock: Callable[[], datetime], limit: int) -> Steps[int]:
     """One pass of removal as steps (history/job_steps.py), a batch of at most `limit` a step:
-    the blocks, then the stream rows, then the runs and annotations that retention lets go; last, what is
-    folded now may go at the next pass. How many rows, blocks and runs went. `clock` gives the
+    the blocks, then the stream rows, then the runs that retention lets go; then what is folded
+    now may go at the next pass; last, plot by plot, the annotations that retention lets go.
+    How many rows, blocks, runs and annotations went. `clock` gives the
     time each plan is made as of."""
     total = 0
     for block_plan in (yield partial(plan_block_pruning, clock())):
@@ -181,8 +175,9 @@ def removal_steps(clock: Callable[[], datetime], limit: int) -> Steps[int]:
         total += yield from _batches(partial(delete_batch, plan, limit), limit)
     for token_id in (yield streams_with_runs):
         total += yield from _batches(partial(forget_runs, token_id, limit), limit)
-    total += yield from _batches(partial(delete_annotations, clock(), limit), limit)
     yield settle_marks
+    for plot_id, retention in (yield Annotation.objects.plots_to_expire):
+        total += yield from _batches(partial(Annotation.expire, plot_id, retention, clock(), limit), limit)
     return total
 
 

@@ -6,7 +6,8 @@ Two kinds of group (and the relays' own probe groups, `relay_probe_group`):
   `plot`: `plot.updates` (one per plot per ingest batch, carrying every update of that batch),
   `plot.changed` (the plot or its traces were edited: viewers take a fresh snapshot, or leave
   if they may no longer see it), `plot.stream` (a producer of the plot connected or went away)
-  and `plot.annotation` (an annotation of the plot was stored, or deleted).
+  and `plot.annotation` (annotations of the plot were stored, or deleted: one message per
+  plot per transaction or ingest commit, carrying them all).
 - `stream_group(token_id)`: the process that holds a token's open stream. Messages:
   `stream.takeover` (a newer connection came: close yours with 409 and answer
   `stream.released`), `stream.revoke` (the token was revoked: close with 410), `stream.plot_deleted`
@@ -141,12 +142,12 @@ class PlotStream(TypedDict):
 
 
 class PlotAnnotation(TypedDict):
-    """An annotation of the plot was stored (`annotation`) or deleted (`deleted`, its id)."""
+    """Annotations of the plot were stored (`annotations`) or deleted (`deleted`, their ids)."""
 
     type: Literal["plot.annotation"]
     plot: int
-    annotation: NotRequired[AnnotationData]
-    deleted: NotRequired[int]
+    annotations: NotRequired[list[AnnotationData]]
+    deleted: NotRequired[list[int]]
 
 
 # What a plot group carries (to streaming/relay.py), and what a stream group carries (to
@@ -183,29 +184,33 @@ def announce_plot_changed(sender: object, plot_id: int, **kwargs: object) -> Non
 
 
 def announce_annotation(
-    sender: object, plot_id: int, annotation: AnnotationData | None = None, deleted: int | None = None, **kwargs: object
+    sender: object,
+    plot_id: int,
+    annotations: list[AnnotationData] | None = None,
+    deleted: list[int] | None = None,
+    **kwargs: object,
 ) -> None:
-    """Tell the plot's viewers an annotation was stored or deleted: the receiver of the core's
-    `annotation_changed`, which Annotation's actions send once they committed. Called from sync code."""
-    _send_from_sync(plot_group(plot_id), annotation_message(plot_id, annotation, deleted))
+    """Tell the plot's viewers annotations were stored or deleted, in one message: the receiver
+    of the core's `annotation_changed`, which Annotation's actions send once they committed.
+    Called from sync code."""
+    _send_from_sync(plot_group(plot_id), annotation_message(plot_id, annotations or [], deleted or []))
 
 
 async def publish_annotations(plot_id: int, annotations: list[AnnotationData]) -> None:
     """Annotations a stream's lines made, stored by the commit that stored the lines: to the
-    viewers of the plot. Called by the pipeline (async); a failure is logged, never raised."""
-    for annotation in annotations:
-        try:
-            await _group_send_in_time(plot_group(plot_id), annotation_message(plot_id, annotation, None))
-        except Exception:
-            _failures.warning("announce", f"could not tell plot {plot_id}'s viewers of an annotation: no channel layer")
-            return
+    viewers of the plot, one message per plot per commit. Called by the pipeline (async); a
+    failure is logged, never raised."""
+    try:
+        await _group_send_in_time(plot_group(plot_id), annotation_message(plot_id, annotations, []))
+    except Exception:
+        _failures.warning("announce", f"could not tell plot {plot_id}'s viewers of annotations: no channel layer")
 
 
-def annotation_message(plot_id: int, annotation: AnnotationData | None, deleted: int | None) -> PlotAnnotation:
+def annotation_message(plot_id: int, annotations: list[AnnotationData], deleted: list[int]) -> PlotAnnotation:
     message: PlotAnnotation = {"type": "plot.annotation", "plot": plot_id}
-    if annotation is not None:
-        message["annotation"] = annotation
-    if deleted is not None:
+    if annotations:
+        message["annotations"] = annotations
+    if deleted:
         message["deleted"] = deleted
     return message
 

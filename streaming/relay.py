@@ -226,14 +226,15 @@ class PlotRelay:
             for viewer in list(viewers):
                 viewer.on_plot_changed()
         elif message["type"] == "plot.annotation":
-            note: Annotated | AnnotationDeleted
-            if "annotation" in message:
-                note = {"type": "annotation", "annotation": message["annotation"]}
-            else:
-                note = {"type": "annotation_deleted", "id": message["deleted"]}
-            frame = Frame(*encode(note))
-            for viewer in list(viewers):
-                viewer.on_annotation(frame)
+            notes: list[Annotated | AnnotationDeleted] = []
+            if message.get("annotations"):
+                notes.append({"type": "annotation", "annotations": message["annotations"]})
+            if message.get("deleted"):
+                notes.append({"type": "annotation_deleted", "ids": message["deleted"]})
+            for note in notes:
+                frame = Frame(*encode(note))
+                for viewer in list(viewers):
+                    viewer.on_annotation(frame)
 
     async def _watchdog_loop(self) -> None:
         """Close viewers whose socket has not taken a frame for VIEWER_SEND_TIMEOUT seconds."""

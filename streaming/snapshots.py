@@ -85,20 +85,25 @@ def _snapshot(plot_id: int, user: Visitor, share_key: str | None) -> Snapshot | 
     return message
 
 
-def catch_up(plot_id: int, user: Visitor, share_key: str | None, since: dict[str, Any]) -> Snapshot | CatchUp | None:
+def catch_up(
+    plot_id: int, user: Visitor, share_key: str | None, since: dict[str, Any], with_annotations: bool = False
+) -> Snapshot | CatchUp | None:
     """What a reconnecting viewer missed since `since` ({"revision", "streams": {id: seq}}).
 
     An `updates` message with exactly the missed updates, in commit order across the plot's
     streams, when they are all stored and the plot was not edited meanwhile; otherwise a fresh
     snapshot marked `"resync": true`: also when the viewer is ahead of what was stored (its
     stream's writer crashed before storing what it had sent, or has not stored it yet). None
-    when the viewer may not see the plot.
+    when the viewer may not see the plot. `with_annotations`: the plot's annotations too (a viewer
+    coming back with `since`; one filling a gap while connected hears of them live).
     """
     with consistent_read():
-        return _catch_up(plot_id, user, share_key, since)
+        return _catch_up(plot_id, user, share_key, since, with_annotations)
 
 
-def _catch_up(plot_id: int, user: Visitor, share_key: str | None, since: dict[str, Any]) -> Snapshot | CatchUp | None:
+def _catch_up(
+    plot_id: int, user: Visitor, share_key: str | None, since: dict[str, Any], with_annotations: bool
+) -> Snapshot | CatchUp | None:
     plot = Plot.objects.visible_to(user, share_key).filter(pk=plot_id).first()
     if plot is None:
         return None
@@ -140,13 +145,15 @@ def _catch_up(plot_id: int, user: Visitor, share_key: str | None, since: dict[st
             return resync(plot_id, user, share_key)
         if values[token_id] > history_budget(windows[token_id]):  # a snapshot is smaller
             return resync(plot_id, user, share_key)
-    return {
+    caught_up: CatchUp = {
         "type": "updates",
         "replay": True,
         "updates": missed,
         "streams": {str(token_id): seq for token_id, seq in current.items()},
-        "annotations": plot.annotation_list(),
     }
+    if with_annotations:
+        caught_up["annotations"] = plot.annotation_list()
+    return caught_up
 
 
 def resync(plot_id: int, user: Visitor, share_key: str | None) -> Snapshot | None:

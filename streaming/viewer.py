@@ -199,8 +199,9 @@ class ViewerSocket:
             # Annotations are not in the replayed rows: the viewer gets them whole, when there are
             # any now or it held some (`since` says how many), so that a deleted one goes too.
             had = orjson.loads(self.since).get("annotations")
-            if message["annotations"] or (isinstance(had, int) and had > 0):
-                annotations: Annotations = {"type": "annotations", "annotations": message["annotations"]}
+            now = message.get("annotations", [])
+            if now or (isinstance(had, int) and had > 0):
+                annotations: Annotations = {"type": "annotations", "annotations": now}
                 self._queue(Frame(*encode(annotations)))
         elif message["updates"]:
             self._queue_updates(message["updates"])

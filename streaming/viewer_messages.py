@@ -62,17 +62,17 @@ class Presence(TypedDict):
 
 
 class Annotated(TypedDict):
-    """An annotation of the plot was made or changed: draw it (replacing one of the same id)."""
+    """Annotations of the plot were made or changed: draw them (each replacing one of its id)."""
 
     type: Literal["annotation"]
-    annotation: AnnotationData
+    annotations: list[AnnotationData]
 
 
 class AnnotationDeleted(TypedDict):
-    """An annotation of the plot was deleted: stop drawing it."""
+    """Annotations of the plot were deleted: stop drawing them."""
 
     type: Literal["annotation_deleted"]
-    id: int
+    ids: list[int]
 
 
 class Annotations(TypedDict):
@@ -103,7 +103,7 @@ class CatchUp(TypedDict):
     replay: Literal[True]
     updates: list[StreamUpdate]
     streams: dict[str, int]
-    annotations: list[AnnotationData]
+    annotations: NotRequired[list[AnnotationData]]  # read for a viewer coming back with `since` only
 
 
 def as_updates(catch_up: CatchUp) -> Updates:

@@ -137,7 +137,7 @@ class ViewerSync:
                 since = {}
             since = since if isinstance(since, dict) else {}
             return await database_sync_to_async(snapshots.catch_up)(
-                viewer.plot_id, viewer.user, viewer.share_key, since
+                viewer.plot_id, viewer.user, viewer.share_key, since, with_annotations=True
             )
         if mode == GAP:
             since = {"revision": viewer.revision, "streams": dict(viewer.seqs)}

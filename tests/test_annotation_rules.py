@@ -21,11 +21,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def told():
-    """What annotation_changed said, as (plot_id, annotation or None, deleted id or None)."""
+    """What annotation_changed said, as (plot_id, annotations stored or None, ids deleted or None)."""
     heard: list[tuple] = []
 
-    def listen(sender, plot_id, annotation=None, deleted=None, **kwargs):
-        heard.append((plot_id, annotation, deleted))
+    def listen(sender, plot_id, annotations=None, deleted=None, **kwargs):
+        heard.append((plot_id, annotations, deleted))
 
     annotation_changed.connect(listen, dispatch_uid="test-annotation-rules")
     yield heard
@@ -110,10 +110,10 @@ def test_adding_editing_and_removing_are_told_once_committed(alices_plot, told, 
     pk = annotation.pk
     with django_capture_on_commit_callbacks(execute=True):
         annotation.remove()
-    assert [(plot, a and a["text"], deleted) for plot, a, deleted in told] == [
-        (alices_plot.pk, "a", None),
-        (alices_plot.pk, "b", None),
-        (alices_plot.pk, None, pk),
+    assert [(plot, a and [one["text"] for one in a], deleted) for plot, a, deleted in told] == [
+        (alices_plot.pk, ["a"], None),
+        (alices_plot.pk, ["b"], None),
+        (alices_plot.pk, None, [pk]),
     ]
 
 
@@ -150,7 +150,9 @@ def test_an_annotation_about_a_trace_is_drawn_on_its_x_axis(alices_plot):
 # -- retention ---------------------------------------------------------------------------------
 
 
-def test_a_duration_plot_lets_old_annotations_go_and_a_window_plot_keeps_them(alice, alices_plot):
+def test_a_duration_plot_lets_old_annotations_go_and_a_window_plot_keeps_those_made_by_hand(alice, alices_plot):
+    from history.pruning import prune_history
+
     week = Plot.objects.create(owner=alice, retention="7d")
     old = timezone.now() - timedelta(days=8)
     kept = Annotation.add(week.pk, {"x": 2, "text": "recent"})
@@ -158,8 +160,10 @@ def test_a_duration_plot_lets_old_annotations_go_and_a_window_plot_keeps_them(al
     Annotation.objects.filter(pk=gone.pk).update(created=old)
     window = Annotation.add(alices_plot.pk, {"x": 1, "text": "window plot"})
     Annotation.objects.filter(pk=window.pk).update(created=old)
-    assert list(Annotation.objects.expired(timezone.now())) == [gone]
-    assert kept.pk in Annotation.objects.values_list("pk", flat=True)
+    assert list(Annotation.objects.expired_on(week.pk, week.retention, timezone.now())) == [gone]
+    assert not Annotation.objects.expired_on(alices_plot.pk, alices_plot.retention, timezone.now()).exists()
+    prune_history()
+    assert set(Annotation.objects.values_list("pk", flat=True)) == {kept.pk, window.pk}
 
 
 def test_a_point_count_plot_lets_go_of_stream_annotations_older_than_its_points(alice):
@@ -168,7 +172,38 @@ def test_a_point_count_plot_lets_go_of_stream_annotations_older_than_its_points(
     old = Annotation.record_from_streams([(plot.pk, token.pk, 800, {"x": 1, "text": "old"})], timezone.now())[0]
     Annotation.record_from_streams([(plot.pk, token.pk, 950, {"x": 2, "text": "new"})], timezone.now())
     Annotation.add(plot.pk, {"x": 0, "text": "made by hand"})
-    assert list(Annotation.objects.expired(timezone.now())) == [old]
+    assert list(Annotation.objects.expired_on(plot.pk, plot.retention, timezone.now())) == [old]
+
+
+def test_a_window_plot_lets_go_of_stream_annotations_on_lines_past_its_window(alices_plot):
+    token = alices_plot.token  # its trace keeps 100 points
+    StreamToken.objects.filter(pk=token.pk).update(last_seq=1000)
+    now = timezone.now()
+    old = Annotation.record_from_streams([(alices_plot.pk, token.pk, 900, {"x": 1, "text": "old"})], now)[0]
+    Annotation.record_from_streams([(alices_plot.pk, token.pk, 901, {"x": 2, "text": "in the window"})], now)
+    Annotation.add(alices_plot.pk, {"x": 0, "text": "made by hand"})
+    assert list(Annotation.objects.expired_on(alices_plot.pk, alices_plot.retention, now)) == [old]
+
+
+def test_the_history_job_lets_go_of_more_than_a_thousand_annotations_and_tells_viewers_per_plot(
+    alice, told, django_capture_on_commit_callbacks
+):
+    from history.pruning import prune_history
+
+    weeks = [Plot.objects.create(owner=alice, retention="7d") for _ in range(3)]
+    kept = Annotation.add(weeks[0].pk, {"x": 1, "text": "recent"})
+    old = timezone.now() - timedelta(days=8)
+    Annotation.objects.bulk_create(
+        Annotation(plot=week, x=i, text=f"old {i}", created=old, updated=old) for week in weeks for i in range(400)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        prune_history(limit=300)
+    assert list(Annotation.objects.all()) == [kept]
+    told_plots = [plot for plot, _, _ in told]
+    assert sorted(set(told_plots)) == [week.pk for week in weeks]
+    assert len(told_plots) == 6  # a message per batch of each plot, never per annotation
+    assert sum(len(deleted) for _, _, deleted in told) == 1200
+    assert max(len(deleted) for _, _, deleted in told) <= 300
 
 
 # -- the stream line form ----------------------------------------------------------------------
@@ -277,4 +312,31 @@ def test_the_admin_saves_and_deletes_through_the_rules(
     with django_capture_on_commit_callbacks(execute=True):
         admin_client.post(f"/admin/plots/annotation/{annotation.pk}/delete/", {"post": "yes"})
     assert not Annotation.objects.exists()
-    assert [(a and a["text"], deleted) for _, a, deleted in told] == [("from the admin", None), (None, annotation.pk)]
+    assert [(a and a[0]["text"], deleted) for _, a, deleted in told] == [
+        ("from the admin", None),
+        (None, [annotation.pk]),
+    ]
+
+
+def test_the_admin_keeps_an_annotation_on_its_plot_and_deletes_many_in_one_message_per_plot(
+    admin_client, alice, alices_plot, told, django_capture_on_commit_callbacks
+):
+    other = Plot.objects.create(owner=alice)
+    annotation = Annotation.add(alices_plot.pk, {"x": 1, "text": "here"})
+    more = Annotation.add(alices_plot.pk, {"x": 2, "text": "here too"})
+    elsewhere = Annotation.add(other.pk, {"x": 1, "text": "there"})
+    response = admin_client.post(
+        f"/admin/plots/annotation/{annotation.pk}/change/", {"plot": other.pk, "x": "3", "text": "moved?"}
+    )
+    assert response.status_code == 302, response.content
+    annotation.refresh_from_db()
+    assert (annotation.plot_id, annotation.x, annotation.text) == (alices_plot.pk, 3, "moved?")
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            "/admin/plots/annotation/",
+            {"action": "delete_selected", "_selected_action": [annotation.pk, more.pk, elsewhere.pk], "post": "yes"},
+        )
+    assert not Annotation.objects.exists()
+    assert sorted((plot, deleted) for plot, _, deleted in told) == sorted(
+        [(alices_plot.pk, [annotation.pk, more.pk]), (other.pk, [elsewhere.pk])]
+    )

@@ -377,7 +377,7 @@ class AnnotationAdminForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        plot = data.get("plot")
+        plot = data.get("plot") if self.instance.pk is None else self.instance.plot  # read-only on change
         if plot is None or self.errors:
             return data
         probe = Annotation(plot=plot)
@@ -412,8 +412,11 @@ class AnnotationAdmin(admin.ModelAdmin):
         obj.remove()
 
     def delete_queryset(self, request, queryset):
-        for annotation in queryset:
-            annotation.remove()
+        queryset.remove()
+
+    def get_readonly_fields(self, request, obj=None):
+        # An annotation stays on its plot: moving it would leave the old plot's viewers drawing it.
+        return [*self.readonly_fields, "plot"] if obj is not None else self.readonly_fields
 
     @admin.display(description="text")
     def short_text(self, annotation: Annotation) -> str:

@@ -49,23 +49,50 @@ class AnnotationQuerySet(models.QuerySet):
         """A plot's annotations, oldest first."""
         return self.filter(plot_id=plot_id).order_by("pk")
 
-    def expired(self, now: datetime) -> AnnotationQuerySet:
-        """What the plots' retention lets go: on a duration plot, annotations older than its
-        duration; on a point-count plot, those a stream made on a line that is no longer among
-        the newest that many of it. A "window" or "forever" plot keeps its annotations (within
-        ANNOTATIONS_PER_PLOT)."""
+    def expired_on(self, plot_id: int, retention: str, now: datetime) -> AnnotationQuerySet:
+        """What the plot's retention lets go of its annotations (docs/annotations.md): on a
+        duration plot, those older than its duration (through the (plot, created) index); on a
+        point-count plot, those a stream made on a line no longer among the newest that many
+        lines of it; on a "window" plot, those a stream made on a line no longer among the
+        newest `maxpoints` lines of it (the largest of the plot's traces it feeds). A "forever"
+        plot, and annotations made through the API on any but a duration plot, are kept."""
+        parsed = parse_retention(retention)
+        mine = self.filter(plot_id=plot_id)
+        if parsed.kind == "duration":
+            return mine.filter(created__lt=now - timedelta(seconds=parsed.seconds))
+        if parsed.kind == "points":
+            return mine.filter(seq__isnull=False, seq__lte=models.F("stream__last_seq") - parsed.points)
+        if parsed.kind != "window":
+            return mine.none()
+        traces = apps.get_model("plots", "Trace")._default_manager
+        kept = (
+            traces.filter(plot_id=plot_id, stream_token__isnull=False)
+            .values_list("stream_token_id")
+            .annotate(most=models.Max("maxpoints"))
+            .order_by()
+        )
         rule = models.Q(pk__in=[])
-        for retention in self.values_list("plot__retention", flat=True).distinct():
-            parsed = parse_retention(retention)
-            if parsed.kind == "duration":
-                rule |= models.Q(plot__retention=retention, created__lt=now - timedelta(seconds=parsed.seconds))
-            elif parsed.kind == "points":
-                rule |= models.Q(
-                    plot__retention=retention,
-                    seq__isnull=False,
-                    seq__lte=models.F("stream__last_seq") - parsed.points,
-                )
-        return self.filter(rule)
+        for token_id, most in kept:
+            rule |= models.Q(stream_id=token_id, seq__lte=models.F("stream__last_seq") - most)
+        return mine.filter(seq__isnull=False).filter(rule)
+
+    def remove(self) -> int:
+        """Delete these annotations; each plot's viewers are told once they are gone, in one
+        message per plot. How many went."""
+        with transaction.atomic():
+            by_plot: dict[int, list[int]] = {}
+            for pk, plot_id in self.order_by("pk").values_list("pk", "plot_id"):
+                by_plot.setdefault(plot_id, []).append(pk)
+            for plot_id, ids in by_plot.items():
+                Annotation.objects.filter(pk__in=ids).delete()
+                transaction.on_commit(partial(annotation_changed.send, sender=Annotation, plot_id=plot_id, deleted=ids))
+        return sum(len(ids) for ids in by_plot.values())
+
+    def plots_to_expire(self) -> list[tuple[int, str]]:
+        """(plot id, retention) of every plot holding annotations whose retention may let some
+        go: one row per plot, never per annotation."""
+        rows = self.order_by().values_list("plot_id", "plot__retention").distinct()
+        return sorted((plot, retention) for plot, retention in rows if parse_retention(retention).kind != "forever")
 
 
 class Annotation(models.Model):
@@ -131,7 +158,16 @@ class Annotation(models.Model):
         plot_id, pk = self.plot_id, self.pk
         with transaction.atomic():
             self.delete()
-            transaction.on_commit(partial(annotation_changed.send, sender=Annotation, plot_id=plot_id, deleted=pk))
+            transaction.on_commit(partial(annotation_changed.send, sender=Annotation, plot_id=plot_id, deleted=[pk]))
+
+    @classmethod
+    def expire(cls, plot_id: int, retention: str, now: datetime, limit: int) -> int:
+        """Delete up to `limit` of the plot's annotations that its retention lets go, in one
+        transaction; its viewers are told once they are gone (one message). How many went."""
+        with transaction.atomic():
+            expired = cls.objects.expired_on(plot_id, retention, now).order_by("pk")
+            ids = list(expired.values_list("pk", flat=True)[:limit])
+            return cls.objects.filter(pk__in=ids).remove() if ids else 0
 
     @staticmethod
     def record_from_streams(made: list[tuple[int, int, int, dict[str, Any]]], now: datetime) -> list[Annotation]:
@@ -188,7 +224,7 @@ class Annotation(models.Model):
 
     def _announce_on_commit(self) -> None:
         data = self.as_dict()
-        announce = partial(annotation_changed.send, sender=Annotation, plot_id=self.plot_id, annotation=data)
+        announce = partial(annotation_changed.send, sender=Annotation, plot_id=self.plot_id, annotations=[data])
         transaction.on_commit(announce)
 
     # -- what others see -----------------------------------------------------------------------

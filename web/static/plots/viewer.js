@@ -155,11 +155,11 @@
         markLive();
         break;
       case "annotation":
-        annotations.set(message.annotation.id, message.annotation);
+        for (const item of message.annotations || []) annotations.set(item.id, item);
         annotationsChanged();
         break;
       case "annotation_deleted":
-        annotations.delete(message.id);
+        for (const id of message.ids || []) annotations.delete(id);
         annotationsChanged();
         break;
       case "annotations":
