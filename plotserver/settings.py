@@ -178,7 +178,8 @@ PLOT_LAYOUT_MAX_BYTES = int(env_number("PLOT_LAYOUT_MAX_BYTES", 1 << 20, minimum
 PLOT_DATA_MAX_BYTES = int(env_number("PLOT_DATA_MAX_BYTES", 16 << 20, minimum=64 * 1024, kind=int))
 API_PAGE_SIZE = int(env_number("API_PAGE_SIZE", 100, minimum=1, kind=int))
 # Annotations (docs/annotations.md): the longest text one may have, in characters, and how many
-# one plot may hold; past either, a REST write is refused (400) and a stream line rejected alone.
+# one plot may hold; past either, a REST write is refused (400); a stream line with too long a
+# text is rejected alone, one past the per-plot bound keeps its points, its annotation left out.
 ANNOTATION_TEXT_MAX_CHARS = int(env_number("ANNOTATION_TEXT_MAX_CHARS", 500, minimum=1, kind=int))
 ANNOTATIONS_PER_PLOT = int(env_number("ANNOTATIONS_PER_PLOT", 500, minimum=1, kind=int))
 # Per-user quotas, each answered 429 with a message when reached.

@@ -127,6 +127,8 @@ class Committer:
                     self._checkpointed[writer] = (self.loop.time(), 0, 0)
                 if writer.token_id in reloads:
                     writer.reload(reloads[writer.token_id])
+                elif chunk.annotation_counts is not None:
+                    writer.recount(chunk.annotation_counts)
                 if writer.closing:
                     self._checkpointed.pop(writer, None)
             log.debug("committed %d streams in %.1f ms", len(chunks), (self.loop.time() - started) * 1000)

@@ -75,6 +75,7 @@ def commit_chunks(chunks: list[Chunk], now: datetime) -> dict[int, WriterView]:
         for chunk in chunks:
             if chunk.token_id in stale or chunk.checkpoint:
                 loaded = checkpoint(chunk.token_id, now)
+                chunk.annotation_counts = loaded.annotation_counts  # the writer's from now on
                 if chunk.token_id in stale:
                     reloads[chunk.token_id] = loaded
     return reloads

@@ -12,7 +12,7 @@ import copy
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from core.annotation_fields import AnnotationInvalid
@@ -85,6 +85,9 @@ class Chunk:
     checkpoint: bool = False
     runs: list[tuple[int, int, str]] = field(default_factory=list)  # (number, first seq, name)
     annotations: list[StreamAnnotation] = field(default_factory=list)
+    # Each plot's annotations as a checkpoint of this chunk counted them (store.commit_chunks):
+    # the writer's counts from then on (StreamWriter.recount).
+    annotation_counts: dict[int, int] | None = None
 
     def updates(self) -> list[tuple[int, StreamUpdate]]:
         """Every (plot id, update) of the chunk, in sequence order within each plot."""
@@ -190,14 +193,15 @@ class StreamWriter:
         """Number the update, apply it to the windows; return each plot's StreamUpdate.
         LineRejected, before anything changes, for a layout change that would make a plot's
         layout larger than PLOT_LAYOUT_MAX_BYTES, points that would make a window heavier
-        than its share of PLOT_DATA_MAX_BYTES, or an annotation with no x to stand at or past
-        ANNOTATIONS_PER_PLOT."""
+        than its share of PLOT_DATA_MAX_BYTES, or an annotation with no x to stand at. An
+        annotation on a plot holding ANNOTATIONS_PER_PLOT already is left out there, the rest of
+        the line kept (the chunk's last_error says so)."""
         totals = [
             weight.check(trace.spec, update, trace.maxpoints, plot_id, key)
             for plot_id, traces in self.by_plot
             for key, trace, weight in traces
         ]
-        placed = self._placed(update) if update.annotation is not None else []
+        placed, full = self._placed(update) if update.annotation is not None else ([], [])
         if update.layout:
             self.layouts = self._grown_layouts(update.layout)
         self.seq += 1
@@ -239,21 +243,37 @@ class StreamWriter:
         for plot_id, fields in placed:
             chunk.annotations.append(StreamAnnotation(plot_id, seq, fields))
             self.annotation_counts[plot_id] = self.annotation_counts.get(plot_id, 0) + 1
+        if full:
+            # The line is stored, its annotation is not on these plots: said in the token's status.
+            note = f"{ANNOTATION_KEY} of the update numbered {seq} left out, the rest of its line stored: {full[0]}"
+            chunk.last_error = (None, note, _now())
         chunk.values += values
         return out
 
-    def _placed(self, update: Update) -> list[tuple[int, dict[str, Any]]]:
+    def recount(self, counts: dict[int, int]) -> None:
+        """Each plot's annotations as a checkpoint just counted them (annotations deleted through
+        the API or by retention free their places), plus those accepted since it began."""
+        counts = dict(counts)
+        if self.pending is not None:
+            for annotation in self.pending.annotations:
+                counts[annotation.plot_id] = counts.get(annotation.plot_id, 0) + 1
+        self.annotation_counts = counts
+
+    def _placed(self, update: Update) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]:
         """The annotation of a line on each of the stream's plots, at its own x or else at the
-        stream's current x there (the line's own x, or its first trace's newest)."""
+        stream's current x there (the line's own x, or its first trace's newest); and why it is
+        not placed on the plots that hold ANNOTATIONS_PER_PLOT already (their points are kept)."""
         assert update.annotation is not None
         annotation = update.annotation
         own = _newest(update.trace.get("x"))
         placed = []
+        full = []
         for plot_id, traces in self.by_plot:
             try:
                 Annotation.check_room(plot_id, 1, self.annotation_counts.get(plot_id, 0))
             except AnnotationInvalid as exc:
-                raise LineRejected(f"{ANNOTATION_KEY}: {exc}") from None
+                full.append(str(exc))
+                continue
             fields = dict(annotation)
             if "x" not in fields:
                 x = own if own is not None else _newest(traces[0][1].spec.get("x")) if traces else None
@@ -264,7 +284,7 @@ class StreamWriter:
                     )
                 fields["x"] = x
             placed.append((plot_id, fields))
-        return placed
+        return placed, full
 
     def _grown_layouts(self, change: dict[str, object]) -> dict[int, dict[str, Any]]:
         grown = dict(self.layouts)
@@ -315,6 +335,10 @@ class StreamWriter:
                     if replayed:
                         trace.weight.measure(trace.spec)
         self.load(view)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _newest(x: object) -> object:

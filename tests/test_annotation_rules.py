@@ -272,16 +272,40 @@ def test_a_stream_with_no_x_yet_rejects_the_line_and_nothing_else(stream):
     assert Annotation.objects.get().x == 7
 
 
-def test_a_stream_line_past_the_per_plot_bound_is_rejected_alone(stream, settings):
+def test_a_stream_line_past_the_per_plot_bound_keeps_its_points_and_the_token_says_why(stream, settings):
     settings.ANNOTATIONS_PER_PLOT = 1
     plot, token = stream
     writer = open_writer(token)
     commit_lines(writer, b'{"x": 1, "y": 1, "annotation": {"text": "first"}}')
-    with pytest.raises(LineRejected, match="ANNOTATIONS_PER_PLOT"):
-        writer.accept(parse_line(b'{"x": 2, "y": 1, "annotation": {"text": "second"}}'))
-    commit_lines(writer, b'{"x": 2, "y": 2}')
+    commit_lines(writer, b'{"x": 2, "y": 2, "annotation": {"text": "second"}}')
     assert list(Annotation.objects.values_list("text", flat=True)) == ["first"]
     assert plot.viewer_figure()["data"][0]["x"] == [1, 2]
+    token.refresh_from_db()
+    assert (token.accepted, token.rejected) == (2, 0)
+    assert "annotation of the update numbered 2 left out" in token.last_error
+    assert "ANNOTATIONS_PER_PLOT" in token.last_error
+
+
+def test_a_full_plot_leaves_out_its_own_annotation_only(stream, alice, settings):
+    settings.ANNOTATIONS_PER_PLOT = 1
+    full, token = stream
+    other = Plot.objects.create(owner=alice)
+    Trace.objects.create(plot=other, index=0, spec={"x": [], "y": []}, stream_token=token)
+    Annotation.add(full.pk, {"x": 0, "text": "by hand"})
+    writer = open_writer(token)
+    commit_lines(writer, b'{"x": 1, "y": 1, "annotation": {"text": "streamed"}}')
+    assert sorted(Annotation.objects.values_list("plot_id", "text")) == [(full.pk, "by hand"), (other.pk, "streamed")]
+
+
+def test_annotations_deleted_meanwhile_free_their_places_at_the_streams_next_checkpoint(stream, settings):
+    settings.ANNOTATIONS_PER_PLOT = 1
+    _plot, token = stream
+    writer = open_writer(token)
+    commit_lines(writer, b'{"x": 1, "y": 1, "annotation": {"text": "first"}}')
+    Annotation.objects.all().remove()
+    commit_lines(writer, b'{"x": 2, "y": 2}', checkpoint=True)
+    commit_lines(writer, b'{"x": 3, "y": 3, "annotation": {"text": "after the checkpoint"}}')
+    assert list(Annotation.objects.values_list("text", flat=True)) == ["after the checkpoint"]
 
 
 def test_the_history_job_deletes_what_retention_lets_go(alice):

@@ -25,4 +25,6 @@ def commit_lines(writer: StreamWriter, *lines: bytes, checkpoint: bool = False) 
     writer.committed_seq = writer.seq
     if writer.token_id in reloads:
         writer.reload(reloads[writer.token_id])
+    elif chunk.annotation_counts is not None:
+        writer.recount(chunk.annotation_counts)
     return sent
