@@ -125,6 +125,34 @@ def test_an_edit_is_checked_as_a_whole(alices_plot):
     assert annotation.x_end is None
 
 
+def test_an_edit_racing_a_deletion_never_brings_the_annotation_back(alices_plot):
+    annotation = Annotation.add(alices_plot.pk, {"x": 5, "text": "a"})
+    stale = Annotation.objects.get(pk=annotation.pk)  # what a PATCH read before the DELETE
+    annotation.remove()
+    with pytest.raises(Annotation.DoesNotExist):
+        stale.edit({"text": "b"})
+    assert not Annotation.objects.exists()
+
+
+def test_an_edit_or_an_addition_racing_the_plots_deletion_is_told_as_gone(alices_plot):
+    annotation = Annotation.add(alices_plot.pk, {"x": 5, "text": "a"})
+    plot_id = alices_plot.pk
+    Plot.objects.filter(pk=plot_id).delete()
+    with pytest.raises(Annotation.DoesNotExist):
+        annotation.edit({"text": "b"})
+    with pytest.raises(Plot.DoesNotExist):
+        Annotation.add(plot_id, {"x": 1, "text": "c"})
+    assert not Annotation.objects.exists()
+
+
+def test_an_edit_changes_only_its_fields_over_the_stored_row(alices_plot):
+    annotation = Annotation.add(alices_plot.pk, {"x": 5, "text": "a"})
+    Annotation.objects.filter(pk=annotation.pk).update(color="red")  # another edit, committed first
+    annotation.edit({"text": "b"})
+    annotation.refresh_from_db()
+    assert (annotation.text, annotation.color) == ("b", "red")
+
+
 # -- the figure viewers read -------------------------------------------------------------------
 
 

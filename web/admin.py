@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Count
+from django.http import Http404
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
@@ -404,7 +405,10 @@ class AnnotationAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         fields = {name: form.cleaned_data.get(name) for name in ANNOTATION_FIELDS}
         if change:
-            obj.edit(fields)
+            try:
+                obj.edit(fields)
+            except Annotation.DoesNotExist:
+                raise Http404("The annotation was deleted meanwhile.") from None
         else:
             obj.pk = Annotation.add(obj.plot_id, fields).pk
 

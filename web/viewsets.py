@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -201,7 +205,21 @@ class AnnotationViewSet(viewsets.ModelViewSet):
         return Annotation.objects.of_plot(self.plot().pk)
 
     def perform_create(self, serializer) -> None:
-        serializer.save(plot_id=self.plot().pk)
+        with _gone_meanwhile():
+            serializer.save(plot_id=self.plot().pk)
+
+    def perform_update(self, serializer) -> None:
+        with _gone_meanwhile():
+            serializer.save()
 
     def perform_destroy(self, annotation: Annotation) -> None:
         annotation.remove()
+
+
+@contextmanager
+def _gone_meanwhile() -> Iterator[None]:
+    """An annotation (or its plot) deleted while the request ran: 404, as if it came after."""
+    try:
+        yield
+    except ObjectDoesNotExist as exc:
+        raise NotFound(str(exc)) from None

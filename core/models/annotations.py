@@ -28,6 +28,8 @@ from core.signals import annotation_changed
 # tells them from the owner's own by it.
 DRAWN_NAME = "plotserver-annotation-"
 DEFAULT_COLOR = "#e45756"
+# The fields an edit changes (the rest say where it came from).
+EDITABLE = ("x", "x_end", "text", "trace", "color")
 
 
 class AnnotationData(TypedDict):
@@ -137,9 +139,11 @@ class Annotation(models.Model):
         that is wrong, the plot's count included); its viewers are told once it is stored."""
         annotation = cls(plot_id=plot_id)
         with transaction.atomic():
-            # The plot's row locked: two writers racing for the last place cannot both take it.
-            plots = apps.get_model("plots", "Plot")._default_manager
-            list(plots.select_for_update().filter(pk=plot_id).values_list("pk", flat=True))
+            # The plot's row locked: two writers racing for the last place cannot both take it,
+            # and a plot deleted meanwhile is told as such (DoesNotExist), not as a foreign key.
+            plot_model = apps.get_model("plots", "Plot")
+            if not plot_model._default_manager.select_for_update().filter(pk=plot_id).exists():
+                raise plot_model.DoesNotExist(f"plot {plot_id} was deleted")
             cls.check_room(plot_id, 1, cls.objects.filter(plot_id=plot_id).count())
             annotation.assign_checked(fields)
             annotation.save()
@@ -147,10 +151,15 @@ class Annotation(models.Model):
         return annotation
 
     def edit(self, fields: dict[str, Any]) -> None:
-        """Change some fields (PATCH), checked as a whole; viewers are told once it is stored."""
+        """Change some fields (PATCH), checked as a whole against the stored row, locked; viewers
+        are told once it is stored. Annotation.DoesNotExist when it was deleted meanwhile (by
+        the API, retention or its plot's deletion): an edit never brings it back."""
         with transaction.atomic():
-            self.assign_checked({**self._fields(), **fields})
-            self.save()
+            stored = Annotation.objects.select_for_update().filter(pk=self.pk).first()
+            if stored is None:
+                raise Annotation.DoesNotExist(f"annotation {self.pk} was deleted")
+            self.assign_checked({**stored._fields(), **fields})
+            self.save(update_fields=[*EDITABLE, "updated"])
             self._announce_on_commit()
 
     def remove(self) -> None:
@@ -220,7 +229,7 @@ class Annotation(models.Model):
         self.trace = trace
 
     def _fields(self) -> dict[str, Any]:
-        return {"x": self.x, "x_end": self.x_end, "text": self.text, "trace": self.trace, "color": self.color}
+        return {name: getattr(self, name) for name in EDITABLE}
 
     def _announce_on_commit(self) -> None:
         data = self.as_dict()
