@@ -80,7 +80,7 @@ def _snapshot(plot_id: int, user: Visitor, share_key: str | None) -> Snapshot | 
         "figure": without_tokens(figure, tokens),
         "traces": [{"index": t.index, "stream": t.stream_token_id, "maxpoints": t.maxpoints} for t in traces],
         "streams": streams,
-        "annotations": plot.annotation_list(),
+        "annotations": plot.annotation_list(tokens),
     }
     return message
 

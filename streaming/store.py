@@ -159,7 +159,7 @@ def _record_annotations(chunks: list[Chunk], now: datetime) -> None:
     made = [(token_id, a) for token_id, a in made if a.plot_id in plots]
     rows = Annotation.record_from_streams([(a.plot_id, token_id, a.seq, a.fields) for token_id, a in made], now)
     for (_, annotation), row in zip(made, rows, strict=True):
-        annotation.stored = row.as_dict()
+        annotation.stored = None if row is None else row.as_dict()
 
 
 def _merge_layouts(chunks: list[Chunk]) -> None:

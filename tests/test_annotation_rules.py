@@ -175,6 +175,40 @@ def test_an_annotation_about_a_trace_is_drawn_on_its_x_axis(alices_plot):
     assert alices_plot.viewer_figure()["layout"]["shapes"][0]["xref"] == "x2"
 
 
+def test_an_annotation_holding_the_owners_token_is_refused_and_one_stored_before_is_never_shown(alices_plot):
+    token = alices_plot.token.token
+    for fields, field in (({"x": 1, "text": token}, "text"), ({"x": token, "text": "t"}, "x")):
+        with pytest.raises(AnnotationInvalid, match="stream tokens") as refused:
+            Annotation.add(alices_plot.pk, fields)
+        assert refused.value.field == field
+    shown = Annotation.add(alices_plot.pk, {"x": 1, "text": "fine"})
+    later = Annotation.add(alices_plot.pk, {"x": 2, "text": "a-string-named-a-token-later-01"})
+    StreamToken.objects.create(owner=alices_plot.owner, token=later.text)
+    assert [a["id"] for a in alices_plot.annotation_list()] == [shown.pk]
+    assert later.text not in str(alices_plot.viewer_figure())
+
+
+def test_a_streamed_annotation_holding_the_owners_token_is_not_stored(stream):
+    plot, token = stream
+    writer = open_writer(token)
+    line = b'{"x": 1, "y": 1, "annotation": {"text": "%s"}}' % token.token.encode()
+    commit_lines(writer, line, b'{"x": 2, "y": 2, "annotation": {"text": "fine"}}')
+    assert list(Annotation.objects.values_list("text", flat=True)) == ["fine"]
+    assert plot.viewer_figure()["data"][0]["x"] == [1, 2]
+
+
+def test_the_api_shows_no_annotation_holding_a_token_named_after_it(alices_plot):
+    from rest_framework.test import APIClient
+
+    shown = Annotation.add(alices_plot.pk, {"x": 1, "text": "fine"})
+    later = Annotation.add(alices_plot.pk, {"x": 2, "text": "a-string-named-a-token-later-01"})
+    StreamToken.objects.create(owner=alices_plot.owner, token=later.text)
+    path = f"/api/plots/{alices_plot.pk}/annotations/"
+    assert [a["id"] for a in APIClient().get(path).json()] == [shown.pk]
+    assert APIClient().get(f"{path}{later.pk}/").status_code == 404
+    assert APIClient().get(f"{path}{shown.pk}/").json()["text"] == "fine"
+
+
 # -- retention ---------------------------------------------------------------------------------
 
 

@@ -204,6 +204,16 @@ class AnnotationViewSet(viewsets.ModelViewSet):
             return Annotation.objects.none()
         return Annotation.objects.of_plot(self.plot().pk)
 
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        # As every viewer gets them (an annotation holding an owner's token string is not shown).
+        return Response(self.plot().annotation_list())
+
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        shown = Annotation.shown([self.get_object().as_dict()], StreamToken.objects.strings_of(self.plot().owner_id))
+        if not shown:
+            raise NotFound("No Annotation matches the given query.")
+        return Response(shown[0])
+
     def perform_create(self, serializer) -> None:
         with _gone_meanwhile():
             serializer.save(plot_id=self.plot().pk)

@@ -20,7 +20,8 @@ from django.utils import timezone
 
 from base.fastjson import FastJSONDecoder, FastJSONEncoder
 from core.annotation_fields import AnnotationInvalid, check_color, check_span, check_text, check_x
-from core.models.tokens import isostring
+from core.figure_schema import token_paths
+from core.models.tokens import StreamToken, isostring
 from core.retention import parse_retention
 from core.signals import annotation_changed
 
@@ -28,6 +29,9 @@ from core.signals import annotation_changed
 # tells them from the owner's own by it.
 DRAWN_NAME = "plotserver-annotation-"
 DEFAULT_COLOR = "#e45756"
+# What viewers are shown never holds a token string of the plot owner's (the rule of figures,
+# core/figure_schema.py token_paths): an annotation holding one is refused, or not shown.
+TOKEN_REFUSED = "holds one of the plot owner's stream tokens, which every viewer would see"
 # The fields an edit changes (the rest say where it came from).
 EDITABLE = ("x", "x_end", "text", "trace", "color")
 
@@ -179,12 +183,20 @@ class Annotation(models.Model):
             return cls.objects.filter(pk__in=ids).remove() if ids else 0
 
     @staticmethod
-    def record_from_streams(made: list[tuple[int, int, int, dict[str, Any]]], now: datetime) -> list[Annotation]:
+    def record_from_streams(made: list[tuple[int, int, int, dict[str, Any]]], now: datetime) -> list[Annotation | None]:
         """Store what stream lines made, as (plot id, token id, seq, fields) with their x placed
-        already, in the caller's transaction (the ingest commit's, with the points). The stream's
+        already, in the caller's transaction (the ingest commit's, with the points): each row,
+        or None for one left out as it holds a token string of the plot owner's. The stream's
         writer counted them against ANNOTATIONS_PER_PLOT; its process tells the viewers."""
-        rows = [
-            Annotation(
+        if not made:
+            return []
+        plots = apps.get_model("plots", "Plot")._default_manager
+        owners = dict(plots.filter(pk__in={plot_id for plot_id, *_ in made}).values_list("pk", "owner_id"))
+        tokens = {owner: StreamToken.objects.strings_of(owner) for owner in set(owners.values())}
+        rows: list[Annotation | None] = [
+            None
+            if token_paths(fields, tokens.get(owners.get(plot_id), set()), "")
+            else Annotation(
                 plot_id=plot_id,
                 stream_id=token_id,
                 seq=seq,
@@ -197,7 +209,14 @@ class Annotation(models.Model):
             )
             for plot_id, token_id, seq, fields in made
         ]
-        return Annotation.objects.bulk_create(rows) if rows else []
+        Annotation.objects.bulk_create([row for row in rows if row is not None])
+        return rows
+
+    @staticmethod
+    def shown(annotations: list[AnnotationData], tokens: set[str]) -> list[AnnotationData]:
+        """Those a viewer may be shown: none holding one of `tokens`, the owner's token strings
+        (refused when saved; this covers what a token named later matches)."""
+        return [item for item in annotations if not token_paths(item, tokens, "")]
 
     # -- the rules -----------------------------------------------------------------------------
 
@@ -227,6 +246,8 @@ class Annotation(models.Model):
             if not self.plot.traces.filter(index=trace).exists():
                 raise AnnotationInvalid("trace", f"the plot has no trace {trace}")
         self.trace = trace
+        if held := token_paths(self._fields(), StreamToken.objects.strings_of(self.plot.owner_id), ""):
+            raise AnnotationInvalid(held[0], TOKEN_REFUSED)
 
     def _fields(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in EDITABLE}

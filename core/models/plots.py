@@ -18,7 +18,7 @@ from django.utils import timezone
 from base.fastjson import FastJSONDecoder, FastJSONEncoder
 from core import quotas
 from core.figure_schema import without_tokens
-from core.models.annotations import Annotation
+from core.models.annotations import Annotation, AnnotationData
 from core.models.tokens import StreamToken
 from core.models.windows import figure_of
 from core.retention import HELP as RETENTION_HELP
@@ -205,12 +205,15 @@ class Plot(models.Model):
 
         No token string of the owner's, wherever it was put (figures are checked when saved;
         this also covers what was stored before, or a token named after a value later)."""
-        figure = without_tokens(figure_of(self), StreamToken.objects.strings_of(self.owner_id))
-        return Annotation.drawn_in(figure, self.annotation_list())
+        tokens = StreamToken.objects.strings_of(self.owner_id)
+        return without_tokens(Annotation.drawn_in(figure_of(self), self.annotation_list(tokens)), tokens)
 
-    def annotation_list(self) -> list:
-        """The plot's annotations (docs/annotations.md), oldest first, as viewers get them."""
-        return [a.as_dict() for a in Annotation.objects.of_plot(self.pk)]
+    def annotation_list(self, tokens: set[str] | None = None) -> list[AnnotationData]:
+        """The plot's annotations (docs/annotations.md), oldest first, as viewers get them: none
+        holding a token string of the owner's (`tokens`, read when not given)."""
+        if tokens is None:
+            tokens = StreamToken.objects.strings_of(self.owner_id)
+        return Annotation.shown([a.as_dict() for a in Annotation.objects.of_plot(self.pk)], tokens)
 
 
 class TraceQuerySet(models.QuerySet):
