@@ -67,10 +67,11 @@ def commit_chunks(chunks: list[Chunk], now: datetime) -> dict[int, WriterView]:
         for chunk in chunks:
             if chunk.token_id in stale:
                 _retarget(chunk, seen[chunk.token_id])
-        _merge_layouts(chunks)
+        plots = _lock_plots(chunks)
+        _merge_layouts(chunks, plots)
         _append_rows([chunk for chunk in chunks if chunk.first_seq], now)
         _record_runs(chunks, now)
-        _record_annotations(chunks, now)
+        _record_annotations(chunks, now, set(plots))
         _count(chunks)
         for chunk in chunks:
             if chunk.token_id in stale or chunk.checkpoint:
@@ -147,37 +148,48 @@ def _record_runs(chunks: list[Chunk], now: datetime) -> None:
         Run.objects.bulk_create(runs, ignore_conflicts=True)
 
 
-def _record_annotations(chunks: list[Chunk], now: datetime) -> None:
+def _record_annotations(chunks: list[Chunk], now: datetime, locked: set[int]) -> None:
     """The annotations the chunks' lines made, with them; each learns its stored form, which
-    the committer then hands to the plot's viewers. A plot deleted meanwhile takes none."""
+    the committer then hands to the plot's viewers. A plot deleted meanwhile (not among the
+    `locked` rows) takes none."""
     made = [(chunk.token_id, annotation) for chunk in chunks for annotation in chunk.annotations]
     if not made:
         return
     for _, annotation in made:
         annotation.stored = None  # what an attempt that rolled back said is not so
-    plots = set(Plot.objects.filter(pk__in={a.plot_id for _, a in made}).values_list("pk", flat=True))
-    made = [(token_id, a) for token_id, a in made if a.plot_id in plots]
+    made = [(token_id, a) for token_id, a in made if a.plot_id in locked]
     rows = Annotation.record_from_streams([(a.plot_id, token_id, a.seq, a.fields) for token_id, a in made], now)
     for (_, annotation), row in zip(made, rows, strict=True):
         annotation.stored = None if row is None else row.as_dict()
 
 
-def _merge_layouts(chunks: list[Chunk]) -> None:
-    """Layout changes go into Plot.layout at once, merged under the plot's row lock (several
-    streams, and edits, may change one plot)."""
+def _lock_plots(chunks: list[Chunk]) -> dict[int, Plot]:
+    """The plots the commit changes (a layout merged, an annotation stored), their rows locked
+    in id order before any trace's (as a plot's deletion locks them): several streams, and
+    edits, may change one plot, and one deleted meanwhile is not among them (never a foreign
+    key refused at COMMIT)."""
     plot_ids = {plot_id for chunk in chunks if chunk.layouts for plot_id in chunk.plots}
+    plot_ids |= {annotation.plot_id for chunk in chunks for annotation in chunk.annotations}
     if not plot_ids:
-        return
-    plots = {p.pk: p for p in Plot.objects.select_for_update().filter(pk__in=plot_ids).order_by("pk")}
+        return {}
+    return {p.pk: p for p in Plot.objects.select_for_update().filter(pk__in=plot_ids).order_by("pk")}
+
+
+def _merge_layouts(chunks: list[Chunk], plots: dict[int, Plot]) -> None:
+    """Layout changes go into Plot.layout at once, merged under the plot's row lock (`plots`)."""
+    changed: dict[int, Plot] = {}
     for chunk in chunks:
         for layout in chunk.layouts:
             for plot_id in chunk.plots:
                 if plot_id in plots:
                     merge_layout(plots[plot_id].layout, layout)
+                    changed[plot_id] = plots[plot_id]
+    if not changed:
+        return
     now = timezone.now()
-    for plot in plots.values():
+    for plot in changed.values():
         plot.updated = now
-    Plot.objects.bulk_update(plots.values(), ["layout", "updated"])
+    Plot.objects.bulk_update(changed.values(), ["layout", "updated"])
 
 
 def _count(chunks: list[Chunk]) -> None:

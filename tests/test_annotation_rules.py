@@ -370,6 +370,22 @@ def test_annotations_deleted_meanwhile_free_their_places_at_the_streams_next_che
     assert list(Annotation.objects.values_list("text", flat=True)) == ["after the checkpoint"]
 
 
+def test_a_plot_deleted_before_the_commit_takes_no_annotation_and_the_batch_is_stored(stream, alice):
+    gone, token = stream
+    kept = Plot.objects.create(owner=alice)
+    Trace.objects.create(plot=kept, index=0, spec={"x": [], "y": []}, stream_token=token)
+    writer = open_writer(token)
+    writer.accept(parse_line(b'{"x": 1, "y": 1, "annotation": {"text": "valve open"}}'))
+    gone.remove()
+    now = timezone.now()
+    chunk = writer.take_chunk(now)
+    commit_chunks([chunk], now)
+    assert list(Annotation.objects.values_list("plot_id", "text")) == [(kept.pk, "valve open")]
+    assert [made.stored is not None for made in chunk.annotations] == [False, True]
+    token.refresh_from_db()
+    assert token.last_seq == 1
+
+
 def test_the_history_job_deletes_what_retention_lets_go(alice):
     from history.pruning import prune_history
 
