@@ -20,6 +20,9 @@ from core.instants import NotAnInstant, in_declared_zone
 # The longest x (a date or a category) and colour, in characters.
 MAX_X_CHARS = 64
 MAX_COLOR_CHARS = 64
+# What every drawn shape and Plotly annotation of ours is named, followed by the id: the page
+# tells them from the owner's own by it, and a layout saved with them drops them (`without_drawn`).
+DRAWN_NAME = "plotserver-annotation-"
 # What a stream line's `annotation` object may hold; its x is the stream's own unless given.
 STREAM_KEYS = frozenset({"text", "x", "x_end", "color"})
 
@@ -106,6 +109,22 @@ def check_stream_form(value: object) -> dict[str, Any]:
         fields["x_end"] = check_x(value["x_end"], "x_end")
         check_span(fields["x"], fields["x_end"])
     return fields
+
+
+def without_drawn(layout: dict[str, Any]) -> dict[str, Any]:
+    """`layout` without the shapes and Plotly annotations drawn for plotserver's annotations
+    (named DRAWN_NAME...): a figure a viewer read, saved back as the layout, keeps none of them,
+    as they are drawn anew from the annotations. `layout` itself when it holds none."""
+    drawn = {
+        key: [item for item in items if not _is_drawn(item)]
+        for key in ("shapes", "annotations")
+        if isinstance(items := layout.get(key), list) and any(_is_drawn(item) for item in items)
+    }
+    return {**layout, **drawn} if drawn else layout
+
+
+def _is_drawn(item: object) -> bool:
+    return isinstance(item, dict) and isinstance(name := item.get("name"), str) and name.startswith(DRAWN_NAME)
 
 
 def _as_date(value: str) -> datetime | None:

@@ -38,6 +38,7 @@ from _plotly_utils.basevalidators import (
 from django.conf import settings
 
 from base.fastjson import FastJSONEncoder
+from core.annotation_fields import without_drawn
 
 T = TypeVar("T")
 
@@ -200,8 +201,10 @@ def _value_problem(validator, key: str, value: str) -> str | None:
 
 def upgrade_layout(layout: dict) -> dict:
     """`layout` with Plotly's older forms in the ones plotly.js draws (see the module's doc).
-    Names the schema does not know are kept as they are, for the check to name them."""
-    return _upgrade(layout, go.Layout())
+    Names the schema does not know are kept as they are, for the check to name them. Every way
+    a layout is saved comes here: the shapes and annotations drawn for plotserver's annotations
+    (a figure a viewer read, saved back) are left out (core/annotation_fields.py without_drawn)."""
+    return _upgrade(without_drawn(layout), go.Layout())
 
 
 def upgrade_trace(spec: dict) -> dict:

@@ -169,6 +169,22 @@ def test_the_viewer_figure_draws_them_but_the_stored_layout_keeps_none(alices_pl
     assert len(alices_plot.layout["shapes"]) == 1 and "annotations" not in alices_plot.layout
 
 
+def test_a_figure_a_viewer_read_saved_back_as_the_layout_keeps_no_drawn_annotation(alices_plot):
+    from core.figure_schema import upgrade_layout
+
+    own = {"shapes": [{"type": "line", "x0": 0, "x1": 1, "y0": 0, "y1": 1}], "annotations": [{"text": "mine"}]}
+    alices_plot.layout = own
+    alices_plot.save()
+    Annotation.add(alices_plot.pk, {"x": 3, "text": "valve open"})
+    read = alices_plot.viewer_figure()["layout"]
+    assert len(read["shapes"]) == 2
+    # Every way a layout is saved (the API, the pages, the admin, a stream's layout line) upgrades it.
+    assert upgrade_layout(read) == own
+    alices_plot.layout = read  # stored so before the rule: drawn once, never twice
+    alices_plot.save()
+    assert len(alices_plot.viewer_figure()["layout"]["shapes"]) == 2
+
+
 def test_an_annotation_about_a_trace_is_drawn_on_its_x_axis(alices_plot):
     Trace.objects.create(plot=alices_plot, index=1, spec={"x": [1], "y": [1], "xaxis": "x2"})
     Annotation.add(alices_plot.pk, {"x": 1, "text": "on x2", "trace": 1})

@@ -1,6 +1,6 @@
 """The live plot page in headless Chromium draws an annotation the moment it is made, moves it
 when it is changed and drops it when it is deleted, without a reload; an old one shows when the
-page zooms into history; the embed draws them too (docs/annotations.md)."""
+page zooms into history and during a replay; the embed draws them too (docs/annotations.md)."""
 
 from __future__ import annotations
 
@@ -68,6 +68,15 @@ def test_an_old_annotation_shows_when_the_page_zooms_into_history_and_the_embed_
     page.evaluate("() => Plotly.relayout(document.getElementById('plot'), {'xaxis.range': [0, 199]})")
     page.wait_for_function(f"() => window.plotserverHistory.stats.drawn > {drawn}")
     assert sorted(page.evaluate(drawn_ids)) == [old["id"], recent["id"]]
+
+    # A replay of that range draws them from its start (its trace starts empty).
+    page.select_option("#replay-speed", "1")  # 200 s: still playing while it is looked at
+    page.click("#replay-play")
+    page.wait_for_function("() => document.getElementById('plot').dataset.replay === 'playing'")
+    page.wait_for_function("() => document.getElementById('plot').data[0].x.length < 20")  # begun
+    page.wait_for_function(f"() => ({drawn_ids})().length === 2")
+    assert sorted(page.evaluate(drawn_ids)) == [old["id"], recent["id"]]
+    page.click("#replay-stop")
 
     page.goto(plot["embed_url"])
     page.wait_for_function(f"() => ({drawn_ids})().length === 1")

@@ -19,15 +19,20 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from base.fastjson import FastJSONDecoder, FastJSONEncoder
-from core.annotation_fields import AnnotationInvalid, check_color, check_span, check_text, check_x
+from core.annotation_fields import (
+    DRAWN_NAME,
+    AnnotationInvalid,
+    check_color,
+    check_span,
+    check_text,
+    check_x,
+    without_drawn,
+)
 from core.figure_schema import token_paths
 from core.models.tokens import StreamToken, isostring
 from core.retention import parse_retention
 from core.signals import annotation_changed
 
-# What every drawn shape and Plotly annotation of ours is named, followed by the id: the page
-# tells them from the owner's own by it.
-DRAWN_NAME = "plotserver-annotation-"
 DEFAULT_COLOR = "#e45756"
 # What viewers are shown never holds a token string of the plot owner's (the rule of figures,
 # core/figure_schema.py token_paths): an annotation holding one is refused, or not shown.
@@ -279,9 +284,10 @@ class Annotation(models.Model):
         (the stored layout is not changed): an event a dotted line across the plot, a span a
         shaded band, each with its text at the top. web/static/plots/annotations.js draws the
         page's the same way."""
-        if not annotations:
+        stored = figure.get("layout") or {}
+        if not annotations and without_drawn(stored) is stored:
             return figure
-        layout = copy.copy(figure.get("layout") or {})
+        layout = copy.copy(without_drawn(stored))
         shapes = list(layout.get("shapes") or [])
         notes = list(layout.get("annotations") or [])
         data = figure.get("data") or []

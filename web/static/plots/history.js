@@ -224,6 +224,12 @@
       delete layout.xaxis.range;
       delete layout.yaxis.range;
       if (window.plotserverTheme) window.plotserverTheme.layout(layout);
+      // The annotations within the range replayed (all of it shows by the end), drawn from the start.
+      const whole = data.map(function (trace, index) {
+        const answer = answers.find(function (a) { return a.trace === index; });
+        return answer ? Object.assign({}, trace, answer.points) : trace;
+      });
+      viewer.decorate(layout, whole);
       Plotly.react(el, data, layout, viewer.config);
       replay = { tracks: tracks, start: start, speed: speed, began: performance.now(), frame: 0, range: range };
       say("replaying " + describe(range) + " at " + speed + "×");
