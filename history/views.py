@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions, status
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.negotiation import BaseContentNegotiation
@@ -168,7 +168,14 @@ class StreamRunsView(APIView):
         traces = list(Trace.objects.filter(stream_token=token).select_related("plot"))
         return Response({"stream": token.pk, "runs": listed_runs(token, traces)})
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses={
+            201: OpenApiTypes.OBJECT,
+            409: OpenApiResponse(description="The stream token is revoked, or its stream could not be taken: no run."),
+            504: OpenApiResponse(description="The run was not stored within RUN_START_TIMEOUT: retry."),
+        },
+    )
     def post(self, request: Request, pk: str) -> Response:
         token = _own_token(request, pk)
         data = request.data if request.data else {}
