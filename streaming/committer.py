@@ -217,11 +217,16 @@ class Committer:
         await self._attempt_ended.wait()
 
     async def flush(self) -> None:
-        """Wait until everything queued so far is committed."""
-        if self._inflight is not None and not self._inflight.done():
-            await asyncio.shield(self._inflight)
+        """Wait until everything queued so far is committed.
+
+        What is queued and not yet taken is stored by the commit that `_committed` stands for
+        now (it follows the one in flight); with nothing queued, the one in flight is the last.
+        Looking again once the one in flight ended would miss a commit that took the queue
+        meanwhile (the loop takes it in the same step as it ends the last)."""
         if self._dirty:
             await asyncio.shield(self._committed)
+        elif self._inflight is not None and not self._inflight.done():
+            await asyncio.shield(self._inflight)
 
     async def run_sync(self, function: Callable[[*Args], T], *args: *Args) -> T:
         """Run a small database call on the commits' thread, in order with them."""
