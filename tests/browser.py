@@ -1,7 +1,7 @@
 """Headless Chromium for browser tests: Debian's chromium driven by Playwright, never a download.
 
 Fixtures (imported by tests/conftest.py):
-- `browser`: one Chromium for the session.
+- `browser`: one Chromium for a test module.
 - `page`: a fresh context and page per test; console errors and page errors fail the test,
   and a screenshot is kept in test-artifacts/ when the test fails.
 - `member`: a user of the live server who can log in to the web UI (password) and use the
@@ -28,18 +28,20 @@ def launch_chromium(playwright, extra_args: tuple[str, ...] = (), **options):
     return playwright.chromium.launch(executable_path=executable, args=[*CHROMIUM_ARGS, *extra_args], **options)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright():
-    """Playwright, once a session: its sync API runs only one instance in a thread."""
+    """Playwright, once a test module (its sync API runs only one instance in a thread). Not once
+    a session: while it runs, its event loop counts as this thread's running loop, and the async
+    tests of a later module (pytest-asyncio) would refuse to start."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as instance:
         yield instance
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright):
-    """One headless Chromium for the whole session."""
+    """One headless Chromium for a test module."""
     chromium = launch_chromium(playwright)
     yield chromium
     chromium.close()
