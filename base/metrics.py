@@ -102,3 +102,10 @@ IMAGE_RENDER_SECONDS = Histogram(
     "Time to draw one image, its wait for a page included.",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60),
 )
+# -- alerts --------------------------------------------------------------------------------------
+
+ALERTS_FIRING = Gauge(
+    "plotserver_alerts_firing",
+    "Alerts firing now (every process reads the same count from the database).",
+    multiprocess_mode="livemax",
+)

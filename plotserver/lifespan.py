@@ -1,9 +1,9 @@
 """Start and stop what a plotserver process runs beside its requests.
 
 On startup: a check of the Redis hosts (and the renewal of their shard positions), the pipeline,
-the stream listener when STREAM_PORT is set, the history pruning job (history/pruning.py), and a
-SIGTERM/SIGINT hook. On shutdown, besides, the Chromium that draws images (images/renderer.py),
-when one was started.
+the stream listener when STREAM_PORT is set, the history pruning job (history/pruning.py), the
+alerts' timer (alerts/timer.py), and a SIGTERM/SIGINT hook. On shutdown, besides, the Chromium
+that draws images (images/renderer.py), when one was started.
 The hook matters because a stream never ends by itself: without it, the server would wait for
 every open stream forever (or cancel it after its graceful timeout, answering 500). With it,
 every open stream commits what it accepted and is answered 503 "reconnect" at once, and the
@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
+from alerts.timer import AlertTimer
 from base import redis_hosts
 from history.pruning import prune_loop
 from images.renderer import POOL as IMAGE_RENDERERS
@@ -62,6 +63,7 @@ class Lifespan:
         pruner: asyncio.Task[None] | None = None
         forgetting: asyncio.Task[None] | None = None
         positions: asyncio.Task[None] | None = None
+        alert_timer: AlertTimer | None = None
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
@@ -79,6 +81,8 @@ class Lifespan:
                         )
                     install_stop_hook(pipeline)
                     pruner = asyncio.create_task(prune_loop(pipeline.run_sync), name="plotserver-history-pruning")
+                    alert_timer = AlertTimer()
+                    await alert_timer.start()
                     tune_garbage_collector()
                     if settings.STREAM_PORT:
                         from streaming.listener import start_listener
@@ -99,6 +103,8 @@ class Lifespan:
                     await listener.close()
                 await pipeline.shutdown()
                 await asyncio.to_thread(IMAGE_RENDERERS.close)  # Chromium, if an image started it
+                if alert_timer is not None:
+                    await alert_timer.stop()  # after the last commits: their transitions are recorded
                 close_database_pools()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

@@ -182,6 +182,18 @@ API_PAGE_SIZE = int(env_number("API_PAGE_SIZE", 100, minimum=1, kind=int))
 # text is rejected alone, one past the per-plot bound keeps its points, its annotation left out.
 ANNOTATION_TEXT_MAX_CHARS = int(env_number("ANNOTATION_TEXT_MAX_CHARS", 500, minimum=1, kind=int))
 ANNOTATIONS_PER_PLOT = int(env_number("ANNOTATIONS_PER_PLOT", 500, minimum=1, kind=int))
+# Alerts (docs/alerts.md): the hosts or networks a webhook may reach among those otherwise refused
+# (loopback, link-local, metadata services); how long one webhook attempt waits, how long a
+# delivery is retried (its first retry after ALERT_DELIVERY_RETRY_FIRST seconds, doubling), how
+# many deliveries may wait at once (past it, a transition's are dropped and the alert says so),
+# how many are tried at once, and how many alerts one user may have (400 past it).
+ALERT_WEBHOOK_HOSTS = env_list("ALERT_WEBHOOK_HOSTS", [])
+ALERT_WEBHOOK_TIMEOUT = env_number("ALERT_WEBHOOK_TIMEOUT", 5.0, minimum=0.1)
+ALERT_DELIVERY_RETRY_FOR = env_number("ALERT_DELIVERY_RETRY_FOR", 3600.0, minimum=0.0)
+ALERT_DELIVERY_RETRY_FIRST = env_number("ALERT_DELIVERY_RETRY_FIRST", 1.0, minimum=0.01)
+ALERT_DELIVERY_QUEUE = int(env_number("ALERT_DELIVERY_QUEUE", 10_000, minimum=1, kind=int))
+ALERT_DELIVERY_THREADS = int(env_number("ALERT_DELIVERY_THREADS", 4, minimum=1, kind=int))
+ALERTS_PER_USER = int(env_number("ALERTS_PER_USER", 1000, minimum=1, kind=int))
 # Per-user quotas, each answered 429 with a message when reached.
 QUOTA_TOKENS_PER_USER = int(env_number("QUOTA_TOKENS_PER_USER", 1000, minimum=1, kind=int))
 QUOTA_PLOTS_PER_USER = int(env_number("QUOTA_PLOTS_PER_USER", 10000, minimum=1, kind=int))
@@ -237,6 +249,7 @@ INSTALLED_APPS = [
     "web",
     "lineproto",
     "images",
+    "alerts",
 ]
 
 MIDDLEWARE = [

@@ -18,6 +18,7 @@ urlpatterns = [
     path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("web.plotly_api.urls")),  # Plotly's own clients: /v2/..., /clientresp
+    path("", include("alerts.urls")),
     path("", include("history.urls")),  # before web's routers, which would take these paths
     path("", include("lineproto.urls")),  # InfluxDB line protocol: /api/v2/write, /write
     path("", include("web.urls")),

@@ -22,6 +22,7 @@ from base import metrics
 from base.rate_limited_log import RateLimitedLog
 from core.models import AnnotationData
 from streaming import events, store
+from streaming.batch_watchers import tell_watchers
 from streaming.stream_state import Chunk, StreamWriter, WriterView
 
 Args = TypeVarTuple("Args")
@@ -121,6 +122,7 @@ class Committer:
             metrics.BATCH_LINES.observe(lines + sum(chunk.rejected for _, chunk in chunks))
             metrics.BATCH_COMMIT_SECONDS.observe(self.loop.time() - started)
             self._announce_annotations([chunk for _, chunk in chunks])
+            tell_watchers([chunk for _, chunk in chunks], now)
             for writer, chunk in chunks:
                 writer.committed_seq = max(writer.committed_seq, chunk.last_seq)
                 if chunk.checkpoint or writer.token_id in reloads:

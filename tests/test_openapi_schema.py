@@ -33,6 +33,8 @@ def test_the_schema_is_valid_openapi_3_describing_the_rest_api(anonymous):
         "/api/streams/{id}/runs/",
         "/api/v2/write",
         "/write",
+        "/api/alerts/",
+        "/api/alerts/{id}/",
     }
     assert schema["components"]["securitySchemes"]["apiKey"] == {
         "type": "http",

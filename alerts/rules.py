@@ -1,0 +1,218 @@
+"""The rules of alerts, pure functions of their inputs: how a batch's values move a threshold
+alert, when a stream is silent, how a webhook body is signed, and which webhook targets are
+allowed. No I/O but name resolution (`check_webhook_target`); docs/alerts.md is the reference.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import math
+import socket
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+SILENCE = "silence"
+ABOVE = "above"
+BELOW = "below"
+CONDITIONS = (SILENCE, ABOVE, BELOW)
+OK = "ok"
+FIRING = "firing"
+
+SIGNATURE_HEADER = "X-Plotserver-Signature"
+
+# Addresses a webhook never reaches unless ALERT_WEBHOOK_HOSTS lists them: the cloud metadata
+# services (besides link-local 169.254.169.254, which the link-local rule already refuses).
+METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200", "192.0.0.192")
+)
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclass(frozen=True, slots=True)
+class BatchValues:
+    """What one accepted batch held for one trace: its smallest, largest and last number, and
+    the newest x (None when the batch gave none)."""
+
+    low: float
+    high: float
+    last: float
+    x: object = None
+
+
+def batch_values(values: Sequence[object], xs: Sequence[object] = ()) -> BatchValues | None:
+    """The numbers among `values` (a batch's y of one trace, in order) summed up once, for every
+    alert of the trace to compare with; None when there is no finite number."""
+    numbers = [v for v in values if type(v) is float or type(v) is int]
+    if numbers and not all(math.isfinite(v) for v in (min(numbers), max(numbers))):
+        numbers = [v for v in numbers if math.isfinite(v)]
+    if not numbers:
+        return None
+    return BatchValues(float(min(numbers)), float(max(numbers)), float(numbers[-1]), xs[-1] if xs else None)
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """An alert changed state: to FIRING or back to OK, at `at` (seconds since the epoch),
+    with the value that made it (for silence: the seconds without a line)."""
+
+    alert_id: int
+    state: str
+    value: float
+    at: float
+    x: object = None
+
+
+@dataclass(slots=True)
+class ThresholdState:
+    """A threshold alert as its evaluator holds it: the rule and where it stands."""
+
+    alert_id: int
+    condition: str
+    threshold: float
+    for_seconds: float
+    state: str = OK
+    # When the value went past the threshold and stayed there (for_seconds counts from it).
+    held_since: float | None = None
+    last: float | None = None
+    last_x: object = None
+
+    def past(self, value: float) -> bool:
+        return value > self.threshold if self.condition == ABOVE else value < self.threshold
+
+    def observe(self, batch: BatchValues, now: float) -> list[Transition]:
+        """A batch of the trace's values arrived: the transitions it makes (at most a firing and
+        a resolution: a batch that goes past the threshold and back fires once and resolves)."""
+        self.last, self.last_x = batch.last, batch.x
+        out: list[Transition] = []
+        worst = batch.high if self.condition == ABOVE else batch.low
+        if self.state == OK:
+            if self.for_seconds <= 0:
+                if self.past(worst):
+                    out.append(self._move(FIRING, worst, now))
+            elif self.past(batch.last):
+                if self.held_since is None:
+                    self.held_since = now
+                out.extend(self.tick(now))
+            else:
+                self.held_since = None
+        if self.state == FIRING and not self.past(batch.last):
+            out.append(self._move(OK, batch.last, now))
+        return out
+
+    def tick(self, now: float) -> list[Transition]:
+        """Time passed without a batch: a value held past the threshold for for_seconds fires."""
+        if (
+            self.state == OK
+            and self.held_since is not None
+            and self.last is not None
+            and now - self.held_since >= self.for_seconds
+        ):
+            return [self._move(FIRING, self.last, now)]
+        return []
+
+    def _move(self, state: str, value: float, now: float) -> Transition:
+        self.state = state
+        self.held_since = None
+        return Transition(self.alert_id, state, value, now, self.last_x)
+
+
+def silence_transition(alert_id: int, state: str, seconds: float, last_line: float, now: float) -> Transition | None:
+    """A silence alert whose stream last wrote at `last_line` (or was made then): FIRING once
+    `seconds` passed without a line, OK again at the first line after that."""
+    silent = now - last_line
+    if state == OK and silent >= seconds:
+        return Transition(alert_id, FIRING, round(silent, 3), now)
+    if state == FIRING and silent < seconds:
+        return Transition(alert_id, OK, round(silent, 3), now)
+    return None
+
+
+def transition_text(condition: str, state: str, value: float, threshold: float | None, since: str) -> str:
+    """The annotation a transition leaves on the plot."""
+    if condition == SILENCE:
+        return f"silent since {since}" if state == FIRING else f"streaming again after {value:g} s"
+    word = "above" if condition == ABOVE else "below"
+    if state == FIRING:
+        return f"{word} {threshold:g}: {value:g}"
+    return f"back from {word} {threshold:g}: {value:g}"
+
+
+def sign(body: bytes, secret: str) -> str:
+    """The X-Plotserver-Signature header's value for a body."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class TargetRefused(ValueError):
+    """A webhook URL that may not be reached; the message says why."""
+
+
+Resolver = Callable[[str, int], Iterable[str]]
+
+
+def resolve(host: str, port: int) -> list[str]:
+    return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)})
+
+
+def parse_allowed(
+    entries: Iterable[str],
+) -> tuple[frozenset[str], tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]]:
+    """ALERT_WEBHOOK_HOSTS: host names and networks (an address is a network of one)."""
+    names, networks = set(), []
+    for entry in entries:
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            names.add(entry.lower().rstrip("."))
+    return frozenset(names), tuple(networks)
+
+
+def check_webhook_target(url: str, allowed: Iterable[str], resolver: Resolver = resolve) -> None:
+    """TargetRefused unless `url` is http(s) to a host whose every address may be reached:
+    listed in `allowed` (ALERT_WEBHOOK_HOSTS: its name, or a network holding the address), or
+    not loopback, link-local, unspecified, multicast or a metadata service's."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TargetRefused("a webhook is an http:// or https:// URL with a host")
+    if parts.username or parts.password:
+        raise TargetRefused("a webhook URL carries no user or password")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise TargetRefused("the webhook URL's port is not a number from 1 to 65535") from None
+    host = parts.hostname.lower().rstrip(".")
+    names, networks = parse_allowed(allowed)
+    if host in names:  # the operator vouched for the name, wherever it resolves
+        return
+    try:
+        addresses = [ipaddress.ip_address(a.split("%")[0]) for a in resolver(host, port)]
+    except (OSError, UnicodeError) as exc:
+        raise TargetRefused(f"the webhook's host {host} does not resolve ({exc})") from None
+    if not addresses:
+        raise TargetRefused(f"the webhook's host {host} has no address")
+    for address in addresses:
+        if any(address in network for network in networks):
+            continue
+        if reason := _refused(address):
+            raise TargetRefused(
+                f"the webhook's host {host} is at {address}, {reason}: refused unless ALERT_WEBHOOK_HOSTS lists it"
+            )
+
+
+def _refused(address: Address) -> str:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address in METADATA_ADDRESSES:
+        return "a cloud metadata service"
+    if address.is_loopback:
+        return "a loopback address"
+    if address.is_link_local:
+        return "a link-local address"
+    if address.is_unspecified:
+        return "the unspecified address"
+    if address.is_multicast:
+        return "a multicast address"
+    return ""

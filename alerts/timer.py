@@ -1,0 +1,186 @@
+"""The alerts' timer, one a process, started by the lifespan (plotserver/lifespan.py).
+
+In every process, every TICK: the threshold rules are loaded again when they changed (and every
+RULES_EVERY anyway: alerts made through another process), values held for `for_seconds` fire,
+and the transitions the batch watcher found are recorded (alerts/transitions.py).
+
+In exactly one process, the holder of the timer lease (alerts.models.TimerLease, renewed every
+LEASE / 3, handed over at a clean stop, taken over LEASE after a crash): silence is checked every
+TICK, at most about a second late, and the deliveries that are due are tried. All state is in the
+database, so a restart neither loses a firing nor repeats one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connections, models
+from django.utils import timezone
+
+from alerts import delivery
+from alerts.evaluation import EVALUATOR, THRESHOLD_CONDITIONS, Rule
+from alerts.models import Alert, TimerLease
+from alerts.rules import FIRING, SILENCE, silence_transition
+from alerts.transitions import record_transitions, store_values
+from base import metrics
+from core.models import Trace
+
+log = logging.getLogger("plotserver.alerts")
+
+TICK = 0.25
+RULES_EVERY = 2.0
+LEASE = timedelta(seconds=10)
+LEASE_NAME = "alerts"
+
+
+def load_rules() -> list[Rule]:
+    rows = Alert.objects.filter(condition__in=THRESHOLD_CONDITIONS).values_list(
+        "pk", "plot_id", "trace", "condition", "threshold", "for_seconds", "state"
+    )
+    return [
+        Rule(pk, plot, trace, cond, threshold or 0.0, for_seconds, state)
+        for pk, plot, trace, cond, threshold, for_seconds, state in rows
+    ]
+
+
+def hold_lease(holder: str) -> bool:
+    """Take or renew the timer lease; True while this process holds it."""
+    now = timezone.now()
+    free = models.Q(holder=holder) | models.Q(holder="") | models.Q(until__lt=now) | models.Q(until__isnull=True)
+    if TimerLease.objects.filter(free, name=LEASE_NAME).update(holder=holder, until=now + LEASE):
+        return True
+    if not TimerLease.objects.filter(name=LEASE_NAME).exists():
+        with contextlib.suppress(IntegrityError):
+            TimerLease.objects.create(name=LEASE_NAME, holder=holder, until=now + LEASE)
+            return True
+    return False
+
+
+def release_lease(holder: str) -> None:
+    TimerLease.objects.filter(name=LEASE_NAME, holder=holder).update(holder="", until=None)
+
+
+def check_silence() -> int:
+    """Move each silence alert whose stream fell silent (or spoke again); how many moved."""
+    now = time.time()
+    tokens = Trace.objects.filter(plot_id=models.OuterRef("plot_id"), index=models.OuterRef("trace"))
+    rows = Alert.objects.filter(condition=SILENCE).annotate(
+        last_write=models.Subquery(tokens.values("stream_token__last_write_at")[:1])
+    )
+    moves = []
+    for pk, state, seconds, created, last_write in rows.values_list("pk", "state", "seconds", "created", "last_write"):
+        # Silent since its stream's last line, or since the alert was made if later.
+        last = max(t for t in (created, last_write) if t is not None).timestamp()
+        move = silence_transition(pk, state, seconds or 0.0, last, now)
+        if move is not None:
+            moves.append(move)
+    return record_transitions(moves) if moves else 0
+
+
+def count_firing() -> int:
+    return Alert.objects.filter(state=FIRING).count()
+
+
+class AlertTimer:
+    """This process's alerts timer (see the module's docstring)."""
+
+    def __init__(self) -> None:
+        self.holder = uuid.uuid4().hex
+        self.holding = False
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plotserver-alerts")
+        self._senders = ThreadPoolExecutor(
+            max_workers=settings.ALERT_DELIVERY_THREADS, thread_name_prefix="plotserver-alert-delivery"
+        )
+        self._sending: set[int] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self, function: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, _in_thread, function, args)
+
+    async def start(self) -> None:
+        """Load the rules before the first batch is evaluated, then tick."""
+        with contextlib.suppress(Exception):  # the database away: the loop loads them later
+            await self._load()
+        self._task = asyncio.create_task(self.run(), name="plotserver-alerts")
+
+    async def _load(self) -> None:
+        read_at = time.monotonic()
+        EVALUATOR.stale = False
+        EVALUATOR.load(await self._run(load_rules), read_at)
+
+    async def run(self) -> None:
+        loaded = renewed = time.monotonic()
+        while True:
+            try:
+                now = time.monotonic()
+                if EVALUATOR.stale or now - loaded >= RULES_EVERY:
+                    await self._load()
+                    loaded = now
+                EVALUATOR.tick(time.time())
+                transitions, values = EVALUATOR.take()
+                if values:
+                    await self._run(store_values, values)
+                if transitions:
+                    await self._run(record_transitions, transitions)
+                if not self.holding or now - renewed >= LEASE.total_seconds() / 3:
+                    self.holding = await self._run(hold_lease, self.holder)
+                    renewed = now
+                    metrics.ALERTS_FIRING.set(await self._run(count_firing))
+                if self.holding:
+                    if await self._run(check_silence):
+                        metrics.ALERTS_FIRING.set(await self._run(count_firing))
+                    await self._deliver()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("the alerts' timer failed; trying again", exc_info=True)
+            await asyncio.sleep(TICK)
+
+    async def _deliver(self) -> None:
+        room = settings.ALERT_DELIVERY_THREADS * 2 - len(self._sending)
+        if room <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        for delivery_id in await self._run(delivery.due, room, set(self._sending)):
+            self._sending.add(delivery_id)
+            future = loop.run_in_executor(self._senders, _in_thread, delivery.attempt, (delivery_id,))
+            future.add_done_callback(partial(self._sent, delivery_id))
+
+    def _sent(self, delivery_id: int, future: asyncio.Future[Any]) -> None:
+        self._sending.discard(delivery_id)
+        if not future.cancelled() and future.exception() is not None:
+            log.warning("alert delivery %s failed", delivery_id, exc_info=future.exception())
+
+    async def stop(self) -> None:
+        """Stop ticking and hand the lease over (another process takes it at once)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        transitions, values = EVALUATOR.take()  # what the last commits found
+        with contextlib.suppress(Exception):
+            if values:
+                await self._run(store_values, values)
+            if transitions:
+                await self._run(record_transitions, transitions)
+        with contextlib.suppress(Exception):
+            await self._run(release_lease, self.holder)
+        self._senders.shutdown(wait=False, cancel_futures=True)
+        with contextlib.suppress(Exception):
+            await self._run(connections.close_all)
+        self._thread.shutdown(wait=True)
+
+
+def _in_thread(function: Any, args: tuple[Any, ...]) -> Any:
+    for connection in connections.all(initialized_only=True):
+        connection.close_if_unusable_or_obsolete()
+    return function(*args)

@@ -1,0 +1,117 @@
+"""What a transition does, in one transaction on the alerts' thread: the alert's new state, an
+annotation on the plot, and the deliveries it owes (webhook, e-mail), stored for the timer's
+delivery worker (alerts/delivery.py). A transition reported twice is recorded once."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from alerts.models import Alert, Delivery
+from alerts.rules import FIRING, SILENCE, Transition, transition_text
+from core.annotation_fields import AnnotationInvalid
+from core.models import Annotation, Trace, isostring
+from core.models.windows import traces_with_windows
+
+log = logging.getLogger("plotserver.alerts")
+
+FIRING_COLOR = "#d62728"
+RESOLVED_COLOR = "#2ca02c"
+
+
+def payload(alert: Alert, transition: Transition) -> dict[str, Any]:
+    """The webhook's JSON body (docs/alerts.md, "Payload")."""
+    return {
+        "alert": alert.pk,
+        "state": "firing" if transition.state == FIRING else "resolved",
+        "plot": alert.plot_id,
+        "trace": alert.trace,
+        "condition": alert.condition,
+        "threshold": alert.threshold,
+        "seconds": alert.seconds,
+        "value": transition.value,
+        "at": isostring(datetime.fromtimestamp(transition.at, tz=UTC)),
+    }
+
+
+def record_transitions(transitions: list[Transition]) -> int:
+    """Store each transition whose alert was still in the other state; how many were."""
+    recorded = 0
+    for each in transitions:
+        with transaction.atomic():
+            if not Alert.record(each):
+                continue
+            alert = Alert.objects.filter(pk=each.alert_id).first()
+            if alert is None:
+                continue
+            recorded += 1
+            _annotate(alert, each)
+            _queue_deliveries(alert, payload(alert, each))
+    return recorded
+
+
+def store_values(values: dict[int, float]) -> None:
+    """The threshold alerts' last values, in one query."""
+    alerts = [Alert(pk=pk, last_value=value) for pk, value in values.items()]
+    if alerts:
+        Alert.objects.bulk_update(alerts, ["last_value"])
+
+
+def _annotate(alert: Alert, transition: Transition) -> None:
+    at = datetime.fromtimestamp(transition.at, tz=UTC)
+    since = at
+    if alert.condition == SILENCE and transition.state == FIRING:
+        since = datetime.fromtimestamp(transition.at - transition.value, tz=UTC)
+    text = transition_text(
+        alert.condition, transition.state, transition.value, alert.threshold, f"{since:%H:%M:%S} UTC"
+    )
+    x = transition.x if transition.x is not None else newest_x(alert)
+    fields = {
+        "x": x,
+        "text": text,
+        "trace": alert.trace,
+        "color": FIRING_COLOR if transition.state == FIRING else RESOLVED_COLOR,
+    }
+    try:
+        with transaction.atomic():
+            Annotation.add(alert.plot_id, fields)
+    except AnnotationInvalid as exc:  # the plot is full, its trace gone: the alert goes on
+        log.warning("alert %s: its %s annotation was not made: %s", alert.pk, transition.state, exc)
+
+
+def newest_x(alert: Alert) -> object:
+    """Where the trace's window ends: its newest x, else its point count (Plotly numbers the
+    points of a trace with no x), else 0."""
+    traces = traces_with_windows(Trace.objects.filter(plot_id=alert.plot_id, index=alert.trace))
+    if not traces:
+        return 0
+    spec = traces[0].spec
+    x, y = spec.get("x"), spec.get("y")
+    if isinstance(x, list) and x and isinstance(x[-1], (int, float, str)) and not isinstance(x[-1], bool):
+        return x[-1]
+    return max(len(y) - 1, 0) if isinstance(y, list) else 0
+
+
+def _queue_deliveries(alert: Alert, body: dict[str, Any]) -> None:
+    kinds = ([Delivery.WEBHOOK] if alert.webhook else []) + ([Delivery.EMAIL] if alert.emails else [])
+    if not kinds:
+        return
+    text = json.dumps(body, separators=(",", ":"))
+    full = Delivery.objects.filter(done=False).count() + len(kinds) > settings.ALERT_DELIVERY_QUEUE
+    now = timezone.now()
+    for kind in kinds:
+        if full:
+            Delivery.objects.create(
+                alert=alert, kind=kind, body=text, done=True, outcome="dropped: ALERT_DELIVERY_QUEUE is full"
+            )
+            alert.note_attempt(
+                {"at": isostring(now), "kind": kind, "attempt": 0, "outcome": "dropped: ALERT_DELIVERY_QUEUE is full"}
+            )
+        else:
+            Delivery.objects.create(alert=alert, kind=kind, body=text)
