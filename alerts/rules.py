@@ -134,7 +134,7 @@ def silence_transition(alert_id: int, state: str, seconds: float, last_line: flo
 def transition_text(condition: str, state: str, value: float, threshold: float | None, since: str) -> str:
     """The annotation a transition leaves on the plot."""
     if condition == SILENCE:
-        return f"silent since {since}" if state == FIRING else f"streaming again after {value:g} s"
+        return f"silent since {since}" if state == FIRING else "streaming again"
     word = "above" if condition == ABOVE else "below"
     if state == FIRING:
         return f"{word} {threshold:g}: {value:g}"

@@ -129,8 +129,8 @@ class AlertTimer:
                 transitions, values = EVALUATOR.take()
                 if values:
                     await self._run(store_values, values)
-                if transitions:
-                    await self._run(record_transitions, transitions)
+                if transitions and await self._run(record_transitions, transitions):
+                    metrics.ALERTS_FIRING.set(await self._run(count_firing))
                 if not self.holding or now - renewed >= LEASE.total_seconds() / 3:
                     self.holding = await self._run(hold_lease, self.holder)
                     renewed = now

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from harness.live_server import IntegrationDatabase, LiveServer, new_user, wait_for
+from harness.live_server import IntegrationDatabase, LiveServer, fetch, new_user, wait_for
 from harness.producer import RawStream
 
 SERVER_ENV = {"ALERT_WEBHOOK_HOSTS": "127.0.0.1", "ALERT_DELIVERY_RETRY_FIRST": "0.2", "ALERT_WEBHOOK_TIMEOUT": "3"}
@@ -105,6 +105,14 @@ def alert_on(owner, plot: dict, **fields) -> dict:
     return owner.ok("POST", "/api/alerts/", {"plot": plot["id"], "trace": 0, **fields})
 
 
+def gauge(server) -> float | None:
+    """plotserver_alerts_firing as /metrics shows it."""
+    for line in fetch(f"{server.url}/metrics")[2].splitlines():
+        if line.startswith("plotserver_alerts_firing "):
+            return float(line.split()[1])
+    return None
+
+
 def texts(owner, plot: dict) -> list[str]:
     return [a["text"] for a in owner.ok("GET", f"/api/plots/{plot['id']}/annotations/")]
 
@@ -133,7 +141,7 @@ def test_silence_fires_and_resolves_with_a_signed_post_and_an_annotation_each(al
     }
     assert sent["value"] >= 1 and sent["at"].endswith("Z")
     made = texts(owner, plot)
-    assert len(made) == 2 and made[0].startswith("silent since ") and made[1].startswith("streaming again")
+    assert len(made) == 2 and made[0].startswith("silent since ") and made[1] == "streaming again"
 
 
 def test_a_threshold_fires_once_per_crossing(alerts_server, owner, receiver):
@@ -160,6 +168,9 @@ def test_a_threshold_fires_once_per_crossing(alerts_server, owner, receiver):
     assert texts(owner, plot) == ["above 50: 63.2", "back from above 50: 40", "above 50: 90"]
     answer = owner.ok("GET", path)
     assert (answer["state"], answer["last_value"]) == ("firing", 90)
+    # The gauge counts the alerts firing (this one among them).
+    firing = lambda: sum(a["state"] == "firing" for a in owner.ok("GET", "/api/alerts/")["results"])  # noqa: E731
+    wait_for(lambda: gauge(alerts_server) == firing() >= 1, message="the gauge")
 
 
 def test_a_failing_receiver_is_retried_and_every_attempt_is_in_the_status(alerts_server, owner, receiver):
