@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from alerts.models import Alert, Delivery
 
@@ -9,6 +10,7 @@ class AlertAdmin(admin.ModelAdmin):
     list_filter = ["condition", "state"]
     readonly_fields = ["webhook_secret", "state", "since", "last_value", "delivery", "created"]
     raw_id_fields = ["owner", "plot"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(Delivery)

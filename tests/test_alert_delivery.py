@@ -1,0 +1,82 @@
+"""Deliveries in process (alerts/delivery.py, alerts/transitions.py): a transition is recorded
+once, leaves its annotation and owes one delivery per target; an e-mail goes through Django's
+mail settings; a refused webhook is retried with backoff until ALERT_DELIVERY_RETRY_FOR, every
+attempt in the alert's status (docs/alerts.md). The admin lists alerts."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from alerts.delivery import attempt
+from alerts.models import Alert, Delivery
+from alerts.rules import FIRING, OK, Transition
+from alerts.transitions import record_transitions
+from core.models import Annotation
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def alert(alice, alices_plot):
+    return Alert.objects.create(
+        owner=alice,
+        plot=alices_plot,
+        trace=0,
+        condition="above",
+        threshold=50,
+        webhook="http://127.0.0.1:9/hook",  # loopback, not listed: every attempt is refused
+        emails=["ops@example.com"],
+    )
+
+
+def test_a_transition_is_recorded_once_with_its_annotation_and_deliveries(alert):
+    fired = Transition(alert.pk, FIRING, 63.2, time.time(), x=7)
+    assert record_transitions([fired, fired]) == 1
+    alert.refresh_from_db()
+    assert (alert.state, alert.last_value) == (FIRING, 63.2)
+    [note] = Annotation.objects.filter(plot=alert.plot)
+    assert (note.text, note.x, note.trace) == ("above 50: 63.2", 7, 0)
+    assert sorted(Delivery.objects.values_list("kind", flat=True)) == ["email", "webhook"]
+    assert record_transitions([Transition(alert.pk, OK, 40, time.time())]) == 1
+    assert Annotation.objects.filter(plot=alert.plot).count() == 2
+
+
+def test_an_email_goes_through_djangos_mail_settings(alert):
+    record_transitions([Transition(alert.pk, FIRING, 63.2, time.time())])
+    attempt(Delivery.objects.get(kind=Delivery.EMAIL).pk)
+    [sent] = mail.outbox
+    assert sent.to == ["ops@example.com"] and "firing" in sent.subject and "value: 63.2" in sent.body
+    assert Delivery.objects.get(kind=Delivery.EMAIL).done
+
+
+def test_a_refused_webhook_is_retried_with_backoff_then_given_up(alert, settings):
+    settings.ALERT_DELIVERY_RETRY_FIRST = 1.0
+    record_transitions([Transition(alert.pk, FIRING, 63.2, time.time())])
+    delivery = Delivery.objects.get(kind=Delivery.WEBHOOK)
+    attempt(delivery.pk)
+    attempt(delivery.pk)
+    delivery.refresh_from_db()
+    assert (delivery.attempts, delivery.done) == (2, False)
+    assert delivery.outcome.startswith("refused: ") and "loopback" in delivery.outcome
+    assert delivery.next_at - timezone.now() > timedelta(seconds=1.5)  # 1 s, then 2 s
+    Delivery.objects.filter(pk=delivery.pk).update(created=timezone.now() - timedelta(hours=2))
+    attempt(delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.done and delivery.outcome.startswith("gave up after 3 attempts")
+    alert.refresh_from_db()
+    assert [(a["attempt"], a["ok"], a["next"] is None) for a in alert.delivery] == [
+        (1, False, False),
+        (2, False, False),
+        (3, False, True),
+    ]
+
+
+def test_the_admin_lists_alerts(admin_client, alert):
+    page = admin_client.get("/admin/alerts/alert/")
+    assert page.status_code == 200 and b"above" in page.content
+    assert admin_client.get(f"/admin/alerts/alert/{alert.pk}/change/").status_code == 200
