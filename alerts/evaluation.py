@@ -80,9 +80,11 @@ class ThresholdEvaluator:
                 for key, states in traces.items():
                     values = trace_values(entry["updates"], key)
                     if values is not None:
+                        last = values.last
                         for state in states:
-                            self._add(state.observe(values, at))
-                            self.values[state.alert_id] = values.last
+                            if moved := state.observe(values, at):
+                                self._add(moved)
+                            self.values[state.alert_id] = last
 
     def tick(self, at: float) -> None:
         """Time passed: values held past a threshold for for_seconds fire."""
@@ -90,11 +92,15 @@ class ThresholdEvaluator:
             if state.held_since is not None:
                 self._add(state.tick(at))
 
-    def take(self) -> tuple[list[Transition], dict[int, float]]:
-        """The transitions and last values to store, handed over once."""
+    def take_transitions(self) -> list[Transition]:
+        """The transitions to record, handed over once."""
         pending, self.pending = self.pending, []
+        return pending
+
+    def take_values(self) -> dict[int, float]:
+        """The alerts' last values to store, handed over once."""
         values, self.values = self.values, {}
-        return pending, values
+        return values
 
     def _add(self, transitions: list[Transition]) -> None:
         for transition in transitions:
@@ -106,20 +112,21 @@ class ThresholdEvaluator:
 def trace_values(updates: list[dict[str, Any]], key: str) -> BatchValues | None:
     """The y values (and newest x) a batch's updates gave one trace, summed up."""
     ys: list[object] = []
-    xs: list[object] = []
+    newest: dict[str, Any] = {}
     for update in updates:
         delta = update["traces"].get(key)
-        if not delta:
+        if delta is None:
             continue
-        for part in (delta.get("extend"), delta.get("set")):
-            if part:
-                y = part.get("y")
-                if y:
-                    ys.extend(y)
-                x = part.get("x")
-                if x:
-                    xs.extend(x)
-    return batch_values(ys, xs) if ys else None
+        part = delta.get("extend") or delta.get("set")
+        if part is not None:
+            y = part.get("y")
+            if y:
+                ys += y
+                newest = part
+    if not ys:
+        return None
+    xs = newest.get("x")
+    return batch_values(ys, xs[-1] if isinstance(xs, list) and xs else None)
 
 
 THRESHOLD_CONDITIONS = (ABOVE, BELOW)

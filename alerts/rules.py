@@ -10,8 +10,9 @@ import hmac
 import ipaddress
 import math
 import socket
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import urlsplit
 
 SILENCE = "silence"
@@ -43,15 +44,25 @@ class BatchValues:
     x: object = None
 
 
-def batch_values(values: Sequence[object], xs: Sequence[object] = ()) -> BatchValues | None:
+def batch_values(values: list[object], x: object = None) -> BatchValues | None:
     """The numbers among `values` (a batch's y of one trace, in order) summed up once, for every
-    alert of the trace to compare with; None when there is no finite number."""
-    numbers = [v for v in values if type(v) is float or type(v) is int]
-    if numbers and not all(math.isfinite(v) for v in (min(numbers), max(numbers))):
-        numbers = [v for v in numbers if math.isfinite(v)]
+    alert of the trace to compare with; None when there is no finite number. `x`: the batch's
+    newest x."""
+    try:  # the common batch: numbers only
+        numbers = cast("list[float]", values)
+        low, high, last = min(numbers), max(numbers), numbers[-1]
+        if _finite(low) and _finite(high) and _finite(last):
+            return BatchValues(float(low), float(high), float(last), x)
+    except TypeError:  # a None, a string among numbers
+        pass
+    numbers = [cast(float, v) for v in values if _finite(v)]
     if not numbers:
         return None
-    return BatchValues(float(min(numbers)), float(max(numbers)), float(numbers[-1]), xs[-1] if xs else None)
+    return BatchValues(float(min(numbers)), float(max(numbers)), float(numbers[-1]), x)
+
+
+def _finite(value: object) -> bool:
+    return (type(value) is float and math.isfinite(value)) or type(value) is int
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +75,9 @@ class Transition:
     value: float
     at: float
     x: object = None
+
+
+NOTHING: list[Transition] = []  # never appended to: what a batch that moves nothing returns
 
 
 @dataclass(slots=True)
@@ -87,8 +101,10 @@ class ThresholdState:
         """A batch of the trace's values arrived: the transitions it makes (at most a firing and
         a resolution: a batch that goes past the threshold and back fires once and resolves)."""
         self.last, self.last_x = batch.last, batch.x
-        out: list[Transition] = []
         worst = batch.high if self.condition == ABOVE else batch.low
+        if self.state == OK and self.held_since is None and not self.past(worst):
+            return NOTHING  # the common batch: nothing near the threshold
+        out: list[Transition] = []
         if self.state == OK:
             if self.for_seconds <= 0:
                 if self.past(worst):

@@ -2,7 +2,8 @@
 
 In every process, every TICK: the threshold rules are loaded again when they changed (and every
 RULES_EVERY anyway: alerts made through another process), values held for `for_seconds` fire,
-and the transitions the batch watcher found are recorded (alerts/transitions.py).
+and the transitions the batch watcher found are recorded (alerts/transitions.py); every
+VALUES_EVERY, the alerts' last values are stored.
 
 In exactly one process, the holder of the timer lease (alerts.models.TimerLease, renewed every
 LEASE / 3, handed over at a clean stop, taken over LEASE after a crash): silence is checked every
@@ -38,6 +39,9 @@ log = logging.getLogger("plotserver.alerts")
 
 TICK = 0.25
 RULES_EVERY = 2.0
+# How often the threshold alerts' last values are stored: a write beside the streams' commits,
+# kept rare (on SQLite every write takes the one write lock).
+VALUES_EVERY = 2.0
 LEASE = timedelta(seconds=10)
 LEASE_NAME = "alerts"
 
@@ -118,7 +122,7 @@ class AlertTimer:
         EVALUATOR.load(await self._run(load_rules), read_at)
 
     async def run(self) -> None:
-        loaded = renewed = time.monotonic()
+        loaded = renewed = values_stored = time.monotonic()
         while True:
             try:
                 now = time.monotonic()
@@ -126,9 +130,11 @@ class AlertTimer:
                     await self._load()
                     loaded = now
                 EVALUATOR.tick(time.time())
-                transitions, values = EVALUATOR.take()
-                if values:
-                    await self._run(store_values, values)
+                transitions = EVALUATOR.take_transitions()
+                if now - values_stored >= VALUES_EVERY:
+                    values_stored = now
+                    if values := EVALUATOR.take_values():
+                        await self._run(store_values, values)
                 if transitions and await self._run(record_transitions, transitions):
                     metrics.ALERTS_FIRING.set(await self._run(count_firing))
                 if not self.holding or now - renewed >= LEASE.total_seconds() / 3:
@@ -166,7 +172,7 @@ class AlertTimer:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        transitions, values = EVALUATOR.take()  # what the last commits found
+        transitions, values = EVALUATOR.take_transitions(), EVALUATOR.take_values()  # what the last commits found
         with contextlib.suppress(Exception):
             if values:
                 await self._run(store_values, values)

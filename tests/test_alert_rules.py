@@ -31,7 +31,7 @@ def states(transitions) -> list[str]:
 
 
 def test_a_batch_is_summed_up_once_as_its_smallest_largest_and_last_number():
-    values = batch_values([3, None, "x", 9.5, True, -1, 2], ["a", "b"])
+    values = batch_values([3, None, "x", 9.5, True, -1, 2], "b")
     assert (values.low, values.high, values.last, values.x) == (-1, 9.5, 2, "b")
     assert batch_values([None, "x"]) is None
     assert batch_values([float("nan"), 4]).high == 4
@@ -95,7 +95,7 @@ def test_the_evaluator_reads_each_watched_trace_of_a_batch_and_keeps_states_it_m
     from datetime import UTC, datetime
 
     evaluator.observe([Chunk()], datetime.now(UTC))
-    transitions, values = evaluator.take()
+    transitions, values = evaluator.take_transitions(), evaluator.take_values()
     assert [(t.alert_id, t.state, t.value, t.x) for t in transitions] == [(7, FIRING, 60.0, 2)]
     assert values == {7: 60.0}
     # The database, read before the transition was stored, still says ok: the evaluator keeps firing.
