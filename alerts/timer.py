@@ -111,9 +111,8 @@ class AlertTimer:
         return await asyncio.get_running_loop().run_in_executor(self._thread, _in_thread, function, args)
 
     async def start(self) -> None:
-        """Load the rules before the first batch is evaluated, then tick."""
-        with contextlib.suppress(Exception):  # the database away: the loop loads them later
-            await self._load()
+        """Tick from now on: the first tick loads the rules, before a stream opened here can
+        have committed a batch (a start never waits for a database that is away)."""
         self._task = asyncio.create_task(self.run(), name="plotserver-alerts")
 
     async def _load(self) -> None:

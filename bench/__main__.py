@@ -5,13 +5,14 @@
     python -m bench --runs 3             each scenario three times; the median run is reported
     python -m bench --only a,e,h         some rows only (a-d latency, e/f ingest, g memory, h restart, i history,
                                          j panning history in Chromium, k line protocol beside NDJSON,
-                                         l static images)
+                                         l static images, m ingest with 100 alerts)
 
 The table is printed and written as JSON to bench/results/latest.json (or --json PATH).
 Scenarios, each also runnable alone with its own flags:
 
     bench.live         (a)-(d) write-to-viewer latency and delivery under load
-    bench.throughput   (e)-(f) ingest as fast as possible, CPU per point, against a bare app
+    bench.throughput   (e)-(f) ingest as fast as possible, CPU per point, against a bare app;
+                       (k) the same with 100 threshold alerts on the streamed traces, against none
     bench.memory       (g) memory per idle stream and viewer
     bench.restart      (h) restart time with 1,000 stored windows
     bench.history_reads (i) a week at 1 point/s: range reads to 2,000 points, bytes per point stored
@@ -72,6 +73,9 @@ def plan(args: argparse.Namespace, env: Environment) -> list[tuple[str, Callable
     def ingest() -> list[Row]:
         return throughput.rows(env, producers=10 if quick else 100, lines=10, points=points, workers=2, maxpoints=500)
 
+    def alerts_rows() -> list[Row]:
+        return throughput.alerts_rows(env, producers=10 if quick else 100, lines=10, points=points)
+
     def memory_rows() -> list[Row]:
         sizes = [(200, 50)] if quick else [(2000, 500), (10000, 2000)]
         return [memory.row(memory.run(env, streams=s, viewers=v)) for s, v in sizes]
@@ -104,6 +108,7 @@ def plan(args: argparse.Namespace, env: Environment) -> list[tuple[str, Callable
         ("c", big_window, latency_key),
         ("d", latency("d"), latency_key),
         ("e", ingest, ingest_key),
+        ("k", alerts_rows, ingest_key),
         ("g", memory_rows, lambda r: r.figures["kb_per_connection"]),
         ("h", restart_rows, lambda r: r.figures["full"]["accepts_stream_s"]),
         ("i", history_rows, lambda r: r.figures["numbers"]["week_lttb_2000"]["median_ms"]),
@@ -119,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="a few seconds a scenario")
     parser.add_argument("--runs", type=int, default=1, help="run each scenario this many times, report the median")
     parser.add_argument("--seconds", type=float, default=10, help="streaming time of each latency scenario")
-    parser.add_argument("--only", default="", help="comma-separated rows: a,b,c,d,e (with f),g,h,i,j,k,soak")
+    parser.add_argument("--only", default="", help="comma-separated rows: a,b,c,d,e (with f),g,h,i,j,k,l,m,soak")
     parser.add_argument("--soak-seconds", type=float, default=1800, help="length of the soak (--only soak)")
     parser.add_argument("--json", default=str(RESULTS / "latest.json"), help="where to write the results")
     args = parser.parse_args(argv)

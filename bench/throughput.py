@@ -62,21 +62,34 @@ def measure(answers: list[dict], meter: Meter, stored: int) -> dict:
 
 
 def plotserver_ingest(
-    env: Environment, *, producers: int, lines: int, points: int, workers: int = 1, maxpoints: int = 500
+    env: Environment,
+    *,
+    producers: int,
+    lines: int,
+    points: int,
+    workers: int = 1,
+    maxpoints: int = 500,
+    alerts: int = 0,
 ) -> dict:
     server = env.server("ingest", workers=workers)
     try:
         user = env.user(server)
         tokens = [user.make_token() for _ in range(producers)]
-        for token in tokens:
-            user.make_plot([token], maxpoints=maxpoints)
+        plots = [user.make_plot([token], maxpoints=maxpoints) for token in tokens]
+        for i in range(alerts):
+            # Evaluated on every batch and never crossed (the load's y run 0..96): what is
+            # measured is the evaluation, not deliveries. Made before the first write, each is
+            # loaded by the server within a tick of the alerts' timer (a quarter of a second).
+            condition, threshold = ("above", 1e6) if i % 2 else ("below", -1e6)
+            body = {"plot": plots[i % len(plots)]["id"], "trace": 0, "condition": condition, "threshold": threshold}
+            user.ok("POST", "/api/alerts/", body)
         answers, meter = stream_all(server.port, tokens, points, lines, server.process.pid)
         stored = sum(user.stream_status(t)["accepted"] for t in tokens)
     finally:
         stopped = stop(server)
     figures = measure(answers, meter, stored)
     figures["server_stop"] = stopped
-    figures.update(producers=producers, lines_per_chunk=lines, workers=workers, maxpoints=maxpoints)
+    figures.update(producers=producers, lines_per_chunk=lines, workers=workers, maxpoints=maxpoints, alerts=alerts)
     return figures
 
 
@@ -158,3 +171,19 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def alerts_rows(env: Environment, *, producers: int, lines: int, points: int, alerts: int = 100) -> list[Row]:
+    """Row (k): ingest with `alerts` threshold alerts on the streamed traces, beside none."""
+    none = plotserver_ingest(env, producers=producers, lines=lines, points=points)
+    some = plotserver_ingest(env, producers=producers, lines=lines, points=points, alerts=alerts)
+    return [
+        Row(
+            f"(k) ingest, {producers} producers, {lines}-line chunks, {alerts} alerts on the streamed traces",
+            rate(some),
+            "CPU/point within 5% of no alerts",
+            f"no alerts: {rate(none)}",
+            ratio(some["cpu_us_per_point"], none["cpu_us_per_point"], "CPU/point", 2),
+            {"plotserver": some, "no_alerts": none},
+        )
+    ]
