@@ -33,9 +33,12 @@ from alerts.models import Alert, TimerLease
 from alerts.rules import FIRING, SILENCE, silence_transition
 from alerts.transitions import record_transitions, store_values
 from base import metrics
+from base.rate_limited_log import RateLimitedLog
 from core.models import Trace
+from streaming.committer import OUTAGE_ERRORS
 
 log = logging.getLogger("plotserver.alerts")
+_failures = RateLimitedLog(log)
 
 TICK = 0.25
 RULES_EVERY = 2.0
@@ -146,8 +149,10 @@ class AlertTimer:
                     await self._deliver()
             except asyncio.CancelledError:
                 raise
+            except OUTAGE_ERRORS as exc:
+                _failures.warning("outage", f"the alerts' timer cannot reach the database ({exc}); trying again")
             except Exception:
-                log.warning("the alerts' timer failed; trying again", exc_info=True)
+                _failures.warning("failure", "the alerts' timer failed; trying again", exc_info=True)
             await asyncio.sleep(TICK)
 
     async def _deliver(self) -> None:
@@ -162,8 +167,11 @@ class AlertTimer:
 
     def _sent(self, delivery_id: int, future: asyncio.Future[Any]) -> None:
         self._sending.discard(delivery_id)
-        if not future.cancelled() and future.exception() is not None:
-            log.warning("alert delivery %s failed", delivery_id, exc_info=future.exception())
+        error = None if future.cancelled() else future.exception()
+        if isinstance(error, OUTAGE_ERRORS):
+            _failures.warning("outage", f"alert delivery {delivery_id} waits for the database ({error})")
+        elif error is not None:
+            _failures.warning("delivery", f"alert delivery {delivery_id} failed: {error!r}")
 
     async def stop(self) -> None:
         """Stop ticking and hand the lease over (another process takes it at once)."""
