@@ -162,7 +162,7 @@ class AlertTimer:
         loop = asyncio.get_running_loop()
         for delivery_id in await self._run(delivery.due, room, set(self._sending)):
             self._sending.add(delivery_id)
-            future = loop.run_in_executor(self._senders, _in_thread, delivery.attempt, (delivery_id,))
+            future = loop.run_in_executor(self._senders, _attempt_and_let_go, delivery_id)
             future.add_done_callback(partial(self._sent, delivery_id))
 
     def _sent(self, delivery_id: int, future: asyncio.Future[Any]) -> None:
@@ -197,3 +197,12 @@ def _in_thread(function: Any, args: tuple[Any, ...]) -> Any:
     for connection in connections.all(initialized_only=True):
         connection.close_if_unusable_or_obsolete()
     return function(*args)
+
+
+def _attempt_and_let_go(delivery_id: int) -> None:
+    """One delivery attempt on a delivery thread, its database connection given back after it:
+    only the timer's own thread keeps one (DATABASE_POOL_SIZE, docs/deployment.md)."""
+    try:
+        delivery.attempt(delivery_id)
+    finally:
+        connections.close_all()
