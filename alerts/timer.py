@@ -30,7 +30,7 @@ from django.utils import timezone
 from alerts import delivery
 from alerts.evaluation import EVALUATOR, THRESHOLD_CONDITIONS, Rule
 from alerts.models import Alert, TimerLease
-from alerts.rules import FIRING, SILENCE, silence_transition
+from alerts.rules import FIRING, SILENCE, Transition, silence_transition
 from alerts.transitions import record_transitions, store_values
 from base import metrics
 from base.rate_limited_log import RateLimitedLog
@@ -119,9 +119,17 @@ class AlertTimer:
         self._task = asyncio.create_task(self.run(), name="plotserver-alerts")
 
     async def _load(self) -> None:
+        # What the evaluator moved before `read_at` is stored before the rules are read, and
+        # what it moves after is kept over what they say: a read never undoes a transition.
         read_at = time.monotonic()
         EVALUATOR.stale = False
+        if transitions := EVALUATOR.take_transitions():
+            await self._record(transitions)
         EVALUATOR.load(await self._run(load_rules), read_at)
+
+    async def _record(self, transitions: list[Transition]) -> None:
+        if await self._run(record_transitions, transitions):
+            metrics.ALERTS_FIRING.set(await self._run(count_firing))
 
     async def run(self) -> None:
         loaded = renewed = values_stored = time.monotonic()
@@ -132,13 +140,12 @@ class AlertTimer:
                     await self._load()
                     loaded = now
                 EVALUATOR.tick(time.time())
-                transitions = EVALUATOR.take_transitions()
                 if now - values_stored >= VALUES_EVERY:
                     values_stored = now
                     if values := EVALUATOR.take_values():
                         await self._run(store_values, values)
-                if transitions and await self._run(record_transitions, transitions):
-                    metrics.ALERTS_FIRING.set(await self._run(count_firing))
+                if transitions := EVALUATOR.take_transitions():
+                    await self._record(transitions)
                 if not self.holding or now - renewed >= LEASE.total_seconds() / 3:
                     self.holding = await self._run(hold_lease, self.holder)
                     renewed = now
