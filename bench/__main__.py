@@ -12,7 +12,7 @@ Scenarios, each also runnable alone with its own flags:
 
     bench.live         (a)-(d) write-to-viewer latency and delivery under load
     bench.throughput   (e)-(f) ingest as fast as possible, CPU per point, against a bare app;
-                       (k) the same with 100 threshold alerts on the streamed traces, against none
+                       (m) the same with 100 threshold alerts on the streamed traces, against none
     bench.memory       (g) memory per idle stream and viewer
     bench.restart      (h) restart time with 1,000 stored windows
     bench.history_reads (i) a week at 1 point/s: range reads to 2,000 points, bytes per point stored
@@ -108,7 +108,7 @@ def plan(args: argparse.Namespace, env: Environment) -> list[tuple[str, Callable
         ("c", big_window, latency_key),
         ("d", latency("d"), latency_key),
         ("e", ingest, ingest_key),
-        ("k", alerts_rows, ingest_key),
+        ("m", alerts_rows, ingest_key),
         ("g", memory_rows, lambda r: r.figures["kb_per_connection"]),
         ("h", restart_rows, lambda r: r.figures["full"]["accepts_stream_s"]),
         ("i", history_rows, lambda r: r.figures["numbers"]["week_lttb_2000"]["median_ms"]),

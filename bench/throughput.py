@@ -174,12 +174,12 @@ if __name__ == "__main__":
 
 
 def alerts_rows(env: Environment, *, producers: int, lines: int, points: int, alerts: int = 100) -> list[Row]:
-    """Row (k): ingest with `alerts` threshold alerts on the streamed traces, beside none."""
+    """Row (m): ingest with `alerts` threshold alerts on the streamed traces, beside none."""
     none = plotserver_ingest(env, producers=producers, lines=lines, points=points)
     some = plotserver_ingest(env, producers=producers, lines=lines, points=points, alerts=alerts)
     return [
         Row(
-            f"(k) ingest, {producers} producers, {lines}-line chunks, {alerts} alerts on the streamed traces",
+            f"(m) ingest, {producers} producers, {lines}-line chunks, {alerts} alerts on the streamed traces",
             rate(some),
             "CPU/point within 5% of no alerts",
             f"no alerts: {rate(none)}",
