@@ -24,6 +24,7 @@ from core.models.windows import figure_of
 from core.retention import HELP as RETENTION_HELP
 from core.retention import WINDOW, validate_retention
 from core.retention import server_default as default_retention
+from core.sharing import PRIVATE, PUBLIC, SECRET, key_after_save, new_share_key, visible_rule
 from core.signals import plot_changed
 
 MAXPOINTS_DEFAULT = 500
@@ -32,25 +33,14 @@ MAXPOINTS_LIMIT = 10000
 PARKED_INDEX = 100000
 
 
-def new_share_key() -> str:
-    # The field's default, secrets.token_urlsafe(): 32 random bytes, 43 characters.
-    return secrets.token_urlsafe()
-
-
 class PlotQuerySet(models.QuerySet):
     def visible_to(self, user: AbstractBaseUser | AnonymousUser, share_key: str | None = None) -> PlotQuerySet:
-        """The plots this visitor may see: the one sharing rule, used by the API, Plotly's
-        routes, the pages and the viewer socket alike.
+        """The plots this visitor may see: the one sharing rule (core/sharing.py), used by the
+        API, Plotly's routes, the pages and the viewer socket alike.
 
-        Their own, the public ones, and a secret one when `share_key` is its key. The database
-        compares the key, not in constant time; a share key is 256 random bits.
+        Their own, the public ones, and a secret one when `share_key` is its key.
         """
-        rule = models.Q(sharing=Plot.PUBLIC)
-        if user.is_authenticated:
-            rule |= models.Q(owner_id=user.pk)
-        if share_key:
-            rule |= models.Q(sharing=Plot.SECRET, share_key=share_key)
-        return self.filter(rule)
+        return self.filter(visible_rule(user, share_key))
 
     def visible_or_404(self, user: AbstractBaseUser | AnonymousUser, share_key: str | None, pk: object) -> Plot:
         """The plot `pk` (with its owner) if this visitor may see it; else Http404, the same for
@@ -93,7 +83,7 @@ class PlotQuerySet(models.QuerySet):
 
 
 class Plot(models.Model):
-    PUBLIC, PRIVATE, SECRET = "public", "private", "secret"
+    PUBLIC, PRIVATE, SECRET = PUBLIC, PRIVATE, SECRET
     # What a visitor is told of a plot that does not exist or is not shared with them: the same.
     NOT_VISIBLE = "No such plot, or it is not shared with you."
     SHARING_CHOICES = [
@@ -145,8 +135,10 @@ class Plot(models.Model):
         link handed out before (secret, then private, then secret again) stops working."""
         if self._state.adding:
             quotas.check_new_plot(Plot.objects.filter(owner=self.owner).count())
-        elif self.sharing == self.SECRET and getattr(self, "_stored_sharing", self.SECRET) != self.SECRET:
-            self.share_key = new_share_key()
+        elif (
+            key := key_after_save(self.sharing, getattr(self, "_stored_sharing", None), self.share_key)
+        ) != self.share_key:
+            self.share_key = key
             if kwargs.get("update_fields") is not None:
                 kwargs["update_fields"] = {*kwargs["update_fields"], "share_key"}
         super().save(*args, **kwargs)
