@@ -25,6 +25,7 @@ from django.conf import settings  # noqa: E402
 from django.http.request import split_domain_port, validate_host  # noqa: E402
 from django.utils.http import is_same_domain  # noqa: E402
 
+from dashboards.routing import websocket_urlpatterns as dashboard_sockets  # noqa: E402
 from plotserver import log_redaction  # noqa: E402
 from plotserver.lifespan import Lifespan  # noqa: E402
 from streaming.routing import StreamOrDjango, websocket_urlpatterns  # noqa: E402
@@ -95,7 +96,9 @@ application = ProtocolTypeRouter(
     {
         "http": StreamOrDjango(BoundedBody(django_asgi_app)),
         # Channels' stubs type the stack as an ASGI 2 or 3 app; it is an ASGI 3 one.
-        "websocket": SameOriginSocketValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),  # type: ignore[arg-type]
+        "websocket": SameOriginSocketValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns + dashboard_sockets))  # type: ignore[arg-type]
+        ),
         "lifespan": Lifespan(),
     }
 )

@@ -250,6 +250,7 @@ INSTALLED_APPS = [
     "lineproto",
     "images",
     "alerts",
+    "dashboards",
 ]
 
 MIDDLEWARE = [

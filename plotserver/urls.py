@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("alerts.urls")),
     path("", include("history.urls")),  # before web's routers, which would take these paths
     path("", include("lineproto.urls")),  # InfluxDB line protocol: /api/v2/write, /write
+    path("", include("dashboards.urls")),  # before web's routers too
     path("", include("web.urls")),
     path("", include("images.urls")),  # after web's: a plot's .embed and .json are web's
 ]

@@ -35,6 +35,9 @@ def test_the_schema_is_valid_openapi_3_describing_the_rest_api(anonymous):
         "/write",
         "/api/alerts/",
         "/api/alerts/{id}/",
+        "/api/dashboards/",
+        "/api/dashboards/{id}/",
+        "/api/dashboards/{id}/share_key/",
     }
     assert schema["components"]["securitySchemes"]["apiKey"] == {
         "type": "http",

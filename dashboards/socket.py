@@ -1,0 +1,240 @@
+"""The dashboard socket, `/ws/dashboards/<id>/`: every panel's plot live over one WebSocket.
+
+The multiplexed form of the viewer protocol (docs/websocket.md, "Dashboards"): one viewer per
+plot of the dashboard (streaming/viewer.py's ViewerSocket, each with its own position, held
+updates and send queue bounded by VIEWER_SEND_QUEUE_BYTES), all writing to the one socket
+through one send path, every message tagged with its plot: `{"plot_id": 7, "type": ...}`. The
+relay (streaming/relay.py) still holds one subscription per plot per process, whatever number of
+plot pages and dashboards show it.
+
+Who may see a panel's plot is asked through the dashboard on every read: the visitor may see
+the dashboard (its share key, if secret, admits them) and the dashboard shows the plot
+(Dashboard.shows). The plot is then read as the dashboard's owner reads it. A panel that may no
+longer be read closes alone (an `error` tagged with its plot); the socket closes with 4404 when
+the dashboard itself is no longer shared with the visitor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import cast
+from urllib.parse import parse_qs, urlencode
+
+import orjson
+from asgiref.typing import ASGIReceiveCallable, WebSocketScope
+from channels.db import database_sync_to_async
+from django.contrib.auth.models import AnonymousUser
+
+from base import metrics
+from base.asgi_types import WebSocketAccept, WebSocketClose, WebSocketSend, WebSocketSendText
+from dashboards.models import Dashboard, Visitor
+from streaming.relay import PlotRelay, get_relay
+from streaming.viewer import CLOSE_DELETED, CLOSE_NOT_SHARED, ViewerScope, ViewerSocket
+from streaming.viewer_messages import CatchUp, Snapshot
+from streaming.viewer_sync import ViewerSync
+
+log = logging.getLogger("plotserver.dashboards")
+
+DASHBOARD_NOT_SHARED = {"type": "error", "status": 404, "message": "no such dashboard, or not shared with you"}
+
+
+def open_dashboard(dashboard_id: int, visitor: Visitor, share_key: str | None) -> tuple[Visitor, list[int]] | None:
+    """The dashboard's owner and its plots (each once, in panel order), or None when the
+    visitor may not see the dashboard."""
+    dashboard = Dashboard.objects.visible_to(visitor, share_key).select_related("owner").filter(pk=dashboard_id).first()
+    if dashboard is None:
+        return None
+    plot_ids = list(dict.fromkeys(dashboard.panels.values_list("plot_id", flat=True)))
+    return dashboard.owner, plot_ids
+
+
+def grants(dashboard_id: int, visitor: Visitor, share_key: str | None, plot_id: int | None = None) -> bool:
+    """Whether the visitor may see the dashboard and, when `plot_id` is given, it shows that plot."""
+    dashboard = Dashboard.objects.visible_to(visitor, share_key).select_related("owner").filter(pk=dashboard_id).first()
+    return dashboard is not None and (plot_id is None or dashboard.shows(plot_id))
+
+
+class SharedSend:
+    """The one send path of a dashboard's socket: each panel's frames, tagged with its plot, one at a time."""
+
+    def __init__(self, send: WebSocketSend) -> None:
+        self.send = send
+        self.lock = asyncio.Lock()
+
+    def of_plot(self, plot_id: int) -> WebSocketSend:
+        # Every message is a JSON object: the tag goes in front of its first key, and the shared
+        # frame is not encoded again.
+        prefix = f'{{"plot_id":{int(plot_id)},'
+
+        async def send(message: WebSocketAccept | WebSocketSendText | WebSocketClose) -> None:
+            if message["type"] == "websocket.send":
+                message = {"type": "websocket.send", "text": prefix + message["text"][1:]}
+            async with self.lock:
+                await self.send(message)
+
+        return send
+
+    async def whole(self, message: dict) -> None:
+        """A message of the socket itself, untagged."""
+        async with self.lock:
+            await self.send({"type": "websocket.send", "text": orjson.dumps(message).decode()})
+
+
+class PanelSync(ViewerSync):
+    """A panel's reads: the dashboard's rule first, then the plot as its owner sees it."""
+
+    viewer: PanelViewer
+
+    async def _read(self, mode: str) -> Snapshot | CatchUp | None:
+        panel = self.viewer
+        if not await database_sync_to_async(grants)(
+            panel.dashboard_id, panel.visitor, panel.dashboard_key, panel.plot_id
+        ):
+            return None
+        return await super()._read(mode)
+
+
+class PanelViewer(ViewerSocket):
+    """One plot of a dashboard's socket: a viewer of the plot that reads it through the dashboard."""
+
+    def __init__(
+        self,
+        dashboard_id: int,
+        plot_id: int,
+        owner: Visitor,
+        visitor: Visitor,
+        share_key: str | None,
+        since: object,
+        send: WebSocketSend,
+    ) -> None:
+        query = {"presence": "1"}
+        if since is not None:
+            query["since"] = orjson.dumps(since).decode()
+        scope = {
+            "url_route": {"kwargs": {"plot_id": plot_id}},
+            "user": owner,
+            "query_string": urlencode(query).encode(),
+        }
+        super().__init__(cast(ViewerScope, scope), send)
+        self.dashboard_id = dashboard_id
+        self.visitor = visitor
+        self.dashboard_key = share_key
+        self.sync = PanelSync(self)
+
+
+class DashboardSocket:
+    """The ASGI app of the dashboard socket (behind Channels' auth middleware and URL router)."""
+
+    @classmethod
+    def as_asgi(cls) -> DashboardSocket:
+        return cls()
+
+    async def __call__(self, scope: WebSocketScope, receive: ASGIReceiveCallable, send: WebSocketSend) -> None:
+        if (await receive())["type"] != "websocket.connect":
+            return
+        await send({"type": "websocket.accept"})
+        metrics.VIEWERS.inc()
+        try:
+            await self.serve(cast(ViewerScope, scope), receive, send)
+        finally:
+            metrics.VIEWERS.dec()
+
+    async def serve(self, scope: ViewerScope, receive: ASGIReceiveCallable, send: WebSocketSend) -> None:
+        dashboard_id = int(scope["url_route"]["kwargs"]["dashboard_id"])
+        visitor: Visitor = scope["user"] if "user" in scope else AnonymousUser()
+        query = parse_qs(scope.get("query_string", b"").decode())
+        share_key = query["share_key"][0] if "share_key" in query else None
+        since = _since(query["since"][0] if "since" in query else None)
+        shared = SharedSend(send)
+
+        opened = await database_sync_to_async(open_dashboard)(dashboard_id, visitor, share_key)
+        if opened is None:
+            await shared.whole(DASHBOARD_NOT_SHARED)
+            await send({"type": "websocket.close", "code": CLOSE_NOT_SHARED})
+            return
+        owner, plot_ids = opened
+        relay = await get_relay()
+        panels: dict[asyncio.Task[None], PanelViewer] = {}
+        reader = asyncio.create_task(self.read_loop(receive, panels))
+        close_code: int | None = None
+        try:
+            for plot_id in plot_ids:
+                panel = PanelViewer(
+                    dashboard_id, plot_id, owner, visitor, share_key, since.get(str(plot_id)), shared.of_plot(plot_id)
+                )
+                # Join first: what is published while the first read runs is held, not missed.
+                await relay.join(plot_id, panel)
+                panel.write_task = asyncio.create_task(panel.write_loop())
+                panels[panel.write_task] = panel
+                panel.begin()
+            while True:
+                done, _ = await asyncio.wait({reader, *panels}, return_when=asyncio.FIRST_COMPLETED)
+                if reader in done:
+                    break
+                close_code = await self._panels_ended(done, panels, relay, shared, (dashboard_id, visitor, share_key))
+                if close_code is not None:
+                    break
+        finally:
+            client_left = reader.done()
+            for panel in panels.values():
+                await relay.leave(panel.plot_id, panel)
+                panel.stop()
+            reader.cancel()
+        if close_code is not None and not client_left:
+            try:
+                await asyncio.wait_for(send({"type": "websocket.close", "code": close_code}), 15)
+            except Exception:
+                log.debug("dashboard %s: the close did not go through", dashboard_id)
+
+    async def _panels_ended(
+        self,
+        done: set[asyncio.Task[None]],
+        panels: dict[asyncio.Task[None], PanelViewer],
+        relay: PlotRelay,
+        shared: SharedSend,
+        access: tuple[int, Visitor, str | None],
+    ) -> int | None:
+        """Some panels' write loops ended. A panel closed for its plot alone (not shared, deleted)
+        ends alone; any other end (too slow, an error, the client gone) ends the socket, with the
+        code to close it with (0: no close to send)."""
+        ended_alone = False
+        for task in done:
+            panel = panels.pop(task)
+            await relay.leave(panel.plot_id, panel)
+            panel.stop()
+            if panel.close_code not in (CLOSE_NOT_SHARED, CLOSE_DELETED):
+                return panel.close_code or 0
+            ended_alone = True
+        if ended_alone and not await database_sync_to_async(grants)(*access):
+            await shared.whole(DASHBOARD_NOT_SHARED)
+            return CLOSE_NOT_SHARED
+        return None
+
+    async def read_loop(self, receive: ASGIReceiveCallable, panels: dict[asyncio.Task[None], PanelViewer]) -> None:
+        """What the client sends: `{"type": "resync", "plot_id": N}` asks for that plot's snapshot."""
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if message["type"] != "websocket.receive":
+                continue
+            try:
+                content = orjson.loads(message.get("text") or message.get("bytes") or b"")
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(content, dict) and content.get("type") == "resync":
+                for panel in list(panels.values()):
+                    if panel.plot_id == content.get("plot_id"):
+                        panel.request_resync()
+
+
+def _since(text: str | None) -> dict[str, object]:
+    """`since`: {"<plot id>": the plot's position as the viewer socket takes it}; {} when absent or not an object."""
+    if text is None:
+        return {}
+    try:
+        since = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return {}
+    return since if isinstance(since, dict) else {}

@@ -1,0 +1,19 @@
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
+from dashboards import views, viewsets
+
+# Names start with "api-": "dashboard-detail" is the page's.
+router = SimpleRouter()
+without_slash = SimpleRouter(trailing_slash=False)
+for each in (router, without_slash):
+    suffix = "" if each is router else "-no-slash"
+    each.register("dashboards", viewsets.DashboardViewSet, basename=f"api-dashboard{suffix}")
+
+urlpatterns = [
+    path("api/", include(router.urls)),
+    path("api/", include(without_slash.urls)),
+    path("dashboards/", views.my_dashboards, name="my-dashboards"),
+    path("~<str:username>/dashboards/<int:pk>/", views.dashboard_detail, name="dashboard-detail"),
+    path("~<str:username>/dashboards/<int:pk>.embed", views.dashboard_embed, name="dashboard-embed"),
+]
