@@ -19,10 +19,15 @@
     window.plotserverViewerOptions || {}
   );
 
-  const el = document.getElementById("plot");
-  const badge = document.getElementById("status");
-  const lastUpdate = document.getElementById("last-update");
-  const producers = document.getElementById("producers");
+  // One viewer: the plot page's (#plot, over a socket of its own), or one panel of a dashboard
+  // (dashboards' dashboard.js), whose messages come over the dashboard's socket: `parts.channel`
+  // takes what it sends ({send(message)}) and the dashboard hands it each message (handle()).
+  // The body keeps the indentation it had before it was a function.
+  function start(el, parts) {
+  const badge = parts.badge || null;
+  const lastUpdate = parts.lastUpdate || null;
+  const producers = parts.producers || null;
+  const channel = parts.channel || null;
   const plotId = el.dataset.plotId;
   const shareKey = el.dataset.shareKey;
   // The one plot config of every page that draws a plot (history.js draws with it too).
@@ -119,7 +124,7 @@
   }
 
   function reconnectNow() {
-    if (fatal || socket !== null) return;
+    if (channel || fatal || socket !== null) return;
     connect();
   }
 
@@ -134,13 +139,14 @@
   window.addEventListener("online", reconnectNow);
   // A lost network can leave a socket half-open for minutes: drop it now and say so.
   window.addEventListener("offline", function () {
-    if (fatal) return;
+    if (fatal || channel) return;
     setStatus("offline");
     if (socket) socket.close();
   });
 
   function send(message) {
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+    if (channel) channel.send(message);
+    else if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
   }
 
   function handle(message) {
@@ -545,7 +551,7 @@
 
   // Dates are kept in UTC and plotly.js draws them as they are (docs/viewing.md, "Dates"): the
   // label says so while an axis, whichever draw made it, shows dates.
-  const timeZone = document.getElementById("time-zone");
+  const timeZone = parts.timeZone || null;
   function labelTimeZone() {
     const full = el._fullLayout || {};
     timeZone.hidden = !Object.keys(full).some(function (key) {
@@ -568,7 +574,7 @@
   }
 
   // For tests, benchmarks and the curious: the figure as this page holds it, and counters.
-  window.plotserverViewer = {
+  const viewer = {
     figure: function () { return model; },
     seqs: function () { return Object.assign({}, seqs); },
     state: function () { return badge ? badge.dataset.state : socket ? "live" : "offline"; },
@@ -598,8 +604,26 @@
       overlays = traces;
       redrawWhole();
     },
+    // A dashboard's panel: a message of its plot, and where it stands, for the socket's `since`.
+    handle: handle,
+    position: function () {
+      return model ? { revision: revision, streams: Object.assign({}, seqs), annotations: annotations.size } : null;
+    },
   };
 
   setStatus("connecting");
-  connect();
+  if (!channel) connect();
+  return viewer;
+  }
+
+  window.plotserverViewers = { start: start };
+  const page = document.getElementById("plot");
+  if (page) {
+    window.plotserverViewer = start(page, {
+      badge: document.getElementById("status"),
+      lastUpdate: document.getElementById("last-update"),
+      producers: document.getElementById("producers"),
+      timeZone: document.getElementById("time-zone"),
+    });
+  }
 })();
