@@ -37,10 +37,17 @@ def test_several_panels_move_live_over_one_socket(server, producer, page, artifa
             stream.write({"x": x_of(i), "y": i})
     for plot in plots:
         page.wait_for_function(f"() => ({PANEL_POINTS})({plot['id']}) === 15")
-    assert len(sockets) == 1 and f"/ws/dashboards/{dashboard['id']}/" in sockets[0]
     # Drawn, not only held: the markers of every panel.
     assert page.locator(".dashboard-plot .scatterlayer .trace").count() == 3
+    # An annotation reaches its panel over the same socket, drawn as on the plot page.
+    producer.ok("POST", f"/api/plots/{plots[1]['id']}/annotations/", {"x": x_of(7), "text": "valve open"})
+    drawn = (
+        f"() => (document.querySelector(\".dashboard-plot[data-plot-id='{plots[1]['id']}']\").layout?.shapes || [])"
+        ".filter(s => s.name?.startsWith('plotserver-annotation-')).length"
+    )
+    page.wait_for_function(f"() => ({drawn})() === 1")
     page.screenshot(path=str(artifacts / "dashboard.png"))
+    assert len(sockets) == 1 and f"/ws/dashboards/{dashboard['id']}/" in sockets[0]
     for stream in streams:
         assert stream.end().status == 200
 

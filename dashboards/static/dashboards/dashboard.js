@@ -51,7 +51,7 @@
     state.className = "badge connecting";
     state.dataset.state = "connecting";
     state.textContent = "connecting…";
-    const full = button("⛶", "full screen", function () {
+    const full = button("full screen", "show this panel full screen (Escape returns)", function () {
       if (document.fullscreenElement === cell) document.exitFullscreen();
       else cell.requestFullscreen();
     });
