@@ -181,7 +181,7 @@ class DashboardSocket:
                 await relay.leave(panel.plot_id, panel)
                 panel.stop()
             reader.cancel()
-        if close_code is not None and not client_left:
+        if close_code and not client_left:
             try:
                 await asyncio.wait_for(send({"type": "websocket.close", "code": close_code}), 15)
             except Exception:

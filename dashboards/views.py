@@ -32,6 +32,10 @@ def _viewable(request: HttpRequest, username: str, pk: int) -> tuple[Dashboard, 
 def _context(request: HttpRequest, dashboard: Dashboard, share_key: str) -> dict:
     is_owner = request.user.is_authenticated and request.user.pk == dashboard.owner_id
     panels = list(dashboard.panels.select_related("plot"))
+    # A plot the dashboard may no longer show (someone else's, no longer public) keeps its title to itself.
+    shown = set(
+        Plot.objects.visible_to(dashboard.owner).filter(pk__in=[p.plot_id for p in panels]).values_list("pk", flat=True)
+    )
     return {
         "dashboard": dashboard,
         "share_key": share_key,
@@ -45,7 +49,7 @@ def _context(request: HttpRequest, dashboard: Dashboard, share_key: str) -> dict
                 "w": p.w,
                 "h": p.h,
                 "title": p.title,
-                "label": p.title or str(p.plot),
+                "label": p.title or (str(p.plot) if p.plot_id in shown else "not shared"),
             }
             for p in panels
         ],

@@ -103,3 +103,12 @@ def test_deleting_a_plot_removes_its_panels(owner):
     owner.ok("DELETE", f"/api/plots/{gone['id']}/")
     panels = owner.ok("GET", f"/api/dashboards/{dashboard['id']}/")["panels"]
     assert [p["plot"] for p in panels] == [kept["id"]]
+
+
+def test_a_plot_made_private_by_its_owner_no_longer_shows_on_someone_elses_dashboard(owner, someone_else):
+    theirs = someone_else.make_plot([someone_else.make_token()], sharing="public", title="Tank 9 level")
+    dashboard = owner.ok("POST", "/api/dashboards/", {"sharing": "public", "panels": [{"plot": theirs["id"]}]})
+    assert "Tank 9 level" in fetch(dashboard["web_url"])[2]
+    someone_else.ok("PATCH", f"/api/plots/{theirs['id']}/", {"sharing": "private"})
+    page = fetch(dashboard["web_url"])[2]
+    assert "Tank 9 level" not in page and "not shared" in page
