@@ -51,6 +51,14 @@ class Dashboard(models.Model):
     title = models.CharField(max_length=200, blank=True)
     sharing = models.CharField(max_length=7, choices=Plot.SHARING_CHOICES, default=PRIVATE)
     share_key = models.CharField(max_length=43, default=secrets.token_urlsafe, editable=False)
+    folder = models.CharField(
+        max_length=255, blank=True, help_text="Where Plotly's clients filed it: 'a/b' for filename 'a/b/title'."
+    )
+    plotly_content = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Plotly's dashboard content as its client uploaded it (its panels come from it).",
+    )
     created = models.DateTimeField(default=timezone.now)
     updated = models.DateTimeField(auto_now=True)
 

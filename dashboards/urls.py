@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from dashboards import views, viewsets
+from dashboards import plotly_api, views, viewsets
 
 # Names start with "api-": "dashboard-detail" is the page's.
 router = SimpleRouter()
@@ -13,6 +13,9 @@ for each in (router, without_slash):
 urlpatterns = [
     path("api/", include(router.urls)),
     path("api/", include(without_slash.urls)),
+    # Plotly's clients (chart_studio's py.dashboard_ops): no trailing slash, as they call them.
+    path("v2/dashboards", plotly_api.DashboardsView.as_view()),
+    path("v2/dashboards/<str:fid>", plotly_api.DashboardDetailView.as_view(), name="plotly-dashboard"),
     path("dashboards/", views.my_dashboards, name="my-dashboards"),
     path("~<str:username>/dashboards/<int:pk>/", views.dashboard_detail, name="dashboard-detail"),
     path("~<str:username>/dashboards/<int:pk>.embed", views.dashboard_embed, name="dashboard-embed"),

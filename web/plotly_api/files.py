@@ -4,51 +4,13 @@ Plotly figure as a plot."""
 
 from __future__ import annotations
 
-from typing import cast
-
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ValidationError
 
 from core.models import Grid, Plot, isostring
 from core.models.windows import traces_with_windows
+from core.plotly_files import MAX_FILENAME_LENGTH
 from web.plotly_api.grids import inline_sources
 from web.serializers import PlotSerializer
-
-# Both are CharFields, whose max_length is always set.
-MAX_FOLDER_LENGTH = cast(int, Plot._meta.get_field("folder").max_length)
-MAX_FILENAME_LENGTH = cast(int, Plot._meta.get_field("title").max_length)
-
-
-def split_path(value: object, where: str = "path") -> tuple[str, str]:
-    """'a/b/name' -> ('a/b', 'name'), checked; surrounding slashes are ignored as Plotly did."""
-    if not isinstance(value, str) or not value.strip("/"):
-        raise ValidationError({where: "A file path is a non-empty string like 'folder/name'."})
-    parts = value.strip("/").split("/")
-    if any(not part.strip() for part in parts):
-        raise ValidationError({where: f"{value!r} has an empty folder name."})
-    folder, name = "/".join(parts[:-1]), parts[-1]
-    if len(name) > MAX_FILENAME_LENGTH or len(folder) > MAX_FOLDER_LENGTH:
-        raise ValidationError(
-            {where: f"Names are at most {MAX_FILENAME_LENGTH} characters, folders at most {MAX_FOLDER_LENGTH}."}
-        )
-    return folder, name
-
-
-def file_location(body: dict) -> tuple[str, str] | None:
-    """(folder, filename) from a v2 body's `filename` and `parent_path`, or None without a filename."""
-    filename = body.get("filename")
-    if filename in (None, ""):
-        return None
-    parent = body.get("parent_path") or ""
-    if not isinstance(parent, str):
-        raise ValidationError({"parent_path": "parent_path is a string like 'folder/sub'."})
-    return split_path(f"{parent.strip('/')}/{filename}" if parent.strip("/") else filename, "filename")
-
-
-def parse_fid(fid: str) -> tuple[str, int]:
-    owner, _, local_id = fid.rpartition(":")
-    if not owner or not local_id.isdigit():
-        raise NotFound(f"{fid!r} is not a file id; file ids look like 'username:7'.")
-    return owner, int(local_id)
 
 
 def fid_of(obj: Plot | Grid) -> str:

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.models import Grid, Plot
+from core.plotly_files import file_location, other_file_at, parse_fid, split_path
 from web.authentication import ApiKeyAuthentication, SignedInApiRequest, user_for_key
 from web.plotly_api.clientresp_form import (
     RawBodyParser,
@@ -21,14 +22,11 @@ from web.plotly_api.clientresp_form import (
 )
 from web.plotly_api.figures import merge_figure
 from web.plotly_api.files import (
-    file_location,
     grid_file,
     owner_figure,
-    parse_fid,
     plot_file,
     save_plot,
     sharing_of,
-    split_path,
 )
 from web.plotly_api.grids import parse_columns
 
@@ -61,7 +59,8 @@ class CurrentUserView(PlotlyApiView):
 
 
 class FileLookupView(PlotlyApiView):
-    """The newest plot, else the newest grid, at a path: `GET /v2/files/lookup?path=a/b/name`."""
+    """The newest plot, else the newest grid, else a file of another app (a dashboard), at a path:
+    `GET /v2/files/lookup?path=a/b/name`."""
 
     def get(self, request: Request) -> Response:
         folder, name = split_path(request.query_params.get("path"))
@@ -76,6 +75,8 @@ class FileLookupView(PlotlyApiView):
             return Response(plot_file(plot, request, is_owner))
         if grid := grids.order_by("-pk").first():
             return Response(grid_file(grid, request))
+        if other := other_file_at(request, username, folder, name):  # a dashboard (core/plotly_files.py)
+            return Response(other)
         raise NotFound(f"No file at {request.query_params.get('path')!r}.")
 
 

@@ -1,0 +1,74 @@
+"""Plotly's /v2/dashboards in process: who may read and write, paging and `deleted`, a box
+naming another user's private plot, and dashboards found by /v2/files/lookup."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from core.models import Plot
+from dashboards import plotly_api
+from dashboards.models import Dashboard
+
+pytestmark = pytest.mark.django_db
+
+
+def content(*plot_ids: int) -> str:
+    layout = None
+    for n in plot_ids:
+        box = {"type": "box", "boxType": "plot", "fileId": f"x:{n}", "title": ""}
+        layout = (
+            box
+            if layout is None
+            else {
+                "type": "split",
+                "direction": "horizontal",
+                "size": 50,
+                "sizeUnit": "%",
+                "first": layout,
+                "second": box,
+            }
+        )
+    return json.dumps({"layout": layout, "settings": {}, "version": 2})
+
+
+def test_an_uploaded_dashboard_is_listed_retrieved_as_sent_and_found_by_its_path(as_alice, alice):
+    plot = Plot.objects.create(owner=alice)
+    sent = content(plot.pk)
+    made = as_alice.post(
+        "/v2/dashboards", {"content": sent, "filename": "lab/Rig", "world_readable": True}, format="json"
+    )
+    assert made.status_code == 201
+    assert made.json()["filetype"] == "dashboard" and made.json()["parent_path"] == "lab"
+    fid = made.json()["fid"]
+    assert json.loads(as_alice.get(f"/v2/dashboards/{fid}").json()["content"]) == json.loads(sent)
+    assert [d["fid"] for d in as_alice.get("/v2/dashboards").json()["results"]] == [fid]
+    assert as_alice.get("/v2/dashboards?deleted=true").json()["results"] == []
+    found = as_alice.get("/v2/files/lookup?path=lab/Rig").json()
+    assert (found["fid"], found["filetype"]) == (fid, "dashboard")
+
+
+def test_the_list_is_paged(as_alice, alice, monkeypatch):
+    monkeypatch.setattr(plotly_api, "PAGE_SIZE", 2)
+    for n in range(3):
+        Dashboard.objects.create(owner=alice, title=f"d{n}")
+    first = as_alice.get("/v2/dashboards").json()
+    assert len(first["results"]) == 2 and first["next"].endswith("?page=2")
+    second = as_alice.get(first["next"]).json()
+    assert [d["filename"] for d in second["results"]] == ["d2"] and second["next"] is None
+
+
+def test_a_box_naming_another_users_private_plot_is_refused(as_alice, bob):
+    theirs = Plot.objects.create(owner=bob, sharing=Plot.PRIVATE)
+    answer = as_alice.post("/v2/dashboards", {"content": content(theirs.pk), "filename": "x"}, format="json")
+    assert answer.status_code == 400 and f"box 1: no plot {theirs.pk}" in json.dumps(answer.json())
+
+
+def test_only_the_owner_changes_a_dashboard_and_only_those_it_is_shared_with_read_it(as_alice, as_bob, alice):
+    private = Dashboard.objects.create(owner=alice, title="p")
+    public = Dashboard.objects.create(owner=alice, title="q", sharing=Dashboard.PUBLIC)
+    assert as_bob.get(f"/v2/dashboards/alice:{private.pk}").status_code == 404
+    assert as_bob.get(f"/v2/dashboards/alice:{public.pk}").status_code == 200
+    answer = as_bob.put(f"/v2/dashboards/alice:{public.pk}", {"content": content()}, format="json")
+    assert answer.status_code == 403
