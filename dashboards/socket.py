@@ -36,6 +36,9 @@ from streaming.viewer_sync import ViewerSync
 
 log = logging.getLogger("plotserver.dashboards")
 
+# Seconds a refusal or a close may take to go out (as the viewer socket's close): past them the
+# socket is dropped without one.
+CLOSE_TIMEOUT = 15
 DASHBOARD_NOT_SHARED = {"type": "error", "status": 404, "message": "no such dashboard, or not shared with you"}
 
 
@@ -150,8 +153,11 @@ class DashboardSocket:
 
         opened = await database_sync_to_async(open_dashboard)(dashboard_id, visitor, share_key)
         if opened is None:
-            await shared.whole(DASHBOARD_NOT_SHARED)
-            await send({"type": "websocket.close", "code": CLOSE_NOT_SHARED})
+            try:
+                await asyncio.wait_for(shared.whole(DASHBOARD_NOT_SHARED), CLOSE_TIMEOUT)
+                await asyncio.wait_for(send({"type": "websocket.close", "code": CLOSE_NOT_SHARED}), CLOSE_TIMEOUT)
+            except Exception:
+                log.debug("dashboard %s: the refusal did not go through", dashboard_id)
             return
         owner, plot_ids = opened
         relay = await get_relay()
@@ -183,7 +189,7 @@ class DashboardSocket:
             reader.cancel()
         if close_code and not client_left:
             try:
-                await asyncio.wait_for(send({"type": "websocket.close", "code": close_code}), 15)
+                await asyncio.wait_for(send({"type": "websocket.close", "code": close_code}), CLOSE_TIMEOUT)
             except Exception:
                 log.debug("dashboard %s: the close did not go through", dashboard_id)
 
@@ -207,7 +213,10 @@ class DashboardSocket:
                 return panel.close_code or 0
             ended_alone = True
         if ended_alone and not await database_sync_to_async(grants)(*access):
-            await shared.whole(DASHBOARD_NOT_SHARED)
+            try:
+                await asyncio.wait_for(shared.whole(DASHBOARD_NOT_SHARED), CLOSE_TIMEOUT)
+            except Exception:
+                return 0  # a socket that takes nothing: it is dropped without a close
             return CLOSE_NOT_SHARED
         return None
 
