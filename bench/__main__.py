@@ -22,7 +22,8 @@ Scenarios, each also runnable alone with its own flags:
     bench.soak         (soak) 30 minutes of load with a stuck viewer and a misbehaving producer:
                        only with --only soak (--soak-seconds sets its length)
 
-bench.ingest and bench.viewer_render (the page's frame rate) run alone.
+bench.ingest, bench.viewer_render (the page's frame rate) and bench.dashboard_render (a dashboard
+of 16 live panels) run alone.
 """
 
 from __future__ import annotations
