@@ -24,8 +24,8 @@ FIRING = "firing"
 
 SIGNATURE_HEADER = "X-Plotserver-Signature"
 
-# Addresses a webhook never reaches unless ALERT_WEBHOOK_HOSTS lists them: the cloud metadata
-# services (besides link-local 169.254.169.254, which the link-local rule already refuses).
+# Addresses a webhook never reaches unless ALERT_WEBHOOK_HOSTS lists them, named in the refusal:
+# the cloud metadata services (any address that is not public is refused too).
 METADATA_ADDRESSES = frozenset(
     ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200", "192.0.0.192")
 )
@@ -189,7 +189,7 @@ def parse_allowed(
 def check_webhook_target(url: str, allowed: Iterable[str], resolver: Resolver = resolve) -> None:
     """TargetRefused unless `url` is http(s) to a host whose every address may be reached:
     listed in `allowed` (ALERT_WEBHOOK_HOSTS: its name, or a network holding the address), or
-    not loopback, link-local, unspecified, multicast or a metadata service's."""
+    a public address (`is_global`; an IPv6 address that carries an IPv4 one is judged by it)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TargetRefused("a webhook is an http:// or https:// URL with a host")
@@ -218,9 +218,28 @@ def check_webhook_target(url: str, allowed: Iterable[str], resolver: Resolver = 
             )
 
 
+# IPv6 prefixes that carry an IPv4 address (NAT64's, RFC 6052 and RFC 8215): such an address is
+# judged by the IPv4 address it reaches.
+NAT64_NETWORKS = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
+def _embedded_ipv4(address: Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for (mapped, 6to4, NAT64), if it stands for one."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if any(address in network for network in NAT64_NETWORKS):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def _refused(address: Address) -> str:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if (embedded := _embedded_ipv4(address)) is not None:
+        reason = _refused(embedded)
+        return f"which reaches {embedded}, {reason}" if reason else ""
     if address in METADATA_ADDRESSES:
         return "a cloud metadata service"
     if address.is_loopback:
@@ -231,4 +250,6 @@ def _refused(address: Address) -> str:
         return "the unspecified address"
     if address.is_multicast:
         return "a multicast address"
+    if not address.is_global:  # private, shared (100.64/10), unique-local, reserved, documentation
+        return "not a public address"
     return ""

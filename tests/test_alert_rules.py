@@ -123,13 +123,40 @@ def test_loopback_link_local_and_metadata_targets_are_refused(addresses):
         check_webhook_target("http://hooks.example.com/x", [], resolver(addresses))
 
 
+@pytest.mark.parametrize(
+    "address",
+    [
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "100.64.0.1",
+        "203.0.113.5",
+        "fc00::1",
+        "fd12:3456::1",
+        "64:ff9b::a9fe:a9fe",  # NAT64 to 169.254.169.254
+        "64:ff9b::a00:1",  # NAT64 to 10.0.0.1
+        "2002:a9fe:a9fe::1",  # 6to4 from 169.254.169.254
+        "::ffff:10.0.0.1",
+    ],
+)
+def test_an_address_that_is_not_public_is_refused_unless_listed(address):
+    with pytest.raises(TargetRefused, match="ALERT_WEBHOOK_HOSTS"):
+        check_webhook_target("http://hooks.example.com/x", [], resolver([address]))
+    check_webhook_target("http://hooks.example.com/x", ["10.0.0.0/8", "::/0", "0.0.0.0/0"], resolver([address]))
+
+
+def test_public_addresses_are_allowed_even_behind_nat64():
+    for address in ("93.184.216.34", "2606:4700::1111", "64:ff9b::5db8:d822"):
+        check_webhook_target("http://hooks.example.com/x", [], resolver([address]))
+
+
 def test_every_address_of_the_host_is_checked():
     with pytest.raises(TargetRefused, match=r"127\.0\.0\.1"):
-        check_webhook_target("https://hooks.example.com/", [], resolver(["203.0.113.5", "127.0.0.1"]))
+        check_webhook_target("https://hooks.example.com/", [], resolver(["93.184.216.34", "127.0.0.1"]))
 
 
 def test_listed_hosts_and_networks_are_allowed():
-    check_webhook_target("https://hooks.example.com/", [], resolver(["203.0.113.5"]))
+    check_webhook_target("https://hooks.example.com/", [], resolver(["93.184.216.34"]))
     check_webhook_target("http://127.0.0.1:9000/", ["127.0.0.0/8"], resolver(["127.0.0.1"]))
     check_webhook_target("http://local.test/", ["local.test"], resolver(["::1"]))
 
@@ -137,4 +164,4 @@ def test_listed_hosts_and_networks_are_allowed():
 def test_a_webhook_is_an_http_url_without_credentials():
     for url in ("ftp://hooks.example.com/", "http:///x", "http://user:pw@hooks.example.com/"):
         with pytest.raises(TargetRefused):
-            check_webhook_target(url, [], resolver(["203.0.113.5"]))
+            check_webhook_target(url, [], resolver(["93.184.216.34"]))
