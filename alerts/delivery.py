@@ -4,22 +4,27 @@ for ALERT_DELIVERY_RETRY_FOR seconds, and every attempt's outcome goes into its 
 
 A webhook's body is signed (X-Plotserver-Signature: sha256=<hex HMAC-SHA256 of the body with the
 alert's webhook_secret>), and its host is checked at every attempt (rules.check_webhook_target):
-an address that was allowed when the alert was made may resolve elsewhere later.
+an address that was allowed when the alert was made may resolve elsewhere later. The POST goes
+to an address that was checked, never to a second look-up of the name (which could answer
+another: DNS rebinding); the name stays the request's Host and, over https, its SNI and the
+name its certificate must bear.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
-import urllib.error
-import urllib.request
+import socket
+import ssl
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.utils import timezone
 
 from alerts.models import Alert, Delivery
-from alerts.rules import SIGNATURE_HEADER, TargetRefused, check_webhook_target, sign
+from alerts.rules import SIGNATURE_HEADER, Resolver, TargetRefused, check_webhook_target, resolve, sign
 from core.models import isostring
 
 # How long the longest wait between two attempts of a delivery may grow.
@@ -28,14 +33,39 @@ MAX_BACKOFF = 300.0
 OUTCOME_CHARS = 200
 
 
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A webhook's redirect is not followed: it could lead where ALERT_WEBHOOK_HOSTS refuses."""
+class PinnedConnection(http.client.HTTPConnection):
+    """An HTTP connection to `host` made to one of `addresses` (those checked), in turn; with
+    no addresses (a host ALERT_WEBHOOK_HOSTS lists by name), to the name. Redirects are never
+    followed (http.client follows none): one could lead where ALERT_WEBHOOK_HOSTS refuses."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
+    def __init__(self, host: str, port: int, addresses: list[str], timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.addresses = addresses
+
+    def _open(self) -> socket.socket:
+        if not self.addresses:
+            return socket.create_connection((self.host, self.port), self.timeout)
+        error: OSError = OSError(f"no address of {self.host} answered")
+        for address in self.addresses:
+            try:
+                return socket.create_connection((address, self.port), self.timeout)
+            except OSError as exc:
+                error = exc
+        raise error
+
+    def connect(self) -> None:
+        self.sock = self._open()
 
 
-_opener = urllib.request.build_opener(NoRedirect)
+class PinnedHTTPSConnection(PinnedConnection):
+    """PinnedConnection over TLS: SNI and the certificate's name are the URL's host."""
+
+    def __init__(self, host: str, port: int, addresses: list[str], timeout: float) -> None:
+        super().__init__(host, port, addresses, timeout)
+        self.context = ssl.create_default_context()
+
+    def connect(self) -> None:
+        self.sock = self.context.wrap_socket(self._open(), server_hostname=self.host)
 
 
 def due(limit: int, busy: set[int]) -> list[int]:
@@ -78,24 +108,32 @@ def attempt(delivery_id: int) -> None:
     )
 
 
-def post_webhook(alert: Alert, body: str) -> tuple[bool, str]:
+def post_webhook(alert: Alert, body: str, resolver: Resolver = resolve) -> tuple[bool, str]:
     """POST the signed body to the alert's webhook: (delivered, what came of it)."""
     try:
-        check_webhook_target(alert.webhook, settings.ALERT_WEBHOOK_HOSTS)
+        addresses = check_webhook_target(alert.webhook, settings.ALERT_WEBHOOK_HOSTS, resolver)
     except TargetRefused as exc:
         return False, f"refused: {exc}"
+    parts = urlsplit(alert.webhook)
+    https = parts.scheme == "https"
+    kind = PinnedHTTPSConnection if https else PinnedConnection
+    host = str(parts.hostname)
+    connection = kind(host, parts.port or (443 if https else 80), addresses, settings.ALERT_WEBHOOK_TIMEOUT)
     data = body.encode()
-    request = urllib.request.Request(alert.webhook, data=data, method="POST")
-    request.add_header("Content-Type", "application/json")
-    request.add_header("User-Agent", "plotserver-alerts")
-    request.add_header(SIGNATURE_HEADER, sign(data, alert.webhook_secret))
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "plotserver-alerts",
+        SIGNATURE_HEADER: sign(data, alert.webhook_secret),
+    }
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
-        with _opener.open(request, timeout=settings.ALERT_WEBHOOK_TIMEOUT) as response:
-            return 200 <= response.status < 300, f"HTTP {response.status}"
-    except urllib.error.HTTPError as exc:
-        return False, f"HTTP {exc.code}"
-    except (OSError, ValueError) as exc:
+        connection.request("POST", path, body=data, headers=headers)
+        status = connection.getresponse().status
+    except (OSError, http.client.HTTPException, ValueError) as exc:
         return False, f"error: {exc}"[:OUTCOME_CHARS]
+    finally:
+        connection.close()
+    return 200 <= status < 300, f"HTTP {status}"
 
 
 def send_email(alert: Alert, body: str) -> tuple[bool, str]:

@@ -186,10 +186,12 @@ def parse_allowed(
     return frozenset(names), tuple(networks)
 
 
-def check_webhook_target(url: str, allowed: Iterable[str], resolver: Resolver = resolve) -> None:
+def check_webhook_target(url: str, allowed: Iterable[str], resolver: Resolver = resolve) -> list[str]:
     """TargetRefused unless `url` is http(s) to a host whose every address may be reached:
     listed in `allowed` (ALERT_WEBHOOK_HOSTS: its name, or a network holding the address), or
-    a public address (`is_global`; an IPv6 address that carries an IPv4 one is judged by it)."""
+    a public address (`is_global`; an IPv6 address that carries an IPv4 one is judged by it).
+    The addresses checked, which are the ones to connect to (a second look-up could answer
+    another: DNS rebinding); empty when the name itself is listed (trusted wherever it resolves)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TargetRefused("a webhook is an http:// or https:// URL with a host")
@@ -202,9 +204,10 @@ def check_webhook_target(url: str, allowed: Iterable[str], resolver: Resolver = 
     host = parts.hostname.lower().rstrip(".")
     names, networks = parse_allowed(allowed)
     if host in names:  # the operator vouched for the name, wherever it resolves
-        return
+        return []
     try:
-        addresses = [ipaddress.ip_address(a.split("%")[0]) for a in resolver(host, port)]
+        found = list(resolver(host, port))
+        addresses = [ipaddress.ip_address(a.split("%")[0]) for a in found]
     except (OSError, UnicodeError) as exc:
         raise TargetRefused(f"the webhook's host {host} does not resolve ({exc})") from None
     if not addresses:
@@ -216,6 +219,7 @@ def check_webhook_target(url: str, allowed: Iterable[str], resolver: Resolver = 
             raise TargetRefused(
                 f"the webhook's host {host} is at {address}, {reason}: refused unless ALERT_WEBHOOK_HOSTS lists it"
             )
+    return found
 
 
 # IPv6 prefixes that carry an IPv4 address (NAT64's, RFC 6052 and RFC 8215): such an address is

@@ -5,14 +5,16 @@ attempt in the alert's status (docs/alerts.md). The admin lists alerts."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core import mail
 from django.utils import timezone
 
-from alerts.delivery import attempt
+from alerts.delivery import attempt, post_webhook
 from alerts.models import Alert, Delivery
 from alerts.rules import FIRING, OK, Transition
 from alerts.transitions import record_transitions
@@ -74,6 +76,46 @@ def test_a_refused_webhook_is_retried_with_backoff_then_given_up(alert, settings
         (2, False, False),
         (3, False, True),
     ]
+
+
+@pytest.fixture
+def receiver():
+    """A webhook receiver on 127.0.0.1 in this process: keeps each POST's Host header."""
+    hosts: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            hosts.append(self.headers["Host"])
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1], hosts
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_post_goes_to_the_address_that_was_checked_not_to_a_second_look_up(alert, receiver, settings):
+    """DNS rebinding: the name is looked up once, for the check, and the POST connects to that
+    address (rebind.invalid resolves nowhere else) with the name as its Host."""
+    port, hosts = receiver
+    settings.ALERT_WEBHOOK_HOSTS = ["127.0.0.1"]
+    alert.webhook = f"http://rebind.invalid:{port}/hook"
+    answers = iter([["127.0.0.1"], ["10.0.0.1"]])  # a second look-up would answer elsewhere
+    assert post_webhook(alert, '{"state":"firing"}', lambda host, port: next(answers)) == (True, "HTTP 204")
+    assert hosts == [f"rebind.invalid:{port}"]
+
+
+def test_a_look_up_that_rebinds_to_a_refused_address_is_refused_before_connecting(alert, receiver):
+    port, hosts = receiver
+    alert.webhook = f"http://rebind.invalid:{port}/hook"
+    ok, outcome = post_webhook(alert, '{"state":"firing"}', lambda host, port: ["93.184.216.34", "127.0.0.1"])
+    assert not ok and outcome.startswith("refused: ") and hosts == []
 
 
 def test_the_admin_lists_alerts(admin_client, alert):
