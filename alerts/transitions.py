@@ -16,7 +16,7 @@ from django.utils import timezone
 from alerts.models import Alert, Delivery
 from alerts.rules import FIRING, SILENCE, Transition, transition_text
 from core.annotation_fields import AnnotationInvalid
-from core.models import Annotation, Trace, isostring
+from core.models import Annotation, Plot, Trace, isostring
 from core.models.windows import traces_with_windows
 
 log = logging.getLogger("plotserver.alerts")
@@ -41,19 +41,35 @@ def payload(alert: Alert, transition: Transition) -> dict[str, Any]:
 
 
 def record_transitions(transitions: list[Transition]) -> int:
-    """Store each transition whose alert was still in the other state; how many were."""
+    """Store each transition whose alert was still in the other state; how many were. Each is
+    its own transaction (a savepoint when called inside one): one that fails (its plot deleted
+    meanwhile, a database error) is logged and rolled back, and the others are still recorded."""
     recorded = 0
     for each in transitions:
-        with transaction.atomic():
-            if not Alert.record(each):
-                continue
-            alert = Alert.objects.filter(pk=each.alert_id).first()
-            if alert is None:
-                continue
-            recorded += 1
-            _annotate(alert, each)
-            _queue_deliveries(alert, payload(alert, each))
+        try:
+            recorded += _record(each)
+        except Exception:  # one transition's failure costs only that transition
+            log.exception("alert %s: its %s transition was not recorded", each.alert_id, each.state)
     return recorded
+
+
+def _record(transition: Transition) -> int:
+    plot_id = Alert.objects.filter(pk=transition.alert_id).values_list("plot_id", flat=True).first()
+    if plot_id is None:
+        return 0
+    with transaction.atomic():
+        # The plot's row is locked before the alert's, in the order a plot's deletion takes
+        # them (two transactions that lock in opposite orders can deadlock on PostgreSQL).
+        if not Plot.objects.select_for_update().filter(pk=plot_id).exists():
+            return 0
+        if not Alert.record(transition):
+            return 0
+        alert = Alert.objects.filter(pk=transition.alert_id).first()
+        if alert is None:
+            return 0
+        _annotate(alert, transition)
+        _queue_deliveries(alert, payload(alert, transition))
+    return 1
 
 
 def store_values(values: dict[int, float]) -> None:

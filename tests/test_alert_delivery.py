@@ -48,6 +48,21 @@ def test_a_transition_is_recorded_once_with_its_annotation_and_deliveries(alert)
     assert Annotation.objects.filter(plot=alert.plot).count() == 2
 
 
+def test_a_transition_that_fails_costs_only_itself(alert, alice, alices_plot):
+    other = Alert.objects.create(owner=alice, plot=alices_plot, trace=0, condition="below", threshold=10)
+    broken = Transition(alert.pk, FIRING, 63.2, 1e20)  # a time no datetime holds: it raises
+    assert record_transitions([broken, Transition(other.pk, FIRING, 3.0, time.time())]) == 1
+    alert.refresh_from_db()
+    other.refresh_from_db()
+    assert (alert.state, other.state) == (OK, FIRING)
+    assert not Delivery.objects.filter(alert=alert).exists()
+
+
+def test_a_transition_of_a_deleted_plots_alert_records_nothing(alert, alices_plot):
+    alices_plot.delete()
+    assert record_transitions([Transition(alert.pk, FIRING, 63.2, time.time())]) == 0
+
+
 def test_an_email_goes_through_djangos_mail_settings(alert):
     record_transitions([Transition(alert.pk, FIRING, 63.2, time.time())])
     attempt(Delivery.objects.get(kind=Delivery.EMAIL).pk)
