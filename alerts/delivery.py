@@ -20,7 +20,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.utils import timezone
 
 from alerts.models import Alert, Delivery
@@ -31,6 +31,12 @@ from core.models import isostring
 MAX_BACKOFF = 300.0
 # Characters of a target's answer or error kept in an attempt's outcome.
 OUTCOME_CHARS = 200
+# An attempt claims its delivery by moving its next attempt this long past the longest an attempt
+# takes: no other thread or process tries the row meanwhile, nor after a crash before that.
+CLAIM_MARGIN = 30.0
+# Each webhook POST and e-mail carries its delivery's id: a receiver can tell a retry of a
+# delivery it already had (an answer lost on the way) from a new transition.
+DELIVERY_HEADER = "X-Plotserver-Delivery"
 
 
 class PinnedConnection(http.client.HTTPConnection):
@@ -74,14 +80,27 @@ def due(limit: int, busy: set[int]) -> list[int]:
     return list(rows.order_by("next_at", "pk").values_list("pk", flat=True)[:limit])
 
 
+def claim(delivery_id: int) -> Delivery | None:
+    """Take the delivery for one attempt if it is still due (a conditional UPDATE, so exactly
+    one thread of one process gets it): its next attempt moves past the end of this one."""
+    now = timezone.now()
+    claimed_until = now + timedelta(seconds=settings.ALERT_WEBHOOK_TIMEOUT + CLAIM_MARGIN)
+    if not Delivery.objects.filter(pk=delivery_id, done=False, next_at__lte=now).update(next_at=claimed_until):
+        return None
+    return Delivery.objects.select_related("alert").filter(pk=delivery_id).first()
+
+
 def attempt(delivery_id: int) -> None:
-    """Try one delivery once (on a delivery thread) and store what came of it."""
-    delivery = Delivery.objects.select_related("alert").filter(pk=delivery_id, done=False).first()
+    """Try one delivery once (on a delivery thread) and store what came of it; nothing when it
+    is no longer due (done, or claimed by another attempt)."""
+    delivery = claim(delivery_id)
     if delivery is None:
         return
     alert = delivery.alert
     ok, outcome = (
-        post_webhook(alert, delivery.body) if delivery.kind == Delivery.WEBHOOK else send_email(alert, delivery.body)
+        post_webhook(alert, delivery.body, delivery.pk)
+        if delivery.kind == Delivery.WEBHOOK
+        else send_email(alert, delivery.body, delivery.pk)
     )
     now = timezone.now()
     delivery.attempts += 1
@@ -108,7 +127,7 @@ def attempt(delivery_id: int) -> None:
     )
 
 
-def post_webhook(alert: Alert, body: str, resolver: Resolver = resolve) -> tuple[bool, str]:
+def post_webhook(alert: Alert, body: str, delivery_id: int, resolver: Resolver = resolve) -> tuple[bool, str]:
     """POST the signed body to the alert's webhook: (delivered, what came of it)."""
     try:
         addresses = check_webhook_target(alert.webhook, settings.ALERT_WEBHOOK_HOSTS, resolver)
@@ -124,6 +143,7 @@ def post_webhook(alert: Alert, body: str, resolver: Resolver = resolve) -> tuple
         "Content-Type": "application/json",
         "User-Agent": "plotserver-alerts",
         SIGNATURE_HEADER: sign(data, alert.webhook_secret),
+        DELIVERY_HEADER: str(delivery_id),
     }
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
@@ -136,7 +156,7 @@ def post_webhook(alert: Alert, body: str, resolver: Resolver = resolve) -> tuple
     return 200 <= status < 300, f"HTTP {status}"
 
 
-def send_email(alert: Alert, body: str) -> tuple[bool, str]:
+def send_email(alert: Alert, body: str, delivery_id: int) -> tuple[bool, str]:
     """Mail the transition to the alert's addresses through Django's mail settings."""
     message = json.loads(body)
     subject = (
@@ -144,7 +164,9 @@ def send_email(alert: Alert, body: str) -> tuple[bool, str]:
     )
     text = "\n".join(f"{key}: {value}" for key, value in message.items())
     try:
-        send_mail(subject, text, settings.DEFAULT_FROM_EMAIL, list(alert.emails))
+        EmailMessage(
+            subject, text, settings.DEFAULT_FROM_EMAIL, list(alert.emails), headers={DELIVERY_HEADER: str(delivery_id)}
+        ).send()
     except Exception as exc:  # SMTP errors are many kinds of exception
         return False, f"error: {exc}"[:OUTCOME_CHARS]
     return True, "sent"

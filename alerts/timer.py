@@ -108,6 +108,7 @@ class AlertTimer:
             max_workers=settings.ALERT_DELIVERY_THREADS, thread_name_prefix="plotserver-alert-delivery"
         )
         self._sending: set[int] = set()
+        self._in_flight: set[asyncio.Future[Any]] = set()
         self._task: asyncio.Task[None] | None = None
 
     async def _run(self, function: Any, *args: Any) -> Any:
@@ -170,6 +171,8 @@ class AlertTimer:
         for delivery_id in await self._run(delivery.due, room, set(self._sending)):
             self._sending.add(delivery_id)
             future = loop.run_in_executor(self._senders, _attempt_and_let_go, delivery_id)
+            self._in_flight.add(future)
+            future.add_done_callback(self._in_flight.discard)
             future.add_done_callback(partial(self._sent, delivery_id))
 
     def _sent(self, delivery_id: int, future: asyncio.Future[Any]) -> None:
@@ -181,11 +184,15 @@ class AlertTimer:
             _failures.warning("delivery", f"alert delivery {delivery_id} failed: {error!r}")
 
     async def stop(self) -> None:
-        """Stop ticking and hand the lease over (another process takes it at once)."""
+        """Stop ticking, wait at most ALERT_WEBHOOK_TIMEOUT for the attempts in flight, and hand
+        the lease over (another process takes it at once; a row still being tried stays claimed,
+        alerts.delivery.claim, so it is not sent twice)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._in_flight:
+            await asyncio.wait(set(self._in_flight), timeout=settings.ALERT_WEBHOOK_TIMEOUT)
         transitions, values = EVALUATOR.take_transitions(), EVALUATOR.take_values()  # what the last commits found
         with contextlib.suppress(Exception):
             if values:

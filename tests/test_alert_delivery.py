@@ -14,7 +14,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from alerts.delivery import attempt, post_webhook
+from alerts.delivery import attempt, claim, post_webhook
 from alerts.models import Alert, Delivery
 from alerts.rules import FIRING, OK, Transition
 from alerts.transitions import record_transitions
@@ -68,6 +68,7 @@ def test_an_email_goes_through_djangos_mail_settings(alert):
     attempt(Delivery.objects.get(kind=Delivery.EMAIL).pk)
     [sent] = mail.outbox
     assert sent.to == ["ops@example.com"] and "firing" in sent.subject and "value: 63.2" in sent.body
+    assert sent.extra_headers["X-Plotserver-Delivery"] == str(Delivery.objects.get(kind=Delivery.EMAIL).pk)
     assert Delivery.objects.get(kind=Delivery.EMAIL).done
 
 
@@ -76,12 +77,14 @@ def test_a_refused_webhook_is_retried_with_backoff_then_given_up(alert, settings
     record_transitions([Transition(alert.pk, FIRING, 63.2, time.time())])
     delivery = Delivery.objects.get(kind=Delivery.WEBHOOK)
     attempt(delivery.pk)
+    attempt(delivery.pk)  # not due yet: nothing
+    Delivery.objects.filter(pk=delivery.pk).update(next_at=timezone.now())
     attempt(delivery.pk)
     delivery.refresh_from_db()
     assert (delivery.attempts, delivery.done) == (2, False)
     assert delivery.outcome.startswith("refused: ") and "loopback" in delivery.outcome
     assert delivery.next_at - timezone.now() > timedelta(seconds=1.5)  # 1 s, then 2 s
-    Delivery.objects.filter(pk=delivery.pk).update(created=timezone.now() - timedelta(hours=2))
+    Delivery.objects.filter(pk=delivery.pk).update(created=timezone.now() - timedelta(hours=2), next_at=timezone.now())
     attempt(delivery.pk)
     delivery.refresh_from_db()
     assert delivery.done and delivery.outcome.startswith("gave up after 3 attempts")
@@ -95,13 +98,13 @@ def test_a_refused_webhook_is_retried_with_backoff_then_given_up(alert, settings
 
 @pytest.fixture
 def receiver():
-    """A webhook receiver on 127.0.0.1 in this process: keeps each POST's Host header."""
+    """A webhook receiver on 127.0.0.1 in this process: keeps each POST's Host and delivery id."""
     hosts: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers["Content-Length"]))
-            hosts.append(self.headers["Host"])
+            hosts.append((self.headers["Host"], self.headers["X-Plotserver-Delivery"]))
             self.send_response(204)
             self.end_headers()
 
@@ -122,15 +125,26 @@ def test_the_post_goes_to_the_address_that_was_checked_not_to_a_second_look_up(a
     settings.ALERT_WEBHOOK_HOSTS = ["127.0.0.1"]
     alert.webhook = f"http://rebind.invalid:{port}/hook"
     answers = iter([["127.0.0.1"], ["10.0.0.1"]])  # a second look-up would answer elsewhere
-    assert post_webhook(alert, '{"state":"firing"}', lambda host, port: next(answers)) == (True, "HTTP 204")
-    assert hosts == [f"rebind.invalid:{port}"]
+    assert post_webhook(alert, '{"state":"firing"}', 7, lambda host, port: next(answers)) == (True, "HTTP 204")
+    assert hosts == [(f"rebind.invalid:{port}", "7")]
 
 
 def test_a_look_up_that_rebinds_to_a_refused_address_is_refused_before_connecting(alert, receiver):
     port, hosts = receiver
     alert.webhook = f"http://rebind.invalid:{port}/hook"
-    ok, outcome = post_webhook(alert, '{"state":"firing"}', lambda host, port: ["93.184.216.34", "127.0.0.1"])
+    ok, outcome = post_webhook(alert, '{"state":"firing"}', 7, lambda host, port: ["93.184.216.34", "127.0.0.1"])
     assert not ok and outcome.startswith("refused: ") and hosts == []
+
+
+def test_a_delivery_is_claimed_by_one_attempt_only(alert):
+    """Two timers (a lease handed over mid-attempt) or two threads: the second claim of a row
+    being tried gets nothing, so nothing is sent twice."""
+    record_transitions([Transition(alert.pk, FIRING, 63.2, time.time())])
+    delivery = Delivery.objects.get(kind=Delivery.EMAIL)
+    assert claim(delivery.pk) is not None
+    assert claim(delivery.pk) is None
+    attempt(delivery.pk)
+    assert mail.outbox == [] and Delivery.objects.get(pk=delivery.pk).attempts == 0
 
 
 def test_the_admin_lists_alerts(admin_client, alert):
