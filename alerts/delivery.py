@@ -12,10 +12,14 @@ name its certificate must bear.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import socket
 import ssl
+import threading
+import time
+from collections import Counter
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -47,17 +51,33 @@ class PinnedConnection(http.client.HTTPConnection):
     def __init__(self, host: str, port: int, addresses: list[str], timeout: float) -> None:
         super().__init__(host, port, timeout=timeout)
         self.addresses = addresses
+        self.deadline = time.monotonic() + timeout
+        self.expired = False
+
+    def _left(self) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("timed out")
+        return left
 
     def _open(self) -> socket.socket:
         if not self.addresses:
-            return socket.create_connection((self.host, self.port), self.timeout)
+            return socket.create_connection((self.host, self.port), self._left())
         error: OSError = OSError(f"no address of {self.host} answered")
         for address in self.addresses:
             try:
-                return socket.create_connection((address, self.port), self.timeout)
+                return socket.create_connection((address, self.port), self._left())
             except OSError as exc:
                 error = exc
         raise error
+
+    def expire(self) -> None:
+        """The whole request's time is up (a target that answers a byte at a time never times
+        out a socket operation): its socket is shut, which ends whatever waits on it."""
+        self.expired = True
+        if self.sock is not None:
+            with contextlib.suppress(OSError):
+                self.sock.shutdown(socket.SHUT_RDWR)
 
     def connect(self) -> None:
         self.sock = self._open()
@@ -75,9 +95,21 @@ class PinnedHTTPSConnection(PinnedConnection):
 
 
 def due(limit: int, busy: set[int]) -> list[int]:
-    """The deliveries whose next attempt is due, oldest first, but those being tried."""
+    """The deliveries whose next attempt is due, oldest first, but those being tried and those
+    of a user who has ALERT_DELIVERY_PER_USER being tried already (one user's dead targets
+    cannot take every delivery thread)."""
+    per_user = settings.ALERT_DELIVERY_PER_USER
+    taken = Counter(Delivery.objects.filter(pk__in=busy).values_list("alert__owner_id", flat=True))
     rows = Delivery.objects.filter(done=False, next_at__lte=timezone.now()).exclude(pk__in=busy)
-    return list(rows.order_by("next_at", "pk").values_list("pk", flat=True)[:limit])
+    chosen: list[int] = []
+    # A bounded look ahead: past one user's queue, to the others'.
+    for pk, owner in rows.order_by("next_at", "pk").values_list("pk", "alert__owner_id")[: limit * 50]:
+        if taken[owner] < per_user:
+            taken[owner] += 1
+            chosen.append(pk)
+            if len(chosen) >= limit:
+                break
+    return chosen
 
 
 def claim(delivery_id: int) -> Delivery | None:
@@ -146,12 +178,23 @@ def post_webhook(alert: Alert, body: str, delivery_id: int, resolver: Resolver =
         DELIVERY_HEADER: str(delivery_id),
     }
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    # ALERT_WEBHOOK_TIMEOUT bounds the whole request (connecting, sending, the answer's head),
+    # not only each socket operation.
+    deadline = threading.Timer(settings.ALERT_WEBHOOK_TIMEOUT, connection.expire)
+    deadline.daemon = True
+    deadline.start()
     try:
         connection.request("POST", path, body=data, headers=headers)
         status = connection.getresponse().status
     except (OSError, http.client.HTTPException, ValueError) as exc:
+        if connection.expired:
+            return (
+                False,
+                f"error: timed out (no answer within ALERT_WEBHOOK_TIMEOUT, {settings.ALERT_WEBHOOK_TIMEOUT:g} s)",
+            )
         return False, f"error: {exc}"[:OUTCOME_CHARS]
     finally:
+        deadline.cancel()
         connection.close()
     return 200 <= status < 300, f"HTTP {status}"
 

@@ -194,6 +194,11 @@ ALERT_DELIVERY_RETRY_FIRST = env_number("ALERT_DELIVERY_RETRY_FIRST", 1.0, minim
 ALERT_DELIVERY_QUEUE = int(env_number("ALERT_DELIVERY_QUEUE", 10_000, minimum=1, kind=int))
 ALERT_DELIVERY_THREADS = int(env_number("ALERT_DELIVERY_THREADS", 4, minimum=1, kind=int))
 ALERTS_PER_USER = int(env_number("ALERTS_PER_USER", 1000, minimum=1, kind=int))
+# How many of one user's alert deliveries are tried at once (the others wait their turn: one user's
+# dead targets cannot hold every delivery thread), and how long Django's mail sending waits on
+# its SMTP server, per operation (an alert's e-mail; Django's default waits for ever).
+ALERT_DELIVERY_PER_USER = int(env_number("ALERT_DELIVERY_PER_USER", 2, minimum=1, kind=int))
+EMAIL_TIMEOUT = env_number("EMAIL_TIMEOUT", 10.0, minimum=0.1)
 # Per-user quotas, each answered 429 with a message when reached.
 QUOTA_TOKENS_PER_USER = int(env_number("QUOTA_TOKENS_PER_USER", 1000, minimum=1, kind=int))
 QUOTA_PLOTS_PER_USER = int(env_number("QUOTA_PLOTS_PER_USER", 10000, minimum=1, kind=int))

@@ -5,6 +5,7 @@ attempt in the alert's status (docs/alerts.md). The admin lists alerts."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from datetime import timedelta
@@ -14,7 +15,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from alerts.delivery import attempt, claim, post_webhook
+from alerts.delivery import attempt, claim, due, post_webhook
 from alerts.models import Alert, Delivery
 from alerts.rules import FIRING, OK, Transition
 from alerts.transitions import record_transitions
@@ -134,6 +135,48 @@ def test_a_look_up_that_rebinds_to_a_refused_address_is_refused_before_connectin
     alert.webhook = f"http://rebind.invalid:{port}/hook"
     ok, outcome = post_webhook(alert, '{"state":"firing"}', 7, lambda host, port: ["93.184.216.34", "127.0.0.1"])
     assert not ok and outcome.startswith("refused: ") and hosts == []
+
+
+@pytest.fixture
+def dripping():
+    """A target on 127.0.0.1 that answers one byte of its head every 0.1 s, for ever: no socket
+    operation ever waits long, the whole answer never comes."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            while not stop.wait(0.1):
+                try:
+                    connection.sendall(b"X")
+                except OSError:
+                    return
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield listener.getsockname()[1]
+    stop.set()
+    listener.close()
+
+
+def test_a_webhook_answering_a_byte_at_a_time_is_cut_at_alert_webhook_timeout(alert, dripping, settings):
+    settings.ALERT_WEBHOOK_HOSTS = ["127.0.0.1"]
+    settings.ALERT_WEBHOOK_TIMEOUT = 0.5
+    alert.webhook = f"http://127.0.0.1:{dripping}/hook"
+    ok, outcome = post_webhook(alert, '{"state":"firing"}', 7)
+    assert not ok and "no answer within ALERT_WEBHOOK_TIMEOUT" in outcome
+
+
+def test_one_users_deliveries_take_at_most_alert_delivery_per_user_at_once(alert, bob, settings):
+    settings.ALERT_DELIVERY_PER_USER = 1
+    for _ in range(2):  # two transitions of alice's: four deliveries
+        Delivery.objects.create(alert=alert, kind=Delivery.WEBHOOK, body="{}")
+        Delivery.objects.create(alert=alert, kind=Delivery.EMAIL, body="{}")
+    bobs = Alert.objects.create(owner=bob, plot=alert.plot, trace=0, condition="above", threshold=1)
+    bobs_delivery = Delivery.objects.create(alert=bobs, kind=Delivery.EMAIL, body="{}")
+    alices = list(Delivery.objects.filter(alert=alert).values_list("pk", flat=True))
+    assert due(10, set()) == [alices[0], bobs_delivery.pk]
+    assert due(10, {alices[0]}) == [bobs_delivery.pk]  # alice's one is being tried
 
 
 def test_a_delivery_is_claimed_by_one_attempt_only(alert):
