@@ -1,6 +1,7 @@
 """The rules of alerts, pure functions of their inputs: how a batch's values move a threshold
 alert, when a stream is silent, how a webhook body is signed, and which webhook targets are
-allowed. No I/O but name resolution (`check_webhook_target`); docs/alerts.md is the reference.
+allowed. No I/O but name resolution (`check_webhook_target`, unless told not to); docs/alerts.md
+is the reference.
 """
 
 from __future__ import annotations
@@ -173,6 +174,10 @@ def resolve(host: str, port: int) -> list[str]:
     return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)})
 
 
+def _literal(host: str, port: int) -> list[str]:
+    return [host]
+
+
 def parse_allowed(
     entries: Iterable[str],
 ) -> tuple[frozenset[str], tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]]:
@@ -186,12 +191,14 @@ def parse_allowed(
     return frozenset(names), tuple(networks)
 
 
-def check_webhook_target(url: str, allowed: Iterable[str], resolver: Resolver = resolve) -> list[str]:
+def check_webhook_target(url: str, allowed: Iterable[str], resolver: Resolver | None = resolve) -> list[str]:
     """TargetRefused unless `url` is http(s) to a host whose every address may be reached:
     listed in `allowed` (ALERT_WEBHOOK_HOSTS: its name, or a network holding the address), or
     a public address (`is_global`; an IPv6 address that carries an IPv4 one is judged by it).
     The addresses checked, which are the ones to connect to (a second look-up could answer
-    another: DNS rebinding); empty when the name itself is listed (trusted wherever it resolves)."""
+    another: DNS rebinding); empty when the name itself is listed (trusted wherever it resolves).
+    With no `resolver`, a name is not looked up (only an address written in the URL is checked):
+    what a request thread checks, which must not wait on DNS; the delivery checks the name."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TargetRefused("a webhook is an http:// or https:// URL with a host")
@@ -205,6 +212,12 @@ def check_webhook_target(url: str, allowed: Iterable[str], resolver: Resolver = 
     names, networks = parse_allowed(allowed)
     if host in names:  # the operator vouched for the name, wherever it resolves
         return []
+    if resolver is None:
+        try:
+            ipaddress.ip_address(host.split("%")[0])
+        except ValueError:
+            return []  # a name: checked when it is delivered to
+        resolver = _literal
     try:
         found = list(resolver(host, port))
         addresses = [ipaddress.ip_address(a.split("%")[0]) for a in found]

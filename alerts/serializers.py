@@ -64,7 +64,9 @@ class AlertSerializer(serializers.ModelSerializer):
     def validate_webhook(self, url: str) -> str:
         if url:
             try:
-                check_webhook_target(url, settings.ALERT_WEBHOOK_HOSTS)
+                # Syntax and an address written in the URL only: no DNS look-up on a request
+                # thread; a name is checked at every delivery (alerts/delivery.py).
+                check_webhook_target(url, settings.ALERT_WEBHOOK_HOSTS, resolver=None)
             except TargetRefused as exc:
                 raise serializers.ValidationError(str(exc)) from None
         return url

@@ -161,6 +161,14 @@ def test_listed_hosts_and_networks_are_allowed():
     check_webhook_target("http://local.test/", ["local.test"], resolver(["::1"]))
 
 
+def test_without_a_resolver_only_an_address_written_in_the_url_is_checked():
+    assert check_webhook_target("https://nowhere.invalid/hook", [], resolver=None) == []
+    for url in ("http://127.0.0.1:8000/", "http://[::1]/", "http://10.0.0.1/", "http://[64:ff9b::a9fe:a9fe]/"):
+        with pytest.raises(TargetRefused):
+            check_webhook_target(url, [], resolver=None)
+    assert check_webhook_target("http://93.184.216.34/", [], resolver=None) == ["93.184.216.34"]
+
+
 def test_a_webhook_is_an_http_url_without_credentials():
     for url in ("ftp://hooks.example.com/", "http:///x", "http://user:pw@hooks.example.com/"):
         with pytest.raises(TargetRefused):

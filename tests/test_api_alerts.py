@@ -69,6 +69,13 @@ def test_a_wrong_field_is_a_400_naming_it(as_alice, alices_plot, change, field):
     assert refused_fields(refused) == [field], refused.json()
 
 
+def test_a_webhook_name_is_not_looked_up_when_the_alert_is_made(as_alice, alices_plot, settings):
+    """No DNS on the request thread: a name is checked at each delivery (docs/alerts.md)."""
+    settings.ALERT_WEBHOOK_HOSTS = []
+    body = {**SILENT, "plot": alices_plot.pk, "webhook": "https://nowhere.invalid/hook"}
+    assert as_alice.post("/api/alerts/", body, format="json").status_code == 201
+
+
 def test_a_threshold_alert_keeps_its_threshold_and_no_seconds(as_alice, alices_plot):
     body = {"plot": alices_plot.pk, "trace": 0, "condition": "above", "threshold": 80, "for_seconds": 5, "seconds": 9}
     alert = as_alice.post("/api/alerts/", body, format="json").json()
