@@ -204,7 +204,7 @@ class AlertTimer:
         self._senders.shutdown(wait=False, cancel_futures=True)
         with contextlib.suppress(Exception):
             await self._run(connections.close_all)
-        self._thread.shutdown(wait=True)
+        await asyncio.to_thread(self._thread.shutdown, wait=True)  # off the event loop
 
 
 def _in_thread(function: Any, args: tuple[Any, ...]) -> Any:

@@ -104,7 +104,10 @@ class Lifespan:
                 await pipeline.shutdown()
                 await asyncio.to_thread(IMAGE_RENDERERS.close)  # Chromium, if an image started it
                 if alert_timer is not None:
-                    await alert_timer.stop()  # after the last commits: their transitions are recorded
+                    try:
+                        await alert_timer.stop()  # after the last commits: their transitions are recorded
+                    except Exception:  # the pools are closed and the shutdown answered all the same
+                        log.exception("the alerts' timer did not stop cleanly")
                 close_database_pools()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
