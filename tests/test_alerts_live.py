@@ -187,11 +187,28 @@ def test_a_failing_receiver_is_retried_and_every_attempt_is_in_the_status(alerts
 def test_a_webhook_that_never_answers_holds_no_stream_back(alerts_server, owner, receiver):
     hook = receiver(hang=True)
     plot, stream = streaming(owner, alerts_server)
-    alert_on(owner, plot, condition="above", threshold=0, webhook=hook.url)
-    for i in range(300):  # crossing after crossing, each owing a POST to the hung receiver
+    alert = alert_on(owner, plot, condition="above", threshold=0, webhook=hook.url)
+    path = f"/api/alerts/{alert['id']}/"
+    written = 0
+
+    def evaluated() -> bool:
+        nonlocal written
+        stream.write({"x": written, "y": -1})
+        written += 1
+        return owner.ok("GET", path)["last_value"] == -1
+
+    wait_for(evaluated, interval=0.1, message="the alert evaluating the stream")
+    for i in range(written, written + 300):  # crossing after crossing, each owing a POST to the hung receiver
         stream.write({"x": i, "y": 1 if i % 2 else -1})
-    assert stream.end().json["accepted"] == 300
-    assert len(owner.figure(plot["id"])["data"][0]["x"]) == 300
+    assert stream.end().json["accepted"] == written + 300
+    assert len(owner.figure(plot["id"])["data"][0]["x"]) == written + 300
+    wait_for(lambda: texts(owner, plot), message="the first firing recorded")
+    assert texts(owner, plot)[0] == "above 0: 1"
+    # The POSTs were tried, and each was cut off at ALERT_WEBHOOK_TIMEOUT.
+    wait_for(lambda: owner.ok("GET", path)["delivery"], message="an attempt at the hung receiver")
+    [first, *_] = owner.ok("GET", path)["delivery"]
+    assert (first["kind"], first["ok"]) == ("webhook", False)
+    assert "no answer within ALERT_WEBHOOK_TIMEOUT" in first["outcome"]
 
 
 def test_another_user_sees_no_alert_of_the_owner(alerts_server, owner):
