@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
+
 from alerts.rules import ABOVE, BELOW, BatchValues, ThresholdState, Transition, batch_values
 from streaming.stream_state import Chunk
 
@@ -56,9 +58,17 @@ class ThresholdEvaluator:
         states: dict[int, ThresholdState] = {}
         for rule in rules:
             held = self.states.get(rule.alert_id)
-            state = ThresholdState(rule.alert_id, rule.condition, rule.threshold, rule.for_seconds, rule.state)
+            state = ThresholdState(
+                rule.alert_id,
+                rule.condition,
+                rule.threshold,
+                rule.for_seconds,
+                rule.state,
+                min_interval=settings.ALERT_MIN_INTERVAL,
+            )
             if held is not None:
                 state.held_since, state.last, state.last_x = held.held_since, held.last, held.last_x
+                state.moved_at, state.folded = held.moved_at, held.folded
                 if self.changed_at.get(rule.alert_id, 0.0) > read_at:
                     state.state = held.state
             states[rule.alert_id] = state
@@ -87,9 +97,10 @@ class ThresholdEvaluator:
                             self.values[state.alert_id] = last
 
     def tick(self, at: float) -> None:
-        """Time passed: values held past a threshold for for_seconds fire."""
+        """Time passed: values held past a threshold for for_seconds fire, folded crossings
+        are settled."""
         for state in self.states.values():
-            if state.held_since is not None:
+            if state.held_since is not None or state.folded:
                 self._add(state.tick(at))
 
     def take_transitions(self) -> list[Transition]:

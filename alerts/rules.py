@@ -94,6 +94,11 @@ class ThresholdState:
     held_since: float | None = None
     last: float | None = None
     last_x: object = None
+    # The least time between two of its transitions (ALERT_MIN_INTERVAL): a crossing sooner is
+    # folded, and once the time is up the alert takes the state its last value calls for.
+    min_interval: float = 0.0
+    moved_at: float = -math.inf
+    folded: bool = False
 
     def past(self, value: float) -> bool:
         return value > self.threshold if self.condition == ABOVE else value < self.threshold
@@ -103,13 +108,13 @@ class ThresholdState:
         a resolution: a batch that goes past the threshold and back fires once and resolves)."""
         self.last, self.last_x = batch.last, batch.x
         worst = batch.high if self.condition == ABOVE else batch.low
-        if self.state == OK and self.held_since is None and not self.past(worst):
+        if self.state == OK and self.held_since is None and not self.folded and not self.past(worst):
             return NOTHING  # the common batch: nothing near the threshold
         out: list[Transition] = []
         if self.state == OK:
             if self.for_seconds <= 0:
                 if self.past(worst):
-                    out.append(self._move(FIRING, worst, now))
+                    out.extend(self._move(FIRING, worst, now))
             elif self.past(batch.last):
                 if self.held_since is None:
                     self.held_since = now
@@ -117,24 +122,35 @@ class ThresholdState:
             else:
                 self.held_since = None
         if self.state == FIRING and not self.past(batch.last):
-            out.append(self._move(OK, batch.last, now))
+            out.extend(self._move(OK, batch.last, now))
         return out
 
     def tick(self, now: float) -> list[Transition]:
-        """Time passed without a batch: a value held past the threshold for for_seconds fires."""
+        """Time passed without a batch: a value held past the threshold for for_seconds fires,
+        and a folded crossing is settled once ALERT_MIN_INTERVAL is up."""
         if (
             self.state == OK
             and self.held_since is not None
             and self.last is not None
             and now - self.held_since >= self.for_seconds
         ):
-            return [self._move(FIRING, self.last, now)]
+            return self._move(FIRING, self.last, now)
+        if self.folded and self.last is not None and now - self.moved_at >= self.min_interval:
+            self.folded = False
+            if self.state == FIRING and not self.past(self.last):
+                return self._move(OK, self.last, now)
+            if self.state == OK and self.for_seconds <= 0 and self.past(self.last):
+                return self._move(FIRING, self.last, now)
         return []
 
-    def _move(self, state: str, value: float, now: float) -> Transition:
+    def _move(self, state: str, value: float, now: float) -> list[Transition]:
+        if now - self.moved_at < self.min_interval:
+            self.folded = True  # too soon after the last transition: settled by a later tick
+            return []
         self.state = state
         self.held_since = None
-        return Transition(self.alert_id, state, value, now, self.last_x)
+        self.moved_at = now
+        return [Transition(self.alert_id, state, value, now, self.last_x)]
 
 
 def silence_transition(alert_id: int, state: str, seconds: float, last_line: float, now: float) -> Transition | None:

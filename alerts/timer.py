@@ -84,7 +84,10 @@ def check_silence() -> int:
         last_write=models.Subquery(tokens.values("stream_token__last_write_at")[:1])
     )
     moves = []
-    for pk, state, seconds, created, last_write in rows.values_list("pk", "state", "seconds", "created", "last_write"):
+    fields = ("pk", "state", "seconds", "created", "last_write", "since")
+    for pk, state, seconds, created, last_write, since in rows.values_list(*fields):
+        if since is not None and now - since.timestamp() < settings.ALERT_MIN_INTERVAL:
+            continue  # too soon after its last transition (ALERT_MIN_INTERVAL): settled later
         # Silent since its stream's last line, or since the alert was made if later.
         last = max(t for t in (created, last_write) if t is not None).timestamp()
         move = silence_transition(pk, state, seconds or 0.0, last, now)

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from alerts.evaluation import Rule, ThresholdEvaluator, trace_values
+from alerts.models import Alert
 from alerts.rules import (
     FIRING,
     OK,
+    BatchValues,
     TargetRefused,
     ThresholdState,
     batch_values,
@@ -20,6 +24,7 @@ from alerts.rules import (
     sign,
     silence_transition,
 )
+from alerts.timer import check_silence
 
 
 def above(threshold: float, for_seconds: float = 0.0) -> ThresholdState:
@@ -108,6 +113,29 @@ def test_the_signature_is_the_hex_hmac_sha256_of_the_body():
     body = b'{"alert":1}'
     expected = hmac.new(b"secret", body, hashlib.sha256).hexdigest()
     assert sign(body, "secret") == f"sha256={expected}"
+
+
+def test_crossings_within_alert_min_interval_are_folded_into_the_state_the_last_value_calls_for():
+    alert = ThresholdState(1, "above", 50, 0, min_interval=10)
+    assert [(t.state, t.value) for t in alert.observe(BatchValues(60, 60, 60), 0)] == [(FIRING, 60)]
+    for at, y in ((1, 40), (2, 70), (5, 30)):  # flapping: nothing sent
+        assert alert.observe(BatchValues(y, y, y), at) == []
+    assert alert.tick(9) == []
+    assert [(t.state, t.value, t.at) for t in alert.tick(10)] == [(OK, 30, 10)]
+    assert alert.observe(BatchValues(80, 80, 80), 11) == []
+    assert alert.observe(BatchValues(20, 20, 20), 12) == []  # back again before the time is up
+    assert alert.tick(30) == []  # its last value is below: nothing to settle
+
+
+def test_a_silence_alert_moves_no_sooner_than_alert_min_interval_after_its_last_move(db, alice, alices_plot, settings):
+    settings.ALERT_MIN_INTERVAL = 60
+    made = timezone.now() - timedelta(hours=1)
+    alert = Alert.objects.create(
+        owner=alice, plot=alices_plot, trace=0, condition="silence", seconds=1, created=made, since=timezone.now()
+    )
+    assert check_silence() == 0
+    Alert.objects.filter(pk=alert.pk).update(since=made)
+    assert check_silence() == 1
 
 
 def resolver(addresses):
