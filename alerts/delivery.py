@@ -112,6 +112,16 @@ def due(limit: int, busy: set[int]) -> list[int]:
     return chosen
 
 
+def purge(limit: int = 1000) -> int:
+    """Forget finished deliveries made more than ALERT_DELIVERY_KEEP seconds ago, at most
+    `limit` at a time (the timer calls it now and then); how many were forgotten."""
+    before = timezone.now() - timedelta(seconds=settings.ALERT_DELIVERY_KEEP)
+    old = list(Delivery.objects.filter(done=True, created__lt=before).values_list("pk", flat=True)[:limit])
+    if old:
+        Delivery.objects.filter(pk__in=old).delete()
+    return len(old)
+
+
 def claim(delivery_id: int) -> Delivery | None:
     """Take the delivery for one attempt if it is still due (a conditional UPDATE, so exactly
     one thread of one process gets it): its next attempt moves past the end of this one."""

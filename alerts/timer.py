@@ -47,6 +47,8 @@ RULES_EVERY = 2.0
 VALUES_EVERY = 2.0
 LEASE = timedelta(seconds=10)
 LEASE_NAME = "alerts"
+# How often the lease holder forgets finished deliveries past ALERT_DELIVERY_KEEP.
+PURGE_EVERY = 60.0
 
 
 def load_rules() -> list[Rule]:
@@ -136,7 +138,7 @@ class AlertTimer:
             metrics.ALERTS_FIRING.set(await self._run(count_firing))
 
     async def run(self) -> None:
-        loaded = renewed = values_stored = time.monotonic()
+        loaded = renewed = values_stored = purged = time.monotonic()
         while True:
             try:
                 now = time.monotonic()
@@ -158,6 +160,9 @@ class AlertTimer:
                     if await self._run(check_silence):
                         metrics.ALERTS_FIRING.set(await self._run(count_firing))
                     await self._deliver()
+                    if now - purged >= PURGE_EVERY:
+                        purged = now
+                        await self._run(delivery.purge)
             except asyncio.CancelledError:
                 raise
             except OUTAGE_ERRORS as exc:

@@ -202,6 +202,9 @@ EMAIL_TIMEOUT = env_number("EMAIL_TIMEOUT", 10.0, minimum=0.1)
 # The least time between two transitions of one alert: a crossing sooner is folded, and the alert
 # takes the state its last value calls for once the time is up (a flapping stream sends a few).
 ALERT_MIN_INTERVAL = env_number("ALERT_MIN_INTERVAL", 10.0, minimum=0.0)
+# How long a finished alert delivery (sent, given up or dropped) is kept, in seconds: then the
+# timer forgets it (the alert's status keeps its latest attempts).
+ALERT_DELIVERY_KEEP = env_number("ALERT_DELIVERY_KEEP", 7 * 86400.0, minimum=0.0)
 # Per-user quotas, each answered 429 with a message when reached.
 QUOTA_TOKENS_PER_USER = int(env_number("QUOTA_TOKENS_PER_USER", 1000, minimum=1, kind=int))
 QUOTA_PLOTS_PER_USER = int(env_number("QUOTA_PLOTS_PER_USER", 10000, minimum=1, kind=int))

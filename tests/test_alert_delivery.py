@@ -15,7 +15,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from alerts.delivery import attempt, claim, due, post_webhook
+from alerts.delivery import attempt, claim, due, post_webhook, purge
 from alerts.models import Alert, Delivery
 from alerts.rules import FIRING, OK, Transition
 from alerts.transitions import record_transitions
@@ -188,6 +188,17 @@ def test_a_delivery_is_claimed_by_one_attempt_only(alert):
     assert claim(delivery.pk) is None
     attempt(delivery.pk)
     assert mail.outbox == [] and Delivery.objects.get(pk=delivery.pk).attempts == 0
+
+
+def test_finished_deliveries_are_forgotten_after_alert_delivery_keep(alert, settings):
+    settings.ALERT_DELIVERY_KEEP = 3600
+    long_ago = timezone.now() - timedelta(hours=2)
+    old_done = Delivery.objects.create(alert=alert, kind=Delivery.EMAIL, body="{}", done=True, created=long_ago)
+    old_waiting = Delivery.objects.create(alert=alert, kind=Delivery.EMAIL, body="{}", created=long_ago)
+    recent_done = Delivery.objects.create(alert=alert, kind=Delivery.EMAIL, body="{}", done=True)
+    assert purge() == 1
+    assert set(Delivery.objects.values_list("pk", flat=True)) == {old_waiting.pk, recent_done.pk}
+    assert not Delivery.objects.filter(pk=old_done.pk).exists()
 
 
 def test_the_admin_lists_alerts(admin_client, alert):
