@@ -197,7 +197,7 @@ def post_webhook(alert: Alert, body: str, delivery_id: int, resolver: Resolver =
         connection.request("POST", path, body=data, headers=headers)
         status = connection.getresponse().status
     except (OSError, http.client.HTTPException, ValueError) as exc:
-        if connection.expired:
+        if connection.expired or isinstance(exc, TimeoutError):
             return (
                 False,
                 f"error: timed out (no answer within ALERT_WEBHOOK_TIMEOUT, {settings.ALERT_WEBHOOK_TIMEOUT:g} s)",
