@@ -6,7 +6,7 @@ and the transitions the batch watcher found are recorded (alerts/transitions.py)
 VALUES_EVERY, the alerts' last values are stored.
 
 In exactly one process, the holder of the timer lease (alerts.models.TimerLease, renewed every
-LEASE / 3, handed over at a clean stop, taken over LEASE after a crash): silence is checked every
+LEASE / 3 on a thread of its own, handed over at a clean stop, taken over LEASE after a crash): silence is checked every
 TICK, at most about a second late, and the deliveries that are due are tried. All state is in the
 database, so a restart neither loses a firing nor repeats one.
 """
@@ -109,6 +109,10 @@ class AlertTimer:
         self.holder = uuid.uuid4().hex
         self.holding = False
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plotserver-alerts")
+        # The lease is kept on a thread of its own: a long tick (many transitions to record)
+        # never lets it run out while this process still acts as its holder.
+        self._lease_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plotserver-alerts-lease")
+        self._lease_task: asyncio.Task[None] | None = None
         self._senders = ThreadPoolExecutor(
             max_workers=settings.ALERT_DELIVERY_THREADS, thread_name_prefix="plotserver-alert-delivery"
         )
@@ -123,6 +127,23 @@ class AlertTimer:
         """Tick from now on: the first tick loads the rules, before a stream opened here can
         have committed a batch (a start never waits for a database that is away)."""
         self._task = asyncio.create_task(self.run(), name="plotserver-alerts")
+        self._lease_task = asyncio.create_task(self._keep_lease(), name="plotserver-alerts-lease")
+
+    async def _on_lease_thread(self, function: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._lease_thread, _in_thread, function, args)
+
+    async def _keep_lease(self) -> None:
+        """Take the lease (tried every TICK while another holds it) or renew it (every LEASE / 3)."""
+        while True:
+            try:
+                self.holding = await self._on_lease_thread(hold_lease, self.holder)
+                metrics.ALERTS_FIRING.set(await self._on_lease_thread(count_firing))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the lease may run out: this process stops acting as its holder
+                self.holding = False
+                _failures.warning("lease", f"the alerts' timer cannot renew its lease ({exc!r}); trying again")
+            await asyncio.sleep(LEASE.total_seconds() / 3 if self.holding else TICK)
 
     async def _load(self) -> None:
         # What the evaluator moved before `read_at` is stored before the rules are read, and
@@ -138,7 +159,7 @@ class AlertTimer:
             metrics.ALERTS_FIRING.set(await self._run(count_firing))
 
     async def run(self) -> None:
-        loaded = renewed = values_stored = purged = time.monotonic()
+        loaded = values_stored = purged = time.monotonic()
         while True:
             try:
                 now = time.monotonic()
@@ -152,10 +173,6 @@ class AlertTimer:
                         await self._run(store_values, values)
                 if transitions := EVALUATOR.take_transitions():
                     await self._record(transitions)
-                if not self.holding or now - renewed >= LEASE.total_seconds() / 3:
-                    self.holding = await self._run(hold_lease, self.holder)
-                    renewed = now
-                    metrics.ALERTS_FIRING.set(await self._run(count_firing))
                 if self.holding:
                     if await self._run(check_silence):
                         metrics.ALERTS_FIRING.set(await self._run(count_firing))
@@ -195,10 +212,11 @@ class AlertTimer:
         """Stop ticking, wait at most ALERT_WEBHOOK_TIMEOUT for the attempts in flight, and hand
         the lease over (another process takes it at once; a row still being tried stays claimed,
         alerts.delivery.claim, so it is not sent twice)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._lease_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self._in_flight:
             await asyncio.wait(set(self._in_flight), timeout=settings.ALERT_WEBHOOK_TIMEOUT)
         transitions, values = EVALUATOR.take_transitions(), EVALUATOR.take_values()  # what the last commits found
@@ -208,7 +226,11 @@ class AlertTimer:
             if transitions:
                 await self._run(record_transitions, transitions)
         with contextlib.suppress(Exception):
-            await self._run(release_lease, self.holder)
+            # On the lease's thread: after any renewal still running there.
+            await self._on_lease_thread(release_lease, self.holder)
+        with contextlib.suppress(Exception):
+            await self._on_lease_thread(connections.close_all)
+        await asyncio.to_thread(self._lease_thread.shutdown, wait=True)
         self._senders.shutdown(wait=False, cancel_futures=True)
         with contextlib.suppress(Exception):
             await self._run(connections.close_all)
