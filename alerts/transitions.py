@@ -119,15 +119,16 @@ def _queue_deliveries(alert: Alert, body: dict[str, Any]) -> None:
     if not kinds:
         return
     text = json.dumps(body, separators=(",", ":"))
-    full = Delivery.objects.filter(done=False).count() + len(kinds) > settings.ALERT_DELIVERY_QUEUE
+    waiting = Delivery.objects.filter(done=False)
+    full = ""
+    if waiting.count() + len(kinds) > settings.ALERT_DELIVERY_QUEUE:
+        full = "dropped: ALERT_DELIVERY_QUEUE is full"
+    elif waiting.filter(alert__owner_id=alert.owner_id).count() + len(kinds) > settings.ALERT_DELIVERY_QUEUE_PER_USER:
+        full = "dropped: this user's deliveries fill ALERT_DELIVERY_QUEUE_PER_USER"
     now = timezone.now()
     for kind in kinds:
         if full:
-            Delivery.objects.create(
-                alert=alert, kind=kind, body=text, done=True, outcome="dropped: ALERT_DELIVERY_QUEUE is full"
-            )
-            alert.note_attempt(
-                {"at": isostring(now), "kind": kind, "attempt": 0, "outcome": "dropped: ALERT_DELIVERY_QUEUE is full"}
-            )
+            Delivery.objects.create(alert=alert, kind=kind, body=text, done=True, outcome=full)
+            alert.note_attempt({"at": isostring(now), "kind": kind, "attempt": 0, "outcome": full})
         else:
             Delivery.objects.create(alert=alert, kind=kind, body=text)

@@ -205,6 +205,9 @@ ALERT_MIN_INTERVAL = env_number("ALERT_MIN_INTERVAL", 10.0, minimum=0.0)
 # How long a finished alert delivery (sent, given up or dropped) is kept, in seconds: then the
 # timer forgets it (the alert's status keeps its latest attempts).
 ALERT_DELIVERY_KEEP = env_number("ALERT_DELIVERY_KEEP", 7 * 86400.0, minimum=0.0)
+# How many of one user's alert deliveries may wait at once (past it, that user's transitions'
+# deliveries are dropped and the alert says so): one user cannot fill ALERT_DELIVERY_QUEUE.
+ALERT_DELIVERY_QUEUE_PER_USER = int(env_number("ALERT_DELIVERY_QUEUE_PER_USER", 1000, minimum=1, kind=int))
 # Per-user quotas, each answered 429 with a message when reached.
 QUOTA_TOKENS_PER_USER = int(env_number("QUOTA_TOKENS_PER_USER", 1000, minimum=1, kind=int))
 QUOTA_PLOTS_PER_USER = int(env_number("QUOTA_PLOTS_PER_USER", 10000, minimum=1, kind=int))

@@ -201,6 +201,19 @@ def test_finished_deliveries_are_forgotten_after_alert_delivery_keep(alert, sett
     assert not Delivery.objects.filter(pk=old_done.pk).exists()
 
 
+def test_one_user_cannot_fill_the_delivery_queue(alert, bob, settings):
+    settings.ALERT_DELIVERY_QUEUE_PER_USER = 3
+    record_transitions([Transition(alert.pk, FIRING, 63.2, time.time())])  # two deliveries wait
+    record_transitions([Transition(alert.pk, OK, 40, time.time())])  # two more: past alice's share
+    assert Delivery.objects.filter(done=False).count() == 2
+    assert Delivery.objects.filter(outcome__contains="ALERT_DELIVERY_QUEUE_PER_USER").count() == 2
+    bobs = Alert.objects.create(
+        owner=bob, plot=alert.plot, trace=0, condition="above", threshold=1, emails=["b@example.com"]
+    )
+    record_transitions([Transition(bobs.pk, FIRING, 3, time.time())])
+    assert Delivery.objects.filter(alert=bobs, done=False).count() == 1
+
+
 def test_the_admin_lists_alerts(admin_client, alert):
     page = admin_client.get("/admin/alerts/alert/")
     assert page.status_code == 200 and b"above" in page.content
