@@ -131,7 +131,7 @@ class DashboardsView(APIView):
 
     def post(self, request: Request) -> Response:
         body = request.data if isinstance(request.data, dict) else {}
-        dashboard = Dashboard(owner=cast(User, request.user), sharing=Dashboard.PUBLIC)  # signed in
+        dashboard = Dashboard(owner=cast(User, request.user), sharing=Dashboard.PRIVATE)  # signed in
         dashboard = _save(dashboard, body, request)
         return Response(dashboard_file(dashboard, request, with_content=True), status=status.HTTP_201_CREATED)
 

@@ -72,3 +72,11 @@ def test_only_the_owner_changes_a_dashboard_and_only_those_it_is_shared_with_rea
     assert as_bob.get(f"/v2/dashboards/alice:{public.pk}").status_code == 200
     answer = as_bob.put(f"/v2/dashboards/alice:{public.pk}", {"content": content()}, format="json")
     assert answer.status_code == 403
+
+
+def test_a_dashboard_uploaded_without_world_readable_is_private(as_alice, as_bob, alice):
+    plot = Plot.objects.create(owner=alice)
+    made = as_alice.post("/v2/dashboards", {"content": content(plot.pk), "filename": "quiet"}, format="json")
+    assert made.status_code == 201 and made.json()["world_readable"] is False
+    assert Dashboard.objects.get(title="quiet").sharing == Dashboard.PRIVATE
+    assert as_bob.get(f"/v2/dashboards/{made.json()['fid']}").status_code == 404
