@@ -25,8 +25,12 @@ class DashboardAdmin(admin.ModelAdmin):
     inlines = [PanelInline]
 
     def save_formset(self, request, form, formset, change):
+        # Panels edited here: the plots shown before and after are told, so a removed panel
+        # (whose plot the saved formset no longer names) closes on open dashboards too.
+        dashboard = form.instance
+        before = set(dashboard.panels.values_list("plot_id", flat=True)) if dashboard.pk else set()
         super().save_formset(request, form, formset, change)
-        form.instance.tell_viewers()  # a panel edited here: open dashboards read theirs again
+        dashboard.tell_viewers(before | set(dashboard.panels.values_list("plot_id", flat=True)))
 
     def delete_model(self, request, obj):
         obj.remove()
