@@ -58,6 +58,41 @@ def grants(dashboard_id: int, visitor: Visitor, share_key: str | None, plot_id: 
     return dashboard is not None and (plot_id is None or dashboard.shows(plot_id))
 
 
+class TaggedFrames:
+    """Each plot's latest frame with the plot in front, built once per frame in this process
+    for every dashboard socket that shows the plot (the relay shares one text per frame).
+
+    Every message is a JSON object: the tag goes in front of its first key, and the frame is
+    not encoded again. A plot's entry lives while some panel of this process shows it."""
+
+    def __init__(self) -> None:
+        self.panels: dict[int, int] = {}
+        self.latest: dict[int, tuple[str, str]] = {}
+
+    def join(self, plot_id: int) -> None:
+        self.panels[plot_id] = self.panels.get(plot_id, 0) + 1
+
+    def leave(self, plot_id: int) -> None:
+        left = self.panels.get(plot_id, 0) - 1
+        if left > 0:
+            self.panels[plot_id] = left
+        else:
+            self.panels.pop(plot_id, None)
+            self.latest.pop(plot_id, None)
+
+    def tag(self, plot_id: int, text: str) -> str:
+        latest = self.latest.get(plot_id)
+        if latest is not None and latest[0] is text:
+            return latest[1]
+        tagged = f'{{"plot_id":{int(plot_id)},' + text[1:]
+        if plot_id in self.panels:
+            self.latest[plot_id] = (text, tagged)
+        return tagged
+
+
+TAGGED = TaggedFrames()
+
+
 class SharedSend:
     """The one send path of a dashboard's socket: each panel's frames, tagged with its plot, one at a time."""
 
@@ -66,13 +101,9 @@ class SharedSend:
         self.lock = asyncio.Lock()
 
     def of_plot(self, plot_id: int) -> WebSocketSend:
-        # Every message is a JSON object: the tag goes in front of its first key, and the shared
-        # frame is not encoded again.
-        prefix = f'{{"plot_id":{int(plot_id)},'
-
         async def send(message: WebSocketAccept | WebSocketSendText | WebSocketClose) -> None:
             if message["type"] == "websocket.send":
-                message = {"type": "websocket.send", "text": prefix + message["text"][1:]}
+                message = {"type": "websocket.send", "text": TAGGED.tag(plot_id, message["text"])}
             async with self.lock:
                 await self.send(message)
 
@@ -173,6 +204,7 @@ class DashboardSocket:
                 await relay.join(plot_id, panel)
                 panel.write_task = asyncio.create_task(panel.write_loop())
                 panels[panel.write_task] = panel
+                TAGGED.join(plot_id)
                 panel.begin()
             while True:
                 done, _ = await asyncio.wait({reader, *panels}, return_when=asyncio.FIRST_COMPLETED)
@@ -185,6 +217,7 @@ class DashboardSocket:
             client_left = reader.done()
             for panel in panels.values():
                 await relay.leave(panel.plot_id, panel)
+                TAGGED.leave(panel.plot_id)
                 panel.stop()
             reader.cancel()
         if close_code and not client_left:
@@ -208,6 +241,7 @@ class DashboardSocket:
         for task in done:
             panel = panels.pop(task)
             await relay.leave(panel.plot_id, panel)
+            TAGGED.leave(panel.plot_id)
             panel.stop()
             if panel.close_code not in (CLOSE_NOT_SHARED, CLOSE_DELETED):
                 return panel.close_code or 0

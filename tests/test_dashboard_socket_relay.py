@@ -1,6 +1,7 @@
 """The dashboard socket, in process: its plots join the process's relay as any viewer does (one
 subscription per plot, however many plot pages and dashboards show it), each frame encoded once
-and tagged with its plot, and a resync asked for one plot answers for that plot alone."""
+and tagged with its plot once for every dashboard showing it, and a resync asked for one plot
+answers for that plot alone."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from asgiref.sync import sync_to_async
 from django.db import connections
 
 from core.models import Plot
+from dashboards import socket
 from dashboards.layout import PanelSpec
 from dashboards.models import Dashboard
 from streaming import events
@@ -69,3 +71,23 @@ async def test_a_dashboard_and_a_plot_page_share_the_plots_one_subscription_and_
     assert relay.subscriptions == {plot.pk}
     await page.disconnect()
     assert relay.subscriptions == set()
+
+
+async def test_two_dashboards_of_one_plot_send_one_tagged_text_built_once_per_frame(wall):
+    dashboard, plot, _ = wall
+    second = await sync_to_async(Dashboard.objects.create)(owner=plot.owner, sharing=Dashboard.PUBLIC)
+    await sync_to_async(second.set_panels)([PanelSpec(plot.pk, 0, 0, 6, 4)])
+    boards = [Viewer(f"/ws/dashboards/{dashboard.pk}/"), Viewer(f"/ws/dashboards/{second.pk}/")]
+    for board, panels in zip(boards, (2, 1), strict=True):
+        assert await board.connect()
+        for _ in range(panels):
+            assert (await board.receive_json_from(timeout=WAIT))["type"] == "snapshot"
+
+    await events.publish_updates(plot.pk, [update(plot.token.pk, 1, 10)])
+    first, again = [(await board.receive_output(timeout=WAIT))["text"] for board in boards]
+    assert orjson.loads(first)["plot_id"] == plot.pk and orjson.loads(first)["updates"][0]["seq"] == 1
+    assert first is again  # the same text: tagged once, not once per dashboard
+
+    for board in boards:
+        await board.disconnect()
+    assert plot.pk not in socket.TAGGED.latest and plot.pk not in socket.TAGGED.panels
