@@ -70,7 +70,8 @@ def test_a_plot_its_owner_makes_private_stops_showing_in_other_peoples_dashboard
     bobs_plot = Plot.objects.create(owner=bob, sharing=Plot.PUBLIC)
     dashboard = dashboard_of(alice, bobs_plot, sharing=Dashboard.PUBLIC)
     assert grants(dashboard.pk, AnonymousUser(), None, bobs_plot.pk)
-    Plot.objects.filter(pk=bobs_plot.pk).update(sharing=Plot.PRIVATE)
+    bobs_plot.sharing = Plot.PRIVATE
+    bobs_plot.save()
     assert not grants(dashboard.pk, AnonymousUser(), None, bobs_plot.pk)
 
 

@@ -111,3 +111,23 @@ def test_a_panel_removed_closes_alone_and_a_dashboard_made_private_closes_the_so
         with pytest.raises(ConnectionClosed) as closed:
             socket.recv(timeout=10)
     assert closed.value.rcvd.code == 4404
+
+
+def test_another_users_plot_made_private_closes_its_panel_alone_on_an_open_socket(owner, integration_db, server):
+    other = new_user(integration_db.env, server.url)
+    token = owner.make_token()
+    mine = owner.make_plot([token], sharing="private")["id"]
+    theirs = other.make_plot([other.make_token()], sharing="public")["id"]
+    dashboard = owner.ok(
+        "POST", "/api/dashboards/", {"sharing": "public", "panels": [{"plot": mine}, {"plot": theirs}]}
+    )
+    with connect(socket_url(server, dashboard)) as socket:
+        assert sorted(m["plot_id"] for m in read_until(socket, lambda ms: len(ms) == 2)) == sorted([mine, theirs])
+        # The owner's own edit, through the plot API (Plot.changed), not a change to the dashboard.
+        other.ok("PATCH", f"/api/plots/{theirs}/", {"sharing": "private"})
+        error = read_until(socket, lambda ms: any(m["type"] == "error" for m in ms))[-1]
+        assert (error["plot_id"], error["status"]) == (theirs, 404)
+        stream = RawStream(server.port, token).open()
+        stream.write({"x": 1, "y": 1})
+        assert points_of(read_until(socket, lambda ms: bool(points_of(ms, mine))), mine) == [1]
+        assert stream.end().json["accepted"] == 1
