@@ -25,12 +25,10 @@ class DashboardAdmin(admin.ModelAdmin):
     inlines = [PanelInline]
 
     def save_formset(self, request, form, formset, change):
-        # Panels edited here: the plots shown before and after are told, so a removed panel
-        # (whose plot the saved formset no longer names) closes on open dashboards too.
-        dashboard = form.instance
-        before = set(dashboard.panels.values_list("plot_id", flat=True)) if dashboard.pk else set()
         super().save_formset(request, form, formset, change)
-        dashboard.tell_viewers(before | set(dashboard.panels.values_list("plot_id", flat=True)))
+        # Panels edited here: open sockets of the dashboard ask the rule again for every panel
+        # they show, so a removed panel closes there too.
+        form.instance.tell_viewers()
 
     def delete_model(self, request, obj):
         obj.remove()

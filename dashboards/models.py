@@ -21,8 +21,8 @@ from django.utils import timezone
 
 from core.models import Plot
 from core.sharing import PRIVATE, PUBLIC, SECRET, key_after_save, new_share_key, visible_rule
-from core.signals import plot_changed
 from dashboards.layout import PanelSpec
+from streaming.events import announce_dashboard_changed
 
 Visitor = AbstractBaseUser | AnonymousUser
 
@@ -118,17 +118,15 @@ class Dashboard(models.Model):
                 for order, p in enumerate(panels)
             )
             Dashboard.objects.filter(pk=self.pk).update(updated=timezone.now())
-            gone = before - {p.plot for p in panels}
-            if gone:
-                self.tell_viewers(gone)
+            if before - {p.plot for p in panels}:
+                self.tell_viewers()
 
-    def tell_viewers(self, plot_ids: Iterable[int] | None = None) -> None:
-        """Once the transaction commits, the viewers of these plots (all of this dashboard's when
-        None) read them again, so a dashboard's socket asks the rule again: a visitor who may no
-        longer see the dashboard, or a plot gone from it, is closed out (docs/dashboards.md)."""
-        ids = set(self.panels.values_list("plot_id", flat=True)) if plot_ids is None else set(plot_ids)
-        for plot_id in sorted(ids):
-            transaction.on_commit(partial(plot_changed.send, sender=Dashboard, plot_id=plot_id))
+    def tell_viewers(self) -> None:
+        """Once the transaction commits, this dashboard's open sockets (and no other viewer of
+        its plots) ask the rule again, without reading any plot again: a visitor who may no
+        longer see the dashboard, or a panel whose plot it no longer shows, is closed out
+        (docs/dashboards.md)."""
+        transaction.on_commit(partial(announce_dashboard_changed, self.pk))
 
     def shows(self, plot_id: int) -> bool:
         """Whether this dashboard shows plot `plot_id` now: a panel of it shows the plot, and

@@ -11,7 +11,9 @@ Who may see a panel's plot is asked through the dashboard on every read: the vis
 the dashboard (its share key, if secret, admits them) and the dashboard shows the plot
 (Dashboard.shows). The plot is then read as the dashboard's owner reads it. A panel that may no
 longer be read closes alone (an `error` tagged with its plot); the socket closes with 4404 when
-the dashboard itself is no longer shared with the visitor.
+the dashboard itself is no longer shared with the visitor. A change to the dashboard comes
+through its own group (streaming/events.py, dashboard_group): the panels ask the rule again,
+and no plot is read again.
 """
 
 from __future__ import annotations
@@ -24,11 +26,14 @@ from urllib.parse import parse_qs, urlencode
 import orjson
 from asgiref.typing import ASGIReceiveCallable, WebSocketScope
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
 from base import metrics
 from base.asgi_types import WebSocketAccept, WebSocketClose, WebSocketSend, WebSocketSendText
+from core.models import Plot
 from dashboards.models import Dashboard, Visitor
+from streaming.events import ChannelLayer, channel_layer, dashboard_group
 from streaming.relay import PlotRelay, get_relay
 from streaming.viewer import CLOSE_DELETED, CLOSE_NOT_SHARED, ViewerScope, ViewerSocket
 from streaming.viewer_messages import CatchUp, Snapshot
@@ -39,6 +44,9 @@ log = logging.getLogger("plotserver.dashboards")
 # Seconds a refusal or a close may take to go out (as the viewer socket's close): past them the
 # socket is dropped without one.
 CLOSE_TIMEOUT = 15
+# Seconds between a socket's renewals of its place in its dashboard's group (a channel layer
+# that lost it, restarted, is joined again within this).
+REJOIN_INTERVAL = 60
 DASHBOARD_NOT_SHARED = {"type": "error", "status": 404, "message": "no such dashboard, or not shared with you"}
 
 
@@ -91,6 +99,16 @@ class TaggedFrames:
 
 
 TAGGED = TaggedFrames()
+
+
+def shown_plots(dashboard_id: int, visitor: Visitor, share_key: str | None) -> set[int] | None:
+    """The plots the dashboard shows now (Dashboard.shows, asked of all its panels at once), or
+    None when the visitor may no longer see the dashboard."""
+    dashboard = Dashboard.objects.visible_to(visitor, share_key).select_related("owner").filter(pk=dashboard_id).first()
+    if dashboard is None:
+        return None
+    on_it = dashboard.panels.values_list("plot_id", flat=True)
+    return set(Plot.objects.visible_to(dashboard.owner).filter(pk__in=on_it).values_list("pk", flat=True))
 
 
 class SharedSend:
@@ -194,6 +212,7 @@ class DashboardSocket:
         relay = await get_relay()
         panels: dict[asyncio.Task[None], PanelViewer] = {}
         reader = asyncio.create_task(self.read_loop(receive, panels))
+        watcher = asyncio.create_task(self.watch(dashboard_id, visitor, share_key, panels))
         close_code: int | None = None
         try:
             for plot_id in plot_ids:
@@ -220,6 +239,7 @@ class DashboardSocket:
                 TAGGED.leave(panel.plot_id)
                 panel.stop()
             reader.cancel()
+            watcher.cancel()
         if close_code and not client_left:
             try:
                 await asyncio.wait_for(send({"type": "websocket.close", "code": close_code}), CLOSE_TIMEOUT)
@@ -254,6 +274,54 @@ class DashboardSocket:
             return CLOSE_NOT_SHARED
         return None
 
+    async def watch(
+        self,
+        dashboard_id: int,
+        visitor: Visitor,
+        share_key: str | None,
+        panels: dict[asyncio.Task[None], PanelViewer],
+    ) -> None:
+        """The dashboard's own messages (streaming/events.py, dashboard_group): on
+        `dashboard.changed` every panel asks the rule again, and one whose plot may no longer be
+        shown closes (all of them when the dashboard itself may no longer be seen, which then
+        closes the socket). No plot is read again, and no other viewer of its plots hears of it.
+        Without the channel layer the panels' own reads still ask the rule each time."""
+        layer = channel_layer()
+        group = dashboard_group(dashboard_id)
+        channel = ""
+        try:
+            channel = await asyncio.wait_for(layer.new_channel("dashboard."), settings.CHANNEL_LAYER_TIMEOUT)
+            await asyncio.wait_for(layer.group_add(group, channel), settings.CHANNEL_LAYER_TIMEOUT)
+            # A change made before the socket joined the group: its panels that read by then ask again.
+            await self._check_panels(dashboard_id, visitor, share_key, panels)
+            while True:
+                try:
+                    message = await asyncio.wait_for(layer.receive(channel), REJOIN_INTERVAL)
+                except TimeoutError:
+                    await asyncio.wait_for(layer.group_add(group, channel), settings.CHANNEL_LAYER_TIMEOUT)
+                    continue
+                if message.get("type") == "dashboard.changed":
+                    await self._check_panels(dashboard_id, visitor, share_key, panels)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("dashboard %s: its changes are not heard (the channel layer is away)", dashboard_id)
+        finally:
+            if channel:
+                await _leave_group(layer, group, channel)
+
+    async def _check_panels(
+        self,
+        dashboard_id: int,
+        visitor: Visitor,
+        share_key: str | None,
+        panels: dict[asyncio.Task[None], PanelViewer],
+    ) -> None:
+        shown = await database_sync_to_async(shown_plots)(dashboard_id, visitor, share_key)
+        for panel in list(panels.values()):
+            if shown is None or panel.plot_id not in shown:
+                panel.close_not_shared()
+
     async def read_loop(self, receive: ASGIReceiveCallable, panels: dict[asyncio.Task[None], PanelViewer]) -> None:
         """What the client sends: `{"type": "resync", "plot_id": N}` asks for that plot's snapshot."""
         while True:
@@ -281,3 +349,10 @@ def _since(text: str | None) -> dict[str, object]:
     except orjson.JSONDecodeError:
         return {}
     return since if isinstance(since, dict) else {}
+
+
+async def _leave_group(layer: ChannelLayer, group: str, channel: str) -> None:
+    try:
+        await asyncio.shield(asyncio.wait_for(layer.group_discard(group, channel), settings.CHANNEL_LAYER_TIMEOUT))
+    except BaseException:
+        log.debug("%s: could not leave the group; the channel layer drops it in time", group)

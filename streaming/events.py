@@ -1,6 +1,7 @@
 """The channel-layer groups and messages of plotserver, named and sent from this one place.
 
-Two kinds of group (and the relays' own probe groups, `relay_probe_group`):
+Two kinds of group (and the relays' own probe groups, `relay_probe_group`, and the dashboard
+sockets' groups, `dashboard_group`):
 - `plot_group(plot_id)`: the viewer relay of every process that has viewers of the plot
   (streaming/relay.py: one member per process, not one per viewer). Messages, each naming its
   `plot`: `plot.updates` (one per plot per ingest batch, carrying every update of that batch),
@@ -39,6 +40,12 @@ def plot_group(plot_id: int) -> str:
 
 def stream_group(token_id: int) -> str:
     return f"stream-{token_id}"
+
+
+def dashboard_group(dashboard_id: int) -> str:
+    """The open sockets of a dashboard (dashboards/socket.py): `dashboard.changed`, who may see
+    it or which plots it shows changed; only its sockets ask the rule again, no plot is re-read."""
+    return f"dashboard-{dashboard_id}"
 
 
 def relay_probe_group(channel_name: str, n: int) -> str:
@@ -94,6 +101,11 @@ class PlotUpdates(TypedDict):
 class PlotChanged(TypedDict):
     type: Literal["plot.changed"]
     plot: int
+
+
+class DashboardChanged(TypedDict):
+    type: Literal["dashboard.changed"]
+    dashboard: int
 
 
 class StreamTakeover(TypedDict):
@@ -183,6 +195,13 @@ def announce_plot_changed(sender: object, plot_id: int, **kwargs: object) -> Non
     _send_from_sync(plot_group(plot_id), message)
 
 
+def announce_dashboard_changed(dashboard_id: int) -> None:
+    """Tell a dashboard's open sockets to ask its rule again (dashboard_group). Called from sync
+    code once the change committed."""
+    message: DashboardChanged = {"type": "dashboard.changed", "dashboard": dashboard_id}
+    _send_from_sync(dashboard_group(dashboard_id), message)
+
+
 def announce_annotation(
     sender: object,
     plot_id: int,
@@ -230,7 +249,9 @@ def announce_plot_deleted(sender: object, token_id: int, **kwargs: object) -> No
     _send_from_sync(stream_group(token_id), message)
 
 
-def _send_from_sync(group: str, message: PlotChanged | PlotAnnotation | StreamRevoke | StreamPlotDeleted) -> None:
+def _send_from_sync(
+    group: str, message: PlotChanged | PlotAnnotation | StreamRevoke | StreamPlotDeleted | DashboardChanged
+) -> None:
     """The edit is stored already; its message is a courtesy that must not fail the request.
     With the channel layer away, viewers catch up by the revision when it is back (the relay
     resyncs them), and a revoked token's stream (or one whose plot was deleted) ends by its process's

@@ -1,13 +1,16 @@
-"""The dashboard admin in process: removing a panel on the change form tells the open
-dashboards that show it, as set_panels does (its panel closes there)."""
+"""The dashboard admin in process: removing a panel on the change form tells the dashboard's
+open sockets (its own group), as set_panels does, so the panel closes there."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from asgiref.sync import async_to_sync
 
 from core.models import Plot
-from core.signals import plot_changed
 from dashboards.models import Dashboard, Panel
+from streaming.events import channel_layer, dashboard_group
 
 pytestmark = pytest.mark.django_db
 
@@ -37,26 +40,25 @@ def change_form(dashboard: Dashboard, delete: set[int]) -> dict[str, object]:
     return data
 
 
-def test_removing_a_panel_in_the_admin_tells_the_viewers_of_its_plot(
+def test_removing_a_panel_in_the_admin_tells_the_dashboards_open_sockets(
     admin_client, alice, django_capture_on_commit_callbacks
 ):
     kept, removed = Plot.objects.create(owner=alice), Plot.objects.create(owner=alice)
     dashboard = Dashboard.objects.create(owner=alice, title="rig")
     for order, plot in enumerate([kept, removed]):
         Panel.objects.create(dashboard=dashboard, plot=plot, x=6 * order, y=0, w=6, h=4, order=order)
-    told: list[int] = []
-
-    def receiver(sender, plot_id, **kwargs):
-        told.append(plot_id)
-
-    plot_changed.connect(receiver, dispatch_uid="test_dashboard_admin")
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            answer = admin_client.post(
-                f"/admin/dashboards/dashboard/{dashboard.pk}/change/", change_form(dashboard, {removed.pk})
-            )
-    finally:
-        plot_changed.disconnect(dispatch_uid="test_dashboard_admin")
+    layer = channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(dashboard_group(dashboard.pk), channel)
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = admin_client.post(
+            f"/admin/dashboards/dashboard/{dashboard.pk}/change/", change_form(dashboard, {removed.pk})
+        )
     assert answer.status_code == 302, answer.content.decode()[:2000]
     assert list(dashboard.panels.values_list("plot_id", flat=True)) == [kept.pk]
-    assert removed.pk in told
+
+    async def told():
+        return await asyncio.wait_for(layer.receive(channel), 10)
+
+    assert async_to_sync(told)() == {"type": "dashboard.changed", "dashboard": dashboard.pk}
+    async_to_sync(layer.group_discard)(dashboard_group(dashboard.pk), channel)

@@ -91,3 +91,29 @@ async def test_two_dashboards_of_one_plot_send_one_tagged_text_built_once_per_fr
     for board in boards:
         await board.disconnect()
     assert plot.pk not in socket.TAGGED.latest and plot.pk not in socket.TAGGED.panels
+
+
+async def test_a_dashboard_edit_closes_its_removed_panel_and_re_reads_nothing_for_anyone(wall):
+    dashboard, plot, other = wall
+    page = await open_viewer(plot.pk)
+    assert (await page.receive_json_from(timeout=WAIT))["type"] == "snapshot"
+    elsewhere = await sync_to_async(Dashboard.objects.create)(owner=plot.owner, sharing=Dashboard.PUBLIC)
+    await sync_to_async(elsewhere.set_panels)([PanelSpec(plot.pk, 0, 0, 6, 4), PanelSpec(other.pk, 6, 0, 6, 4)])
+    boards = [Viewer(f"/ws/dashboards/{dashboard.pk}/"), Viewer(f"/ws/dashboards/{elsewhere.pk}/")]
+    for board in boards:
+        assert await board.connect()
+        snapshots = [await board.receive_json_from(timeout=WAIT) for _ in range(2)]
+        assert sorted(m["plot_id"] for m in snapshots) == sorted([plot.pk, other.pk])
+
+    await sync_to_async(dashboard.set_panels)([PanelSpec(plot.pk, 0, 0, 6, 4)])
+    closed = await boards[0].receive_json_from(timeout=WAIT)
+    assert (closed["plot_id"], closed["type"], closed["status"]) == (other.pk, "error", 404)
+    # Nobody else re-reads: not the plot's page, not another dashboard, not the panel that stays.
+    for viewer in (page, boards[1], boards[0]):
+        assert await viewer.receive_nothing(timeout=0.5)
+    await events.publish_updates(plot.pk, [update(plot.token.pk, 1, 10)])
+    for board in boards:
+        assert orjson.loads((await board.receive_output(timeout=WAIT))["text"])["updates"][0]["seq"] == 1
+
+    for viewer in (*boards, page):
+        await viewer.disconnect()
