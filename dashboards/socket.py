@@ -240,6 +240,7 @@ class DashboardSocket:
                 panel.stop()
             reader.cancel()
             watcher.cancel()
+            await asyncio.wait({watcher})  # it leaves the dashboard's group (CHANNEL_LAYER_TIMEOUT at most)
         if close_code and not client_left:
             try:
                 await asyncio.wait_for(send({"type": "websocket.close", "code": close_code}), CLOSE_TIMEOUT)
@@ -353,6 +354,6 @@ def _since(text: str | None) -> dict[str, object]:
 
 async def _leave_group(layer: ChannelLayer, group: str, channel: str) -> None:
     try:
-        await asyncio.shield(asyncio.wait_for(layer.group_discard(group, channel), settings.CHANNEL_LAYER_TIMEOUT))
-    except BaseException:
+        await asyncio.wait_for(layer.group_discard(group, channel), settings.CHANNEL_LAYER_TIMEOUT)
+    except Exception:
         log.debug("%s: could not leave the group; the channel layer drops it in time", group)

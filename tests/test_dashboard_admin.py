@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 
 from core.models import Plot
 from dashboards.models import Dashboard, Panel
@@ -48,17 +48,25 @@ def test_removing_a_panel_in_the_admin_tells_the_dashboards_open_sockets(
     for order, plot in enumerate([kept, removed]):
         Panel.objects.create(dashboard=dashboard, plot=plot, x=6 * order, y=0, w=6, h=4, order=order)
     layer = channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(dashboard_group(dashboard.pk), channel)
-    with django_capture_on_commit_callbacks(execute=True):
-        answer = admin_client.post(
-            f"/admin/dashboards/dashboard/{dashboard.pk}/change/", change_form(dashboard, {removed.pk})
-        )
+    group = dashboard_group(dashboard.pk)
+
+    def save_the_form():
+        with django_capture_on_commit_callbacks(execute=True):
+            return admin_client.post(
+                f"/admin/dashboards/dashboard/{dashboard.pk}/change/", change_form(dashboard, {removed.pk})
+            )
+
+    async def listen_while_saving():
+        # One event loop for the channel, as a socket has (Redis's pub/sub layer needs it).
+        channel = await layer.new_channel()
+        await layer.group_add(group, channel)
+        try:
+            answer = await sync_to_async(save_the_form)()
+            return answer, await asyncio.wait_for(layer.receive(channel), 10)
+        finally:
+            await layer.group_discard(group, channel)
+
+    answer, told = async_to_sync(listen_while_saving)()
     assert answer.status_code == 302, answer.content.decode()[:2000]
     assert list(dashboard.panels.values_list("plot_id", flat=True)) == [kept.pk]
-
-    async def told():
-        return await asyncio.wait_for(layer.receive(channel), 10)
-
-    assert async_to_sync(told)() == {"type": "dashboard.changed", "dashboard": dashboard.pk}
-    async_to_sync(layer.group_discard)(dashboard_group(dashboard.pk), channel)
+    assert told == {"type": "dashboard.changed", "dashboard": dashboard.pk}
