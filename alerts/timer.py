@@ -238,14 +238,18 @@ class AlertTimer:
 
 
 def _in_thread(function: Any, args: tuple[Any, ...]) -> Any:
-    for connection in connections.all(initialized_only=True):
-        connection.close_if_unusable_or_obsolete()
-    return function(*args)
+    """Run one step of the timer (or its lease) on its thread, and give the thread's database
+    connection back after it: a few steps a second borrow one from the pool, and an idle
+    process holds no more than the pool keeps (DATABASE_POOL_MAX_IDLE, docs/deployment.md)."""
+    try:
+        return function(*args)
+    finally:
+        connections.close_all()
 
 
 def _attempt_and_let_go(delivery_id: int) -> None:
-    """One delivery attempt on a delivery thread, its database connection given back after it:
-    only the timer's own thread keeps one (DATABASE_POOL_SIZE, docs/deployment.md)."""
+    """One delivery attempt on a delivery thread, its database connection given back after it
+    (DATABASE_POOL_SIZE, docs/deployment.md)."""
     try:
         delivery.attempt(delivery_id)
     finally:

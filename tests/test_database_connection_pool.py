@@ -25,7 +25,7 @@ READS_EACH = 40
 
 
 def test_many_concurrent_readers_share_the_pool_and_idle_connections_close_after(start_server, own_database):
-    pool_size = 3
+    pool_size = 4
     server = start_server(
         name="pool", DATABASE_URL=own_database.url, DATABASE_POOL_SIZE=str(pool_size), DATABASE_POOL_MAX_IDLE="1"
     )
@@ -54,8 +54,9 @@ def test_many_concurrent_readers_share_the_pool_and_idle_connections_close_after
 
     assert statuses == [200] * (CLIENTS * READS_EACH)
     assert 1 <= most_seen <= pool_size
-    # Connections idle past DATABASE_POOL_MAX_IDLE close, one a period, down to the pool's one.
-    wait_for(lambda: server_connections(own_database) <= 1, timeout=60, message="idle connections to close")
+    # Connections idle past DATABASE_POOL_MAX_IDLE close, one a period, down to two: the stream
+    # store's (which it keeps) and the one the alerts' timer borrows a few times a second.
+    wait_for(lambda: server_connections(own_database) <= 2, timeout=60, message="idle connections to close")
 
 
 def test_a_request_that_finds_every_connection_busy_gets_503_with_retry_after_and_the_rest_finish(
