@@ -27,7 +27,7 @@ def stop(producer: subprocess.Popen, sig: int = signal.SIGTERM) -> tuple[int, st
     """Signal the producer; its exit code and everything it printed (stdout and stderr: both
     reach the terminal of `make run`) but its one line saying where it streams."""
     producer.send_signal(sig)
-    stdout, stderr = producer.communicate(timeout=20)
+    stdout, stderr = producer.communicate(timeout=60)  # a deadline: ending, it waits for the server's last answer
     said = [line for line in stdout.splitlines() if not line.startswith("demo producer streaming to ")]
     return producer.returncode, "\n".join(said) + stderr
 
