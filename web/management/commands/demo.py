@@ -62,6 +62,9 @@ class Command(BaseCommand):
             tokens = demo_tokens()
             # SIGTERM (make run's trap, a service manager) ends the producer as Ctrl-C does: quietly.
             signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+            # Ctrl-C too, also when it was started with SIGINT ignored (a shell's background job,
+            # a parent that ignores it), which Python would otherwise keep.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
             try:
                 produce_forever(url, interval, tokens, self.stdout, wait)
             except KeyboardInterrupt:
