@@ -101,9 +101,11 @@ def test_sigterm_with_the_database_away_answers_503_with_what_was_stored_and_sto
         assert xs == list(range(body["accepted"]))
         if body.get("not_stored"):
             assert "not stored" in body["message"]
-    # One line per kind of failure per interval, not one per retry, stream or line.
+    # One line per kind of failure per interval, not one per retry, stream or line. The alerts'
+    # timer, stopped last, tries the database until then: its two kinds (its lease, its reads)
+    # come once per 10 s interval each while the shutdown waits, up to six lines.
     failures = [line for line in server.log_text().splitlines() if " WARNING " in line or " ERROR " in line]
-    assert len(failures) <= 10, failures
+    assert len(failures) <= 16, failures
 
 
 def test_sigterm_stores_every_accepted_line_when_the_database_returns_in_time(proxied_db, artifacts):
