@@ -1,4 +1,4 @@
-"""Keeps secrets that travel in URLs out of the logs: share keys and stream tokens.
+"""Keeps secrets that travel in URLs out of the logs: share keys, stream tokens and API keys.
 
 A secret link carries `?share_key=...` (pages, figure JSON, viewer sockets) and stream tokens
 may appear in REST paths (`/api/streams/<token>/`). uvicorn logs every request's path with its
@@ -13,8 +13,9 @@ import re
 
 REDACTED = "[redacted]"
 
-# Query parameters whose value is a credential.
-SECRET_PARAMETER = re.compile(r"(?i)(?<![\w-])((?:share_key|token|stream_token|api_key|key)=)[^&\s\"'#]+")
+# Query parameters whose value is a credential (`p`: the API key InfluxDB 1's clients send to
+# /write, docs/ingest.md).
+SECRET_PARAMETER = re.compile(r"(?i)(?<![\w-])((?:share_key|token|stream_token|api_key|key|p)=)[^&\s\"'#]+")
 # A stream token as a path segment (a numeric id is not a secret and stays readable).
 TOKEN_IN_PATH = re.compile(r"(/api/streams/)(?!\d+(?:[/?\s\"']|$))[^/?\s\"'#]+")
 

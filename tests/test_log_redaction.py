@@ -23,6 +23,10 @@ def test_redact_hides_share_keys_and_tokens_and_keeps_ids_and_other_parameters()
     assert redact("/api/streams/42/") == "/api/streams/42/"
     assert redact("/api/streams/?page=2") == "/api/streams/?page=2"
     assert redact("/ws/plots/3/?since=%7B%7D&share_key=k") == "/ws/plots/3/?since=%7B%7D&share_key=[redacted]"
+    # InfluxDB 1's clients send the API key as `p` (docs/ingest.md).
+    assert (
+        redact("POST /write?db=1&u=alice&p=s3cret&precision=s") == "POST /write?db=1&u=alice&p=[redacted]&precision=s"
+    )
 
 
 def test_a_real_servers_log_shows_no_share_key_and_no_stream_token(server, producer):
