@@ -14,6 +14,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from lineproto.writes import SeriesOutcome, SeriesWrite
+from streaming.answers import RETRY_AFTER
 
 # InfluxDB's error codes by HTTP status.
 CODES = {
@@ -31,9 +32,6 @@ CODES = {
 
 # How many rejected line numbers a message lists after its first bad line.
 LISTED_LINES = 10
-
-# Seconds a client answered 503 is asked to wait (Retry-After), as the stream doors ask.
-RETRY_AFTER = 5
 
 
 NO_CREDENTIALS = (

@@ -16,6 +16,7 @@ for any stream; the next write here opens it again.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,8 @@ from streaming.answers import Outcome
 from streaming.committer import OUTAGE_ERRORS
 from streaming.ingest import StreamSession
 from streaming.pipeline import get_pipeline
+
+log = logging.getLogger("plotserver.lineproto")
 
 
 @dataclass(slots=True)
@@ -55,16 +58,11 @@ class SeriesOutcome:
 
 async def stored(session: StreamSession) -> bool:
     """Wait until every update the session accepted so far is committed; False when they never
-    will be (the server stopped with the database away). (Pipeline.flush() alone
-    can return while the commit that took them is still in flight: it waits for the commit in
-    flight, then for the next only if anything is still waiting to be taken.)"""
-    writer, pipeline = session.writer, session.pipeline
+    will be (the server stopped with the database away)."""
+    writer = session.writer
     assert writer is not None
     target = writer.seq
-    while writer.committed_seq < target and not pipeline.abandoned:
-        await pipeline.flush()
-        if writer.committed_seq < target:
-            await asyncio.sleep(0.005)  # the next commit, already running: check again shortly
+    await session.pipeline.flush()
     return writer.committed_seq >= target
 
 
@@ -226,4 +224,16 @@ async def write_all(writes: list[SeriesWrite], remote_addr: str) -> list[SeriesO
     """Every series of a write at once (their streams are independent), once the process's
     pipeline runs."""
     await get_pipeline()
-    return list(await asyncio.gather(*(held_series(w.token_id, w.token).write(w.lines, remote_addr) for w in writes)))
+    results = await asyncio.gather(
+        *(held_series(w.token_id, w.token).write(w.lines, remote_addr) for w in writes), return_exceptions=True
+    )
+    outcomes = []
+    for write, result in zip(writes, results, strict=True):
+        if isinstance(result, BaseException) and not isinstance(result, Exception):
+            raise result  # cancelled: the request went
+        if isinstance(result, Exception):
+            # One series failing (a defect) is that series' alone: the others' outcomes stand.
+            log.error("series stream %s failed", write.token_id, exc_info=result)
+            result = SeriesOutcome(status=500, message="the server failed while storing this series")
+        outcomes.append(result)
+    return outcomes
