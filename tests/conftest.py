@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 
 import pytest
@@ -18,9 +16,6 @@ from tests.postgres import postgres_database
 pytest_plugins = ["tests.browser", "tests.redis_topology"]
 
 ARTIFACTS = ROOT / "test-artifacts"
-
-# Servers of one test session share a Redis key prefix of their own.
-os.environ.setdefault("REDIS_PREFIX", f"plotserver-test-{uuid.uuid4().hex[:8]}")
 
 
 @pytest.fixture(scope="session")

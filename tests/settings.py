@@ -8,6 +8,12 @@ import os
 import secrets
 
 os.environ.setdefault("SECRET_KEY", f"plotserver-test-{secrets.token_urlsafe(48)}")
+# Servers of one test process share a Redis key prefix of their own (they inherit it), and each
+# pytest-xdist worker (`make test`) has its own: plot and token ids repeat between the workers'
+# databases, and would otherwise meet in the same Redis groups.
+os.environ.setdefault("REDIS_PREFIX", f"plotserver-test-{secrets.token_hex(4)}")
+if (worker := os.environ.get("PYTEST_XDIST_WORKER")) and not os.environ["REDIS_PREFIX"].endswith(f"-{worker}"):
+    os.environ["REDIS_PREFIX"] += f"-{worker}"
 
 from plotserver.settings import *  # noqa: F403
 
