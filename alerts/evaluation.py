@@ -87,7 +87,12 @@ class ThresholdEvaluator:
                 traces = by_plot.get(plot_id)
                 if traces is None:
                     continue
-                for key, states in traces.items():
+                # Only the traces this stream feeds: a plot fed by many streams (line protocol's
+                # series) is not scanned once for each of its watched traces by every chunk.
+                for key in entry["traces"]:
+                    states = traces.get(key)
+                    if states is None:
+                        continue
                     values = trace_values(entry["updates"], key)
                     if values is not None:
                         last = values.last
@@ -107,6 +112,10 @@ class ThresholdEvaluator:
         """The transitions to record, handed over once."""
         pending, self.pending = self.pending, []
         return pending
+
+    def put_back(self, transitions: list[Transition]) -> None:
+        """Transitions taken but not recorded (the database was away): first in line again."""
+        self.pending = (transitions + self.pending)[:MAX_PENDING]
 
     def take_values(self) -> dict[int, float]:
         """The alerts' last values to store, handed over once."""

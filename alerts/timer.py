@@ -7,7 +7,8 @@ VALUES_EVERY, the alerts' last values are stored.
 
 In exactly one process, the holder of the timer lease (alerts.models.TimerLease, renewed every
 LEASE / 3 on a thread of its own, handed over at a clean stop, taken over LEASE after a crash): silence is checked every
-TICK, at most about a second late, and the deliveries that are due are tried. All state is in the
+SILENCE_EVERY (a query over every silence alert), so it fires about a second late at most, and
+the deliveries that are due are tried every TICK. All state is in the
 database, so a restart neither loses a firing nor repeats one.
 """
 
@@ -31,7 +32,7 @@ from alerts import delivery
 from alerts.evaluation import EVALUATOR, THRESHOLD_CONDITIONS, Rule
 from alerts.models import Alert, TimerLease
 from alerts.rules import FIRING, SILENCE, Transition, silence_transition
-from alerts.transitions import record_transitions, store_values
+from alerts.transitions import NotRecorded, record_transitions, store_values
 from base import metrics
 from base.rate_limited_log import RateLimitedLog
 from core.models import Trace
@@ -41,6 +42,7 @@ log = logging.getLogger("plotserver.alerts")
 _failures = RateLimitedLog(log)
 
 TICK = 0.25
+SILENCE_EVERY = 1.0
 RULES_EVERY = 2.0
 # How often the threshold alerts' last values are stored: a write beside the streams' commits,
 # kept rare (on SQLite every write takes the one write lock).
@@ -95,7 +97,12 @@ def check_silence() -> int:
         move = silence_transition(pk, state, seconds or 0.0, last, now)
         if move is not None:
             moves.append(move)
-    return record_transitions(moves) if moves else 0
+    if not moves:
+        return 0
+    try:
+        return record_transitions(moves)
+    except NotRecorded as stopped:
+        raise stopped.outage from None  # the outage: the next check finds them silent again
 
 
 def count_firing() -> int:
@@ -155,11 +162,16 @@ class AlertTimer:
         EVALUATOR.load(await self._run(load_rules), read_at)
 
     async def _record(self, transitions: list[Transition]) -> None:
-        if await self._run(record_transitions, transitions):
+        try:
+            recorded = await self._run(record_transitions, transitions)
+        except NotRecorded as stopped:
+            EVALUATOR.put_back(stopped.rest)  # recorded once the database is back
+            raise stopped.outage from None  # the outage, told once an interval by run()
+        if recorded:
             metrics.ALERTS_FIRING.set(await self._run(count_firing))
 
     async def run(self) -> None:
-        loaded = values_stored = purged = time.monotonic()
+        loaded = values_stored = purged = silence_checked = time.monotonic()
         while True:
             try:
                 now = time.monotonic()
@@ -174,8 +186,10 @@ class AlertTimer:
                 if transitions := EVALUATOR.take_transitions():
                     await self._record(transitions)
                 if self.holding:
-                    if await self._run(check_silence):
-                        metrics.ALERTS_FIRING.set(await self._run(count_firing))
+                    if now - silence_checked >= SILENCE_EVERY:
+                        silence_checked = now
+                        if await self._run(check_silence):
+                            metrics.ALERTS_FIRING.set(await self._run(count_firing))
                     await self._deliver()
                     if now - purged >= PURGE_EVERY:
                         purged = now

@@ -15,11 +15,14 @@ from django.utils import timezone
 
 from alerts.models import Alert, Delivery
 from alerts.rules import FIRING, SILENCE, Transition, transition_text
+from base.rate_limited_log import RateLimitedLog
 from core.annotation_fields import AnnotationInvalid
 from core.models import Annotation, Plot, Trace, isostring
 from core.models.windows import traces_with_windows
+from streaming.committer import OUTAGE_ERRORS
 
 log = logging.getLogger("plotserver.alerts")
+_failures = RateLimitedLog(log)
 
 FIRING_COLOR = "#d62728"
 RESOLVED_COLOR = "#2ca02c"
@@ -40,16 +43,31 @@ def payload(alert: Alert, transition: Transition) -> dict[str, Any]:
     }
 
 
+class NotRecorded(Exception):
+    """The database went away while transitions were recorded: `rest` are those not recorded
+    (to be tried again once it is back), `outage` the database's error."""
+
+    def __init__(self, rest: list[Transition], outage: Exception) -> None:
+        super().__init__(f"{len(rest)} alert transitions not recorded: {outage}")
+        self.rest = rest
+        self.outage = outage
+
+
 def record_transitions(transitions: list[Transition]) -> int:
     """Store each transition whose alert was still in the other state; how many were. Each is
-    its own transaction (a savepoint when called inside one): one that fails (its plot deleted
-    meanwhile, a database error) is logged and rolled back, and the others are still recorded."""
+    its own transaction (a savepoint when called inside one): one that fails for itself (its plot
+    deleted meanwhile, a defect) is logged and rolled back, and the others are still recorded. The
+    database going away stops the pass: NotRecorded holds what is left, none of it lost."""
     recorded = 0
-    for each in transitions:
+    for position, each in enumerate(transitions):
         try:
             recorded += _record(each)
+        except OUTAGE_ERRORS as exc:
+            raise NotRecorded(transitions[position:], exc) from exc
         except Exception:  # one transition's failure costs only that transition
-            log.exception("alert %s: its %s transition was not recorded", each.alert_id, each.state)
+            _failures.warning(
+                "transition", f"alert {each.alert_id}: its {each.state} transition was not recorded", exc_info=True
+            )
     return recorded
 
 

@@ -19,6 +19,7 @@ from alerts.rules import (
     BatchValues,
     TargetRefused,
     ThresholdState,
+    Transition,
     batch_values,
     check_webhook_target,
     sign,
@@ -89,12 +90,13 @@ def test_the_evaluator_reads_each_watched_trace_of_a_batch_and_keeps_states_it_m
     class Chunk:
         plots = {
             3: {
+                "traces": {"0": 30},
                 "updates": [
                     {"traces": {"0": {"extend": {"x": [1], "y": [10]}}}},
                     {"traces": {"0": {"extend": {"x": [2], "y": [60]}}}},
-                ]
+                ],
             },
-            4: {"updates": [{"traces": {"0": {"extend": {"y": [1000]}}}}]},
+            4: {"traces": {"0": 40}, "updates": [{"traces": {"0": {"extend": {"y": [1000]}}}}]},
         }
 
     from datetime import UTC, datetime
@@ -107,6 +109,16 @@ def test_the_evaluator_reads_each_watched_trace_of_a_batch_and_keeps_states_it_m
     evaluator.load([Rule(7, 3, 0, "above", 50, 0, OK)], read_at=0.0)
     assert evaluator.states[7].state == FIRING
     assert trace_values([{"traces": {"1": {"set": {"y": [5, 6]}}}}], "1").last == 6
+
+
+def test_transitions_not_recorded_for_an_outage_go_back_first_in_line_within_the_bound(monkeypatch):
+    import alerts.evaluation
+
+    monkeypatch.setattr(alerts.evaluation, "MAX_PENDING", 3)
+    evaluator = ThresholdEvaluator()
+    evaluator.pending = [Transition(3, FIRING, 1.0, 0.0)]
+    evaluator.put_back([Transition(1, FIRING, 1.0, 0.0), Transition(2, OK, 1.0, 0.0), Transition(4, OK, 1.0, 0.0)])
+    assert [t.alert_id for t in evaluator.take_transitions()] == [1, 2, 4]
 
 
 def test_the_signature_is_the_hex_hmac_sha256_of_the_body():
