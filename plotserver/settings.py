@@ -199,6 +199,13 @@ ALERTS_PER_USER = int(env_number("ALERTS_PER_USER", 1000, minimum=1, kind=int))
 # its SMTP server, per operation (an alert's e-mail; Django's default waits for ever).
 ALERT_DELIVERY_PER_USER = int(env_number("ALERT_DELIVERY_PER_USER", 2, minimum=1, kind=int))
 EMAIL_TIMEOUT = env_number("EMAIL_TIMEOUT", 10.0, minimum=0.1)
+# Where alerts' e-mail goes out (docs/alerts.md): Django's mail settings, from the environment.
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(env_number("EMAIL_PORT", 25, minimum=1, kind=int))
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "plotserver@localhost")
 # The least time between two transitions of one alert: a crossing sooner is folded, and the alert
 # takes the state its last value calls for once the time is up (a flapping stream sends a few).
 ALERT_MIN_INTERVAL = env_number("ALERT_MIN_INTERVAL", 10.0, minimum=0.0)
