@@ -7,7 +7,7 @@ free place, reading the grid row by row, left to right (docs/dashboards.md, "Pan
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 COLUMNS = 12
@@ -32,6 +32,9 @@ class PanelSpec:
     w: int
     h: int
     title: str = ""
+    # The plot's owner as a Plotly file id names it ("bob:7"), when the panel came from one
+    # (checked against the plot's; not part of what the panel is).
+    plot_owner: str | None = field(default=None, compare=False)
 
 
 def _number(item: dict[str, Any], name: str, low: int, high: int, where: str) -> int | None:

@@ -20,7 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.models import isostring
+from core.models import Plot, isostring
 from core.plotly_files import file_location, parse_fid
 from dashboards.layout import PanelError
 from dashboards.models import Dashboard, plots_not_allowed
@@ -84,13 +84,15 @@ def _save(dashboard: Dashboard, body: dict, request: Request) -> Dashboard:
         panels = panels_of(content)
     except PanelError as error:
         raise ValidationError({"content": str(error)}) from None
-    refused = plots_not_allowed(dashboard.owner, [p.plot for p in panels])
+    plot_ids = [p.plot for p in panels]
+    refused = plots_not_allowed(dashboard.owner, plot_ids)
+    owners = dict(Plot.objects.filter(pk__in=plot_ids).values_list("pk", "owner__username"))
     for position, panel in enumerate(panels):
-        if panel.plot in refused:
+        if panel.plot in refused or owners.get(panel.plot) != panel.plot_owner:
             raise ValidationError(
                 {
-                    "content": f"box {position + 1}: no plot {panel.plot} that this dashboard may show; "
-                    "a dashboard shows its owner's plots and public ones."
+                    "content": f"box {position + 1}: no plot {panel.plot} of {panel.plot_owner}'s that this "
+                    "dashboard may show; a dashboard shows its owner's plots and public ones."
                 }
             )
     location = file_location(body)

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from rest_framework.exceptions import NotFound
+
+from core.plotly_files import parse_fid
 from dashboards.layout import COLUMNS, MAX_HEIGHT, MAX_PANELS, MAX_ROWS, PanelError, PanelSpec
 
 ROW_PX = 80
@@ -77,11 +80,12 @@ def _place(node: Any, x: int, y: int, w: int, h: int, panels: list[PanelSpec], d
     if node.get("boxType") != "plot" or w < 1 or h < 1:
         return  # an empty (or text) box, or one squeezed to nothing, shows no plot
     file_id = node.get("fileId")
-    _, _, local = file_id.rpartition(":") if isinstance(file_id, str) else ("", "", "")
-    if not local.isdigit():
-        raise PanelError(f"box {len(panels) + 1}: fileId is a plot's fid, 'owner:<id>'; it is {file_id!r}.")
+    try:
+        owner, plot_id = parse_fid(file_id if isinstance(file_id, str) else "")
+    except NotFound:
+        raise PanelError(f"box {len(panels) + 1}: fileId is a plot's fid, 'owner:<id>'; it is {file_id!r}.") from None
     title = node.get("title")
     title = title if isinstance(title, str) else ""
     h = min(h, MAX_HEIGHT)
     y = min(y, MAX_ROWS - h)
-    panels.append(PanelSpec(int(local), x, y, min(w, COLUMNS - x), h, title[:200]))
+    panels.append(PanelSpec(plot_id, x, y, min(w, COLUMNS - x), h, title[:200], plot_owner=owner))

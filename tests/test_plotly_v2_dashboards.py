@@ -17,7 +17,8 @@ pytestmark = pytest.mark.django_db
 def content(*plot_ids: int) -> str:
     layout = None
     for n in plot_ids:
-        box = {"type": "box", "boxType": "plot", "fileId": f"x:{n}", "title": ""}
+        owner = Plot.objects.filter(pk=n).values_list("owner__username", flat=True).first()
+        box = {"type": "box", "boxType": "plot", "fileId": f"{owner}:{n}", "title": ""}
         layout = (
             box
             if layout is None
@@ -63,6 +64,14 @@ def test_a_box_naming_another_users_private_plot_is_refused(as_alice, bob):
     theirs = Plot.objects.create(owner=bob, sharing=Plot.PRIVATE)
     answer = as_alice.post("/v2/dashboards", {"content": content(theirs.pk), "filename": "x"}, format="json")
     assert answer.status_code == 400 and f"box 1: no plot {theirs.pk}" in json.dumps(answer.json())
+
+
+def test_a_box_naming_a_plot_under_another_owner_is_refused(as_alice, alice, bob):
+    theirs = Plot.objects.create(owner=bob, sharing=Plot.PUBLIC)
+    box = {"type": "box", "boxType": "plot", "fileId": f"{alice.username}:{theirs.pk}", "title": ""}
+    sent = json.dumps({"layout": box, "settings": {}, "version": 2})
+    answer = as_alice.post("/v2/dashboards", {"content": sent, "filename": "x"}, format="json")
+    assert answer.status_code == 400 and f"box 1: no plot {theirs.pk} of alice's" in json.dumps(answer.json())
 
 
 def test_only_the_owner_changes_a_dashboard_and_only_those_it_is_shared_with_read_it(as_alice, as_bob, alice):
