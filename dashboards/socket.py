@@ -31,19 +31,18 @@ from django.contrib.auth.models import AnonymousUser
 
 from base import metrics
 from base.asgi_types import WebSocketAccept, WebSocketClose, WebSocketSend, WebSocketSendText
+from base.rate_limited_log import RateLimitedLog
 from core.models import Plot
 from dashboards.models import Dashboard, Visitor
 from streaming.events import ChannelLayer, channel_layer, dashboard_group
 from streaming.relay import PlotRelay, get_relay
-from streaming.viewer import CLOSE_DELETED, CLOSE_NOT_SHARED, ViewerScope, ViewerSocket
+from streaming.viewer import CLOSE_DELETED, CLOSE_NOT_SHARED, CLOSE_TIMEOUT, ViewerScope, ViewerSocket, client_messages
 from streaming.viewer_messages import CatchUp, Snapshot
 from streaming.viewer_sync import ViewerSync
 
 log = logging.getLogger("plotserver.dashboards")
+_failures = RateLimitedLog(log)
 
-# Seconds a refusal or a close may take to go out (as the viewer socket's close): past them the
-# socket is dropped without one.
-CLOSE_TIMEOUT = 15
 # Seconds between a socket's renewals of its place in its dashboard's group (a channel layer
 # that lost it, restarted, is joined again within this).
 REJOIN_INTERVAL = 60
@@ -289,27 +288,34 @@ class DashboardSocket:
         Without the channel layer the panels' own reads still ask the rule each time."""
         layer = channel_layer()
         group = dashboard_group(dashboard_id)
-        channel = ""
-        try:
-            channel = await asyncio.wait_for(layer.new_channel("dashboard."), settings.CHANNEL_LAYER_TIMEOUT)
-            await asyncio.wait_for(layer.group_add(group, channel), settings.CHANNEL_LAYER_TIMEOUT)
-            # A change made before the socket joined the group: its panels that read by then ask again.
-            await self._check_panels(dashboard_id, visitor, share_key, panels)
-            while True:
-                try:
-                    message = await asyncio.wait_for(layer.receive(channel), REJOIN_INTERVAL)
-                except TimeoutError:
-                    await asyncio.wait_for(layer.group_add(group, channel), settings.CHANNEL_LAYER_TIMEOUT)
-                    continue
-                if message.get("type") == "dashboard.changed":
-                    await self._check_panels(dashboard_id, visitor, share_key, panels)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.warning("dashboard %s: its changes are not heard (the channel layer is away)", dashboard_id)
-        finally:
-            if channel:
-                await _leave_group(layer, group, channel)
+        delay = 1.0
+        while True:
+            channel = ""
+            try:
+                channel = await asyncio.wait_for(layer.new_channel("dashboard."), settings.CHANNEL_LAYER_TIMEOUT)
+                await asyncio.wait_for(layer.group_add(group, channel), settings.CHANNEL_LAYER_TIMEOUT)
+                # A change made before the socket joined the group (or while the channel layer was
+                # away): its panels that read by then ask again.
+                await self._check_panels(dashboard_id, visitor, share_key, panels)
+                delay = 1.0
+                while True:
+                    try:
+                        message = await asyncio.wait_for(layer.receive(channel), REJOIN_INTERVAL)
+                    except TimeoutError:
+                        await asyncio.wait_for(layer.group_add(group, channel), settings.CHANNEL_LAYER_TIMEOUT)
+                        continue
+                    if message.get("type") == "dashboard.changed":
+                        await self._check_panels(dashboard_id, visitor, share_key, panels)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                _failures.warning("away", "dashboards' changes are not heard (the channel layer is away); trying again")
+            finally:
+                if channel:
+                    await _leave_group(layer, group, channel)
+            # Until the channel layer is back, each panel's own reads still ask the rule.
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, REJOIN_INTERVAL)
 
     async def _check_panels(
         self,
@@ -325,17 +331,8 @@ class DashboardSocket:
 
     async def read_loop(self, receive: ASGIReceiveCallable, panels: dict[asyncio.Task[None], PanelViewer]) -> None:
         """What the client sends: `{"type": "resync", "plot_id": N}` asks for that plot's snapshot."""
-        while True:
-            message = await receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            if message["type"] != "websocket.receive":
-                continue
-            try:
-                content = orjson.loads(message.get("text") or message.get("bytes") or b"")
-            except orjson.JSONDecodeError:
-                continue
-            if isinstance(content, dict) and content.get("type") == "resync":
+        async for content in client_messages(receive):
+            if content.get("type") == "resync":
                 for panel in list(panels.values()):
                     if panel.plot_id == content.get("plot_id"):
                         panel.request_resync()

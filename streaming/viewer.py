@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from typing import Any, NotRequired
 from urllib.parse import parse_qs
 
@@ -43,6 +44,9 @@ log = logging.getLogger("plotserver.streaming")
 CLOSE_NOT_SHARED = 4404
 CLOSE_TOO_SLOW = 4408
 CLOSE_DELETED = 4410
+# Seconds a close (or the message before it) may take to go out: past them the socket is dropped
+# without one.
+CLOSE_TIMEOUT = 15
 
 NOT_SHARED: Error = {"type": "error", "status": 404, "message": "no such plot, or not shared with you"}
 DELETED: Error = {"type": "error", "status": 410, "message": "the plot was deleted"}
@@ -152,17 +156,8 @@ class ViewerSocket:
     # -- from the client -------------------------------------------------------------------
 
     async def read_loop(self, receive: ASGIReceiveCallable) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            if message["type"] != "websocket.receive":
-                continue
-            try:
-                content = orjson.loads(message.get("text") or message.get("bytes") or b"")
-            except orjson.JSONDecodeError:
-                continue
-            if isinstance(content, dict) and content.get("type") == "resync":
+        async for content in client_messages(receive):
+            if content.get("type") == "resync":
                 self.request_resync()
 
     def request_resync(self) -> None:
@@ -315,6 +310,23 @@ class ViewerSocket:
         self.queue.clear()
 
 
+async def client_messages(receive: ASGIReceiveCallable) -> AsyncIterator[dict[str, Any]]:
+    """What a viewer's client sends, each a JSON object, until it disconnects; anything else it
+    sends (not JSON, not an object) is passed over."""
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        if message["type"] != "websocket.receive":
+            continue
+        try:
+            content = orjson.loads(message.get("text") or message.get("bytes") or b"")
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(content, dict):
+            yield content
+
+
 class PlotViewerConsumer:
     """The ASGI app of the viewer socket (behind Channels' auth middleware and URL router).
 
@@ -353,6 +365,6 @@ class PlotViewerConsumer:
             reader.cancel()
         if viewer.close_code is not None and not client_left:
             try:
-                await asyncio.wait_for(send({"type": "websocket.close", "code": viewer.close_code}), 15)
+                await asyncio.wait_for(send({"type": "websocket.close", "code": viewer.close_code}), CLOSE_TIMEOUT)
             except Exception:
                 log.debug("viewer of plot %s: the close did not go through", viewer.plot_id)
