@@ -21,7 +21,7 @@ from django.utils import timezone
 from base import metrics
 from base.rate_limited_log import RateLimitedLog
 from core.models import AnnotationData
-from streaming import events, store
+from streaming import store
 from streaming.batch_watchers import tell_watchers
 from streaming.stream_state import Chunk, StreamWriter, WriterView
 
@@ -63,9 +63,15 @@ class Committer:
     by it may read again.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, on_backlog_emptied: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        on_backlog_emptied: Callable[[], None],
+        on_annotations: Callable[[dict[int, list[AnnotationData]]], None],
+    ) -> None:
         self.loop = loop
         self._on_backlog_emptied = on_backlog_emptied
+        self._on_annotations = on_annotations
         self._dirty: dict[StreamWriter, None] = {}
         # Changes (lines and rejections) and bytes waiting for the next commit.
         self.backlog = 0
@@ -79,7 +85,6 @@ class Committer:
         self.abandoned = False
         self._attempt_ended = asyncio.Event()
         self._attempt_ended.set()
-        self._announcing: set[asyncio.Task[None]] = set()
 
     def queue(self, writer: StreamWriter, size: int = 0) -> asyncio.Future[None]:
         """The writer changed (`size` bytes of lines): the future of the commit that stores it."""
@@ -137,16 +142,14 @@ class Committer:
             done.set_result(None)
 
     def _announce_annotations(self, chunks: list[Chunk]) -> None:
-        """Tell viewers of the annotations the commit stored, off the commit loop."""
+        """Hand the annotations the commit stored to the publisher (`on_annotations`), per plot."""
         by_plot: dict[int, list[AnnotationData]] = {}
         for chunk in chunks:
             for annotation in chunk.annotations:
                 if annotation.stored is not None:
                     by_plot.setdefault(annotation.plot_id, []).append(annotation.stored)
-        for plot_id, stored in by_plot.items():
-            task = asyncio.create_task(events.publish_annotations(plot_id, stored))
-            self._announcing.add(task)
-            task.add_done_callback(self._announcing.discard)
+        if by_plot:
+            self._on_annotations(by_plot)
 
     def _checkpoint_due(self, writer: StreamWriter, chunk: Chunk) -> bool:
         at, rows, values = self._checkpointed.setdefault(writer, (self.loop.time(), 0, 0))

@@ -217,12 +217,9 @@ def announce_annotation(
 
 async def publish_annotations(plot_id: int, annotations: list[AnnotationData]) -> None:
     """Annotations a stream's lines made, stored by the commit that stored the lines: to the
-    viewers of the plot, one message per plot per commit. Called by the pipeline (async); a
-    failure is logged, never raised."""
-    try:
-        await _group_send_in_time(plot_group(plot_id), annotation_message(plot_id, annotations, []))
-    except Exception:
-        _failures.warning("announce", f"could not tell plot {plot_id}'s viewers of annotations: no channel layer")
+    relay of each process with viewers of the plot, one message per plot per publisher pass
+    (streaming/publisher.py, which times it and counts its failure as an update's)."""
+    await channel_layer().group_send(plot_group(plot_id), annotation_message(plot_id, annotations, []))
 
 
 def annotation_message(plot_id: int, annotations: list[AnnotationData], deleted: list[int]) -> PlotAnnotation:

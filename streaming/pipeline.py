@@ -40,8 +40,10 @@ class Pipeline:
 
     def __init__(self) -> None:
         self.loop = asyncio.get_running_loop()
-        self.committer = Committer(self.loop, on_backlog_emptied=self._check_room)
         self.publisher = Publisher(on_sent=self._check_room)
+        self.committer = Committer(
+            self.loop, on_backlog_emptied=self._check_room, on_annotations=self.publisher.add_annotations
+        )
         self.control = StreamControl(self.loop)
         self.lease_renewal = LeaseRenewal(self.control, self.committer)
         self._room = asyncio.Event()

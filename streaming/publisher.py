@@ -1,4 +1,5 @@
-"""Publishing: accepted updates go to their plots' viewers at once, before they are committed.
+"""Publishing: accepted updates go to their plots' viewers at once, before they are committed;
+the annotations stream lines made, once the commit that stored them is done.
 
 One channel-layer message per plot per pass of the publisher (a chunk of ten lines is one
 message), split above PUBLISH_MAX_BYTES. A channel layer that is away costs the pass its
@@ -10,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 
 from base import metrics
 from base.rate_limited_log import RateLimitedLog
+from core.models.annotations import AnnotationData
 from streaming import events
 from streaming.events import StreamUpdate
 
@@ -58,6 +61,9 @@ class Publisher:
         # Per plot, the updates for its next channel-layer messages, each with the bytes of its line.
         self._outbox: dict[int, list[tuple[StreamUpdate, int]]] = defaultdict(list)
         self.outbox_bytes = 0
+        # Per plot, the annotations commits stored since the last pass (bounded by
+        # ANNOTATIONS_PER_PLOT a plot: only stored ones come here).
+        self._annotations: dict[int, list[AnnotationData]] = defaultdict(list)
         self._publish = asyncio.Event()
         self._published = asyncio.Event()
         self._published.set()
@@ -67,6 +73,12 @@ class Publisher:
         """One plot's update, from a line of `size` bytes, for the next pass (see `wake`)."""
         self._outbox[plot_id].append((message, size))
         self.outbox_bytes += size
+
+    def add_annotations(self, by_plot: dict[int, list[AnnotationData]]) -> None:
+        """Annotations a commit stored, per plot: told to the plots' viewers in the next pass."""
+        for plot_id, made in by_plot.items():
+            self._annotations[plot_id] += made
+        self.wake()
 
     def wake(self) -> None:
         """Updates were added: run a pass."""
@@ -79,34 +91,39 @@ class Publisher:
             await self._publish.wait()
             self._publish.clear()
             outbox, self._outbox = self._outbox, defaultdict(list)
+            announced, self._annotations = self._annotations, defaultdict(list)
             limit, timeout = PUBLISH_MAX_BYTES, settings.CHANNEL_LAYER_TIMEOUT
             failed = False
             for plot_id, pending in outbox.items():
                 # Split above PUBLISH_MAX_BYTES: never one giant message.
                 for batch in _batches(pending, limit):
                     if not failed:
-                        failed = not await self._publish_batch(plot_id, batch, timeout)
-                        if failed:
-                            metrics.PUBLISH_FAILURES.inc()
+                        failed = not await self._send(plot_id, events.publish_updates(plot_id, batch.updates), timeout)
                     # After a failure the channel layer is away: the rest of the pass is let go
                     # at once rather than a timeout each, so that an outage never slows ingest.
                     # Viewers get what was lost from the database (their relay's repair, or the
-                    # gap the next update shows them).
+                    # gap the next update shows them; annotations come with the next snapshot).
                     self.outbox_bytes -= batch.size
                     self._on_sent()
-            if not self._outbox:
+            for plot_id, stored in announced.items():
+                if not failed:
+                    failed = not await self._send(plot_id, events.publish_annotations(plot_id, stored), timeout)
+            if not self._outbox and not self._annotations:
                 self._published.set()
 
-    async def _publish_batch(self, plot_id: int, batch: OutboxBatch, timeout: float) -> bool:
+    async def _send(self, plot_id: int, sending: Coroutine[Any, Any, None], timeout: float) -> bool:
+        """One channel-layer message of a plot; False (counted, logged once an interval) when the
+        channel layer failed it."""
         try:
             # asyncio.timeout, not wait_for: no task of its own for each message.
             with metrics.PUBLISH_SECONDS.time():
                 async with asyncio.timeout(timeout):
-                    await events.publish_updates(plot_id, batch.updates)
+                    await sending
             return True
         except Exception:
             # A channel layer that is away fails every publish: one line per interval.
-            self._failures.warning("publish", f"could not publish updates to plot {plot_id}", exc_info=True)
+            self._failures.warning("publish", f"could not publish to plot {plot_id}", exc_info=True)
+            metrics.PUBLISH_FAILURES.inc()
             return False
 
     async def published(self) -> None:
