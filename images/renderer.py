@@ -186,20 +186,33 @@ class RenderPool:
         except Exception as exc:
             log.exception("Chromium did not start")
             raise RendererUnavailable(f"Chromium ({executable}) did not start: {exc}") from None
-        context = await browser.new_context(offline=True, service_workers="block")
-        await context.route("**/*", lambda route: route.abort())
+        try:
+            context = await browser.new_context(offline=True, service_workers="block")
+            await context.route("**/*", lambda route: route.abort())
+        except Exception as exc:
+            log.exception("Chromium started without a context for images")
+            raise RendererUnavailable(f"Chromium ({executable}) did not open a page context: {exc}") from None
         self._browser, self._context = browser, context
         if self._pages is None:  # the first start: every page warm before the first render
             self._pages = asyncio.Queue()
-            pages = await asyncio.gather(*(self._new_page() for _ in range(settings.IMAGE_RENDER_CONCURRENCY)))
-            for page in pages:
+            made = await asyncio.gather(
+                *(self._new_page() for _ in range(settings.IMAGE_RENDER_CONCURRENCY)), return_exceptions=True
+            )
+            for page in made:
+                if isinstance(page, BaseException):
+                    log.warning("an image page did not start; the render that takes its place makes one: %s", page)
+                    page = None
+                # Every place is in the pool, with a page or None (made on use): none lost.
                 self._pages.put_nowait(page)
         log.info("Chromium started for images: %s, %d pages", executable, settings.IMAGE_RENDER_CONCURRENCY)
 
     async def _new_page(self) -> Any:
-        page = await self._context.new_page()
-        await page.set_content(PAGE)
-        await page.add_script_tag(path=str(PLOTLY_JS))
+        """A page with plotly.js loaded, within IMAGE_RENDERER_START_TIMEOUT (a hung Chromium
+        costs a place its page, never the place)."""
+        async with asyncio.timeout(settings.IMAGE_RENDERER_START_TIMEOUT):
+            page = await self._context.new_page()
+            await page.set_content(PAGE)
+            await page.add_script_tag(path=str(PLOTLY_JS))
         return page
 
     async def _render(self, figure_json: str, options: ImageOptions) -> bytes | str:
