@@ -11,7 +11,6 @@ from django.http import HttpResponse
 from django.utils.cache import patch_cache_control
 from django.utils.text import slugify
 from rest_framework import permissions
-from rest_framework.exceptions import NotFound
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -74,10 +73,8 @@ class PlotImageView(ImageView):
     permission_classes = [permissions.AllowAny]
 
     def get(self, request: Request, username: str, pk: int, extension: str) -> HttpResponse:
-        plots = Plot.objects.visible_to(request.user, request.query_params.get("share_key"))
-        plot = plots.select_related("owner").filter(pk=pk, owner__username=username).first()
-        if plot is None:
-            raise NotFound("No such plot, or it is not shared with you.")
+        plots = Plot.objects.filter(owner__username=username)
+        plot = plots.visible_or_404(request.user, request.query_params.get("share_key"), pk)
         figure = plot.viewer_figure()
         query = request.query_params
         options = image_options(
