@@ -27,6 +27,10 @@ SERVER_ENV = {
     "ALERT_MIN_INTERVAL": "0",  # every crossing its own transition (ALERT_MIN_INTERVAL is in process)
 }
 
+# How long a test waits for what it expects (timer ticks, retries, a restart): a deadline for a
+# loaded machine, never a bound on how fast it comes.
+WAIT = 30
+
 
 class Receiver:
     """A webhook receiver: keeps each POST's headers and body; answers 500 to the first
@@ -127,10 +131,10 @@ def test_silence_fires_and_resolves_with_a_signed_post_and_an_annotation_each(al
     plot, stream = streaming(owner, alerts_server)
     stream.write({"x": 1, "y": 5})
     alert = alert_on(owner, plot, condition="silence", seconds=1, webhook=hook.url)
-    wait_for(lambda: hook.states() == ["firing"], message="the firing POST")
+    wait_for(lambda: hook.states() == ["firing"], message="the firing POST", timeout=WAIT)
     assert owner.ok("GET", f"/api/alerts/{alert['id']}/")["state"] == "firing"
     stream.write({"x": 2, "y": 6})
-    wait_for(lambda: hook.states() == ["firing", "resolved"], message="the resolved POST")
+    wait_for(lambda: hook.states() == ["firing", "resolved"], message="the resolved POST", timeout=WAIT)
     stream.end()
 
     headers, body = hook.received[0]
@@ -159,15 +163,15 @@ def test_a_threshold_fires_once_per_crossing(alerts_server, owner, receiver):
         stream.write({"x": 0, "y": y})
         return owner.ok("GET", path)["last_value"] == y
 
-    wait_for(lambda: evaluated(10), interval=0.1, message="the alert evaluating the stream")
+    wait_for(lambda: evaluated(10), interval=0.1, message="the alert evaluating the stream", timeout=WAIT)
     stream.write({"y": 63.2})
-    wait_for(lambda: hook.states() == ["firing"], message="one firing")
+    wait_for(lambda: hook.states() == ["firing"], message="one firing", timeout=WAIT)
     for y in (70, 80):  # still above: no repeat
         stream.write({"y": y})
     stream.write({"y": 40})
-    wait_for(lambda: hook.states() == ["firing", "resolved"], message="resolved")
+    wait_for(lambda: hook.states() == ["firing", "resolved"], message="resolved", timeout=WAIT)
     stream.write({"y": 90})
-    wait_for(lambda: hook.states() == ["firing", "resolved", "firing"], message="the second crossing")
+    wait_for(lambda: hook.states() == ["firing", "resolved", "firing"], message="the second crossing", timeout=WAIT)
     stream.end()
     assert [json.loads(body)["value"] for _, body in hook.received] == [63.2, 40, 90]
     assert texts(owner, plot) == ["above 50: 63.2", "back from above 50: 40", "above 50: 90"]
@@ -175,16 +179,20 @@ def test_a_threshold_fires_once_per_crossing(alerts_server, owner, receiver):
     assert (answer["state"], answer["last_value"]) == ("firing", 90)
     # The gauge counts the alerts firing (this one among them).
     firing = lambda: sum(a["state"] == "firing" for a in owner.ok("GET", "/api/alerts/")["results"])  # noqa: E731
-    wait_for(lambda: gauge(alerts_server) == firing() >= 1, message="the gauge")
+    wait_for(lambda: gauge(alerts_server) == firing() >= 1, message="the gauge", timeout=WAIT)
 
 
 def test_a_failing_receiver_is_retried_and_every_attempt_is_in_the_status(alerts_server, owner, receiver):
     hook = receiver(failures=2)
     plot, stream = streaming(owner, alerts_server)
     alert = alert_on(owner, plot, condition="silence", seconds=0.5, webhook=hook.url)
-    wait_for(lambda: hook.states() == ["firing"], message="the POST, third time lucky")
+    wait_for(lambda: hook.states() == ["firing"], message="the POST, third time lucky", timeout=WAIT)
     stream.end()
-    wait_for(lambda: len(owner.ok("GET", f"/api/alerts/{alert['id']}/")["delivery"]) == 3, message="three attempts")
+    wait_for(
+        lambda: len(owner.ok("GET", f"/api/alerts/{alert['id']}/")["delivery"]) == 3,
+        message="three attempts",
+        timeout=WAIT,
+    )
     attempts = owner.ok("GET", f"/api/alerts/{alert['id']}/")["delivery"]
     assert [(a["ok"], a["outcome"]) for a in attempts] == [(False, "HTTP 500"), (False, "HTTP 500"), (True, "HTTP 204")]
 
@@ -202,15 +210,15 @@ def test_a_webhook_that_never_answers_holds_no_stream_back(alerts_server, owner,
         written += 1
         return owner.ok("GET", path)["last_value"] == -1
 
-    wait_for(evaluated, interval=0.1, message="the alert evaluating the stream")
+    wait_for(evaluated, interval=0.1, message="the alert evaluating the stream", timeout=WAIT)
     for i in range(written, written + 300):  # crossing after crossing, each owing a POST to the hung receiver
         stream.write({"x": i, "y": 1 if i % 2 else -1})
     assert stream.end().json["accepted"] == written + 300
     assert len(owner.figure(plot["id"])["data"][0]["x"]) == written + 300
-    wait_for(lambda: texts(owner, plot), message="the first firing recorded")
+    wait_for(lambda: texts(owner, plot), message="the first firing recorded", timeout=WAIT)
     assert texts(owner, plot)[0] == "above 0: 1"
     # The POSTs were tried, and each was cut off at ALERT_WEBHOOK_TIMEOUT.
-    wait_for(lambda: owner.ok("GET", path)["delivery"], message="an attempt at the hung receiver")
+    wait_for(lambda: owner.ok("GET", path)["delivery"], message="an attempt at the hung receiver", timeout=WAIT)
     [first, *_] = owner.ok("GET", path)["delivery"]
     assert (first["kind"], first["ok"]) == ("webhook", False)
     assert "no answer within ALERT_WEBHOOK_TIMEOUT" in first["outcome"]
@@ -233,22 +241,24 @@ def test_a_restart_neither_loses_nor_repeats_a_firing(alerts_server, owner, rece
     silent_hook = receiver()
     silent_plot = owner.make_plot([owner.make_token()])
     alert_on(owner, silent_plot, condition="silence", seconds=0.5, webhook=silent_hook.url)
-    wait_for(lambda: silent_hook.states() == ["firing"], message="the silence firing before the restart")
+    wait_for(lambda: silent_hook.states() == ["firing"], message="the silence firing before the restart", timeout=WAIT)
     plot, stream = streaming(owner, alerts_server)
     alert = alert_on(owner, plot, condition="above", threshold=50, webhook=hook.url)
     path = f"/api/alerts/{alert['id']}/"
-    wait_for(lambda: stream.write({"x": 0, "y": 10}) or owner.ok("GET", path)["last_value"] == 10, interval=0.1)
+    wait_for(
+        lambda: stream.write({"x": 0, "y": 10}) or owner.ok("GET", path)["last_value"] == 10, interval=0.1, timeout=WAIT
+    )
     stream.write({"y": 99})
-    wait_for(lambda: owner.ok("GET", path)["delivery"], message="a first failed attempt")
+    wait_for(lambda: owner.ok("GET", path)["delivery"], message="a first failed attempt", timeout=WAIT)
     alerts_server.stop()
     hook.failures = 0
     alerts_server.start()
-    wait_for(lambda: hook.states() == ["firing"], message="the firing delivered after the restart")
+    wait_for(lambda: hook.states() == ["firing"], message="the firing delivered after the restart", timeout=WAIT)
     # The timer checked silence before it delivered that: the silent stream did not fire again.
     assert silent_hook.states() == ["firing"]
     stream = RawStream(alerts_server.port, stream.token).open()
     stream.write({"y": 98})  # still above: no second firing
     stream.write({"y": 20})
-    wait_for(lambda: hook.states() == ["firing", "resolved"], message="resolved once")
+    wait_for(lambda: hook.states() == ["firing", "resolved"], message="resolved once", timeout=WAIT)
     stream.end()
     assert texts(owner, plot) == ["above 50: 99", "back from above 50: 20"]
