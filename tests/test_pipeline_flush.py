@@ -34,7 +34,9 @@ async def test_flush_returns_once_the_commit_that_took_its_updates_has_ended(tok
         release = threading.Event()
         held = asyncio.ensure_future(pipeline.committer.run_sync(release.wait, 30))
         first = pipeline.submit(writer, Update(trace={"x": 1}))
-        await asyncio.sleep(0)  # the commit loop takes it, and waits for the thread
+        async with asyncio.timeout(30):  # the commit loop takes it (its backlog emptied), and waits for the thread
+            while pipeline.committer.backlog:
+                await asyncio.sleep(0)
         pipeline.submit(writer, Update(trace={"x": 2}))  # for the next commit
         flushed = asyncio.ensure_future(pipeline.flush())
         release.set()
