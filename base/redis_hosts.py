@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import redis.asyncio
 from channels_redis.utils import _consistent_hash, create_pool
+from django.conf import settings
 
 log = logging.getLogger("plotserver.redis")
 
@@ -256,7 +257,5 @@ def shard_positions() -> ShardPositions:
     """This process's ShardPositions, of settings.REDIS_HOSTS under settings.REDIS_PREFIX."""
     global _positions
     if _positions is None:
-        from django.conf import settings
-
         _positions = ShardPositions(settings.REDIS_HOSTS, settings.REDIS_PREFIX, settings.CHANNEL_LAYER_TIMEOUT)
     return _positions

@@ -12,8 +12,10 @@ import copy
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from django.utils import timezone
 
 from core.annotation_fields import AnnotationInvalid
 from core.figure_schema import check_layout_size, trace_bytes_limit
@@ -246,7 +248,7 @@ class StreamWriter:
         if full:
             # The line is stored, its annotation is not on these plots: said in the token's status.
             note = f"{ANNOTATION_KEY} of the update numbered {seq} left out, the rest of its line stored: {full[0]}"
-            chunk.last_error = (None, note, _now())
+            chunk.last_error = (None, note, timezone.now())
         chunk.values += values
         return out
 
@@ -335,10 +337,6 @@ class StreamWriter:
                     if replayed:
                         trace.weight.measure(trace.spec)
         self.load(view)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _newest(x: object) -> object:
