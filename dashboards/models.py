@@ -21,8 +21,8 @@ from django.utils import timezone
 
 from core.models import Plot
 from core.sharing import PRIVATE, PUBLIC, SECRET, key_after_save, new_share_key, visible_rule
+from dashboards.events import announce_dashboard_changed
 from dashboards.layout import PanelSpec
-from streaming.events import announce_dashboard_changed
 
 Visitor = AbstractBaseUser | AnonymousUser
 

@@ -12,7 +12,7 @@ the dashboard (its share key, if secret, admits them) and the dashboard shows th
 (Dashboard.shows). The plot is then read as the dashboard's owner reads it. A panel that may no
 longer be read closes alone (an `error` tagged with its plot); the socket closes with 4404 when
 the dashboard itself is no longer shared with the visitor. A change to the dashboard comes
-through its own group (streaming/events.py, dashboard_group): the panels ask the rule again,
+through its own group (dashboards/events.py): the panels ask the rule again,
 and no plot is read again.
 """
 
@@ -33,8 +33,9 @@ from base import metrics
 from base.asgi_types import WebSocketAccept, WebSocketClose, WebSocketSend, WebSocketSendText
 from base.rate_limited_log import RateLimitedLog
 from core.models import Plot
+from dashboards.events import dashboard_group
 from dashboards.models import Dashboard, Visitor
-from streaming.events import ChannelLayer, channel_layer, dashboard_group
+from streaming.events import ChannelLayer, channel_layer
 from streaming.relay import PlotRelay, get_relay
 from streaming.viewer import CLOSE_DELETED, CLOSE_NOT_SHARED, CLOSE_TIMEOUT, ViewerScope, ViewerSocket, client_messages
 from streaming.viewer_messages import CatchUp, Snapshot
@@ -281,7 +282,7 @@ class DashboardSocket:
         share_key: str | None,
         panels: dict[asyncio.Task[None], PanelViewer],
     ) -> None:
-        """The dashboard's own messages (streaming/events.py, dashboard_group): on
+        """The dashboard's own messages (dashboards/events.py): on
         `dashboard.changed` every panel asks the rule again, and one whose plot may no longer be
         shown closes (all of them when the dashboard itself may no longer be seen, which then
         closes the socket). No plot is read again, and no other viewer of its plots hears of it.

@@ -1,7 +1,7 @@
 """The channel-layer groups and messages of plotserver, named and sent from this one place.
 
-Two kinds of group (and the relays' own probe groups, `relay_probe_group`, and the dashboard
-sockets' groups, `dashboard_group`):
+Two kinds of group (and the relays' own probe groups, `relay_probe_group`; apps above name groups
+of their own and send to them with `send_from_sync`, as dashboards/events.py does):
 - `plot_group(plot_id)`: the viewer relay of every process that has viewers of the plot
   (streaming/relay.py: one member per process, not one per viewer). Messages, each naming its
   `plot`: `plot.updates` (one per plot per ingest batch, carrying every update of that batch),
@@ -40,12 +40,6 @@ def plot_group(plot_id: int) -> str:
 
 def stream_group(token_id: int) -> str:
     return f"stream-{token_id}"
-
-
-def dashboard_group(dashboard_id: int) -> str:
-    """The open sockets of a dashboard (dashboards/socket.py): `dashboard.changed`, who may see
-    it or which plots it shows changed; only its sockets ask the rule again, no plot is re-read."""
-    return f"dashboard-{dashboard_id}"
 
 
 def relay_probe_group(channel_name: str, n: int) -> str:
@@ -101,11 +95,6 @@ class PlotUpdates(TypedDict):
 class PlotChanged(TypedDict):
     type: Literal["plot.changed"]
     plot: int
-
-
-class DashboardChanged(TypedDict):
-    type: Literal["dashboard.changed"]
-    dashboard: int
 
 
 class StreamTakeover(TypedDict):
@@ -192,14 +181,7 @@ def announce_plot_changed(sender: object, plot_id: int, **kwargs: object) -> Non
     core's `plot_changed`, which `Plot.changed()` sends once the edit committed (the revision
     bump is the edit's own); call that, not this. Called from sync code."""
     message: PlotChanged = {"type": "plot.changed", "plot": plot_id}
-    _send_from_sync(plot_group(plot_id), message)
-
-
-def announce_dashboard_changed(dashboard_id: int) -> None:
-    """Tell a dashboard's open sockets to ask its rule again (dashboard_group). Called from sync
-    code once the change committed."""
-    message: DashboardChanged = {"type": "dashboard.changed", "dashboard": dashboard_id}
-    _send_from_sync(dashboard_group(dashboard_id), message)
+    send_from_sync(plot_group(plot_id), message)
 
 
 def announce_annotation(
@@ -212,7 +194,7 @@ def announce_annotation(
     """Tell the plot's viewers annotations were stored or deleted, in one message: the receiver
     of the core's `annotation_changed`, which Annotation's actions send once they committed.
     Called from sync code."""
-    _send_from_sync(plot_group(plot_id), annotation_message(plot_id, annotations or [], deleted or []))
+    send_from_sync(plot_group(plot_id), annotation_message(plot_id, annotations or [], deleted or []))
 
 
 async def publish_annotations(plot_id: int, annotations: list[AnnotationData]) -> None:
@@ -235,7 +217,7 @@ def announce_revoked(sender: object, token_id: int, **kwargs: object) -> None:
     """Tell the process holding the token's stream to end it (410): the receiver of the core's
     `token_revoked`, which `StreamToken.revoke()` sends once the revocation committed."""
     message: StreamRevoke = {"type": "stream.revoke", "token_id": token_id}
-    _send_from_sync(stream_group(token_id), message)
+    send_from_sync(stream_group(token_id), message)
 
 
 def announce_plot_deleted(sender: object, token_id: int, **kwargs: object) -> None:
@@ -243,13 +225,12 @@ def announce_plot_deleted(sender: object, token_id: int, **kwargs: object) -> No
     receiver of the core's `token_plot_deleted`, which `StreamToken.end_streams_of_deleted_plots`
     sends once the deletion committed."""
     message: StreamPlotDeleted = {"type": "stream.plot_deleted", "token_id": token_id}
-    _send_from_sync(stream_group(token_id), message)
+    send_from_sync(stream_group(token_id), message)
 
 
-def _send_from_sync(
-    group: str, message: PlotChanged | PlotAnnotation | StreamRevoke | StreamPlotDeleted | DashboardChanged
-) -> None:
-    """The edit is stored already; its message is a courtesy that must not fail the request.
+def send_from_sync(group: str, message: Mapping[str, Any]) -> None:
+    """Send `message` (its "type" naming its handler) to `group`, from sync code, once an edit is
+    stored: the message is a courtesy that must not fail the request.
     With the channel layer away, viewers catch up by the revision when it is back (the relay
     resyncs them), and a revoked token's stream (or one whose plot was deleted) ends by its process's
     database re-check."""

@@ -9,8 +9,9 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 
 from core.models import Plot
+from dashboards.events import dashboard_group
 from dashboards.models import Dashboard, Panel
-from streaming.events import channel_layer, dashboard_group
+from streaming.events import channel_layer
 
 pytestmark = pytest.mark.django_db
 
