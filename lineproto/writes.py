@@ -99,6 +99,9 @@ class HeldSeries:
         self.feeding: asyncio.Future[None] | None = None
         self.ending = False
         self.idle: asyncio.TimerHandle | None = None
+        # The stream's opening, run as a task of its own: a write that times out while it runs
+        # leaves it to finish (cancelled half-way, a stream would stay registered and held).
+        self.opening: asyncio.Task[SeriesSession | Outcome] | None = None
 
     async def read(self) -> bytes | None:
         """The stream's reader: asked again once every line of the last write was taken."""
@@ -169,10 +172,18 @@ class HeldSeries:
         if self.task is not None:
             await asyncio.wait({self.task})
             self._ended()
+        if self.opening is None:
+            self.opening = asyncio.create_task(self._open(remote_addr), name=f"lineproto-open-{self.token_id}")
+        return await asyncio.shield(self.opening)
+
+    async def _open(self, remote_addr: str) -> SeriesSession | Outcome:
+        """Open the series' stream and start reading it; on its own task (see `opening`)."""
         try:
             opened = await SeriesSession.open(self.token, remote_addr)
         except OUTAGE_ERRORS:
             return Outcome(503, database_away=True)
+        finally:
+            self.opening = None  # the next write that finds no stream opens another
         if isinstance(opened, Outcome):
             return opened
         assert isinstance(opened, SeriesSession)
@@ -180,6 +191,8 @@ class HeldSeries:
         self.chunks, self.feeding = asyncio.Queue(), None
         self.task = asyncio.create_task(opened.run(self.read), name=f"lineproto-series-{self.token_id}")
         self.task.add_done_callback(self._forget_if_idle)
+        if not self.lock.locked():  # the write that asked for it gave up meanwhile
+            self.idle = asyncio.get_running_loop().call_later(series_idle(), self._end_if_idle)
         return opened
 
     def _ended(self) -> Outcome:
