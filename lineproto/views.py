@@ -14,7 +14,7 @@ import zlib
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -299,14 +299,18 @@ class PlotBucketView(APIView):
         serializer = BucketSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         name = serializer.validated_data["name"]
-        with transaction.atomic():
-            if name is None:
-                Bucket.objects.filter(plot=plot).delete()
-            else:
-                taken = Bucket.objects.filter(owner_id=plot.owner_id, name=name).exclude(plot=plot).first()
-                if taken is not None:
-                    raise ValidationError({"name": f"{name!r} already names your plot {taken.plot_id}."})
-                Bucket.objects.update_or_create(plot=plot, defaults={"owner_id": plot.owner_id, "name": name})
+        try:
+            with transaction.atomic():
+                if name is None:
+                    Bucket.objects.filter(plot=plot).delete()
+                else:
+                    taken = Bucket.objects.filter(owner_id=plot.owner_id, name=name).exclude(plot=plot).first()
+                    if taken is not None:
+                        raise ValidationError({"name": f"{name!r} already names your plot {taken.plot_id}."})
+                    Bucket.objects.update_or_create(plot=plot, defaults={"owner_id": plot.owner_id, "name": name})
+        except IntegrityError:
+            # Two requests at once: the other one took the name (or gave this plot one) first.
+            raise ValidationError({"name": f"{name!r} was just given to another of your plots; try again."}) from None
         return self._answer(plot)
 
     @extend_schema(responses={204: None})
