@@ -137,3 +137,14 @@ def _as_date(value: str) -> datetime | None:
 @cache
 def _color_validator() -> ColorValidator:
     return ColorValidator("color", "annotation")
+
+
+def check_room(plot_id: int, adding: int, held: int) -> None:
+    """A plot holding `held` annotations takes `adding` more: within ANNOTATIONS_PER_PLOT?"""
+    limit = settings.ANNOTATIONS_PER_PLOT
+    if held + adding > limit:
+        raise AnnotationInvalid(
+            "plot",
+            f"plot {plot_id} has {held} annotations, the most a plot holds is {limit} (ANNOTATIONS_PER_PLOT): "
+            "delete some first",
+        )

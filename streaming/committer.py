@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from base import metrics
 from base.rate_limited_log import RateLimitedLog
-from core.models import AnnotationData
+from core.annotation_drawing import AnnotationData
 from streaming import store
 from streaming.batch_watchers import tell_watchers
 from streaming.stream_state import Chunk, StreamWriter, WriterView

@@ -28,7 +28,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from base.rate_limited_log import RateLimitedLog
-from core.models.annotations import AnnotationData
+from core.annotation_drawing import AnnotationData
 
 log = logging.getLogger("plotserver.streaming")
 _failures = RateLimitedLog(log)

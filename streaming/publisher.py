@@ -19,7 +19,7 @@ from django.conf import settings
 
 from base import metrics
 from base.rate_limited_log import RateLimitedLog
-from core.models.annotations import AnnotationData
+from core.annotation_drawing import AnnotationData
 from streaming import events
 from streaming.events import StreamUpdate
 

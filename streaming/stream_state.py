@@ -17,9 +17,9 @@ from typing import Any
 
 from django.utils import timezone
 
-from core.annotation_fields import AnnotationInvalid
+from core.annotation_drawing import AnnotationData
+from core.annotation_fields import AnnotationInvalid, check_room
 from core.figure_schema import check_layout_size, trace_bytes_limit
-from core.models.annotations import Annotation, AnnotationData
 from core.protocol import ANNOTATION_KEY, LineRejected, Update
 from core.window import apply_delta, merge_layout
 from streaming.events import StreamUpdate
@@ -272,7 +272,7 @@ class StreamWriter:
         full = []
         for plot_id, traces in self.by_plot:
             try:
-                Annotation.check_room(plot_id, 1, self.annotation_counts.get(plot_id, 0))
+                check_room(plot_id, 1, self.annotation_counts.get(plot_id, 0))
             except AnnotationInvalid as exc:
                 full.append(str(exc))
                 continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, TypedDict
 
-from core.models.annotations import AnnotationData
+from core.annotation_drawing import AnnotationData
 from streaming.events import StreamUpdate
 
 # -- from the server ---------------------------------------------------------------------

@@ -9,7 +9,7 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from core import figure_schema
-from core.annotation_fields import AnnotationInvalid
+from core.annotation_fields import AnnotationInvalid, check_room
 from core.models import Annotation, ApiKey, Grid, Plot, StreamToken, Trace
 from core.models.tokens import TOKEN_STATUS_FIELDS
 from core.models.windows import traces_with_windows
@@ -384,7 +384,7 @@ class AnnotationAdminForm(forms.ModelForm):
         probe = Annotation(plot=plot)
         try:
             if self.instance.pk is None:
-                Annotation.check_room(plot.pk, 1, plot.annotations.count())
+                check_room(plot.pk, 1, plot.annotations.count())
             probe.assign_checked({name: data.get(name) for name in ANNOTATION_FIELDS})
         except AnnotationInvalid as exc:
             raise forms.ValidationError({exc.field if exc.field in self.fields else None: str(exc)}) from None

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from base.refusals import refusal_body
+from core.annotation_drawing import shown
 from core.models import Annotation, Plot, StreamToken, Trace
 from web.serializers import AnnotationSerializer, PlotSerializer, StreamTokenSerializer, TraceSerializer
 
@@ -209,10 +210,10 @@ class AnnotationViewSet(viewsets.ModelViewSet):
         return Response(self.plot().annotation_list())
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
-        shown = Annotation.shown([self.get_object().as_dict()], StreamToken.objects.strings_of(self.plot().owner_id))
-        if not shown:
+        visible = shown([self.get_object().as_dict()], StreamToken.objects.strings_of(self.plot().owner_id))
+        if not visible:
             raise NotFound("No Annotation matches the given query.")
-        return Response(shown[0])
+        return Response(visible[0])
 
     def perform_create(self, serializer) -> None:
         with _gone_meanwhile():

@@ -5,7 +5,7 @@ The app's label is still "plots" (core/apps.py): the tables and the migration hi
 names they had before the core was its own package.
 """
 
-from core.models.annotations import Annotation, AnnotationData
+from core.models.annotations import Annotation
 from core.models.history import HistoryBlock, HistoryFold, Run
 from core.models.plots import MAXPOINTS_DEFAULT, MAXPOINTS_LIMIT, Grid, Plot, PlotQuerySet, Trace, new_share_key
 from core.models.streams import StreamChunk, TraceCheckpoint
@@ -16,7 +16,6 @@ __all__ = [
     "MAXPOINTS_LIMIT",
     "TOKEN_PATTERN",
     "Annotation",
-    "AnnotationData",
     "ApiKey",
     "Grid",
     "HistoryBlock",

@@ -2,57 +2,39 @@
 
 Kept beside the plot, never in its stored layout: viewers get them with their snapshot and live
 as they change (core.signals.annotation_changed, which the live side relays), and the figure a
-viewer reads carries them drawn as Plotly shapes and annotations (`drawn_in`). docs/annotations.md.
+viewer reads carries them drawn as Plotly shapes and annotations (core/annotation_drawing.py). docs/annotations.md.
 """
 
 from __future__ import annotations
 
-import copy
-import html
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, TypedDict
+from typing import Any
 
-from django.apps import apps
-from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
 from base.fastjson import FastJSONDecoder, FastJSONEncoder
+from core.annotation_drawing import AnnotationData
 from core.annotation_fields import (
-    DRAWN_NAME,
     AnnotationInvalid,
     check_color,
+    check_room,
     check_span,
     check_text,
     check_x,
-    without_drawn,
 )
 from core.figure_schema import token_paths
+from core.models.plots import Plot, Trace
 from core.models.tokens import StreamToken, isostring
 from core.retention import parse_retention
 from core.signals import annotation_changed
 
-DEFAULT_COLOR = "#e45756"
 # What viewers are shown never holds a token string of the plot owner's (the rule of figures,
 # core/figure_schema.py token_paths): an annotation holding one is refused, or not shown.
 TOKEN_REFUSED = "holds one of the plot owner's stream tokens, which every viewer would see"
 # The fields an edit changes (the rest say where it came from).
 EDITABLE = ("x", "x_end", "text", "trace", "color")
-
-
-class AnnotationData(TypedDict):
-    """An annotation as the API, the viewer socket and the figure give it."""
-
-    id: int
-    x: float | int | str
-    x_end: float | int | str | None
-    text: str
-    trace: int | None
-    color: str
-    stream: int | None
-    created: str
-    updated: str
 
 
 class AnnotationQuerySet(models.QuerySet):
@@ -75,7 +57,7 @@ class AnnotationQuerySet(models.QuerySet):
             return mine.filter(seq__isnull=False, seq__lte=models.F("stream__last_seq") - parsed.points)
         if parsed.kind != "window":
             return mine.none()
-        traces = apps.get_model("plots", "Trace")._default_manager
+        traces = Trace.objects
         kept = (
             traces.filter(plot_id=plot_id, stream_token__isnull=False)
             .values_list("stream_token_id")
@@ -150,10 +132,9 @@ class Annotation(models.Model):
         with transaction.atomic():
             # The plot's row locked: two writers racing for the last place cannot both take it,
             # and a plot deleted meanwhile is told as such (DoesNotExist), not as a foreign key.
-            plot_model = apps.get_model("plots", "Plot")
-            if not plot_model._default_manager.select_for_update().filter(pk=plot_id).exists():
-                raise plot_model.DoesNotExist(f"plot {plot_id} was deleted")
-            cls.check_room(plot_id, 1, cls.objects.filter(plot_id=plot_id).count())
+            if not Plot.objects.select_for_update().filter(pk=plot_id).exists():
+                raise Plot.DoesNotExist(f"plot {plot_id} was deleted")
+            check_room(plot_id, 1, cls.objects.filter(plot_id=plot_id).count())
             annotation.assign_checked(fields)
             annotation.save()
             annotation._announce_on_commit()
@@ -195,8 +176,7 @@ class Annotation(models.Model):
         writer counted them against ANNOTATIONS_PER_PLOT; its process tells the viewers."""
         if not made:
             return []
-        plots = apps.get_model("plots", "Plot")._default_manager
-        owners = dict(plots.filter(pk__in={plot_id for plot_id, *_ in made}).values_list("pk", "owner_id"))
+        owners = dict(Plot.objects.filter(pk__in={plot_id for plot_id, *_ in made}).values_list("pk", "owner_id"))
         tokens = {owner: StreamToken.objects.strings_of(owner) for owner in set(owners.values())}
         rows: list[Annotation | None] = [
             None
@@ -217,24 +197,7 @@ class Annotation(models.Model):
         Annotation.objects.bulk_create([row for row in rows if row is not None])
         return rows
 
-    @staticmethod
-    def shown(annotations: list[AnnotationData], tokens: set[str]) -> list[AnnotationData]:
-        """Those a viewer may be shown: none holding one of `tokens`, the owner's token strings
-        (refused when saved; this covers what a token named later matches)."""
-        return [item for item in annotations if not token_paths(item, tokens, "")]
-
     # -- the rules -----------------------------------------------------------------------------
-
-    @staticmethod
-    def check_room(plot_id: int, adding: int, held: int) -> None:
-        """A plot holding `held` annotations takes `adding` more: within ANNOTATIONS_PER_PLOT?"""
-        limit = settings.ANNOTATIONS_PER_PLOT
-        if held + adding > limit:
-            raise AnnotationInvalid(
-                "plot",
-                f"plot {plot_id} has {held} annotations, the most a plot holds is {limit} (ANNOTATIONS_PER_PLOT): "
-                "delete some first",
-            )
 
     def assign_checked(self, fields: dict[str, Any]) -> None:
         """Set the fields (x, x_end, text, trace, color) as the rules allow; AnnotationInvalid
@@ -277,58 +240,3 @@ class Annotation(models.Model):
             "created": isostring(self.created) or "",
             "updated": isostring(self.updated) or "",
         }
-
-    @staticmethod
-    def drawn_in(figure: dict[str, Any], annotations: list[AnnotationData]) -> dict[str, Any]:
-        """The figure with the annotations drawn after the owner's own shapes and annotations
-        (the stored layout is not changed): an event a dotted line across the plot, a span a
-        shaded band, each with its text at the top. web/static/plots/annotations.js draws the
-        page's the same way."""
-        stored = figure.get("layout") or {}
-        if not annotations and without_drawn(stored) is stored:
-            return figure
-        layout = copy.copy(without_drawn(stored))
-        shapes = list(layout.get("shapes") or [])
-        notes = list(layout.get("annotations") or [])
-        data = figure.get("data") or []
-        for item in annotations:
-            trace = item["trace"]
-            axis = "x"
-            if trace is not None and trace < len(data) and isinstance(data[trace].get("xaxis"), str):
-                axis = data[trace]["xaxis"]
-            color = item["color"] or DEFAULT_COLOR
-            name = f"{DRAWN_NAME}{item['id']}"
-            span = item["x_end"] is not None
-            shape: dict[str, Any] = {
-                "type": "rect" if span else "line",
-                "name": name,
-                "xref": axis,
-                "yref": "paper",
-                "x0": item["x"],
-                "x1": item["x_end"] if span else item["x"],
-                "y0": 0,
-                "y1": 1,
-            }
-            if span:
-                shape.update(fillcolor=color, opacity=0.15, line={"width": 0}, layer="below")
-            else:
-                shape["line"] = {"color": color, "width": 1.5, "dash": "dot"}
-            shapes.append(shape)
-            notes.append(
-                {
-                    "name": name,
-                    "xref": axis,
-                    "yref": "paper",
-                    "x": item["x"],
-                    "y": 1,
-                    "xanchor": "left",
-                    "yanchor": "bottom",
-                    "showarrow": False,
-                    # Plotly reads a few HTML tags in a text: an annotation's is shown as written.
-                    "text": html.escape(item["text"], quote=False),
-                    "font": {"color": color},
-                }
-            )
-        layout["shapes"] = shapes
-        layout["annotations"] = notes
-        return {**figure, "layout": layout}

@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from base.fastjson import FastJSONDecoder, FastJSONEncoder
 from core import quotas
+from core.annotation_drawing import AnnotationData, drawn_in, shown
 from core.figure_schema import without_tokens
-from core.models.annotations import Annotation, AnnotationData
 from core.models.tokens import StreamToken
 from core.models.windows import figure_of
 from core.retention import HELP as RETENTION_HELP
@@ -198,14 +198,14 @@ class Plot(models.Model):
         No token string of the owner's, wherever it was put (figures are checked when saved;
         this also covers what was stored before, or a token named after a value later)."""
         tokens = StreamToken.objects.strings_of(self.owner_id)
-        return without_tokens(Annotation.drawn_in(figure_of(self), self.annotation_list(tokens)), tokens)
+        return without_tokens(drawn_in(figure_of(self), self.annotation_list(tokens)), tokens)
 
     def annotation_list(self, tokens: set[str] | None = None) -> list[AnnotationData]:
         """The plot's annotations (docs/annotations.md), oldest first, as viewers get them: none
         holding a token string of the owner's (`tokens`, read when not given)."""
         if tokens is None:
             tokens = StreamToken.objects.strings_of(self.owner_id)
-        return Annotation.shown([a.as_dict() for a in Annotation.objects.of_plot(self.pk)], tokens)
+        return shown([a.as_dict() for a in self.annotations.of_plot(self.pk)], tokens)
 
 
 class TraceQuerySet(models.QuerySet):
