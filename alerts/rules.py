@@ -153,13 +153,17 @@ class ThresholdState:
         return [Transition(self.alert_id, state, value, now, self.last_x)]
 
 
-def silence_transition(alert_id: int, state: str, seconds: float, last_line: float, now: float) -> Transition | None:
+def silence_transition(
+    alert_id: int, state: str, seconds: float, last_line: float, now: float, fired_at: float | None = None
+) -> Transition | None:
     """A silence alert whose stream last wrote at `last_line` (or was made then): FIRING once
-    `seconds` passed without a line, OK again at the first line after that."""
+    `seconds` passed without a line, OK again at the first line after that: one written since it
+    fired at `fired_at` counts even when the stream has fallen silent again by the time the timer
+    looks (it fires again at its next look)."""
     silent = now - last_line
     if state == OK and silent >= seconds:
         return Transition(alert_id, FIRING, round(silent, 3), now)
-    if state == FIRING and silent < seconds:
+    if state == FIRING and (silent < seconds or (fired_at is not None and last_line > fired_at)):
         return Transition(alert_id, OK, round(silent, 3), now)
     return None
 

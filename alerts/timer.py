@@ -94,7 +94,8 @@ def check_silence() -> int:
             continue  # too soon after its last transition (ALERT_MIN_INTERVAL): settled later
         # Silent since its stream's last line, or since the alert was made if later.
         last = max(t for t in (created, last_write) if t is not None).timestamp()
-        move = silence_transition(pk, state, seconds or 0.0, last, now)
+        fired_at = since.timestamp() if since is not None and state == FIRING else None
+        move = silence_transition(pk, state, seconds or 0.0, last, now, fired_at)
         if move is not None:
             moves.append(move)
     if not moves:

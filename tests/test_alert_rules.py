@@ -83,6 +83,13 @@ def test_silence_fires_after_its_seconds_and_resolves_at_the_next_line():
     assert silence_transition(1, FIRING, 30, last_line=201, now=201.5).state == OK
 
 
+def test_a_line_written_after_silence_fired_resolves_it_even_if_the_timer_looks_only_once_silent_again():
+    assert silence_transition(1, FIRING, 1, last_line=100, now=105, fired_at=101) is None
+    resolved = silence_transition(1, FIRING, 1, last_line=102, now=105, fired_at=101)
+    assert (resolved.state, resolved.value) == (OK, 3)
+    assert silence_transition(1, OK, 1, last_line=102, now=106).state == FIRING  # and fires again
+
+
 def test_the_evaluator_reads_each_watched_trace_of_a_batch_and_keeps_states_it_moved():
     evaluator = ThresholdEvaluator()
     evaluator.load([Rule(7, plot_id=3, trace=0, condition="above", threshold=50, for_seconds=0, state=OK)], 0.0)
