@@ -143,9 +143,12 @@ class Outcome:
     not_stored: int = 0
     database_away: bool = False
     plot_deleted: bool = False
+    reason: str | None = None  # what was wrong with a request refused before its body (400)
 
     @property
     def message(self) -> str:
+        if self.reason:
+            return self.reason
         if self.database_away:
             return DATABASE_AWAY
         if self.plot_deleted:

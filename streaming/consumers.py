@@ -23,6 +23,15 @@ def stream_token_of(scope: HTTPScope) -> str | None:
     return None
 
 
+def request_headers(scope: HTTPScope) -> dict[str, str]:
+    """The request's headers by lower-case name; a repeated one keeps its first value (as the
+    stream listener's do)."""
+    headers: dict[str, str] = {}
+    for name, value in scope.get("headers", ()):
+        headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1").strip())
+    return headers
+
+
 class StreamIngestConsumer:
     """The ASGI door for streams on the main port (uvicorn with httptools).
 
@@ -49,7 +58,7 @@ class StreamIngestConsumer:
 
             return read
 
-        outcome = await serve_stream(scope["method"], stream_token_of(scope), client[0], body)
+        outcome = await serve_stream(scope["method"], request_headers(scope), client[0], body)
         if outcome is not None:
             await respond(send, outcome)
 

@@ -12,13 +12,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from django.conf import settings
 from django.utils import timezone
 
 from base import metrics
 from base.rate_limited_log import RateLimitedLog
+from core.producer_clock import HEADER as CONVERT_TIMESTAMP_HEADER
+from core.producer_clock import ProducerClock, UnknownZone, zone_named
 from core.protocol import LineFramer, LineRejected, TooLong, Update, parse_line
 from streaming import events, leases
 from streaming.answers import UNBOUND_HINT, Outcome, Rejections
@@ -54,7 +56,9 @@ Reader = Callable[[], Awaitable["bytes | None"]]
 class StreamSession:
     """One open stream. Made by `open`, driven by `pump`, ended by `finish`."""
 
-    def __init__(self, pipeline: Pipeline, token: leases.TokenState, remote_addr: str) -> None:
+    def __init__(
+        self, pipeline: Pipeline, token: leases.TokenState, remote_addr: str, clock: ProducerClock | None = None
+    ) -> None:
         self.pipeline = pipeline
         self.writer: StreamWriter | None = None
         self.token_id = token.id
@@ -75,9 +79,12 @@ class StreamSession:
         self.closed = asyncio.Event()
         self._pump_task: asyncio.Task[None] | None = None
         self.pace = TokenBucket()
+        self.clock = clock  # plotly-convertTimestamp: x in the producer's milliseconds, made dates
 
     @classmethod
-    async def open(cls, token: str, remote_addr: str, take_over: bool = True) -> StreamSession | Outcome:
+    async def open(
+        cls, token: str, remote_addr: str, take_over: bool = True, clock: ProducerClock | None = None
+    ) -> StreamSession | Outcome:
         """Check the token, take the stream over from any older connection, load its writer.
         With `take_over` false, leases.Held when a live connection holds the stream."""
         pipeline = await get_pipeline()
@@ -88,7 +95,7 @@ class StreamSession:
             return Outcome(404)
         if state.plot_deleted:
             return Outcome(410, plot_deleted=True)
-        session = cls(pipeline, state, remote_addr)
+        session = cls(pipeline, state, remote_addr, clock)
         # Registered first, so that a takeover by an even newer connection, or a revocation,
         # reaches this one from here on.
         await pipeline.register(session)
@@ -185,6 +192,8 @@ class StreamSession:
             return
         try:
             update = parse_line(raw)
+            if update is not None and self.clock is not None:
+                self.clock.convert(update, timezone.now())
         except LineRejected as exc:
             self._reject(str(exc))
             return
@@ -337,23 +346,33 @@ async def announce_stream_state(plot_ids: list[int], token_id: int, connected: b
 TOKEN_HEADER = "plotly-streamtoken"
 
 
-async def serve_stream(method: str, token: str | None, remote_addr: str, body: Callable[[], Reader]) -> Outcome | None:
+async def serve_stream(
+    method: str, headers: Mapping[str, str], remote_addr: str, body: Callable[[], Reader]
+) -> Outcome | None:
     """One stream request, whichever door it came through: the rules every door follows.
 
-    POST only (405), a `plotly-streamtoken` header (406), a known token whose stream this
-    connection takes over (`StreamSession.open`: 404, 503), then the body to its end. `body()`
-    makes the door's reader; it is called only once the request passed the checks above, and may
-    raise the door's own error for a body it cannot read. Returns the one answer the producer
-    gets, or None when it went away (nobody is left to answer). The doors differ only in how
-    they read the request and encode the answer.
+    `headers` are the request's, by lower-case name. POST only (405), a `plotly-streamtoken`
+    header (406), a `plotly-convertTimestamp` zone if any (400 for a zone unknown here), a known
+    token whose stream this connection takes over (`StreamSession.open`: 404, 503), then the body
+    to its end. `body()` makes the door's reader; it is called only once the request passed the
+    checks above, and may raise the door's own error for a body it cannot read. Returns the one
+    answer the producer gets, or None when it went away (nobody is left to answer). The doors
+    differ only in how they read the request and encode the answer.
     """
     if method != "POST":
         return Outcome(405)
+    token = headers.get(TOKEN_HEADER, "").strip()
     if not token:
         return Outcome(406)
+    clock = None
+    if CONVERT_TIMESTAMP_HEADER in headers:
+        try:
+            clock = ProducerClock(zone_named(headers[CONVERT_TIMESTAMP_HEADER]))
+        except UnknownZone as exc:
+            return Outcome(400, reason=str(exc))
     read = body()
     try:
-        opened = await StreamSession.open(token, remote_addr)
+        opened = await StreamSession.open(token, remote_addr, clock=clock)
     except OUTAGE_ERRORS:
         _failures.warning("open", f"a stream from {remote_addr} was answered 503: the database is unavailable")
         return Outcome(503, database_away=True)

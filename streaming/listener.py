@@ -25,7 +25,7 @@ from django.conf import settings
 
 from base.connections import connection_limits, json_answer
 from streaming.answers import Outcome
-from streaming.ingest import TOKEN_HEADER, ConnectionLost, FramingError, Reader, serve_stream
+from streaming.ingest import ConnectionLost, FramingError, Reader, serve_stream
 
 log = logging.getLogger("plotserver.streaming")
 
@@ -288,7 +288,7 @@ async def handle_connection(reader: asyncio.StreamReader, writer: asyncio.Stream
 async def serve_request(reader: asyncio.StreamReader, remote_addr: str) -> Outcome | None:
     """Read the head, then follow `serve_stream`'s rules; the body is read leniently (body_reader)."""
     method, headers = await read_head(reader)
-    return await serve_stream(method, headers.get(TOKEN_HEADER), remote_addr, lambda: body_reader(reader, headers))
+    return await serve_stream(method, headers, remote_addr, lambda: body_reader(reader, headers))
 
 
 def answer_bytes(outcome: Outcome) -> bytes:
