@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 STREAM_PORT ?=
+# The address the server is reached at, named in the answers of Plotly's doors (README).
+PUBLIC_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: run test venv lint bench clean screenshots
 
@@ -26,7 +28,7 @@ run: venv
 	$(BIN)/python manage.py demo --setup --url http://$(HOST):$(PORT) && \
 	{ $(BIN)/python manage.py demo --produce --url http://$(HOST):$(PORT) & producer=$$!; \
 	trap 'kill $$producer 2>/dev/null' EXIT INT TERM; \
-	STREAM_PORT=$(STREAM_PORT) $(BIN)/uvicorn plotserver.asgi:application \
+	STREAM_PORT=$(STREAM_PORT) PUBLIC_URL=$(PUBLIC_URL) $(BIN)/uvicorn plotserver.asgi:application \
 		--http plotserver.http:GuardedHttpToolsProtocol --ws-per-message-deflate false \
 		--host $(HOST) --port $(PORT) --timeout-graceful-shutdown 15; }
 

@@ -4,6 +4,7 @@ the variable's name, on a value they cannot use (plotserver/settings.py uses the
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -41,3 +42,18 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value is None or value.strip() == "":
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_site_url(name: str, default: str) -> str:
+    """An address a site is reached at: http(s), a host and maybe a port, nothing after them."""
+    value = (os.environ.get(name) or default).rstrip("/")
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 (read for its check: a port that is no number raises)
+    except ValueError:
+        parts = urlsplit("")
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query or parts.fragment:
+        raise ImproperlyConfigured(
+            f"{name}={value!r}: give a scheme, a host and a port only, e.g. https://plots.example.com"
+        )
+    return value

@@ -19,7 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from base.database import TrackedConnection
 from base.redis_hosts import RedisSettingUnusable, redis_hosts
 from core.retention import normalize_retention
-from plotserver.environment import env_bool, env_list, env_number, env_str
+from plotserver.environment import env_bool, env_list, env_number, env_site_url, env_str
 from plotserver.secret_key import KeyFileUnusable, key_file, read_key_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -45,6 +45,11 @@ if not SECRET_KEY:
 LOCAL_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", LOCAL_HOSTS)
 ALLOWED_HOSTS_FROM_DEFAULT = not os.environ.get("ALLOWED_HOSTS", "").strip()
+# The address people reach this server at (`make run` passes the one it prints). Plotly's doors
+# (/clientresp, /v2, /apigetfile) answer whatever Host a Plotly client hard-codes; the URLs of
+# their answers name this address when that Host is not one of ALLOWED_HOSTS
+# (web/plotly_api/hosts.py).
+PUBLIC_URL = env_site_url("PUBLIC_URL", "http://127.0.0.1:8000")
 # Origins other than the served host that may also post forms and open viewer sockets.
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -275,6 +280,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: before anything asks for the request's host (and Django refuses one not allowed).
+    "web.plotly_api.hosts.PlotlyClientHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -286,7 +293,7 @@ MIDDLEWARE = [
     "web.outage.DatabaseUnavailableMiddleware",
 ]
 if CONTENT_SECURITY_POLICY_ON:
-    MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
+    MIDDLEWARE.insert(2, "csp.middleware.CSPMiddleware")
 
 ROOT_URLCONF = "plotserver.urls"
 ASGI_APPLICATION = "plotserver.asgi.application"

@@ -14,10 +14,11 @@ from django.template.loader import render_to_string
 
 from base.refusals import refusal_body
 from web.errors import RETRY_AFTER, database_unavailable_message
+from web.plotly_api.hosts import PLOTLY_PREFIXES
 
 logger = logging.getLogger("plotserver.outage")
 
-API_PREFIXES = ("/api/", "/v2/", "/clientresp", "/apigetfile/")
+API_PREFIXES = ("/api/", *PLOTLY_PREFIXES)
 
 
 class DatabaseUnavailableMiddleware:
