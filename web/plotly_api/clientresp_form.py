@@ -8,8 +8,10 @@ from urllib.parse import unquote_plus
 
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import BaseParser
+from rest_framework.renderers import JSONRenderer
 
 from web.parsers import JsonTooDeep, load_json
+from web.plotly_api.figures import ORIGINS
 
 FORM_FIELDS = ("platform", "version", "args", "kwargs", "un", "key", "origin")
 FORM_SPLIT = re.compile(r"(?:^|&)(" + "|".join(FORM_FIELDS) + r")=")
@@ -64,14 +66,31 @@ class RawBodyParser(BaseParser):
         return stream.read() if stream is not None else b""
 
 
-def clientresp_arguments(form: dict[str, str]) -> tuple[list, dict]:
-    """The traces (`args`: a list, or one trace) and options (`kwargs`) of a form, checked."""
-    traces = form_json(form, "args", [])
-    traces = [traces] if isinstance(traces, dict) else traces
+def clientresp_arguments(form: dict[str, str]) -> tuple[str, list | dict, dict]:
+    """The `origin` of a form, its `args` checked for it (plot, style: a list, or one object;
+    layout: an object) and its options (`kwargs`)."""
+    origin = form.get("origin") or "plot"
+    if origin not in ORIGINS:
+        raise ValidationError(f"origin is one of {', '.join(ORIGINS)}, not {origin!r}.")
+    args = form_json(form, "args", {} if origin == "layout" else [])
+    if origin == "layout":
+        if not isinstance(args, dict):
+            raise ValidationError("With origin=layout, args is the layout: an object.")
+    elif isinstance(args, dict):
+        args = [args]
     options = form_json(form, "kwargs", None) or {}
-    if not isinstance(traces, list) or not isinstance(options, dict):
-        raise ValidationError("args is a list of traces and kwargs an object of options.")
+    if not isinstance(args, (list, dict)) or not isinstance(options, dict):
+        raise ValidationError(
+            f"args is a list of {'traces' if origin == 'plot' else 'styles'} and kwargs an object of options."
+        )
     layout = options.get("layout")
     if layout is not None and not isinstance(layout, dict):
         raise ValidationError("kwargs.layout is an object.")
-    return traces, options
+    return origin, args, options
+
+
+class ClientrespRenderer(JSONRenderer):
+    """JSON spaced as Plotly's server wrote it (`"url": "...`): the Arduino library finds the
+    plot's address by that exact text."""
+
+    compact = False

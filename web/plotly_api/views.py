@@ -15,12 +15,13 @@ from core.models import Grid, Plot
 from core.plotly_files import file_location, other_file_at, parse_fid, split_path
 from web.authentication import ApiKeyAuthentication, SignedInApiRequest, user_for_key
 from web.plotly_api.clientresp_form import (
+    ClientrespRenderer,
     RawBodyParser,
     clientresp_arguments,
     clientresp_body,
     split_clientresp_form,
 )
-from web.plotly_api.figures import merge_figure
+from web.plotly_api.figures import changed_figure
 from web.plotly_api.files import (
     grid_file,
     owner_figure,
@@ -194,17 +195,23 @@ def stream_host_url(request) -> str:
 
 
 class ClientrespView(APIView):
-    """`POST /clientresp`: make or change a plot from `args` (traces) and `kwargs` (options).
+    """`POST /clientresp`: make or change a plot, as `origin` says (web/plotly_api/figures.py):
+    `plot` (the default) from `args` (traces) and `kwargs` (options), `style` and `layout` on
+    the plot named by kwargs.filename (the Electric Imp library's).
 
     kwargs: `filename` ('folder/name'), `fileopt` (new, the default; overwrite: replace the
     figure of the plot with that filename; extend: append each trace's arrays to the same
     trace's; append: add the traces), `layout`, `world_readable`, `sharing`. The answer always
-    carries `error`, a string, empty on success (the Node client crashes without it).
+    carries `error`, a string, empty on success (the Node client crashes without it), and
+    `All Streams Go!` on success (the Arduino library goes on only once it read that). The body
+    is read as sent, with or without a Content-Type (the Arduino sends none), and the connection
+    closes after the answer (the Arduino reads until it does).
     """
 
     authentication_classes = []
     permission_classes = [permissions.AllowAny]
     parser_classes = [RawBodyParser]
+    renderer_classes = [ClientrespRenderer]
 
     def post(self, request: Request) -> Response:
         raw = request.data if isinstance(request.data, bytes) else b""
@@ -213,14 +220,20 @@ class ClientrespView(APIView):
         if user is None:
             return self.answer(error="Invalid username or API key (un, key).", status=401)
         request.user = user
-        traces, options = clientresp_arguments(form)
+        origin, args, options = clientresp_arguments(form)
         fileopt = options.get("fileopt") or "new"
         folder, title = split_path(options["filename"], "filename") if options.get("filename") else ("", "")
         with transaction.atomic():
             plot = None
-            if title and fileopt != "new":
+            if title and (fileopt != "new" or origin != "plot"):
                 plot = Plot.objects.filter(owner=user, folder=folder, title=title).order_by("-pk").first()
-            figure = merge_figure(owner_figure(plot) if plot else None, traces, options.get("layout"), fileopt)
+            if origin != "plot" and plot is None:
+                named = f"named {options.get('filename')!r}" if title else "named (kwargs.filename)"
+                raise NotFound(
+                    f"origin={origin} changes a plot of yours named by kwargs.filename: there is none {named}."
+                )
+            current = owner_figure(plot) if plot else None
+            figure = changed_figure(current, origin, args, options.get("layout"), fileopt)
             sharing = sharing_of(options, plot.sharing if plot else Plot.PUBLIC)
             plot = save_plot(request, plot, figure, title=title, folder=folder, sharing=sharing)
         url = request.build_absolute_uri(plot.get_absolute_url()).rstrip("/")
@@ -231,7 +244,7 @@ class ClientrespView(APIView):
         return self.answer(url=url, filename=plot.title, **extra)  # type: ignore[arg-type]
 
     def answer(self, status: int = 200, **fields) -> Response:
-        return Response(clientresp_body(**fields), status=status)
+        return Response(clientresp_body(**fields), status=status, headers={"Connection": "close"})
 
     def handle_exception(self, exc):
         response = super().handle_exception(exc)

@@ -1,0 +1,58 @@
+"""The bytes Plotly's Arduino library (plotly/arduino-api, `plotly_streaming_*`) sends, as
+research/plotly-clients.md records them, on raw sockets: the board reads every answer until the
+server closes the connection."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+from harness.producer import StreamAnswer, parse_answer
+
+# Plotly's old address: the library's /clientresp sends it as Host whatever server it connects to.
+PLOTLY_OLD_ADDRESS = "107.21.214.199"
+
+
+def clientresp_bytes(
+    username: str, key: str, traces: list[dict], filename: str, host: str, origin: str = "plot"
+) -> bytes:
+    """POST /clientresp as the library writes it: no Content-Type, the form unencoded (JSON as
+    Python's json.dumps spaces it), a trailing CRLF."""
+    args = json.dumps(traces)
+    kwargs = json.dumps({"fileopt": "overwrite", "filename": filename, "world_readable": True})
+    body = (
+        f"version=0.2&origin={origin}&platform=arduino&un={username}&key={key}&args={args}&kwargs={kwargs}\r\n"
+    ).encode()
+    head = (
+        f"POST /clientresp HTTP/1.1\r\nHost: {host}\r\nUser-Agent: Arduino/0.5.1\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def stream_head(token: str, zone: str | None, host: str) -> bytes:
+    """The library's stream request head (its versions that name the token in a header), with
+    `plotly-convertTimestamp: "<zone>"`, quoted, when the sketch turns millis() into dates."""
+    head = (
+        f"POST / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: Python\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n"
+    )
+    head += f"plotly-streamtoken: {token}\r\n"
+    if zone is not None:
+        head += f'plotly-convertTimestamp: "{zone}"\r\n'
+    return (head + "\r\n").encode()
+
+
+def point_chunk(millis: int, value: float) -> bytes:
+    """One write: `{"x": <millis>, "y": <value>}` and a newline, floats with two decimals, as one chunk."""
+    line = f'{{"x": {millis}, "y": {value:.2f}}}\n'.encode()
+    return b"%x\r\n%s\r\n" % (len(line), line)
+
+
+def exchange(port: int, data: bytes, timeout: float = 30) -> tuple[StreamAnswer, bytes]:
+    """Send `data`, read until the server closes (as the board does); the answer and its raw bytes.
+    A server that keeps the connection open fails this at `timeout`."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(data)
+        raw = b""
+        while chunk := sock.recv(65536):
+            raw += chunk
+    return parse_answer(raw), raw

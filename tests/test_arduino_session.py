@@ -1,0 +1,129 @@
+"""An Arduino sketch of Plotly's streaming library, changed only in the server it connects to:
+it creates its plot through /clientresp and streams with its millisecond clock turned into local
+time, with the exact bytes the library sends, on both stream doors."""
+
+from __future__ import annotations
+
+import socket
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from harness.live_server import free_port, new_user
+from harness.producer import parse_answer
+from tests.arduino_bytes import PLOTLY_OLD_ADDRESS, clientresp_bytes, exchange, point_chunk, stream_head
+
+PUBLIC_URL = "http://plots.example.net:8080"
+ZONE = "America/Montreal"
+
+
+@pytest.fixture(scope="module")
+def arduino_server(integration_db, artifacts):
+    from harness.live_server import LiveServer
+
+    env = {**integration_db.env, "STREAM_PORT": str(free_port()), "PUBLIC_URL": PUBLIC_URL}
+    server = LiveServer(env, artifacts, name="arduino").start()
+    server.stream_port = int(env["STREAM_PORT"])
+    yield server
+    server.stop(timeout=30)
+
+
+@pytest.fixture
+def board(arduino_server, integration_db):
+    """A user whose two 10-character Plotly tokens were brought over (POST /api/streams/ with its token)."""
+    user = new_user(integration_db.env, arduino_server.url)
+    suffix = user.username[-4:]
+    user.tokens = [f"ardA00{suffix}", f"ardB00{suffix}"]
+    for token in user.tokens:
+        assert user.make_stream("board", token=token)["token"] == token
+    return user
+
+
+def traces_of(tokens: list[str]) -> list[dict]:
+    return [{"y": [], "x": [], "type": "scatter", "stream": {"token": t, "maxpoints": 30}} for t in tokens]
+
+
+@pytest.mark.parametrize("host", [PLOTLY_OLD_ADDRESS, "plot.ly"])
+def test_clientresp_with_plotlys_host_and_no_content_type_makes_the_plot_and_says_all_streams_go(
+    arduino_server, board, host
+):
+    request = clientresp_bytes(board.username, board.key, traces_of(board.tokens), "arduino", host)
+    answer, raw = exchange(arduino_server.port, request)  # read until the server closes, as the board does
+    assert answer.status == 200
+    assert answer.headers["connection"] == "close"
+    assert b"All Streams Go!" in raw
+    assert answer.json["error"] == ""
+    # The text the library looks for to print the link, with Plotly's space after the colon.
+    assert f'"url": "{PUBLIC_URL}/~{board.username}/'.encode() in raw
+    assert host.encode() not in raw
+    plot_id = int(answer.json["url"].rsplit("/", 1)[1])
+    figure = board.ok("GET", f"/v2/plots/{board.username}:{plot_id}/content")  # the owner's: tokens kept
+    assert [trace["stream"]["token"] for trace in figure["data"]] == board.tokens
+
+
+def stream_points(port: int, token: str, points: list[tuple[int, float]], host: str = "stream.plot.ly") -> dict:
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(stream_head(token, ZONE, host))
+        for millis, value in points:
+            sock.sendall(point_chunk(millis, value))
+        sock.sendall(b"0\r\n\r\n")
+        raw = b""
+        while chunk := sock.recv(65536):
+            raw += chunk
+    answer = parse_answer(raw)
+    assert answer.status == 200, answer.body
+    return answer.json
+
+
+def test_two_traces_stream_their_millis_as_local_dates_through_both_doors(arduino_server, board):
+    request = clientresp_bytes(board.username, board.key, traces_of(board.tokens), "two traces", "plot.ly")
+    answer, _ = exchange(arduino_server.port, request)
+    plot_id = int(answer.json["url"].rsplit("/", 1)[1])
+    before = datetime.now(UTC)
+    # millis() of a board that booted 81 s ago, one point a second; the listener (Plotly's port)
+    # takes the first token, the main port the second.
+    listener = stream_points(arduino_server.stream_port, board.tokens[0], [(81234, 5.0), (82234, 5.25), (83234, 5.5)])
+    main = stream_points(arduino_server.port, board.tokens[1], [(500, 1.0), (1750, 2.0)])
+    after = datetime.now(UTC)
+    assert (listener["accepted"], main["accepted"]) == (3, 2)
+
+    first, second = board.figure(plot_id)["data"]
+    local = ZoneInfo(ZONE)
+
+    def instant(text: str) -> datetime:
+        return datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=local)
+
+    for trace, steps in ((first, [0, 1000, 2000]), (second, [0, 1250])):
+        dates = [instant(x) for x in trace["x"]]
+        assert before - timedelta(seconds=1) <= dates[0] <= after + timedelta(seconds=1)  # anchored on arrival
+        assert [round((d - dates[0]).total_seconds() * 1000) for d in dates] == steps
+    assert first["y"] == [5.0, 5.25, 5.5]
+    assert second["y"] == [1.0, 2.0]
+
+
+@pytest.mark.parametrize("door", ["listener", "main port"])
+def test_an_unknown_zone_is_a_400_that_names_it(arduino_server, board, door):
+    port = arduino_server.stream_port if door == "listener" else arduino_server.port
+    head = stream_head(board.tokens[0], None, "stream.plot.ly").replace(
+        b"\r\n\r\n", b'\r\nplotly-convertTimestamp: "America/Atlantis"\r\n\r\n'
+    )
+    answer, _ = exchange(port, head + point_chunk(1, 1.0) + b"0\r\n\r\n")
+    assert answer.status == 400
+    assert "America/Atlantis" in answer.json["message"]
+    assert answer.json["accepted"] == 0
+
+
+def test_an_unquoted_zone_is_read_as_well(arduino_server, board):
+    request = clientresp_bytes(board.username, board.key, traces_of(board.tokens[:1]), "unquoted", "plot.ly")
+    answer, _ = exchange(arduino_server.port, request)
+    plot_id = int(answer.json["url"].rsplit("/", 1)[1])
+    head = stream_head(board.tokens[0], None, "stream.plot.ly").replace(
+        b"\r\n\r\n", b"\r\nplotly-convertTimestamp: Europe/Zurich\r\n\r\n"
+    )
+    answer, _ = exchange(arduino_server.stream_port, head + point_chunk(10, 1.0) + point_chunk(20, 2.0) + b"0\r\n\r\n")
+    assert answer.status == 200
+    x = board.figure(plot_id)["data"][0]["x"]
+    assert datetime.strptime(x[1], "%Y-%m-%d %H:%M:%S.%f") - datetime.strptime(
+        x[0], "%Y-%m-%d %H:%M:%S.%f"
+    ) == timedelta(milliseconds=10)
