@@ -65,6 +65,13 @@ def test_style_or_layout_for_a_plot_that_does_not_exist_says_so(key, origin):
     assert not Plot.objects.exists()
 
 
+def test_style_without_a_filename_says_it_is_missing(key):
+    make_plot(key)
+    answer = post(key, "style", [{"name": "b"}], {})
+    assert answer["status"] == 404
+    assert "kwargs.filename is missing" in answer["error"]
+
+
 def test_more_styles_than_traces_is_refused_and_changes_nothing(key):
     plot = make_plot(key)
     answer = post(key, "style", [{"name": "a"}, {"name": "b"}, {"name": "c"}], {"filename": "imp"})

@@ -80,9 +80,8 @@ def clientresp_arguments(form: dict[str, str]) -> tuple[str, list | dict, dict]:
         args = [args]
     options = form_json(form, "kwargs", None) or {}
     if not isinstance(args, (list, dict)) or not isinstance(options, dict):
-        raise ValidationError(
-            f"args is a list of {'traces' if origin == 'plot' else 'styles'} and kwargs an object of options."
-        )
+        kind = "traces" if origin == "plot" else "styles"
+        raise ValidationError(f"args is a list of {kind} and kwargs an object of options.")
     layout = options.get("layout")
     if layout is not None and not isinstance(layout, dict):
         raise ValidationError("kwargs.layout is an object.")

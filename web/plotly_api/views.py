@@ -228,10 +228,8 @@ class ClientrespView(APIView):
             if title and (fileopt != "new" or origin != "plot"):
                 plot = Plot.objects.filter(owner=user, folder=folder, title=title).order_by("-pk").first()
             if origin != "plot" and plot is None:
-                named = f"named {options.get('filename')!r}" if title else "named (kwargs.filename)"
-                raise NotFound(
-                    f"origin={origin} changes a plot of yours named by kwargs.filename: there is none {named}."
-                )
+                missing = f"there is none named {options['filename']!r}" if title else "kwargs.filename is missing"
+                raise NotFound(f"origin={origin} changes a plot of yours named by kwargs.filename: {missing}.")
             current = owner_figure(plot) if plot else None
             figure = changed_figure(current, origin, args, options.get("layout"), fileopt)
             sharing = sharing_of(options, plot.sharing if plot else Plot.PUBLIC)
