@@ -14,9 +14,12 @@ class AlertsConfig(AppConfig):
 
         from alerts.evaluation import EVALUATOR
         from alerts.models import Alert
+        from core.owner_summaries import register_owner_summary
         from streaming.batch_watchers import watch_batches
 
         watch_batches("alerts", EVALUATOR.observe)
+        # The owner's cards (web) say how many alerts a plot has and whether one fires.
+        register_owner_summary("alerts", Alert.summaries)
 
         def rules_changed(**kwargs: object) -> None:
             EVALUATOR.stale = True

@@ -60,6 +60,18 @@ class Alert(models.Model):
             )
         )
 
+    @staticmethod
+    def summaries(owner: Any, plot_ids: list[int]) -> dict[int, dict[str, int]]:
+        """How many alerts each of the owner's plots has and how many fire, for their cards:
+        one query for a page of plots."""
+        rows = (
+            Alert.objects.filter(owner=owner, plot_id__in=plot_ids)
+            .order_by()
+            .values("plot_id")
+            .annotate(count=models.Count("pk"), firing=models.Count("pk", filter=models.Q(state=FIRING)))
+        )
+        return {row["plot_id"]: {"count": row["count"], "firing": row["firing"]} for row in rows}
+
     def note_attempt(self, outcome: dict[str, Any]) -> None:
         """Add a delivery attempt's outcome to the alert's status (the latest STATUS_ATTEMPTS)."""
         with transaction.atomic():

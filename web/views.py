@@ -24,7 +24,7 @@ from core.quotas import QuotaExceeded
 from core.retention import WINDOW
 from core.window import get_path, point_count
 from web.authentication import SignedInRequest
-from web.cards import card
+from web.cards import cards
 from web.cards import cards_json as cards_json_of
 from web.forms import (
     FigureJsonForm,
@@ -46,18 +46,18 @@ HOME_CARDS = 120
 
 def _listed(request: HttpRequest):
     """The plots Home lists to this visitor: public ones, and their own (no secret link here)."""
-    return Plot.objects.visible_to(request.user).select_related("owner").prefetch_related("traces__stream_token")
+    return Plot.objects.visible_to(request.user).select_related("owner")
 
 
 def plot_list(request: HttpRequest) -> HttpResponse:
-    plots = _listed(request)[:HOME_CARDS]
-    return render(request, "plots/plot_list.html", {"cards": [{"plot": p, **card(p)} for p in plots]})
+    plots = list(_listed(request)[:HOME_CARDS])
+    return render(request, "plots/plot_list.html", {"cards": cards(plots, request.user)})
 
 
 def cards_json(request: HttpRequest) -> JsonResponse:
     """The live part of the cards of `?ids=1,2,3` (the visible ones): Home and My plots poll it."""
     ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isdigit()][:HOME_CARDS]
-    return JsonResponse({"plots": cards_json_of(_listed(request).filter(pk__in=ids))})
+    return JsonResponse({"plots": cards_json_of(list(_listed(request).filter(pk__in=ids)), request.user)})
 
 
 def _viewable(request: HttpRequest, username: str, pk: int) -> tuple[Plot, str | None]:
@@ -213,8 +213,8 @@ def _own_plot(request: SignedInRequest, username: str, pk: int) -> Plot:
 
 @login_required
 def my_plots(request: SignedInRequest) -> HttpResponse:
-    plots = Plot.objects.filter(owner=request.user).select_related("owner").prefetch_related("traces__stream_token")
-    return render(request, "plots/my_plots.html", {"cards": [{"plot": p, **card(p)} for p in plots]})
+    plots = list(Plot.objects.filter(owner=request.user).select_related("owner"))
+    return render(request, "plots/my_plots.html", {"cards": cards(plots, request.user)})
 
 
 @login_required

@@ -18,13 +18,18 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from core.models.streams import StreamChunk, TraceCheckpoint
 from core.window import apply_delta
 
 if TYPE_CHECKING:
     from core.models.plots import Plot, Trace
+
+
+# Streams whose rows one query reads: a page of many plots, or a plot of many series, reads its
+# windows in a few queries, not one per stream (each condition one branch of an OR on the index).
+TOKENS_PER_READ = 100
 
 
 def spec_hash(spec: dict[str, Any]) -> str:
@@ -60,13 +65,17 @@ def current_windows(traces: list[Trace], positions: dict[int, int] | None = None
             plans[trace.stream_token_id].append((trace, spec, checkpoint.seq, True))
         else:
             plans[trace.stream_token_id].append((trace, spec, 0, False))
-    for token_id, plan in plans.items():
-        after = min(seq for _, _, seq, _ in plan)
-        rows = StreamChunk.objects.filter(token_id=token_id, last_seq__gt=after).order_by("last_seq")
-        for last_seq, plots in rows.values_list("last_seq", "plots"):
+    tokens = list(plans)
+    for start in range(0, len(tokens), TOKENS_PER_READ):
+        batch = tokens[start : start + TOKENS_PER_READ]
+        after = Q()
+        for token_id in batch:
+            after |= Q(token_id=token_id, last_seq__gt=min(seq for _, _, seq, _ in plans[token_id]))
+        rows = StreamChunk.objects.filter(after).order_by("token_id", "last_seq")
+        for token_id, last_seq, plots in rows.values_list("token_id", "last_seq", "plots"):
             if positions is not None:
                 positions[token_id] = max(positions.get(token_id, 0), last_seq)
-            for trace, spec, seq, checkpointed in plan:
+            for trace, spec, seq, checkpointed in plans[token_id]:
                 entry = plots.get(str(trace.plot_id))
                 if entry is None or last_seq <= seq:
                     continue

@@ -1,5 +1,6 @@
 // Plot cards (Home, My plots) stay live: their sparkline, streaming state and last point
-// come from one small JSON document, polled while the tab is visible.
+// come from one small JSON document, polled while the tab is visible; on the owner's own
+// plots, their alerts too.
 (function () {
   "use strict";
   const list = document.querySelector("[data-cards-url]");
@@ -20,6 +21,15 @@
       const last = card.querySelector(".last-point");
       last.hidden = !plot.last_point_at;
       window.plotserverTime.setTime(last.querySelector("time"), plot.last_point_at);
+      // The owner's own plots: how many alerts, and how many fire (said as the page said it).
+      const alerts = card.querySelector(".card-alerts");
+      if (alerts) {
+        const count = plot.alerts ? plot.alerts.count : 0;
+        const firing = plot.alerts ? plot.alerts.firing : 0;
+        alerts.hidden = !count;
+        alerts.classList.toggle("firing", firing > 0);
+        alerts.textContent = count + " alert" + (count === 1 ? "" : "s") + (firing ? " · " + firing + " firing" : "");
+      }
     });
   }
 
