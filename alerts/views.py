@@ -3,8 +3,8 @@ another user's plot a 400, as elsewhere in the API."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import status, viewsets
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -17,7 +17,10 @@ from alerts.serializers import AlertSerializer
         description="Make an alert on one of your plots' traces. The answer carries its `webhook_secret`, "
         "this once. 400: a field is wrong (another user's plot, a trace it lacks, a refused webhook host)."
     ),
-    list=extend_schema(description="Your alerts, with their state and the latest delivery attempts."),
+    list=extend_schema(
+        description="Your alerts, with their state and the latest delivery attempts.",
+        parameters=[OpenApiParameter("plot", int, description="Only the alerts of this plot (one of yours).")],
+    ),
     retrieve=extend_schema(description="One of your alerts; 404 for another user's."),
     destroy=extend_schema(description="Delete one of your alerts; 404 for another user's."),
 )
@@ -29,7 +32,13 @@ class AlertViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Alert.objects.none()
-        return Alert.objects.filter(owner=self.request.user).order_by("pk")
+        alerts = Alert.objects.filter(owner=self.request.user).order_by("pk")
+        plot = self.request.query_params.get("plot")
+        if plot is not None and self.action == "list":
+            if not plot.isdigit():
+                raise serializers.ValidationError({"plot": ["?plot= is a plot's id, a number"]})
+            alerts = alerts.filter(plot_id=int(plot))
+        return alerts
 
     def create(self, request: Request, *args: object, **kwargs: object) -> Response:
         serializer = self.get_serializer(data=request.data)
