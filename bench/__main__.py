@@ -3,6 +3,7 @@
     python -m bench                      the full table, about 10 minutes on a quiet 2-core machine
     python -m bench --quick              a few seconds a scenario: checks that everything runs
     python -m bench --runs 3             each scenario three times; the median run is reported
+    python -m bench --only m --pairs 6   row (m) as 6 pairs, with and without alerts in turn (default 3)
     python -m bench --only a,e,h         some rows only (a-d latency, e/f ingest, g memory, h restart, i history,
                                          j panning history in Chromium, k line protocol beside NDJSON,
                                          l static images, m ingest with 100 alerts)
@@ -75,7 +76,9 @@ def plan(args: argparse.Namespace, env: Environment) -> list[tuple[str, Callable
         return throughput.rows(env, producers=10 if quick else 100, lines=10, points=points, workers=2, maxpoints=500)
 
     def alerts_rows() -> list[Row]:
-        return throughput.alerts_rows(env, producers=10 if quick else 100, lines=10, points=points)
+        return throughput.alerts_rows(
+            env, producers=10 if quick else 100, lines=10, points=points, pairs=1 if quick else args.pairs
+        )
 
     def memory_rows() -> list[Row]:
         sizes = [(200, 50)] if quick else [(2000, 500), (10000, 2000)]
@@ -124,6 +127,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a few seconds a scenario")
     parser.add_argument("--runs", type=int, default=1, help="run each scenario this many times, report the median")
+    parser.add_argument("--pairs", type=int, default=3, help="row (m): pairs of runs with and without alerts, in turn")
     parser.add_argument("--seconds", type=float, default=10, help="streaming time of each latency scenario")
     parser.add_argument("--only", default="", help="comma-separated rows: a,b,c,d,e (with f),g,h,i,j,k,l,m,soak")
     parser.add_argument("--soak-seconds", type=float, default=1800, help="length of the soak (--only soak)")
