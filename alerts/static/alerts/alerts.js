@@ -14,6 +14,7 @@
   const body = table.querySelector("tbody");
   const empty = document.getElementById("alerts-empty");
   const note = document.getElementById("alerts-note");
+  const problem = document.getElementById("alerts-problem");
   const form = document.getElementById("alert-form");
   const formError = document.getElementById("alert-form-error");
   const traceLabels = {};
@@ -93,12 +94,17 @@
 
   function removeAlert(alert) {
     if (!window.confirm("Delete the alert “" + describe(alert) + "”?")) return;
+    problem.hidden = true;
     request(api + alert.id + "/", { method: "DELETE" })
       .then(function (response) {
-        note.textContent = response.ok || response.status === 404 ? "" : "Not deleted: HTTP " + response.status + ".";
-        return poll();
+        if (response.ok || response.status === 404) return poll(); // 404: already gone
+        problem.textContent = "Not deleted: HTTP " + response.status + ".";
+        problem.hidden = false;
       })
-      .catch(function () { note.textContent = "Not deleted: the server did not answer."; });
+      .catch(function () {
+        problem.textContent = "Not deleted: the server did not answer.";
+        problem.hidden = false;
+      });
   }
 
   // -- the form -------------------------------------------------------------------------
