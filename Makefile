@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 STREAM_PORT ?=
-# The address the server is reached at, named in the answers of Plotly's doors (README).
-PUBLIC_URL ?= http://$(HOST):$(PORT)
+# The address the server is reached at, named in the answers of Plotly's doors (README); bound to
+# every address (0.0.0.0), it is reached here at 127.0.0.1 unless you name it.
+PUBLIC_URL ?= http://$(if $(filter 0.0.0.0 ::,$(HOST)),127.0.0.1,$(HOST)):$(PORT)
 
 .PHONY: run test venv lint bench clean screenshots
 

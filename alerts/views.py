@@ -35,7 +35,7 @@ class AlertViewSet(viewsets.ModelViewSet):
         alerts = Alert.objects.filter(owner=self.request.user).order_by("pk")
         plot = self.request.query_params.get("plot")
         if plot is not None and self.action == "list":
-            if not plot.isdigit():
+            if not (plot.isascii() and plot.isdigit()):
                 raise serializers.ValidationError({"plot": ["?plot= is a plot's id, a number"]})
             alerts = alerts.filter(plot_id=int(plot))
         return alerts

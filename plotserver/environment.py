@@ -56,4 +56,11 @@ def env_site_url(name: str, default: str) -> str:
         raise ImproperlyConfigured(
             f"{name}={value!r}: give a scheme, a host and a port only, e.g. https://plots.example.com"
         )
+    if parts.username is not None or parts.password is not None:
+        raise ImproperlyConfigured(f"{name}: give no user or password in the address, only a scheme, a host and a port")
+    if parts.hostname in ("0.0.0.0", "::"):
+        raise ImproperlyConfigured(
+            f"{name}={value!r}: {parts.hostname} is an address to bind, not one to reach: name the host"
+            " people reach this server at, e.g. http://myhost.lan:8000"
+        )
     return value

@@ -57,6 +57,9 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 HTTPS = env_bool("HTTPS", False)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS and env_bool("HTTPS_REDIRECT", True)
+# Plotly's Arduino and Electric Imp libraries speak plain HTTP only, to /clientresp: a redirect is
+# an answer they cannot follow (and their key was sent by then).
+SECURE_REDIRECT_EXEMPT = [r"^clientresp$"]
 SECURE_HSTS_SECONDS = int(env_number("HSTS_SECONDS", 31536000, minimum=0, kind=int)) if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", False)

@@ -162,3 +162,30 @@ def test_apigetfile_gives_the_node_client_the_figure(key):
     response = APIClient().get(f"/apigetfile/alice/{plot.pk}", HTTP_PLOTLY_USERNAME="alice", HTTP_PLOTLY_APIKEY=key)
     assert response.json()["error"] == ""
     assert response.json()["payload"]["figure"]["data"][0]["x"] == [1]
+
+
+def test_under_a_host_not_allowed_the_answer_names_the_public_address_scheme_and_all(key, settings):
+    settings.PUBLIC_URL, settings.STREAM_PORT, settings.STREAM_PUBLIC_URL = "https://plots.example.net", None, ""
+    answer = post(node_body(key, [{"x": [1], "y": [1]}], {"filename": "board"}), HTTP_HOST="107.21.214.199")
+    plot = Plot.objects.get()
+    assert answer["url"] == f"https://plots.example.net/~alice/{plot.pk}"
+    assert answer["stream-host"] == "https://plots.example.net"
+
+
+def test_a_browsers_request_under_a_host_not_allowed_is_refused_as_everywhere(key):
+    # A page that rebinds its own name to this server sends that name, and its browser says so.
+    response = APIClient().generic(
+        "POST",
+        "/clientresp",
+        node_body(key, [], {}),
+        HTTP_HOST="rebound.attacker.test",
+        HTTP_SEC_FETCH_SITE="cross-site",
+    )
+    assert response.status_code == 400
+    assert not Plot.objects.exists()
+
+
+def test_over_https_a_board_speaking_plain_http_is_answered_not_redirected(key, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    answer = post(node_body(key, [], {"filename": "board"}), HTTP_HOST="107.21.214.199")
+    assert (answer["status"], answer["stream-status"]) == (200, "All Streams Go!")

@@ -63,6 +63,7 @@ def test_another_user_reads_nothing_of_the_plots_alerts_and_makes_none(as_bob, a
     assert Alert.objects.filter(plot=alices_plot).count() == 1
 
 
-def test_a_plot_that_is_not_a_number_is_refused_by_name(as_alice):
-    refused = as_alice.get("/api/alerts/?plot=seven")
+@pytest.mark.parametrize("plot", ["seven", "²", "٣"])
+def test_a_plot_that_is_not_a_number_is_refused_by_name(as_alice, plot):
+    refused = as_alice.get("/api/alerts/", {"plot": plot})
     assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "plot"

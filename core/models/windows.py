@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 # Streams whose rows one query reads: a page of many plots, or a plot of many series, reads its
 # windows in a few queries, not one per stream (each condition one branch of an OR on the index).
 TOKENS_PER_READ = 100
+ROWS_PER_FETCH = 50
 
 
 def spec_hash(spec: dict[str, Any]) -> str:
@@ -72,7 +73,8 @@ def current_windows(traces: list[Trace], positions: dict[int, int] | None = None
         for token_id in batch:
             after |= Q(token_id=token_id, last_seq__gt=min(seq for _, _, seq, _ in plans[token_id]))
         rows = StreamChunk.objects.filter(after).order_by("token_id", "last_seq")
-        for token_id, last_seq, plots in rows.values_list("token_id", "last_seq", "plots"):
+        # Taken a few rows at a time: a read holds about one row's worth, not every stream's.
+        for token_id, last_seq, plots in rows.values_list("token_id", "last_seq", "plots").iterator(ROWS_PER_FETCH):
             if positions is not None:
                 positions[token_id] = max(positions.get(token_id, 0), last_seq)
             for trace, spec, seq, checkpointed in plans[token_id]:

@@ -69,7 +69,7 @@ class RawBodyParser(BaseParser):
 def clientresp_arguments(form: dict[str, str]) -> tuple[str, list | dict, dict]:
     """The `origin` of a form, its `args` checked for it (plot, style: a list, or one object;
     layout: an object) and its options (`kwargs`)."""
-    origin = form.get("origin") or "plot"
+    origin = form.get("origin", "").strip() or "plot"
     if origin not in ORIGINS:
         raise ValidationError(f"origin is one of {', '.join(ORIGINS)}, not {origin!r}.")
     args = form_json(form, "args", {} if origin == "layout" else [])

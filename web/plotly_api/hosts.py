@@ -34,14 +34,24 @@ def host_allowed(request: HttpRequest) -> bool:
 
 
 def take_as_public(request: HttpRequest) -> None:
-    """Make `request` one addressed to PUBLIC_URL: its host, port and scheme are the public
-    address's. The operator configured that address, so it is not checked against ALLOWED_HOSTS."""
+    """Make `request` one addressed to PUBLIC_URL: its host is the public address's, and every
+    URL built for its answer (`build_absolute_uri`) begins with PUBLIC_URL, scheme and all. Whether
+    the request itself was secure is still what the connection says (`is_secure()`: the HTTPS
+    redirect and cookies follow it, never the address). The operator configured that address, so
+    it is not checked against ALLOWED_HOSTS."""
     public = urlsplit(settings.PUBLIC_URL)
-    port = str(public.port or (443 if public.scheme == "https" else 80))
     request.META["HTTP_HOST"] = public.netloc
-    request.META["SERVER_PORT"] = port
     request.get_host = lambda: public.netloc  # type: ignore[method-assign]
-    request._get_scheme = lambda: public.scheme  # type: ignore[attr-defined]
+    # Django's build_absolute_uri begins every URL with this (a cached property): set, it is
+    # PUBLIC_URL's whatever scheme the request came with.
+    request.__dict__["_current_scheme_host"] = f"{public.scheme}://{public.netloc}"
+
+
+def from_a_browser(request: HttpRequest) -> bool:
+    """A browser says where its request comes from (Fetch Metadata); Plotly's clients never do.
+    A page that rebinds its own name to this server's address sends its own Host: it keeps
+    Django's refusal, so a server on a private address is not read through another site's name."""
+    return "HTTP_SEC_FETCH_SITE" in request.META or "HTTP_SEC_FETCH_MODE" in request.META
 
 
 class PlotlyClientHostMiddleware:
@@ -53,6 +63,6 @@ class PlotlyClientHostMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path_info.startswith(PLOTLY_PREFIXES) and not host_allowed(request):
+        if request.path_info.startswith(PLOTLY_PREFIXES) and not from_a_browser(request) and not host_allowed(request):
             take_as_public(request)
         return self.get_response(request)

@@ -184,13 +184,17 @@ class PlotContentView(PlotlyApiView):
 
 
 def stream_host_url(request) -> str:
-    """Where producers stream to: STREAM_PUBLIC_URL, else this host on STREAM_PORT (or this port)."""
+    """Where producers stream to: STREAM_PUBLIC_URL, else this host on STREAM_PORT (the stream
+    listener speaks plain HTTP), else this site's own address (PUBLIC_URL for a request whose Host
+    was not allowed, web/plotly_api/hosts.py)."""
     configured = getattr(settings, "STREAM_PUBLIC_URL", "")
     if configured:
         return configured
+    if not settings.STREAM_PORT:
+        return request.build_absolute_uri("/").rstrip("/")
     host = request.get_host()
     hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    port = settings.STREAM_PORT or int(request.get_port())
+    port = settings.STREAM_PORT
     return f"http://{hostname}" if port == 80 else f"http://{hostname}:{port}"
 
 
