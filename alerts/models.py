@@ -100,12 +100,3 @@ class Delivery(models.Model):
     class Meta:
         ordering = ["pk"]
         indexes = [models.Index(fields=["done", "next_at"])]
-
-
-class TimerLease(models.Model):
-    """Who runs the alerts' timer (silence, deliveries): one process at a time, renewed while
-    it lives, handed over when it stops or its lease runs out."""
-
-    name = models.CharField(max_length=32, primary_key=True)
-    holder = models.CharField(max_length=64, blank=True)
-    until = models.DateTimeField(null=True, blank=True)

@@ -5,7 +5,7 @@ RULES_EVERY anyway: alerts made through another process), values held for `for_s
 and the transitions the batch watcher found are recorded (alerts/transitions.py); every
 VALUES_EVERY, the alerts' last values are stored.
 
-In exactly one process, the holder of the timer lease (alerts.models.TimerLease, renewed every
+In exactly one process, the holder of the timer lease (core.models.ProcessLease "alerts", renewed every
 LEASE / 3 on a thread of its own, handed over at a clean stop, taken over LEASE after a crash): silence is checked every
 SILENCE_EVERY (a query over every silence alert), so it fires about a second late at most, and
 the deliveries that are due are tried every TICK. All state is in the
@@ -25,17 +25,16 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connections, models
-from django.utils import timezone
+from django.db import connections, models
 
 from alerts import delivery
 from alerts.evaluation import EVALUATOR, THRESHOLD_CONDITIONS, Rule
-from alerts.models import Alert, TimerLease
+from alerts.models import Alert
 from alerts.rules import FIRING, SILENCE, Transition, silence_transition
 from alerts.transitions import NotRecorded, record_transitions, store_values
 from base import metrics
 from base.rate_limited_log import RateLimitedLog
-from core.models import Trace
+from core.models import ProcessLease, Trace
 from streaming.committer import OUTAGE_ERRORS
 
 log = logging.getLogger("plotserver.alerts")
@@ -65,19 +64,11 @@ def load_rules() -> list[Rule]:
 
 def hold_lease(holder: str) -> bool:
     """Take or renew the timer lease; True while this process holds it."""
-    now = timezone.now()
-    free = models.Q(holder=holder) | models.Q(holder="") | models.Q(until__lt=now) | models.Q(until__isnull=True)
-    if TimerLease.objects.filter(free, name=LEASE_NAME).update(holder=holder, until=now + LEASE):
-        return True
-    if not TimerLease.objects.filter(name=LEASE_NAME).exists():
-        with contextlib.suppress(IntegrityError):
-            TimerLease.objects.create(name=LEASE_NAME, holder=holder, until=now + LEASE)
-            return True
-    return False
+    return ProcessLease.hold(LEASE_NAME, holder, LEASE)
 
 
 def release_lease(holder: str) -> None:
-    TimerLease.objects.filter(name=LEASE_NAME, holder=holder).update(holder="", until=None)
+    ProcessLease.release(LEASE_NAME, holder)
 
 
 def check_silence() -> int:

@@ -83,6 +83,12 @@ class SeriesSession(StreamSession):
         if self.on_reject is not None:
             self.on_reject(self.line_no, reason)
 
+    def reject_unread(self, reason: str) -> None:
+        """A line the door could not make a stream line of (an MQTT message it cannot read):
+        numbered and counted on the token as the core counts the lines it rejects."""
+        self.line_no += 1
+        self._reject(reason)
+
 
 class HeldSeries:
     """One series' stream as this process holds it: the session, the task that reads it, and the
@@ -113,13 +119,17 @@ class HeldSeries:
         data, self.feeding = chunk
         return data
 
-    async def write(self, lines: list[bytes], remote_addr: str) -> SeriesOutcome:
+    async def write(self, lines: list[bytes], remote_addr: str, unread: tuple[str, ...] = ()) -> SeriesOutcome:
+        """Give the stream `lines` and wait until they are stored. `unread`: why each of the
+        door's lines that never became a stream line was rejected, counted before `lines`."""
         async with self.lock:
             if self.idle is not None:
                 self.idle.cancel()
             outcome = SeriesOutcome()
             try:
-                await asyncio.wait_for(self._write(lines, remote_addr, outcome), settings.LINEPROTO_WRITE_TIMEOUT)
+                await asyncio.wait_for(
+                    self._write(lines, remote_addr, outcome, unread), settings.LINEPROTO_WRITE_TIMEOUT
+                )
             except TimeoutError:
                 outcome.status = 503
                 outcome.message = (
@@ -131,12 +141,18 @@ class HeldSeries:
                     self.idle = asyncio.get_running_loop().call_later(series_idle(), self._end_if_idle)
             return outcome
 
-    async def _write(self, lines: list[bytes], remote_addr: str, outcome: SeriesOutcome) -> None:
+    async def _write(
+        self, lines: list[bytes], remote_addr: str, outcome: SeriesOutcome, unread: tuple[str, ...]
+    ) -> None:
         session = await self._session(remote_addr)
         if isinstance(session, Outcome):
             outcome.status, outcome.message = session.status, session.message
             return
         assert self.task is not None
+        for reason in unread:
+            session.reject_unread(reason)
+        if not lines:
+            return
         first, accepted = session.line_no, session.accepted
 
         def rejected(line: int, reason: str) -> None:

@@ -2,8 +2,9 @@
 
 On startup: a check of the Redis hosts (and the renewal of their shard positions), the pipeline,
 the stream listener when STREAM_PORT is set, the history pruning job (history/pruning.py), the
-alerts' timer (alerts/timer.py), and a SIGTERM/SIGINT hook. On shutdown, besides, the Chromium
-that draws images (images/renderer.py), when one was started.
+alerts' timer (alerts/timer.py), the MQTT subscriber when MQTT_URL is set (mqtt/subscriber.py),
+and a SIGTERM/SIGINT hook. On shutdown, besides, the Chromium that draws images
+(images/renderer.py), when one was started.
 The hook matters because a stream never ends by itself: without it, the server would wait for
 every open stream forever (or cancel it after its graceful timeout, answering 500). With it,
 every open stream commits what it accepted and is answered 503 "reconnect" at once, and the
@@ -31,6 +32,7 @@ from alerts.timer import AlertTimer
 from base import redis_hosts
 from history.pruning import prune_loop
 from images.renderer import POOL as IMAGE_RENDERERS
+from mqtt.subscriber import MqttSubscriber
 from streaming import leases
 from streaming.committer import OUTAGE_ERRORS
 from streaming.pipeline import Pipeline, get_pipeline
@@ -64,6 +66,7 @@ class Lifespan:
         forgetting: asyncio.Task[None] | None = None
         positions: asyncio.Task[None] | None = None
         alert_timer: AlertTimer | None = None
+        mqtt_subscriber: MqttSubscriber | None = None
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
@@ -83,6 +86,8 @@ class Lifespan:
                     pruner = asyncio.create_task(prune_loop(pipeline.run_sync), name="plotserver-history-pruning")
                     alert_timer = AlertTimer()
                     await alert_timer.start()
+                    mqtt_subscriber = MqttSubscriber()
+                    await mqtt_subscriber.start()
                     tune_garbage_collector()
                     if settings.STREAM_PORT:
                         from streaming.listener import start_listener
@@ -95,6 +100,11 @@ class Lifespan:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 pipeline = await get_pipeline()
+                if mqtt_subscriber is not None:
+                    try:  # no new message from here on; those taken are written before the streams end
+                        await mqtt_subscriber.stop()
+                    except Exception:
+                        log.exception("the MQTT subscriber did not stop cleanly")
                 pipeline.end_streams()
                 for task in (pruner, forgetting, positions):
                     if task is not None:

@@ -169,6 +169,22 @@ LINEPROTO_WRITE_TIMEOUT = env_number("LINEPROTO_WRITE_TIMEOUT", 10.0, minimum=0.
 # (At most half of STREAM_IDLE_TIMEOUT, whichever is set: lineproto/writes.py.)
 LINEPROTO_SERIES_IDLE = env_number("LINEPROTO_SERIES_IDLE", 30.0, minimum=0.01)
 
+# MQTT (mqtt/, docs/ingest.md): the broker (mqtt:// or mqtts://, user and password in the URL;
+# empty: no MQTT), the client id the server's one subscribing process uses, the topics it
+# subscribes to at most (tokens with a topic), a message's payload at most in bytes (a longer one
+# is rejected alone), the messages received and not yet given to the core at most, in bytes
+# (past it, new messages are dropped and logged), how often the tokens' topics are read again,
+# the longest wait between two connection attempts (the backoff doubles up to it), and how long
+# the client waits for the broker's answer.
+MQTT_URL = env_str("MQTT_URL", "")
+MQTT_CLIENT_ID = env_str("MQTT_CLIENT_ID", "plotserver")
+MQTT_MAX_TOPICS = int(env_number("MQTT_MAX_TOPICS", 1000, minimum=1, kind=int))
+MQTT_MAX_MESSAGE_BYTES = int(env_number("MQTT_MAX_MESSAGE_BYTES", 64 << 10, minimum=64, kind=int))
+MQTT_BUFFER_BYTES = int(env_number("MQTT_BUFFER_BYTES", 16 << 20, minimum=64 << 10, kind=int))
+MQTT_RELOAD_EVERY = env_number("MQTT_RELOAD_EVERY", 5.0, minimum=0.1)
+MQTT_RECONNECT_MAX = env_number("MQTT_RECONNECT_MAX", 30.0, minimum=0.1)
+MQTT_TIMEOUT = env_number("MQTT_TIMEOUT", 10.0, minimum=0.1)
+
 # The REST API, Plotly's routes and the pages (docs/api.md): what one request may cost.
 # A body over API_MAX_BODY_BYTES is refused (413) before it is read; JSON nested deeper than
 # API_MAX_JSON_DEPTH is refused (400) before anything walks it.
@@ -279,6 +295,7 @@ INSTALLED_APPS = [
     "lineproto",
     "images",
     "alerts",
+    "mqtt",
     "dashboards",
 ]
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
 
 from harness.live_server import ROOT, Api, IntegrationDatabase, LiveServer, new_user
+from harness.mosquitto import MOSQUITTO, MOSQUITTO_PASSWD, Mosquitto
 from harness.producer import StreamingPlot, open_streaming_plot
 from tests.postgres import postgres_database
 
@@ -241,3 +243,22 @@ async def pipeline():
     yield pipeline
     await pipeline.shutdown()
     await sync_to_async(connections.close_all)()
+
+
+@pytest.fixture
+def mosquitto(tmp_path):
+    """A real mosquitto broker of the test's own (skipped without mosquitto, failed under CI)."""
+    if MOSQUITTO is None or MOSQUITTO_PASSWD is None:
+        if os.environ.get("CI"):
+            pytest.fail("mosquitto is not installed, and CI must run every test (.ci/run installs it)")
+        pytest.skip("needs mosquitto and mosquitto_passwd (Debian's mosquitto and mosquitto-clients)")
+    broker = Mosquitto(tmp_path).start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def mqtt_server(start_server, mosquitto) -> LiveServer:
+    """A server subscribed to `mosquitto`: topics read again every half second, and a broker
+    that went away tried again every second at most."""
+    return start_server("mqtt", MQTT_URL=mosquitto.url(), MQTT_RELOAD_EVERY="0.5", MQTT_RECONNECT_MAX="1")

@@ -34,4 +34,5 @@ urlpatterns = [
     path("settings/api-key/", views.api_key_issue, name="api-key-issue"),
     path("settings/tokens/", views.token_create, name="token-create"),
     path("settings/tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
+    path("settings/tokens/<int:pk>/mqtt-topic/", views.token_mqtt_topic, name="token-mqtt-topic"),
 ]

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from core.csv_export import csv_pages
 from core.models import ApiKey, Plot, StreamToken
+from core.models.tokens import BadTopic, check_mqtt_topic, check_topic_room
 from core.models.windows import traces_with_windows
 from core.protocol import COORDINATES, PER_POINT_ATTRIBUTES
 from core.quotas import QuotaExceeded
@@ -313,6 +314,7 @@ def account_settings(request: SignedInRequest) -> HttpResponse:
         "new_key": request.session.pop("new_api_key", None),
         "tokens": StreamToken.objects.filter(owner=request.user).prefetch_related("traces__plot"),
         "token_form": TokenForm(),
+        "mqtt_enabled": bool(settings.MQTT_URL),
     }
     return render(request, "plots/settings.html", context)
 
@@ -341,6 +343,25 @@ def token_create(request: SignedInRequest) -> HttpResponse:
             messages.success(request, f"Token “{token}” is ready.")
         for error in errors:
             messages.error(request, error)
+    return redirect("account-settings")
+
+
+@login_required
+@require_POST
+def token_mqtt_topic(request: SignedInRequest, pk: int) -> HttpResponse:
+    token = get_object_or_404(StreamToken, pk=pk, owner=request.user, revoked__isnull=True)
+    try:
+        token.mqtt_topic = check_mqtt_topic(request.POST.get("mqtt_topic", "").strip())
+        if token.mqtt_topic:
+            check_topic_room(token.pk)
+    except BadTopic as exc:
+        messages.error(request, f"Not a topic filter MQTT allows: {exc}.")
+        return redirect("account-settings")
+    token.save(update_fields=["mqtt_topic"])
+    if token.mqtt_topic:
+        messages.success(request, f"“{token}” now takes the messages of MQTT topic {token.mqtt_topic}.")
+    else:
+        messages.success(request, f"“{token}” takes no MQTT messages now.")
     return redirect("account-settings")
 
 

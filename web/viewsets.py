@@ -25,14 +25,16 @@ class StreamTokenViewSet(
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
     mixins.ListModelMixin,
+    mixins.UpdateModelMixin,
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
     """Your stream tokens, addressed by id: the token itself is a credential and never goes in
-    a URL (where access logs and proxies keep it). DELETE revokes: an open stream ends (410)
-    and new ones are refused."""
+    a URL (where access logs and proxies keep it). PATCH changes the name or the MQTT topic.
+    DELETE revokes: an open stream ends (410) and new ones are refused."""
 
     serializer_class = StreamTokenSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):

@@ -8,6 +8,7 @@ names they had before the core was its own package.
 from core.models.annotations import Annotation
 from core.models.history import HistoryBlock, HistoryFold, Run
 from core.models.plots import MAXPOINTS_DEFAULT, MAXPOINTS_LIMIT, Grid, Plot, PlotQuerySet, Trace, new_share_key
+from core.models.process_leases import ProcessLease
 from core.models.streams import StreamChunk, TraceCheckpoint
 from core.models.tokens import TOKEN_PATTERN, ApiKey, LastError, StreamToken, TokenStatus, isostring, new_token_string
 
@@ -23,6 +24,7 @@ __all__ = [
     "LastError",
     "Plot",
     "PlotQuerySet",
+    "ProcessLease",
     "Run",
     "StreamChunk",
     "StreamToken",

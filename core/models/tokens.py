@@ -23,6 +23,41 @@ from core.signals import token_plot_deleted, token_revoked
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9._~-]{10,64}$")
 
+# An MQTT topic filter's longest form here (MQTT allows 65535 bytes; a subscription is one row).
+MQTT_TOPIC_MAX = 200
+
+
+class BadTopic(ValueError):
+    """An MQTT topic filter the broker would refuse: the message says what is wrong."""
+
+
+def check_mqtt_topic(topic: str) -> str:
+    """The topic filter a token subscribes to (mqtt/), as MQTT 3.1.1 (4.7) allows it: `+` a
+    whole level, `#` a whole last level; "" for none. The one home of this rule: the API and the
+    settings page both go through it."""
+    if topic == "":
+        return topic
+    if len(topic.encode()) > MQTT_TOPIC_MAX:
+        raise BadTopic(f"a topic is at most {MQTT_TOPIC_MAX} bytes")
+    if "\x00" in topic:
+        raise BadTopic("a topic holds no NUL character")
+    if topic.startswith("$"):
+        raise BadTopic("topics beginning with $ are the broker's own ($SYS): not subscribed to here")
+    levels = topic.split("/")
+    for number, level in enumerate(levels, start=1):
+        if "#" in level and (level != "#" or number != len(levels)):
+            raise BadTopic(f"'#' must be a whole level and the last one (level {number}: {level!r})")
+        if "+" in level and level != "+":
+            raise BadTopic(f"'+' must be a whole level (level {number}: {level!r})")
+    return topic
+
+
+def check_topic_room(token_id: int | None) -> None:
+    """A token may take a topic while the server subscribes to fewer than MQTT_MAX_TOPICS."""
+    others = StreamToken.objects.filter(revoked__isnull=True).exclude(mqtt_topic="").exclude(pk=token_id)
+    if others.count() >= settings.MQTT_MAX_TOPICS:
+        raise BadTopic(f"the server subscribes to at most {settings.MQTT_MAX_TOPICS} topics (MQTT_MAX_TOPICS)")
+
 
 def isostring(moment: datetime | None) -> str | None:
     """The one time format of plotserver's JSON: ISO 8601, UTC written as `Z` (as the REST
@@ -157,6 +192,12 @@ class StreamToken(models.Model):
     last_error_at = models.DateTimeField(null=True, blank=True)
     takeovers = models.IntegerField(default=0, help_text="Connections closed because a newer one came.")
     last_seq = models.BigIntegerField(default=0, help_text="Sequence number of the newest update.")
+    mqtt_topic = models.CharField(
+        max_length=MQTT_TOPIC_MAX,
+        blank=True,
+        help_text="The MQTT topic filter (wildcards + and #) whose messages are lines of this token's stream "
+        "(MQTT_URL, docs/ingest.md); empty for none.",
+    )
 
     objects = StreamTokenQuerySet.as_manager()
 

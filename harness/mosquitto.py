@@ -1,0 +1,84 @@
+"""A real mosquitto broker for integration tests: on a free port of its own, stopped and started
+again on the same port (a broker restart), with a user and password (MQTT_URL carries them)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+
+import paho.mqtt.publish
+
+from harness.live_server import free_port, wait_for
+
+MOSQUITTO = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None)
+MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd")
+
+
+class Mosquitto:
+    """`mosquitto -c <its config>` in a subprocess, on 127.0.0.1:<port>, anonymous clients refused."""
+
+    def __init__(self, work_dir: Path, username: str = "plotserver", password: str = "s3cret:pass") -> None:
+        assert MOSQUITTO is not None and MOSQUITTO_PASSWD is not None
+        self.binary = MOSQUITTO
+        self.port = free_port()
+        self.username, self.password = username, password
+        self.work_dir = work_dir
+        self.log_path = work_dir / f"mosquitto-{self.port}.log"
+        passwords = work_dir / "passwords"
+        passwords.touch(mode=0o600)
+        subprocess.run([MOSQUITTO_PASSWD, "-b", str(passwords), username, password], check=True, timeout=30)
+        self.config = work_dir / "mosquitto.conf"
+        self.config.write_text(
+            f"listener {self.port} 127.0.0.1\n"
+            "allow_anonymous false\n"
+            f"password_file {passwords}\n"
+            "persistence false\n"
+            f"log_dest file {self.log_path}\n" + ("user root\n" if os.geteuid() == 0 else "")
+            # Started as root (a CI container), mosquitto would become the user "mosquitto",
+            # who cannot read the test's own files.
+        )
+        self.process: subprocess.Popen | None = None
+
+    def url(self) -> str:
+        """MQTT_URL for this broker, the password's `:` escaped as a URL needs."""
+        return f"mqtt://{self.username}:{self.password.replace(':', '%3A')}@127.0.0.1:{self.port}"
+
+    def start(self) -> Mosquitto:
+        self.process = subprocess.Popen(
+            [self.binary, "-c", str(self.config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        wait_for(self._listening, timeout=30, message=f"mosquitto on port {self.port}")
+        return self
+
+    def _listening(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise RuntimeError(f"mosquitto exited with {self.process.returncode}: {self.log_text()}")
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(30)
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def publish(self, topic: str, payload: bytes | str, retain: bool = False) -> None:
+        """One message at QoS 1, as a device publishes it (returns once the broker has it)."""
+        paho.mqtt.publish.single(
+            topic,
+            payload,
+            qos=1,
+            retain=retain,
+            hostname="127.0.0.1",
+            port=self.port,
+            auth={"username": self.username, "password": self.password},
+        )

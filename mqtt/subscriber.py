@@ -1,0 +1,374 @@
+"""The MQTT subscriptions: one process holds them, feeds each message to the ingest core.
+
+Every process runs a subscriber (started by the lifespan, plotserver/lifespan.py) when MQTT_URL
+is set; only the holder of the lease "mqtt" (core.models.ProcessLease, renewed every LEASE / 3,
+handed over at a clean stop, taken over LEASE after a crash) connects, so no message is stored
+twice. It subscribes (QoS 1) to the topic of each token that has one, reads the topics again
+every MQTT_RELOAD_EVERY seconds and at once when a token of this process changed, and
+reconnects with a doubling backoff (up to MQTT_RECONNECT_MAX) whenever the broker goes away,
+subscribing again by itself. Nothing waits on the broker: it runs on tasks of its own, and
+readiness never asks about it.
+
+Each message becomes lines of the stream of every token whose topic matches (mqtt/payloads.py),
+and those lines are written to the token's stream as a line protocol series' are
+(lineproto/writes.py: held open between messages, each write stored before the next): the core
+applies limits, rates, accounting, durable windows, history and live fan-out, and counts what
+it rejects on the token. Messages wait for their token's write in a buffer bounded by
+MQTT_BUFFER_BYTES; while it is full, messages stay in the client's queue (bounded by the same
+size: past it, the client drops them and says so in the log).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import aiomqtt
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from base.rate_limited_log import RateLimitedLog
+from core.models import ProcessLease, StreamToken
+from lineproto.writes import held_series
+from mqtt.payloads import Lines, lines_of
+from streaming.committer import OUTAGE_ERRORS
+from streaming.pipeline import get_pipeline
+
+log = logging.getLogger("plotserver.mqtt")
+_failures = RateLimitedLog(log)
+
+LEASE = timedelta(seconds=10)
+LEASE_NAME = "mqtt"
+# How often a process that does not hold the lease asks for it.
+LEASE_RETRY = 1.0
+# The first wait before connecting again (doubled each failure, up to MQTT_RECONNECT_MAX).
+RECONNECT_FIRST = 0.5
+# How long a token's write that was not stored (the database away) waits to be tried again.
+WRITE_RETRY = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Broker:
+    hostname: str
+    port: int
+    username: str | None
+    password: str | None
+    tls: bool
+
+
+def broker_of(url: str) -> Broker:
+    """MQTT_URL read: mqtt://[user[:password]@]host[:port] (1883), or mqtts:// (TLS, 8883)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        raise ImproperlyConfigured(f"MQTT_URL must be mqtt://[user:password@]host[:port] or mqtts://…, not {url!r}")
+    tls = parts.scheme == "mqtts"
+    username = unquote(parts.username) if parts.username is not None else None
+    password = unquote(parts.password) if parts.password is not None else None
+    return Broker(parts.hostname, parts.port or (8883 if tls else 1883), username, password, tls)
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    token_id: int
+    token: str
+    topic: str
+
+
+def load_subscriptions() -> list[Subscription]:
+    """The topics of the tokens that may stream (not revoked, their plot not deleted), the
+    oldest MQTT_MAX_TOPICS of them (the API refuses more: core.models.tokens.check_topic_room)."""
+    rows = (
+        StreamToken.objects.filter(revoked__isnull=True, plot_deleted__isnull=True)
+        .exclude(mqtt_topic="")
+        .order_by("pk")
+        .values_list("pk", "token", "mqtt_topic")
+    )
+    return [Subscription(*row) for row in rows[: settings.MQTT_MAX_TOPICS]]
+
+
+class Routes:
+    """Which tokens a message's topic feeds: filters without wildcards looked up, the others matched."""
+
+    def __init__(self, subscriptions: list[Subscription]) -> None:
+        self.subscriptions = subscriptions
+        self.exact: dict[str, list[Subscription]] = {}
+        self.wild: list[tuple[aiomqtt.Wildcard, Subscription]] = []
+        for sub in subscriptions:
+            if "+" in sub.topic or "#" in sub.topic:
+                self.wild.append((aiomqtt.Wildcard(sub.topic), sub))
+            else:
+                self.exact.setdefault(sub.topic, []).append(sub)
+
+    @property
+    def filters(self) -> set[str]:
+        return {sub.topic for sub in self.subscriptions}
+
+    def of(self, topic: aiomqtt.Topic) -> list[Subscription]:
+        found = self.exact.get(topic.value, [])
+        if self.wild:
+            found = found + [sub for wildcard, sub in self.wild if topic.matches(wildcard)]
+        return found
+
+
+class ReceivedQueue(asyncio.Queue[aiomqtt.Message]):
+    """The client's queue of messages received, bounded in bytes (MQTT_BUFFER_BYTES): past it the
+    client drops a message (and logs it); one message always fits."""
+
+    def __init__(self, maxsize: int = 0) -> None:
+        super().__init__()
+        self.size = 0
+
+    def put_nowait(self, item: aiomqtt.Message) -> None:
+        size = _size(item)
+        if self.size + size > settings.MQTT_BUFFER_BYTES and self.qsize():
+            raise asyncio.QueueFull
+        self.size += size
+        super().put_nowait(item)
+
+    def get_nowait(self) -> aiomqtt.Message:
+        item = super().get_nowait()
+        self.size -= _size(item)
+        return item
+
+
+def _size(message: aiomqtt.Message) -> int:
+    payload = message.payload
+    return len(payload) if isinstance(payload, bytes | bytearray | str) else 8
+
+
+class TokenFeed:
+    """The lines of one token waiting for its stream, written in turn (each write takes all that
+    waits): a slow write gathers the messages that come meanwhile into the next."""
+
+    def __init__(self, subscriber: MqttSubscriber, sub: Subscription) -> None:
+        self.subscriber = subscriber
+        self.sub = sub
+        self.lines: list[bytes] = []
+        self.rejected: list[str] = []
+        self.size = 0
+        self.task: asyncio.Task[None] | None = None
+
+    def add(self, parsed: Lines, size: int) -> None:
+        self.lines.extend(parsed.lines)
+        self.rejected.extend(parsed.rejected)
+        self._hold(size)
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._drain(), name=f"mqtt-token-{self.sub.token_id}")
+
+    def _hold(self, size: int) -> None:
+        self.size += size
+        self.subscriber.buffered(size)
+
+    async def _drain(self) -> None:
+        while self.lines or self.rejected:
+            lines, rejected, size = self.lines, self.rejected, self.size
+            self.lines, self.rejected, self.size = [], [], 0
+            try:
+                held = held_series(self.sub.token_id, self.sub.token)
+                outcome = await held.write(lines, f"mqtt:{self.sub.topic}", tuple(rejected))
+            except Exception:
+                log.exception("MQTT messages of token %s could not be written", self.sub.token_id)
+                self.subscriber.buffered(-size)
+                continue
+            if outcome.status == 200 or outcome.status in (404, 410):
+                if outcome.status != 200:  # revoked or its plot deleted: the next reload drops it
+                    _failures.warning("gone", f"MQTT messages for token {self.sub.token_id} dropped: {outcome.message}")
+                self.subscriber.buffered(-size)
+                continue
+            # Not all taken (the database away, the server stopping, a producer took the stream
+            # over): what was not taken is written again, first.
+            rest = lines[outcome.taken :]
+            _failures.warning(
+                "write", f"MQTT messages for token {self.sub.token_id} wait ({outcome.status} {outcome.message})"
+            )
+            kept = sum(len(line) for line in rest)
+            self.subscriber.buffered(kept - size)
+            self.lines, self.size = rest + self.lines, self.size + kept
+            await asyncio.sleep(WRITE_RETRY)
+
+
+# This process's subscriber and its event loop, for tokens_changed.
+_running: tuple[MqttSubscriber, asyncio.AbstractEventLoop] | None = None
+
+
+def tokens_changed() -> None:
+    """A token was saved or deleted in this process (a topic set, a token revoked): the
+    subscriptions are read again now. Other processes' changes come with the next reload."""
+    if _running is not None:
+        subscriber, loop = _running
+        with contextlib.suppress(RuntimeError):  # the loop closed
+            loop.call_soon_threadsafe(subscriber.changed.set)
+
+
+class MqttSubscriber:
+    """This process's MQTT subscriber (see the module's docstring)."""
+
+    def __init__(self) -> None:
+        self.holder = uuid.uuid4().hex
+        self.holding = False
+        self.connected = False
+        self.changed = asyncio.Event()
+        self.routes = Routes([])
+        self.subscribed: set[str] = set()
+        self.feeds: dict[int, TokenFeed] = {}
+        self._buffered = 0
+        self._room = asyncio.Event()
+        self._room.set()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        """Run from now on, when MQTT_URL is set; never waits for the broker or the database."""
+        if not settings.MQTT_URL:
+            return
+        global _running
+        _running = self, asyncio.get_running_loop()
+        self.broker = broker_of(settings.MQTT_URL)
+        self.pipeline = await get_pipeline()
+        self._tasks = [
+            asyncio.create_task(self._keep_lease(), name="plotserver-mqtt-lease"),
+            asyncio.create_task(self.run(), name="plotserver-mqtt"),
+        ]
+
+    def buffered(self, size: int) -> None:
+        self._buffered += size
+        if self._buffered > settings.MQTT_BUFFER_BYTES:
+            self._room.clear()
+        else:
+            self._room.set()
+
+    async def _keep_lease(self) -> None:
+        while True:
+            try:
+                holding = await self.pipeline.run_sync(ProcessLease.hold, LEASE_NAME, self.holder, LEASE)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the lease may run out: this process lets go of the broker
+                holding = False
+                _failures.warning("lease", f"the MQTT subscriber cannot renew its lease ({exc!r}); trying again")
+            if holding != self.holding:
+                self.holding = holding
+                self.changed.set()
+            await asyncio.sleep(LEASE.total_seconds() / 3 if holding else LEASE_RETRY)
+
+    def client(self) -> aiomqtt.Client:
+        broker = self.broker
+        return aiomqtt.Client(
+            broker.hostname,
+            broker.port,
+            username=broker.username,
+            password=broker.password,
+            identifier=settings.MQTT_CLIENT_ID,
+            clean_session=True,
+            timeout=settings.MQTT_TIMEOUT,
+            tls_context=ssl.create_default_context() if broker.tls else None,
+            queue_type=ReceivedQueue,
+            logger=log,
+        )
+
+    async def run(self) -> None:
+        delay = RECONNECT_FIRST
+        while True:
+            if not self.holding:
+                self.changed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.changed.wait(), LEASE_RETRY)
+                continue
+            try:
+                async with self.client() as client:
+                    self.connected, self.subscribed = True, set()
+                    log.info("connected to the MQTT broker %s:%s", self.broker.hostname, self.broker.port)
+                    delay = RECONNECT_FIRST
+                    await self._serve(client)
+            except asyncio.CancelledError:
+                raise
+            except aiomqtt.MqttError as exc:
+                _failures.warning("broker", f"the MQTT broker is away ({exc}); connecting again in {delay:g} s")
+            except OUTAGE_ERRORS as exc:
+                _failures.warning("outage", f"the MQTT subscriber cannot reach the database ({exc}); trying again")
+            except Exception:
+                _failures.warning("failure", "the MQTT subscriber failed; trying again", exc_info=True)
+            finally:
+                self.connected = False
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, settings.MQTT_RECONNECT_MAX)
+
+    async def _serve(self, client: aiomqtt.Client) -> None:
+        """Read messages while this process holds the lease; subscribe to what the tokens ask,
+        every MQTT_RELOAD_EVERY and on a change. Raises MqttError when the broker goes away."""
+        reading = asyncio.create_task(self._read(client), name="plotserver-mqtt-read")
+        try:
+            while self.holding:
+                self.changed.clear()
+                await self._subscribe(client)
+                waits: set[asyncio.Future[Any]] = {reading, asyncio.ensure_future(self.changed.wait())}
+                done, pending = await asyncio.wait(
+                    waits, timeout=settings.MQTT_RELOAD_EVERY, return_when=asyncio.FIRST_COMPLETED
+                )
+                for waiting in pending - {reading}:
+                    waiting.cancel()
+                if reading in done:
+                    reading.result()  # the broker went away: MqttError
+                    return
+        finally:
+            reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
+                await reading
+
+    async def _subscribe(self, client: aiomqtt.Client) -> None:
+        routes = Routes(await self.pipeline.run_sync(load_subscriptions))
+        wanted = routes.filters
+        self.routes = routes  # messages of a topic no token asks for any more are dropped from now on
+        if gone := self.subscribed - wanted:
+            await client.unsubscribe(sorted(gone))
+            self.subscribed -= gone
+        if new := wanted - self.subscribed:
+            await client.subscribe([(topic, 1) for topic in sorted(new)])
+            self.subscribed |= new
+            log.info("subscribed to %d MQTT topics", len(self.subscribed))
+
+    async def _read(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            await self._take(message)
+
+    async def _take(self, message: aiomqtt.Message) -> None:
+        if message.retain:
+            return  # a retained message comes again with every subscription: it would be stored again
+        subs = self.routes.of(message.topic)
+        if not subs:
+            return
+        payload = message.payload
+        if isinstance(payload, str):
+            payload = payload.encode()
+        elif not isinstance(payload, bytes | bytearray):
+            payload = b""
+        parsed = lines_of(bytes(payload), time.time_ns(), settings.MQTT_MAX_MESSAGE_BYTES)
+        for sub in subs:
+            feed = self.feeds.get(sub.token_id)
+            if feed is None or feed.sub != sub:
+                feed = self.feeds[sub.token_id] = TokenFeed(self, sub)
+            feed.add(parsed, len(payload))
+        await self._room.wait()
+
+    async def stop(self) -> None:
+        """Stop reading (the messages taken are written by the streams' own end) and hand the
+        lease over: another process connects at once."""
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        feeds = [feed.task for feed in self.feeds.values() if feed.task is not None and not feed.task.done()]
+        if feeds:
+            await asyncio.wait(feeds, timeout=settings.LINEPROTO_WRITE_TIMEOUT)
+            for feed_task in feeds:  # the database away: what they hold is lost with the process
+                feed_task.cancel()
+        if self._tasks:
+            with contextlib.suppress(Exception):
+                await self.pipeline.run_sync(ProcessLease.release, LEASE_NAME, self.holder)
