@@ -6,7 +6,7 @@
     python -m bench --only m --pairs 6   row (m) as 6 pairs, with and without alerts in turn (default 3)
     python -m bench --only a,e,h         some rows only (a-d latency, e/f ingest, g memory, h restart, i history,
                                          j panning history in Chromium, k line protocol beside NDJSON,
-                                         l static images, m ingest with 100 alerts)
+                                         l static images, m ingest with 100 alerts, n MQTT beside NDJSON)
 
 The table is printed and written as JSON to bench/results/latest.json (or --json PATH).
 Scenarios, each also runnable alone with its own flags:
@@ -19,6 +19,7 @@ Scenarios, each also runnable alone with its own flags:
     bench.history_reads (i) a week at 1 point/s: range reads to 2,000 points, bytes per point stored
     bench.page_pan     (j) the plot page panning that week in Chromium: frames a second, reads, JS heap
     bench.lineproto_door (k) line protocol (/api/v2/write) beside the NDJSON door: points/s, CPU per point
+    bench.mqtt_door    (n) MQTT through a real mosquitto beside the NDJSON door: points/s, CPU per point
     bench.images       (l) a 10,000-point plot as PNG: renders a second, p50 latency
     bench.soak         (soak) 30 minutes of load with a stuck viewer and a misbehaving producer:
                        only with --only soak (--soak-seconds sets its length)
@@ -35,7 +36,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import history_reads, images, lineproto_door, live, memory, page_pan, restart, soak, throughput
+from bench import history_reads, images, lineproto_door, live, memory, mqtt_door, page_pan, restart, soak, throughput
 from bench.common import RESULTS, Environment, Row, print_table, raise_fd_limit, say, write_results
 
 
@@ -99,6 +100,9 @@ def plan(args: argparse.Namespace, env: Environment) -> list[tuple[str, Callable
     def lineproto_rows() -> list[Row]:
         return lineproto_door.rows(env, writers=10, points=points, batch=500)
 
+    def mqtt_rows() -> list[Row]:
+        return mqtt_door.rows(env, publishers=10, points=points)
+
     def image_rows() -> list[Row]:
         return [images.row(images.run(env, images=6 if quick else 40, clients=2))]
 
@@ -118,6 +122,7 @@ def plan(args: argparse.Namespace, env: Environment) -> list[tuple[str, Callable
         ("i", history_rows, lambda r: r.figures["numbers"]["week_lttb_2000"]["median_ms"]),
         ("j", pan_rows, lambda r: r.figures["pan"]["median_fps"]),
         ("k", lineproto_rows, lambda r: r.figures["lineproto"]["cpu_us_per_point"]),
+        ("n", mqtt_rows, lambda r: r.figures["mqtt"]["cpu_us_per_point"]),
         ("l", image_rows, lambda r: r.figures["points"]["latency"]["p50_ms"]),
         ("soak", soak_rows, lambda r: r.figures["memory_growth_mb"]),
     ]
@@ -129,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=1, help="run each scenario this many times, report the median")
     parser.add_argument("--pairs", type=int, default=3, help="row (m): pairs of runs with and without alerts, in turn")
     parser.add_argument("--seconds", type=float, default=10, help="streaming time of each latency scenario")
-    parser.add_argument("--only", default="", help="comma-separated rows: a,b,c,d,e (with f),g,h,i,j,k,l,m,soak")
+    parser.add_argument("--only", default="", help="comma-separated rows: a,b,c,d,e (with f),g,h,i,j,k,l,m,n,soak")
     parser.add_argument("--soak-seconds", type=float, default=1800, help="length of the soak (--only soak)")
     parser.add_argument("--json", default=str(RESULTS / "latest.json"), help="where to write the results")
     args = parser.parse_args(argv)

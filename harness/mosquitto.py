@@ -9,7 +9,7 @@ import socket
 import subprocess
 from pathlib import Path
 
-import paho.mqtt.publish
+import paho.mqtt.client
 
 from harness.live_server import free_port, wait_for
 
@@ -20,7 +20,11 @@ MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd")
 class Mosquitto:
     """`mosquitto -c <its config>` in a subprocess, on 127.0.0.1:<port>, anonymous clients refused."""
 
-    def __init__(self, work_dir: Path, username: str = "plotserver", password: str = "s3cret:pass") -> None:
+    def __init__(
+        self, work_dir: Path, username: str = "plotserver", password: str = "s3cret:pass", queued: int | None = None
+    ) -> None:
+        """`queued`: the broker's max_queued_messages, the QoS 1 messages it keeps for a subscriber
+        that has not taken them yet (mosquitto's default 1,000 when None; 0 for no bound)."""
         assert MOSQUITTO is not None and MOSQUITTO_PASSWD is not None
         self.binary = MOSQUITTO
         self.port = free_port()
@@ -36,9 +40,11 @@ class Mosquitto:
             "allow_anonymous false\n"
             f"password_file {passwords}\n"
             "persistence false\n"
-            f"log_dest file {self.log_path}\n" + ("user root\n" if os.geteuid() == 0 else "")
+            f"log_dest file {self.log_path}\n"
+            + (f"max_queued_messages {queued}\n" if queued is not None else "")
             # Started as root (a CI container), mosquitto would become the user "mosquitto",
             # who cannot read the test's own files.
+            + ("user root\n" if os.geteuid() == 0 else "")
         )
         self.process: subprocess.Popen | None = None
 
@@ -71,14 +77,21 @@ class Mosquitto:
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def client(self, inflight: int = 20) -> paho.mqtt.client.Client:
+        """A connected client of this broker (its network loop on a thread of its own), with at
+        most `inflight` QoS 1 messages unacknowledged."""
+        client = paho.mqtt.client.Client(paho.mqtt.client.CallbackAPIVersion.VERSION2)
+        client.username_pw_set(self.username, self.password)
+        client.max_inflight_messages_set(inflight)
+        client.connect("127.0.0.1", self.port)
+        client.loop_start()
+        return client
+
     def publish(self, topic: str, payload: bytes | str, retain: bool = False) -> None:
         """One message at QoS 1, as a device publishes it (returns once the broker has it)."""
-        paho.mqtt.publish.single(
-            topic,
-            payload,
-            qos=1,
-            retain=retain,
-            hostname="127.0.0.1",
-            port=self.port,
-            auth={"username": self.username, "password": self.password},
-        )
+        client = self.client()
+        try:
+            client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(30)
+        finally:
+            client.disconnect()
+            client.loop_stop()
