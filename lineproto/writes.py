@@ -119,16 +119,20 @@ class HeldSeries:
         data, self.feeding = chunk
         return data
 
-    async def write(self, lines: list[bytes], remote_addr: str, unread: tuple[str, ...] = ()) -> SeriesOutcome:
-        """Give the stream `lines` and wait until they are stored. `unread`: why each of the
-        door's lines that never became a stream line was rejected, counted before `lines`."""
+    async def write(
+        self, lines: list[bytes], remote_addr: str, unread: tuple[str, ...] = (), wait_stored: bool = True
+    ) -> SeriesOutcome:
+        """Give the stream `lines` and wait until they are stored (or, without `wait_stored`, only
+        taken: accepted lines are stored by the core's group commit, as a producer's are).
+        `unread`: why each of the door's lines that never became a stream line was rejected,
+        counted before `lines`."""
         async with self.lock:
             if self.idle is not None:
                 self.idle.cancel()
             outcome = SeriesOutcome()
             try:
                 await asyncio.wait_for(
-                    self._write(lines, remote_addr, outcome, unread), settings.LINEPROTO_WRITE_TIMEOUT
+                    self._write(lines, remote_addr, outcome, unread, wait_stored), settings.LINEPROTO_WRITE_TIMEOUT
                 )
             except TimeoutError:
                 outcome.status = 503
@@ -142,7 +146,7 @@ class HeldSeries:
             return outcome
 
     async def _write(
-        self, lines: list[bytes], remote_addr: str, outcome: SeriesOutcome, unread: tuple[str, ...]
+        self, lines: list[bytes], remote_addr: str, outcome: SeriesOutcome, unread: tuple[str, ...], wait_stored: bool
     ) -> None:
         session = await self._session(remote_addr)
         if isinstance(session, Outcome):
@@ -173,7 +177,7 @@ class HeldSeries:
             if outcome.taken < len(lines):
                 outcome.status, outcome.message = ended.status, ended.message
             return
-        if not await stored(session):
+        if wait_stored and not await stored(session):
             outcome.status, outcome.message = 503, "the server stopped with the database away: the write was not stored"
 
     async def _session(self, remote_addr: str) -> SeriesSession | Outcome:

@@ -11,7 +11,7 @@ readiness never asks about it.
 
 Each message becomes lines of the stream of every token whose topic matches (mqtt/payloads.py),
 and those lines are written to the token's stream as a line protocol series' are
-(lineproto/writes.py: held open between messages, each write stored before the next): the core
+(lineproto/writes.py: held open between messages; a write gathers what came meanwhile): the core
 applies limits, rates, accounting, durable windows, history and live fan-out, and counts what
 it rejects on the token. Messages wait for their token's write in a buffer bounded by
 MQTT_BUFFER_BYTES; while it is full, messages stay in the client's queue (bounded by the same
@@ -51,8 +51,11 @@ LEASE_NAME = "mqtt"
 LEASE_RETRY = 1.0
 # The first wait before connecting again (doubled each failure, up to MQTT_RECONNECT_MAX).
 RECONNECT_FIRST = 0.5
-# How long a token's write that was not stored (the database away) waits to be tried again.
+# How long a token's write that was not taken (the database away) waits to be tried again.
 WRITE_RETRY = 1.0
+# How long a token's first waiting message waits for more before they are written together: a
+# write costs about as much as a few hundred points, and messages come one by one.
+GATHER = 0.005
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,17 +172,21 @@ class TokenFeed:
 
     async def _drain(self) -> None:
         while self.lines or self.rejected:
+            await asyncio.sleep(GATHER)
             lines, rejected, size = self.lines, self.rejected, self.size
             self.lines, self.rejected, self.size = [], [], 0
             try:
                 held = held_series(self.sub.token_id, self.sub.token)
-                outcome = await held.write(lines, f"mqtt:{self.sub.topic}", tuple(rejected))
+                # Taken is enough: the core stores what its stream accepted, as for a producer's
+                # lines (with the database away, its backlog's bound stops the taking).
+                outcome = await held.write(lines, f"mqtt:{self.sub.topic}", tuple(rejected), wait_stored=False)
             except Exception:
                 log.exception("MQTT messages of token %s could not be written", self.sub.token_id)
                 self.subscriber.buffered(-size)
                 continue
-            if outcome.status == 200 or outcome.status in (404, 410):
-                if outcome.status != 200:  # revoked or its plot deleted: the next reload drops it
+            stopping = outcome.status == 503 and self.subscriber.pipeline.stopping
+            if outcome.status == 200 or outcome.status in (404, 410) or stopping:
+                if outcome.status != 200:  # revoked, its plot deleted (the next reload drops it), or stopping
                     _failures.warning("gone", f"MQTT messages for token {self.sub.token_id} dropped: {outcome.message}")
                 self.subscriber.buffered(-size)
                 continue
