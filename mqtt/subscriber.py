@@ -190,12 +190,18 @@ class TokenFeed:
                     _failures.warning("gone", f"MQTT messages for token {self.sub.token_id} dropped: {outcome.message}")
                 self.subscriber.buffered(-size)
                 continue
-            # Not all taken (the database away, the server stopping, a producer took the stream
-            # over): what was not taken is written again, first.
-            rest = lines[outcome.taken :]
             _failures.warning(
                 "write", f"MQTT messages for token {self.sub.token_id} wait ({outcome.status} {outcome.message})"
             )
+            if held.task is not None and not held.task.done():
+                # Its stream still reads them (the database away slowed it): they are taken in
+                # turn, and given again they would be stored twice.
+                self.subscriber.buffered(-size)
+                await asyncio.sleep(WRITE_RETRY)
+                continue
+            # Its stream ended before taking them all (a producer took it over, or it could not
+            # open with the database away): what was not taken is written again, first.
+            rest = lines[outcome.taken :]
             kept = sum(len(line) for line in rest)
             self.subscriber.buffered(kept - size)
             self.lines, self.size = rest + self.lines, self.size + kept
