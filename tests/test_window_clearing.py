@@ -6,7 +6,7 @@ import pytest
 from core.models import Plot, Trace
 from core.protocol import PER_POINT_ATTRIBUTES
 from core.window import clear_window, get_path
-from web.admin import clear_windows, current_window
+from web.admin_windows import clear_windows, current_window
 
 pytestmark = pytest.mark.django_db
 
