@@ -72,7 +72,16 @@ IGNORED_KEYS = frozenset({"type"})
 
 
 class LineRejected(ValueError):
-    """A line that cannot be applied. The stream goes on; the line is counted as rejected."""
+    """A line that cannot be applied. The stream goes on; the line is counted as rejected.
+
+    `token` is the stream token the line named (`parse_line(named=True)`), when it named one."""
+
+    token: str | None = None
+
+
+# The key a line names its stream token by, on a connection without a `plotly-streamtoken` header
+# (Plotly's Arduino library: docs/streaming.md, "Lines that name their token").
+TOKEN_KEY = "streamtoken"
 
 
 @dataclass(slots=True)
@@ -87,6 +96,7 @@ class Update:
     # Every trace attribute of the line is a number or a string for a per-point attribute (the
     # common line, {"x": 1, "y": 2.5}): what a writer's one-pass path needs to know of it.
     points_only: bool = False
+    token: str | None = None  # the stream token the line named (parse_line(named=True))
 
 
 class TooLong:
@@ -204,15 +214,35 @@ def _decode(raw: bytes) -> object:
     return message
 
 
-def parse_line(raw: bytes) -> Update | None:
-    """Turn one line into an Update; None for a heartbeat (a blank line)."""
+def parse_line(raw: bytes, named: bool = False) -> Update | None:
+    """Turn one line into an Update; None for a heartbeat (a blank line).
+
+    `named`: the line names its stream token in a TOKEN_KEY key, taken out of the line (never
+    applied or stored) into `Update.token`; a line without one is parsed all the same (token None).
+    A rejected line's LineRejected carries the token it named."""
     if not raw.strip():
         return None
     message = _decode(raw)
     if not isinstance(message, dict):
         raise LineRejected(f"expected a JSON object, got {_kind(message)}")
+    if not named:
+        return _update(message, len(raw))
+    token = message.pop(TOKEN_KEY, None)
+    if token is not None and not (isinstance(token, str) and token.strip()):
+        got = "an empty string" if isinstance(token, str) else _kind(token)
+        raise LineRejected(f"{TOKEN_KEY}: expected the stream token, a non-empty string, got {got}")
+    try:
+        update = _update(message, len(raw))
+    except LineRejected as exc:
+        exc.token = None if token is None else token.strip()
+        raise
+    update.token = None if token is None else token.strip()
+    return update
 
-    update = Update(size=len(raw))
+
+def _update(message: dict[str, Any], size: int) -> Update:
+    """The update a line's JSON object makes."""
+    update = Update(size=size)
     points_only = True
     for key, value in message.items():
         kind = type(value)

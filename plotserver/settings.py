@@ -108,6 +108,9 @@ HTTP_MAX_CONNECTIONS_PER_CLIENT = int(env_number("HTTP_MAX_CONNECTIONS_PER_CLIEN
 # Streaming: see docs/streaming.md for what each one means to a producer.
 STREAM_IDLE_TIMEOUT = env_number("STREAM_IDLE_TIMEOUT", 60.0, minimum=0.1)
 STREAM_MAX_LINE_BYTES = int(env_number("STREAM_MAX_LINE_BYTES", 1 << 20, minimum=64, kind=int))
+# A connection whose lines name their token (no plotly-streamtoken header: Plotly's Arduino
+# library) feeds at most this many tokens; a line for one more is rejected alone.
+STREAM_CONNECTION_MAX_TOKENS = int(env_number("STREAM_CONNECTION_MAX_TOKENS", 16, minimum=1, kind=int))
 STREAM_TAKEOVER_TIMEOUT = env_number("STREAM_TAKEOVER_TIMEOUT", 1.0, minimum=0.05)
 RUN_START_TIMEOUT = env_number("RUN_START_TIMEOUT", 10.0, minimum=0.05)
 STREAM_PORT = int(env_number("STREAM_PORT", 0, minimum=0, kind=int)) or None

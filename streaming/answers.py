@@ -18,7 +18,6 @@ MESSAGES = {
     400: "malformed request: the chunked body could not be read",
     404: "unknown or revoked stream token",
     405: "use POST to stream",
-    406: "missing header: plotly-streamtoken",
     408: "no data for {idle:g} seconds: write a newline as a heartbeat to keep a stream open",
     409: "a newer connection with the same stream token took over this stream",
     410: "the stream token was revoked",
@@ -128,6 +127,8 @@ class StreamAnswer(TypedDict):
     last_error: NotRequired[AnswerError]
     hint: NotRequired[str]
     not_stored: NotRequired[int]
+    # A connection whose lines name their token: each token's own answer, by token.
+    tokens: NotRequired[dict[str, StreamAnswer]]
 
 
 @dataclass
@@ -144,6 +145,7 @@ class Outcome:
     database_away: bool = False
     plot_deleted: bool = False
     reason: str | None = None  # what was wrong with a request refused before its body (400)
+    tokens: dict[str, Outcome] | None = None  # lines that name their token: each token's own
 
     @property
     def message(self) -> str:
@@ -180,4 +182,6 @@ class Outcome:
             body["hint"] = self.hint
         if self.not_stored:
             body["not_stored"] = self.not_stored
+        if self.tokens is not None:
+            body["tokens"] = {token: outcome.as_json() for token, outcome in self.tokens.items()}
         return body

@@ -11,7 +11,8 @@ from asgiref.typing import ASGIReceiveCallable, HTTPScope
 
 from base.asgi_types import HTTPSend
 from streaming.answers import Outcome
-from streaming.ingest import TOKEN_HEADER, ConnectionLost, Reader, serve_stream
+from streaming.doors import TOKEN_HEADER, serve_stream
+from streaming.ingest import ConnectionLost, Reader
 
 TOKEN_HEADER_BYTES = TOKEN_HEADER.encode()
 

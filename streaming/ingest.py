@@ -12,15 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 
 from django.conf import settings
 from django.utils import timezone
 
 from base import metrics
 from base.rate_limited_log import RateLimitedLog
-from core.producer_clock import HEADER as CONVERT_TIMESTAMP_HEADER
-from core.producer_clock import ProducerClock, UnknownZone, zone_named
+from core.producer_clock import ProducerClock
 from core.protocol import LineFramer, LineRejected, TooLong, Update, parse_line
 from streaming import events, leases
 from streaming.answers import UNBOUND_HINT, Outcome, Rejections
@@ -53,6 +52,28 @@ class ConnectionLost(Exception):
 Reader = Callable[[], Awaitable["bytes | None"]]
 
 
+async def read_body(read: Reader, feed: Callable[[bytes], Awaitable[None]], pipeline: Pipeline) -> int:
+    """Read a stream's body to its end, each read handed to `feed`, under STREAM_IDLE_TIMEOUT and
+    the process's backpressure; the status (200 the end, 408 idle, 400 a body the door could not
+    read). At 200 the caller takes the framer's last line, if one came without its newline."""
+    loop = asyncio.get_running_loop()
+    idle = settings.STREAM_IDLE_TIMEOUT
+    try:
+        async with asyncio.timeout(idle) as deadline:
+            while (data := await read()) is not None:
+                # Waiting on the server (its backlog, a token's rate) is not the producer's
+                # silence: the idle time counts from when reading resumes.
+                deadline.reschedule(None)
+                await feed(data)
+                await pipeline.room()
+                deadline.reschedule(loop.time() + idle)
+        return 200
+    except TimeoutError:
+        return 408
+    except FramingError:
+        return 400
+
+
 class StreamSession:
     """One open stream. Made by `open`, driven by `pump`, ended by `finish`."""
 
@@ -80,6 +101,9 @@ class StreamSession:
         self._pump_task: asyncio.Task[None] | None = None
         self.pace = TokenBucket()
         self.clock = clock  # plotly-convertTimestamp: x in the producer's milliseconds, made dates
+        # Told of a kick instead of the pump being cancelled: a connection of lines that name
+        # their token, which feeds this session without its pump (streaming/token_lines.py).
+        self.on_kick: Callable[[StreamSession], None] | None = None
 
     @classmethod
     async def open(
@@ -141,24 +165,11 @@ class StreamSession:
         if self.kicked is not None:
             return self.kicked
         self._pump_task = asyncio.current_task()
-        loop = asyncio.get_running_loop()
-        idle = settings.STREAM_IDLE_TIMEOUT
         try:
-            async with asyncio.timeout(idle) as deadline:
-                while (data := await read()) is not None:
-                    # Waiting on the server (its backlog, this token's rate) is not the
-                    # producer's silence: the idle time counts from when reading resumes.
-                    deadline.reschedule(None)
-                    await self._feed_paced(data)
-                    await self.pipeline.room()
-                    deadline.reschedule(loop.time() + idle)
-            if rest := self.framer.finish():
+            status = await read_body(read, self._feed_paced, self.pipeline)
+            if status == 200 and (rest := self.framer.finish()):
                 self._take_line(rest)  # a last line without its newline
-            return 200
-        except TimeoutError:
-            return 408
-        except FramingError:
-            return 400
+            return status
         except asyncio.CancelledError:
             if self.kicked is None:
                 raise
@@ -186,9 +197,7 @@ class StreamSession:
     def _take_line(self, raw: bytes | TooLong) -> None:
         self.line_no += 1  # heartbeats count: line numbers are the producer's own
         if isinstance(raw, TooLong):
-            metrics.LIMIT_HITS.labels("line_bytes").inc()
-            limit = settings.STREAM_MAX_LINE_BYTES
-            self._reject(f"the line is {raw.size} bytes, longer than STREAM_MAX_LINE_BYTES ({limit}): rejected alone")
+            self._reject(too_long(raw))
             return
         try:
             update = parse_line(raw)
@@ -199,16 +208,20 @@ class StreamSession:
             return
         except Exception:  # a bug in the parser costs this line, never the stream or the process
             log.exception("stream %s: line %d could not be parsed", self.token_id, self.line_no)
-            self._reject("the server could not read this line")
+            self._reject(UNREADABLE)
             return
         if update is not None:
-            assert self.writer is not None  # loaded by open(), before any line
-            try:
-                self.pipeline.submit(self.writer, update, len(raw))
-            except LineRejected as exc:  # a layout the line would grow past its bound
-                self._reject(str(exc))
-                return
-            self.accepted += 1
+            self.take_update(update, len(raw))
+
+    def take_update(self, update: Update, size: int) -> None:
+        """Hand a parsed line (line number `line_no`) to the pipeline, or reject it alone."""
+        assert self.writer is not None  # loaded by open(), before any line
+        try:
+            self.pipeline.submit(self.writer, update, size)
+        except LineRejected as exc:  # a layout the line would grow past its bound
+            self._reject(str(exc))
+            return
+        self.accepted += 1
 
     async def start_run(self, name: str) -> tuple[int, int]:
         """Start a new run as this stream's next update (a run started through the API, not by a
@@ -233,6 +246,8 @@ class StreamSession:
         self.plot_deleted = plot_deleted
         if self._pump_task is not None:
             self._pump_task.cancel()
+        elif self.on_kick is not None:
+            self.on_kick(self)
 
     async def finish(self, status: int) -> Outcome:
         """Commit what was accepted, let go of the token, and say what to answer."""
@@ -262,12 +277,7 @@ class StreamSession:
         finally:
             await self.pipeline.unregister(self)
             self.closed.set()
-            metrics.STREAMS_OPEN.dec()
-            metrics.STREAMS_ENDED.labels(str(status)).inc()
-            if status in LIMITS_BY_STATUS:
-                metrics.LIMIT_HITS.labels(LIMITS_BY_STATUS[status]).inc()
-            if status == 409:
-                metrics.TAKEOVERS.inc()
+            count_end(status)
         return Outcome(
             status,
             self.accepted - not_stored,
@@ -292,28 +302,53 @@ class StreamSession:
             await asyncio.shield(self.finish(503))
             raise
         outcome = await self.finish(status)
-        duration = asyncio.get_running_loop().time() - self.started
-        log.info(
-            "stream %s from %s ended after %.1f s: %s (%s), %d accepted, %d rejected",
-            self.token_id,
-            self.remote_addr,
-            duration,
-            outcome.status,
-            outcome.message,
-            outcome.accepted,
-            outcome.rejected,
-            extra={
-                "event": "stream.end",
-                "token_id": self.token_id,
-                "remote_addr": self.remote_addr,
-                "duration": round(duration, 3),
-                "status": outcome.status,
-                "reason": outcome.message,
-                "accepted": outcome.accepted,
-                "rejected": outcome.rejected,
-            },
-        )
+        log_end(self, outcome)
         return outcome
+
+
+# A line the parser failed on (a defect): it costs this line, never the stream or the process.
+UNREADABLE = "the server could not read this line"
+
+
+def too_long(raw: TooLong) -> str:
+    """Why a line longer than STREAM_MAX_LINE_BYTES is rejected alone (counted as a limit hit)."""
+    metrics.LIMIT_HITS.labels("line_bytes").inc()
+    limit = settings.STREAM_MAX_LINE_BYTES
+    return f"the line is {raw.size} bytes, longer than STREAM_MAX_LINE_BYTES ({limit}): rejected alone"
+
+
+def count_end(status: int) -> None:
+    """The metrics of a stream that ended."""
+    metrics.STREAMS_OPEN.dec()
+    metrics.STREAMS_ENDED.labels(str(status)).inc()
+    if status in LIMITS_BY_STATUS:
+        metrics.LIMIT_HITS.labels(LIMITS_BY_STATUS[status]).inc()
+    if status == 409:
+        metrics.TAKEOVERS.inc()
+
+
+def log_end(session: StreamSession, outcome: Outcome) -> None:
+    duration = asyncio.get_running_loop().time() - session.started
+    log.info(
+        "stream %s from %s ended after %.1f s: %s (%s), %d accepted, %d rejected",
+        session.token_id,
+        session.remote_addr,
+        duration,
+        outcome.status,
+        outcome.message,
+        outcome.accepted,
+        outcome.rejected,
+        extra={
+            "event": "stream.end",
+            "token_id": session.token_id,
+            "remote_addr": session.remote_addr,
+            "duration": round(duration, 3),
+            "status": outcome.status,
+            "reason": outcome.message,
+            "accepted": outcome.accepted,
+            "rejected": outcome.rejected,
+        },
+    )
 
 
 def _hold(
@@ -341,42 +376,3 @@ async def announce_stream_state(plot_ids: list[int], token_id: int, connected: b
             f"could not tell the viewers of plots {plot_ids} that stream {token_id} is "
             + ("connected" if connected else "idle"),
         )
-
-
-TOKEN_HEADER = "plotly-streamtoken"
-
-
-async def serve_stream(
-    method: str, headers: Mapping[str, str], remote_addr: str, body: Callable[[], Reader]
-) -> Outcome | None:
-    """One stream request, whichever door it came through: the rules every door follows.
-
-    `headers` are the request's, by lower-case name. POST only (405), a `plotly-streamtoken`
-    header (406), a `plotly-convertTimestamp` zone if any (400 for a zone unknown here), a known
-    token whose stream this connection takes over (`StreamSession.open`: 404, 503), then the body
-    to its end. `body()` makes the door's reader; it is called only once the request passed the
-    checks above, and may raise the door's own error for a body it cannot read. Returns the one
-    answer the producer gets, or None when it went away (nobody is left to answer). The doors
-    differ only in how they read the request and encode the answer.
-    """
-    if method != "POST":
-        return Outcome(405)
-    token = headers.get(TOKEN_HEADER, "").strip()
-    if not token:
-        return Outcome(406)
-    clock = None
-    if CONVERT_TIMESTAMP_HEADER in headers:
-        try:
-            clock = ProducerClock(zone_named(headers[CONVERT_TIMESTAMP_HEADER]))
-        except UnknownZone as exc:
-            return Outcome(400, reason=str(exc))
-    read = body()
-    try:
-        opened = await StreamSession.open(token, remote_addr, clock=clock)
-    except OUTAGE_ERRORS:
-        _failures.warning("open", f"a stream from {remote_addr} was answered 503: the database is unavailable")
-        return Outcome(503, database_away=True)
-    if isinstance(opened, Outcome):
-        return opened
-    outcome = await opened.run(read)
-    return None if outcome.status == 499 else outcome

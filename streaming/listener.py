@@ -25,7 +25,8 @@ from django.conf import settings
 
 from base.connections import connection_limits, json_answer
 from streaming.answers import Outcome
-from streaming.ingest import ConnectionLost, FramingError, Reader, serve_stream
+from streaming.doors import serve_stream
+from streaming.ingest import ConnectionLost, FramingError, Reader
 
 log = logging.getLogger("plotserver.streaming")
 

@@ -19,7 +19,7 @@ websocket_urlpatterns: list[Any] = [
 
 
 class StreamOrDjango:
-    """Any request that carries `plotly-streamtoken`, on any path, is a stream.
+    """Any request that carries `plotly-streamtoken`, on any path, is a stream; so is a POST to `/`.
 
     Plotly's clients post to `/`, which is also the plot list page; the header tells them apart.
     """
@@ -29,7 +29,8 @@ class StreamOrDjango:
         self.ingest = StreamIngestConsumer()
 
     async def __call__(self, scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
-        # A POST to / without the header is a producer that forgot it: it gets 406, not a page.
+        # A POST to / without the header is a stream whose lines name their token (Plotly's
+        # Arduino library), or a producer that forgot it: its lines are answered, never a page.
         forgot_token = scope["method"] == "POST" and scope["path"] == "/"
         if forgot_token or stream_token_of(scope) is not None:
             await self.ingest(scope, receive, cast(HTTPSend, send))

@@ -29,22 +29,32 @@ def clientresp_bytes(
     return head.encode() + body
 
 
-def stream_head(token: str, zone: str | None, host: str) -> bytes:
-    """The library's stream request head (its versions that name the token in a header), with
-    `plotly-convertTimestamp: "<zone>"`, quoted, when the sketch turns millis() into dates."""
+def stream_head(token: str | None, zone: str | None, host: str) -> bytes:
+    """The library's stream request head, with `plotly-convertTimestamp: "<zone>"`, quoted, when
+    the sketch turns millis() into dates. Its current version sends no token header (`token`
+    None): each line names its own (`point_chunk(..., token)`); older versions name it here."""
     head = (
         f"POST / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: Python\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n"
     )
-    head += f"plotly-streamtoken: {token}\r\n"
+    if token is not None:
+        head += f"plotly-streamtoken: {token}\r\n"
     if zone is not None:
         head += f'plotly-convertTimestamp: "{zone}"\r\n'
     return (head + "\r\n").encode()
 
 
-def point_chunk(millis: int, value: float) -> bytes:
-    """One write: `{"x": <millis>, "y": <value>}` and a newline, floats with two decimals, as one chunk."""
-    line = f'{{"x": {millis}, "y": {value:.2f}}}\n'.encode()
-    return b"%x\r\n%s\r\n" % (len(line), line)
+def point_chunk(millis: int, value: float, token: str | None = None) -> bytes:
+    """One write: `{"x": <millis>, "y": <value>}` and a newline, floats with two decimals, as one
+    chunk; with `token`, the line names it last (`, "streamtoken": "<token>"`), and the chunk's
+    size is the library's own sum, len(x) + len(y) + 44, which counts a 10-character token."""
+    y = f"{value:.2f}"
+    if token is None:
+        line = f'{{"x": {millis}, "y": {y}}}\n'.encode()
+        return b"%x\r\n%s\r\n" % (len(line), line)
+    line = f'{{"x": {millis}, "y": {y}, "streamtoken": "{token}"}}\n'.encode()
+    size = len(str(millis)) + len(y) + 44
+    assert size == len(line), "the library's chunk sizes hold for 10-character tokens only"
+    return b"%x\r\n%s\r\n" % (size, line)
 
 
 def exchange(port: int, data: bytes, timeout: float = 30) -> tuple[StreamAnswer, bytes]:

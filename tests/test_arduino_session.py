@@ -1,6 +1,7 @@
 """An Arduino sketch of Plotly's streaming library, changed only in the server it connects to:
 it creates its plot through /clientresp and streams with its millisecond clock turned into local
-time, with the exact bytes the library sends, on both stream doors."""
+time, with the exact bytes the library sends, on both stream doors: its current version streams
+two traces over one connection, each line naming its token."""
 
 from __future__ import annotations
 
@@ -100,6 +101,41 @@ def test_two_traces_stream_their_millis_as_local_dates_through_both_doors(arduin
         assert [round((d - dates[0]).total_seconds() * 1000) for d in dates] == steps
     assert first["y"] == [5.0, 5.25, 5.5]
     assert second["y"] == [1.0, 2.0]
+
+
+def local_instant(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=ZoneInfo(ZONE))
+
+
+@pytest.mark.parametrize("door", ["listener", "main port"])
+def test_two_traces_take_turns_on_one_connection_each_line_naming_its_token(arduino_server, board, door):
+    request = clientresp_bytes(board.username, board.key, traces_of(board.tokens), "one connection", PLOTLY_OLD_ADDRESS)
+    answer, raw = exchange(arduino_server.port, request)
+    assert b"All Streams Go!" in raw
+    plot_id = int(answer.json["url"].rsplit("/", 1)[1])
+    port = arduino_server.stream_port if door == "listener" else arduino_server.port
+    first, second = board.tokens
+    # The sketch's loop: read two sensors, write each to its trace, with millis() as x.
+    writes = [(81234, 5.0, first), (81240, 1.0, second), (82234, 5.25, first), (82241, 2.0, second)]
+    before = datetime.now(UTC)
+    answer, _ = exchange(
+        port,
+        stream_head(None, ZONE, "127.0.0.1") + b"".join(point_chunk(*write) for write in writes) + b"0\r\n\r\n",
+    )
+    after = datetime.now(UTC)
+    assert (answer.status, answer.json["accepted"], answer.json["rejected"]) == (200, 4, 0), answer.json
+    assert {token: each["accepted"] for token, each in answer.json["tokens"].items()} == {first: 2, second: 2}
+
+    traces = board.figure(plot_id)["data"]
+    assert [trace["y"] for trace in traces] == [[5.0, 5.25], [1.0, 2.0]]
+    # One board, one clock: every x is counted from the connection's first, anchored on arrival.
+    anchor = local_instant(traces[0]["x"][0])
+    assert before - timedelta(seconds=1) <= anchor <= after + timedelta(seconds=1)
+    steps = [[round((local_instant(x) - anchor).total_seconds() * 1000) for x in t["x"]] for t in traces]
+    assert steps == [[0, 1000], [6, 1007]]
+    for token in board.tokens:  # each token's own status counts its lines; no line keeps the token
+        assert board.stream_status(token)["accepted"] == 2
+    assert "streamtoken" not in str(board.figure(plot_id))
 
 
 @pytest.mark.parametrize("door", ["listener", "main port"])

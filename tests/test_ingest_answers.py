@@ -122,11 +122,13 @@ def test_a_plain_request_without_a_token_still_reaches_the_pages(server):
     assert parse_answer(raw).status == 200
 
 
-def test_a_post_to_the_root_without_a_token_is_a_406(server):
+def test_a_post_to_the_root_without_a_token_header_rejects_a_line_that_names_none(server):
     stream = RawStream(server.port, None, chunked=False)
     stream.send_body(b'{"x": 1}\n')
     answer = stream.answer()
-    assert (answer.status, answer.json["message"]) == (406, "missing header: plotly-streamtoken")
+    assert (answer.status, answer.json["accepted"], answer.json["rejected"]) == (200, 0, 1)
+    assert answer.json["last_error"]["message"].startswith("the line names no stream token")
+    assert answer.json["tokens"] == {}
 
 
 def test_line_numbers_count_heartbeats_as_the_producer_does(server, producer):

@@ -147,3 +147,23 @@ def test_the_documented_per_point_attributes_are_the_protocols_one_list():
     docs = (Path(__file__).parent.parent / "docs" / "streaming.md").read_text()
     listed = re.search(r"Per-point attributes: `([^`]*)`", docs)[1].split()
     assert sorted(listed) == sorted(PER_POINT_ATTRIBUTES)
+
+
+def test_a_line_that_names_its_token_gives_it_apart_from_the_update():
+    update = parse_line(b'{"x": 1, "y": 2.5, "streamtoken": " abcdefghij "}', named=True)
+    assert (update.token, update.trace, update.points_only) == ("abcdefghij", {"x": 1, "y": 2.5}, True)
+    assert parse_line(b'{"x": 1}', named=True).token is None
+    assert parse_line(b'{"x": 1, "streamtoken": null}', named=True).token is None  # names none
+    assert parse_line(b"  ", named=True) is None
+
+
+@pytest.mark.parametrize("token", [b"5", b'""', b'" "', b'["a"]'])
+def test_a_streamtoken_that_is_no_token_is_rejected(token):
+    with pytest.raises(LineRejected, match="streamtoken: expected the stream token"):
+        parse_line(b'{"x": 1, "streamtoken": %s}' % token, named=True)
+
+
+def test_a_rejected_line_still_says_which_token_it_named():
+    with pytest.raises(LineRejected) as rejected:
+        parse_line(b'{"colour": "red", "streamtoken": "abcdefghij"}', named=True)
+    assert rejected.value.token == "abcdefghij"

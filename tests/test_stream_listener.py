@@ -96,9 +96,9 @@ def test_the_listener_answers_405_to_a_get(listener_server):
     assert parse_answer(raw).status == 405
 
 
-def test_the_listener_answers_406_without_a_token(listener_server):
-    raw = send_and_read(listener_server.stream_port, b"POST / HTTP/1.1\r\nHost: a\r\n\r\n")
-    assert parse_answer(raw).status == 406
+def test_the_listener_reads_lines_that_name_their_token_without_a_token_header(listener_server):
+    raw = send_and_read(listener_server.stream_port, b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n")
+    assert (parse_answer(raw).status, parse_answer(raw).json["tokens"]) == (200, {})
 
 
 def test_the_listener_answers_404_to_an_unknown_token(listener_server):

@@ -59,9 +59,13 @@ async def test_a_line_reaches_viewers_while_the_request_is_still_open(token, str
     await viewer.disconnect()
 
 
-async def test_a_request_without_a_token_gets_406(stream_pipeline):
-    status, answer = await Stream(None).end()
-    assert (status, answer["message"]) == (406, "missing header: plotly-streamtoken")
+async def test_a_request_without_a_token_header_reads_lines_that_name_their_token(token, stream_pipeline):
+    stream = Stream(None)
+    await stream.write(b'{"x": 1, "y": 1, "streamtoken": "%s"}\n{"x": 2}\n' % token.token.encode())
+    status, answer = await stream.end()
+    assert (status, answer["accepted"], answer["rejected"]) == (200, 1, 1)
+    assert answer["tokens"][token.token]["accepted"] == 1
+    assert await sync_to_async(window_of)(token.plot) == [1]
 
 
 async def test_a_stream_token_on_anything_but_post_gets_405(token, stream_pipeline):
