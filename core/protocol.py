@@ -225,24 +225,23 @@ def parse_line(raw: bytes, named: bool = False) -> Update | None:
     message = _decode(raw)
     if not isinstance(message, dict):
         raise LineRejected(f"expected a JSON object, got {_kind(message)}")
-    if not named:
-        return _update(message, len(raw))
-    token = message.pop(TOKEN_KEY, None)
-    if token is not None and not (isinstance(token, str) and token.strip()):
-        got = "an empty string" if isinstance(token, str) else _kind(token)
-        raise LineRejected(f"{TOKEN_KEY}: expected the stream token, a non-empty string, got {got}")
+    token = message.pop(TOKEN_KEY, None) if named else None
+    if token is not None:
+        if not (isinstance(token, str) and token.strip()):
+            got = "an empty string" if isinstance(token, str) else _kind(token)
+            raise LineRejected(f"{TOKEN_KEY}: expected the stream token, a non-empty string, got {got}")
+        token = token.strip()
+    update = Update(size=len(raw), token=token)
     try:
-        update = _update(message, len(raw))
+        _fill(update, message)
     except LineRejected as exc:
-        exc.token = None if token is None else token.strip()
+        exc.token = token  # the token's own rejection
         raise
-    update.token = None if token is None else token.strip()
     return update
 
 
-def _update(message: dict[str, Any], size: int) -> Update:
-    """The update a line's JSON object makes."""
-    update = Update(size=size)
+def _fill(update: Update, message: dict[str, Any]) -> None:
+    """Put a line's attributes into its update."""
     points_only = True
     for key, value in message.items():
         kind = type(value)
@@ -285,7 +284,6 @@ def _update(message: dict[str, Any], size: int) -> Update:
             checked = _checked(path, leaf)
             update.trace[path] = _instant(path, checked) if path in DATED else checked
     update.points_only = points_only and bool(update.trace)
-    return update
 
 
 def _instant(path: str, value: object) -> object:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -20,7 +21,7 @@ from django.utils import timezone
 
 from base.rate_limited_log import RateLimitedLog
 from core.producer_clock import ProducerClock
-from core.protocol import TOKEN_KEY, LineFramer, LineRejected, TooLong, parse_line
+from core.protocol import TOKEN_KEY, LineFramer, LineRejected, TooLong, Update, parse_line
 from streaming.answers import Outcome, Rejections
 from streaming.committer import OUTAGE_ERRORS
 from streaming.ingest import UNREADABLE, ConnectionLost, Reader, StreamSession, log_end, read_body, too_long
@@ -94,8 +95,9 @@ class TokenLines:
         assert task is not None
         try:
             status = await read_body(read, self._feed, pipeline)
-            if status == 200 and (rest := self.framer.finish()):
-                await self._take_line(rest)  # a last line without its newline
+            last = self.framer.finish() if status == 200 else b""  # a last line without its newline
+            if last and (waiting := self._take_line(last)) is not None:
+                await waiting
         except Unavailable as exc:
             return await self._end(exc.outcome.status, exc.outcome)
         except ConnectionLost:
@@ -115,50 +117,59 @@ class TokenLines:
 
     async def _feed(self, data: bytes) -> None:
         for raw in self.framer.feed(data):
-            await self._take_line(raw)
+            if (waiting := self._take_line(raw)) is not None:
+                await waiting
 
-    async def _take_line(self, raw: bytes | TooLong) -> None:
+    def _take_line(self, raw: bytes | TooLong) -> Awaitable[None] | None:
+        """Take one line at once; what there is to wait for when taking it must wait (its token's
+        stream to open, the token's pace), else None: the common line costs no coroutine."""
         self.line_no += 1  # heartbeats count: line numbers are the producer's own
         if isinstance(raw, TooLong):
             self._reject(too_long(raw))
-            return
+            return None
         try:
             update = parse_line(raw, named=True)
+            if update is not None and update.token is not None and self.clock is not None:
+                self.clock.convert(update, timezone.now())
         except LineRejected as exc:
-            session = await self._session(exc.token) if exc.token else None
-            if session is not None:
-                session.line_no = self.line_no
-                session._reject(str(exc))
-            elif not exc.token:
+            if exc.token is None:
                 self._reject(str(exc))
-            return
+                return None
+            return self._route(exc.token, str(exc))
         except Exception:  # a bug in the parser costs this line, never the stream or the process
             log.exception("a stream from %s: line %d could not be parsed", self.remote_addr, self.line_no)
             self._reject(UNREADABLE)
-            return
+            return None
         if update is None:
-            return
-        token = update.token
-        if token is None:
+            return None
+        if update.token is None:
             self._reject(NO_TOKEN)
-            return
-        session = self.sessions.get(token) or await self._session(token)
-        if session is None:
-            return
+            return None
+        return self._route(update.token, update)
+
+    def _route(self, token: str, line: Update | str) -> Awaitable[None] | None:
+        """Give a line (its update, or why it is rejected) to its token's session, opened first
+        at the token's first line."""
+        session = self.sessions.get(token)
+        return self._open_then(token, line) if session is None else self._apply(session, line)
+
+    async def _open_then(self, token: str, line: Update | str) -> None:
+        session = await self._session(token)
+        if session is not None and (waiting := self._apply(session, line)) is not None:
+            await waiting
+
+    def _apply(self, session: StreamSession, line: Update | str) -> Awaitable[None] | None:
         session.line_no = self.line_no
-        if self.clock is not None:
-            try:
-                self.clock.convert(update, timezone.now())
-            except LineRejected as exc:
-                session._reject(str(exc))
-                return
-        session.take_update(update, update.size)
+        if isinstance(line, str):
+            session._reject(line)
+            return None
+        session.take_update(line, line.size)
         # The token's pace (streaming/token_rate.py): a line costs one trace update per trace
         # bound to the token, at least one. Past it, the connection is read more slowly.
-        pace = session.pace
-        pace.budget -= max(1, len(session.writer.traces)) if session.writer is not None else 1
-        if pace.budget < 0:
-            await pace.refill()
+        writer, pace = session.writer, session.pace
+        assert writer is not None  # loaded by open()
+        pace.budget -= max(1, len(writer.traces))
+        return pace.refill() if pace.budget < 0 else None
 
     async def _session(self, token: str) -> StreamSession | None:
         """The open session of `token`, opened at its first line; None (the line rejected alone,
