@@ -6,7 +6,8 @@
     python -m bench --only m --pairs 6   row (m) as 6 pairs, with and without alerts in turn (default 3)
     python -m bench --only a,e,h         some rows only (a-d latency, e/f ingest, g memory, h restart, i history,
                                          j panning history in Chromium, k line protocol beside NDJSON,
-                                         l static images, m ingest with 100 alerts, n MQTT beside NDJSON)
+                                         l static images, m ingest with 100 alerts, n MQTT beside NDJSON,
+                                         o lines that name their token)
 
 The table is printed and written as JSON to bench/results/latest.json (or --json PATH).
 Scenarios, each also runnable alone with its own flags:
@@ -21,6 +22,7 @@ Scenarios, each also runnable alone with its own flags:
     bench.lineproto_door (k) line protocol (/api/v2/write) beside the NDJSON door: points/s, CPU per point
     bench.mqtt_door    (n) MQTT through a real mosquitto beside the NDJSON door: points/s, CPU per point
     bench.images       (l) a 10,000-point plot as PNG: renders a second, p50 latency
+    bench.token_lines  (o) lines that name their token beside the header form: CPU per line, in pairs
     bench.soak         (soak) 30 minutes of load with a stuck viewer and a misbehaving producer:
                        only with --only soak (--soak-seconds sets its length)
 
@@ -36,7 +38,19 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import history_reads, images, lineproto_door, live, memory, mqtt_door, page_pan, restart, soak, throughput
+from bench import (
+    history_reads,
+    images,
+    lineproto_door,
+    live,
+    memory,
+    mqtt_door,
+    page_pan,
+    restart,
+    soak,
+    throughput,
+    token_lines,
+)
 from bench.common import RESULTS, Environment, Row, print_table, raise_fd_limit, say, write_results
 
 
@@ -106,6 +120,10 @@ def plan(args: argparse.Namespace, env: Environment) -> list[tuple[str, Callable
     def image_rows() -> list[Row]:
         return [images.row(images.run(env, images=6 if quick else 40, clients=2))]
 
+    def token_line_rows() -> list[Row]:
+        pairs = 1 if quick else 5
+        return [token_lines.row(token_lines.run(env, pairs=pairs, producers=10, points=points, lines=10))]
+
     def pan_rows() -> list[Row]:
         return [page_pan.row(page_pan.run(env, **(page_pan.QUICK if quick else page_pan.FULL)))]
 
@@ -124,6 +142,7 @@ def plan(args: argparse.Namespace, env: Environment) -> list[tuple[str, Callable
         ("k", lineproto_rows, lambda r: r.figures["lineproto"]["cpu_us_per_point"]),
         ("n", mqtt_rows, lambda r: r.figures["mqtt"]["cpu_us_per_point"]),
         ("l", image_rows, lambda r: r.figures["points"]["latency"]["p50_ms"]),
+        ("o", token_line_rows, lambda r: r.figures["median_ratio"]),
         ("soak", soak_rows, lambda r: r.figures["memory_growth_mb"]),
     ]
 

@@ -86,15 +86,17 @@ def lineproto_ingest(env: Environment, server, *, writers: int, points: int, bat
     return figures
 
 
-def ndjson_ingest(env: Environment, server, *, producers: int, points: int, lines: int) -> dict:
+def ndjson_ingest(env: Environment, server, *, producers: int, points: int, lines: int, named: bool = False) -> dict:
+    """`producers` streams of `points` points each on fresh tokens (`named`: without the token
+    header, each line naming its token); the figures of bench.throughput.measure."""
     user = env.user(server)
     tokens = [user.make_token() for _ in range(producers)]
     for token in tokens:
         user.make_plot([token])
-    answers, meter = stream_all(server.port, tokens, points, lines, server.process.pid)
+    answers, meter = stream_all(server.port, tokens, points, lines, server.process.pid, named)
     stored = sum(user.stream_status(t)["accepted"] for t in tokens)
     figures = measure(answers, meter, stored)
-    figures.update(producers=producers, lines_per_chunk=lines)
+    figures.update(producers=producers, lines_per_chunk=lines, named=named)
     return figures
 
 

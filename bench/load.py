@@ -30,9 +30,13 @@ def chunk(payload: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(payload), payload)
 
 
-def fixed_chunk(lines: int) -> bytes:
-    """`lines` points as one chunk: the bytes the as-fast-as-possible producers send over and over."""
-    return chunk(b"".join(b'{"x": %d, "y": %d}\n' % (i, i % 97) for i in range(lines)))
+def fixed_chunk(lines: int, named: str | None = None) -> bytes:
+    """`lines` points as one chunk: the bytes the as-fast-as-possible producers send over and over;
+    each line naming the token `named` (a connection without the token header) if given."""
+    if named is None:
+        return chunk(b"".join(b'{"x": %d, "y": %d}\n' % (i, i % 97) for i in range(lines)))
+    tail = b', "streamtoken": "%s"}\n' % named.encode()
+    return chunk(b"".join(b'{"x": %d, "y": %d%s' % (i, i % 97, tail) for i in range(lines)))
 
 
 @dataclass
@@ -47,11 +51,14 @@ class ProducerResult:
     finished: float = 0.0
 
 
-async def open_stream(port: int, token: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def open_stream(port: int, token: str, named: bool = False) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A stream's connection and head: with the token header, or (`named`) without it."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     # A small send buffer keeps what is in flight (and the drain after the last write) short.
     writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
-    head = f"POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nplotly-streamtoken: {token}\r\n"
+    head = f"POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+    if not named:
+        head += f"plotly-streamtoken: {token}\r\n"
     writer.write(head.encode() + b"Transfer-Encoding: chunked\r\n\r\n")
     await writer.drain()
     return reader, writer
@@ -73,13 +80,22 @@ async def end_stream(reader, writer, result: ProducerResult) -> None:
 
 
 async def produce(
-    port: int, token: str, *, rate: float, seconds: float, start_at: float, lines_per_chunk: int = 1, points: int = 0
+    port: int,
+    token: str,
+    *,
+    rate: float,
+    seconds: float,
+    start_at: float,
+    lines_per_chunk: int = 1,
+    points: int = 0,
+    named: bool = False,
 ):
     """Stream for `seconds`: one timestamped point per write at `rate` writes a second, or, with
-    rate 0, `points` fixed points in chunks of `lines_per_chunk` as fast as the server takes them."""
+    rate 0, `points` fixed points in chunks of `lines_per_chunk` as fast as the server takes them.
+    `named` (rate 0 only): no token header, each line names its token."""
     result = ProducerResult(token)
     try:
-        reader, writer = await open_stream(port, token)
+        reader, writer = await open_stream(port, token, named)
         await asyncio.sleep(max(0.0, start_at - time.time()))
         result.started = time.time()
         deadline = start_at + seconds
@@ -93,10 +109,11 @@ async def produce(
                 next_at += interval
                 await asyncio.sleep(max(0.0, next_at - time.time()))
         else:
-            body = fixed_chunk(lines_per_chunk)
+            name = token if named else None
+            body = fixed_chunk(lines_per_chunk, name)
             while result.sent < points:
                 lines = min(lines_per_chunk, points - result.sent)
-                writer.write(body if lines == lines_per_chunk else fixed_chunk(lines))
+                writer.write(body if lines == lines_per_chunk else fixed_chunk(lines, name))
                 result.sent += lines
                 await writer.drain()
                 await asyncio.sleep(0)  # take turns with the other producers of this process

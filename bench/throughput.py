@@ -27,11 +27,15 @@ from bench.load import producer_process
 PRODUCERS_PER_PROCESS = 50
 
 
-def stream_all(port: int, tokens: list[str], points: int, lines: int, pid: int) -> tuple[list[dict], Meter]:
-    """Send `points` points on every token at once; return the answers and the server's CPU meanwhile."""
+def stream_all(
+    port: int, tokens: list[str], points: int, lines: int, pid: int, named: bool = False
+) -> tuple[list[dict], Meter]:
+    """Send `points` points on every token at once (`named`: each line naming its token, no
+    token header); return the answers and the server's CPU meanwhile."""
     context = multiprocessing.get_context("fork")
     results = context.Queue()
     options = {"rate": 0, "seconds": 0, "start_at": time.time() + 0.5, "lines_per_chunk": lines, "points": points}
+    options["named"] = named
     processes = []
     for i in range(max(1, math.ceil(len(tokens) / PRODUCERS_PER_PROCESS))):
         part = tokens[i :: max(1, math.ceil(len(tokens) / PRODUCERS_PER_PROCESS))]
