@@ -78,12 +78,13 @@ async def test_an_unknown_token_gets_404(stream_pipeline):
     assert (status, answer["message"]) == (404, "unknown or revoked stream token")
 
 
-async def open_stream_seen_by_a_viewer(token) -> Stream:
-    """A stream that has written {"x": 1, "y": 1}, once a viewer got it: the session is open."""
+async def open_stream_seen_by_a_viewer(token, named: bool = False) -> Stream:
+    """A stream that has written {"x": 1, "y": 1}, once a viewer got it: the session is open.
+    `named`: without the token header, the line naming its token."""
     viewer = await open_viewer(token.plot.pk)
     assert (await viewer.receive_json_from())["type"] == "snapshot"
-    stream = Stream(token.token)
-    await stream.write({"x": 1, "y": 1})
+    stream = Stream(None if named else token.token)
+    await stream.write({"x": 1, "y": 1, "streamtoken": token.token} if named else {"x": 1, "y": 1})
     assert (await viewer.receive_json_from())["type"] == "updates"
     await viewer.disconnect()
     return stream
@@ -124,3 +125,14 @@ async def test_revoking_ends_the_open_stream_with_410_through_the_channel_layer(
     assert (status, answer["message"], answer["accepted"]) == (410, "the stream token was revoked", 1)
     assert await sync_to_async(window_of)(token.plot) == [1]
     assert (await Stream(token.token).end())[0] == 404
+
+
+async def test_a_server_stopping_answers_a_connection_of_lines_that_name_their_token_503_after_storing_them(
+    token, stream_pipeline
+):
+    stream = await open_stream_seen_by_a_viewer(token, named=True)
+    stream_pipeline.end_streams()
+    status, answer = await stream.answer()
+    assert (status, answer["accepted"]) == (503, 1)
+    assert (answer["tokens"][token.token]["status"], answer["tokens"][token.token]["accepted"]) == (503, 1)
+    assert await sync_to_async(window_of)(token.plot) == [1]
