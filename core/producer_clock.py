@@ -44,15 +44,19 @@ class ProducerClock:
         self.anchor: tuple[float, datetime] | None = None  # the first x, and when it arrived
 
     def convert(self, update: Update, arrived: datetime) -> None:
-        """Turn the update's x (a number, or an array of numbers and nulls) into dates, in place.
-        `arrived` is an aware datetime: when the line came."""
-        if "x" not in update.trace:
-            return
-        x = update.trace["x"]
-        if isinstance(x, list):
-            update.trace["x"] = [None if item is None else self._date(item, arrived) for item in x]
-        elif x is not None:
-            update.trace["x"] = self._date(x, arrived)
+        """Turn the update's x (a number, or an array of numbers and nulls) into dates, in place,
+        and the x and x_end its annotation names, if any: they are the same clock's. `arrived` is
+        an aware datetime: when the line came."""
+        if "x" in update.trace:
+            x = update.trace["x"]
+            if isinstance(x, list):
+                update.trace["x"] = [None if item is None else self._date(item, arrived) for item in x]
+            elif x is not None:
+                update.trace["x"] = self._date(x, arrived)
+        if update.annotation is not None:
+            for key in ("x", "x_end"):
+                if update.annotation.get(key) is not None:
+                    update.annotation[key] = self._date(update.annotation[key], arrived)
 
     def _date(self, millis: object, arrived: datetime) -> str:
         if isinstance(millis, bool) or not isinstance(millis, (int, float)):

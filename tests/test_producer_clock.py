@@ -67,3 +67,17 @@ def test_an_x_past_the_calendar_is_rejected_alone():
     converted(clock, b'{"x": 0, "y": 1}')
     with pytest.raises(LineRejected, match="past the years"):
         converted(clock, b'{"x": 1e300, "y": 1}')
+
+
+def test_an_annotations_own_x_and_x_end_are_the_same_clocks_and_become_dates_too():
+    clock = ProducerClock(zone_named("UTC"))
+    converted(clock, b'{"x": 1000, "y": 1}')
+    update = parse_line(b'{"y": 2, "annotation": {"text": "valve open", "x": 2000, "x_end": 3500}}')
+    clock.convert(update, ARRIVED)
+    assert (update.annotation["x"], update.annotation["x_end"]) == (
+        "2026-12-07 20:00:01.000000",
+        "2026-12-07 20:00:02.500000",
+    )
+    without = parse_line(b'{"x": 4000, "y": 3, "annotation": {"text": "at the line\'s own x"}}')
+    clock.convert(without, ARRIVED)
+    assert "x" not in without.annotation and without.trace["x"] == "2026-12-07 20:00:03.000000"
