@@ -37,6 +37,12 @@ TEST_TLS = ssl._create_unverified_context()
 FIXED_PORT_WAIT = 900
 
 
+# How long a server may take to start answering: a deadline for a loaded machine, not a bound on
+# how fast it starts. Two --workers processes importing Django on two cores shared with the rest
+# of the suite (and other work) took over 30 s.
+START_WAIT = 90
+
+
 def wait_for(condition: Callable[[], object], timeout: float = 10.0, interval: float = 0.02, message: str = ""):
     """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
@@ -180,7 +186,7 @@ class LiveServer:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        wait_for(self._ready, timeout=30, message=f"server on port {self.port} (log: {self.log_path})")
+        wait_for(self._ready, timeout=START_WAIT, message=f"server on port {self.port} (log: {self.log_path})")
         return self
 
     def _hold_fixed_stream_port(self) -> None:
