@@ -34,6 +34,7 @@ from urllib.parse import unquote, urlsplit
 import aiomqtt
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
 
 from base.rate_limited_log import RateLimitedLog
 from core.models import ProcessLease, StreamToken
@@ -95,6 +96,22 @@ def load_subscriptions() -> list[Subscription]:
         .values_list("pk", "token", "mqtt_topic")
     )
     return [Subscription(*row) for row in rows[: settings.MQTT_MAX_TOPICS]]
+
+
+def _refused(code: Any) -> bool:
+    """A SUBACK's code for one filter is a failure: 0x80 (or a ReasonCode saying so)."""
+    return bool(code.is_failure) if hasattr(code, "is_failure") else int(code) >= 0x80
+
+
+def refused_topics(subscriptions: list[Subscription], refused: list[str]) -> None:
+    """The tokens whose topic the broker refused say so in their status (last_error)."""
+    for topic in refused:
+        ids = [sub.token_id for sub in subscriptions if sub.topic == topic]
+        StreamToken.objects.filter(pk__in=ids).update(
+            last_error=f"the MQTT broker refused to subscribe to {topic!r} (its access rules, or its limits)",
+            last_error_line=None,
+            last_error_at=timezone.now(),
+        )
 
 
 class Routes:
@@ -342,10 +359,14 @@ class MqttSubscriber:
         if gone := self.subscribed - wanted:
             await client.unsubscribe(sorted(gone))
             self.subscribed -= gone
-        if new := wanted - self.subscribed:
-            await client.subscribe([(topic, 1) for topic in sorted(new)])
-            self.subscribed |= new
+        if new := sorted(wanted - self.subscribed):
+            codes = await client.subscribe([(topic, 1) for topic in new])
+            refused = [topic for topic, code in zip(new, codes, strict=True) if _refused(code)]
+            self.subscribed |= set(new) - set(refused)
             log.info("subscribed to %d MQTT topics", len(self.subscribed))
+            if refused:
+                _failures.warning("refused", f"the MQTT broker refused the topics {refused!r}; asking again later")
+                await self.pipeline.run_sync(refused_topics, routes.subscriptions, refused)
 
     async def _read(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:

@@ -32,6 +32,14 @@ def test_the_owner_sets_a_topic_with_wildcards_and_clears_it(as_alice, alice):
         ("lab/+x/temp", "'+' must be a whole level"),
         ("$SYS/broker/load", "topics beginning with $"),
         ("x" * 201, "at most 200 bytes"),
+        # mosquitto drops the connection on these, every token's subscription with it
+        ("a\x01b", "no control character, surrogate or Unicode noncharacter (U+0001 at character 2)"),
+        ("a\tb", "(U+0009 at character 2)"),
+        ("a\x7fb", "(U+007F at character 2)"),
+        ("a\u0085b", "(U+0085 at character 2)"),
+        ("a\ufdd0b", "(U+FDD0 at character 2)"),
+        ("a\ufffeb", "(U+FFFE at character 2)"),
+        ("a\U0010ffffb", "(U+10FFFF at character 2)"),
     ],
 )
 def test_a_topic_mqtt_does_not_allow_is_refused_with_what_is_wrong(as_alice, alice, topic, says):

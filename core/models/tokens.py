@@ -27,6 +27,16 @@ TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9._~-]{10,64}$")
 MQTT_TOPIC_MAX = 200
 
 
+# What MQTT 3.1.1 (1.5.3) lets a broker refuse in a topic, and mosquitto does (it drops the whole
+# connection, every other token's subscription with it): C0 and C1 controls, surrogates and
+# Unicode noncharacters. NUL has its own message below.
+_REFUSED_CHARACTERS = re.compile(
+    "[\x01-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef"
+    + "".join(f"{chr(plane << 16 | 0xFFFE)}{chr(plane << 16 | 0xFFFF)}" for plane in range(17))
+    + "]"
+)
+
+
 class BadTopic(ValueError):
     """An MQTT topic filter the broker would refuse: the message says what is wrong."""
 
@@ -41,6 +51,11 @@ def check_mqtt_topic(topic: str) -> str:
         raise BadTopic(f"a topic is at most {MQTT_TOPIC_MAX} bytes")
     if "\x00" in topic:
         raise BadTopic("a topic holds no NUL character")
+    if refused := _REFUSED_CHARACTERS.search(topic):
+        raise BadTopic(
+            f"a topic holds no control character, surrogate or Unicode noncharacter "
+            f"(U+{ord(refused.group()):04X} at character {refused.start() + 1})"
+        )
     if topic.startswith("$"):
         raise BadTopic("topics beginning with $ are the broker's own ($SYS): not subscribed to here")
     levels = topic.split("/")
