@@ -59,7 +59,7 @@ def mqtt_ingest(env: Environment, server, broker: Mosquitto, *, publishers: int,
     topics, tokens = [], []
     for n in range(publishers):
         stream = user.make_stream(f"mqtt bench {n}")
-        topics.append(f"bench/{base}/{n}")
+        topics.append(f"plotserver/{user.username}/bench/{base}/{n}")
         user.ok("PATCH", f"/api/streams/{stream['id']}/", {"mqtt_topic": topics[-1]})
         user.make_plot([stream["token"]])
         tokens.append(stream["token"])

@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from base.rate_limited_log import RateLimitedLog
 from core.models import ProcessLease, StreamToken
+from core.models.tokens import topic_namespace
 from lineproto.writes import held_series
 from mqtt.payloads import Lines, lines_of
 from streaming.committer import OUTAGE_ERRORS
@@ -88,14 +89,22 @@ class Subscription:
 
 def load_subscriptions() -> list[Subscription]:
     """The topics of the tokens that may stream (not revoked, their plot not deleted), the
-    oldest MQTT_MAX_TOPICS of them (the API refuses more: core.models.tokens.check_topic_room)."""
+    oldest MQTT_MAX_TOPICS of them (the API refuses more: core.models.tokens.check_topic_room).
+    A topic outside its owner's namespace (set before there were namespaces, or with another
+    MQTT_TOPIC_PREFIX) is not subscribed to: it could take other users' messages."""
     rows = (
         StreamToken.objects.filter(revoked__isnull=True, plot_deleted__isnull=True)
         .exclude(mqtt_topic="")
         .order_by("pk")
-        .values_list("pk", "token", "mqtt_topic")
+        .values_list("pk", "token", "mqtt_topic", "owner__username")
     )
-    return [Subscription(*row) for row in rows[: settings.MQTT_MAX_TOPICS]]
+    subscriptions = []
+    for pk, token, topic, username in rows[: settings.MQTT_MAX_TOPICS]:
+        if topic.startswith(topic_namespace(username)):
+            subscriptions.append(Subscription(pk, token, topic))
+        else:
+            _failures.warning("namespace", f"token {pk}'s MQTT topic {topic!r} is outside {username}'s namespace")
+    return subscriptions
 
 
 def _refused(code: Any) -> bool:

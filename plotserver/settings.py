@@ -173,7 +173,8 @@ LINEPROTO_WRITE_TIMEOUT = env_number("LINEPROTO_WRITE_TIMEOUT", 10.0, minimum=0.
 LINEPROTO_SERIES_IDLE = env_number("LINEPROTO_SERIES_IDLE", 30.0, minimum=0.01)
 
 # MQTT (mqtt/, docs/ingest.md): the broker (mqtt:// or mqtts://, user and password in the URL;
-# empty: no MQTT), the client id the server's one subscribing process uses, the topics it
+# empty: no MQTT), the client id the server's one subscribing process uses, the first level of
+# every token's topic (then its owner's username: each user's namespace), the topics it
 # subscribes to at most (tokens with a topic), a message's payload at most in bytes (a longer one
 # is rejected alone), the messages received and not yet given to the core at most, in bytes
 # (past it, new messages are dropped and logged), how often the tokens' topics are read again,
@@ -181,6 +182,7 @@ LINEPROTO_SERIES_IDLE = env_number("LINEPROTO_SERIES_IDLE", 30.0, minimum=0.01)
 # the client waits for the broker's answer.
 MQTT_URL = env_str("MQTT_URL", "")
 MQTT_CLIENT_ID = env_str("MQTT_CLIENT_ID", "plotserver")
+MQTT_TOPIC_PREFIX = env_str("MQTT_TOPIC_PREFIX", "plotserver")
 MQTT_MAX_TOPICS = int(env_number("MQTT_MAX_TOPICS", 1000, minimum=1, kind=int))
 MQTT_MAX_MESSAGE_BYTES = int(env_number("MQTT_MAX_MESSAGE_BYTES", 64 << 10, minimum=64, kind=int))
 MQTT_BUFFER_BYTES = int(env_number("MQTT_BUFFER_BYTES", 16 << 20, minimum=64 << 10, kind=int))

@@ -15,7 +15,7 @@ def test_two_servers_store_each_message_once_and_the_second_takes_over_at_a_stop
     first = start_server("mqtt-a", **settings)
     second = start_server("mqtt-b", **settings)
     alice = new_user(integration_db.env, first.url)
-    topic = f"twice/{uuid.uuid4().hex[:8]}"
+    topic = f"plotserver/{alice.username}/twice/{uuid.uuid4().hex[:8]}"
     stream = alice.make_stream("mqtt")
     alice.ok("PATCH", f"/api/streams/{stream['id']}/", {"mqtt_topic": topic})
     plot = alice.make_plot([stream["token"]])

@@ -19,7 +19,7 @@ def ready(url: str) -> bool:
 
 def test_the_subscription_recovers_by_itself_after_the_broker_restarts(integration_db, mosquitto, mqtt_server):
     alice = new_user(integration_db.env, mqtt_server.url)
-    topic = f"plant/{uuid.uuid4().hex[:8]}/pressure"
+    topic = f"plotserver/{alice.username}/plant/{uuid.uuid4().hex[:8]}/pressure"
     stream = alice.make_stream("mqtt")
     alice.ok("PATCH", f"/api/streams/{stream['id']}/", {"mqtt_topic": topic})
     plot = alice.make_plot([stream["token"]])

@@ -14,7 +14,7 @@ def test_a_topic_changed_with_patch_is_subscribed_the_old_one_dropped_and_a_reta
 ):
     alice = new_user(integration_db.env, mqtt_server.url)
     base = uuid.uuid4().hex[:8]
-    old, new = f"{base}/old", f"{base}/new"
+    old, new = f"plotserver/{alice.username}/{base}/old", f"plotserver/{alice.username}/{base}/new"
     stream = alice.make_stream("mqtt")
     alice.ok("PATCH", f"/api/streams/{stream['id']}/", {"mqtt_topic": old})
     plot = alice.make_plot([stream["token"]])

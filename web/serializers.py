@@ -52,7 +52,8 @@ class StreamTokenSerializer(serializers.ModelSerializer):
 
     def validate_mqtt_topic(self, value: str) -> str:
         try:
-            if check_mqtt_topic(value):
+            owner = self.instance.owner if self.instance is not None else self.context["request"].user
+            if check_mqtt_topic(value, owner.get_username()):
                 check_topic_room(self.instance.pk if self.instance is not None else None)
             return value
         except BadTopic as exc:

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from core.csv_export import csv_pages
 from core.models import ApiKey, Plot, StreamToken
-from core.models.tokens import BadTopic, check_mqtt_topic, check_topic_room
+from core.models.tokens import BadTopic, check_mqtt_topic, check_topic_room, topic_namespace
 from core.models.windows import traces_with_windows
 from core.protocol import COORDINATES, PER_POINT_ATTRIBUTES
 from core.quotas import QuotaExceeded
@@ -315,6 +315,7 @@ def account_settings(request: SignedInRequest) -> HttpResponse:
         "tokens": StreamToken.objects.filter(owner=request.user).prefetch_related("traces__plot"),
         "token_form": TokenForm(),
         "mqtt_enabled": bool(settings.MQTT_URL),
+        "mqtt_namespace": topic_namespace(request.user.get_username()),
     }
     return render(request, "plots/settings.html", context)
 
@@ -351,7 +352,7 @@ def token_create(request: SignedInRequest) -> HttpResponse:
 def token_mqtt_topic(request: SignedInRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(StreamToken, pk=pk, owner=request.user, revoked__isnull=True)
     try:
-        token.mqtt_topic = check_mqtt_topic(request.POST.get("mqtt_topic", "").strip())
+        token.mqtt_topic = check_mqtt_topic(request.POST.get("mqtt_topic", "").strip(), request.user.get_username())
         if token.mqtt_topic:
             check_topic_room(token.pk)
     except BadTopic as exc:

@@ -41,10 +41,16 @@ class BadTopic(ValueError):
     """An MQTT topic filter the broker would refuse: the message says what is wrong."""
 
 
-def check_mqtt_topic(topic: str) -> str:
-    """The topic filter a token subscribes to (mqtt/), as MQTT 3.1.1 (4.7) allows it: `+` a
-    whole level, `#` a whole last level; "" for none. The one home of this rule: the API and the
-    settings page both go through it."""
+def topic_namespace(username: str) -> str:
+    """How every topic filter of a user's tokens begins: the server reads the broker with one
+    credential, so without it one user's `#` would take every other user's messages."""
+    return f"{settings.MQTT_TOPIC_PREFIX}/{username}/"
+
+
+def check_mqtt_topic(topic: str, username: str) -> str:
+    """The topic filter a token of `username`'s subscribes to (mqtt/), as MQTT 3.1.1 (4.7)
+    allows it (`+` a whole level, `#` a whole last level) and inside the owner's namespace; ""
+    for none. The one home of this rule: the API and the settings page both go through it."""
     if topic == "":
         return topic
     if len(topic.encode()) > MQTT_TOPIC_MAX:
@@ -64,6 +70,9 @@ def check_mqtt_topic(topic: str) -> str:
             raise BadTopic(f"'#' must be a whole level and the last one (level {number}: {level!r})")
         if "+" in level and level != "+":
             raise BadTopic(f"'+' must be a whole level (level {number}: {level!r})")
+    namespace = topic_namespace(username)
+    if not topic.startswith(namespace):
+        raise BadTopic(f"a topic of yours begins with {namespace!r} (MQTT_TOPIC_PREFIX, then your username)")
     return topic
 
 
