@@ -47,13 +47,17 @@ class SeriesOutcome:
     """What became of one series' lines: how many the core accepted, which it rejected (by their
     number in the write, from 1) and why, and whether all were taken and stored (status 200), or
     why not: 503 the server stopping, the database away or the write not stored within
-    LINEPROTO_WRITE_TIMEOUT; another status when the stream ended first (`message` says why)."""
+    LINEPROTO_WRITE_TIMEOUT; another status when the stream ended first (`message` says why).
+    `given`: the lines (and the door's reasons) were handed to the stream; a write that timed out
+    before (waiting for the previous write's lines to be read, or for the stream to open) gave
+    nothing, and its lines are the caller's still."""
 
     status: int = 200
     accepted: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
     taken: int = 0
     message: str = ""
+    given: bool = False
 
 
 async def stored(session: StreamSession) -> bool:
@@ -156,6 +160,7 @@ class HeldSeries:
         for reason in unread:
             session.reject_unread(reason)
         if not lines:
+            outcome.given = True
             return
         first, accepted = session.line_no, session.accepted
 
@@ -165,6 +170,7 @@ class HeldSeries:
         session.on_reject = rejected
         taken = asyncio.get_running_loop().create_future()
         self.chunks.put_nowait((b"\n".join(lines) + b"\n", taken))
+        outcome.given = True
         try:
             waits: set[asyncio.Future[Any]] = {taken, self.task}
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)

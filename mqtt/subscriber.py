@@ -219,19 +219,32 @@ class TokenFeed:
             _failures.warning(
                 "write", f"MQTT messages for token {self.sub.token_id} wait ({outcome.status} {outcome.message})"
             )
-            if held.task is not None and not held.task.done():
-                # Its stream still reads them (the database away slowed it): they are taken in
+            if outcome.given and held.task is not None and not held.task.done():
+                # Its stream still reads them (its pace, or the database away): they are taken in
                 # turn, and given again they would be stored twice.
                 self.subscriber.buffered(-size)
                 await asyncio.sleep(WRITE_RETRY)
                 continue
-            # Its stream ended before taking them all (a producer took it over, or it could not
-            # open with the database away): what was not taken is written again, first.
-            rest = lines[outcome.taken :]
-            kept = sum(len(line) for line in rest)
-            self.subscriber.buffered(kept - size)
-            self.lines, self.size = rest + self.lines, self.size + kept
+            # Never given (the write timed out waiting for the last one's lines to be read, or
+            # for its stream to open), or its stream ended before taking them all (a producer
+            # took it over): what was not taken is written again, first.
+            self._put_back(lines[outcome.taken :], [] if outcome.given else rejected, size)
             await asyncio.sleep(WRITE_RETRY)
+
+    def _put_back(self, rest: list[bytes], rejected: list[str], size: int) -> None:
+        """Lines not taken go back before those that came meanwhile, as many as the token's
+        buffer holds (MQTT_BUFFER_BYTES); the oldest past it are rejected on the token, saying so."""
+        kept, dropped = sum(len(line) for line in rest), 0
+        while dropped < len(rest) and kept + self.size > settings.MQTT_BUFFER_BYTES:
+            kept -= len(rest[dropped])
+            dropped += 1
+        rest = rest[dropped:]
+        full = (
+            f"dropped: the MQTT messages waiting for this token fill MQTT_BUFFER_BYTES ({settings.MQTT_BUFFER_BYTES})"
+        )
+        self.subscriber.buffered(kept - size)
+        self.lines, self.size = rest + self.lines, self.size + kept
+        self.rejected = rejected + [full] * dropped + self.rejected
 
 
 # This process's subscriber and its event loop, for tokens_changed.
