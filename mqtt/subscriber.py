@@ -426,5 +426,6 @@ class MqttSubscriber:
             for feed_task in feeds:  # the database away: what they hold is lost with the process
                 feed_task.cancel()
         if self._tasks:
+            self._tasks = []  # stopped: a second stop (the hook's, then the shutdown's) does nothing more
             with contextlib.suppress(Exception):
                 await self.pipeline.run_sync(ProcessLease.release, LEASE_NAME, self.holder)

@@ -52,6 +52,10 @@ log = logging.getLogger("plotserver.streaming")
 GC_THRESHOLDS = (10_000, 10, 100)
 
 
+# The stop hook's task, held until it is done.
+_stopping: set[asyncio.Task[None]] = set()
+
+
 def tune_garbage_collector() -> None:
     """What startup made (Django, the apps) lives as long as the process: frozen out of the
     collector's way. Then collections rarer than Python's default (GC_THRESHOLDS)."""
@@ -82,11 +86,11 @@ class Lifespan:
                             forget_connections_once_reachable(pipeline, timezone.now()),
                             name="plotserver-forget-connections",
                         )
-                    install_stop_hook(pipeline)
+                    mqtt_subscriber = MqttSubscriber()
+                    install_stop_hook(pipeline, mqtt_subscriber)
                     pruner = asyncio.create_task(prune_loop(pipeline.run_sync), name="plotserver-history-pruning")
                     alert_timer = AlertTimer()
                     await alert_timer.start()
-                    mqtt_subscriber = MqttSubscriber()
                     await mqtt_subscriber.start()
                     tune_garbage_collector()
                     if settings.STREAM_PORT:
@@ -170,9 +174,27 @@ def close_database_pools() -> None:
             close_pool()
 
 
-def install_stop_hook(pipeline: Pipeline) -> None:
-    """End open streams cleanly on SIGTERM/SIGINT, then let the server's own handler run."""
+async def stop_then_end_streams(pipeline: Pipeline, subscriber: MqttSubscriber) -> None:
+    """The MQTT subscriber stops first (no message read and acknowledged from here on, those it
+    holds given to their streams, its lease handed over), within MQTT_TIMEOUT +
+    LINEPROTO_WRITE_TIMEOUT; then every open stream ends, storing what it took."""
+    try:
+        await asyncio.wait_for(subscriber.stop(), settings.MQTT_TIMEOUT + settings.LINEPROTO_WRITE_TIMEOUT)
+    except Exception:
+        log.exception("the MQTT subscriber did not stop cleanly")
+    pipeline.end_streams()
+
+
+def install_stop_hook(pipeline: Pipeline, subscriber: MqttSubscriber) -> None:
+    """End open streams cleanly on SIGTERM/SIGINT (the MQTT subscriber stopped first), then let
+    the server's own handler run."""
     loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        stopping = loop.create_task(stop_then_end_streams(pipeline, subscriber), name="plotserver-stop")
+        _stopping.add(stopping)
+        stopping.add_done_callback(_stopping.discard)
+
     for sig in (signal.SIGTERM, signal.SIGINT):
         found = signal.getsignal(sig)
         if not callable(found):
@@ -182,7 +204,7 @@ def install_stop_hook(pipeline: Pipeline) -> None:
         def handler(
             signum: int, frame: FrameType | None, previous: Callable[[int, FrameType | None], Any] = previous
         ) -> None:
-            loop.call_soon_threadsafe(pipeline.end_streams)
+            loop.call_soon_threadsafe(stop)
             previous(signum, frame)
 
         try:
