@@ -70,10 +70,14 @@ class Broker:
 
 
 def broker_of(url: str) -> Broker:
-    """MQTT_URL read: mqtt://[user[:password]@]host[:port] (1883), or mqtts:// (TLS, 8883)."""
+    """MQTT_URL read: mqtt://[user[:password]@]host[:port] (1883), or mqtts:// (TLS, 8883). A
+    wrong one is named without its user and password: the message goes to the log."""
     parts = urlsplit(url)
     if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        raise ImproperlyConfigured(f"MQTT_URL must be mqtt://[user:password@]host[:port] or mqtts://…, not {url!r}")
+        shown = parts._replace(netloc=f"…@{parts.netloc.rpartition('@')[2]}") if "@" in parts.netloc else parts
+        raise ImproperlyConfigured(
+            f"MQTT_URL must be mqtt://[user:password@]host[:port] or mqtts://…, not {shown.geturl()!r}"
+        )
     tls = parts.scheme == "mqtts"
     username = unquote(parts.username) if parts.username is not None else None
     password = unquote(parts.password) if parts.password is not None else None
