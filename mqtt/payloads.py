@@ -43,8 +43,9 @@ def lines_of(payload: bytes, now_ns: int, max_bytes: int) -> Lines:
         return Lines([b'{"x":"%s","y":%s}' % (x_of(now_ns, "ms").encode(), text)])
     batch = read_batch(text, "ns", now_ns)
     lines = Lines(rejected=[f"not JSON, a number or line protocol: {reason}" for _, reason in batch.errors])
-    for points in batch.points.values():
-        lines.lines.extend(line for _, line in points)
+    # The payload's order (the batch groups its lines by series): a line's fields in turn.
+    numbered = sorted((point for points in batch.points.values() for point in points), key=lambda point: point[0])
+    lines.lines.extend(line for _, line in numbered)
     if not lines.lines and not lines.rejected:  # only comments
         lines.rejected.append(f"not JSON, a number or line protocol: {quoted(text.decode(errors='replace'))!r}")
     return lines
