@@ -26,6 +26,7 @@ import logging
 import ssl
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -34,6 +35,7 @@ from urllib.parse import unquote, urlsplit
 import aiomqtt
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connections
 from django.utils import timezone
 
 from base.rate_limited_log import RateLimitedLog
@@ -49,6 +51,8 @@ _failures = RateLimitedLog(log)
 
 LEASE = timedelta(seconds=10)
 LEASE_NAME = "mqtt"
+# How long before the lease runs out in the database this process stops acting as its holder.
+LEASE_MARGIN = timedelta(seconds=2)
 # How often a process that does not hold the lease asks for it.
 LEASE_RETRY = 1.0
 # The first wait before connecting again (doubled each failure, up to MQTT_RECONNECT_MAX).
@@ -251,6 +255,14 @@ class TokenFeed:
         self.rejected = rejected + [full] * dropped + self.rejected
 
 
+def _lease_step(holder: str) -> bool:
+    """Take or renew the lease on its thread, the thread's database connection given back after."""
+    try:
+        return ProcessLease.hold(LEASE_NAME, holder, LEASE)
+    finally:
+        connections.close_all()
+
+
 # This process's subscriber and its event loop, for tokens_changed.
 _running: tuple[MqttSubscriber, asyncio.AbstractEventLoop] | None = None
 
@@ -279,6 +291,7 @@ class MqttSubscriber:
         self._room = asyncio.Event()
         self._room.set()
         self._tasks: list[asyncio.Task[None]] = []
+        self._lease_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plotserver-mqtt-lease")
 
     async def start(self) -> None:
         """Run from now on, when MQTT_URL is set; never waits for the broker or the database."""
@@ -301,11 +314,24 @@ class MqttSubscriber:
             self._room.set()
 
     async def _keep_lease(self) -> None:
+        """Take the lease or renew it, on a thread of its own (behind the commits, a renewal
+        could come too late); held no longer than LEASE - LEASE_MARGIN after the last renewal
+        began, even while a renewal hangs: by then another process may take it."""
+        loop = asyncio.get_running_loop()
+        renewed_at = -LEASE.total_seconds()
         while True:
+            asked_at = time.monotonic()
+            left = renewed_at + (LEASE - LEASE_MARGIN).total_seconds() - asked_at if self.holding else None
             try:
-                holding = await self.pipeline.run_sync(ProcessLease.hold, LEASE_NAME, self.holder, LEASE)
+                renewal = loop.run_in_executor(self._lease_thread, _lease_step, self.holder)
+                holding = await asyncio.wait_for(renewal, left) if left is None or left > 0 else False
+                if holding:
+                    renewed_at = asked_at
             except asyncio.CancelledError:
                 raise
+            except TimeoutError:
+                holding = False
+                _failures.warning("lease", "the MQTT subscriber's lease ran out while renewing it; trying again")
             except Exception as exc:  # the lease may run out: this process lets go of the broker
                 holding = False
                 _failures.warning("lease", f"the MQTT subscriber cannot renew its lease ({exc!r}); trying again")
@@ -433,3 +459,4 @@ class MqttSubscriber:
             self._tasks = []  # stopped: a second stop (the hook's, then the shutdown's) does nothing more
             with contextlib.suppress(Exception):
                 await self.pipeline.run_sync(ProcessLease.release, LEASE_NAME, self.holder)
+        self._lease_thread.shutdown(wait=False)
