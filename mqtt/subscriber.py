@@ -405,7 +405,11 @@ class MqttSubscriber:
                 await reading
 
     async def _subscribe(self, client: aiomqtt.Client) -> None:
-        routes = Routes(await self.pipeline.run_sync(load_subscriptions))
+        try:
+            routes = Routes(await self.pipeline.run_sync(load_subscriptions))
+        except OUTAGE_ERRORS as exc:  # the routes held go on, and so does the broker's connection
+            _failures.warning("reload", f"the MQTT topics cannot be read again ({exc}); keeping those subscribed")
+            return
         wanted = routes.filters
         self.routes = routes  # messages of a topic no token asks for any more are dropped from now on
         if gone := self.subscribed - wanted:
