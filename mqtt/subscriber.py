@@ -36,13 +36,12 @@ import aiomqtt
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
-from django.utils import timezone
 
 from base.rate_limited_log import RateLimitedLog
-from core.models import ProcessLease, StreamToken
-from core.models.tokens import topic_namespace
+from core.models import ProcessLease
 from lineproto.writes import held_series
 from mqtt.payloads import Lines, lines_of
+from mqtt.routes import Routes, Subscription, load_subscriptions, refused, refused_topics
 from streaming.committer import OUTAGE_ERRORS
 from streaming.pipeline import get_pipeline
 
@@ -86,73 +85,6 @@ def broker_of(url: str) -> Broker:
     username = unquote(parts.username) if parts.username is not None else None
     password = unquote(parts.password) if parts.password is not None else None
     return Broker(parts.hostname, parts.port or (8883 if tls else 1883), username, password, tls)
-
-
-@dataclass(frozen=True, slots=True)
-class Subscription:
-    token_id: int
-    token: str
-    topic: str
-
-
-def load_subscriptions() -> list[Subscription]:
-    """The topics of the tokens that may stream (not revoked, their plot not deleted), the
-    oldest MQTT_MAX_TOPICS of them (the API refuses more: core.models.tokens.check_topic_room).
-    A topic outside its owner's namespace (set before there were namespaces, or with another
-    MQTT_TOPIC_PREFIX) is not subscribed to: it could take other users' messages."""
-    rows = (
-        StreamToken.objects.filter(revoked__isnull=True, plot_deleted__isnull=True)
-        .exclude(mqtt_topic="")
-        .order_by("pk")
-        .values_list("pk", "token", "mqtt_topic", "owner__username")
-    )
-    subscriptions = []
-    for pk, token, topic, username in rows[: settings.MQTT_MAX_TOPICS]:
-        if topic.startswith(topic_namespace(username)):
-            subscriptions.append(Subscription(pk, token, topic))
-        else:
-            _failures.warning("namespace", f"token {pk}'s MQTT topic {topic!r} is outside {username}'s namespace")
-    return subscriptions
-
-
-def _refused(code: Any) -> bool:
-    """A SUBACK's code for one filter is a failure: 0x80 (or a ReasonCode saying so)."""
-    return bool(code.is_failure) if hasattr(code, "is_failure") else int(code) >= 0x80
-
-
-def refused_topics(subscriptions: list[Subscription], refused: list[str]) -> None:
-    """The tokens whose topic the broker refused say so in their status (last_error)."""
-    for topic in refused:
-        ids = [sub.token_id for sub in subscriptions if sub.topic == topic]
-        StreamToken.objects.filter(pk__in=ids).update(
-            last_error=f"the MQTT broker refused to subscribe to {topic!r} (its access rules, or its limits)",
-            last_error_line=None,
-            last_error_at=timezone.now(),
-        )
-
-
-class Routes:
-    """Which tokens a message's topic feeds: filters without wildcards looked up, the others matched."""
-
-    def __init__(self, subscriptions: list[Subscription]) -> None:
-        self.subscriptions = subscriptions
-        self.exact: dict[str, list[Subscription]] = {}
-        self.wild: list[tuple[aiomqtt.Wildcard, Subscription]] = []
-        for sub in subscriptions:
-            if "+" in sub.topic or "#" in sub.topic:
-                self.wild.append((aiomqtt.Wildcard(sub.topic), sub))
-            else:
-                self.exact.setdefault(sub.topic, []).append(sub)
-
-    @property
-    def filters(self) -> set[str]:
-        return {sub.topic for sub in self.subscriptions}
-
-    def of(self, topic: aiomqtt.Topic) -> list[Subscription]:
-        found = self.exact.get(topic.value, [])
-        if self.wild:
-            found = found + [sub for wildcard, sub in self.wild if topic.matches(wildcard)]
-        return found
 
 
 class ReceivedQueue(asyncio.Queue[aiomqtt.Message]):
@@ -417,12 +349,12 @@ class MqttSubscriber:
             self.subscribed -= gone
         if new := sorted(wanted - self.subscribed):
             codes = await client.subscribe([(topic, 1) for topic in new])
-            refused = [topic for topic, code in zip(new, codes, strict=True) if _refused(code)]
-            self.subscribed |= set(new) - set(refused)
+            turned_down = [topic for topic, code in zip(new, codes, strict=True) if refused(code)]
+            self.subscribed |= set(new) - set(turned_down)
             log.info("subscribed to %d MQTT topics", len(self.subscribed))
-            if refused:
-                _failures.warning("refused", f"the MQTT broker refused the topics {refused!r}; asking again later")
-                await self.pipeline.run_sync(refused_topics, routes.subscriptions, refused)
+            if turned_down:
+                _failures.warning("refused", f"the MQTT broker refused the topics {turned_down!r}; asking again later")
+                await self.pipeline.run_sync(refused_topics, routes.subscriptions, turned_down)
 
     async def _read(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:

@@ -19,8 +19,9 @@ from django.utils import timezone
 
 from base import metrics
 from base.rate_limited_log import RateLimitedLog
+from core.line_framing import LineFramer, TooLong
 from core.producer_clock import ProducerClock
-from core.protocol import LineFramer, LineRejected, TooLong, Update, parse_line
+from core.protocol import LineRejected, Update, parse_line
 from streaming import events, leases
 from streaming.answers import UNBOUND_HINT, Outcome, Rejections
 from streaming.committer import OUTAGE_ERRORS

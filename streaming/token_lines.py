@@ -20,8 +20,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from base.rate_limited_log import RateLimitedLog
+from core.line_framing import LineFramer, TooLong
 from core.producer_clock import ProducerClock
-from core.protocol import TOKEN_KEY, LineFramer, LineRejected, TooLong, Update, parse_line
+from core.protocol import TOKEN_KEY, LineRejected, Update, parse_line
 from streaming.answers import Outcome, Rejections
 from streaming.committer import OUTAGE_ERRORS
 from streaming.ingest import UNREADABLE, ConnectionLost, Reader, StreamSession, log_end, read_body, too_long

@@ -1,7 +1,7 @@
 """LineFramer: lines are split on newlines, whatever the chunk boundaries; a line past the
 limit is not held, and comes out as its length alone."""
 
-from core.protocol import LineFramer, TooLong
+from core.line_framing import LineFramer, TooLong
 
 
 def test_it_splits_one_chunk_into_its_lines():

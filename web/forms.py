@@ -18,7 +18,8 @@ from core.retention import HELP as RETENTION_HELP
 from core.retention import normalize_retention
 from web.errors import flatten_errors
 from web.parsers import load_json
-from web.serializers import PlotSerializer, StreamTokenSerializer
+from web.serializers import PlotSerializer
+from web.token_serializers import StreamTokenSerializer
 
 TRACE_TYPES = [
     ("scatter", "scatter"),

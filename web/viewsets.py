@@ -18,7 +18,8 @@ from rest_framework.views import APIView
 from base.refusals import refusal_body
 from core.annotation_drawing import shown
 from core.models import Annotation, Plot, StreamToken, Trace
-from web.serializers import AnnotationSerializer, PlotSerializer, StreamTokenSerializer, TraceSerializer
+from web.serializers import AnnotationSerializer, PlotSerializer, TraceSerializer
+from web.token_serializers import StreamTokenSerializer
 
 
 class StreamTokenViewSet(
