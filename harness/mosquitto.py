@@ -21,10 +21,16 @@ class Mosquitto:
     """`mosquitto -c <its config>` in a subprocess, on 127.0.0.1:<port>, anonymous clients refused."""
 
     def __init__(
-        self, work_dir: Path, username: str = "plotserver", password: str = "s3cret:pass", queued: int | None = None
+        self,
+        work_dir: Path,
+        username: str = "plotserver",
+        password: str = "s3cret:pass",
+        queued: int | None = None,
+        tls: dict[str, str] | None = None,
     ) -> None:
         """`queued`: the broker's max_queued_messages, the QoS 1 messages it keeps for a subscriber
-        that has not taken them yet (mosquitto's default 1,000 when None; 0 for no bound)."""
+        that has not taken them yet (mosquitto's default 1,000 when None; 0 for no bound). `tls`:
+        the listener speaks TLS with this certificate ({"ca", "cert", "key"}: PEM files)."""
         assert MOSQUITTO is not None and MOSQUITTO_PASSWD is not None
         self.binary = MOSQUITTO
         self.port = free_port()
@@ -35,9 +41,11 @@ class Mosquitto:
         passwords.touch(mode=0o600)
         subprocess.run([MOSQUITTO_PASSWD, "-b", str(passwords), username, password], check=True, timeout=30)
         self.config = work_dir / "mosquitto.conf"
+        self.tls = tls
         self.config.write_text(
             f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous false\n"
+            + (f"certfile {tls['cert']}\nkeyfile {tls['key']}\n" if tls else "")
+            + "allow_anonymous false\n"
             f"password_file {passwords}\n"
             "persistence false\n"
             f"log_dest file {self.log_path}\n"
@@ -50,7 +58,8 @@ class Mosquitto:
 
     def url(self) -> str:
         """MQTT_URL for this broker, the password's `:` escaped as a URL needs."""
-        return f"mqtt://{self.username}:{self.password.replace(':', '%3A')}@127.0.0.1:{self.port}"
+        scheme = "mqtts" if self.tls else "mqtt"
+        return f"{scheme}://{self.username}:{self.password.replace(':', '%3A')}@127.0.0.1:{self.port}"
 
     def start(self) -> Mosquitto:
         self.process = subprocess.Popen(
@@ -83,6 +92,8 @@ class Mosquitto:
         client = paho.mqtt.client.Client(paho.mqtt.client.CallbackAPIVersion.VERSION2)
         client.username_pw_set(self.username, self.password)
         client.max_inflight_messages_set(inflight)
+        if self.tls:
+            client.tls_set(ca_certs=self.tls["ca"])
         client.connect("127.0.0.1", self.port)
         client.loop_start()
         return client
