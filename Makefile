@@ -47,7 +47,7 @@ screenshots: venv
 # ruff (lint and format), mypy (configured in pyproject.toml: strict on streaming/), then the
 # layers and no import cycle (lint-imports, [tool.importlinter] in pyproject.toml).
 lint: venv
-	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports && $(BIN)/python tools/check_sizes.py
 
 bench: venv
 	$(BIN)/python -m bench $(BENCH_ARGS)
