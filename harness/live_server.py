@@ -317,6 +317,14 @@ class Api:
         self.stream_ids[stream["token"]] = stream["id"]
         return stream
 
+    def make_mqtt_plot(self, name: str = "mqtt") -> tuple[str, dict, dict]:
+        """A plot of one trace fed by a new token whose MQTT topic is one of its own, in this
+        user's namespace (MQTT_TOPIC_PREFIX "plotserver"): (the topic, the token, the plot)."""
+        topic = f"plotserver/{self.username}/{name}/{uuid.uuid4().hex[:8]}"
+        stream = self.make_stream(name)
+        self.ok("PATCH", f"/api/streams/{stream['id']}/", {"mqtt_topic": topic})
+        return topic, stream, self.make_plot([stream["token"]])
+
     def stream_id(self, token: str) -> int:
         """The id of one of this user's tokens, looked up in the (paged) list when not made here."""
         if token not in self.stream_ids:

@@ -246,15 +246,45 @@ async def pipeline():
 
 
 @pytest.fixture
-def mosquitto(tmp_path):
-    """A real mosquitto broker of the test's own (skipped without mosquitto, failed under CI)."""
+def make_mosquitto(tmp_path):
+    """`make_mosquitto(**options)`: a real mosquitto broker of the test's own, started
+    (harness/mosquitto.py's options); skipped without mosquitto, failed under CI. Stopped after."""
     if MOSQUITTO is None or MOSQUITTO_PASSWD is None:
         if os.environ.get("CI"):
             pytest.fail("mosquitto is not installed, and CI must run every test (.ci/run installs it)")
         pytest.skip("needs mosquitto and mosquitto_passwd (Debian's mosquitto and mosquitto-clients)")
-    broker = Mosquitto(tmp_path).start()
-    yield broker
-    broker.stop()
+    brokers: list[Mosquitto] = []
+
+    def make(**options) -> Mosquitto:
+        brokers.append(Mosquitto(tmp_path, **options).start())
+        return brokers[-1]
+
+    yield make
+    for broker in brokers:
+        broker.stop()
+
+
+@pytest.fixture
+def mosquitto(make_mosquitto) -> Mosquitto:
+    """A real mosquitto broker of the test's own, with a user and password."""
+    return make_mosquitto()
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory) -> dict[str, str]:
+    """A test certificate authority ("ca") and a certificate it signed for 127.0.0.1 and
+    localhost ("cert", "key"), as PEM files."""
+    import trustme
+
+    folder = tmp_path_factory.mktemp("tls")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    files = {"ca": folder / "ca.pem", "key": folder / "key.pem", "cert": folder / "cert.pem"}
+    ca.cert_pem.write_to_path(files["ca"])
+    cert.private_key_pem.write_to_path(files["key"])
+    for position, pem in enumerate(cert.cert_chain_pems):
+        pem.write_to_path(files["cert"], append=position > 0)
+    return {name: str(path) for name, path in files.items()}
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ published ends up accepted or counted as rejected on its token."""
 
 from __future__ import annotations
 
-import uuid
-
 from harness.live_server import new_user, wait_for
 
 FIRST, SENT = 60, 80
@@ -22,10 +20,7 @@ def test_messages_that_come_while_a_slow_stream_reads_a_burst_are_all_stored(int
         LINEPROTO_WRITE_TIMEOUT="0.2",
     )
     alice = new_user(integration_db.env, server.url)
-    topic = f"plotserver/{alice.username}/{uuid.uuid4().hex[:8]}"
-    stream = alice.make_stream("mqtt")
-    alice.ok("PATCH", f"/api/streams/{stream['id']}/", {"mqtt_topic": topic})
-    plot = alice.make_plot([stream["token"]])
+    topic, stream, plot = alice.make_mqtt_plot()
 
     def ys() -> list:
         return alice.figure(plot["id"])["data"][0]["y"]

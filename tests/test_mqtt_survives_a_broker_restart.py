@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import urllib.request
-import uuid
 
 from harness.live_server import new_user, wait_for
 from harness.producer import send_lines
@@ -19,10 +18,7 @@ def ready(url: str) -> bool:
 
 def test_the_subscription_recovers_by_itself_after_the_broker_restarts(integration_db, mosquitto, mqtt_server):
     alice = new_user(integration_db.env, mqtt_server.url)
-    topic = f"plotserver/{alice.username}/plant/{uuid.uuid4().hex[:8]}/pressure"
-    stream = alice.make_stream("mqtt")
-    alice.ok("PATCH", f"/api/streams/{stream['id']}/", {"mqtt_topic": topic})
-    plot = alice.make_plot([stream["token"]])
+    topic, _, plot = alice.make_mqtt_plot("pressure")
 
     def ys() -> list:
         return alice.figure(plot["id"])["data"][0]["y"]

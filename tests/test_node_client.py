@@ -30,22 +30,6 @@ def node_prefix():
 
 
 @pytest.fixture(scope="module")
-def tls_files(tmp_path_factory) -> dict[str, str]:
-    """A test CA, and a certificate it signed for 127.0.0.1."""
-    import trustme
-
-    folder = tmp_path_factory.mktemp("tls")
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    files = {"ca": folder / "ca.pem", "key": folder / "key.pem", "cert": folder / "cert.pem"}
-    ca.cert_pem.write_to_path(files["ca"])
-    cert.private_key_pem.write_to_path(files["key"])
-    for position, pem in enumerate(cert.cert_chain_pems):
-        pem.write_to_path(files["cert"], append=position > 0)
-    return {name: str(path) for name, path in files.items()}
-
-
-@pytest.fixture(scope="module")
 def https_server(integration_db, artifacts, tls_files):
     """plotserver on HTTPS, with its stream listener on port 80 (plain HTTP, as the client streams)."""
     server = LiveServer(
