@@ -82,8 +82,8 @@ class SeriesSession(StreamSession):
 
     on_reject: Callable[[int, str], None] | None = None
 
-    def _reject(self, reason: str) -> None:
-        super()._reject(reason)
+    def reject(self, reason: str) -> None:
+        super().reject(reason)
         if self.on_reject is not None:
             self.on_reject(self.line_no, reason)
 
@@ -91,7 +91,7 @@ class SeriesSession(StreamSession):
         """A line the door could not make a stream line of (an MQTT message it cannot read):
         numbered and counted on the token as the core counts the lines it rejects."""
         self.line_no += 1
-        self._reject(reason)
+        self.reject(reason)
 
 
 class HeldSeries:

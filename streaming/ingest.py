@@ -182,8 +182,7 @@ class StreamSession:
     async def _feed_paced(self, data: bytes) -> None:
         """Take every complete line of `data`, at the token's pace (streaming/token_rate.py): a
         line costs one trace update per trace bound to the token, at least one."""
-        assert self.writer is not None  # loaded by open(), before any line
-        cost = max(1, len(self.writer.traces))
+        cost = self.line_cost()
         pace = self.pace
         budget = pace.budget
         for raw in self.framer.feed(data):
@@ -198,21 +197,27 @@ class StreamSession:
     def _take_line(self, raw: bytes | TooLong) -> None:
         self.line_no += 1  # heartbeats count: line numbers are the producer's own
         if isinstance(raw, TooLong):
-            self._reject(too_long(raw))
+            self.reject(too_long(raw))
             return
         try:
             update = parse_line(raw)
             if update is not None and self.clock is not None:
                 self.clock.convert(update, timezone.now())
         except LineRejected as exc:
-            self._reject(str(exc))
+            self.reject(str(exc))
             return
         except Exception:  # a bug in the parser costs this line, never the stream or the process
             log.exception("stream %s: line %d could not be parsed", self.token_id, self.line_no)
-            self._reject(UNREADABLE)
+            self.reject(UNREADABLE)
             return
         if update is not None:
             self.take_update(update, len(raw))
+
+    def line_cost(self) -> int:
+        """What a line costs of the token's pace (streaming/token_rate.py): one trace update per
+        trace bound to the token, at least one."""
+        assert self.writer is not None  # loaded by open(), before any line
+        return max(1, len(self.writer.traces))
 
     def take_update(self, update: Update, size: int) -> None:
         """Hand a parsed line (line number `line_no`) to the pipeline, or reject it alone."""
@@ -220,7 +225,7 @@ class StreamSession:
         try:
             self.pipeline.submit(self.writer, update, size)
         except LineRejected as exc:  # a layout the line would grow past its bound
-            self._reject(str(exc))
+            self.reject(str(exc))
             return
         self.accepted += 1
 
@@ -233,7 +238,8 @@ class StreamSession:
         await asyncio.shield(committed)
         return started
 
-    def _reject(self, reason: str) -> None:
+    def reject(self, reason: str) -> None:
+        """Reject the line `line_no` alone: counted, kept in the answer and the token's status."""
         self.rejections.add(self.line_no, reason)
         assert self.writer is not None
         self.pipeline.reject(self.writer, self.line_no, reason)

@@ -162,14 +162,12 @@ class TokenLines:
     def _apply(self, session: StreamSession, line: Update | str) -> Awaitable[None] | None:
         session.line_no = self.line_no
         if isinstance(line, str):
-            session._reject(line)
+            session.reject(line)
             return None
         session.take_update(line, line.size)
-        # The token's pace (streaming/token_rate.py): a line costs one trace update per trace
-        # bound to the token, at least one. Past it, the connection is read more slowly.
-        writer, pace = session.writer, session.pace
-        assert writer is not None  # loaded by open()
-        pace.budget -= max(1, len(writer.traces))
+        # The token's pace: past it, the connection is read more slowly.
+        pace = session.pace
+        pace.budget -= session.line_cost()
         return pace.refill() if pace.budget < 0 else None
 
     async def _session(self, token: str) -> StreamSession | None:
