@@ -11,7 +11,10 @@ It is uvicorn's own httptools protocol (so Plotly's duplicate `Host` header stil
   after STREAM_IDLE_TIMEOUT without a byte;
 - connection caps, shared with the stream listener: beyond HTTP_MAX_CONNECTIONS open connections
   in this process a new one is answered 503, beyond HTTP_MAX_CONNECTIONS_PER_CLIENT from one
-  address 429, each with a short JSON body, then closed.
+  address 429, each with a short JSON body, then closed;
+- a board's `/clientresp` read to its end: Plotly's Arduino library computes its Content-Length
+  from a formula that counts a 10-character API key (and, in some versions, leaves a field out),
+  so the bytes past it are the body's, not a next request (BOARD_FORM_PATH, below).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+import httptools
 from django.conf import settings
 from uvicorn._types import ASGISendEvent
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
@@ -37,6 +41,19 @@ log = logging.getLogger("plotserver.http")
 # socket's buffer holds is one fragment (at most 4 bytes a character) and the transport's
 # high-water mark (64 KiB), whatever the message's size.
 FRAGMENT_CHARACTERS = 32 * 1024
+
+# The request of Plotly's boards (the Arduino library and its kin): POST /clientresp with a
+# Content-Length and no Content-Type, its form ending in a CRLF. Its Content-Length comes from a
+# formula that assumes a 10-character API key and, in some versions, leaves `world_readable` out;
+# the CRLF is never counted. So its body runs to that CRLF, read past the Content-Length: at most
+# to API_MAX_BODY_BYTES in all, and for at most CLIENTRESP_TAIL_TIMEOUT after the counted bytes
+# (then the body is what came). The connection closes after the answer, as the board expects.
+BOARD_FORM_PATH = "/clientresp"
+
+
+class BodyGoesOn(Exception):
+    """Raised from a parser callback to stop the parser at the end of a board's counted body:
+    the bytes after it are more of that body, not a request."""
 
 
 class GuardedWebSocketsProtocol(WebSocketsSansIOProtocol):
@@ -124,6 +141,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.admitted = self.refusal is None
         self.refusing = False
         self.deadline: asyncio.TimerHandle | None = None
+        # Where the parser is in the current read, for a board's body read past its count.
+        self.read = self.read_before = b""
+        self.head_in_read = False
+        self.body_in_read = 0
+        self.board_form = False
+        self.board_tail: bytearray | None = None  # a board's body past its count, until its CRLF
+        self.board_done = False
         if self.refusal:
             if connection_limits.refusing >= connection_limits.max_total:
                 # Far past the cap: no descriptor to spare on waiting for a request to refuse.
@@ -181,6 +205,63 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         message = f"request body not complete within {settings.HTTP_BODY_TIMEOUT:g} s"
         self._answer_and_close(408, message, cycle=self.cycle)
 
+    def data_received(self, data: bytes) -> None:
+        """uvicorn's: the parser fed, a parse error answered 400, an upgrade handed over; but a
+        board's body goes on past its Content-Length (BOARD_FORM_PATH)."""
+        if self.board_tail is not None:
+            if not self.board_done:  # after its body, the board sends nothing that is read
+                self._extend_board_body(data)
+            return
+        self.read, self.head_in_read, self.body_in_read = data, False, 0
+        self._unset_keepalive_if_required()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+        except httptools.HttpParserError:
+            if self.board_tail is not None:  # BodyGoesOn: the rest of this read is the body's
+                self._extend_board_body(self._after_message())
+                return
+            message = "Invalid HTTP request received."
+            self.logger.warning(message)
+            self.send_400_response(message)
+        finally:
+            self.read_before, self.read = data[-3:], b""  # a connection holds no read between reads
+
+    def _after_message(self) -> bytes:
+        """The bytes of the current read after the request whose body just completed."""
+        if not self.head_in_read:  # the read began inside the body
+            return self.read[self.body_in_read :]
+        seen = self.read_before + self.read  # the head's blank line may straddle two reads
+        body = self.cycle.body
+        start = seen.find(b"\r\n\r\n" + body)
+        return seen[start + 4 + len(body) :] if start >= 0 else b""
+
+    def _extend_board_body(self, data: bytes) -> None:
+        assert self.board_tail is not None
+        room = settings.API_MAX_BODY_BYTES - len(self.cycle.body) - len(self.board_tail)
+        self.board_tail += data[: max(room, 0)]
+        end = self.board_tail.find(b"\r\n")
+        if end >= 0:
+            del self.board_tail[end + 2 :]
+            self._end_board_body()
+        elif len(data) > room:
+            self._end_board_body()  # at the bound: the application answers what came
+
+    def _end_board_body(self) -> None:
+        self._clear_deadline()
+        if self.board_done or self.board_tail is None:
+            return
+        self.board_done = True
+        cycle = self.cycle
+        cycle.body += bytes(self.board_tail)
+        cycle.keep_alive = False
+        cycle.more_body = False
+        cycle.message_event.set()
+
     # Parser callbacks (httptools calls them by name).
 
     def on_message_begin(self) -> None:
@@ -194,20 +275,35 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self.refusal = None
             self._answer_and_close(status, message)
             return
+        self.head_in_read = True
         super().on_headers_complete()
+        self.board_form = False
         if self.cycle is not None and self.cycle.scope is self.scope and not self._is_stream():
             self._set_deadline(settings.HTTP_BODY_TIMEOUT, self._body_timeout)
+            self.board_form = self._is_board_form()
 
     def on_body(self, body: bytes) -> None:
         if self.cycle is None or self.cycle.scope is not self.scope:
             return  # refused, or a socket upgrade: nothing to collect
+        self.body_in_read += len(body)
         super().on_body(body)
 
     def on_message_complete(self) -> None:
         self._clear_deadline()
         if self.cycle is None or self.cycle.scope is not self.scope:
             return
+        if self.board_form and not self.cycle.body.endswith(b"\r\n"):
+            # Its counted bytes are in, its CRLF not yet: the bytes after are still its body.
+            self.board_tail = bytearray()
+            self._set_deadline(settings.CLIENTRESP_TAIL_TIMEOUT, self._end_board_body)
+            raise BodyGoesOn()
         super().on_message_complete()
+
+    def _is_board_form(self) -> bool:
+        if self.scope.get("method") != "POST" or self.scope.get("path") != BOARD_FORM_PATH:
+            return False
+        names = {name.lower() for name, _ in self.headers}
+        return b"content-length" in names and b"content-type" not in names
 
     def _is_stream(self) -> bool:
         # A stream is a POST with a stream token; its body is meant to stay open (ingest's idle timeout).

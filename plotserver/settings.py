@@ -102,6 +102,8 @@ CONTENT_SECURITY_POLICY = {
 HTTP_FIRST_BYTE_TIMEOUT = env_number("HTTP_FIRST_BYTE_TIMEOUT", 60.0, minimum=0.1)
 HTTP_HEADER_TIMEOUT = env_number("HTTP_HEADER_TIMEOUT", 10.0, minimum=0.1)
 HTTP_BODY_TIMEOUT = env_number("HTTP_BODY_TIMEOUT", 60.0, minimum=0.1)
+# A board's /clientresp is read past its Content-Length to its CRLF, waiting this long for it.
+CLIENTRESP_TAIL_TIMEOUT = env_number("CLIENTRESP_TAIL_TIMEOUT", 1.0, minimum=0.01)
 HTTP_MAX_CONNECTIONS = int(env_number("HTTP_MAX_CONNECTIONS", 0, minimum=0, kind=int))
 HTTP_MAX_CONNECTIONS_PER_CLIENT = int(env_number("HTTP_MAX_CONNECTIONS_PER_CLIENT", 1000, minimum=0, kind=int))
 

@@ -14,19 +14,41 @@ PLOTLY_OLD_ADDRESS = "107.21.214.199"
 
 
 def clientresp_bytes(
-    username: str, key: str, traces: list[dict], filename: str, host: str, origin: str = "plot"
+    username: str,
+    key: str,
+    traces: list[dict],
+    filename: str,
+    host: str,
+    origin: str = "plot",
+    count: str = "library",
 ) -> bytes:
     """POST /clientresp as the library writes it: no Content-Type, the form unencoded (JSON as
-    Python's json.dumps spaces it), a trailing CRLF."""
+    Python's json.dumps spaces it), a trailing CRLF.
+
+    `count`, its Content-Length: "library", the library's own formula, which counts a
+    10-character API key and 10-character tokens and leaves the CRLF out (so with plotserver's
+    43-character keys it falls 35 bytes short); "library-without-world-readable", the versions
+    that also leave out `, "world_readable": true`; "exact", every byte, the CRLF included."""
     args = json.dumps(traces)
     kwargs = json.dumps({"fileopt": "overwrite", "filename": filename, "world_readable": True})
     body = (
-        f"version=0.2&origin={origin}&platform=arduino&un={username}&key={key}&args={args}&kwargs={kwargs}\r\n"
+        f"version=2.3&origin={origin}&platform=arduino&un={username}&key={key}&args={args}&kwargs={kwargs}\r\n"
     ).encode()
-    head = (
-        f"POST /clientresp HTTP/1.1\r\nHost: {host}\r\nUser-Agent: Arduino/0.5.1\r\nContent-Length: {len(body)}\r\n\r\n"
-    )
+    length = {
+        "exact": len(body),
+        "library": library_count(username, traces, filename),
+        "library-without-world-readable": library_count(username, traces, filename) - len(', "world_readable": true'),
+    }[count]
+    head = f"POST /clientresp HTTP/1.1\r\nHost: {host}\r\nUser-Agent: Arduino/0.5.1\r\nContent-Length: {length}\r\n\r\n"
     return head.encode() + body
+
+
+def library_count(username: str, traces: list[dict], filename: str) -> int:
+    """The Content-Length the library computes (plotly_streaming_*.cpp): its fixed text, 126
+    characters with a 10-character key, plus the parts it measures; `true` is 4."""
+    maxpoints = str(traces[0]["stream"]["maxpoints"])
+    n = len(traces)
+    return 126 + len(username) + len("overwrite") + n * (87 + len(maxpoints)) + (n - 1) * 2 + len(filename) + 4
 
 
 def stream_head(token: str | None, zone: str | None, host: str) -> bytes:

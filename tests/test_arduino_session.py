@@ -5,7 +5,10 @@ two traces over one connection, each line naming its token."""
 
 from __future__ import annotations
 
+import itertools
+import re
 import socket
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -163,3 +166,54 @@ def test_an_unquoted_zone_is_read_as_well(arduino_server, board):
     assert datetime.strptime(x[1], "%Y-%m-%d %H:%M:%S.%f") - datetime.strptime(
         x[0], "%Y-%m-%d %H:%M:%S.%f"
     ) == timedelta(milliseconds=10)
+
+
+@pytest.mark.parametrize("count", ["library", "library-without-world-readable", "exact"])
+def test_clientresp_is_read_to_its_crlf_whatever_its_content_length_counts(arduino_server, board, count):
+    """The library's count assumes a 10-character API key (plotserver's are 43) and leaves the CRLF
+    out; some versions leave `world_readable` out too. The bytes past it are the body's."""
+    filename = f"counted {count}"
+    traces = traces_of(board.tokens)
+    request = clientresp_bytes(board.username, board.key, traces, filename, PLOTLY_OLD_ADDRESS, count=count)
+    answer, raw = exchange(arduino_server.port, request)
+    assert answer.status == 200, raw
+    assert raw.count(b"HTTP/1.1 ") == 1  # one answer: the rest of the body was not read as a request
+    assert b"All Streams Go!" in raw
+    assert answer.json["filename"] == filename
+    plot_id = int(answer.json["url"].rsplit("/", 1)[1])
+    figure = board.ok("GET", f"/v2/plots/{board.username}:{plot_id}/content")
+    assert [trace["stream"]["token"] for trace in figure["data"]] == board.tokens
+
+
+def test_clientresp_written_in_pieces_is_read_past_its_count_across_reads(arduino_server, board):
+    """The board prints its request piece by piece: the counted bytes end in one read and the rest
+    of the body comes in the next ones."""
+    request = clientresp_bytes(board.username, board.key, traces_of(board.tokens), "in pieces", PLOTLY_OLD_ADDRESS)
+    head_end = request.index(b"\r\n\r\n") + 4
+    counted_end = head_end + int(request.split(b"Content-Length: ")[1].split(b"\r\n")[0])
+    cuts = [0, head_end - 2, head_end + 20, counted_end, counted_end + 10, len(request) - 1, len(request)]
+    with socket.create_connection(("127.0.0.1", arduino_server.port), timeout=30) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for start, end in itertools.pairwise(cuts):
+            sock.sendall(request[start:end])
+            time.sleep(0.05)  # not a wait for anything: it lets the server read each piece apart
+        raw = b""
+        while chunk := sock.recv(65536):
+            raw += chunk
+    answer = parse_answer(raw)
+    assert answer.status == 200, raw
+    assert raw.count(b"HTTP/1.1 ") == 1
+    assert answer.json["filename"] == "in pieces"
+
+
+def test_a_board_body_whose_crlf_never_comes_is_answered_after_the_tail_timeout(arduino_server, board):
+    """Counted exactly but sent without its CRLF: the server waits CLIENTRESP_TAIL_TIMEOUT (1 s)
+    for more, then answers what came."""
+    request = clientresp_bytes(board.username, board.key, traces_of(board.tokens), "no crlf", "plot.ly", count="exact")
+    head, body = request.split(b"\r\n\r\n", 1)
+    body = body.removesuffix(b"\r\n")
+    request = re.sub(rb"Content-Length: \d+", b"Content-Length: %d" % len(body), head) + b"\r\n\r\n" + body
+    answer, raw = exchange(arduino_server.port, request)
+    assert answer.status == 200, raw
+    assert b"All Streams Go!" in raw
+    assert answer.json["filename"] == "no crlf"
