@@ -38,6 +38,19 @@ def other_file_at(request: Any, username: str, folder: str, name: str) -> dict |
     return None
 
 
+def sharing_of(body: dict, default: str = Plot.PUBLIC) -> str:
+    """Plotly's `world_readable` / `share_key_enabled` / `sharing` as one of the sharings of plots and dashboards."""
+    sharing = body.get("sharing")
+    if sharing in (Plot.PUBLIC, Plot.PRIVATE, Plot.SECRET):
+        return sharing
+    if body.get("share_key_enabled") is True:
+        return Plot.SECRET
+    world_readable = body.get("world_readable")
+    if isinstance(world_readable, bool):
+        return Plot.PUBLIC if world_readable else Plot.PRIVATE
+    return default
+
+
 def split_path(value: object, where: str = "path") -> tuple[str, str]:
     """'a/b/name' -> ('a/b', 'name'), checked; surrounding slashes are ignored as Plotly did."""
     if not isinstance(value, str) or not value.strip("/"):

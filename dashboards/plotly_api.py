@@ -1,9 +1,12 @@
 """Plotly's dashboard API for chart_studio's `py.dashboard_ops`: `/v2/dashboards` (create, list
-with paging and `deleted`, retrieve, update) and dashboards in `/v2/files/lookup`.
+with paging and `deleted`, retrieve, update), dashboards in `/v2/files/lookup`, and a dashboard's
+file (`/v2/files/<fid>`: its sharing, which `upload(..., sharing="secret")` turns secret).
 
 A dashboard's Plotly filename is its title, its parent path `Dashboard.folder`, its fid
-`owner:<dashboard id>`. The content a client uploads is kept as sent (`plotly_content`) and
-turned into panels (dashboards/plotly_content.py); `retrieve` answers it unchanged.
+`owner:d<dashboard id>` (a plot's is `owner:<plot id>`), and its `web_url` `/~owner/d<id>/`, the
+address chart_studio reads that fid back from, which leads to its page. The content a client
+uploads is kept as sent (`plotly_content`) and turned into panels (dashboards/plotly_content.py);
+`retrieve` answers it unchanged.
 """
 
 from __future__ import annotations
@@ -21,18 +24,28 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.models import Plot, isostring
-from core.plotly_files import file_location, parse_fid
+from core.plotly_files import file_location, sharing_of
 from dashboards.layout import PanelError
 from dashboards.models import Dashboard, plots_not_allowed
 from dashboards.plotly_content import panels_of
 
 PAGE_SIZE = 100
+# What tells a dashboard's local id from a plot's in a fid (`alice:d7`, `alice:7`).
+LOCAL_ID_PREFIX = "d"
+
+
+def parse_dashboard_fid(fid: str) -> tuple[str, int]:
+    owner, _, local_id = fid.rpartition(":")
+    number = local_id.removeprefix(LOCAL_ID_PREFIX)
+    if not owner or not local_id.startswith(LOCAL_ID_PREFIX) or not number.isdigit():
+        raise NotFound(f"{fid!r} is not a dashboard's file id; those look like 'username:d7'.")
+    return owner, int(number)
 
 
 def dashboard_file(dashboard: Dashboard, request: Any, with_content: bool = False) -> dict:
     """A dashboard as Plotly's v2 API describes a file of type dashboard."""
     owner = dashboard.owner.get_username()
-    fid = f"{owner}:{dashboard.pk}"
+    fid = f"{owner}:{LOCAL_ID_PREFIX}{dashboard.pk}"
     is_owner = request.user.is_authenticated and request.user.pk == dashboard.owner_id
     info = {
         "fid": fid,
@@ -40,7 +53,7 @@ def dashboard_file(dashboard: Dashboard, request: Any, with_content: bool = Fals
         "parent_path": dashboard.folder,
         "filetype": "dashboard",
         "owner": owner,
-        "web_url": request.build_absolute_uri(dashboard.get_absolute_url()),
+        "web_url": request.build_absolute_uri(reverse("dashboard-file-page", args=[owner, dashboard.pk])),
         "world_readable": dashboard.sharing == Dashboard.PUBLIC,
         "share_key_enabled": dashboard.sharing == Dashboard.SECRET,
         "share_key": dashboard.share_key if is_owner and dashboard.sharing == Dashboard.SECRET else None,
@@ -141,22 +154,49 @@ class DashboardsView(APIView):
 class DashboardDetailView(APIView):
     """`GET /v2/dashboards/<fid>` (anyone it is shared with; `?share_key=`) and `PUT` (its owner)."""
 
-    def _dashboard(self, request: Request, fid: str) -> Dashboard:
-        owner, pk = parse_fid(fid)
-        dashboards = Dashboard.objects.visible_to(request.user, request.query_params.get("share_key"))
-        dashboard = dashboards.select_related("owner").filter(pk=pk, owner__username=owner).first()
-        if dashboard is None:
-            raise NotFound(f"No dashboard {fid}.")
-        return dashboard
-
     def get(self, request: Request, fid: str) -> Response:
-        return Response(dashboard_file(self._dashboard(request, fid), request, with_content=True))
+        return Response(dashboard_file(_visible(request, fid), request, with_content=True))
 
     def put(self, request: Request, fid: str) -> Response:
-        dashboard = self._dashboard(request, fid)
-        if dashboard.owner_id != request.user.pk:
-            raise PermissionDenied(f"Only {dashboard.owner.get_username()} may change {fid}.")
+        dashboard = _owned(request, fid)
         body = request.data if isinstance(request.data, dict) else {}
         return Response(dashboard_file(_save(dashboard, body, request), request, with_content=True))
 
     patch = put
+
+
+class DashboardFileView(APIView):
+    """`GET /v2/files/<fid>` of a dashboard (anyone it is shared with) and `PATCH` (its owner): its
+    sharing (`world_readable`, `share_key_enabled`), as chart_studio's `add_share_key_to_url` asks;
+    the answer names the share key to its owner."""
+
+    def get(self, request: Request, fid: str) -> Response:
+        return Response(dashboard_file(_visible(request, fid), request))
+
+    def patch(self, request: Request, fid: str) -> Response:
+        dashboard = _owned(request, fid)
+        body = request.data if isinstance(request.data, dict) else {}
+        location = file_location(body)
+        if location is not None:
+            dashboard.folder, dashboard.title = location
+        dashboard.sharing = sharing_of(body, dashboard.sharing)
+        dashboard.save()
+        return Response(dashboard_file(dashboard, request))
+
+    put = patch
+
+
+def _visible(request: Request, fid: str) -> Dashboard:
+    owner, pk = parse_dashboard_fid(fid)
+    dashboards = Dashboard.objects.visible_to(request.user, request.query_params.get("share_key"))
+    dashboard = dashboards.select_related("owner").filter(pk=pk, owner__username=owner).first()
+    if dashboard is None:
+        raise NotFound(f"No dashboard {fid}.")
+    return dashboard
+
+
+def _owned(request: Request, fid: str) -> Dashboard:
+    dashboard = _visible(request, fid)
+    if dashboard.owner_id != request.user.pk:
+        raise PermissionDenied(f"Only {dashboard.owner.get_username()} may change {fid}.")
+    return dashboard

@@ -6,8 +6,9 @@ from typing import cast
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 
 from core.models import Plot
@@ -71,6 +72,14 @@ def dashboard_detail(request: HttpRequest, username: str, pk: int) -> HttpRespon
     context["page_url"] = request.build_absolute_uri(dashboard.get_absolute_url() + query)
     context["embed_url"] = request.build_absolute_uri(dashboard.embed_path() + query)
     return render(request, "dashboards/dashboard_detail.html", context)
+
+
+def dashboard_file_page(request: HttpRequest, username: str, pk: int) -> HttpResponse:
+    """`/~<user>/d<id>/`, a dashboard's address in Plotly's API: its page, with the query kept
+    (chart_studio adds `?share_key=` to it)."""
+    query = request.META.get("QUERY_STRING", "")
+    page = reverse("dashboard-detail", kwargs={"username": username, "pk": pk})
+    return HttpResponseRedirect(f"{page}?{query}" if query else page)
 
 
 @xframe_options_exempt

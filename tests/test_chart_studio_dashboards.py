@@ -63,3 +63,24 @@ def test_dashboard_ops_upload_overwrite_list_and_get_work_unchanged(integration_
     assert kept["id"] == made["id"] and kept["sharing"] == "private"
     assert [p["plot"] for p in kept["panels"]] == [plot_b]
     assert fetch(first["url"])[0] == 404  # private now
+
+
+def test_dashboard_ops_upload_secret_answers_a_link_with_its_share_key(integration_db, server, tmp_path):
+    user = new_user(integration_db.env, server.url)
+    config = {"url": server.url, "username": user.username, "key": user.key}
+    code = """
+    import chart_studio.dashboard_objs as dashboard
+    py.sign_in(CONFIG["username"], CONFIG["key"])
+    a = py.plot(go.Figure([go.Scatter(x=[1, 2], y=[3, 4])]), filename="flow", auto_open=False)
+    board = dashboard.Dashboard()
+    board.insert({"type": "box", "boxType": "plot", "fileId": CONFIG["username"] + ":" + a.split("/")[4]})
+    emit(url=py.dashboard_ops.upload(board, "Secret rig", sharing="secret", auto_open=False))
+    """
+    script = PREAMBLE + textwrap.dedent(code)
+    client = ClientProcess([chart_studio_python().as_posix(), "-c", script, json.dumps(config)], client_env(tmp_path))
+    url = client.result(timeout=120)["url"]
+    [made] = user.ok("GET", "/api/dashboards/")["results"]
+    assert made["sharing"] == "secret"
+    assert url.endswith(f"?share_key={made['share_key']}")
+    assert fetch(url)[0] == 200  # anyone with the link, no login
+    assert fetch(url.split("?")[0])[0] == 404  # without the key

@@ -24,19 +24,6 @@ def layout_title(layout: dict) -> str:
     return title[:MAX_FILENAME_LENGTH] if isinstance(title, str) else ""
 
 
-def sharing_of(body: dict, default: str = Plot.PUBLIC) -> str:
-    """Plotly's `world_readable` / `share_key_enabled` / `sharing` as one of Plot's sharings."""
-    sharing = body.get("sharing")
-    if sharing in (Plot.PUBLIC, Plot.PRIVATE, Plot.SECRET):
-        return sharing
-    if body.get("share_key_enabled") is True:
-        return Plot.SECRET
-    world_readable = body.get("world_readable")
-    if isinstance(world_readable, bool):
-        return Plot.PUBLIC if world_readable else Plot.PRIVATE
-    return default
-
-
 def plot_file(plot: Plot, request, is_owner: bool) -> dict:
     # web_url keeps its trailing slash: chart_studio cuts the last character to add ?share_key=.
     info = {

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.models import Grid, Plot
-from core.plotly_files import file_location, other_file_at, parse_fid, split_path
+from core.plotly_files import file_location, other_file_at, parse_fid, sharing_of, split_path
 from web.authentication import ApiKeyAuthentication, SignedInApiRequest, user_for_key
 from web.plotly_api.clientresp_form import (
     ClientrespRenderer,
@@ -27,7 +27,6 @@ from web.plotly_api.files import (
     owner_figure,
     plot_file,
     save_plot,
-    sharing_of,
 )
 from web.plotly_api.grids import parse_columns
 
