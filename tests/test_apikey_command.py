@@ -33,3 +33,22 @@ def test_it_replaces_an_existing_key(alice):
     assert first != second
     assert ApiKey.user_for("alice", first) is None
     assert ApiKey.user_for("alice", second) == alice
+
+
+def test_it_brings_a_key_of_the_users_own_over(alice):
+    assert run("alice", "--key", "plotly1234").strip() == "plotly1234"
+    assert ApiKey.user_for("alice", "plotly1234") == alice
+    assert ApiKey.user_for_key("plotly1234") == alice
+
+
+@pytest.mark.parametrize("key", ["short", "has space1", "x" * 129, "dot.in.key1"])
+def test_it_refuses_a_key_it_cannot_use_saying_what_a_key_is(alice, key):
+    with pytest.raises(CommandError, match="10 to 128 letters"):
+        run("alice", "--key", key)
+
+
+def test_it_refuses_a_key_another_user_has(alice, bob):
+    run("bob", "--key", "plotly1234")
+    with pytest.raises(CommandError, match="cannot be used"):
+        run("alice", "--key", "plotly1234")
+    assert ApiKey.user_for_key("plotly1234") == bob

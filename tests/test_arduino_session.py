@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from harness.live_server import free_port, new_user
+from harness.live_server import free_port, manage, new_user
 from harness.producer import parse_answer
 from tests.arduino_bytes import PLOTLY_OLD_ADDRESS, clientresp_bytes, exchange, point_chunk, stream_head
 
@@ -35,12 +35,17 @@ def arduino_server(integration_db, artifacts):
 
 @pytest.fixture
 def board(arduino_server, integration_db):
-    """A user whose two 10-character Plotly tokens were brought over (POST /api/streams/ with its token)."""
+    """A user whose two 10-character Plotly tokens were brought over (POST /api/streams/ with its
+    token), and then its 10-character Plotly API key (`manage.py apikey --key`): the sketch keeps
+    its own. `made_key` is the 43-character key plotserver made first."""
     user = new_user(integration_db.env, arduino_server.url)
     suffix = user.username[-4:]
     user.tokens = [f"ardA00{suffix}", f"ardB00{suffix}"]
     for token in user.tokens:
         assert user.make_stream("board", token=token)["token"] == token
+    user.made_key = user.key
+    user.key = f"plk{user.username[-7:]}"
+    assert manage("apikey", user.username, "--key", user.key, env=integration_db.env).strip() == user.key
     return user
 
 
@@ -168,12 +173,15 @@ def test_an_unquoted_zone_is_read_as_well(arduino_server, board):
     ) == timedelta(milliseconds=10)
 
 
+@pytest.mark.parametrize("key", ["brought over", "made by plotserver"])
 @pytest.mark.parametrize("count", ["library", "library-without-world-readable", "exact"])
-def test_clientresp_is_read_to_its_crlf_whatever_its_content_length_counts(arduino_server, board, count):
-    """The library's count assumes a 10-character API key (plotserver's are 43) and leaves the CRLF
-    out; some versions leave `world_readable` out too. The bytes past it are the body's."""
-    filename = f"counted {count}"
+def test_clientresp_is_read_to_its_crlf_whatever_its_content_length_counts(arduino_server, board, count, key):
+    """The library's count assumes a 10-character API key (a key plotserver makes is 43) and
+    leaves the CRLF out; some versions leave `world_readable` out too. The bytes past it are the body's."""
+    filename = f"counted {count} {key}"
     traces = traces_of(board.tokens)
+    if key == "made by plotserver":
+        board.key = manage("apikey", board.username, "--key", board.made_key, env=arduino_server.env).strip()
     request = clientresp_bytes(board.username, board.key, traces, filename, PLOTLY_OLD_ADDRESS, count=count)
     answer, raw = exchange(arduino_server.port, request)
     assert answer.status == 200, raw

@@ -17,7 +17,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_POST
 
 from core.csv_export import csv_pages
-from core.models import ApiKey, Plot, StreamToken
+from core.models import ApiKey, BadKey, Plot, StreamToken
 from core.models.tokens import BadTopic, check_mqtt_topic, check_topic_room, topic_namespace
 from core.models.windows import traces_with_windows
 from core.protocol import COORDINATES, PER_POINT_ATTRIBUTES
@@ -323,8 +323,12 @@ def account_settings(request: SignedInRequest) -> HttpResponse:
 @login_required
 @require_POST
 def api_key_issue(request: SignedInRequest) -> HttpResponse:
-    # Shown once, on the page the redirect leads to; only its hash is kept.
-    request.session["new_api_key"] = ApiKey.issue(request.user)
+    # Shown once, on the page the redirect leads to; only its hash is kept. `key`: one brought over.
+    brought = request.POST.get("key", "").strip() or None
+    try:
+        request.session["new_api_key"] = ApiKey.issue(request.user, brought=brought)
+    except BadKey as exc:
+        messages.error(request, str(exc))
     return redirect("account-settings")
 
 

@@ -10,7 +10,16 @@ from core.models.history import HistoryBlock, HistoryFold, Run
 from core.models.plots import MAXPOINTS_DEFAULT, MAXPOINTS_LIMIT, Grid, Plot, PlotQuerySet, Trace, new_share_key
 from core.models.process_leases import ProcessLease
 from core.models.streams import StreamChunk, TraceCheckpoint
-from core.models.tokens import TOKEN_PATTERN, ApiKey, LastError, StreamToken, TokenStatus, isostring, new_token_string
+from core.models.tokens import (
+    TOKEN_PATTERN,
+    ApiKey,
+    BadKey,
+    LastError,
+    StreamToken,
+    TokenStatus,
+    isostring,
+    new_token_string,
+)
 
 __all__ = [
     "MAXPOINTS_DEFAULT",
@@ -18,6 +27,7 @@ __all__ = [
     "TOKEN_PATTERN",
     "Annotation",
     "ApiKey",
+    "BadKey",
     "Grid",
     "HistoryBlock",
     "HistoryFold",

@@ -92,6 +92,14 @@ def isostring(moment: datetime | None) -> str | None:
     return f"{text[:-6]}Z" if text.endswith("+00:00") else text
 
 
+# A key a user brings over (ApiKey.issue): Plotly's were 10 or more letters and digits.
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{10,128}$")
+
+
+class BadKey(ValueError):
+    """A key brought over that cannot be used; the message says why."""
+
+
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -115,12 +123,26 @@ class ApiKey(models.Model):
         return f"{self.user} ({self.prefix}…)"
 
     @classmethod
-    def issue(cls, user: AbstractBaseUser) -> str:
-        """Make (or replace) the user's key and return it in the clear, the only time it is."""
-        key = secrets.token_urlsafe(32)
+    def issue(cls, user: AbstractBaseUser, brought: str | None = None) -> str:
+        """Make (or replace) the user's key and return it in the clear, the only time it is.
+
+        `brought`: a key of the user's own instead of a random one, such as the Plotly API key
+        a board's firmware keeps (KEY_PATTERN; BadKey says why one cannot be used)."""
+        key = secrets.token_urlsafe(32) if brought is None else cls._check_brought(user, brought)
         cls.objects.update_or_create(
             user=user, defaults={"key_hash": _digest(key), "prefix": key[:6], "created": timezone.now()}
         )
+        return key
+
+    @classmethod
+    def _check_brought(cls, user: AbstractBaseUser, key: str) -> str:
+        if not KEY_PATTERN.match(key):
+            raise BadKey(
+                "A key brought over is 10 to 128 letters, digits, '-' or '_' (a Plotly API key is 10 or more)."
+            )
+        # `Authorization: Bearer KEY` finds its user by the key alone: no two users may share one.
+        if cls.objects.filter(key_hash=_digest(key)).exclude(user=user).exists():
+            raise BadKey("This key cannot be used: choose another, or let plotserver make one.")
         return key
 
     @classmethod
