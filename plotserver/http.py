@@ -46,9 +46,12 @@ FRAGMENT_CHARACTERS = 32 * 1024
 # Content-Length and no Content-Type, its form ending in a CRLF. Its Content-Length comes from a
 # formula that assumes a 10-character API key and, in some versions, leaves `world_readable` out;
 # the CRLF is never counted. So its body runs to that CRLF, read past the Content-Length: at most
-# to API_MAX_BODY_BYTES in all, and for at most CLIENTRESP_TAIL_TIMEOUT after the counted bytes
-# (then the body is what came). The connection closes after the answer, as the board expects.
+# BOARD_TAIL_BYTES past it, and for at most CLIENTRESP_TAIL_TIMEOUT after the counted bytes (then
+# the body is what came). Only the first request of a connection is read so (a board opens a
+# connection for it), and the connection closes after the answer, as the board expects.
 BOARD_FORM_PATH = "/clientresp"
+# The library's count falls short by its key's length past 10 and a field or two: tens of bytes.
+BOARD_TAIL_BYTES = 4096
 
 
 class BodyGoesOn(Exception):
@@ -146,6 +149,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.head_in_read = False
         self.body_in_read = 0
         self.board_form = False
+        self.body_end = b""  # a board form's last two bytes so far
+        self.messages = 0
         self.board_tail: bytearray | None = None  # a board's body past its count, until its CRLF
         self.board_done = False
         if self.refusal:
@@ -241,14 +246,16 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         return seen[start + 4 + len(body) :] if start >= 0 else b""
 
     def _extend_board_body(self, data: bytes) -> None:
-        assert self.board_tail is not None
-        room = settings.API_MAX_BODY_BYTES - len(self.cycle.body) - len(self.board_tail)
-        self.board_tail += data[: max(room, 0)]
-        end = self.board_tail.find(b"\r\n")
+        tail = self.board_tail
+        assert tail is not None
+        room = BOARD_TAIL_BYTES - len(tail)
+        searched = max(len(tail) - 1, 0)  # a CR may end the bytes before
+        tail += data[:room]
+        end = tail.find(b"\r\n", searched)
         if end >= 0:
-            del self.board_tail[end + 2 :]
+            del tail[end + 2 :]
             self._end_board_body()
-        elif len(data) > room:
+        elif len(data) >= room:
             self._end_board_body()  # at the bound: the application answers what came
 
     def _end_board_body(self) -> None:
@@ -265,6 +272,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     # Parser callbacks (httptools calls them by name).
 
     def on_message_begin(self) -> None:
+        self.messages += 1
         super().on_message_begin()
         self._set_deadline(settings.HTTP_HEADER_TIMEOUT, self._header_timeout)
 
@@ -286,13 +294,15 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self.cycle is None or self.cycle.scope is not self.scope:
             return  # refused, or a socket upgrade: nothing to collect
         self.body_in_read += len(body)
+        if self.board_form:
+            self.body_end = (self.body_end + body)[-2:]
         super().on_body(body)
 
     def on_message_complete(self) -> None:
         self._clear_deadline()
         if self.cycle is None or self.cycle.scope is not self.scope:
             return
-        if self.board_form and not self.cycle.body.endswith(b"\r\n"):
+        if self.board_form and self.body_end != b"\r\n":
             # Its counted bytes are in, its CRLF not yet: the bytes after are still its body.
             self.board_tail = bytearray()
             self._set_deadline(settings.CLIENTRESP_TAIL_TIMEOUT, self._end_board_body)
@@ -300,10 +310,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_complete()
 
     def _is_board_form(self) -> bool:
-        if self.scope.get("method") != "POST" or self.scope.get("path") != BOARD_FORM_PATH:
+        if self.messages != 1 or self.scope.get("method") != "POST" or self.scope.get("path") != BOARD_FORM_PATH:
             return False
-        names = {name.lower() for name, _ in self.headers}
-        return b"content-length" in names and b"content-type" not in names
+        headers = dict(self.headers)  # names in lower case (uvicorn's)
+        length = headers.get(b"content-length", b"")
+        return b"content-type" not in headers and length.isdigit() and int(length) > 0
 
     def _is_stream(self) -> bool:
         # A stream is a POST with a stream token; its body is meant to stay open (ingest's idle timeout).

@@ -35,10 +35,11 @@ def test_it_replaces_an_existing_key(alice):
     assert ApiKey.user_for("alice", second) == alice
 
 
-def test_it_brings_a_key_of_the_users_own_over(alice):
+def test_it_brings_a_key_of_the_users_own_over_which_signs_in_beside_its_user_name_only(alice):
     assert run("alice", "--key", "plotly1234").strip() == "plotly1234"
     assert ApiKey.user_for("alice", "plotly1234") == alice
-    assert ApiKey.user_for_key("plotly1234") == alice
+    assert ApiKey.user_for_key("plotly1234") is None  # never alone, as a bearer key
+    assert ApiKey.objects.get(user=alice).prefix == "pl"  # 2 characters of a short key, not 6
 
 
 @pytest.mark.parametrize("key", ["short", "has space1", "x" * 129, "dot.in.key1"])
@@ -47,8 +48,8 @@ def test_it_refuses_a_key_it_cannot_use_saying_what_a_key_is(alice, key):
         run("alice", "--key", key)
 
 
-def test_it_refuses_a_key_another_user_has(alice, bob):
+def test_two_users_may_bring_the_same_key_each_signing_in_as_themselves(alice, bob):
     run("bob", "--key", "plotly1234")
-    with pytest.raises(CommandError, match="cannot be used"):
-        run("alice", "--key", "plotly1234")
-    assert ApiKey.user_for_key("plotly1234") == bob
+    run("alice", "--key", "plotly1234")
+    assert ApiKey.user_for("alice", "plotly1234") == alice
+    assert ApiKey.user_for("bob", "plotly1234") == bob

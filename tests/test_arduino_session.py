@@ -45,7 +45,7 @@ def board(arduino_server, integration_db):
         assert user.make_stream("board", token=token)["token"] == token
     user.made_key = user.key
     user.key = f"plk{user.username[-7:]}"
-    assert manage("apikey", user.username, "--key", user.key, env=integration_db.env).strip() == user.key
+    assert manage("apikey", user.username, f"--key={user.key}", env=integration_db.env).strip() == user.key
     return user
 
 
@@ -181,7 +181,7 @@ def test_clientresp_is_read_to_its_crlf_whatever_its_content_length_counts(ardui
     filename = f"counted {count} {key}"
     traces = traces_of(board.tokens)
     if key == "made by plotserver":
-        board.key = manage("apikey", board.username, "--key", board.made_key, env=arduino_server.env).strip()
+        board.key = manage("apikey", board.username, f"--key={board.made_key}", env=arduino_server.env).strip()
     request = clientresp_bytes(board.username, board.key, traces, filename, PLOTLY_OLD_ADDRESS, count=count)
     answer, raw = exchange(arduino_server.port, request)
     assert answer.status == 200, raw

@@ -107,13 +107,17 @@ def _digest(secret: str) -> str:
 class ApiKey(models.Model):
     """A user's one API key. Only its SHA-256 is stored: the key is shown once, when made.
 
-    Keys are 256-bit random strings, so a fast hash is enough (as for any bearer token);
-    a password hasher would cost hundreds of milliseconds on every API call.
+    A key plotserver makes is a 256-bit random string, so a fast hash is enough (as for any
+    bearer token); a password hasher would cost hundreds of milliseconds on every API call. A
+    key the user brought over (`brought`: a Plotly API key, 10 characters and up) is weaker: it
+    signs in only beside its user's name (HTTP Basic, /clientresp's `un`), where failed attempts
+    are throttled, never alone as a bearer key, and keeps only 2 characters as its prefix.
     """
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_key")
     key_hash = models.CharField(max_length=64, db_index=True)  # Bearer keys are looked up by it
     prefix = models.CharField(max_length=8, help_text="The key's first characters, to tell keys apart.")
+    brought = models.BooleanField(default=False, help_text="The user's own key, not one plotserver made.")
     created = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -128,21 +132,20 @@ class ApiKey(models.Model):
 
         `brought`: a key of the user's own instead of a random one, such as the Plotly API key
         a board's firmware keeps (KEY_PATTERN; BadKey says why one cannot be used)."""
-        key = secrets.token_urlsafe(32) if brought is None else cls._check_brought(user, brought)
+        key = secrets.token_urlsafe(32) if brought is None else cls._check_brought(brought)
+        shown = key[:2] if brought else key[:6]
         cls.objects.update_or_create(
-            user=user, defaults={"key_hash": _digest(key), "prefix": key[:6], "created": timezone.now()}
+            user=user,
+            defaults={"key_hash": _digest(key), "prefix": shown, "brought": bool(brought), "created": timezone.now()},
         )
         return key
 
-    @classmethod
-    def _check_brought(cls, user: AbstractBaseUser, key: str) -> str:
+    @staticmethod
+    def _check_brought(key: str) -> str:
         if not KEY_PATTERN.match(key):
             raise BadKey(
                 "A key brought over is 10 to 128 letters, digits, '-' or '_' (a Plotly API key is 10 or more)."
             )
-        # `Authorization: Bearer KEY` finds its user by the key alone: no two users may share one.
-        if cls.objects.filter(key_hash=_digest(key)).exclude(user=user).exists():
-            raise BadKey("This key cannot be used: choose another, or let plotserver make one.")
         return key
 
     @classmethod
@@ -154,9 +157,10 @@ class ApiKey(models.Model):
 
     @classmethod
     def user_for_key(cls, key: str) -> AbstractBaseUser | None:
-        """The active user whose key this is, from the key alone (`Authorization: Bearer KEY`):
-        keys are random and 256 bits long, so no two users' keys share a hash."""
-        api_key = cls.objects.select_related("user").filter(key_hash=_digest(key)).first()
+        """The active user whose key this is, from the key alone (`Authorization: Bearer KEY`): keys
+        plotserver made are random and 256 bits long, so no two users' keys share a hash; a key
+        brought over never signs in alone."""
+        api_key = cls.objects.select_related("user").filter(key_hash=_digest(key), brought=False).first()
         return api_key.user if api_key is not None and api_key.user.is_active else None
 
 

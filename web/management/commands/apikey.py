@@ -15,7 +15,11 @@ class Command(BaseCommand):
         parser.add_argument("username")
         parser.add_argument("--create-user", action="store_true", help="Create the user if it does not exist.")
         parser.add_argument(
-            "--key", help="Use this key (10 to 128 letters, digits, '-' or '_') instead of a random one."
+            "--key",
+            help=(
+                "Use this key (10 to 128 letters, digits, '-' or '_') instead of a random one; "
+                "--key=KEY when it starts with '-'."
+            ),
         )
 
     def handle(self, username, create_user, key=None, **options):
