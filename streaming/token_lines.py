@@ -118,10 +118,11 @@ class TokenLines:
         await self._take(self.framer.feed(data))
 
     async def _take(self, lines: list[bytes | TooLong]) -> None:
-        """Take lines as a connection of their token's own takes its read (`StreamSession._feed_paced`):
+        """Take lines as a connection of a token's own takes a read (`StreamSession._feed_paced`):
         each token's pace charged per line from a local budget, waited on only when it runs out.
-        A line of the token of the line before it costs no look-up, call or coroutine more than a
-        line of the header form; a token's stream is opened at its first line."""
+        A line of the same token as the line before costs no look-up, call or coroutine more than
+        a line of the header form (docs/performance.md, row (o)); a token's stream is opened at
+        its first line."""
         session: StreamSession | None = None  # the previous line's, while nothing was awaited since
         token: str | None = None
         budget, cost = 0.0, 0
