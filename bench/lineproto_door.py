@@ -23,6 +23,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from bench.common import Environment, Meter, Row, print_table, ratio, stop
+from bench.load import HEADER
 from bench.throughput import measure, stream_all
 
 # Nanoseconds: the first point's timestamp (2026-12-07T10:00:00Z); each next one a millisecond on.
@@ -86,17 +87,17 @@ def lineproto_ingest(env: Environment, server, *, writers: int, points: int, bat
     return figures
 
 
-def ndjson_ingest(env: Environment, server, *, producers: int, points: int, lines: int, named: bool = False) -> dict:
-    """`producers` streams of `points` points each on fresh tokens (`named`: without the token
-    header, each line naming its token); the figures of bench.throughput.measure."""
+def ndjson_ingest(env: Environment, server, *, producers: int, points: int, lines: int, form: str = HEADER) -> dict:
+    """`producers` streams of `points` points each on fresh tokens, in lines of `form`
+    (bench.load.line_tail); the figures of bench.throughput.measure."""
     user = env.user(server)
     tokens = [user.make_token() for _ in range(producers)]
     for token in tokens:
         user.make_plot([token])
-    answers, meter = stream_all(server.port, tokens, points, lines, server.process.pid, named)
+    answers, meter = stream_all(server.port, tokens, points, lines, server.process.pid, form)
     stored = sum(user.stream_status(t)["accepted"] for t in tokens)
     figures = measure(answers, meter, stored)
-    figures.update(producers=producers, lines_per_chunk=lines, named=named)
+    figures.update(producers=producers, lines_per_chunk=lines, form=form)
     return figures
 
 

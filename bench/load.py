@@ -30,13 +30,26 @@ def chunk(payload: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(payload), payload)
 
 
-def fixed_chunk(lines: int, named: str | None = None) -> bytes:
+def fixed_chunk(lines: int, tail: bytes = b"}\n") -> bytes:
     """`lines` points as one chunk: the bytes the as-fast-as-possible producers send over and over;
-    each line naming the token `named` (a connection without the token header) if given."""
-    if named is None:
-        return chunk(b"".join(b'{"x": %d, "y": %d}\n' % (i, i % 97) for i in range(lines)))
-    tail = b', "streamtoken": "%s"}\n' % named.encode()
+    each line ends with `tail` (`line_tail`)."""
     return chunk(b"".join(b'{"x": %d, "y": %d%s' % (i, i % 97, tail) for i in range(lines)))
+
+
+# The forms of a line the as-fast-as-possible producers send (bench.token_lines compares them).
+HEADER, PADDED, NAMED = "header", "padded", "named"
+
+
+def line_tail(form: str, token: str) -> bytes:
+    """What follows a line's point: nothing (HEADER); its token in a `streamtoken` key, the
+    connection sending no token header (NAMED); or as many bytes in an ignored `type` key (PADDED:
+    a header-form line as long as the named one)."""
+    named = b', "streamtoken": "%s"}\n' % token.encode()
+    if form == NAMED:
+        return named
+    if form == PADDED:
+        return b', "type": "%s"}\n' % (b"-" * (len(named) - len(b', "type": ""}\n')))
+    return b"}\n"
 
 
 @dataclass
@@ -88,14 +101,14 @@ async def produce(
     start_at: float,
     lines_per_chunk: int = 1,
     points: int = 0,
-    named: bool = False,
+    form: str = HEADER,
 ):
     """Stream for `seconds`: one timestamped point per write at `rate` writes a second, or, with
     rate 0, `points` fixed points in chunks of `lines_per_chunk` as fast as the server takes them.
-    `named` (rate 0 only): no token header, each line names its token."""
+    `form` (rate 0 only): the form of the lines (`line_tail`); NAMED sends no token header."""
     result = ProducerResult(token)
     try:
-        reader, writer = await open_stream(port, token, named)
+        reader, writer = await open_stream(port, token, named=form == NAMED)
         await asyncio.sleep(max(0.0, start_at - time.time()))
         result.started = time.time()
         deadline = start_at + seconds
@@ -109,11 +122,11 @@ async def produce(
                 next_at += interval
                 await asyncio.sleep(max(0.0, next_at - time.time()))
         else:
-            name = token if named else None
-            body = fixed_chunk(lines_per_chunk, name)
+            tail = line_tail(form, token)
+            body = fixed_chunk(lines_per_chunk, tail)
             while result.sent < points:
                 lines = min(lines_per_chunk, points - result.sent)
-                writer.write(body if lines == lines_per_chunk else fixed_chunk(lines, name))
+                writer.write(body if lines == lines_per_chunk else fixed_chunk(lines, tail))
                 result.sent += lines
                 await writer.drain()
                 await asyncio.sleep(0)  # take turns with the other producers of this process

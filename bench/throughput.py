@@ -22,20 +22,20 @@ import multiprocessing
 import time
 
 from bench.common import Environment, Meter, Row, print_table, raise_fd_limit, ratio, stop
-from bench.load import producer_process
+from bench.load import HEADER, producer_process
 
 PRODUCERS_PER_PROCESS = 50
 
 
 def stream_all(
-    port: int, tokens: list[str], points: int, lines: int, pid: int, named: bool = False
+    port: int, tokens: list[str], points: int, lines: int, pid: int, form: str = HEADER
 ) -> tuple[list[dict], Meter]:
-    """Send `points` points on every token at once (`named`: each line naming its token, no
-    token header); return the answers and the server's CPU meanwhile."""
+    """Send `points` points on every token at once, in lines of `form` (bench.load.line_tail);
+    return the answers and the server's CPU meanwhile."""
     context = multiprocessing.get_context("fork")
     results = context.Queue()
     options = {"rate": 0, "seconds": 0, "start_at": time.time() + 0.5, "lines_per_chunk": lines, "points": points}
-    options["named"] = named
+    options["form"] = form
     processes = []
     for i in range(max(1, math.ceil(len(tokens) / PRODUCERS_PER_PROCESS))):
         part = tokens[i :: max(1, math.ceil(len(tokens) / PRODUCERS_PER_PROCESS))]

@@ -3,13 +3,15 @@
     python -m bench.token_lines                  10 producers x 3,000 points, 10-line chunks, 5 pairs
     python -m bench.token_lines --pairs 3 --points 10000
 
-Each pair streams the same points twice, on fresh tokens of the same server: once with the
-`plotly-streamtoken` header (`{"x": 1, "y": 1}`), once without it, each line naming its token
-(`{"x": 1, "y": 1, "streamtoken": "<32 characters>"}`, the form of Plotly's Arduino library, so
-its lines are 51 bytes longer). The order alternates from pair to pair, so that the machine's
-drift falls on both forms. CPU per point (the server's user + system time over points stored:
+Each pair streams the same points three times, on fresh tokens of the same server: with the
+`plotly-streamtoken` header (`{"x": 1, "y": 1}`); with the header and each line padded to the
+named line's length by an ignored `type` key (`{"x": 1, "y": 1, "type": "<39 dashes>"}`: what
+the bytes alone cost); and without the header, each line naming its token
+(`{"x": 1, "y": 1, "streamtoken": "<32 characters>"}`, the form of Plotly's Arduino library, 51
+bytes longer than the first). The order is reversed from pair to pair, so that the machine's
+drift falls on every form. CPU per point (the server's user + system time over points stored:
 bench.throughput) is the figure to compare; the row gives each form's median and the median of
-the pairs' ratios.
+the pairs' ratios (named/header, padded/header, named/padded).
 """
 
 from __future__ import annotations
@@ -19,21 +21,26 @@ import statistics
 
 from bench.common import Environment, Row, print_table, stop
 from bench.lineproto_door import ndjson_ingest, rate
+from bench.load import HEADER, NAMED, PADDED
+
+FORMS = (HEADER, PADDED, NAMED)
 
 
 def run(env: Environment, *, pairs: int, producers: int, points: int, lines: int) -> dict:
     server = env.server("token-lines")
-    runs: dict[str, list[dict]] = {"header": [], "named": []}
+    runs: dict[str, list[dict]] = {form: [] for form in FORMS}
     try:
         for pair in range(pairs):
-            order = (False, True) if pair % 2 == 0 else (True, False)
-            for named in order:
-                figures = ndjson_ingest(env, server, producers=producers, points=points, lines=lines, named=named)
-                runs["named" if named else "header"].append(figures)
+            for form in FORMS if pair % 2 == 0 else FORMS[::-1]:
+                figures = ndjson_ingest(env, server, producers=producers, points=points, lines=lines, form=form)
+                runs[form].append(figures)
     finally:
         stopped = stop(server)
     cpu = {form: [r["cpu_us_per_point"] or 0.0 for r in each] for form, each in runs.items()}
-    ratios = [n / h for h, n in zip(cpu["header"], cpu["named"], strict=True) if h]
+    ratios = {
+        f"{form}/{base}": [a / b for a, b in zip(cpu[form], cpu[base], strict=True) if b]
+        for form, base in ((NAMED, HEADER), (PADDED, HEADER), (NAMED, PADDED))
+    }
     return {
         "pairs": pairs,
         "producers": producers,
@@ -41,7 +48,7 @@ def run(env: Environment, *, pairs: int, producers: int, points: int, lines: int
         "lines_per_chunk": lines,
         "cpu_us_per_point": cpu,
         "median_cpu_us_per_point": {form: statistics.median(values) for form, values in cpu.items()},
-        "median_ratio": statistics.median(ratios) if ratios else None,
+        "median_ratio": {name: statistics.median(each) if each else None for name, each in ratios.items()},
         "ratios": ratios,
         "runs": runs,
         "server_stop": stopped,
@@ -54,13 +61,13 @@ def middle(runs: list[dict]) -> dict:
 
 
 def row(figures: dict) -> Row:
-    ratio = figures["median_ratio"]
+    ratio = figures["median_ratio"][f"{NAMED}/{HEADER}"]
     return Row(
         f"(o) lines that name their token, {figures['producers']} producers, {figures['lines_per_chunk']}-line chunks"
         f" ({figures['pairs']} pairs)",
-        rate(middle(figures["runs"]["named"])),
+        rate(middle(figures["runs"][NAMED])),
         "the header form's CPU per line, within noise",
-        f"plotly-streamtoken header: {rate(middle(figures['runs']['header']))}",
+        f"plotly-streamtoken header: {rate(middle(figures['runs'][HEADER]))}",
         "" if ratio is None else f"{ratio:.2f}x CPU/point (median of pairs)",
         figures,
     )
@@ -76,7 +83,11 @@ def main(argv: list[str] | None = None) -> None:
     with Environment() as env:
         figures = run(env, pairs=args.pairs, producers=args.producers, points=args.points, lines=args.lines)
         print_table([row(figures)], f"plotserver: lines that name their token ({env.description})")
-        print("CPU µs/point by pair:", figures["cpu_us_per_point"], "ratios:", figures["ratios"])
+        for form, values in figures["cpu_us_per_point"].items():
+            print(f"{form:>6} µs CPU/point by pair:", ", ".join(f"{v:.1f}" for v in values))
+        for name, values in figures["ratios"].items():
+            median = figures["median_ratio"][name]
+            print(f"{name:>13} by pair:", ", ".join(f"{v:.2f}" for v in values), f"(median {median:.2f}x)")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -96,9 +95,8 @@ class TokenLines:
         assert task is not None
         try:
             status = await read_body(read, self._feed, pipeline)
-            last = self.framer.finish() if status == 200 else b""  # a last line without its newline
-            if last and (waiting := self._take_line(last)) is not None:
-                await waiting
+            if status == 200 and (last := self.framer.finish()):  # a last line without its newline
+                await self._take([last])
         except Unavailable as exc:
             return await self._end(exc.outcome.status, exc.outcome)
         except ConnectionLost:
@@ -117,14 +115,46 @@ class TokenLines:
         return await self._end(status)
 
     async def _feed(self, data: bytes) -> None:
-        for raw in self.framer.feed(data):
-            if (waiting := self._take_line(raw)) is not None:
-                await waiting
+        await self._take(self.framer.feed(data))
 
-    def _take_line(self, raw: bytes | TooLong) -> Awaitable[None] | None:
-        """Take one line at once; what there is to wait for when taking it must wait (its token's
-        stream to open, the token's pace), else None: the common line costs no coroutine."""
-        self.line_no += 1  # heartbeats count: line numbers are the producer's own
+    async def _take(self, lines: list[bytes | TooLong]) -> None:
+        """Take lines as a connection of a token's own takes a read (`StreamSession._feed_paced`):
+        each token's pace charged per line from a local budget, waited on only when it runs out.
+        A line of the same token as the line before costs no look-up, call or coroutine more than
+        a line of the header form (docs/performance.md, row (o)); a token's stream is opened at
+        its first line."""
+        session: StreamSession | None = None  # the previous line's, while nothing was awaited since
+        token: str | None = None
+        budget, cost = 0.0, 0
+        for raw in lines:
+            self.line_no += 1  # heartbeats count: line numbers are the producer's own
+            if (line := self._parsed(raw)) is None:
+                continue
+            if session is None or line.token != token:
+                if session is not None:
+                    session.pace.budget = budget
+                token = line.token
+                assert token is not None  # _parsed keeps only the lines that name one
+                if (session := self.sessions.get(token)) is None and (session := await self._session(token)) is None:
+                    continue
+                budget, cost = session.pace.budget, session.line_cost()
+            session.line_no = self.line_no
+            if isinstance(line, LineRejected):
+                session.reject(str(line))
+                continue
+            session.take_update(line, line.size)
+            budget -= cost
+            if budget < 0:  # past the token's pace, the connection is read more slowly
+                session.pace.budget = budget
+                await session.pace.refill()
+                session = None  # a kick may have ended it meanwhile
+        if session is not None:
+            session.pace.budget = budget
+
+    def _parsed(self, raw: bytes | TooLong) -> Update | LineRejected | None:
+        """A line's update, or why the token it names rejects it (both carry the token); None for
+        a heartbeat or a line that belongs to no token's stream (rejected here, in the
+        connection's answer)."""
         if isinstance(raw, TooLong):
             self._reject(too_long(raw))
             return None
@@ -136,39 +166,15 @@ class TokenLines:
             if exc.token is None:
                 self._reject(str(exc))
                 return None
-            return self._route(exc.token, str(exc))
+            return exc
         except Exception:  # a bug in the parser costs this line, never the stream or the process
             log.exception("a stream from %s: line %d could not be parsed", self.remote_addr, self.line_no)
             self._reject(UNREADABLE)
             return None
-        if update is None:
-            return None
-        if update.token is None:
+        if update is not None and update.token is None:
             self._reject(NO_TOKEN)
             return None
-        return self._route(update.token, update)
-
-    def _route(self, token: str, line: Update | str) -> Awaitable[None] | None:
-        """Give a line (its update, or why it is rejected) to its token's session, opened first
-        at the token's first line."""
-        session = self.sessions.get(token)
-        return self._open_then(token, line) if session is None else self._apply(session, line)
-
-    async def _open_then(self, token: str, line: Update | str) -> None:
-        session = await self._session(token)
-        if session is not None and (waiting := self._apply(session, line)) is not None:
-            await waiting
-
-    def _apply(self, session: StreamSession, line: Update | str) -> Awaitable[None] | None:
-        session.line_no = self.line_no
-        if isinstance(line, str):
-            session.reject(line)
-            return None
-        session.take_update(line, line.size)
-        # The token's pace: past it, the connection is read more slowly.
-        pace = session.pace
-        pace.budget -= session.line_cost()
-        return pace.refill() if pace.budget < 0 else None
+        return update
 
     async def _session(self, token: str) -> StreamSession | None:
         """The open session of `token`, opened at its first line; None (the line rejected alone,
