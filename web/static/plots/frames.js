@@ -74,10 +74,11 @@
     }
     const began = performance.now();
     const count = painters.length;
+    const first = next;
     let spent = 0;
     let drew = 0;
     for (let turn = 0; turn < count; turn++) {
-      const index = (next + turn) % count;
+      const index = (first + turn) % count;
       const painter = painters[index];
       if (!ready(painter)) continue;
       if (drew && spent >= options.budgetMs) {
