@@ -29,6 +29,8 @@ from harness.render import Producer, fill_window
 
 # Every animation frame's timestamp, from before the page's own scripts run: bins are cut from them.
 FRAME_TIMES = "window.__times = []; (function tick(now) { window.__times.push(now); requestAnimationFrame(tick); })(0);"
+# The page's draw loop (web/static/plots/frames.js) counts its draws.
+LOOP_STATS = "() => { const {draws, idle, deferred} = window.plotserverFrames.stats; return {draws, idle, deferred}; }"
 
 
 def make_plots(server: LiveServer, owner, count: int, window: int) -> list[tuple[dict, str]]:
@@ -62,6 +64,7 @@ def measure(
     producers = [Producer(server.port, token, window, rate) for token in tokens]
     heaps = [heap()]
     start = page.evaluate("() => { window.__times = []; return performance.now(); }")
+    loop_before = page.evaluate(LOOP_STATS)
     for producer in producers:
         producer.start()
     began = time.monotonic()
@@ -73,6 +76,7 @@ def measure(
         for producer in producers:
             producer.stop()
     times = page.evaluate("() => window.__times")
+    loop = {key: value - loop_before[key] for key, value in page.evaluate(LOOP_STATS).items()}
     context.close()
     bins = [0] * max(1, int(seconds))
     for t in times:
@@ -84,6 +88,11 @@ def measure(
         "worst_second_fps": min(bins),
         "heap_mb": heaps,
         "heap_growth_mb": round(heaps[-1] - heaps[0], 2),
+        # How often each plot was drawn (its viewer gave plotly.js its merged points), and the
+        # frames the draw loop left idle to pay back a draw that ran past its budget.
+        "draws_per_plot_s": round(loop["draws"] / len(tokens) / seconds, 1),
+        "idle_frames": loop["idle"],
+        "deferred": loop["deferred"],
     }
 
 

@@ -1,5 +1,6 @@
 """The dashboard page in headless Chromium: several panels move live over one socket; the owner
-moves, removes and adds panels; date axes are linked; kiosk mode shows only the panels."""
+moves, removes and adds panels; date axes are linked; panels are drawn in turn within a frame's
+budget, those out of view when they are scrolled to; kiosk mode shows only the panels."""
 
 from __future__ import annotations
 
@@ -117,6 +118,63 @@ def test_panels_with_dates_on_x_zoom_together_and_return_to_live_together(server
     page.wait_for_function(
         f'() => ["{first}", "{second}"].every(s => document.querySelector(s)._fullLayout.xaxis.autorange === true)'
     )
+
+
+def test_under_a_spent_budget_every_panel_is_drawn_in_turn_and_ends_with_its_whole_window(server, producer, page):
+    # No time at all a frame: one panel a frame, in turn.
+    page.add_init_script("window.plotserverFrameOptions = {budgetMs: 0}")
+    tokens = [producer.make_token() for _ in range(4)]
+    plots = [producer.make_plot([t], maxpoints=20) for t in tokens]
+    panels = [{"plot": p["id"], "w": 3, "h": 3} for p in plots]  # one row, all in view
+    dashboard = producer.ok("POST", "/api/dashboards/", {"sharing": "public", "panels": panels})
+    page.goto(dashboard["web_url"])
+    drawn = "(id) => document.querySelector(`.dashboard-plot[data-plot-id='${id}']`).data?.[0]?.x"
+    held = "(id) => window.plotserverDashboard.viewers().get(id)[0].figure()?.data[0].x"
+    ids = [p["id"] for p in plots]
+    page.wait_for_function(f"() => {ids}.every((id) => ({drawn})(id))")
+    # Hold the frames while every panel has work waiting, as a busy page would.
+    page.evaluate(
+        "() => { window.__held = []; window.__raf = window.requestAnimationFrame;"
+        " window.requestAnimationFrame = (callback) => window.__held.push(callback); }"
+    )
+    streams = [RawStream(server.port, t).open() for t in tokens]
+    for i in range(50):
+        for stream in streams:
+            stream.write({"x": i, "y": i})
+    page.wait_for_function(f"() => {ids}.every((id) => ({held})(id).at(-1) === 49)")
+    waiting = page.evaluate(f"() => {ids}.filter((id) => ({drawn})(id).at(-1) !== 49).length")
+    deferred = page.evaluate("() => window.plotserverFrames.stats.deferred")
+    page.evaluate("() => { window.requestAnimationFrame = window.__raf; window.__held.forEach((f) => __raf(f)); }")
+    page.wait_for_function(f"() => {ids}.every((id) => ({drawn})(id).at(-1) === 49)")
+    for plot_id in ids:
+        assert page.evaluate(f"() => ({drawn})({plot_id})") == list(range(30, 50))
+    # One panel a frame: every frame but the last left the others for the next.
+    assert waiting >= 2
+    assert page.evaluate("() => window.plotserverFrames.stats.deferred") - deferred == waiting - 1
+    for stream in streams:
+        assert stream.end().status == 200
+
+
+def test_a_panel_out_of_view_is_drawn_when_it_is_scrolled_to(server, producer, page):
+    tokens = [producer.make_token() for _ in range(2)]
+    plots = [producer.make_plot([t]) for t in tokens]
+    panels = [{"plot": plots[0]["id"], "x": 0, "y": 0}, {"plot": plots[1]["id"], "x": 0, "y": 40}]
+    dashboard = producer.ok("POST", "/api/dashboards/", {"sharing": "public", "panels": panels})
+    page.goto(dashboard["web_url"])
+    first, second = (f"document.querySelector(\".dashboard-plot[data-plot-id='{p['id']}']\")" for p in plots)
+    # Both are drawn once (the figure, empty), whether in view or not.
+    page.wait_for_function(f"() => {first}.data && {second}.data")
+    streams = [RawStream(server.port, t).open() for t in tokens]
+    for i in range(10):
+        for stream in streams:
+            stream.write({"x": i, "y": i})
+    held = f"window.plotserverDashboard.viewers().get({plots[1]['id']})[0].figure().data[0].x.length"
+    page.wait_for_function(f"() => {first}.data[0].x.length === 10 && {held} === 10")
+    assert page.evaluate(f"() => {second}.data[0].x.length") == 0
+    page.locator(f".dashboard-panel[data-plot-id='{plots[1]['id']}']").scroll_into_view_if_needed()
+    page.wait_for_function(f"() => {second}.data[0].x.length === 10")
+    for stream in streams:
+        assert stream.end().status == 200
 
 
 def test_kiosk_mode_shows_only_the_panels(server, producer, page):

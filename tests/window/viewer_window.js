@@ -1,13 +1,17 @@
-// Runs the browser's viewer.js in node, without a browser: the page, its socket and plotly.js
-// are stubs, and nothing is ever drawn (no animation frames). Reads from stdin a JSON list of
-// runs, each {"messages": [what the server sends]}, hands each message to the page's socket, and
-// writes the figure the page then holds, one per run, as JSON to stdout.
+// Runs the browser's viewer.js (and frames.js, its draw loop) in node, without a browser: the
+// page, its socket and plotly.js are stubs, and nothing is ever drawn (no animation frames).
+// Reads from stdin a JSON list of runs, each {"messages": [what the server sends]}, hands each
+// message to the page's socket, and writes the figure the page then holds, one per run, as JSON
+// to stdout.
 "use strict";
 const fs = require("fs");
 const path = require("path");
 const vm = require("vm");
 
-const source = fs.readFileSync(path.join(__dirname, "../../web/static/plots/viewer.js"), "utf8");
+const scripts = ["frames.js", "viewer.js"].map((name) => ({
+  name,
+  source: fs.readFileSync(path.join(__dirname, "../../web/static/plots", name), "utf8"),
+}));
 
 function figureAfter(messages) {
   const sockets = [];
@@ -46,7 +50,7 @@ function figureAfter(messages) {
   context.window = context;
   context.window.addEventListener = () => {};
   vm.createContext(context);
-  vm.runInContext(source, context, { filename: "viewer.js" });
+  for (const script of scripts) vm.runInContext(script.source, context, { filename: script.name });
   const socket = sockets[0];
   for (const message of messages) socket.onmessage({ data: JSON.stringify(message) });
   return context.plotserverViewer.figure();

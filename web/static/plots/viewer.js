@@ -2,11 +2,12 @@
 //
 // The rules mirror core/window.py: "extend" appends and keeps the newest maxpoints,
 // "set" replaces (null resets a style). Every update changes a local model of the figure at
-// once and is noted as pending drawing work. Once per animation frame the pending work goes to
-// plotly.js in as few calls as it allows: one restyle/relayout (Plotly.update) for what was
-// replaced, one extendTraces with maxpoints for what was appended, a full Plotly.react only
-// after a snapshot. Pending appends are capped at maxpoints, so a tab in the background (no
-// animation frames) holds at most one window per trace, and catches up in one frame.
+// once and is noted as pending drawing work. When the page's one draw loop (frames.js) gives the
+// viewer its turn, the pending work goes to plotly.js in as few calls as it allows: one
+// restyle/relayout (Plotly.update) for what was replaced, one extendTraces with maxpoints for
+// what was appended, a full Plotly.react only after a snapshot. Pending appends are capped at
+// maxpoints, so a tab in the background (no animation frames), or a panel that waits its turn,
+// holds at most one window per trace, and catches up in one draw.
 // Annotations (docs/annotations.md) come with the snapshot and as messages of their own; they
 // are drawn over the figure by annotations.js, never written into the model's layout.
 (function () {
@@ -57,7 +58,6 @@
   let revision = null; // the plot's edit revision, from the snapshot
   let streams = {}; // stream id -> {connected, last_write_at}
   let pending = freshPending();
-  let framePending = false;
   let drawing = false;
   let held = false; // history.js shows other points: keep the model current, draw nothing
   let overlays = []; // runs.js: extra traces drawn after the model's (earlier runs), never changed by updates
@@ -387,19 +387,15 @@
       pending.annotations;
   }
 
+  // The page's draw loop calls draw() in a frame of its choosing (frames.js).
+  const frame = window.plotserverFrames.add(el, draw);
   function scheduleDraw() {
-    if (framePending) return;
-    framePending = true;
-    requestAnimationFrame(draw);
+    frame.request();
   }
 
   function draw() {
-    framePending = false;
-    if (!model || !hasPending() || held) return;
-    if (drawing) {
-      scheduleDraw(); // plotly.js is still busy with the last frame's work
-      return;
-    }
+    // While plotly.js is still busy with the last draw, done() asks for the next one.
+    if (!model || !hasPending() || held || drawing) return;
     const work = pending;
     pending = freshPending();
     if (options.fullRedraw) work.full = true;
@@ -499,19 +495,25 @@
     return fed ? "live" : "waiting";
   }
 
+  // Called with every message: the badge is written only when it changes, since each write
+  // makes the browser lay the page out again before plotly.js next measures it.
   function setStatus(state, detail) {
     if (!badge) return;
     const shown = state === "live" && model ? kind() : state;
     // (The class "waiting" is the waiting section's: the badge's is "awaiting".)
-    badge.className = badge.className.replace(/\b(live|reconnecting|offline|connecting|deleted|static|awaiting)\b/g, "").trim() + " " + (shown === "waiting" ? "awaiting" : shown);
-    badge.dataset.state = state;
+    change(badge, "className", badge.className.replace(/\b(live|reconnecting|offline|connecting|deleted|static|awaiting)\b/g, "").trim() + " " + (shown === "waiting" ? "awaiting" : shown));
+    change(badge.dataset, "state", state);
     const words = { live: "live", static: "static", waiting: "waiting for data", reconnecting: "reconnecting…", offline: "offline", connecting: "connecting…", deleted: "deleted" };
-    badge.textContent = detail ? words[shown] + ": " + detail : words[shown];
+    change(badge, "textContent", detail ? words[shown] + ": " + detail : words[shown]);
     const titles = {
       static: "No trace of this plot has a stream: it changes when it is edited.",
       waiting: "Connected; no producer has streamed to this plot yet.",
     };
-    badge.title = state === "offline" && !fatal ? "The server is unreachable; still retrying." : titles[shown] || "";
+    change(badge, "title", state === "offline" && !fatal ? "The server is unreachable; still retrying." : titles[shown] || "");
+  }
+
+  function change(object, key, value) {
+    if (object[key] !== value) object[key] = value;
   }
 
   // "last update 5 s ago", the exact time on hover: the one time format of the pages (ui.js),
