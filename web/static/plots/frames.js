@@ -87,7 +87,11 @@
       }
       painter.wanted = false;
       painter.drawn = true;
-      painter.draw();
+      try {
+        painter.draw();
+      } catch (error) {
+        console.error("a plot could not be drawn", error); // that plot's alone: the others draw on
+      }
       drew += 1;
       next = (index + 1) % count;
       spent = performance.now() - began;
