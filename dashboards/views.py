@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 
 from core.models import Plot
+from core.retention import WINDOW
 from dashboards.layout import COLUMNS
 from dashboards.models import Dashboard
 
@@ -37,6 +38,14 @@ def _context(request: HttpRequest, dashboard: Dashboard, share_key: str) -> dict
     shown = set(
         Plot.objects.visible_to(dashboard.owner).filter(pk__in=[p.plot_id for p in panels]).values_list("pk", flat=True)
     )
+    # History is read with the plot's own rule (docs/history.md): the dashboard's share key opens
+    # its panels' live windows, not the plots' histories.
+    readable = set(
+        Plot.objects.visible_to(request.user)
+        .filter(pk__in=shown)
+        .exclude(retention=WINDOW)
+        .values_list("pk", flat=True)
+    )
     return {
         "dashboard": dashboard,
         "share_key": share_key,
@@ -51,6 +60,7 @@ def _context(request: HttpRequest, dashboard: Dashboard, share_key: str) -> dict
                 "h": p.h,
                 "title": p.title,
                 "label": p.title or (str(p.plot) if p.plot_id in shown else "not shared"),
+                "history": p.plot_id in readable,
             }
             for p in panels
         ],

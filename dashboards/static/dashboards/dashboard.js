@@ -6,7 +6,9 @@
 // (`since`), and the server replays what each missed or sends it a snapshot.
 // The owner moves a panel by dragging its title, resizes it by its corner, removes it, adds one:
 // each change is saved with PATCH /api/dashboards/<id>/. Panels whose x axis shows dates are
-// linked: zooming or panning one moves them all, "Live" returns all to the tail.
+// linked: zooming or panning one moves them all, "Live" returns all to the tail. A panel whose
+// plot keeps history, and which the visitor may read, zooms into it as the plot page does
+// (history.js): a range before the live window is read from the plot's history.
 (function () {
   "use strict";
 
@@ -25,6 +27,7 @@
 
   let panels = JSON.parse(document.getElementById("dashboard-panels").textContent);
   const viewers = new Map(); // plot id -> [viewer of each panel showing it]
+  const histories = []; // the history view of each panel that has one
   const cells = [];
   let socket = null;
   let failures = 0;
@@ -56,7 +59,10 @@
       else cell.requestFullscreen();
     });
     full.className = "link panel-full";
-    head.append(title, state, full);
+    head.append(title);
+    // The embed and kiosk mode are the live view only: they load no history.js.
+    const history = panel.history && window.plotserverHistories ? historyControls(head) : null;
+    head.append(state, full);
     if (isOwner) {
       const remove = button("×", "remove this panel", function () {
         panels = panels.filter(function (_, index) { return index !== position; });
@@ -84,12 +90,28 @@
     });
     if (!viewers.has(panel.plot)) viewers.set(panel.plot, []);
     viewers.get(panel.plot).push(viewer);
+    if (history) histories.push(window.plotserverHistories.attach(viewer, history));
     linkAxes(plot);
   });
 
   function place(cell, panel) {
     cell.style.gridColumn = panel.x + 1 + " / span " + panel.w;
     cell.style.gridRow = panel.y + 1 + " / span " + panel.h;
+  }
+
+  // A panel's own "Back to live" and the note saying which range of its history it shows.
+  function historyControls(head) {
+    const note = document.createElement("span");
+    note.className = "muted panel-history-note";
+    note.setAttribute("aria-live", "polite");
+    const live = document.createElement("button"); // history.js handles its clicks
+    live.type = "button";
+    live.textContent = "Back to live";
+    live.title = "Show this panel's newest points again, following the tail";
+    live.className = "link live-button panel-live";
+    live.hidden = true;
+    head.append(note, live);
+    return { live: live, note: note };
   }
 
   function button(text, label, onClick) {
@@ -317,12 +339,18 @@
     linking = false;
   }
   const live = document.getElementById("dashboard-live");
-  if (live) live.addEventListener("click", function () { applyToLinked({ "xaxis.autorange": true }, null); });
+  if (live) {
+    live.addEventListener("click", function () {
+      applyToLinked({ "xaxis.autorange": true }, null);
+      histories.forEach(function (history) { history.goLive(); }); // panels of numbers too
+    });
+  }
 
   // For tests and the curious.
   window.plotserverDashboard = {
     stats: stats,
     viewers: function () { return viewers; },
+    histories: function () { return histories; },
     panels: function () { return panels; },
     state: function () { return badge ? badge.dataset.state : socket ? "live" : "offline"; },
   };

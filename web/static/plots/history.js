@@ -1,5 +1,6 @@
 // plotserver's history view and replay, for a plot whose retention keeps more than its window
-// (docs/history.md, "On the page").
+// (docs/history.md, "On the page"): on the plot page, and in each dashboard panel whose plot
+// keeps history (dashboards' dashboard.js attaches it, docs/dashboards.md).
 //
 // Zooming or panning the x axis (a plotly_relayout with an x range) leaves live view: the page
 // reads the visible range from GET /api/plots/<id>/traces/<i>/points/ at screen resolution (one
@@ -11,10 +12,6 @@
 // updates, at a chosen speed.
 (function () {
   "use strict";
-
-  const viewer = window.plotserverViewer;
-  const el = viewer && viewer.element;
-  if (!el || !el.dataset.retention || el.dataset.retention === "window") return; // as before
 
   const options = Object.assign(
     {
@@ -29,13 +26,19 @@
     window.plotserverViewerOptions || {}
   );
 
-  const liveButton = document.getElementById("history-live");
-  const note = document.getElementById("history-note");
-  const playButton = document.getElementById("replay-play");
-  const stopButton = document.getElementById("replay-stop");
-  const speedSelect = document.getElementById("replay-speed");
+  // The history view of one viewer's plot: the plot page's, or a dashboard panel's. `parts`
+  // holds that plot's own controls, each optional: live (a "Back to live" button), note (where
+  // it says what it shows), play, stop and speed (replay), and the shareKey its reads pass on.
+  // The body keeps the indentation it had before it was a function.
+  function attach(viewer, parts) {
+  const el = viewer.element;
+  const liveButton = parts.live || null;
+  const note = parts.note || null;
+  const playButton = parts.play || null;
+  const stopButton = parts.stop || null;
+  const speedSelect = parts.speed || null;
   const plotId = el.dataset.plotId;
-  const shareKey = el.dataset.shareKey;
+  const shareKey = parts.shareKey || "";
 
   let mode = "live"; // live | history | replay
   let debounceTimer = null;
@@ -312,8 +315,26 @@
   }
 
   el.dataset.view = mode;
-  window.plotserverHistory = {
+  return {
     state: function () { return mode; },
     stats: stats,
+    // A dashboard's "Live": every panel back to its tail, whatever its x axis.
+    goLive: goLive,
   };
+  }
+
+  window.plotserverHistories = { attach: attach };
+
+  // The plot page: its plot and the bar above it, when the plot keeps more than its window.
+  const viewer = window.plotserverViewer;
+  const el = viewer && viewer.element;
+  if (!el || !el.dataset.retention || el.dataset.retention === "window") return; // as before
+  window.plotserverHistory = attach(viewer, {
+    live: document.getElementById("history-live"),
+    note: document.getElementById("history-note"),
+    play: document.getElementById("replay-play"),
+    stop: document.getElementById("replay-stop"),
+    speed: document.getElementById("replay-speed"),
+    shareKey: el.dataset.shareKey,
+  });
 })();
