@@ -403,6 +403,33 @@
     // annotations drawn after them are laid out again with the whole figure.
     for (const path of work.layout) if (/^(shapes|annotations)\b/.test(path)) work.full = true;
     stats.frames += 1;
+    let promises;
+    try {
+      promises = plotCalls(work);
+    } catch (error) {
+      // A call that throws at once (plotly.js checking its arguments) is this plot's alone: the
+      // figure is drawn again from the model, after a second, so that a draw that always throws
+      // does not take every frame.
+      console.warn("plotserver: drawing failed, redrawing from the model", error);
+      pending.full = true;
+      setTimeout(scheduleDraw, 1000);
+      return;
+    }
+    drawing = true;
+    Promise.all(promises).then(done, function (error) {
+      console.warn("plotserver: drawing failed, redrawing from the model", error);
+      pending.full = true;
+      done();
+    });
+    function done() {
+      drawing = false;
+      if (work.full) el.dispatchEvent(new CustomEvent("plotserver:drawn"));
+      if (hasPending()) scheduleDraw();
+    }
+  }
+
+  // plotly.js's calls for one draw's work; the promises of what they draw.
+  function plotCalls(work) {
     let calls = 0;
     const promises = [];
     if (work.full) {
@@ -448,17 +475,7 @@
       }
     }
     stats.maxCallsPerFrame = Math.max(stats.maxCallsPerFrame, calls);
-    drawing = true;
-    Promise.all(promises).then(done, function (error) {
-      console.warn("plotserver: drawing failed, redrawing from the model", error);
-      pending.full = true;
-      done();
-    });
-    function done() {
-      drawing = false;
-      if (work.full) el.dispatchEvent(new CustomEvent("plotserver:drawn"));
-      if (hasPending()) scheduleDraw();
-    }
+    return promises;
   }
 
   // extendTraces takes one value list per path per trace, so traces appending to the same
