@@ -11,8 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 
-from core.models import Plot
-from core.retention import WINDOW
+from core.models import Plot, Trace
 from dashboards.layout import COLUMNS
 from dashboards.models import Dashboard
 
@@ -41,10 +40,9 @@ def _context(request: HttpRequest, dashboard: Dashboard, share_key: str) -> dict
     # History is read with the plot's own rule (docs/history.md): the dashboard's share key opens
     # its panels' live windows, not the plots' histories.
     readable = set(
-        Plot.objects.visible_to(request.user)
-        .filter(pk__in=shown)
-        .exclude(retention=WINDOW)
-        .values_list("pk", flat=True)
+        Trace.objects.keeping_history()
+        .filter(plot__in=Plot.objects.visible_to(request.user).filter(pk__in=shown))
+        .values_list("plot_id", flat=True)
     )
     return {
         "dashboard": dashboard,
