@@ -318,6 +318,8 @@ class StreamSession:
         except Exception:
             log.exception("stream %s from %s failed", self.token_id, self.remote_addr)
             status = 500
+            if self.resumption is not None:
+                self.resumption.failed()
         except asyncio.CancelledError:
             await asyncio.shield(self.finish(503))
             raise

@@ -61,11 +61,17 @@ class Resumption:
 
     def skips(self, raw: bytes | TooLong) -> bool:
         """Number the line; True when it was stored already: it is neither applied nor counted."""
-        if not isinstance(raw, TooLong) and not raw.strip():
-            return False  # a heartbeat has no number
+        if not isinstance(raw, TooLong) and (not raw or raw.isspace()):
+            return False  # a heartbeat (blank, as parse_line says) has no number
         writer = self.writer
         writer.resume_line += 1
         if writer.resume_line <= self.stored_through:
             self.skipped += 1
             return True
         return False
+
+    def failed(self) -> None:
+        """The stream failed (a defect, answered 500) perhaps while taking its last numbered line:
+        the mark stops short of that line, so that the producer's resend stores it (twice rather
+        than never, had it been taken)."""
+        self.writer.resume_line -= 1
