@@ -30,7 +30,7 @@ from tests.deployment import Deployment, deployed
 
 PRODUCERS = 4  # the last one through the stream listener
 # Lines each producer writes after its stream came back, before it ends: the test's length.
-LINES_AFTER = 300
+LINES_AFTER = 150
 # The largest window: more than a producer writes at its pace (200 lines a second) in the
 # seconds the test lasts, so the window holds every line.
 MAXPOINTS = 10_000
@@ -168,7 +168,7 @@ def watch_and_kill_one(deployment: Deployment, database_env: dict[str, str]) -> 
         def stored() -> list[int]:
             return [user.stream_status(token)["accepted"] for token in tokens]
 
-        wait_for(lambda: min(stored()) >= 300, timeout=90, interval=0.2, message="300 lines of each producer stored")
+        wait_for(lambda: min(stored()) >= 150, timeout=90, interval=0.2, message="150 lines of each producer stored")
         held = [streams_started(deployment.log(n), stream_ids) for n in range(3)]
         victim = max(range(3), key=lambda n: len(held[n]))
         assert held[victim], f"no process holds a producer's stream: {held}"
