@@ -50,8 +50,8 @@ def load_stream(token_id: int, now: datetime, skip: bool = False) -> StreamWrite
             return None
         view = checkpoint(token_id, now)
         run = Run.objects.filter(token_id=token_id).aggregate(newest=Max("number"))["newest"] or 1
-    seq, *resume = row
-    return StreamWriter(token_id, seq, view, run, (resume[0], resume[1]))
+    seq, resume_stream, resume_line = row
+    return StreamWriter(token_id, seq, view, run, (resume_stream, resume_line))
 
 
 def commit_chunks(chunks: list[Chunk], now: datetime) -> dict[int, WriterView]:
