@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import socket
 import time
 from dataclasses import asdict, dataclass, field
@@ -36,8 +37,9 @@ def fixed_chunk(lines: int, tail: bytes = b"}\n") -> bytes:
     return chunk(b"".join(b'{"x": %d, "y": %d%s' % (i, i % 97, tail) for i in range(lines)))
 
 
-# The forms of a line the as-fast-as-possible producers send (bench.token_lines compares them).
-HEADER, PADDED, NAMED = "header", "padded", "named"
+# The forms of a line the as-fast-as-possible producers send (bench.token_lines compares them;
+# bench.resume compares RESUMED, the header form with a `plotserver-resume` header too).
+HEADER, PADDED, NAMED, RESUMED = "header", "padded", "named", "resumed"
 
 
 def line_tail(form: str, token: str) -> bytes:
@@ -64,14 +66,19 @@ class ProducerResult:
     finished: float = 0.0
 
 
-async def open_stream(port: int, token: str, named: bool = False) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """A stream's connection and head: with the token header, or (`named`) without it."""
+async def open_stream(
+    port: int, token: str, named: bool = False, resume: bool = False
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A stream's connection and head: with the token header, or (`named`) without it; `resume`
+    adds a `plotserver-resume` header, a stream of its own from its first line."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     # A small send buffer keeps what is in flight (and the drain after the last write) short.
     writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
     head = f"POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
     if not named:
         head += f"plotly-streamtoken: {token}\r\n"
+    if resume:
+        head += f"plotserver-resume: {secrets.token_urlsafe(16)} 1\r\n"
     writer.write(head.encode() + b"Transfer-Encoding: chunked\r\n\r\n")
     await writer.drain()
     return reader, writer
@@ -108,7 +115,7 @@ async def produce(
     `form` (rate 0 only): the form of the lines (`line_tail`); NAMED sends no token header."""
     result = ProducerResult(token)
     try:
-        reader, writer = await open_stream(port, token, named=form == NAMED)
+        reader, writer = await open_stream(port, token, named=form == NAMED, resume=form == RESUMED)
         await asyncio.sleep(max(0.0, start_at - time.time()))
         result.started = time.time()
         deadline = start_at + seconds

@@ -27,19 +27,35 @@ FORMS = (HEADER, PADDED, NAMED)
 
 
 def run(env: Environment, *, pairs: int, producers: int, points: int, lines: int) -> dict:
-    server = env.server("token-lines")
-    runs: dict[str, list[dict]] = {form: [] for form in FORMS}
+    compared = ((NAMED, HEADER), (PADDED, HEADER), (NAMED, PADDED))
+    return paired(env, "token-lines", FORMS, compared, pairs=pairs, producers=producers, points=points, lines=lines)
+
+
+def paired(
+    env: Environment,
+    name: str,
+    forms: tuple[str, ...],
+    compared: tuple[tuple[str, str], ...],
+    *,
+    pairs: int,
+    producers: int,
+    points: int,
+    lines: int,
+) -> dict:
+    """Each form of line in turn on one server, `pairs` times, the order reversed each time; the
+    CPU per point of each run and the ratios of the `compared` (form, base) in each pair."""
+    server = env.server(name)
+    runs: dict[str, list[dict]] = {form: [] for form in forms}
     try:
         for pair in range(pairs):
-            for form in FORMS if pair % 2 == 0 else FORMS[::-1]:
+            for form in forms if pair % 2 == 0 else forms[::-1]:
                 figures = ndjson_ingest(env, server, producers=producers, points=points, lines=lines, form=form)
                 runs[form].append(figures)
     finally:
         stopped = stop(server)
     cpu = {form: [r["cpu_us_per_point"] or 0.0 for r in each] for form, each in runs.items()}
     ratios = {
-        f"{form}/{base}": [a / b for a, b in zip(cpu[form], cpu[base], strict=True) if b]
-        for form, base in ((NAMED, HEADER), (PADDED, HEADER), (NAMED, PADDED))
+        f"{form}/{base}": [a / b for a, b in zip(cpu[form], cpu[base], strict=True) if b] for form, base in compared
     }
     return {
         "pairs": pairs,
@@ -73,15 +89,20 @@ def row(figures: dict) -> Row:
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.token_lines", description=__doc__.split("\n")[0])
+def pair_options(module: str, description: str, argv: list[str] | None) -> dict:
+    """The command line of a paired comparison of forms (`paired`'s keyword arguments)."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=description)
     parser.add_argument("--pairs", type=int, default=5, help="pairs of runs, the order alternating")
     parser.add_argument("--producers", type=int, default=10, help="streams at once in each run")
     parser.add_argument("--points", type=int, default=3000, help="points per stream")
     parser.add_argument("--lines", type=int, default=10, help="lines per chunk")
-    args = parser.parse_args(argv)
+    return vars(parser.parse_args(argv))
+
+
+def main(argv: list[str] | None = None) -> None:
+    options = pair_options("bench.token_lines", __doc__.split("\n")[0], argv)
     with Environment() as env:
-        figures = run(env, pairs=args.pairs, producers=args.producers, points=args.points, lines=args.lines)
+        figures = run(env, **options)
         print_table([row(figures)], f"plotserver: lines that name their token ({env.description})")
         for form, values in figures["cpu_us_per_point"].items():
             print(f"{form:>6} µs CPU/point by pair:", ", ".join(f"{v:.1f}" for v in values))

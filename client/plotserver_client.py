@@ -12,12 +12,12 @@ A `Stream` holds one chunked POST open, writes a heartbeat when it has been quie
 every line until the server's answer acknowledges it. The server answers a stream once, when
 it ends, with the number of lines it `accepted` and `rejected`, counted in the order they were
 sent; so when a stream ends early (a restart answers 503), the lines past those counts are the
-ones the server never read, and only they are sent again on the new connection. Nothing is
-lost and nothing is sent twice, as long as the server answers. When a connection breaks with
-no answer at all (a crash, a network cut), every unacknowledged line is sent again: nothing is
-lost, and lines the server had already read arrive twice. To keep that set small and memory
-bounded, a stream ends its request and opens a new one whenever its unacknowledged lines
-reach `max_pending_bytes`.
+ones the server never read, and only they are sent again on the new connection. When a
+connection breaks with no answer at all (a crash, a network cut), every unacknowledged line is
+sent again, and each request says where it starts in the stream (`plotserver-resume: <stream
+id> <n>`): the server skips the lines it had stored already and counts them as `skipped`.
+Nothing is lost and nothing is stored twice. To keep memory bounded, a stream ends its request
+and opens a new one whenever its unacknowledged lines reach `max_pending_bytes`.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import math
 import os
 import random
 import re
+import secrets
 import select
 import signal
 import ssl
@@ -51,6 +52,9 @@ CHUNK_BYTES = 64 * 1024
 INTERRUPT_GRACE = 10.0
 # With `acknowledge_every`, the longest the interval between acknowledgements grows to (seconds).
 ACKNOWLEDGE_MAX = 30.0
+# The header that names a request's place in the stream: the stream id, then the number (from 1)
+# of the request's first line, heartbeats not counted.
+RESUME_HEADER = "plotserver-resume"
 
 
 class StreamError(Exception):
@@ -77,11 +81,12 @@ class Answer:
         self.text = body.decode("utf-8", "replace").strip()
 
     @property
-    def counts(self) -> tuple[int, int] | None:
-        """(accepted, rejected), or None when the answer did not come from plotserver's ingest."""
-        accepted, rejected = self.json.get("accepted"), self.json.get("rejected")
-        if isinstance(accepted, int) and isinstance(rejected, int):
-            return accepted, rejected
+    def counts(self) -> tuple[int, int, int] | None:
+        """(accepted, rejected, skipped), or None when the answer did not come from plotserver's
+        ingest. Skipped lines were stored by an earlier request the server could not answer."""
+        accepted, rejected, skipped = self.json.get("accepted"), self.json.get("rejected"), self.json.get("skipped", 0)
+        if isinstance(accepted, int) and isinstance(rejected, int) and isinstance(skipped, int):
+            return accepted, rejected, skipped
         return None
 
     @property
@@ -99,8 +104,9 @@ class Stream:
     A heartbeat (a blank line) goes out after `heartbeat` seconds without a write. A refusal
     is noticed between writes too, and raised by the next `write` or `close`. `timeout`
     bounds every connect, send and answer wait. Counters: `sent`, `accepted`, `rejected`,
-    `pending`, `reconnects` (connections opened again after one was lost), `last_error` (the
-    server's last rejected line, as it reported it).
+    `skipped` (lines resent after a crash that the server had stored already: counted neither
+    accepted nor rejected), `pending`, `reconnects` (connections opened again after one was
+    lost), `last_error` (the server's last rejected line, as it reported it).
     """
 
     def __init__(
@@ -144,7 +150,12 @@ class Stream:
         self.sent = 0
         self.accepted = 0
         self.rejected = 0
+        self.skipped = 0
         self.reconnects = 0
+        # This stream's name in its requests' resume header, and how many of its lines answers
+        # acknowledged: the first pending line is number `_acknowledged + 1`.
+        self.stream_id = secrets.token_urlsafe(16)
+        self._acknowledged = 0
         self.last_error: dict | None = None
         self.last_status: int | None = None
 
@@ -228,6 +239,7 @@ class Stream:
             "sent": self.sent,
             "accepted": self.accepted,
             "rejected": self.rejected,
+            "skipped": self.skipped,
             "pending": self.pending,
             "reconnects": self.reconnects,
         }
@@ -280,6 +292,7 @@ class Stream:
         self._conn = conn
         conn.putrequest("POST", self._path, skip_accept_encoding=True)
         conn.putheader("plotly-streamtoken", self.token)
+        conn.putheader(RESUME_HEADER, f"{self.stream_id} {self._acknowledged + 1}")
         conn.putheader("Transfer-Encoding", "chunked")
         conn.putheader("Content-Type", "application/x-ndjson")
         conn.putheader("User-Agent", f"plotserver-client/{__version__}")
@@ -344,11 +357,14 @@ class Stream:
         self.last_status = answer.status if answer else None
         counts = answer.counts if answer else None
         if answer is not None and counts is not None:
-            accepted, rejected = counts
+            accepted, rejected, skipped = counts
             self.accepted += accepted
             self.rejected += rejected
-            for _ in range(min(accepted + rejected, len(self._pending))):
+            self.skipped += skipped
+            done = min(accepted + rejected + skipped, len(self._pending))
+            for _ in range(done):
                 self._pending_bytes -= len(self._pending.popleft())
+            self._acknowledged += done
             if answer.json.get("last_error"):
                 self.last_error = answer.json["last_error"]
         if answer is not None and answer.status in FATAL_STATUSES:
@@ -702,6 +718,8 @@ def main(argv: list[str] | None = None) -> int:
             f"plotserver-stream: {totals['accepted']} accepted, {totals['rejected']} rejected, "
             f"{reconnects} reconnect{'' if reconnects == 1 else 's'}"
         )
+        if totals["skipped"]:
+            summary += f", {totals['skipped']} resent lines found stored already"
         print(summary, file=sys.stderr)
         if stream.last_error:
             print(f"plotserver-stream: last rejected line: {stream.last_error}", file=sys.stderr)

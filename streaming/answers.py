@@ -127,6 +127,8 @@ class StreamAnswer(TypedDict):
     last_error: NotRequired[AnswerError]
     hint: NotRequired[str]
     not_stored: NotRequired[int]
+    # Lines an earlier request of the same resumed stream had stored (streaming/resume.py).
+    skipped: NotRequired[int]
     # A connection whose lines name their token: each token's own answer, by token.
     tokens: NotRequired[dict[str, StreamAnswer]]
 
@@ -146,6 +148,7 @@ class Outcome:
     plot_deleted: bool = False
     reason: str | None = None  # what was wrong with a request refused before its body (400)
     tokens: dict[str, Outcome] | None = None  # lines that name their token: each token's own
+    skipped: int = 0  # lines stored already by an earlier request of the resumed stream
 
     @property
     def message(self) -> str:
@@ -182,6 +185,8 @@ class Outcome:
             body["hint"] = self.hint
         if self.not_stored:
             body["not_stored"] = self.not_stored
+        if self.skipped:
+            body["skipped"] = self.skipped
         if self.tokens is not None:
             body["tokens"] = {token: outcome.as_json() for token, outcome in self.tokens.items()}
         return body

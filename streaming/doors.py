@@ -15,6 +15,8 @@ from streaming import token_lines
 from streaming.answers import Outcome
 from streaming.committer import OUTAGE_ERRORS
 from streaming.ingest import Reader, StreamSession, log
+from streaming.resume import HEADER as RESUME_HEADER
+from streaming.resume import MalformedHeader, resume_from
 
 _failures = RateLimitedLog(log)
 
@@ -30,9 +32,11 @@ async def serve_stream(
     zone if any (400 for a zone unknown here), a known token whose stream this connection takes
     over (`StreamSession.open`: 404, 503), then the body to its end. Without a
     `plotly-streamtoken` header, each line names its token (streaming/token_lines.py).
-    `body()` makes the door's reader; it is called only once the request passed the checks
-    above, and may raise the door's own error for a body it cannot read. Returns the one answer
-    the producer gets, or None when it went away (nobody is left to answer).
+    A `plotserver-resume` header (400 when malformed) resumes the token's stream after a crash,
+    skipping the lines stored already (streaming/resume.py); lines that name their token do not
+    resume. `body()` makes the door's reader; it is called only once the request passed the
+    checks above, and may raise the door's own error for a body it cannot read. Returns the one
+    answer the producer gets, or None when it went away (nobody is left to answer).
     """
     if method != "POST":
         return Outcome(405)
@@ -43,11 +47,17 @@ async def serve_stream(
             clock = ProducerClock(zone_named(headers[CONVERT_TIMESTAMP_HEADER]))
         except UnknownZone as exc:
             return Outcome(400, reason=str(exc))
+    resume = None
+    if RESUME_HEADER in headers:
+        try:
+            resume = resume_from(headers[RESUME_HEADER])
+        except MalformedHeader as exc:
+            return Outcome(400, reason=str(exc))
     read = body()
     if not token:
         return await token_lines.serve(remote_addr, clock, read)
     try:
-        opened = await StreamSession.open(token, remote_addr, clock=clock)
+        opened = await StreamSession.open(token, remote_addr, clock=clock, resume=resume)
     except OUTAGE_ERRORS:
         _failures.warning("open", f"a stream from {remote_addr} was answered 503: the database is unavailable")
         return Outcome(503, database_away=True)

@@ -26,6 +26,7 @@ from streaming import events, leases
 from streaming.answers import UNBOUND_HINT, Outcome, Rejections
 from streaming.committer import OUTAGE_ERRORS
 from streaming.pipeline import Pipeline, get_pipeline
+from streaming.resume import ResumeFrom, Resumption
 from streaming.store import load_stream
 from streaming.stream_state import StreamWriter
 from streaming.token_rate import TokenBucket
@@ -105,13 +106,20 @@ class StreamSession:
         # Told of a kick instead of the pump being cancelled: a connection of lines that name
         # their token, which feeds this session without its pump (streaming/token_lines.py).
         self.on_kick: Callable[[StreamSession], None] | None = None
+        self.resumption: Resumption | None = None  # a request with the plotserver-resume header
 
     @classmethod
     async def open(
-        cls, token: str, remote_addr: str, take_over: bool = True, clock: ProducerClock | None = None
+        cls,
+        token: str,
+        remote_addr: str,
+        take_over: bool = True,
+        clock: ProducerClock | None = None,
+        resume: ResumeFrom | None = None,
     ) -> StreamSession | Outcome:
         """Check the token, take the stream over from any older connection, load its writer.
-        With `take_over` false, leases.Held when a live connection holds the stream."""
+        With `take_over` false, leases.Held when a live connection holds the stream. `resume`:
+        where the request starts in its producer's stream (streaming/resume.py)."""
         pipeline = await get_pipeline()
         if pipeline.stopping:
             return Outcome(503)
@@ -149,6 +157,8 @@ class StreamSession:
             session.holding = False
             await pipeline.unregister(session)
             return Outcome(404)
+        if resume is not None:
+            session.resumption = Resumption(resume, session.writer)
         metrics.STREAMS_OPEN.inc()  # from here on, finish() runs and counts the end
         session.unbound = not plot_ids
         session.started = asyncio.get_running_loop().time()
@@ -196,6 +206,8 @@ class StreamSession:
 
     def _take_line(self, raw: bytes | TooLong) -> None:
         self.line_no += 1  # heartbeats count: line numbers are the producer's own
+        if self.resumption is not None and self.resumption.skips(raw):
+            return
         if isinstance(raw, TooLong):
             self.reject(too_long(raw))
             return
@@ -294,6 +306,7 @@ class StreamSession:
             UNBOUND_HINT if self.unbound else None,
             not_stored,
             plot_deleted=self.plot_deleted and status == 410,
+            skipped=self.resumption.skipped if self.resumption is not None else 0,
         )
 
     async def run(self, read: Reader) -> Outcome:
@@ -305,6 +318,8 @@ class StreamSession:
         except Exception:
             log.exception("stream %s from %s failed", self.token_id, self.remote_addr)
             status = 500
+            if self.resumption is not None:
+                self.resumption.failed()
         except asyncio.CancelledError:
             await asyncio.shield(self.finish(503))
             raise

@@ -45,12 +45,13 @@ def load_stream(token_id: int, now: datetime, skip: bool = False) -> StreamWrite
         tokens = StreamToken.objects.filter(pk=token_id)
         if skip:
             tokens.update(last_seq=F("last_seq") + SEQ_SKIP)
-        seq = tokens.values_list("last_seq", flat=True).first()
-        if seq is None:
+        row = tokens.values_list("last_seq", "resume_stream", "resume_line").first()
+        if row is None:
             return None
         view = checkpoint(token_id, now)
         run = Run.objects.filter(token_id=token_id).aggregate(newest=Max("number"))["newest"] or 1
-    return StreamWriter(token_id, seq, view, run)
+    seq, resume_stream, resume_line = row
+    return StreamWriter(token_id, seq, view, run, (resume_stream, resume_line))
 
 
 def commit_chunks(chunks: list[Chunk], now: datetime) -> dict[int, WriterView]:
@@ -204,7 +205,13 @@ def _count(chunks: list[Chunk]) -> None:
         " last_error = CASE WHEN %s THEN %s ELSE last_error END,"
         " last_error_line = CASE WHEN %s THEN %s ELSE last_error_line END,"
         " last_error_at = CASE WHEN %s THEN %s ELSE last_error_at END,"
-        " last_write_at = COALESCE(%s, last_write_at) WHERE id = %s"
+        " last_write_at = COALESCE(%s, last_write_at),"
+        # The resume mark moves only forward within one producer's stream: a writer that lost
+        # its hold but still commits cannot turn it back.
+        " resume_line = CASE WHEN %s = '' THEN resume_line"
+        f" WHEN resume_stream = %s THEN {greatest}(resume_line, %s) ELSE %s END,"
+        " resume_stream = CASE WHEN %s = '' THEN resume_stream ELSE %s END"
+        " WHERE id = %s"
     )
     params = []
     for chunk in chunks:
@@ -222,6 +229,8 @@ def _count(chunks: list[Chunk]) -> None:
                 failed,
                 adapt(at),
                 adapt(chunk.last_write_at),
+                *(chunk.resume_stream, chunk.resume_stream, chunk.resume_line, chunk.resume_line),
+                *(chunk.resume_stream, chunk.resume_stream),
                 chunk.token_id,
             )
         )

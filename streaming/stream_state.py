@@ -90,6 +90,10 @@ class Chunk:
     # Each plot's annotations as a checkpoint of this chunk counted them (store.commit_chunks):
     # the writer's counts from then on (StreamWriter.recount).
     annotation_counts: dict[int, int] | None = None
+    # The resume mark the commit stores with the token's counts (streaming/resume.py): the
+    # producer's stream id ("" for none) and the number of the last line this chunk covers.
+    resume_stream: str = ""
+    resume_line: int = 0
 
     def updates(self) -> list[tuple[int, StreamUpdate]]:
         """Every (plot id, update) of the chunk, in sequence order within each plot."""
@@ -141,6 +145,8 @@ class Chunk:
             last_error=self.last_error,
             last_write_at=self.last_write_at,
             checkpoint=self.checkpoint,
+            resume_stream=self.resume_stream,
+            resume_line=self.resume_line,
         )
         return [*pieces, counts]
 
@@ -163,10 +169,15 @@ class WriterView:
 class StreamWriter:
     """The in-memory writer of one token's stream."""
 
-    def __init__(self, token_id: int, seq: int, view: WriterView, run: int = 1) -> None:
+    def __init__(
+        self, token_id: int, seq: int, view: WriterView, run: int = 1, resume: tuple[str, int] = ("", 0)
+    ) -> None:
         self.token_id = token_id
         self.seq = seq
         self.run = run  # the number of the stream's current run
+        # The resume mark as stored when the writer was loaded, then as the producer's lines
+        # move it (streaming/resume.py): each chunk carries it to its commit.
+        self.resume_stream, self.resume_line = resume
         self.committed_seq = seq
         self.pending: Chunk | None = None
         self.closing = False
@@ -310,6 +321,8 @@ class StreamWriter:
         if chunk is not None:
             chunk.last_write_at = now if chunk.accepted or chunk.rejected else None
             chunk.checkpoint = chunk.checkpoint or self.closing
+            # Every line counted so far is in this chunk or an earlier one (or was skipped).
+            chunk.resume_stream, chunk.resume_line = self.resume_stream, self.resume_line
         return chunk
 
     def reload(self, view: WriterView) -> None:

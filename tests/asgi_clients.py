@@ -67,10 +67,13 @@ class Stream(ApplicationCommunicator):
     """A streaming request (chunked POST) on the main port: each `write` is one `http.request`
     message with more to come, as uvicorn delivers each chunk as it arrives."""
 
-    def __init__(self, token: str | None, method: str = "POST", path: str = "/") -> None:
+    def __init__(
+        self, token: str | None, method: str = "POST", path: str = "/", extra_headers: dict[str, str] | None = None
+    ) -> None:
         headers = [(b"host", HOST), (b"transfer-encoding", b"chunked")]
         if token is not None:
             headers.append((b"plotly-streamtoken", token.encode()))
+        headers += [(name.encode(), value.encode()) for name, value in (extra_headers or {}).items()]
         scope = {
             "type": "http",
             "asgi": {"version": "3.0"},

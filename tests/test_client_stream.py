@@ -18,7 +18,14 @@ def test_a_stream_delivers_every_write_and_close_returns_the_counts(server, prod
             stream.write({"x": i, "y": i * 2})
         stream.write('{"x": 200, "y": 400}\n')
         stream.write(b'{"x": 201, "y": 402}')
-    assert stream.totals() == {"sent": 202, "accepted": 202, "rejected": 0, "pending": 0, "reconnects": 0}
+    assert stream.totals() == {
+        "sent": 202,
+        "accepted": 202,
+        "rejected": 0,
+        "skipped": 0,
+        "pending": 0,
+        "reconnects": 0,
+    }
     figure = producer.figure(plot["id"])
     assert figure["data"][0]["x"] == list(range(202))
 

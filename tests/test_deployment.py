@@ -10,100 +10,15 @@ outside CI (.ci/run installs it).
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
-import subprocess
 import urllib.request
-from pathlib import Path
 
-import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from harness.live_server import ROOT, LiveServer, free_port, new_user, wait_for
+from harness.live_server import LiveServer, new_user, wait_for
 from tests.client_module import plotserver_client as client
-from tests.test_health_endpoints import OwnRedis
-
-DEPLOY = ROOT / "deploy"
-STREAM_MODULE = Path("/usr/lib/nginx/modules/ngx_stream_module.so")
-
-
-def render(path: Path, replacements: dict[str, str]) -> str:
-    """The shipped file with its addresses and ports replaced; each one must be there."""
-    text = path.read_text()
-    for shipped, used in replacements.items():
-        assert shipped in text, f"{path.name} no longer has {shipped!r}: update this test"
-        text = text.replace(shipped, used)
-    return text
-
-
-class Nginx:
-    """nginx in the foreground with deploy/'s two files, in a folder of its own."""
-
-    def __init__(self, folder: Path, http_conf: str, stream_conf: str) -> None:
-        executable = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-        if executable is None:
-            if os.environ.get("CI"):
-                pytest.fail("nginx is missing, and CI must run every test (.ci/run installs it)")
-            pytest.skip("nginx is not installed (apt-get install nginx libnginx-mod-stream)")
-        self.folder = folder
-        (folder / "plotserver.conf").write_text(http_conf)
-        (folder / "plotserver-stream.conf").write_text(stream_conf)
-        load = f"load_module {STREAM_MODULE};" if STREAM_MODULE.exists() else ""
-        user = "user root;" if os.geteuid() == 0 else ""
-        temp = " ".join(
-            f"{kind}_temp_path {folder / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-        )
-        (folder / "nginx.conf").write_text(
-            f"""{load}
-{user}
-daemon off;
-worker_processes 1;
-pid {folder / "nginx.pid"};
-error_log {folder / "error.log"} info;
-events {{ worker_connections 1024; }}
-http {{
-    access_log {folder / "access.log"};
-    {temp}
-    include {folder / "plotserver.conf"};
-}}
-include {folder / "plotserver-stream.conf"};
-"""
-        )
-        self.command = [
-            executable,
-            "-c",
-            str(folder / "nginx.conf"),
-            "-p",
-            str(folder),
-            "-e",
-            str(folder / "error.log"),
-        ]
-        self.process: subprocess.Popen | None = None
-
-    def start(self, http_port: int) -> Nginx:
-        test = subprocess.run([*self.command, "-t"], capture_output=True, text=True, timeout=30, check=False)
-        assert test.returncode == 0, test.stderr
-        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(lambda: self._answers(http_port), timeout=20, message="nginx to answer")
-        return self
-
-    def _answers(self, port: int) -> bool:
-        assert self.process.poll() is None, (self.folder / "error.log").read_text()
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGQUIT)  # graceful
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+from tests.deployment import deployed
 
 
 def viewer_socket(port: int, plot_id: int):
@@ -127,37 +42,9 @@ def next_updates(viewer, streams: set[int]) -> set[int]:
 def test_nginx_in_front_of_two_processes_carries_everything_and_survives_one_stopping(
     integration_db, artifacts, tmp_path
 ):
-    redis_server = None
-    redis_url = os.environ.get("REDIS_URL", "")
-    if not redis_url:
-        redis_server = OwnRedis(tmp_path).start()
-        redis_url = redis_server.url
-    http_port, proxy_stream_port, stream_port = free_port(), free_port(), free_port()
-    env = {**integration_db.env, "REDIS_URL": redis_url, "STREAM_PORT": str(stream_port), "STREAM_HOST": "127.0.0.1"}
-    workers = [LiveServer(env, artifacts, name=f"deployed-{n}") for n in (1, 2)]
-    nginx = None
-    try:
-        for worker in workers:
-            worker.start()
-        nginx = Nginx(
-            tmp_path,
-            render(
-                DEPLOY / "nginx" / "plotserver.conf",
-                {
-                    "server 127.0.0.1:8001 ": f"server 127.0.0.1:{workers[0].port} ",
-                    "server 127.0.0.1:8002 ": f"server 127.0.0.1:{workers[1].port} ",
-                    "listen 80;": f"listen 127.0.0.1:{http_port};",
-                },
-            ),
-            render(
-                DEPLOY / "nginx" / "plotserver-stream.conf",
-                {
-                    "server 127.0.0.1:9080;": f"server 127.0.0.1:{stream_port};",
-                    "listen 8080;": f"listen 127.0.0.1:{proxy_stream_port};",
-                },
-            ),
-        ).start(http_port)
-        site = f"http://127.0.0.1:{http_port}"
+    with deployed(integration_db.env, artifacts, tmp_path, processes=2, name="deployed") as deployment:
+        workers, env, http_port = deployment.workers, deployment.env, deployment.http_port
+        site, proxy_stream_port = deployment.site, deployment.proxy_stream_port
 
         # Create, through the proxy.
         user = new_user(integration_db.env, site)
@@ -202,10 +89,3 @@ def test_nginx_in_front_of_two_processes_carries_everything_and_survives_one_sto
         figure = user.figure(plot["id"])
         assert figure["data"][0]["x"] == list(range(written))
         assert figure["data"][1]["x"] == list(range(written))
-    finally:
-        if nginx is not None:
-            nginx.stop()
-        for worker in workers:
-            worker.stop(timeout=30)
-        if redis_server is not None:
-            redis_server.stop()

@@ -69,6 +69,19 @@ def test_an_ordinary_chunked_stream_works_on_the_listener(listener_server, user)
     assert answer.headers["connection"] == "close"
 
 
+def test_a_resumed_stream_on_the_listener_skips_the_lines_stored_already(listener_server, user):
+    token = user.make_token()
+    plot = user.make_plot([token])
+    for first, xs in ((1, (1, 2, 3)), (2, (2, 3, 4))):
+        resume = f"plotserver-resume: listener-stream-0001 {first}"
+        stream = RawStream(listener_server.stream_port, token, extra_headers=(resume,)).open()
+        stream.write("".join(json.dumps({"x": x, "y": x}) + "\n" for x in xs))
+        answer = stream.end()
+    assert (answer.status, answer.json["accepted"], answer.json["skipped"]) == (200, 1, 2)
+    assert user.figure(plot["id"])["data"][0]["x"] == [1, 2, 3, 4]
+    assert user.stream_status(token)["accepted"] == 4
+
+
 def test_a_content_length_body_works_on_the_listener(listener_server, user):
     token = user.make_token()
     plot = user.make_plot([token])

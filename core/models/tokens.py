@@ -242,6 +242,14 @@ class StreamToken(models.Model):
     last_error_at = models.DateTimeField(null=True, blank=True)
     takeovers = models.IntegerField(default=0, help_text="Connections closed because a newer one came.")
     last_seq = models.BigIntegerField(default=0, help_text="Sequence number of the newest update.")
+    # The resume mark (docs/streaming.md, "Resuming after a crash"): the producer's stream id and
+    # the number of its last line stored, written by the commit that stores that line.
+    resume_stream = models.CharField(
+        max_length=64, blank=True, help_text="The stream id (plotserver-resume header) of the last lines stored."
+    )
+    resume_line = models.BigIntegerField(
+        default=0, help_text="The number, in that stream, of the last line stored (accepted or rejected)."
+    )
     mqtt_topic = models.CharField(
         max_length=MQTT_TOPIC_MAX,
         blank=True,
