@@ -5,12 +5,14 @@ Tests talk to them only as users do: REST, raw sockets, WebSockets and a browser
 
 from __future__ import annotations
 
+import atexit
 import base64
 import fcntl
 import http.client
 import json
 import os
 import secrets
+import select
 import signal
 import socket
 import ssl
@@ -129,13 +131,73 @@ def server_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def manage(*args: str, env: dict[str, str]) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=server_env(env), capture_output=True, text=True, timeout=120
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
+# How long a manage.py command may take: a deadline for a loaded machine.
+MANAGE_TIMEOUT = 120
+# The commands a long-lived worker runs (harness/manage_worker.py) instead of a manage.py process
+# of their own: the ones tests run most (making users and keys), which leave nothing behind in
+# the process. Others (migrate, demo) get a fresh process, as do commands run with `fresh=True`.
+IN_WORKER = {"apikey", "shell"}
+# Workers kept, one per environment, the least recently used stopped beyond it.
+MANAGE_WORKERS = 3
+_workers: dict[tuple[tuple[str, str], ...], subprocess.Popen[str]] = {}
+
+
+def manage(*args: str, env: dict[str, str], fresh: bool = False) -> str:
+    """What `manage.py *args` prints, with the settings `env` gives; RuntimeError if it fails."""
+    if args[0] in IN_WORKER and not fresh:
+        status, stdout, stderr = _in_worker(list(args), env)
+    else:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=server_env(env),
+            capture_output=True,
+            text=True,
+            timeout=MANAGE_TIMEOUT,
+        )
+        status, stdout, stderr = result.returncode, result.stdout, result.stderr
+    if status != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{stdout}\n{stderr}")
+    return stdout
+
+
+def _in_worker(args: list[str], env: dict[str, str]) -> tuple[int, str, str]:
+    key = tuple(sorted(env.items()))
+    worker = _workers.pop(key, None)
+    if worker is None or worker.poll() is not None:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "harness.manage_worker"],
+            cwd=ROOT,
+            env=server_env(env),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+    _workers[key] = worker  # the most recently used last
+    while len(_workers) > MANAGE_WORKERS:
+        _stop_worker(_workers.pop(next(iter(_workers))))
+    assert worker.stdin is not None and worker.stdout is not None
+    worker.stdin.write(json.dumps(args) + "\n")
+    worker.stdin.flush()
+    ready, _, _ = select.select([worker.stdout], [], [], MANAGE_TIMEOUT)
+    answer = worker.stdout.readline() if ready else ""
+    if not answer:
+        _stop_worker(_workers.pop(key))
+        return 1, "", f"the manage.py worker gave no answer in {MANAGE_TIMEOUT}s (it exited or hung)"
+    result = json.loads(answer)
+    return result["status"], result["stdout"], result["stderr"]
+
+
+def _stop_worker(worker: subprocess.Popen[str]) -> None:
+    worker.kill()
+    worker.wait()
+
+
+@atexit.register
+def _stop_workers() -> None:
+    for worker in _workers.values():
+        _stop_worker(worker)
+    _workers.clear()
 
 
 class LiveServer:

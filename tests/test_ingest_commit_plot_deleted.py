@@ -11,7 +11,7 @@ from harness.live_server import manage
 
 
 def test_a_commit_racing_a_plots_deletion_stores_its_batch_without_the_plots_annotation(postgres_db):
-    printed = manage("shell", "-c", "from tests.commit_race import race; race()", env=postgres_db.env)
+    printed = manage("shell", "-c", "from tests.commit_race import race; race()", env=postgres_db.env, fresh=True)
     result = json.loads(printed.strip().splitlines()[-1])
     assert result["met"], result
     assert result["outcome"] == {"stored": True}
