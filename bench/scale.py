@@ -38,21 +38,22 @@ def derive(figures: dict) -> dict:
     stored, delivered = figures["stored"], figures["delivered"]
     redis, postgres = figures["redis"] or {}, figures["postgres"] or {}
     redis_cpu, publishes = redis.get("cpu_seconds"), redis.get("publishes", 0)
-    publish_us = per(redis_cpu, publishes)
+    publish_us, point_us, delivery_us = per(redis_cpu, publishes), per(redis_cpu, stored), per(redis_cpu, delivered)
     return {
         "workers_cpu_load": [p["cpu_load"] for p in figures["server_processes"] if p["role"] in ("server", "worker")],
         "supervisor_cpu_load": sum(p["cpu_load"] for p in figures["server_processes"] if p["role"] == "supervisor"),
         "server_cpu_us_per_delivery": per(sum(p["cpu_seconds"] for p in figures["server_processes"]), delivered),
         "redis_cpu_load": redis_cpu / figures["measured_seconds"] if redis_cpu is not None else None,
-        "redis_us_per_point": per(redis_cpu, stored),
-        "redis_us_per_delivery": per(redis_cpu, delivered),
+        "redis_us_per_point": point_us,
+        "redis_us_per_delivery": delivery_us,
         "redis_us_per_publish": publish_us,
         "redis_publish_command_us": per(redis.get("publish_command_us", 0) / 1e6, publishes) if redis else None,
         "points_per_publish": stored / publishes if publishes else None,
-        # One Redis core busy all the time, at this run's cost per PUBLISH and points per PUBLISH.
+        # One Redis core busy all the time, at this run's costs (its idle background included:
+        # an upper bound of the cost, so a lower bound of the rate).
         "redis_core_publishes_per_second": 1e6 / publish_us if publish_us else None,
-        "redis_core_points_per_second": 1e6 / per(redis_cpu, stored) if redis_cpu else None,
-        "redis_core_deliveries_per_second": 1e6 / per(redis_cpu, delivered) if redis_cpu and delivered else None,
+        "redis_core_points_per_second": 1e6 / point_us if point_us else None,
+        "redis_core_deliveries_per_second": 1e6 / delivery_us if delivery_us else None,
         "postgres_us_per_point": per(postgres.get("cpu_seconds"), stored),
         "postgres_commits_per_second": postgres.get("commits", 0) / figures["measured_seconds"] if postgres else None,
     }

@@ -5,7 +5,7 @@ utime + stime from /proc/<pid>/stat when it runs on this machine, else its own `
 `used_cpu_sys` from `INFO cpu`: the same getrusage figures), and the commands it ran (`INFO
 commandstats`), PUBLISH among them with the time Redis counts inside it (handing the message to
 each subscriber; not reading the command or writing to the sockets). The whole server is
-counted, its background work (about 0.2% of a core idle, here) included: on a Redis shared with
+counted, its background work (0.13% of a core idle, here) included: on a Redis shared with
 other work, theirs is in it too (the figures say how many commands ran, to see it).
 
 PostgreSQL: the CPU of the backends connected to the benchmark's own database
