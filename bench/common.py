@@ -125,14 +125,20 @@ class Meter:
         return self
 
     def role(self, pid: int) -> str:
-        """The server (one process), or the supervisor, a worker, or a helper of multiprocessing."""
-        if pid == self.pid:
-            return "supervisor" if len(self.pids) > 1 else "server"
-        try:
-            command = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            return "gone"
-        return "helper" if b"resource_tracker" in command else "worker"
+        """The server (one process), or the supervisor and its workers (uvicorn --workers starts
+        them with multiprocessing's spawn), or another child: multiprocessing's resource tracker,
+        a browser."""
+
+        def command(of: int) -> bytes:
+            try:
+                return Path(f"/proc/{of}/cmdline").read_bytes()
+            except OSError:
+                return b""
+
+        if pid != self.pid:
+            return "worker" if b"spawn_main" in command(pid) else "child"
+        supervising = any(b"spawn_main" in command(child) for child in self.pids if child != pid)
+        return "supervisor" if supervising else "server"
 
     def processes(self) -> list[dict]:
         """Each process's CPU over the span (seconds, and as a share of one core) and the files it

@@ -26,7 +26,7 @@ def test_viewers_over_two_workers_get_every_update_and_each_process_is_measured(
         assert run["viewers_connected"] == run["viewers"] == 100
         assert run["viewers_incomplete"] == 0 and run["viewers_short_without_resync"] == 0
         assert run["delivered"] > 0 and run["deliveries_per_second"] > 0
-        roles = sorted(p["role"] for p in run["server_processes"] if p["role"] != "helper")
+        roles = sorted(p["role"] for p in run["server_processes"] if p["role"] != "child")
         assert roles == (["server"] if workers == 1 else ["supervisor", "worker", "worker"])
         assert run["redis"]["publishes"] > 0
         assert len(run["derived"]["workers_cpu_load"]) == workers
