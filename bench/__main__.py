@@ -4,10 +4,11 @@
     python -m bench --quick              a few seconds a scenario: checks that everything runs
     python -m bench --runs 3             each scenario three times; the median run is reported
     python -m bench --only m --pairs 6   row (m) as 6 pairs, with and without alerts in turn (default 3)
+    python -m bench --only p             row (p): 1 and 2 workers in turn, --pairs pairs, (a)'s and (b)'s loads
     python -m bench --only a,e,h         some rows only (a-d latency, e/f ingest, g memory, h restart, i history,
                                          j panning history in Chromium, k line protocol beside NDJSON,
                                          l static images, m ingest with 100 alerts, n MQTT beside NDJSON,
-                                         o lines that name their token)
+                                         o lines that name their token, p viewers over 2 workers)
 
 The table is printed and written as JSON to bench/results/latest.json (or --json PATH).
 Scenarios, each also runnable alone with its own flags:
@@ -23,6 +24,8 @@ Scenarios, each also runnable alone with its own flags:
     bench.mqtt_door    (n) MQTT through a real mosquitto beside the NDJSON door: points/s, CPU per point
     bench.images       (l) a 10,000-point plot as PNG: renders a second, p50 latency
     bench.token_lines  (o) lines that name their token beside the header form: CPU per line, in pairs
+    bench.scale        (p) (a)'s and (b)'s loads over 2 workers beside 1, in pairs: CPU of each process,
+                       deliveries a second, latency, Redis's and PostgreSQL's CPU (needs REDIS_URL)
     bench.soak         (soak) 30 minutes of load with a stuck viewer and a misbehaving producer:
                        only with --only soak (--soak-seconds sets its length)
 
@@ -47,6 +50,7 @@ from bench import (
     mqtt_door,
     page_pan,
     restart,
+    scale,
     soak,
     throughput,
     token_lines,
@@ -71,6 +75,11 @@ def latency_key(row: Row) -> float | None:
 
 def ingest_key(row: Row) -> float | None:
     return row.figures["plotserver"]["cpu_us_per_point"]
+
+
+def scale_key(row: Row) -> float | None:
+    figures = row.figures
+    return figures["pairs"][figures["median_pair"]]["many"]["latency"]["p99_ms"]
 
 
 def plan(args: argparse.Namespace, env: Environment) -> list[tuple[str, Callable[[], list[Row]], Callable]]:
@@ -124,6 +133,10 @@ def plan(args: argparse.Namespace, env: Environment) -> list[tuple[str, Callable
         pairs = 1 if quick else 5
         return [token_lines.row(token_lines.run(env, pairs=pairs, producers=10, points=points, lines=10))]
 
+    def scale_rows() -> list[Row]:
+        pairs = 1 if quick else args.pairs
+        return scale.rows(env, scenarios=("a", "b"), workers=2, pairs=pairs, seconds=args.seconds, quick=quick)
+
     def pan_rows() -> list[Row]:
         return [page_pan.row(page_pan.run(env, **(page_pan.QUICK if quick else page_pan.FULL)))]
 
@@ -143,6 +156,7 @@ def plan(args: argparse.Namespace, env: Environment) -> list[tuple[str, Callable
         ("n", mqtt_rows, lambda r: r.figures["mqtt"]["cpu_us_per_point"]),
         ("l", image_rows, lambda r: r.figures["points"]["latency"]["p50_ms"]),
         ("o", token_line_rows, lambda r: r.figures["median_ratio"]),
+        ("p", scale_rows, scale_key),
         ("soak", soak_rows, lambda r: r.figures["memory_growth_mb"]),
     ]
 
@@ -151,9 +165,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a few seconds a scenario")
     parser.add_argument("--runs", type=int, default=1, help="run each scenario this many times, report the median")
-    parser.add_argument("--pairs", type=int, default=3, help="row (m): pairs of runs with and without alerts, in turn")
+    parser.add_argument("--pairs", type=int, default=3, help="rows (m), (p): pairs of runs compared, in turn")
     parser.add_argument("--seconds", type=float, default=10, help="streaming time of each latency scenario")
-    parser.add_argument("--only", default="", help="comma-separated rows: a,b,c,d,e (with f),g,h,i,j,k,l,m,n,soak")
+    parser.add_argument("--only", default="", help="comma-separated rows: a,b,c,d,e (with f),g,h,i,j,k,l,m,n,o,p,soak")
     parser.add_argument("--soak-seconds", type=float, default=1800, help="length of the soak (--only soak)")
     parser.add_argument("--json", default=str(RESULTS / "latest.json"), help="where to write the results")
     args = parser.parse_args(argv)

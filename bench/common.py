@@ -20,7 +20,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from harness.live_server import ROOT, IntegrationDatabase, LiveServer, manage, new_user
+from harness.live_server import ROOT, START_WAIT, IntegrationDatabase, LiveServer, manage, new_user, wait_for
 
 RESULTS = ROOT / "bench" / "results"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -62,16 +62,22 @@ def process_tree(pid: int) -> list[int]:
     return tree
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of these processes (utime + stime in /proc/<pid>/stat)."""
-    total = 0
+def cpu_by_process(pids: list[int]) -> dict[int, float]:
+    """User + system CPU time of each of these processes still running (utime + stime in
+    /proc/<pid>/stat), in seconds."""
+    times = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-    return total / CLOCK_TICKS
+        times[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14, 15)
+    return times
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes, together."""
+    return sum(cpu_by_process(pids).values())
 
 
 def rss_bytes(pids: list[int]) -> int:
@@ -96,7 +102,8 @@ def open_fds(pids: list[int]) -> int:
 
 
 class Meter:
-    """CPU and wall time of a server's process tree between `start()` and `stop()`."""
+    """CPU and wall time of a server's process tree between `start()` and `stop()`, in all and
+    process by process (uvicorn --workers: the supervisor and each worker)."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
@@ -104,14 +111,48 @@ class Meter:
 
     def start(self) -> Meter:
         self.pids = process_tree(self.pid)
-        self.cpu0, self.wall0 = cpu_seconds(self.pids), time.monotonic()
+        self.fds = {pid: open_fds([pid]) for pid in self.pids}  # a worker's share of the connections
+        self.roles = {pid: self.role(pid) for pid in self.pids}
+        self.cpu0, self.wall0 = cpu_by_process(self.pids), time.monotonic()
         return self
 
     def stop(self, wall: float | None = None) -> Meter:
         """Stop; `wall` replaces the time since start() when the load's own clocks know better."""
-        self.cpu = cpu_seconds(self.pids) - self.cpu0
+        now = cpu_by_process(self.pids)
+        self.cpu_each = {pid: now[pid] - self.cpu0.get(pid, 0.0) for pid in now}
+        self.cpu = sum(self.cpu_each.values())
         self.wall = time.monotonic() - self.wall0 if wall is None else wall
         return self
+
+    def role(self, pid: int) -> str:
+        """The server (one process), or the supervisor and its workers (uvicorn --workers starts
+        them with multiprocessing's spawn), or another child: multiprocessing's resource tracker,
+        a browser."""
+
+        def command(of: int) -> bytes:
+            try:
+                return Path(f"/proc/{of}/cmdline").read_bytes()
+            except OSError:
+                return b""
+
+        if pid != self.pid:
+            return "worker" if b"spawn_main" in command(pid) else "child"
+        supervising = any(b"spawn_main" in command(child) for child in self.pids if child != pid)
+        return "supervisor" if supervising else "server"
+
+    def processes(self) -> list[dict]:
+        """Each process's CPU over the span (seconds, and as a share of one core) and the files it
+        held open at the start: the supervisor (the process started) first, then its children."""
+        return [
+            {
+                "role": self.roles[pid],
+                "pid": pid,
+                "cpu_seconds": cpu,
+                "cpu_load": cpu / self.wall if self.wall else 0.0,
+                "open_files_at_start": self.fds.get(pid, 0),
+            }
+            for pid, cpu in self.cpu_each.items()
+        ]
 
     @property
     def load(self) -> float:
@@ -154,7 +195,13 @@ class Environment:
         args: tuple = ("--timeout-graceful-shutdown", "5")
         if workers > 1:
             args += ("--workers", str(workers))
-        return LiveServer({**self.env, **env}, self.artifacts, name=name, extra_args=args).start()
+        server = LiveServer({**self.env, **env}, self.artifacts, name=name, extra_args=args).start()
+        if workers > 1:  # it answers once one worker does; until the others start, that one takes every connection
+            started = f"all {workers} workers started (log: {server.log_path})"
+            wait_for(
+                lambda: server.log_text().count("Application startup complete") >= workers, START_WAIT, 0.1, started
+            )
+        return server
 
     def null_server(self, workers: int = 1) -> LiveServer:
         args: tuple = ("--app-dir", str(ROOT / "bench"), "--log-level", "warning")

@@ -5,6 +5,7 @@
     python -m bench.live --scenario c            10 producers x 100 points/s, 10 viewers
     python -m bench.live --scenario d            1 producer at 20 writes/s, 100 viewers
     python -m bench.live --producers 5 --rate 50 --viewers 20 --seconds 10 --maxpoints 10000
+    python -m bench.live --scenario a --workers 2  the same over 2 uvicorn processes (needs REDIS_URL)
 
 Every producer has a plot of its own; viewers are spread over the plots evenly. Latency is the
 time from a producer's write (its `x`) to a viewer receiving the update, over every point every
@@ -22,6 +23,7 @@ import time
 
 from bench.common import Environment, Meter, Row, ms, percentiles, print_table, raise_fd_limit, stop
 from bench.load import producer_process, viewer_process
+from bench.services import ServiceMeters
 
 # scenario: producers, writes a second each, viewers, the issue's target and its figure before the redesign
 SCENARIOS = {
@@ -67,12 +69,14 @@ def run(
     seconds: float,
     maxpoints: int = 500,
     compression: bool = True,
+    workers: int = 1,
     name: str = "",
     target: str = "",
     before: str = "",
 ) -> Row:
-    """Start a server, connect the viewers, stream for `seconds`, and account for every point."""
-    server = env.server("live")
+    """Start a server (`workers` uvicorn processes), connect the viewers, stream for `seconds`, and
+    account for every point; beside the server's CPU, what Redis and PostgreSQL spent."""
+    server = env.server("live", workers=workers)
     context = multiprocessing.get_context("fork")
     try:
         user = env.user(server)
@@ -92,6 +96,7 @@ def run(
         connected = sum(r["ready"] for r in ready)
 
         meter = Meter(server.process.pid).start()
+        services = ServiceMeters(env).start()
         options = {"rate": rate, "seconds": seconds, "start_at": time.time() + 0.5, "lines_per_chunk": 1}
         producer_results = context.Queue()
         producer_procs = []
@@ -108,6 +113,7 @@ def run(
         # The server's CPU from the first write until every viewer held what it was due (or gave up):
         # a server that falls behind keeps working after the producers end.
         meter.stop(wall=time.time() - options["start_at"])
+        spent = services.stop()
         for process in viewer_procs + producer_procs:
             process.join(timeout=30)
 
@@ -150,6 +156,11 @@ def run(
         "server_cpu_load": meter.load,
         "server_stop": stopped,
         "server_cpu_us_per_point": meter.cpu / stored * 1e6 if stored else None,
+        "workers": workers,
+        "server_processes": meter.processes(),
+        "measured_seconds": meter.wall,
+        "deliveries_per_second": delivered / meter.wall if meter.wall else 0.0,
+        **spent,
     }
     lat = figures["latency"]
     measured = (
@@ -174,6 +185,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--viewers", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--maxpoints", type=int, default=500)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn processes (several need REDIS_URL)")
     parser.add_argument("--no-compression", action="store_true", help="viewers do not offer permessage-deflate")
     parser.add_argument("--quick", action="store_true", help="a few seconds, a tenth of the viewers")
     return parser.parse_args(argv)
@@ -202,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     raise_fd_limit()
     seconds = 3 if args.quick else args.seconds
     with Environment() as env:
-        extra = {"maxpoints": args.maxpoints, "compression": not args.no_compression}
+        extra = {"maxpoints": args.maxpoints, "compression": not args.no_compression, "workers": args.workers}
         if args.scenario:
             row = scenario_row(env, args.scenario, seconds, args.quick, **extra)
         else:
