@@ -8,8 +8,10 @@ every line no answer acknowledged; the new holder takes the token over once the 
 not answer (STREAM_TAKEOVER_TIMEOUT) and skips the lines the dead one had stored (the
 `plotserver-resume` header). Viewers whose socket was on the dead process reconnect with
 `since` and catch up. Every line is stored exactly once, and every viewer ends with every point.
-The test prints how long producers and viewers took to come back (docs/deployment.md, "A
-node's death").
+Then, on the two processes left, the newest connection to a token still takes it over from an
+older one on the other process, and revoking a token still stops its producer; neither loses a
+line it acknowledged. The test prints how long producers and viewers took to come back, and the
+revocation (docs/deployment.md, "A node's death").
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ import re
 import signal
 import threading
 import time
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
+import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from harness.live_server import new_user, wait_for
+from harness.live_server import Api, new_user, wait_for
 from tests.client_module import plotserver_client as client
 from tests.deployment import Deployment, deployed
 
@@ -35,6 +39,13 @@ LINES_AFTER = 150
 # seconds the test lasts, so the window holds every line.
 MAXPOINTS = 10_000
 VIEWERS_AT_MOST = 12  # opened until every process has one
+# Connections opened one after another on one token until one takes it over from a connection on
+# the other surviving process (nginx takes turns, but other requests come between).
+TAKEOVER_ATTEMPTS = 8
+LINES_A_CONNECTION = 20
+# Seconds the revoked producer may take to be told: a wide bound on a loaded machine, where the
+# documented second (or the few seconds of the database re-check) may stretch.
+REVOCATION_DEADLINE = 30
 
 
 class Viewer(threading.Thread):
@@ -116,6 +127,105 @@ def streams_started(log: str, stream_ids: list[int]) -> list[int]:
     """The producers' streams a process's log says it took, each once."""
     started = set(map(int, re.findall(r"stream (\d+) from \S+ started", log)))
     return [stream_id for stream_id in stream_ids if stream_id in started]
+
+
+def streams_of(log: str, stream_id: int) -> int:
+    """How many connections of one stream a process's log says it took."""
+    return len(re.findall(rf"stream {stream_id} from \S+ started", log))
+
+
+@dataclass
+class Connection:
+    """One producer's connection to a token, on the process that took it; `xs` what it wrote."""
+
+    stream: client.Stream
+    process: int
+    xs: list[int]
+
+
+@dataclass
+class Token:
+    """A token fed by one connection after another, and the plot it feeds."""
+
+    token: str
+    plot_id: int
+    connections: list[Connection] = field(default_factory=list)
+
+    def stored(self) -> list[int]:
+        """What the plot must hold: every line each connection's answer acknowledged."""
+        return [x for c in self.connections for x in c.xs[: c.stream.accepted]]
+
+
+def take_over_across_the_survivors(deployment: Deployment, user: Api, survivors: list[int]) -> Token:
+    """Connections to one token through nginx, each the newest, until one lands on the other
+    surviving process than the one it takes over from: each older one is told 409 with every
+    line it wrote acknowledged, and the plot holds every line once, in order."""
+    token = user.make_token("taken over")
+    fed = Token(token, user.make_plot([token], maxpoints=MAXPOINTS)["id"])
+    stream_id = user.stream_id(token)
+    for attempt in range(TAKEOVER_ATTEMPTS):
+        before = {n: streams_of(deployment.log(n), stream_id) for n in survivors}
+        newest = Connection(client.Stream(deployment.site, token, backoff=0.2, max_backoff=1), -1, [])
+        for i in range(LINES_A_CONNECTION):
+            newest.xs.append(attempt * 1000 + i)
+            newest.stream.write({"x": newest.xs[-1], "y": attempt})
+        landed = wait_for(
+            lambda: [n for n in survivors if streams_of(deployment.log(n), stream_id) > before[n]],  # noqa: B023
+            timeout=30,
+            interval=0.1,
+            message="the newest connection started on a surviving process",
+        )
+        newest.process = landed[0]
+        written = LINES_A_CONNECTION * (attempt + 1)
+        wait_for(
+            lambda: user.stream_status(token)["accepted"] == written,  # noqa: B023
+            timeout=30,
+            interval=0.1,
+            message="the newest connection's lines stored",
+        )
+        if fed.connections:
+            older = fed.connections[-1].stream
+            with pytest.raises(client.StreamError) as refused:
+                older.close()
+            assert refused.value.status == 409, refused.value
+            assert (older.accepted, older.pending) == (LINES_A_CONNECTION, 0), older.totals()
+        fed.connections.append(newest)
+        if len(fed.connections) > 1 and fed.connections[-2].process != newest.process:
+            break
+        # nginx takes turns over the processes for every request: this test's (one connection
+        # and one status a turn) may keep meeting the same one; one more request moves it on.
+        user.stream_status(token)
+    else:
+        pytest.fail(f"no takeover across processes in {TAKEOVER_ATTEMPTS} connections: {fed.connections}")
+    every = [x for c in fed.connections for x in c.xs]  # the newest one's too: the token counted them
+    assert [trace["x"] for trace in user.figure(fed.plot_id)["data"]] == [every]
+    assert user.stream_status(token)["takeovers"] == len(fed.connections) - 1
+    return fed
+
+
+def revoke_on_a_survivor(user: Api, fed: Token) -> float:
+    """Revoke a token a surviving process holds while its producer writes: the producer is
+    told 410 within REVOCATION_DEADLINE, and every line that answer acknowledged stays stored.
+    Returns the seconds it took."""
+    holder = fed.connections[-1]
+    user.revoke(fed.token)
+    revoked = time.monotonic()
+
+    def told() -> client.StreamError | None:
+        holder.xs.append(holder.xs[-1] + 1)
+        try:
+            holder.stream.write({"x": holder.xs[-1], "y": -1})
+        except client.StreamError as exc:
+            return exc
+        return None
+
+    refusal = wait_for(told, timeout=REVOCATION_DEADLINE, interval=0.05, message="the revoked producer told")
+    took = time.monotonic() - revoked
+    assert (refusal.status, refusal.answer.get("message")) == (410, "the stream token was revoked"), refusal
+    assert holder.stream.accepted >= LINES_A_CONNECTION, holder.stream.totals()
+    assert [trace["x"] for trace in user.figure(fed.plot_id)["data"]] == [fed.stored()]
+    assert user.stream_status(fed.token)["accepted"] == len(fed.stored())
+    return took
 
 
 def test_a_node_killed_behind_nginx_loses_no_line_and_stores_none_twice(postgres_db, artifacts, tmp_path):
@@ -217,6 +327,14 @@ def watch_and_kill_one(deployment: Deployment, database_env: dict[str, str]) -> 
             f"producers stored lines again after {', '.join(f'{s:.1f}' for s in sorted(back.values()))} s; "
             f"viewers were back after {', '.join(f'{s:.1f}' for s in sorted(returned))} s; "
             f"resent lines skipped: {[t['skipped'] for t in resumed]}"
+        )
+        survivors = [n for n in range(3) if n != victim]
+        fed = take_over_across_the_survivors(deployment, user, survivors)
+        revoked_in = revoke_on_a_survivor(user, fed)
+        print(
+            f"on the survivors: taken over from process {fed.connections[-2].process + 1} by "
+            f"{fed.connections[-1].process + 1} (takeover {len(fed.connections) - 1} of the token); "
+            f"the revoked producer was told 410 after {revoked_in:.1f} s"
         )
     finally:
         for stream in producers:
