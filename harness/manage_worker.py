@@ -5,8 +5,8 @@ tests make hundreds of users. A worker (`python -m harness.manage_worker`, with 
 a `manage.py` of the same settings would get) sets Django up once and then runs each command
 it reads from standard input, a JSON list of arguments a line, exactly as `manage.py` would
 (Django's `ManagementUtility`), writing back one JSON line: the command's exit status and what
-it printed. Every database connection is closed after each command, as a `manage.py` process
-would leave none. harness/live_server.py's `manage()` starts and keeps the workers.
+it printed. Every database connection is closed after each command (its pool too), as a
+`manage.py` process would leave none. harness/live_server.py's `manage()` starts and keeps the workers.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import io
 import json
 import sys
 import traceback
+from typing import Any
 
 
 def run(argv: list[str]) -> dict[str, object]:
@@ -34,8 +35,17 @@ def run(argv: list[str]) -> dict[str, object]:
             traceback.print_exc()
             status = 1
         finally:
-            connections.close_all()
+            close_connections(connections)
     return {"status": status, "stdout": out.getvalue(), "stderr": err.getvalue()}
+
+
+def close_connections(connections: Any) -> None:
+    """Leave no connection open, as a process that exits leaves none: PostgreSQL's connection
+    pool (plotserver/settings.py) would otherwise keep its minimum open between commands."""
+    for connection in connections.all(initialized_only=True):
+        connection.close()
+        if hasattr(connection, "close_pool"):
+            connection.close_pool()
 
 
 def main() -> None:

@@ -90,7 +90,12 @@ class UpdateBatch:
 
 
 class PlotRelay:
-    """This process's one subscriber to the plot groups of its viewers."""
+    """This process's one subscriber to the plot groups of its viewers.
+
+    Its channel-layer calls are timed by `asyncio.timeout` blocks, not `asyncio.wait_for`: on
+    Python 3.11, `wait_for` loses a cancellation that arrives as the call it waits on ends, and
+    the relay's loops then never stop (tests/test_relay_tasks_end_when_cancelled.py).
+    """
 
     def __init__(self) -> None:
         self.loop = asyncio.get_running_loop()
@@ -125,9 +130,8 @@ class PlotRelay:
         ]
 
     async def _open_channel(self) -> None:
-        self.channel_name = await asyncio.wait_for(
-            self.layer.new_channel("viewer-relay."), settings.CHANNEL_LAYER_TIMEOUT
-        )
+        async with asyncio.timeout(settings.CHANNEL_LAYER_TIMEOUT):
+            self.channel_name = await self.layer.new_channel("viewer-relay.")
         self._probe_groups = redis_hosts.group_on_each_shard(
             lambda n: events.relay_probe_group(self.channel_name, n),
             len(settings.REDIS_HOSTS) or 1,
@@ -139,7 +143,8 @@ class PlotRelay:
     async def _join_probe_groups(self) -> None:
         """Join the probe groups (again: a no-op for those joined already)."""
         for group in self._probe_groups:
-            await asyncio.wait_for(self.layer.group_add(group, self.channel_name), settings.CHANNEL_LAYER_TIMEOUT)
+            async with asyncio.timeout(settings.CHANNEL_LAYER_TIMEOUT):
+                await self.layer.group_add(group, self.channel_name)
 
     @property
     def subscriptions(self) -> set[int]:
@@ -158,9 +163,8 @@ class PlotRelay:
         if not self._channel_ready.is_set():
             return False
         try:
-            await asyncio.wait_for(
-                self.layer.group_add(events.plot_group(plot_id), self.channel_name), settings.CHANNEL_LAYER_TIMEOUT
-            )
+            async with asyncio.timeout(settings.CHANNEL_LAYER_TIMEOUT):
+                await self.layer.group_add(events.plot_group(plot_id), self.channel_name)
         except Exception:
             self._mark_away()  # joined again, with a snapshot for its viewers, once the probe is back
             self._failures.warning("relay-join", "the channel layer is away: a viewer gets no live updates yet")
@@ -178,10 +182,8 @@ class PlotRelay:
             if not self.viewers.get(plot_id) and plot_id in self._subscribed:
                 self._subscribed.discard(plot_id)
                 try:
-                    await asyncio.wait_for(
-                        self.layer.group_discard(events.plot_group(plot_id), self.channel_name),
-                        settings.CHANNEL_LAYER_TIMEOUT,
-                    )
+                    async with asyncio.timeout(settings.CHANNEL_LAYER_TIMEOUT):
+                        await self.layer.group_discard(events.plot_group(plot_id), self.channel_name)
                 except Exception:
                     self._failures.warning("relay-leave", "the channel layer is away: could not leave a plot's group")
 
@@ -263,8 +265,10 @@ class PlotRelay:
                 self._probes_back = 0
                 self._probe_back.clear()
                 for group in self._probe_groups:
-                    await asyncio.wait_for(self.layer.group_send(group, {"type": PROBE, "n": self._probe}), timeout)
-                await asyncio.wait_for(self._probe_back.wait(), timeout)
+                    async with asyncio.timeout(timeout):
+                        await self.layer.group_send(group, {"type": PROBE, "n": self._probe})
+                async with asyncio.timeout(timeout):
+                    await self._probe_back.wait()
             except Exception:
                 if not self.away:
                     log.warning("the channel layer is away: viewers get no live updates until it is back")
