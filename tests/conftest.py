@@ -20,6 +20,24 @@ pytest_plugins = ["tests.browser", "tests.redis_topology"]
 ARTIFACTS = ROOT / "test-artifacts"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The tests marked `long` (a minute or more of one process) first in each process's share.
+
+    pytest-xdist's worksteal hands each of its N processes a run of the collected tests in
+    order, and a process that runs out takes half of another's rest. A long test left near the
+    end of a share runs alone while the others are done; so each share starts with its part of
+    the long ones. The order is the same in every process (xdist requires it)."""
+    processes = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if processes < 2:
+        return
+    long: list[list[pytest.Item]] = [[] for _ in range(processes)]
+    rest = [item for item in items if not item.get_closest_marker("long")]
+    for n, item in enumerate(item for item in items if item.get_closest_marker("long")):
+        long[n % processes].append(item)
+    share = -(-len(rest) // processes)
+    items[:] = [item for n in range(processes) for item in (*long[n], *rest[n * share : (n + 1) * share])]
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """pytest-django's test database, dropped at the end even when a thread of an in-process

@@ -34,6 +34,7 @@ FUZZ_SETTINGS = settings(
 )
 
 
+@pytest.mark.long
 def test_every_operation_keeps_the_schemas_promises(server, api_user):
     schema = schemathesis.openapi.from_url(f"{server.url}/api/schema/?format=json")
     credentials = base64.b64encode(f"{api_user.username}:{api_user.key}".encode()).decode()

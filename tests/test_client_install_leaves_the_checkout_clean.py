@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
@@ -32,6 +34,7 @@ def copy_of_the_checkout(destination: Path) -> Path:
     return destination
 
 
+@pytest.mark.long
 def test_pip_install_of_the_client_leaves_the_checkout_as_it_was(tmp_path):
     checkout = copy_of_the_checkout(tmp_path / "plotserver")
     venv = tmp_path / "venv"

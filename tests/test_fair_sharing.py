@@ -14,6 +14,7 @@ import threading
 import time
 import urllib.request
 
+import pytest
 from websockets.sync.client import connect
 
 from harness.live_server import new_user, wait_for
@@ -32,6 +33,7 @@ def token_rate_hits(server) -> float:
     return 0.0
 
 
+@pytest.mark.long
 def test_a_heavy_token_cannot_delay_another_users_stream(start_server):
     server = start_server(name="fair-sharing")
     heavy, light = new_user(server.env, server.url), new_user(server.env, server.url)

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from harness.live_server import new_user, wait_for
 from harness.producer import send_lines
 from tests.image_requests import HEAVY, post_image, renders_held
 
 
+@pytest.mark.long
 def test_a_stream_is_served_while_an_image_is_drawn(integration_db, start_server):
     server = start_server("images-streams", IMAGE_MAX_POINTS="300000", IMAGE_RENDER_TIMEOUT="120")
     api = new_user(integration_db.env, server.url)

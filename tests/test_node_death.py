@@ -228,6 +228,7 @@ def revoke_on_a_survivor(user: Api, fed: Token) -> float:
     return took
 
 
+@pytest.mark.long
 def test_a_node_killed_behind_nginx_loses_no_line_and_stores_none_twice(postgres_db, artifacts, tmp_path):
     with deployed(postgres_db.env, artifacts, tmp_path, processes=3, name="node") as deployment:
         watch_and_kill_one(deployment, postgres_db.env)

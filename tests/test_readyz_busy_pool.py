@@ -10,12 +10,14 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
+import pytest
 
 from harness.live_server import fetch, new_user, wait_for
 from harness.producer import send_lines
 from tests.postgres import server_connections
 
 
+@pytest.mark.long
 def test_readyz_is_ready_while_every_pooled_connection_is_busy(start_server, own_database):
     server = start_server(
         name="readyz-busy",

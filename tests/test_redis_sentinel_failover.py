@@ -37,6 +37,7 @@ def metric(server, name: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
+@pytest.mark.long
 def test_a_master_killed_mid_stream_costs_no_point_and_the_processes_go_on_through_its_replica(
     postgres_db, sentinel_masters, start_server
 ):

@@ -88,6 +88,7 @@ def stream_through_the_outage(proxied_db, artifacts, name: str, shutdown_timeout
     return answers, stored, total, server
 
 
+@pytest.mark.long
 def test_sigterm_with_the_database_away_answers_503_with_what_was_stored_and_stores_no_more(proxied_db, artifacts):
     answers, stored, total, server = stream_through_the_outage(
         proxied_db, artifacts, "sigterm-db-away", shutdown_timeout="2", back_after_sigterm=False

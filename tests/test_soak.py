@@ -22,6 +22,7 @@ SECONDS = 120
 
 
 @pytest.mark.timeout(SECONDS + 300)
+@pytest.mark.long
 def test_a_two_minute_soak_stores_every_acknowledged_point_once_and_ends_flat(tmp_path):
     results = tmp_path / "soak.json"
     arguments = ["--seconds", str(SECONDS), "--rate", "1000", "--producers", "10", "--viewers", "10", "--sample", "10"]

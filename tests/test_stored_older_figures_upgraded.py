@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from harness.live_server import manage
 
 BEFORE = "0009_api_key_hash_index"
@@ -30,6 +32,7 @@ print(json.dumps({{"layout": plot.layout, "trace": plot.traces.get().spec}}))
 """
 
 
+@pytest.mark.long
 def test_migrate_upgrades_the_titles_of_plots_stored_in_the_older_forms(tmp_path):
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'older.sqlite3'}", "SECRET_KEY": "test"}
     manage("migrate", "--noinput", env=env)

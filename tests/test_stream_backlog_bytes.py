@@ -148,6 +148,7 @@ LINE = (json.dumps({"x": [float(i) for i in range(5000)], "y": [0.5] * 5000}) + 
 LINES = 300  # ~18 MB: far past the backlog bound and the sockets' buffers
 
 
+@pytest.mark.long
 def test_a_database_outage_holds_a_bounded_backlog_and_stores_everything_after(tmp_path, artifacts):
     with proxied_database(tmp_path) as (database, proxy, proxied_url):
         env = {"DATABASE_URL": proxied_url, "STREAM_BACKLOG_BYTES": str(2 << 20)}
