@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -96,14 +97,18 @@ def open_fds(pids: list[int]) -> int:
 
 
 class Meter:
-    """CPU and wall time of a server's process tree between `start()` and `stop()`."""
+    """CPU and wall time of a server's process tree between `start()` and `stop()`; with a
+    `counter` (bench.server_counts), its counts over the same span too (`counts`)."""
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, counter: Callable[[], dict[str, float]] | None = None) -> None:
         self.pid = pid
         self.pids = process_tree(pid)
+        self.counter = counter
+        self.counts: dict[str, float] = {}
 
     def start(self) -> Meter:
         self.pids = process_tree(self.pid)
+        self.counts0 = self.counter() if self.counter else {}
         self.cpu0, self.wall0 = cpu_seconds(self.pids), time.monotonic()
         return self
 
@@ -111,6 +116,9 @@ class Meter:
         """Stop; `wall` replaces the time since start() when the load's own clocks know better."""
         self.cpu = cpu_seconds(self.pids) - self.cpu0
         self.wall = time.monotonic() - self.wall0 if wall is None else wall
+        if self.counter:
+            counts = self.counter()
+            self.counts = {key: counts[key] - self.counts0[key] for key in counts}
         return self
 
     @property
