@@ -23,7 +23,8 @@ METRICS = {
     "backpressure": 'plotserver_limit_hits_total{limit="backpressure"}',
     "streams_ended": "plotserver_streams_ended_total",
 }
-METRICS_TIMEOUT = 10.0
+# How long /metrics may take to answer (a server still busy with the run before answers late).
+METRICS_TIMEOUT = 60.0
 SWITCHES = re.compile(r"^(voluntary|nonvoluntary)_ctxt_switches:\s+(\d+)$", re.MULTILINE)
 
 

@@ -43,13 +43,15 @@ def stream_all(
     results = context.Queue()
     options = {"rate": 0, "seconds": 0, "start_at": time.time() + 0.5, "lines_per_chunk": lines, "points": points}
     options["form"] = form
+    # Before the load starts (the server is idle until its first write): the counts come from
+    # /metrics, which a busy server answers late.
+    meter = Meter(pid, counter).start()
     processes = []
     for i in range(max(1, math.ceil(len(tokens) / PRODUCERS_PER_PROCESS))):
         part = tokens[i :: max(1, math.ceil(len(tokens) / PRODUCERS_PER_PROCESS))]
         process = context.Process(target=producer_process, args=(port, part, options, results))
         process.start()
         processes.append(process)
-    meter = Meter(pid, counter).start()  # before the first write; the server is idle until then
     answers = [a for _ in processes for a in results.get(timeout=1800)]
     meter.stop(wall=max(a["finished"] for a in answers) - options["start_at"])
     for process in processes:
