@@ -33,6 +33,7 @@ from websockets.exceptions import InvalidState
 
 from base.connections import connection_limits, json_answer
 from base.rate_limited_log import RateLimitedLog
+from core.stream_requests import is_stream
 
 log = logging.getLogger("plotserver.http")
 
@@ -317,8 +318,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         return b"content-type" not in headers and length.isdigit() and int(length) > 0
 
     def _is_stream(self) -> bool:
-        # A stream is a POST with a stream token; its body is meant to stay open (ingest's idle timeout).
-        return self.scope.get("method") == "POST" and any(name == b"plotly-streamtoken" for name, _ in self.headers)
+        # A stream's body is meant to stay open (ingest's idle timeout), whichever form names its
+        # token: the router's own rule.
+        return is_stream(self.scope)
 
     def handle_websocket_upgrade(self) -> None:
         """Hand over to the WebSocket protocol, keeping the connection counted until it closes."""
