@@ -130,8 +130,8 @@ def plan(args: argparse.Namespace, env: Environment) -> list[tuple[str, Callable
         return [images.row(images.run(env, images=6 if quick else 40, clients=2))]
 
     def token_line_rows() -> list[Row]:
-        pairs = 1 if quick else 5
-        return [token_lines.row(token_lines.run(env, pairs=pairs, producers=10, points=points, lines=10))]
+        pairs, each = (1, points) if quick else (token_lines.PAIRS, token_lines.POINTS)
+        return [token_lines.row(token_lines.run(env, pairs=pairs, producers=10, points=each, lines=10))]
 
     def scale_rows() -> list[Row]:
         pairs = 1 if quick else args.pairs

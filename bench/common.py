@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -103,16 +104,20 @@ def open_fds(pids: list[int]) -> int:
 
 class Meter:
     """CPU and wall time of a server's process tree between `start()` and `stop()`, in all and
-    process by process (uvicorn --workers: the supervisor and each worker)."""
+    process by process (uvicorn --workers: the supervisor and each worker); with a `counter`
+    (bench.server_counts), its counts over the same span too (`counts`)."""
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, counter: Callable[[], dict[str, float]] | None = None) -> None:
         self.pid = pid
         self.pids = process_tree(pid)
+        self.counter = counter
+        self.counts: dict[str, float] = {}
 
     def start(self) -> Meter:
         self.pids = process_tree(self.pid)
         self.fds = {pid: open_fds([pid]) for pid in self.pids}  # a worker's share of the connections
         self.roles = {pid: self.role(pid) for pid in self.pids}
+        self.counts0 = self.counter() if self.counter else {}
         self.cpu0, self.wall0 = cpu_by_process(self.pids), time.monotonic()
         return self
 
@@ -122,6 +127,9 @@ class Meter:
         self.cpu_each = {pid: now[pid] - self.cpu0.get(pid, 0.0) for pid in now}
         self.cpu = sum(self.cpu_each.values())
         self.wall = time.monotonic() - self.wall0 if wall is None else wall
+        if self.counter:
+            counts = self.counter()
+            self.counts = {key: counts[key] - self.counts0[key] for key in counts}
         return self
 
     def role(self, pid: int) -> str:

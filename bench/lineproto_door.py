@@ -21,9 +21,11 @@ import argparse
 import http.client
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 from bench.common import Environment, Meter, Row, print_table, ratio, stop
 from bench.load import HEADER
+from bench.server_counts import snapshot
 from bench.throughput import measure, stream_all
 
 # Nanoseconds: the first point's timestamp (2026-12-07T10:00:00Z); each next one a millisecond on.
@@ -87,14 +89,18 @@ def lineproto_ingest(env: Environment, server, *, writers: int, points: int, bat
     return figures
 
 
-def ndjson_ingest(env: Environment, server, *, producers: int, points: int, lines: int, form: str = HEADER) -> dict:
+def ndjson_ingest(
+    env: Environment, server, *, producers: int, points: int, lines: int, form: str = HEADER, counted: bool = False
+) -> dict:
     """`producers` streams of `points` points each on fresh tokens, in lines of `form`
-    (bench.load.line_tail); the figures of bench.throughput.measure."""
+    (bench.load.line_tail); the figures of bench.throughput.measure, with `counted` the
+    server's counts while they streamed (bench.server_counts)."""
     user = env.user(server)
     tokens = [user.make_token() for _ in range(producers)]
     for token in tokens:
         user.make_plot([token])
-    answers, meter = stream_all(server.port, tokens, points, lines, server.process.pid, form)
+    counter = partial(snapshot, server.process.pid, server.port) if counted else None
+    answers, meter = stream_all(server.port, tokens, points, lines, server.process.pid, form, counter)
     stored = sum(user.stream_status(t)["accepted"] for t in tokens)
     figures = measure(answers, meter, stored)
     figures.update(producers=producers, lines_per_chunk=lines, form=form)

@@ -1,7 +1,7 @@
 """The `plotserver-resume` header beside the plain header form: server CPU per line, in pairs on
 one server.
 
-    python -m bench.resume                  10 producers x 3,000 points, 10-line chunks, 5 pairs
+    python -m bench.resume                  10 producers x 20,000 points, 10-line chunks, 9 pairs
     python -m bench.resume --pairs 3 --points 10000
 
 Each pair streams the same points twice, on fresh tokens of the same server: with the

@@ -20,6 +20,7 @@ import argparse
 import math
 import multiprocessing
 import time
+from collections.abc import Callable
 
 from bench.common import Environment, Meter, Row, print_table, raise_fd_limit, ratio, stop
 from bench.load import HEADER, producer_process
@@ -28,21 +29,29 @@ PRODUCERS_PER_PROCESS = 50
 
 
 def stream_all(
-    port: int, tokens: list[str], points: int, lines: int, pid: int, form: str = HEADER
+    port: int,
+    tokens: list[str],
+    points: int,
+    lines: int,
+    pid: int,
+    form: str = HEADER,
+    counter: Callable[[], dict[str, float]] | None = None,
 ) -> tuple[list[dict], Meter]:
     """Send `points` points on every token at once, in lines of `form` (bench.load.line_tail);
-    return the answers and the server's CPU meanwhile."""
+    return the answers and the server's CPU meanwhile (and its `counter`'s counts: Meter)."""
     context = multiprocessing.get_context("fork")
     results = context.Queue()
     options = {"rate": 0, "seconds": 0, "start_at": time.time() + 0.5, "lines_per_chunk": lines, "points": points}
     options["form"] = form
+    # Before the load starts (the server is idle until its first write): the counts come from
+    # /metrics, which a busy server answers late.
+    meter = Meter(pid, counter).start()
     processes = []
     for i in range(max(1, math.ceil(len(tokens) / PRODUCERS_PER_PROCESS))):
         part = tokens[i :: max(1, math.ceil(len(tokens) / PRODUCERS_PER_PROCESS))]
         process = context.Process(target=producer_process, args=(port, part, options, results))
         process.start()
         processes.append(process)
-    meter = Meter(pid).start()  # before the first write; the server is idle until then
     answers = [a for _ in processes for a in results.get(timeout=1800)]
     meter.stop(wall=max(a["finished"] for a in answers) - options["start_at"])
     for process in processes:
@@ -62,6 +71,7 @@ def measure(answers: list[dict], meter: Meter, stored: int) -> dict:
         "server_cpu_seconds": meter.cpu,
         "server_cpu_load": meter.load,
         "cpu_us_per_point": meter.cpu / stored * 1e6 if stored else None,
+        "counts": meter.counts,
     }
 
 

@@ -11,17 +11,8 @@ from asgiref.typing import ASGIReceiveCallable, HTTPScope
 
 from base.asgi_types import HTTPSend
 from streaming.answers import Outcome
-from streaming.doors import TOKEN_HEADER, serve_stream
+from streaming.doors import serve_stream
 from streaming.ingest import ConnectionLost, Reader
-
-TOKEN_HEADER_BYTES = TOKEN_HEADER.encode()
-
-
-def stream_token_of(scope: HTTPScope) -> str | None:
-    for name, value in scope.get("headers", ()):
-        if name.lower() == TOKEN_HEADER_BYTES:
-            return value.decode("latin-1").strip()
-    return None
 
 
 def request_headers(scope: HTTPScope) -> dict[str, str]:
@@ -55,7 +46,8 @@ class StreamIngestConsumer:
                 if message["type"] != "http.request":  # http.disconnect
                     raise ConnectionLost
                 body_ended = not message.get("more_body", False)
-                return message.get("body", b"")
+                # A bytearray from the HTTP protocol (plotserver/http.py, `on_body`): one copy a read.
+                return bytes(message.get("body", b""))
 
             return read
 

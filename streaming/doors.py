@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from base.rate_limited_log import RateLimitedLog
 from core.producer_clock import HEADER as CONVERT_TIMESTAMP_HEADER
 from core.producer_clock import ProducerClock, UnknownZone, zone_named
+from core.stream_requests import TOKEN_HEADER
 from streaming import token_lines
 from streaming.answers import Outcome
 from streaming.committer import OUTAGE_ERRORS
@@ -19,8 +20,6 @@ from streaming.resume import HEADER as RESUME_HEADER
 from streaming.resume import MalformedHeader, resume_from
 
 _failures = RateLimitedLog(log)
-
-TOKEN_HEADER = "plotly-streamtoken"
 
 
 async def serve_stream(

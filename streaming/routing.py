@@ -8,7 +8,8 @@ from asgiref.typing import ASGI3Application, ASGIReceiveCallable, ASGISendCallab
 from django.urls import path
 
 from base.asgi_types import HTTPSend
-from streaming.consumers import StreamIngestConsumer, stream_token_of
+from core.stream_requests import is_stream
+from streaming.consumers import StreamIngestConsumer
 from streaming.viewer import PlotViewerConsumer
 
 # Channels routes ASGI apps with Django's path(), which the stubs type for views only (and the
@@ -19,20 +20,14 @@ websocket_urlpatterns: list[Any] = [
 
 
 class StreamOrDjango:
-    """Any request that carries `plotly-streamtoken`, on any path, is a stream; so is a POST to `/`.
-
-    Plotly's clients post to `/`, which is also the plot list page; the header tells them apart.
-    """
+    """A stream's request (core/stream_requests.is_stream) to the ingest door, any other to Django."""
 
     def __init__(self, django_app: ASGI3Application) -> None:
         self.django_app = django_app
         self.ingest = StreamIngestConsumer()
 
     async def __call__(self, scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
-        # A POST to / without the header is a stream whose lines name their token (Plotly's
-        # Arduino library), or a producer that forgot it: its lines are answered, never a page.
-        forgot_token = scope["method"] == "POST" and scope["path"] == "/"
-        if forgot_token or stream_token_of(scope) is not None:
+        if is_stream(scope):
             await self.ingest(scope, receive, cast(HTTPSend, send))
         else:
             await self.django_app(scope, receive, send)

@@ -106,6 +106,23 @@ def test_a_stream_may_be_slower_than_the_body_timeout_while_it_sends_heartbeats(
     assert (answer.status, answer.json["accepted"]) == (200, 2)
 
 
+def test_a_stream_of_lines_that_name_their_token_may_be_slower_than_the_body_timeout(impatient_server, integration_db):
+    # A POST to / without the token header is a stream too (Plotly's Arduino library): its body
+    # is under the idle timeout alone, as the header form's is.
+    user = new_user(integration_db.env, impatient_server.url)
+    token = user.make_token()
+    stream = RawStream(impatient_server.port, None).open()
+    stream.write({"x": 1, "streamtoken": token})
+    started = time.monotonic()
+    while time.monotonic() - started < 5:  # 2.5 times HTTP_BODY_TIMEOUT
+        stream.write("\n")
+        assert not stream.has_answered()
+        time.sleep(0.2)  # the producer's pace, as in the test above
+    stream.write({"x": 2, "streamtoken": token})
+    answer = stream.end()
+    assert (answer.status, answer.json["accepted"]) == (200, 2)
+
+
 def test_the_stream_listener_answers_a_slow_head_with_408(impatient_server):
     port = int(impatient_server.env["STREAM_PORT"])
     with socket.create_connection(("127.0.0.1", port)) as sock:
