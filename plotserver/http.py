@@ -26,7 +26,6 @@ from collections.abc import Callable
 import httptools
 from django.conf import settings
 from uvicorn._types import ASGISendEvent
-from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -151,7 +150,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.head_in_read = False
         self.body_in_read = 0
         self.board_form = False
-        self.stream_body = False  # the current request is a stream's (`is_stream`)
         self.body_end = b""  # a board form's last two bytes so far
         self.messages = 0
         self.board_tail: bytearray | None = None  # a board's body past its count, until its CRLF
@@ -289,12 +287,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.head_in_read = True
         super().on_headers_complete()
         self.board_form = False
-        self.stream_body = False
-        if self.cycle is not None and self.cycle.scope is self.scope:
-            self.stream_body = self._is_stream()
-            if not self.stream_body:
-                self._set_deadline(settings.HTTP_BODY_TIMEOUT, self._body_timeout)
-                self.board_form = self._is_board_form()
+        if self.cycle is not None and self.cycle.scope is self.scope and not self._is_stream():
+            self._set_deadline(settings.HTTP_BODY_TIMEOUT, self._body_timeout)
+            self.board_form = self._is_board_form()
 
     def on_body(self, body: bytes) -> None:
         if self.cycle is None or self.cycle.scope is not self.scope:
@@ -302,19 +297,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.body_in_read += len(body)
         if self.board_form:
             self.body_end = (self.body_end + body)[-2:]
-        cycle = self.cycle
-        if self.stream_body and not cycle.response_complete:
-            # One read of a busy stream holds hundreds of its chunks, each an on_body: appended in
-            # place (uvicorn's `bytes +=` copies the body so far at each, a cost that grows with
-            # the square of a read's bytes: docs/performance.md, row (o)). The door's reader
-            # takes it as bytes (streaming/consumers.py).
-            if type(cycle.body) is bytes:
-                cycle.body = bytearray(cycle.body)
-            cycle.body += body
-            if len(cycle.body) > HIGH_WATER_LIMIT:
-                self.flow.pause_reading()
-            cycle.message_event.set()
-            return
         super().on_body(body)
 
     def on_message_complete(self) -> None:

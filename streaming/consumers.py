@@ -46,8 +46,7 @@ class StreamIngestConsumer:
                 if message["type"] != "http.request":  # http.disconnect
                     raise ConnectionLost
                 body_ended = not message.get("more_body", False)
-                # A bytearray from the HTTP protocol (plotserver/http.py, `on_body`): one copy a read.
-                return bytes(message.get("body", b""))
+                return message.get("body", b"")
 
             return read
 
