@@ -356,6 +356,11 @@ class Stream:
         self._drop_connection()
         self.last_status = answer.status if answer else None
         counts = answer.counts if answer else None
+        if answer is not None and answer.json.get("not_stored"):
+            # The server stopped with lines it could not store: what it stored is a first part of
+            # the request that the counts cannot place (a rejected line may follow one not
+            # stored). Every line is kept: the resend's resume header skips those stored.
+            counts = None
         if answer is not None and counts is not None:
             accepted, rejected, skipped = counts
             self.accepted += accepted
