@@ -180,12 +180,16 @@ class Committer:
             try:
                 reloads.update(await self._commit_retrying([chunk], now))
                 continue
+            except Abandoned:
+                raise
             except Exception:
                 pass
             *pieces, counts = chunk.split()
             for piece in pieces:
                 try:
                     reloads.update(await self._commit_retrying([piece], now))
+                except Abandoned:
+                    raise
                 except Exception:
                     log.error("stream %s: the database refused an update; it is counted as rejected", chunk.token_id)
                     counts.rejected += 1
@@ -193,6 +197,8 @@ class Committer:
                     counts.signature = ()  # the writer's windows hold the refused update: reload them
             try:
                 reloads.update(await self._commit_retrying([counts], now))
+            except Abandoned:
+                raise
             except Exception:
                 log.exception("stream %s: its counts could not be stored", chunk.token_id)
         return reloads
