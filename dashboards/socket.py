@@ -32,6 +32,7 @@ from django.contrib.auth.models import AnonymousUser
 from base import metrics
 from base.asgi_types import WebSocketAccept, WebSocketClose, WebSocketSend, WebSocketSendText
 from base.rate_limited_log import RateLimitedLog
+from base.timeouts import within
 from core.models import Plot
 from dashboards.events import dashboard_group
 from dashboards.models import Dashboard, Visitor
@@ -203,8 +204,8 @@ class DashboardSocket:
         opened = await database_sync_to_async(open_dashboard)(dashboard_id, visitor, share_key)
         if opened is None:
             try:
-                await asyncio.wait_for(shared.whole(DASHBOARD_NOT_SHARED), CLOSE_TIMEOUT)
-                await asyncio.wait_for(send({"type": "websocket.close", "code": CLOSE_NOT_SHARED}), CLOSE_TIMEOUT)
+                await within(shared.whole(DASHBOARD_NOT_SHARED), CLOSE_TIMEOUT)
+                await within(send({"type": "websocket.close", "code": CLOSE_NOT_SHARED}), CLOSE_TIMEOUT)
             except Exception:
                 log.debug("dashboard %s: the refusal did not go through", dashboard_id)
             return
@@ -243,7 +244,7 @@ class DashboardSocket:
             await asyncio.wait({watcher})  # it leaves the dashboard's group (CHANNEL_LAYER_TIMEOUT at most)
         if close_code and not client_left:
             try:
-                await asyncio.wait_for(send({"type": "websocket.close", "code": close_code}), CLOSE_TIMEOUT)
+                await within(send({"type": "websocket.close", "code": close_code}), CLOSE_TIMEOUT)
             except Exception:
                 log.debug("dashboard %s: the close did not go through", dashboard_id)
 
@@ -269,7 +270,7 @@ class DashboardSocket:
             ended_alone = True
         if ended_alone and not await database_sync_to_async(grants)(*access):
             try:
-                await asyncio.wait_for(shared.whole(DASHBOARD_NOT_SHARED), CLOSE_TIMEOUT)
+                await within(shared.whole(DASHBOARD_NOT_SHARED), CLOSE_TIMEOUT)
             except Exception:
                 return 0  # a socket that takes nothing: it is dropped without a close
             return CLOSE_NOT_SHARED
@@ -293,17 +294,17 @@ class DashboardSocket:
         while True:
             channel = ""
             try:
-                channel = await asyncio.wait_for(layer.new_channel("dashboard."), settings.CHANNEL_LAYER_TIMEOUT)
-                await asyncio.wait_for(layer.group_add(group, channel), settings.CHANNEL_LAYER_TIMEOUT)
+                channel = await within(layer.new_channel("dashboard."), settings.CHANNEL_LAYER_TIMEOUT)
+                await within(layer.group_add(group, channel), settings.CHANNEL_LAYER_TIMEOUT)
                 # A change made before the socket joined the group (or while the channel layer was
                 # away): its panels that read by then ask again.
                 await self._check_panels(dashboard_id, visitor, share_key, panels)
                 delay = 1.0
                 while True:
                     try:
-                        message = await asyncio.wait_for(layer.receive(channel), REJOIN_INTERVAL)
+                        message = await within(layer.receive(channel), REJOIN_INTERVAL)
                     except TimeoutError:
-                        await asyncio.wait_for(layer.group_add(group, channel), settings.CHANNEL_LAYER_TIMEOUT)
+                        await within(layer.group_add(group, channel), settings.CHANNEL_LAYER_TIMEOUT)
                         continue
                     if message.get("type") == "dashboard.changed":
                         await self._check_panels(dashboard_id, visitor, share_key, panels)
@@ -352,6 +353,6 @@ def _since(text: str | None) -> dict[str, object]:
 
 async def _leave_group(layer: ChannelLayer, group: str, channel: str) -> None:
     try:
-        await asyncio.wait_for(layer.group_discard(group, channel), settings.CHANNEL_LAYER_TIMEOUT)
+        await within(layer.group_discard(group, channel), settings.CHANNEL_LAYER_TIMEOUT)
     except Exception:
         log.debug("%s: could not leave the group; the channel layer drops it in time", group)

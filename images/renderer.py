@@ -31,6 +31,7 @@ import plotly
 from django.conf import settings
 
 from base import metrics
+from base.timeouts import within
 from images.options import ImageOptions, ImageRefused
 
 log = logging.getLogger("plotserver.images")
@@ -269,7 +270,7 @@ class RenderPool:
         fresh = None
         try:
             if page is not None:
-                await asyncio.wait_for(page.close(), 10)
+                await within(page.close(), 10)
             fresh = await self._new_page()
         except Exception:
             log.warning("an image page could not be replaced; the next render makes one", exc_info=True)

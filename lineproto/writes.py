@@ -23,6 +23,7 @@ from typing import Any
 
 from django.conf import settings
 
+from base.timeouts import within
 from streaming.answers import Outcome
 from streaming.committer import OUTAGE_ERRORS
 from streaming.ingest import StreamSession
@@ -135,7 +136,7 @@ class HeldSeries:
                 self.idle.cancel()
             outcome = SeriesOutcome()
             try:
-                await asyncio.wait_for(
+                await within(
                     self._write(lines, remote_addr, outcome, unread, wait_stored), settings.LINEPROTO_WRITE_TIMEOUT
                 )
             except TimeoutError:

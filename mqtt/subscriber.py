@@ -38,6 +38,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 
 from base.rate_limited_log import RateLimitedLog
+from base.timeouts import within
 from core.models import ProcessLease
 from lineproto.writes import held_series
 from mqtt.payloads import Lines, lines_of
@@ -256,7 +257,7 @@ class MqttSubscriber:
             left = renewed_at + (LEASE - LEASE_MARGIN).total_seconds() - asked_at if self.holding else None
             try:
                 renewal = loop.run_in_executor(self._lease_thread, _lease_step, self.holder)
-                holding = await asyncio.wait_for(renewal, left) if left is None or left > 0 else False
+                holding = await within(renewal, left) if left is None or left > 0 else False
                 if holding:
                     renewed_at = asked_at
             except asyncio.CancelledError:
@@ -293,7 +294,7 @@ class MqttSubscriber:
             if not self.holding:
                 self.changed.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.changed.wait(), LEASE_RETRY)
+                    await within(self.changed.wait(), LEASE_RETRY)
                 continue
             try:
                 async with self.client() as client:

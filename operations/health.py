@@ -11,6 +11,7 @@ from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from base import redis_hosts
+from base.timeouts import within
 
 
 def _query_database() -> None:
@@ -91,7 +92,7 @@ CHECKS = {"database": check_database, "channel_layer": check_channel_layer}
 async def run_check(check) -> str:
     """'ok', or what went wrong, within READYZ_TIMEOUT seconds."""
     try:
-        await asyncio.wait_for(check(), timeout=settings.READYZ_TIMEOUT)
+        await within(check(), settings.READYZ_TIMEOUT)
     except TimeoutError:
         return f"no answer within {settings.READYZ_TIMEOUT:g} s"
     except Exception as exc:

@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from alerts.timer import AlertTimer
 from base import redis_hosts
+from base.timeouts import within
 from history.pruning import prune_loop
 from images.renderer import POOL as IMAGE_RENDERERS
 from mqtt.subscriber import MqttSubscriber
@@ -179,7 +180,7 @@ async def stop_then_end_streams(pipeline: Pipeline, subscriber: MqttSubscriber) 
     holds given to their streams, its lease handed over), within MQTT_TIMEOUT +
     LINEPROTO_WRITE_TIMEOUT; then every open stream ends, storing what it took."""
     try:
-        await asyncio.wait_for(subscriber.stop(), settings.MQTT_TIMEOUT + settings.LINEPROTO_WRITE_TIMEOUT)
+        await within(subscriber.stop(), settings.MQTT_TIMEOUT + settings.LINEPROTO_WRITE_TIMEOUT)
     except Exception:
         log.exception("the MQTT subscriber did not stop cleanly")
     pipeline.end_streams()

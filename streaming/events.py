@@ -18,7 +18,6 @@ of their own and send to them with `send_from_sync`, as dashboards/events.py doe
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any, Literal, NotRequired, Protocol, TypedDict, cast
@@ -28,6 +27,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from base.rate_limited_log import RateLimitedLog
+from base.timeouts import within
 from core.annotation_drawing import AnnotationData
 
 log = logging.getLogger("plotserver.streaming")
@@ -272,4 +272,4 @@ async def confirm_run(reply_to: str, request: str, number: int, first_seq: int) 
 
 
 async def _group_send_in_time(group: str, message: Mapping[str, object]) -> None:
-    await asyncio.wait_for(channel_layer().group_send(group, message), settings.CHANNEL_LAYER_TIMEOUT)
+    await within(channel_layer().group_send(group, message), settings.CHANNEL_LAYER_TIMEOUT)

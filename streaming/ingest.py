@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from base import metrics
 from base.rate_limited_log import RateLimitedLog
+from base.timeouts import within
 from core.line_framing import LineFramer, TooLong
 from core.producer_clock import ProducerClock
 from core.protocol import LineRejected, Update, parse_line
@@ -276,7 +277,7 @@ class StreamSession:
             # Stored (with a checkpoint of the windows) and sent, before anyone hears it ended.
             not_stored = await self.pipeline.finish_writer(self.writer)
             try:  # a channel layer that is away must not keep the producer from its answer
-                await asyncio.wait_for(self.pipeline.published(), PUBLISH_WAIT)
+                await within(self.pipeline.published(), PUBLISH_WAIT)
             except TimeoutError:
                 log.warning("stream %s: its last updates were not all handed to viewers in time", self.token_id)
             self.holding = False
@@ -388,9 +389,7 @@ def _hold(
 async def announce_stream_state(plot_ids: list[int], token_id: int, connected: bool, seq: int | None = None) -> None:
     """Viewers showing the producer streaming or idle is a courtesy: never fail a stream on it."""
     try:
-        await asyncio.wait_for(
-            events.publish_stream_state(plot_ids, token_id, connected, seq), settings.CHANNEL_LAYER_TIMEOUT
-        )
+        await within(events.publish_stream_state(plot_ids, token_id, connected, seq), settings.CHANNEL_LAYER_TIMEOUT)
     except Exception:
         # The relays resync their viewers when the channel layer is back (streaming/relay.py).
         _failures.warning(

@@ -24,6 +24,7 @@ from http import HTTPStatus
 from django.conf import settings
 
 from base.connections import connection_limits, json_answer
+from base.timeouts import within
 from streaming.answers import Outcome
 from streaming.doors import serve_stream
 from streaming.ingest import ConnectionLost, FramingError, Reader
@@ -90,13 +91,13 @@ async def read_head(reader: asyncio.StreamReader) -> tuple[str, dict[str, str]]:
     The first byte must come within HTTP_FIRST_BYTE_TIMEOUT (else ConnectionLost: closed without
     an answer), the rest of the head within HTTP_HEADER_TIMEOUT (else HeadTimeout: 408)."""
     try:
-        first = await asyncio.wait_for(reader.read(1), settings.HTTP_FIRST_BYTE_TIMEOUT)
+        first = await within(reader.read(1), settings.HTTP_FIRST_BYTE_TIMEOUT)
     except TimeoutError:
         raise ConnectionLost from None
     if not first:
         raise ConnectionLost
     try:
-        head = first + await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), settings.HTTP_HEADER_TIMEOUT)
+        head = first + await within(reader.readuntil(b"\r\n\r\n"), settings.HTTP_HEADER_TIMEOUT)
     except TimeoutError:
         raise HeadTimeout from None
     except asyncio.LimitOverrunError:
@@ -248,9 +249,9 @@ async def refuse_connection(
 ) -> None:
     """Answer a connection over the caps once its head is in (within the header timeout), then close."""
     try:
-        await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), settings.HTTP_HEADER_TIMEOUT)
+        await within(reader.readuntil(b"\r\n\r\n"), settings.HTTP_HEADER_TIMEOUT)
         writer.write(json_answer(status, message))
-        await asyncio.wait_for(writer.drain(), settings.HTTP_HEADER_TIMEOUT)
+        await within(writer.drain(), settings.HTTP_HEADER_TIMEOUT)
     except (TimeoutError, ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
         pass
     finally:

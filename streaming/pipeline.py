@@ -20,6 +20,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from base import metrics
+from base.timeouts import within
 from core.protocol import Update
 from streaming import store
 from streaming.committer import MAX_BACKLOG, Committer
@@ -111,12 +112,12 @@ class Pipeline:
         while True:
             if not self.stopping:
                 try:
-                    await asyncio.wait_for(asyncio.shield(committed), 1.0)
+                    await within(asyncio.shield(committed), 1.0)
                     return 0
                 except TimeoutError:
                     continue  # the server may begin stopping meanwhile
             try:
-                await asyncio.wait_for(asyncio.shield(committed), self.shutdown_wait_left())
+                await within(asyncio.shield(committed), self.shutdown_wait_left())
                 return 0
             except TimeoutError:
                 await self.abandon()
@@ -205,7 +206,7 @@ class Pipeline:
                 [asyncio.ensure_future(s.closed.wait()) for s in sessions], timeout=self.shutdown_wait_left() + 5
             )
         try:
-            await asyncio.wait_for(self.flush(), self.shutdown_wait_left())
+            await within(self.flush(), self.shutdown_wait_left())
         except TimeoutError:
             await self.abandon()
         await self.published()

@@ -11,11 +11,11 @@ stream over: a producer that connected meanwhile is asked like any holder, and s
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from django.conf import settings
 
+from base.timeouts import within
 from streaming.ingest import StreamSession
 from streaming.leases import Held
 from streaming.pipeline import get_pipeline
@@ -43,7 +43,7 @@ async def start_run(token_id: int, token: str, name: str) -> StartedRun:
     try:
         session = pipeline.holding_session(token_id)
         if session is not None:
-            return StartedRun(*await asyncio.wait_for(session.start_run(name), settings.RUN_START_TIMEOUT))
+            return StartedRun(*await within(session.start_run(name), settings.RUN_START_TIMEOUT))
         try:
             opened = await StreamSession.open(token, "api", take_over=False)
         except Held:  # another process holds the stream: it starts the run
@@ -51,7 +51,7 @@ async def start_run(token_id: int, token: str, name: str) -> StartedRun:
         if not isinstance(opened, StreamSession):
             raise RunNotStarted(opened.status, opened.message)
         try:
-            return StartedRun(*await asyncio.wait_for(opened.start_run(name), settings.RUN_START_TIMEOUT))
+            return StartedRun(*await within(opened.start_run(name), settings.RUN_START_TIMEOUT))
         finally:
             await opened.finish(200)
     except TimeoutError:

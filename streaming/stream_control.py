@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from django.conf import settings
 
 from base.rate_limited_log import RateLimitedLog
+from base.timeouts import within
 from streaming import events
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ class StreamControl:
 
     async def _layer_call(self, call: Awaitable[T]) -> T:
         """One channel-layer call, given CHANNEL_LAYER_TIMEOUT to answer."""
-        return await asyncio.wait_for(call, settings.CHANNEL_LAYER_TIMEOUT)
+        return await within(call, settings.CHANNEL_LAYER_TIMEOUT)
 
     async def take_over(self, token_id: int, session_id: str) -> bool:
         """Ask whoever holds the token's stream to let go; True once it has.
@@ -111,7 +112,7 @@ class StreamControl:
                     session.kick(409, taken_over_by=(session_id, self.channel_name))
             else:
                 await self._layer_call(events.request_takeover(token_id, session_id, self.channel_name))
-            await asyncio.wait_for(released, settings.STREAM_TAKEOVER_TIMEOUT)
+            await within(released, settings.STREAM_TAKEOVER_TIMEOUT)
             return True
         except TimeoutError:
             return False

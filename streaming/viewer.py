@@ -30,6 +30,7 @@ from django.contrib.auth.models import AnonymousUser
 
 from base import metrics
 from base.asgi_types import WebSocketSend
+from base.timeouts import within
 from streaming.events import StreamUpdate
 from streaming.relay import Frame, UpdateBatch, encode, get_relay
 from streaming.snapshots import Visitor
@@ -365,6 +366,6 @@ class PlotViewerConsumer:
             reader.cancel()
         if viewer.close_code is not None and not client_left:
             try:
-                await asyncio.wait_for(send({"type": "websocket.close", "code": viewer.close_code}), CLOSE_TIMEOUT)
+                await within(send({"type": "websocket.close", "code": viewer.close_code}), CLOSE_TIMEOUT)
             except Exception:
                 log.debug("viewer of plot %s: the close did not go through", viewer.plot_id)
