@@ -108,13 +108,16 @@ SHARE_KEY = {
 
 
 def document_shared_reading(result, generator, request, public):
-    """Reading one plot or its traces is open to everyone it is shared with, signed in or not."""
+    """Reading one plot or its traces, or one dashboard, is open to everyone it is shared with,
+    signed in or not (a dashboard's `share_key` parameter is its viewset's own)."""
     for path, operations in result.get("paths", {}).items():
-        if path.startswith("/api/plots/{") and "get" in operations:
+        shared = path.startswith(("/api/plots/{", "/api/dashboards/{"))
+        if shared and "get" in operations:
             operation = operations["get"]
             if {} not in operation.setdefault("security", []):
                 operation["security"].append({})
-            operation.setdefault("parameters", []).append(dict(SHARE_KEY))
+            if path.startswith("/api/plots/{"):
+                operation.setdefault("parameters", []).append(dict(SHARE_KEY))
     return result
 
 
