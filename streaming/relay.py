@@ -26,6 +26,7 @@ from django.conf import settings
 
 from base import metrics, redis_hosts
 from base.rate_limited_log import RateLimitedLog
+from base.timeouts import within
 from streaming import events
 from streaming.events import PlotMessage, StreamUpdate
 from streaming.viewer_messages import Annotated, AnnotationDeleted, Presence, ServerMessage, Updates
@@ -90,12 +91,7 @@ class UpdateBatch:
 
 
 class PlotRelay:
-    """This process's one subscriber to the plot groups of its viewers.
-
-    Its channel-layer calls are timed by `asyncio.timeout` blocks, not `asyncio.wait_for`: on
-    Python 3.11, `wait_for` loses a cancellation that arrives as the call it waits on ends, and
-    the relay's loops then never stop (tests/test_relay_tasks_end_when_cancelled.py).
-    """
+    """This process's one subscriber to the plot groups of its viewers."""
 
     def __init__(self) -> None:
         self.loop = asyncio.get_running_loop()
@@ -130,8 +126,7 @@ class PlotRelay:
         ]
 
     async def _open_channel(self) -> None:
-        async with asyncio.timeout(settings.CHANNEL_LAYER_TIMEOUT):
-            self.channel_name = await self.layer.new_channel("viewer-relay.")
+        self.channel_name = await within(self.layer.new_channel("viewer-relay."), settings.CHANNEL_LAYER_TIMEOUT)
         self._probe_groups = redis_hosts.group_on_each_shard(
             lambda n: events.relay_probe_group(self.channel_name, n),
             len(settings.REDIS_HOSTS) or 1,
@@ -143,8 +138,7 @@ class PlotRelay:
     async def _join_probe_groups(self) -> None:
         """Join the probe groups (again: a no-op for those joined already)."""
         for group in self._probe_groups:
-            async with asyncio.timeout(settings.CHANNEL_LAYER_TIMEOUT):
-                await self.layer.group_add(group, self.channel_name)
+            await within(self.layer.group_add(group, self.channel_name), settings.CHANNEL_LAYER_TIMEOUT)
 
     @property
     def subscriptions(self) -> set[int]:
@@ -163,8 +157,9 @@ class PlotRelay:
         if not self._channel_ready.is_set():
             return False
         try:
-            async with asyncio.timeout(settings.CHANNEL_LAYER_TIMEOUT):
-                await self.layer.group_add(events.plot_group(plot_id), self.channel_name)
+            await within(
+                self.layer.group_add(events.plot_group(plot_id), self.channel_name), settings.CHANNEL_LAYER_TIMEOUT
+            )
         except Exception:
             self._mark_away()  # joined again, with a snapshot for its viewers, once the probe is back
             self._failures.warning("relay-join", "the channel layer is away: a viewer gets no live updates yet")
@@ -182,8 +177,10 @@ class PlotRelay:
             if not self.viewers.get(plot_id) and plot_id in self._subscribed:
                 self._subscribed.discard(plot_id)
                 try:
-                    async with asyncio.timeout(settings.CHANNEL_LAYER_TIMEOUT):
-                        await self.layer.group_discard(events.plot_group(plot_id), self.channel_name)
+                    await within(
+                        self.layer.group_discard(events.plot_group(plot_id), self.channel_name),
+                        settings.CHANNEL_LAYER_TIMEOUT,
+                    )
                 except Exception:
                     self._failures.warning("relay-leave", "the channel layer is away: could not leave a plot's group")
 
@@ -265,10 +262,8 @@ class PlotRelay:
                 self._probes_back = 0
                 self._probe_back.clear()
                 for group in self._probe_groups:
-                    async with asyncio.timeout(timeout):
-                        await self.layer.group_send(group, {"type": PROBE, "n": self._probe})
-                async with asyncio.timeout(timeout):
-                    await self._probe_back.wait()
+                    await within(self.layer.group_send(group, {"type": PROBE, "n": self._probe}), timeout)
+                await within(self._probe_back.wait(), timeout)
             except Exception:
                 if not self.away:
                     log.warning("the channel layer is away: viewers get no live updates until it is back")
